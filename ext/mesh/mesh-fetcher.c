@@ -1,0 +1,1261 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * MeshFetcher: HTTP(S) fetching with libsoup 3, with Range requests, retries
+ * that resume where the body broke off, and a blocking pull interface for the
+ * elements' streaming threads.
+ *
+ * Threads and ownership:
+ *
+ * - MeshFetcherShared is the state the fetcher thread needs. It is reference
+ *   counted: the MeshFetcher object holds one reference and every transfer
+ *   holds one, so a job outliving its fetcher never touches freed memory.
+ *   `lock` guards the settings, `shutting_down` and `thread_gone`; `session`
+ *   and `live` belong to the fetcher thread alone; the byte counters are
+ *   atomic.
+ *
+ * - The fetcher thread runs `context` (pushed as its thread-default context)
+ *   and owns the SoupSession: every libsoup call happens there. Other threads
+ *   only reach it by attaching idle sources through shared_invoke(), which
+ *   refuses once the thread is gone (so no source is ever stranded on a
+ *   context nobody runs).
+ *
+ * - MeshTransfer is one job's state. The public MeshFetchJob object holds a
+ *   reference on it; so does every pending callback on the fetcher thread.
+ *   When the last MeshFetchJob reference goes away the transfer is cancelled,
+ *   so an abandoned job stops downloading. The transfer's `lock` guards the
+ *   chunk queue and everything a consumer may read (see the struct); `cond`
+ *   is signalled whenever a chunk is queued, the transfer ends, or it is
+ *   cancelled. The fields marked "fetcher thread" are never touched
+ *   elsewhere.
+ *
+ * - Shutdown (last unref of the MeshFetcher): shutting_down is set, the
+ *   thread's loop is quit, the thread aborts every live transfer, runs its
+ *   context until they have all wound down, drops the session, and exits;
+ *   finalize joins it.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "mesh-fetcher.h"
+
+#include <string.h>
+#include <libsoup/soup.h>
+
+GST_DEBUG_CATEGORY_STATIC (mesh_fetcher_debug);
+#define GST_CAT_DEFAULT mesh_fetcher_debug
+
+#define DEFAULT_USER_AGENT "gst-mesh/0.1 GStreamer"
+#define DEFAULT_TIMEOUT 15
+#define DEFAULT_RETRIES 3
+
+#define READ_SIZE (64 * 1024)
+#define BACKOFF_FIRST_MS 250
+#define BACKOFF_MAX_MS 4000
+
+G_DEFINE_QUARK (mesh-fetch-error-quark, mesh_fetch_error);
+
+typedef struct _MeshFetcherShared MeshFetcherShared;
+typedef struct _MeshTransfer MeshTransfer;
+
+struct _MeshFetcherShared
+{
+  gatomicrefcount refcount;
+
+  GMainContext *context;
+  GMainLoop *loop;
+  GThread *thread;
+
+  /* fetcher thread only */
+  SoupSession *session;
+  GList *live;                  /* MeshTransfer (one ref each) doing I/O */
+
+  GMutex lock;
+  gchar *user_agent;
+  guint timeout;
+  gint retries;
+  GstStructure *extra_headers;
+  gboolean shutting_down;
+  gboolean thread_gone;
+
+  /* atomic */
+  guint64 bytes_from_cdn;
+  guint64 bytes_from_peers;
+};
+
+struct _MeshTransfer
+{
+  gatomicrefcount refcount;
+  MeshFetcherShared *shared;
+  guint id;                     /* for the debug log */
+
+  /* immutable after creation */
+  GUri *uri;                    /* NULL when the URL is invalid */
+  gchar *url;
+  gint64 offset;
+  gint64 size;
+  MeshFetchKind kind;
+
+  GMutex lock;
+  GCond cond;
+  GQueue chunks;                /* GBytes, in body order */
+  gboolean done;                /* no chunk will be added any more */
+  GError *error;                /* why it ended; NULL after success */
+  gboolean cancelled;           /* pops fail from now on */
+  gboolean abort_scheduled;
+  gchar *final_url;
+  guint64 bytes;                /* body bytes queued */
+  gint64 first_send_time;       /* monotonic, 0 before the first send */
+  gint64 last_byte_time;
+  gint64 content_size;
+
+  /* fetcher thread only */
+  gboolean aborting;
+  gboolean live;
+  gboolean finished;
+  gchar *user_agent;
+  gint retries;
+  GstStructure *extra_headers;
+  guint attempts;
+  GCancellable *attempt_cancellable;
+  SoupMessage *msg;
+  GInputStream *stream;
+  GSource *backoff;
+  guint64 delivered;            /* bytes queued over all attempts */
+  gint64 want;                  /* bytes this attempt may still deliver, -1 =
+                                 * up to the end of the resource */
+  gint64 skip;                  /* leading bytes to drop (Range ignored) */
+  gint64 response_length;       /* this response's body length, -1 unknown */
+  gint64 response_read;         /* body bytes read from this response */
+  MeshFetchError last_kind;
+};
+
+struct _MeshFetchJob
+{
+  GObject parent;
+  MeshTransfer *transfer;
+};
+
+struct _MeshFetcher
+{
+  GObject parent;
+  MeshFetcherShared *shared;
+};
+
+G_DEFINE_FINAL_TYPE (MeshFetchJob, mesh_fetch_job, G_TYPE_OBJECT);
+G_DEFINE_FINAL_TYPE (MeshFetcher, mesh_fetcher, G_TYPE_OBJECT);
+
+enum
+{
+  PROP_0,
+  PROP_USER_AGENT,
+  PROP_TIMEOUT,
+  PROP_RETRIES,
+  PROP_EXTRA_HEADERS,
+  PROP_BYTES_FROM_CDN,
+  PROP_BYTES_FROM_PEERS,
+};
+
+static void transfer_send_attempt (MeshTransfer * t);
+static void transfer_read_next (MeshTransfer * t);
+
+/* ------------------------------------------------------------------------ */
+/* Shared state */
+
+static MeshFetcherShared *
+shared_ref (MeshFetcherShared * shared)
+{
+  g_atomic_ref_count_inc (&shared->refcount);
+  return shared;
+}
+
+static void
+shared_unref (MeshFetcherShared * shared)
+{
+  if (!g_atomic_ref_count_dec (&shared->refcount))
+    return;
+
+  g_assert (shared->thread == NULL);
+  g_main_loop_unref (shared->loop);
+  g_main_context_unref (shared->context);
+  g_free (shared->user_agent);
+  if (shared->extra_headers)
+    gst_structure_free (shared->extra_headers);
+  g_mutex_clear (&shared->lock);
+  g_free (shared);
+}
+
+/* Runs @func on the fetcher thread. Returns FALSE (after calling @notify) when
+ * the thread has already exited. Thread-safe. */
+static gboolean
+shared_invoke (MeshFetcherShared * shared, GSourceFunc func, gpointer data,
+    GDestroyNotify notify)
+{
+  gboolean attached = FALSE;
+
+  g_mutex_lock (&shared->lock);
+  if (!shared->thread_gone) {
+    GSource *source = g_idle_source_new ();
+
+    g_source_set_priority (source, G_PRIORITY_DEFAULT);
+    g_source_set_callback (source, func, data, notify);
+    g_source_attach (source, shared->context);
+    g_source_unref (source);
+    attached = TRUE;
+  }
+  g_mutex_unlock (&shared->lock);
+
+  if (!attached && notify)
+    notify (data);
+  return attached;
+}
+
+static void
+shared_add_bytes_from_cdn (MeshFetcherShared * shared, guint64 n)
+{
+  /* GLib has no 64-bit atomics; the GCC/Clang builtins do */
+  __atomic_add_fetch (&shared->bytes_from_cdn, n, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transfer state, consumer side (any thread) */
+
+static MeshTransfer *
+transfer_ref (MeshTransfer * t)
+{
+  g_atomic_ref_count_inc (&t->refcount);
+  return t;
+}
+
+static void
+transfer_unref (gpointer data)
+{
+  MeshTransfer *t = data;
+
+  if (!g_atomic_ref_count_dec (&t->refcount))
+    return;
+
+  g_assert (t->stream == NULL && t->msg == NULL && t->backoff == NULL);
+  g_queue_clear_full (&t->chunks, (GDestroyNotify) g_bytes_unref);
+  g_clear_error (&t->error);
+  g_clear_pointer (&t->uri, g_uri_unref);
+  g_free (t->url);
+  g_free (t->final_url);
+  g_free (t->user_agent);
+  if (t->extra_headers)
+    gst_structure_free (t->extra_headers);
+  g_clear_object (&t->attempt_cancellable);
+  g_mutex_clear (&t->lock);
+  g_cond_clear (&t->cond);
+  shared_unref (t->shared);
+  g_free (t);
+}
+
+/* Ends the chunk stream; @error (taken) is NULL on success. Any thread. */
+static void
+transfer_end_queue (MeshTransfer * t, GError * error)
+{
+  g_mutex_lock (&t->lock);
+  if (t->done) {
+    g_clear_error (&error);
+  } else {
+    t->done = TRUE;
+    t->error = error;
+    if (error == NULL || t->last_byte_time == 0)
+      t->last_byte_time = g_get_monotonic_time ();
+  }
+  g_cond_broadcast (&t->cond);
+  g_mutex_unlock (&t->lock);
+}
+
+static gboolean transfer_abort_cb (gpointer data);
+
+/* Makes every pending and later pop fail with G_IO_ERROR_CANCELLED and stops
+ * the network transfer. Any thread, idempotent. */
+static void
+transfer_cancel (MeshTransfer * t)
+{
+  gboolean schedule;
+
+  g_mutex_lock (&t->lock);
+  t->cancelled = TRUE;
+  schedule = !t->done && !t->abort_scheduled;
+  t->abort_scheduled = TRUE;
+  g_cond_broadcast (&t->cond);
+  g_mutex_unlock (&t->lock);
+
+  if (schedule)
+    shared_invoke (t->shared, transfer_abort_cb, transfer_ref (t),
+        transfer_unref);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transfer, fetcher thread side */
+
+static void
+transfer_drop_io (MeshTransfer * t)
+{
+  /* Cancelling first tells libsoup that the rest of the response is not
+   * wanted, so releasing the stream never waits for it (the connection is
+   * closed instead of reused). */
+  if (t->stream != NULL && t->attempt_cancellable != NULL)
+    g_cancellable_cancel (t->attempt_cancellable);
+  g_clear_object (&t->stream);
+  g_clear_object (&t->msg);
+  g_clear_object (&t->attempt_cancellable);
+}
+
+/* The transfer is over for the fetcher thread: release the network objects
+ * and wake the consumer. @error is taken. */
+static void
+transfer_finish (MeshTransfer * t, GError * error)
+{
+  if (t->finished) {
+    g_clear_error (&error);
+    return;
+  }
+  t->finished = TRUE;
+
+  if (error)
+    GST_DEBUG ("job %u: failed: %s", t->id, error->message);
+  else
+    GST_DEBUG ("job %u: done, %" G_GUINT64_FORMAT " bytes", t->id,
+        t->delivered);
+
+  transfer_drop_io (t);
+  transfer_end_queue (t, error);
+
+  if (t->live) {
+    t->live = FALSE;
+    t->shared->live = g_list_remove (t->shared->live, t);
+    transfer_unref (t);
+  }
+}
+
+static void
+transfer_finish_cancelled (MeshTransfer * t)
+{
+  transfer_finish (t, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+          "Fetch cancelled"));
+}
+
+static void
+transfer_abort_in_thread (MeshTransfer * t)
+{
+  if (t->finished)
+    return;
+
+  t->aborting = TRUE;
+  if (t->backoff != NULL) {
+    g_source_destroy (t->backoff);
+    g_clear_pointer (&t->backoff, g_source_unref);
+    transfer_finish_cancelled (t);
+  } else if (t->attempt_cancellable != NULL) {
+    /* the pending operation's callback finishes the transfer */
+    g_cancellable_cancel (t->attempt_cancellable);
+  }
+  /* else: not started yet; transfer_start_cb sees `aborting` */
+}
+
+static gboolean
+transfer_abort_cb (gpointer data)
+{
+  transfer_abort_in_thread (data);
+  return G_SOURCE_REMOVE;
+}
+
+static guint
+backoff_delay_ms (guint failed_attempts)
+{
+  guint ms = BACKOFF_FIRST_MS;
+
+  while (failed_attempts-- > 1 && ms < BACKOFF_MAX_MS)
+    ms *= 2;
+  return MIN (ms, BACKOFF_MAX_MS);
+}
+
+static gboolean
+on_backoff_done (gpointer data)
+{
+  MeshTransfer *t = data;
+
+  g_clear_pointer (&t->backoff, g_source_unref);
+  transfer_send_attempt (t);
+  return G_SOURCE_REMOVE;
+}
+
+/* An attempt failed in a way worth retrying: try again after a pause, or give
+ * up when the retries are used up. @reason is taken. */
+static void
+transfer_attempt_failed (MeshTransfer * t, MeshFetchError kind, gchar * reason)
+{
+  guint delay;
+
+  transfer_drop_io (t);
+  t->last_kind = kind;
+
+  if (t->retries >= 0 && t->attempts > (guint) t->retries) {
+    GError *error = g_error_new (MESH_FETCH_ERROR, kind,
+        "GET %s failed after %u attempt%s: %s", t->url, t->attempts,
+        t->attempts == 1 ? "" : "s", reason);
+    g_free (reason);
+    transfer_finish (t, error);
+    return;
+  }
+
+  delay = backoff_delay_ms (t->attempts);
+  GST_INFO ("job %u: attempt %u failed (%s), retrying in %u ms", t->id,
+      t->attempts, reason, delay);
+  g_free (reason);
+
+  t->backoff = g_timeout_source_new (delay);
+  g_source_set_callback (t->backoff, on_backoff_done, transfer_ref (t),
+      transfer_unref);
+  g_source_attach (t->backoff, t->shared->context);
+}
+
+static void
+append_header_value (SoupMessageHeaders * headers, const gchar * name,
+    const GValue * value)
+{
+  if (G_VALUE_HOLDS_STRING (value)) {
+    const gchar *s = g_value_get_string (value);
+
+    if (s != NULL)
+      soup_message_headers_append (headers, name, s);
+  } else if (GST_VALUE_HOLDS_ARRAY (value)) {
+    guint i, n = gst_value_array_get_size (value);
+
+    for (i = 0; i < n; i++)
+      append_header_value (headers, name, gst_value_array_get_value (value,
+              i));
+  } else if (GST_VALUE_HOLDS_LIST (value)) {
+    guint i, n = gst_value_list_get_size (value);
+
+    for (i = 0; i < n; i++)
+      append_header_value (headers, name, gst_value_list_get_value (value, i));
+  } else if (g_value_type_transformable (G_VALUE_TYPE (value), G_TYPE_STRING)) {
+    GValue s = G_VALUE_INIT;
+
+    g_value_init (&s, G_TYPE_STRING);
+    if (g_value_transform (value, &s) && g_value_get_string (&s) != NULL)
+      soup_message_headers_append (headers, name, g_value_get_string (&s));
+    g_value_unset (&s);
+  } else {
+    GST_WARNING ("extra header %s: cannot turn a %s into a string", name,
+        G_VALUE_TYPE_NAME (value));
+  }
+}
+
+static gboolean
+append_extra_header (GQuark field, const GValue * value, gpointer headers)
+{
+  append_header_value (headers, g_quark_to_string (field), value);
+  return TRUE;
+}
+
+static SoupMessage *
+transfer_build_message (MeshTransfer * t, gint64 range_start)
+{
+  SoupMessage *msg = soup_message_new_from_uri (SOUP_METHOD_GET, t->uri);
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+
+  /* no Range header for a plain whole-body request */
+  if (range_start > 0 || t->want > 0)
+    soup_message_headers_set_range (headers, range_start,
+        t->want > 0 ? range_start + t->want - 1 : -1);
+
+  if (t->user_agent != NULL && *t->user_agent != '\0')
+    soup_message_headers_replace (headers, "User-Agent", t->user_agent);
+  if (t->extra_headers != NULL)
+    gst_structure_foreach (t->extra_headers, append_extra_header, headers);
+
+  return msg;
+}
+
+static void on_sent (GObject * source, GAsyncResult * result, gpointer data);
+
+static void
+transfer_send_attempt (MeshTransfer * t)
+{
+  gint64 range_start = t->offset + t->delivered;
+
+  if (t->aborting) {
+    transfer_finish_cancelled (t);
+    return;
+  }
+
+  t->want = t->size < 0 ? -1 : t->size - (gint64) t->delivered;
+  if (t->want == 0) {
+    g_mutex_lock (&t->lock);
+    if (t->content_size < 0)
+      t->content_size = t->delivered;
+    g_mutex_unlock (&t->lock);
+    transfer_finish (t, NULL);
+    return;
+  }
+
+  t->attempts++;
+  t->skip = 0;
+  t->response_length = -1;
+  t->response_read = 0;
+  t->attempt_cancellable = g_cancellable_new ();
+  t->msg = transfer_build_message (t, range_start);
+
+  GST_DEBUG ("job %u: attempt %u, GET %s from byte %" G_GINT64_FORMAT
+      ", %" G_GINT64_FORMAT " bytes", t->id, t->attempts, t->url,
+      range_start, t->want);
+
+  g_mutex_lock (&t->lock);
+  if (t->first_send_time == 0)
+    t->first_send_time = g_get_monotonic_time ();
+  g_mutex_unlock (&t->lock);
+
+  soup_session_send_async (t->shared->session, t->msg, G_PRIORITY_DEFAULT,
+      t->attempt_cancellable, on_sent, transfer_ref (t));
+}
+
+static MeshFetchError
+error_kind (const GError * error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return MESH_FETCH_ERROR_TIMEOUT;
+  return MESH_FETCH_ERROR_NETWORK;
+}
+
+static gchar *
+status_text (SoupMessage * msg)
+{
+  guint status = soup_message_get_status (msg);
+  const gchar *phrase = soup_message_get_reason_phrase (msg);
+
+  if (phrase == NULL || *phrase == '\0')
+    phrase = soup_status_get_phrase (status);
+  return g_strdup_printf ("%u %s", status, phrase ? phrase : "");
+}
+
+/* Works out which part of this response's body belongs to the job. Returns
+ * FALSE (after finishing the transfer) when the response is unusable. */
+static gboolean
+transfer_accept_response (MeshTransfer * t)
+{
+  SoupMessageHeaders *headers = soup_message_get_response_headers (t->msg);
+  guint status = soup_message_get_status (t->msg);
+  gint64 range_start = t->offset + t->delivered;
+  gint64 available = -1;
+
+  if (status == SOUP_STATUS_PARTIAL_CONTENT) {
+    goffset start, end, total;
+
+    if (!soup_message_headers_get_content_range (headers, &start, &end,
+            &total) || start != range_start || end < start) {
+      transfer_finish (t, g_error_new (MESH_FETCH_ERROR,
+              MESH_FETCH_ERROR_HTTP_SERVER,
+              "GET %s failed: 206 response with a Content-Range not matching "
+              "bytes=%" G_GINT64_FORMAT "-", t->url, range_start));
+      return FALSE;
+    }
+    t->response_length = end - start + 1;
+    available = t->response_length;
+  } else {
+    /* the whole resource: the server ignored the Range header (or we sent
+     * none) */
+    t->skip = range_start;
+    t->response_length = soup_message_headers_get_content_length (headers);
+    if (soup_message_headers_get_encoding (headers) !=
+        SOUP_ENCODING_CONTENT_LENGTH)
+      t->response_length = -1;
+    if (t->response_length >= 0)
+      available = MAX (t->response_length - t->skip, 0);
+    if (t->skip > 0)
+      GST_DEBUG ("job %u: server ignored Range, skipping %" G_GINT64_FORMAT
+          " bytes", t->id, t->skip);
+  }
+
+  if (available >= 0 && t->want >= 0)
+    available = MIN (available, t->want);
+
+  g_mutex_lock (&t->lock);
+  g_free (t->final_url);
+  t->final_url = g_uri_to_string (soup_message_get_uri (t->msg));
+  if (t->content_size < 0 && available >= 0)
+    t->content_size = t->delivered + available;
+  g_mutex_unlock (&t->lock);
+
+  return TRUE;
+}
+
+static void
+on_sent (GObject * source, GAsyncResult * result, gpointer data)
+{
+  MeshTransfer *t = data;
+  GError *error = NULL;
+  GInputStream *stream;
+  guint status;
+
+  stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+
+  if (t->aborting) {
+    g_clear_object (&stream);
+    g_clear_error (&error);
+    transfer_finish_cancelled (t);
+    goto out;
+  }
+
+  if (stream == NULL) {
+    transfer_attempt_failed (t, error_kind (error), g_strdup (error->message));
+    g_clear_error (&error);
+    goto out;
+  }
+
+  t->stream = stream;
+  status = soup_message_get_status (t->msg);
+  GST_DEBUG ("job %u: response %u", t->id, status);
+
+  if (SOUP_STATUS_IS_SERVER_ERROR (status)) {
+    transfer_attempt_failed (t, MESH_FETCH_ERROR_HTTP_SERVER,
+        status_text (t->msg));
+  } else if (!SOUP_STATUS_IS_SUCCESSFUL (status)) {
+    gchar *text = status_text (t->msg);
+
+    transfer_finish (t, g_error_new (MESH_FETCH_ERROR,
+            MESH_FETCH_ERROR_HTTP_CLIENT, "GET %s failed: %s", t->url, text));
+    g_free (text);
+  } else if (transfer_accept_response (t)) {
+    transfer_read_next (t);
+  }
+
+out:
+  transfer_unref (t);
+}
+
+/* Queues the part of a freshly read chunk that belongs to the job. */
+static void
+transfer_deliver (MeshTransfer * t, GBytes * chunk)
+{
+  gsize len = g_bytes_get_size (chunk);
+  gsize start = 0;
+  GBytes *part;
+
+  if (t->skip > 0) {
+    start = MIN ((gint64) len, t->skip);
+    t->skip -= start;
+  }
+  if (t->want >= 0)
+    len = MIN ((gint64) len, (gint64) start + t->want);
+  if (len <= start)
+    return;
+
+  part = g_bytes_new_from_bytes (chunk, start, len - start);
+  t->delivered += len - start;
+  if (t->want >= 0)
+    t->want -= len - start;
+
+  g_mutex_lock (&t->lock);
+  g_queue_push_tail (&t->chunks, part);
+  t->bytes = t->delivered;
+  t->last_byte_time = g_get_monotonic_time ();
+  g_cond_signal (&t->cond);
+  g_mutex_unlock (&t->lock);
+}
+
+static void
+transfer_end_of_body (MeshTransfer * t)
+{
+  if (t->response_length >= 0 && t->response_read < t->response_length) {
+    transfer_attempt_failed (t, MESH_FETCH_ERROR_NETWORK,
+        g_strdup_printf ("body ended after %" G_GINT64_FORMAT " of %"
+            G_GINT64_FORMAT " bytes", t->response_read, t->response_length));
+    return;
+  }
+  /* complete response; if it was shorter than asked for, the resource ends
+   * there */
+  transfer_finish (t, NULL);
+}
+
+static void
+on_read (GObject * source, GAsyncResult * result, gpointer data)
+{
+  MeshTransfer *t = data;
+  GError *error = NULL;
+  GBytes *chunk;
+  gsize len;
+
+  chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result,
+      &error);
+
+  if (t->aborting) {
+    g_clear_pointer (&chunk, g_bytes_unref);
+    g_clear_error (&error);
+    transfer_finish_cancelled (t);
+    goto out;
+  }
+
+  if (chunk == NULL) {
+    transfer_attempt_failed (t, error_kind (error),
+        g_strdup_printf ("reading the body after %" G_GINT64_FORMAT
+            " bytes: %s", t->response_read, error->message));
+    g_clear_error (&error);
+    goto out;
+  }
+
+  len = g_bytes_get_size (chunk);
+  if (len == 0) {
+    g_bytes_unref (chunk);
+    transfer_end_of_body (t);
+    goto out;
+  }
+
+  t->response_read += len;
+  if (t->kind == MESH_FETCH_KIND_INIT || t->kind == MESH_FETCH_KIND_SEGMENT)
+    shared_add_bytes_from_cdn (t->shared, len);
+
+  transfer_deliver (t, chunk);
+  g_bytes_unref (chunk);
+
+  if (t->want == 0 && (t->response_length < 0
+          || t->response_read < t->response_length)) {
+    /* everything asked for is here, but the server has more to send */
+    transfer_finish (t, NULL);
+  } else {
+    /* read on, to the end of the response, which lets libsoup reuse the
+     * connection */
+    transfer_read_next (t);
+  }
+
+out:
+  transfer_unref (t);
+}
+
+static void
+transfer_read_next (MeshTransfer * t)
+{
+  g_input_stream_read_bytes_async (t->stream, READ_SIZE, G_PRIORITY_DEFAULT,
+      t->attempt_cancellable, on_read, transfer_ref (t));
+}
+
+static void
+transfer_take_settings (MeshTransfer * t)
+{
+  MeshFetcherShared *shared = t->shared;
+  guint timeout;
+
+  g_mutex_lock (&shared->lock);
+  t->user_agent = g_strdup (shared->user_agent);
+  t->retries = shared->retries;
+  t->extra_headers = shared->extra_headers ?
+      gst_structure_copy (shared->extra_headers) : NULL;
+  timeout = shared->timeout;
+  g_mutex_unlock (&shared->lock);
+
+  /* session-wide in libsoup; takes effect for connections opened from now */
+  if (soup_session_get_timeout (shared->session) != timeout)
+    soup_session_set_timeout (shared->session, timeout);
+}
+
+static gboolean
+transfer_start_cb (gpointer data)
+{
+  MeshTransfer *t = data;
+  MeshFetcherShared *shared = t->shared;
+  gboolean shutting_down;
+
+  g_mutex_lock (&shared->lock);
+  shutting_down = shared->shutting_down;
+  g_mutex_unlock (&shared->lock);
+
+  if (t->aborting || shutting_down) {
+    transfer_finish_cancelled (t);
+    return G_SOURCE_REMOVE;
+  }
+
+  t->live = TRUE;
+  shared->live = g_list_prepend (shared->live, transfer_ref (t));
+  transfer_take_settings (t);
+  transfer_send_attempt (t);
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fetcher thread */
+
+static gboolean
+quit_loop_cb (gpointer data)
+{
+  MeshFetcherShared *shared = data;
+
+  g_main_loop_quit (shared->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+shared_wind_down (MeshFetcherShared * shared)
+{
+  GList *live, *l;
+
+  /* aborting may take a transfer off `live` at once */
+  live = g_list_copy (shared->live);
+  for (l = live; l != NULL; l = l->next)
+    transfer_ref (l->data);
+  for (l = live; l != NULL; l = l->next)
+    transfer_abort_in_thread (l->data);
+  g_list_free_full (live, transfer_unref);
+
+  while (shared->live != NULL)
+    g_main_context_iteration (shared->context, TRUE);
+
+  soup_session_abort (shared->session);
+  g_clear_object (&shared->session);
+
+  /* after this no source can be attached any more: run what is queued */
+  g_mutex_lock (&shared->lock);
+  shared->thread_gone = TRUE;
+  g_mutex_unlock (&shared->lock);
+  while (g_main_context_iteration (shared->context, FALSE));
+}
+
+static gpointer
+fetcher_thread_main (gpointer data)
+{
+  MeshFetcherShared *shared = data;
+
+  g_main_context_push_thread_default (shared->context);
+
+  g_mutex_lock (&shared->lock);
+  shared->session = soup_session_new_with_options ("timeout", shared->timeout,
+      "max-conns", 64, "max-conns-per-host", 8, NULL);
+  g_mutex_unlock (&shared->lock);
+  /* segments are already compressed, and byte ranges must address the
+   * stored representation */
+  soup_session_remove_feature_by_type (shared->session,
+      SOUP_TYPE_CONTENT_DECODER);
+
+  GST_DEBUG ("fetcher thread running");
+  g_main_loop_run (shared->loop);
+  shared_wind_down (shared);
+  GST_DEBUG ("fetcher thread exiting");
+
+  g_main_context_pop_thread_default (shared->context);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* MeshFetcher */
+
+MeshFetcher *
+mesh_fetcher_new (void)
+{
+  return g_object_new (MESH_TYPE_FETCHER, NULL);
+}
+
+static MeshTransfer *
+transfer_new (MeshFetcher * fetcher, const MeshFetchRequest * request)
+{
+  static gint next_id = 0;
+  MeshTransfer *t = g_new0 (MeshTransfer, 1);
+
+  g_atomic_ref_count_init (&t->refcount);
+  t->shared = shared_ref (fetcher->shared);
+  t->id = g_atomic_int_add (&next_id, 1);
+  t->url = g_strdup (request->url ? request->url : "(null)");
+  t->offset = request->offset;
+  t->size = request->size;
+  t->kind = request->kind;
+  g_mutex_init (&t->lock);
+  g_cond_init (&t->cond);
+  g_queue_init (&t->chunks);
+  t->final_url = g_strdup (t->url);
+  t->content_size = -1;
+  return t;
+}
+
+/* Checks the request before anything is scheduled; on failure returns the
+ * error the job fails with. */
+static GError *
+transfer_validate (MeshTransfer * t, const MeshFetchRequest * request)
+{
+  const gchar *scheme;
+
+  if (request->url == NULL)
+    return g_error_new_literal (MESH_FETCH_ERROR, MESH_FETCH_ERROR_INVALID_URL,
+        "No URL to fetch");
+
+  if (!g_uri_is_valid (request->url, SOUP_HTTP_URI_FLAGS, NULL)
+      || (t->uri = g_uri_parse (request->url, SOUP_HTTP_URI_FLAGS,
+              NULL)) == NULL)
+    return g_error_new (MESH_FETCH_ERROR, MESH_FETCH_ERROR_INVALID_URL,
+        "Invalid URL \"%s\"", request->url);
+
+  scheme = g_uri_get_scheme (t->uri);
+  if ((g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0)
+      || g_uri_get_host (t->uri) == NULL || *g_uri_get_host (t->uri) == '\0')
+    return g_error_new (MESH_FETCH_ERROR, MESH_FETCH_ERROR_INVALID_URL,
+        "Not an http(s) URL: \"%s\"", request->url);
+
+  if (request->offset < 0 || request->size < -1)
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "Invalid byte range (offset %" G_GINT64_FORMAT ", size %"
+        G_GINT64_FORMAT ") for %s", request->offset, request->size,
+        request->url);
+
+  return NULL;
+}
+
+MeshFetchJob *
+mesh_fetcher_fetch (MeshFetcher * fetcher, const MeshFetchRequest * request)
+{
+  MeshFetchJob *job;
+  MeshTransfer *t;
+  GError *error;
+
+  g_return_val_if_fail (MESH_IS_FETCHER (fetcher), NULL);
+  g_return_val_if_fail (request != NULL, NULL);
+
+  t = transfer_new (fetcher, request);
+  job = g_object_new (MESH_TYPE_FETCH_JOB, NULL);
+  job->transfer = t;
+
+  error = transfer_validate (t, request);
+  if (error != NULL) {
+    GST_WARNING ("job %u: %s", t->id, error->message);
+    transfer_end_queue (t, error);
+    return job;
+  }
+
+  GST_DEBUG ("job %u: kind %d, %s, offset %" G_GINT64_FORMAT ", size %"
+      G_GINT64_FORMAT, t->id, t->kind, t->url, t->offset, t->size);
+
+  if (!shared_invoke (t->shared, transfer_start_cb, transfer_ref (t),
+          transfer_unref))
+    transfer_end_queue (t, g_error_new_literal (G_IO_ERROR,
+            G_IO_ERROR_CANCELLED, "Fetcher is shutting down"));
+  return job;
+}
+
+guint64
+mesh_fetcher_get_bytes_from_cdn (MeshFetcher * fetcher)
+{
+  g_return_val_if_fail (MESH_IS_FETCHER (fetcher), 0);
+  return __atomic_load_n (&fetcher->shared->bytes_from_cdn, __ATOMIC_RELAXED);
+}
+
+guint64
+mesh_fetcher_get_bytes_from_peers (MeshFetcher * fetcher)
+{
+  g_return_val_if_fail (MESH_IS_FETCHER (fetcher), 0);
+  return __atomic_load_n (&fetcher->shared->bytes_from_peers,
+      __ATOMIC_RELAXED);
+}
+
+static void
+mesh_fetcher_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  MeshFetcherShared *shared = MESH_FETCHER (object)->shared;
+
+  g_mutex_lock (&shared->lock);
+  switch (prop_id) {
+    case PROP_USER_AGENT:
+      g_free (shared->user_agent);
+      shared->user_agent = g_value_dup_string (value);
+      break;
+    case PROP_TIMEOUT:
+      shared->timeout = g_value_get_uint (value);
+      break;
+    case PROP_RETRIES:
+      shared->retries = g_value_get_int (value);
+      break;
+    case PROP_EXTRA_HEADERS:{
+      const GstStructure *s = gst_value_get_structure (value);
+
+      if (shared->extra_headers)
+        gst_structure_free (shared->extra_headers);
+      shared->extra_headers = s ? gst_structure_copy (s) : NULL;
+      break;
+    }
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  g_mutex_unlock (&shared->lock);
+}
+
+static void
+mesh_fetcher_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  MeshFetcher *fetcher = MESH_FETCHER (object);
+  MeshFetcherShared *shared = fetcher->shared;
+
+  switch (prop_id) {
+    case PROP_BYTES_FROM_CDN:
+      g_value_set_uint64 (value, mesh_fetcher_get_bytes_from_cdn (fetcher));
+      return;
+    case PROP_BYTES_FROM_PEERS:
+      g_value_set_uint64 (value, mesh_fetcher_get_bytes_from_peers (fetcher));
+      return;
+    default:
+      break;
+  }
+
+  g_mutex_lock (&shared->lock);
+  switch (prop_id) {
+    case PROP_USER_AGENT:
+      g_value_set_string (value, shared->user_agent);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, shared->timeout);
+      break;
+    case PROP_RETRIES:
+      g_value_set_int (value, shared->retries);
+      break;
+    case PROP_EXTRA_HEADERS:
+      gst_value_set_structure (value, shared->extra_headers);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  g_mutex_unlock (&shared->lock);
+}
+
+static void
+mesh_fetcher_init (MeshFetcher * fetcher)
+{
+  MeshFetcherShared *shared = g_new0 (MeshFetcherShared, 1);
+
+  g_atomic_ref_count_init (&shared->refcount);
+  g_mutex_init (&shared->lock);
+  shared->user_agent = g_strdup (DEFAULT_USER_AGENT);
+  shared->timeout = DEFAULT_TIMEOUT;
+  shared->retries = DEFAULT_RETRIES;
+  shared->context = g_main_context_new ();
+  shared->loop = g_main_loop_new (shared->context, FALSE);
+  shared->thread = g_thread_new ("meshfetcher", fetcher_thread_main, shared);
+  fetcher->shared = shared;
+}
+
+static void
+mesh_fetcher_finalize (GObject * object)
+{
+  MeshFetcherShared *shared = MESH_FETCHER (object)->shared;
+
+  g_mutex_lock (&shared->lock);
+  shared->shutting_down = TRUE;
+  g_mutex_unlock (&shared->lock);
+
+  /* the thread aborts the jobs still running before it exits */
+  shared_invoke (shared, quit_loop_cb, shared, NULL);
+  g_thread_join (shared->thread);
+  shared->thread = NULL;
+  shared_unref (shared);
+
+  G_OBJECT_CLASS (mesh_fetcher_parent_class)->finalize (object);
+}
+
+static void
+mesh_fetcher_class_init (MeshFetcherClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (mesh_fetcher_debug, "meshfetcher", 0,
+      "gst-mesh segment fetcher");
+
+  gobject_class->set_property = mesh_fetcher_set_property;
+  gobject_class->get_property = mesh_fetcher_get_property;
+  gobject_class->finalize = mesh_fetcher_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_USER_AGENT,
+      g_param_spec_string ("user-agent", "User-Agent",
+          "Value of the User-Agent HTTP request header", DEFAULT_USER_AGENT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_TIMEOUT,
+      g_param_spec_uint ("timeout", "Timeout",
+          "Seconds of network inactivity after which an attempt fails "
+          "(0 = never)", 0, 3600, DEFAULT_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_RETRIES,
+      g_param_spec_int ("retries", "Retries",
+          "Attempts after the first one for network errors, timeouts and "
+          "5xx responses (-1 = unlimited)", -1, G_MAXINT, DEFAULT_RETRIES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_EXTRA_HEADERS,
+      g_param_spec_boxed ("extra-headers", "Extra Headers",
+          "Extra request headers: field name = header name, value a string "
+          "or an array/list of strings", GST_TYPE_STRUCTURE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_BYTES_FROM_CDN,
+      g_param_spec_uint64 ("bytes-from-cdn", "Bytes from CDN",
+          "Body bytes of init sections and media segments received from the "
+          "CDN", 0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_BYTES_FROM_PEERS,
+      g_param_spec_uint64 ("bytes-from-peers", "Bytes from peers",
+          "Body bytes received from peers", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+}
+
+/* ------------------------------------------------------------------------ */
+/* MeshFetchJob */
+
+static void
+mesh_fetch_job_init (MeshFetchJob * job)
+{
+}
+
+static void
+mesh_fetch_job_finalize (GObject * object)
+{
+  MeshFetchJob *job = MESH_FETCH_JOB (object);
+
+  /* nobody can pop any more: stop downloading */
+  if (job->transfer) {
+    transfer_cancel (job->transfer);
+    transfer_unref (job->transfer);
+  }
+
+  G_OBJECT_CLASS (mesh_fetch_job_parent_class)->finalize (object);
+}
+
+static void
+mesh_fetch_job_class_init (MeshFetchJobClass * klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = mesh_fetch_job_finalize;
+}
+
+static void
+on_pop_cancelled (GCancellable * cancellable, gpointer data)
+{
+  transfer_cancel (data);
+}
+
+GBytes *
+mesh_fetch_job_pop (MeshFetchJob * job, GCancellable * cancellable,
+    GError ** error)
+{
+  MeshTransfer *t;
+  GBytes *chunk = NULL;
+  gulong handler = 0;
+
+  g_return_val_if_fail (MESH_IS_FETCH_JOB (job), NULL);
+  t = job->transfer;
+
+  /* connected before taking the lock: the handler runs at once when
+   * @cancellable is already cancelled, and it takes the lock */
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable,
+        G_CALLBACK (on_pop_cancelled), t, NULL);
+
+  g_mutex_lock (&t->lock);
+  while (!t->cancelled && !t->done && g_queue_is_empty (&t->chunks))
+    g_cond_wait (&t->cond, &t->lock);
+
+  if (t->cancelled)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+        "Fetch cancelled");
+  else if ((chunk = g_queue_pop_head (&t->chunks)) == NULL && t->error)
+    g_propagate_error (error, g_error_copy (t->error));
+  g_mutex_unlock (&t->lock);
+
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
+  return chunk;
+}
+
+GBytes *
+mesh_fetch_job_read_all (MeshFetchJob * job, GCancellable * cancellable,
+    gsize max_size, GError ** error)
+{
+  GByteArray *body;
+  GBytes *chunk;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (MESH_IS_FETCH_JOB (job), NULL);
+
+  body = g_byte_array_new ();
+  while ((chunk = mesh_fetch_job_pop (job, cancellable, &local_error))) {
+    gsize len = g_bytes_get_size (chunk);
+
+    if (len > max_size || body->len > max_size - len) {
+      g_bytes_unref (chunk);
+      mesh_fetch_job_cancel (job);
+      g_set_error (&local_error, MESH_FETCH_ERROR, MESH_FETCH_ERROR_TOO_LARGE,
+          "GET %s: body larger than %" G_GSIZE_FORMAT " bytes",
+          job->transfer->url, max_size);
+      break;
+    }
+    g_byte_array_append (body, g_bytes_get_data (chunk, NULL), len);
+    g_bytes_unref (chunk);
+  }
+
+  if (local_error != NULL) {
+    g_propagate_error (error, local_error);
+    g_byte_array_unref (body);
+    return NULL;
+  }
+  return g_byte_array_free_to_bytes (body);
+}
+
+void
+mesh_fetch_job_cancel (MeshFetchJob * job)
+{
+  g_return_if_fail (MESH_IS_FETCH_JOB (job));
+  transfer_cancel (job->transfer);
+}
+
+gchar *
+mesh_fetch_job_dup_final_url (MeshFetchJob * job)
+{
+  gchar *url;
+
+  g_return_val_if_fail (MESH_IS_FETCH_JOB (job), NULL);
+
+  g_mutex_lock (&job->transfer->lock);
+  url = g_strdup (job->transfer->final_url);
+  g_mutex_unlock (&job->transfer->lock);
+  return url;
+}
+
+guint64
+mesh_fetch_job_get_bytes (MeshFetchJob * job)
+{
+  guint64 bytes;
+
+  g_return_val_if_fail (MESH_IS_FETCH_JOB (job), 0);
+
+  g_mutex_lock (&job->transfer->lock);
+  bytes = job->transfer->bytes;
+  g_mutex_unlock (&job->transfer->lock);
+  return bytes;
+}
+
+gint64
+mesh_fetch_job_get_elapsed (MeshFetchJob * job)
+{
+  MeshTransfer *t;
+  gint64 elapsed = 0;
+
+  g_return_val_if_fail (MESH_IS_FETCH_JOB (job), 0);
+  t = job->transfer;
+
+  g_mutex_lock (&t->lock);
+  if (t->first_send_time != 0 && t->last_byte_time > t->first_send_time)
+    elapsed = t->last_byte_time - t->first_send_time;
+  g_mutex_unlock (&t->lock);
+  return elapsed;
+}
+
+gint64
+mesh_fetch_job_get_content_size (MeshFetchJob * job)
+{
+  gint64 size;
+
+  g_return_val_if_fail (MESH_IS_FETCH_JOB (job), -1);
+
+  g_mutex_lock (&job->transfer->lock);
+  size = job->transfer->content_size;
+  g_mutex_unlock (&job->transfer->lock);
+  return size;
+}

@@ -1,0 +1,108 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * MeshFetcher: the one interface through which the elements fetch anything
+ * (playlists, keys, init sections, media segments). Today it fetches from the
+ * CDN with libsoup 3; the peer-to-peer work extends this object, the elements
+ * do not change.
+ *
+ * Threads: the fetcher owns one thread running its own GMainContext, where the
+ * SoupSession and every request live. Callers (element streaming threads) only
+ * start jobs and pull chunks from them; each job hands its chunks over through
+ * a queue guarded by the job's own lock.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define MESH_FETCH_ERROR (mesh_fetch_error_quark ())
+GQuark mesh_fetch_error_quark (void);
+
+typedef enum {
+  MESH_FETCH_ERROR_HTTP_CLIENT,   /* 4xx: not retried */
+  MESH_FETCH_ERROR_HTTP_SERVER,   /* 5xx after all retries */
+  MESH_FETCH_ERROR_NETWORK,       /* connection failures after all retries */
+  MESH_FETCH_ERROR_TIMEOUT,       /* no data for `timeout` after all retries */
+  MESH_FETCH_ERROR_TOO_LARGE,     /* body larger than the caller allows */
+  MESH_FETCH_ERROR_INVALID_URL,
+} MeshFetchError;
+
+typedef enum {
+  MESH_FETCH_KIND_PLAYLIST,     /* manifests: never cached, never from peers */
+  MESH_FETCH_KIND_KEY,
+  MESH_FETCH_KIND_INIT,         /* init sections (EXT-X-MAP, DASH init) */
+  MESH_FETCH_KIND_SEGMENT,      /* media segments */
+} MeshFetchKind;
+
+typedef struct {
+  const gchar *url;             /* http or https */
+  gint64 offset;                /* first byte wanted */
+  gint64 size;                  /* bytes wanted, -1 = to the end */
+  MeshFetchKind kind;
+  gint64 deadline;              /* g_get_monotonic_time() by which playback
+                                 * needs the data; 0 = none */
+  const gchar *segment_id;      /* identity of a segment across viewers
+                                 * (stream/rendition/sequence), for P2P; NULL
+                                 * for playlists and keys */
+} MeshFetchRequest;
+
+#define MESH_TYPE_FETCH_JOB (mesh_fetch_job_get_type ())
+G_DECLARE_FINAL_TYPE (MeshFetchJob, mesh_fetch_job, MESH, FETCH_JOB, GObject)
+
+#define MESH_TYPE_FETCHER (mesh_fetcher_get_type ())
+G_DECLARE_FINAL_TYPE (MeshFetcher, mesh_fetcher, MESH, FETCHER, GObject)
+
+/* Properties (all settable at any time; they apply to jobs started later):
+ *   "user-agent"  (string)
+ *   "timeout"     (guint, seconds of network inactivity before a retry)
+ *   "retries"     (gint, retries after the first attempt, -1 = unlimited)
+ *   "extra-headers" (GstStructure, field name = header name; string values,
+ *                    or arrays/lists of strings for repeated headers)
+ * Counters (read-only, guint64): "bytes-from-cdn" (body bytes of INIT and
+ * SEGMENT jobs received from the CDN), "bytes-from-peers" (0 for now).
+ */
+MeshFetcher *mesh_fetcher_new (void);
+
+/* Starts a job at once and returns it (never NULL; failures surface from
+ * mesh_fetch_job_pop()). Thread-safe. */
+MeshFetchJob *mesh_fetcher_fetch (MeshFetcher * fetcher,
+    const MeshFetchRequest * request);
+
+guint64 mesh_fetcher_get_bytes_from_cdn (MeshFetcher * fetcher);
+guint64 mesh_fetcher_get_bytes_from_peers (MeshFetcher * fetcher);
+
+/* Next chunk of the body, blocking until one is there. Returns NULL at the end
+ * (with @error unset) or on failure, including cancellation through
+ * @cancellable or mesh_fetch_job_cancel() (G_IO_ERROR_CANCELLED). A failed
+ * transfer is retried transparently, resuming with a Range request after the
+ * bytes already handed out, so the chunks always join into the exact body. */
+GBytes *mesh_fetch_job_pop (MeshFetchJob * job, GCancellable * cancellable,
+    GError ** error);
+
+/* Pops every chunk into one buffer; fails with MESH_FETCH_ERROR_TOO_LARGE
+ * beyond @max_size bytes. */
+GBytes *mesh_fetch_job_read_all (MeshFetchJob * job, GCancellable * cancellable,
+    gsize max_size, GError ** error);
+
+/* Stops the transfer; a blocked or later pop returns G_IO_ERROR_CANCELLED.
+ * Thread-safe, idempotent. */
+void mesh_fetch_job_cancel (MeshFetchJob * job);
+
+/* The URL after redirects (for resolving relative URIs); the request URL
+ * until the response headers arrived. Transfer full. */
+gchar *mesh_fetch_job_dup_final_url (MeshFetchJob * job);
+
+/* Body bytes received so far, and the microseconds from sending the request to
+ * the last byte (download time, for throughput estimation). */
+guint64 mesh_fetch_job_get_bytes (MeshFetchJob * job);
+gint64 mesh_fetch_job_get_elapsed (MeshFetchJob * job);
+
+/* Total body size when known from Content-Length/Content-Range, else -1. */
+gint64 mesh_fetch_job_get_content_size (MeshFetchJob * job);
+
+G_END_DECLS

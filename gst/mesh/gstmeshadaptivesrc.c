@@ -1,0 +1,1946 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * GstMeshAdaptiveSrc: see gstmeshadaptivesrc.h.
+ *
+ * Threads:
+ * - the application thread: properties, state changes, seeks;
+ * - the manifest task (one GstTask per element): fetches the manifest when
+ *   going to PAUSED, lets the subclass build the streams, exposes the pads
+ *   and starts the stream tasks, then stops;
+ * - one GstTask per stream (the pad's task): fetches and pushes fragments.
+ *   It alone touches its stream's download state and the subclass data;
+ * - the system clock thread: posts the periodic mesh-stats message;
+ * - the MeshFetcher's own thread does the network I/O (see mesh-fetcher.c).
+ *
+ * Locks:
+ * - GST_OBJECT_LOCK guards the properties and priv->fetcher;
+ * - priv->lock guards the stream list, each stream's `flushing` flag and
+ *   `cancellable`, the key cache, and is the mutex of priv->cond, which wakes
+ *   stream threads that wait (buffering, live reloads) when they must stop;
+ * - priv->seek_lock serialises seeks against each other and state changes.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmeshadaptivesrc.h"
+
+#include <gst/base/gsttypefindhelper.h>
+
+#include "mesh/mesh-aes.h"
+#include "mesh/mesh-fetcher.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_mesh_adaptive_src_debug);
+#define GST_CAT_DEFAULT gst_mesh_adaptive_src_debug
+
+#define MAX_MANIFEST_SIZE (16 * 1024 * 1024)
+#define MAX_INIT_SIZE (16 * 1024 * 1024)
+#define AES_KEY_SIZE 16
+
+enum
+{
+  PROP_0,
+  PROP_LOCATION,
+  PROP_CONNECTION_SPEED,
+  PROP_BANDWIDTH_TARGET_RATIO,
+  PROP_MIN_BITRATE,
+  PROP_MAX_BITRATE,
+  PROP_START_BITRATE,
+  PROP_MAX_VIDEO_WIDTH,
+  PROP_MAX_VIDEO_HEIGHT,
+  PROP_MAX_BUFFERING_TIME,
+  PROP_LIVE_DELAY,
+  PROP_CURRENT_BANDWIDTH,
+  PROP_RETRIES,
+  PROP_TIMEOUT,
+  PROP_USER_AGENT,
+  PROP_EXTRA_HEADERS,
+  PROP_BYTES_FROM_CDN,
+  PROP_BYTES_FROM_PEERS,
+  PROP_P2P_RATIO,
+  PROP_STATS_INTERVAL,
+};
+
+#define DEFAULT_CONNECTION_SPEED 0
+#define DEFAULT_BANDWIDTH_TARGET_RATIO 0.8
+#define DEFAULT_MIN_BITRATE 0
+#define DEFAULT_MAX_BITRATE 0
+#define DEFAULT_START_BITRATE 0
+#define DEFAULT_MAX_VIDEO_WIDTH 0
+#define DEFAULT_MAX_VIDEO_HEIGHT 0
+#define DEFAULT_MAX_BUFFERING_TIME (30 * GST_SECOND)
+#define DEFAULT_LIVE_DELAY (-1)
+#define DEFAULT_RETRIES 3
+#define DEFAULT_TIMEOUT 15
+#define DEFAULT_USER_AGENT "gst-mesh/" VERSION " GStreamer"
+#define DEFAULT_STATS_INTERVAL 1000
+
+struct _GstMeshStream
+{
+  GstMeshAdaptiveSrc *src;      /* not a ref: the element owns the stream */
+  GstPad *pad;
+  GstStream *gst_stream;
+
+  /* guarded by priv->lock */
+  gboolean flushing;
+  GCancellable *cancellable;
+
+  /* stream thread only (or while it is stopped) */
+  gboolean need_stream_start;
+  gboolean need_segment;
+  gboolean need_discont;
+  GstClockTime segment_start;   /* NONE: the first fragment's timestamp */
+  guint32 segment_seqnum;
+  GstSegment segment;           /* the one sent downstream */
+  GstCaps *caps;
+  GstTagList *tags;             /* pending, NULL once sent */
+  gchar *current_init;          /* identity of the init section sent last */
+  GstClockTime pushed_end;      /* stream time at the end of what we pushed */
+  gint64 next_update;           /* monotonic µs of the next live reload */
+  MeshBandwidthEstimator bandwidth;
+  MeshAbrCandidate *representations;
+  guint n_representations;
+  gint current_representation;
+  gboolean not_linked;
+
+  gpointer data;
+  GDestroyNotify destroy;
+};
+
+typedef struct
+{
+  /* properties, GST_OBJECT_LOCK */
+  gchar *location;
+  guint connection_speed;       /* kbit/s */
+  gdouble bandwidth_target_ratio;
+  guint min_bitrate, max_bitrate, start_bitrate;
+  guint max_video_width, max_video_height;
+  GstClockTime max_buffering_time;
+  gint64 live_delay;
+  gint retries;
+  guint timeout;
+  gchar *user_agent;
+  GstStructure *extra_headers;
+  guint stats_interval;
+  guint current_bandwidth;
+
+  /* GST_OBJECT_LOCK: the fetcher exists from READY to NULL; the counters keep
+   * its last figures once it is gone */
+  MeshFetcher *fetcher;
+  guint64 last_bytes_from_cdn, last_bytes_from_peers;
+
+  GstTask *manifest_task;
+  GRecMutex manifest_task_lock;
+  GCancellable *manifest_cancellable;
+
+  /* priv->lock (see the top of the file) */
+  GMutex lock;
+  GCond cond;
+  GPtrArray *streams;
+  GHashTable *keys;             /* URL -> GBytes */
+  gboolean stopping;
+
+  /* priv->seek_lock */
+  GMutex seek_lock;
+  gboolean exposed;
+  guint group_id;
+  GstStreamCollection *collection;
+  GstClockID stats_id;
+} GstMeshAdaptiveSrcPrivate;
+
+G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstMeshAdaptiveSrc, gst_mesh_adaptive_src,
+    GST_TYPE_ELEMENT, G_ADD_PRIVATE (GstMeshAdaptiveSrc);
+    GST_DEBUG_CATEGORY_INIT (gst_mesh_adaptive_src_debug, "meshadaptivesrc", 0,
+        "gst-mesh adaptive source base class"));
+
+#define GET_PRIV(src) \
+  ((GstMeshAdaptiveSrcPrivate *) gst_mesh_adaptive_src_get_instance_private ( \
+      GST_MESH_ADAPTIVE_SRC (src)))
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src_%u",
+    GST_PAD_SRC,
+    GST_PAD_SOMETIMES,
+    GST_STATIC_CAPS_ANY);
+
+static void stream_loop (GstMeshStream * stream);
+
+/* ------------------------------------------------------------------------ */
+/* Fragments and streams */
+
+void
+gst_mesh_fragment_clear (GstMeshFragment * fragment)
+{
+  g_clear_pointer (&fragment->url, g_free);
+  g_clear_pointer (&fragment->init_url, g_free);
+  g_clear_pointer (&fragment->key_url, g_free);
+  g_clear_pointer (&fragment->segment_id, g_free);
+}
+
+GstPad *
+gst_mesh_stream_get_pad (GstMeshStream * stream)
+{
+  return stream->pad;
+}
+
+gpointer
+gst_mesh_stream_get_data (GstMeshStream * stream)
+{
+  return stream->data;
+}
+
+void
+gst_mesh_stream_set_representations (GstMeshStream * stream,
+    const MeshAbrCandidate * candidates, guint n_candidates, gint current)
+{
+  g_free (stream->representations);
+  stream->representations = g_memdup2 (candidates,
+      sizeof (MeshAbrCandidate) * n_candidates);
+  stream->n_representations = n_candidates;
+  stream->current_representation = current;
+}
+
+void
+gst_mesh_stream_add_tags (GstMeshStream * stream, GstTagList * tags)
+{
+  if (stream->tags) {
+    gst_tag_list_insert (stream->tags, tags, GST_TAG_MERGE_REPLACE);
+    gst_tag_list_unref (tags);
+  } else {
+    stream->tags = tags;
+  }
+}
+
+void
+gst_mesh_stream_set_next_update (GstMeshStream * stream, gint64 when)
+{
+  stream->next_update = when;
+}
+
+static void
+gst_mesh_stream_free (GstMeshStream * stream)
+{
+  if (stream->destroy)
+    stream->destroy (stream->data);
+  g_clear_object (&stream->cancellable);
+  gst_clear_object (&stream->gst_stream);
+  gst_clear_caps (&stream->caps);
+  g_clear_pointer (&stream->tags, gst_tag_list_unref);
+  g_free (stream->current_init);
+  g_free (stream->representations);
+  gst_object_unref (stream->pad);
+  g_free (stream);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Properties and counters */
+
+static MeshFetcher *
+get_fetcher (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  MeshFetcher *fetcher;
+
+  GST_OBJECT_LOCK (src);
+  fetcher = priv->fetcher ? g_object_ref (priv->fetcher) : NULL;
+  GST_OBJECT_UNLOCK (src);
+  return fetcher;
+}
+
+static void
+get_counters (GstMeshAdaptiveSrc * src, guint64 * from_cdn,
+    guint64 * from_peers)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  GST_OBJECT_LOCK (src);
+  if (priv->fetcher) {
+    *from_cdn = mesh_fetcher_get_bytes_from_cdn (priv->fetcher);
+    *from_peers = mesh_fetcher_get_bytes_from_peers (priv->fetcher);
+  } else {
+    *from_cdn = priv->last_bytes_from_cdn;
+    *from_peers = priv->last_bytes_from_peers;
+  }
+  GST_OBJECT_UNLOCK (src);
+}
+
+static gdouble
+p2p_ratio (guint64 from_cdn, guint64 from_peers)
+{
+  if (from_cdn + from_peers == 0)
+    return 0.0;
+  return (gdouble) from_peers / (gdouble) (from_cdn + from_peers);
+}
+
+/* Called with the object lock held. */
+static void
+configure_fetcher_locked (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  if (!priv->fetcher)
+    return;
+  g_object_set (priv->fetcher, "user-agent", priv->user_agent,
+      "timeout", priv->timeout, "retries", priv->retries,
+      "extra-headers", priv->extra_headers, NULL);
+}
+
+static void
+gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (object);
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  GST_OBJECT_LOCK (src);
+  switch (prop_id) {
+    case PROP_LOCATION:
+      g_free (priv->location);
+      priv->location = g_value_dup_string (value);
+      break;
+    case PROP_CONNECTION_SPEED:
+      priv->connection_speed = g_value_get_uint (value);
+      break;
+    case PROP_BANDWIDTH_TARGET_RATIO:
+      priv->bandwidth_target_ratio = g_value_get_float (value);
+      break;
+    case PROP_MIN_BITRATE:
+      priv->min_bitrate = g_value_get_uint (value);
+      break;
+    case PROP_MAX_BITRATE:
+      priv->max_bitrate = g_value_get_uint (value);
+      break;
+    case PROP_START_BITRATE:
+      priv->start_bitrate = g_value_get_uint (value);
+      break;
+    case PROP_MAX_VIDEO_WIDTH:
+      priv->max_video_width = g_value_get_uint (value);
+      break;
+    case PROP_MAX_VIDEO_HEIGHT:
+      priv->max_video_height = g_value_get_uint (value);
+      break;
+    case PROP_MAX_BUFFERING_TIME:
+      priv->max_buffering_time = g_value_get_uint64 (value);
+      break;
+    case PROP_LIVE_DELAY:
+      priv->live_delay = g_value_get_int64 (value);
+      break;
+    case PROP_RETRIES:
+      priv->retries = g_value_get_int (value);
+      configure_fetcher_locked (src);
+      break;
+    case PROP_TIMEOUT:
+      priv->timeout = g_value_get_uint (value);
+      configure_fetcher_locked (src);
+      break;
+    case PROP_USER_AGENT:
+      g_free (priv->user_agent);
+      priv->user_agent = g_value_dup_string (value);
+      configure_fetcher_locked (src);
+      break;
+    case PROP_EXTRA_HEADERS:
+      g_clear_pointer (&priv->extra_headers, gst_structure_free);
+      if (gst_value_get_structure (value))
+        priv->extra_headers = gst_structure_copy (gst_value_get_structure
+            (value));
+      configure_fetcher_locked (src);
+      break;
+    case PROP_STATS_INTERVAL:
+      priv->stats_interval = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (src);
+}
+
+static void
+gst_mesh_adaptive_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (object);
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  guint64 from_cdn, from_peers;
+
+  switch (prop_id) {
+    case PROP_BYTES_FROM_CDN:
+      get_counters (src, &from_cdn, &from_peers);
+      g_value_set_uint64 (value, from_cdn);
+      return;
+    case PROP_BYTES_FROM_PEERS:
+      get_counters (src, &from_cdn, &from_peers);
+      g_value_set_uint64 (value, from_peers);
+      return;
+    case PROP_P2P_RATIO:
+      get_counters (src, &from_cdn, &from_peers);
+      g_value_set_double (value, p2p_ratio (from_cdn, from_peers));
+      return;
+    default:
+      break;
+  }
+
+  GST_OBJECT_LOCK (src);
+  switch (prop_id) {
+    case PROP_LOCATION:
+      g_value_set_string (value, priv->location);
+      break;
+    case PROP_CONNECTION_SPEED:
+      g_value_set_uint (value, priv->connection_speed);
+      break;
+    case PROP_BANDWIDTH_TARGET_RATIO:
+      g_value_set_float (value, priv->bandwidth_target_ratio);
+      break;
+    case PROP_MIN_BITRATE:
+      g_value_set_uint (value, priv->min_bitrate);
+      break;
+    case PROP_MAX_BITRATE:
+      g_value_set_uint (value, priv->max_bitrate);
+      break;
+    case PROP_START_BITRATE:
+      g_value_set_uint (value, priv->start_bitrate);
+      break;
+    case PROP_MAX_VIDEO_WIDTH:
+      g_value_set_uint (value, priv->max_video_width);
+      break;
+    case PROP_MAX_VIDEO_HEIGHT:
+      g_value_set_uint (value, priv->max_video_height);
+      break;
+    case PROP_MAX_BUFFERING_TIME:
+      g_value_set_uint64 (value, priv->max_buffering_time);
+      break;
+    case PROP_LIVE_DELAY:
+      g_value_set_int64 (value, priv->live_delay);
+      break;
+    case PROP_CURRENT_BANDWIDTH:
+      g_value_set_uint (value, priv->current_bandwidth);
+      break;
+    case PROP_RETRIES:
+      g_value_set_int (value, priv->retries);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, priv->timeout);
+      break;
+    case PROP_USER_AGENT:
+      g_value_set_string (value, priv->user_agent);
+      break;
+    case PROP_EXTRA_HEADERS:
+      gst_value_set_structure (value, priv->extra_headers);
+      break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, priv->stats_interval);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (src);
+}
+
+gchar *
+gst_mesh_adaptive_src_dup_location (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  gchar *location;
+
+  GST_OBJECT_LOCK (src);
+  location = g_strdup (priv->location);
+  GST_OBJECT_UNLOCK (src);
+  return location;
+}
+
+gboolean
+gst_mesh_adaptive_src_set_uri (GstMeshAdaptiveSrc * src, const gchar * uri,
+    const gchar * scheme_prefix, GError ** error)
+{
+  const gchar *url;
+  GstState state;
+
+  GST_OBJECT_LOCK (src);
+  state = GST_STATE (src);
+  GST_OBJECT_UNLOCK (src);
+  if (state != GST_STATE_NULL && state != GST_STATE_READY) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+        "Changing the URI is only allowed in NULL or READY state");
+    return FALSE;
+  }
+
+  if (!g_str_has_prefix (uri, scheme_prefix)) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_UNSUPPORTED_PROTOCOL,
+        "URI '%s' does not start with '%s'", uri, scheme_prefix);
+    return FALSE;
+  }
+  url = uri + strlen (scheme_prefix);
+  if (!g_str_has_prefix (url, "http://") && !g_str_has_prefix (url, "https://")) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_UNSUPPORTED_PROTOCOL,
+        "URI '%s' is not %shttp:// or %shttps://", uri, scheme_prefix,
+        scheme_prefix);
+    return FALSE;
+  }
+  if (!g_uri_is_valid (url, G_URI_FLAGS_NONE, NULL)) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
+        "URI '%s' is not valid", uri);
+    return FALSE;
+  }
+  g_object_set (src, "location", url, NULL);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fetching */
+
+GBytes *
+gst_mesh_adaptive_src_fetch_manifest (GstMeshAdaptiveSrc * src,
+    const gchar * url, gchar ** final_url, GCancellable * cancellable,
+    GError ** error)
+{
+  g_autoptr (MeshFetcher) fetcher = get_fetcher (src);
+  g_autoptr (MeshFetchJob) job = NULL;
+  MeshFetchRequest request = { url, 0, -1, MESH_FETCH_KIND_PLAYLIST, 0, NULL };
+  GBytes *bytes;
+
+  if (!fetcher) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "element stopped");
+    return NULL;
+  }
+  job = mesh_fetcher_fetch (fetcher, &request);
+  bytes = mesh_fetch_job_read_all (job, cancellable, MAX_MANIFEST_SIZE, error);
+  if (bytes && final_url)
+    *final_url = mesh_fetch_job_dup_final_url (job);
+  return bytes;
+}
+
+gint
+gst_mesh_adaptive_src_choose_initial (GstMeshAdaptiveSrc * src,
+    const MeshAbrCandidate * candidates, guint n_candidates)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  MeshAbrLimits limits;
+  guint64 start_bitrate;
+
+  GST_OBJECT_LOCK (src);
+  limits.connection_speed = (guint64) priv->connection_speed * 1000;
+  limits.target_ratio = priv->bandwidth_target_ratio;
+  limits.min_bitrate = priv->min_bitrate;
+  limits.max_bitrate = priv->max_bitrate;
+  limits.max_width = priv->max_video_width;
+  limits.max_height = priv->max_video_height;
+  start_bitrate = priv->start_bitrate;
+  GST_OBJECT_UNLOCK (src);
+
+  return mesh_abr_choose (candidates, n_candidates, &limits, 0, start_bitrate);
+}
+
+GstClockTime
+gst_mesh_adaptive_src_get_live_delay (GstMeshAdaptiveSrc * src,
+    GstClockTime default_delay)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  gint64 delay;
+
+  GST_OBJECT_LOCK (src);
+  delay = priv->live_delay;
+  GST_OBJECT_UNLOCK (src);
+  return delay >= 0 ? (GstClockTime) delay : default_delay;
+}
+
+/* Translates a fetch failure into the element error that names it. */
+static void
+post_fetch_error (GstMeshAdaptiveSrc * src, const gchar * what, GError * err)
+{
+  if (g_error_matches (err, MESH_FETCH_ERROR, MESH_FETCH_ERROR_HTTP_CLIENT)
+      && (strstr (err->message, " 401 ") || strstr (err->message, " 403 "))) {
+    GST_ELEMENT_ERROR (src, RESOURCE, NOT_AUTHORIZED, ("%s", err->message),
+        ("while fetching %s", what));
+  } else if (g_error_matches (err, MESH_FETCH_ERROR,
+          MESH_FETCH_ERROR_HTTP_CLIENT)) {
+    GST_ELEMENT_ERROR (src, RESOURCE, NOT_FOUND, ("%s", err->message),
+        ("while fetching %s", what));
+  } else if (err->domain == MESH_FETCH_ERROR) {
+    GST_ELEMENT_ERROR (src, RESOURCE, READ, ("%s", err->message),
+        ("while fetching %s", what));
+  } else {
+    GST_ELEMENT_ERROR (src, STREAM, DEMUX, ("%s", err->message),
+        ("while processing %s", what));
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Waiting, flushing */
+
+static GCancellable *
+stream_get_cancellable (GstMeshStream * stream)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+  GCancellable *cancellable;
+
+  g_mutex_lock (&priv->lock);
+  cancellable = g_object_ref (stream->cancellable);
+  g_mutex_unlock (&priv->lock);
+  return cancellable;
+}
+
+/* Waits until the monotonic time @until, or until the stream must stop.
+ * Returns FALSE when it must stop. */
+static gboolean
+stream_wait_until (GstMeshStream * stream, gint64 until)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+  gboolean running;
+
+  g_mutex_lock (&priv->lock);
+  while (!stream->flushing && g_get_monotonic_time () < until)
+    g_cond_wait_until (&priv->cond, &priv->lock, until);
+  running = !stream->flushing;
+  g_mutex_unlock (&priv->lock);
+  return running;
+}
+
+static void
+stream_set_flushing (GstMeshStream * stream, gboolean flushing)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+
+  g_mutex_lock (&priv->lock);
+  stream->flushing = flushing;
+  if (flushing) {
+    g_cancellable_cancel (stream->cancellable);
+    g_cond_broadcast (&priv->cond);
+  } else if (g_cancellable_is_cancelled (stream->cancellable)) {
+    g_object_unref (stream->cancellable);
+    stream->cancellable = g_cancellable_new ();
+  }
+  g_mutex_unlock (&priv->lock);
+}
+
+/* Stops every stream thread; they can be started again after a seek. */
+static void
+stop_stream_tasks (GstMeshAdaptiveSrc * src, gboolean pause)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  g_autoptr (GPtrArray) streams = NULL;
+  guint i;
+
+  g_mutex_lock (&priv->lock);
+  streams = g_ptr_array_copy (priv->streams, NULL, NULL);
+  g_mutex_unlock (&priv->lock);
+
+  for (i = 0; i < streams->len; i++)
+    stream_set_flushing (g_ptr_array_index (streams, i), TRUE);
+  for (i = 0; i < streams->len; i++) {
+    GstMeshStream *stream = g_ptr_array_index (streams, i);
+
+    if (pause)
+      gst_pad_pause_task (stream->pad);
+    else
+      gst_pad_stop_task (stream->pad);
+  }
+}
+
+static void
+start_stream_task (GstMeshStream * stream)
+{
+  stream_set_flushing (stream, FALSE);
+  stream->not_linked = FALSE;
+  gst_pad_start_task (stream->pad, (GstTaskFunction) stream_loop, stream,
+      NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Buffering: how far ahead of playback this stream is */
+
+/* Running time the pipeline has reached, or NONE when not playing. */
+static GstClockTime
+current_running_time (GstMeshAdaptiveSrc * src)
+{
+  GstClock *clock;
+  GstClockTime now, base_time;
+  GstState state;
+
+  GST_OBJECT_LOCK (src);
+  state = GST_STATE (src);
+  clock = GST_ELEMENT_CLOCK (src) ? gst_object_ref (GST_ELEMENT_CLOCK (src))
+      : NULL;
+  base_time = GST_ELEMENT_CAST (src)->base_time;
+  GST_OBJECT_UNLOCK (src);
+
+  if (!clock)
+    return GST_CLOCK_TIME_NONE;
+  now = gst_clock_get_time (clock);
+  gst_object_unref (clock);
+  if (state != GST_STATE_PLAYING || now < base_time)
+    return GST_CLOCK_TIME_NONE;
+  return now - base_time;
+}
+
+/* Time between what playback has reached and what we pushed; NONE when
+ * unknown (not playing yet). */
+static GstClockTime
+stream_buffer_level (GstMeshStream * stream)
+{
+  GstClockTime now = current_running_time (stream->src);
+  GstClockTime pushed;
+
+  if (!GST_CLOCK_TIME_IS_VALID (now)
+      || !GST_CLOCK_TIME_IS_VALID (stream->pushed_end)
+      || stream->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  pushed = gst_segment_to_running_time (&stream->segment, GST_FORMAT_TIME,
+      stream->pushed_end);
+  if (!GST_CLOCK_TIME_IS_VALID (pushed) || pushed <= now)
+    return 0;
+  return pushed - now;
+}
+
+/* Downloads stop max-buffering-time ahead of playback. Downstream queues
+ * block us as well before playback starts. */
+static gboolean
+stream_wait_for_buffer_room (GstMeshStream * stream)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+  GstClockTime max_level, level;
+
+  GST_OBJECT_LOCK (stream->src);
+  max_level = priv->max_buffering_time;
+  GST_OBJECT_UNLOCK (stream->src);
+
+  while ((level = stream_buffer_level (stream)) != GST_CLOCK_TIME_NONE
+      && level > max_level) {
+    GstClockTime excess = level - max_level;
+
+    GST_LOG_OBJECT (stream->pad, "%" GST_TIME_FORMAT " buffered, waiting",
+        GST_TIME_ARGS (level));
+    if (!stream_wait_until (stream, g_get_monotonic_time () +
+            GST_TIME_AS_USECONDS (excess)))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* When playback will need the fragment we fetch next (for the scheduler of
+ * the fetcher); 0 when not playing. */
+static gint64
+stream_deadline (GstMeshStream * stream)
+{
+  GstClockTime level = stream_buffer_level (stream);
+
+  if (!GST_CLOCK_TIME_IS_VALID (level))
+    return 0;
+  return g_get_monotonic_time () + GST_TIME_AS_USECONDS (level);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pushing */
+
+static GstCaps *
+caps_from_extension (const gchar * url)
+{
+  g_autofree gchar *path = NULL;
+  GUri *uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+
+  if (!uri)
+    return NULL;
+  path = g_ascii_strdown (g_uri_get_path (uri), -1);
+  g_uri_unref (uri);
+
+  if (g_str_has_suffix (path, ".ts"))
+    return gst_caps_new_simple ("video/mpegts", "systemstream", G_TYPE_BOOLEAN,
+        TRUE, "packetsize", G_TYPE_INT, 188, NULL);
+  if (g_str_has_suffix (path, ".aac"))
+    return gst_caps_new_simple ("audio/mpeg", "mpegversion", G_TYPE_INT, 4,
+        "stream-format", G_TYPE_STRING, "adts", NULL);
+  if (g_str_has_suffix (path, ".mp3"))
+    return gst_caps_new_simple ("audio/mpeg", "mpegversion", G_TYPE_INT, 1,
+        NULL);
+  if (g_str_has_suffix (path, ".ac3"))
+    return gst_caps_new_empty_simple ("audio/x-ac3");
+  if (g_str_has_suffix (path, ".vtt") || g_str_has_suffix (path, ".webvtt"))
+    return gst_caps_new_empty_simple ("application/x-subtitle-vtt");
+  if (g_str_has_suffix (path, ".mp4") || g_str_has_suffix (path, ".m4s")
+      || g_str_has_suffix (path, ".m4v") || g_str_has_suffix (path, ".m4a")
+      || g_str_has_suffix (path, ".cmfv") || g_str_has_suffix (path, ".cmfa"))
+    return gst_caps_new_simple ("video/quicktime", "variant", G_TYPE_STRING,
+        "iso-fragmented", NULL);
+  return NULL;
+}
+
+/* Caps of the data that starts with @data: typefinding, then the URL. */
+static GstCaps *
+detect_caps (GstMeshStream * stream, GBytes * data, const gchar * url)
+{
+  GstTypeFindProbability probability = GST_TYPE_FIND_NONE;
+  GstCaps *caps;
+  gsize size;
+  const guint8 *bytes = g_bytes_get_data (data, &size);
+
+  caps = gst_type_find_helper_for_data_with_extension (GST_OBJECT (stream->pad),
+      bytes, size, NULL, &probability);
+  if (caps && probability >= GST_TYPE_FIND_LIKELY)
+    return caps;
+  gst_clear_caps (&caps);
+  return caps_from_extension (url);
+}
+
+static void
+stream_push_stream_start (GstMeshStream * stream)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+  GstEvent *event;
+
+  event = gst_event_new_stream_start (gst_stream_get_stream_id
+      (stream->gst_stream));
+  gst_event_set_group_id (event, priv->group_id);
+  gst_event_set_stream (event, stream->gst_stream);
+  gst_pad_push_event (stream->pad, event);
+  /* No stream-collection event downstream: what we output are containers,
+   * and the demuxer behind each pad announces the elementary streams. A
+   * collection of containers reaching decodebin3 through a demuxer that
+   * forwards it (qtdemux does) would hide the real streams. The collection
+   * is posted on the bus only. */
+  stream->need_stream_start = FALSE;
+}
+
+static void
+stream_push_segment (GstMeshStream * stream, GstClockTime first_timestamp)
+{
+  GstEvent *event;
+  GstClockTime start = GST_CLOCK_TIME_IS_VALID (stream->segment_start) ?
+      stream->segment_start : first_timestamp;
+
+  gst_segment_init (&stream->segment, GST_FORMAT_TIME);
+  stream->segment.start = start;
+  stream->segment.time = start;
+  stream->segment.position = start;
+  event = gst_event_new_segment (&stream->segment);
+  if (stream->segment_seqnum)
+    gst_event_set_seqnum (event, stream->segment_seqnum);
+  gst_pad_push_event (stream->pad, event);
+  stream->need_segment = FALSE;
+}
+
+/* Sticky events due before @data, the first bytes of a fragment. */
+static gboolean
+stream_push_headers (GstMeshStream * stream, GBytes * data,
+    const gchar * url, GstClockTime timestamp, GError ** error)
+{
+  if (stream->need_stream_start)
+    stream_push_stream_start (stream);
+
+  if (!stream->caps) {
+    stream->caps = detect_caps (stream, data, url);
+    if (!stream->caps) {
+      g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND,
+          "Could not determine the type of %s", url);
+      return FALSE;
+    }
+    GST_INFO_OBJECT (stream->pad, "caps %" GST_PTR_FORMAT, stream->caps);
+    gst_stream_set_caps (stream->gst_stream, stream->caps);
+    gst_pad_push_event (stream->pad, gst_event_new_caps (stream->caps));
+  }
+
+  if (stream->need_segment)
+    stream_push_segment (stream, timestamp);
+
+  if (stream->tags) {
+    gst_stream_set_tags (stream->gst_stream, stream->tags);
+    gst_pad_push_event (stream->pad, gst_event_new_tag (stream->tags));
+    stream->tags = NULL;
+  }
+  return TRUE;
+}
+
+/* Pushes @data; @timestamp is set on the buffer when valid (the first buffer
+ * of a fragment). */
+static GstFlowReturn
+stream_push_bytes (GstMeshStream * stream, GBytes * data, const gchar * url,
+    GstClockTime timestamp, GstBufferFlags flags, GError ** error)
+{
+  GstBuffer *buffer;
+
+  if (g_bytes_get_size (data) == 0)
+    return GST_FLOW_OK;
+  if (!stream_push_headers (stream, data, url, timestamp, error))
+    return GST_FLOW_ERROR;
+
+  buffer = gst_buffer_new_wrapped_bytes (data);
+  GST_BUFFER_PTS (buffer) = timestamp;
+  if (stream->need_discont) {
+    flags |= GST_BUFFER_FLAG_DISCONT;
+    stream->need_discont = FALSE;
+  }
+  GST_BUFFER_FLAG_SET (buffer, flags);
+  return gst_pad_push (stream->pad, buffer);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fragment downloads */
+
+static GBytes *
+fetch_whole (GstMeshStream * stream, const MeshFetchRequest * request,
+    GCancellable * cancellable, GError ** error)
+{
+  g_autoptr (MeshFetcher) fetcher = get_fetcher (stream->src);
+  g_autoptr (MeshFetchJob) job = NULL;
+
+  if (!fetcher) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "element stopped");
+    return NULL;
+  }
+  job = mesh_fetcher_fetch (fetcher, request);
+  return mesh_fetch_job_read_all (job, cancellable, MAX_INIT_SIZE, error);
+}
+
+static GBytes *
+get_key (GstMeshStream * stream, const gchar * url, GCancellable * cancellable,
+    GError ** error)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+  MeshFetchRequest request = { url, 0, -1, MESH_FETCH_KIND_KEY, 0, NULL };
+  GBytes *key;
+
+  g_mutex_lock (&priv->lock);
+  key = g_hash_table_lookup (priv->keys, url);
+  if (key)
+    key = g_bytes_ref (key);
+  g_mutex_unlock (&priv->lock);
+  if (key)
+    return key;
+
+  key = fetch_whole (stream, &request, cancellable, error);
+  if (!key)
+    return NULL;
+  if (g_bytes_get_size (key) != AES_KEY_SIZE) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECRYPT,
+        "Key %s is %" G_GSIZE_FORMAT " bytes long, AES-128 needs 16", url,
+        g_bytes_get_size (key));
+    g_bytes_unref (key);
+    return NULL;
+  }
+  g_mutex_lock (&priv->lock);
+  g_hash_table_replace (priv->keys, g_strdup (url), g_bytes_ref (key));
+  g_mutex_unlock (&priv->lock);
+  return key;
+}
+
+static gchar *
+init_identity (const GstMeshFragment * fragment)
+{
+  return g_strdup_printf ("%s@%" G_GINT64_FORMAT "+%" G_GINT64_FORMAT,
+      fragment->init_url, fragment->init_offset, fragment->init_size);
+}
+
+/* Pushes the init section when it differs from the one sent last. */
+static GstFlowReturn
+stream_push_init (GstMeshStream * stream, const GstMeshFragment * fragment,
+    GCancellable * cancellable, GError ** error)
+{
+  g_autofree gchar *identity = NULL;
+  g_autoptr (GBytes) data = NULL;
+  MeshFetchRequest request = { fragment->init_url, fragment->init_offset,
+    fragment->init_size, MESH_FETCH_KIND_INIT, stream_deadline (stream), NULL
+  };
+  GstFlowReturn ret;
+
+  if (!fragment->init_url)
+    return GST_FLOW_OK;
+  identity = init_identity (fragment);
+  if (g_strcmp0 (identity, stream->current_init) == 0)
+    return GST_FLOW_OK;
+
+  request.segment_id = identity;
+  data = fetch_whole (stream, &request, cancellable, error);
+  if (!data)
+    return GST_FLOW_ERROR;
+  /* a new init section may bring other caps (ABR switch to another codec) */
+  if (stream->current_init)
+    gst_clear_caps (&stream->caps);
+  /* the segment starts at the fragment, not at the untimed init section */
+  if (!stream_push_headers (stream, data, fragment->init_url,
+          fragment->timestamp, error))
+    return GST_FLOW_ERROR;
+  ret = stream_push_bytes (stream, g_steal_pointer (&data),
+      fragment->init_url, GST_CLOCK_TIME_NONE, GST_BUFFER_FLAG_HEADER, error);
+  if (ret == GST_FLOW_OK) {
+    g_free (stream->current_init);
+    stream->current_init = g_steal_pointer (&identity);
+  }
+  return ret;
+}
+
+static MeshAesDecryptor *
+stream_make_decryptor (GstMeshStream * stream, const GstMeshFragment * fragment,
+    GCancellable * cancellable, GError ** error)
+{
+  g_autoptr (GBytes) key = NULL;
+
+  key = get_key (stream, fragment->key_url, cancellable, error);
+  if (!key)
+    return NULL;
+  return mesh_aes_decryptor_new (g_bytes_get_data (key, NULL), fragment->iv);
+}
+
+/* Downloads the fragment's media and pushes it as it arrives. */
+static GstFlowReturn
+stream_push_media (GstMeshStream * stream, const GstMeshFragment * fragment,
+    GCancellable * cancellable, GError ** error)
+{
+  g_autoptr (MeshFetcher) fetcher = get_fetcher (stream->src);
+  g_autoptr (MeshFetchJob) job = NULL;
+  g_autoptr (MeshAesDecryptor) decryptor = NULL;
+  MeshFetchRequest request = { fragment->url, fragment->offset, fragment->size,
+    MESH_FETCH_KIND_SEGMENT, stream_deadline (stream), fragment->segment_id
+  };
+  GstClockTime timestamp = fragment->timestamp;
+  GstFlowReturn ret = GST_FLOW_OK;
+  GBytes *chunk;
+
+  if (!fetcher) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "element stopped");
+    return GST_FLOW_FLUSHING;
+  }
+  if (fragment->key_url) {
+    decryptor = stream_make_decryptor (stream, fragment, cancellable, error);
+    if (!decryptor)
+      return GST_FLOW_ERROR;
+  }
+
+  if (fragment->discont)
+    stream->need_discont = TRUE;
+  job = mesh_fetcher_fetch (fetcher, &request);
+  while (ret == GST_FLOW_OK
+      && (chunk = mesh_fetch_job_pop (job, cancellable, error))) {
+    if (decryptor) {
+      GBytes *plain = mesh_aes_decryptor_push (decryptor, chunk);
+
+      g_bytes_unref (chunk);
+      chunk = plain;
+    }
+    if (g_bytes_get_size (chunk) == 0) {
+      g_bytes_unref (chunk);
+      continue;
+    }
+    ret = stream_push_bytes (stream, chunk, fragment->url, timestamp, 0, error);
+    timestamp = GST_CLOCK_TIME_NONE;
+  }
+  if (ret != GST_FLOW_OK) {
+    mesh_fetch_job_cancel (job);
+    return ret;
+  }
+  if (error && *error)
+    return GST_FLOW_ERROR;
+
+  if (decryptor) {
+    chunk = mesh_aes_decryptor_finish (decryptor, error);
+    if (!chunk)
+      return GST_FLOW_ERROR;
+    ret = stream_push_bytes (stream, chunk, fragment->url, timestamp, 0, error);
+  }
+
+  mesh_bandwidth_estimator_add (&stream->bandwidth,
+      mesh_fetch_job_get_bytes (job), mesh_fetch_job_get_elapsed (job));
+  return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* ABR */
+
+static void
+stream_adapt_bitrate (GstMeshStream * stream, GCancellable * cancellable)
+{
+  GstMeshAdaptiveSrc *src = stream->src;
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
+  guint64 estimate = mesh_bandwidth_estimator_get (&stream->bandwidth);
+  g_autoptr (GError) error = NULL;
+  MeshAbrLimits limits;
+  gint choice;
+
+  GST_OBJECT_LOCK (src);
+  priv->current_bandwidth = MIN (estimate, G_MAXUINT);
+  limits.connection_speed = (guint64) priv->connection_speed * 1000;
+  limits.target_ratio = priv->bandwidth_target_ratio;
+  limits.min_bitrate = priv->min_bitrate;
+  limits.max_bitrate = priv->max_bitrate;
+  limits.max_width = priv->max_video_width;
+  limits.max_height = priv->max_video_height;
+  GST_OBJECT_UNLOCK (src);
+
+  if (stream->n_representations < 2 || !klass->switch_representation)
+    return;
+  choice = mesh_abr_choose (stream->representations,
+      stream->n_representations, &limits, estimate, 0);
+  if (choice == stream->current_representation)
+    return;
+
+  GST_INFO_OBJECT (stream->pad, "switching from %" G_GUINT64_FORMAT
+      " to %" G_GUINT64_FORMAT " bit/s (estimate %" G_GUINT64_FORMAT ")",
+      stream->representations[stream->current_representation].bandwidth,
+      stream->representations[choice].bandwidth, estimate);
+  if (!klass->switch_representation (src, stream, choice, cancellable, &error)) {
+    /* keep playing the current one; a later fragment tries again */
+    GST_WARNING_OBJECT (stream->pad, "switch failed: %s", error->message);
+    return;
+  }
+  stream->current_representation = choice;
+  stream->need_discont = TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The stream loop */
+
+static gboolean
+all_streams_not_linked (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  gboolean all = TRUE;
+  guint i;
+
+  g_mutex_lock (&priv->lock);
+  for (i = 0; i < priv->streams->len; i++) {
+    GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
+    all &= stream->not_linked;
+  }
+  g_mutex_unlock (&priv->lock);
+  return all;
+}
+
+static void
+stream_push_eos (GstMeshStream * stream)
+{
+  GstEvent *eos = gst_event_new_eos ();
+
+  if (stream->segment_seqnum)
+    gst_event_set_seqnum (eos, stream->segment_seqnum);
+  gst_pad_push_event (stream->pad, eos);
+}
+
+/* Live: reload the manifest when its time has come. */
+static gboolean
+stream_update_if_due (GstMeshStream * stream, GCancellable * cancellable,
+    GError ** error)
+{
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (stream->src);
+  gint64 next;
+
+  if (!stream->next_update || g_get_monotonic_time () < stream->next_update)
+    return TRUE;
+  next = klass->update (stream->src, stream, cancellable, error);
+  if (next == 0)
+    return FALSE;
+  stream->next_update = next;
+  return TRUE;
+}
+
+static GstFlowReturn
+stream_fetch_next (GstMeshStream * stream, GCancellable * cancellable,
+    GError ** error)
+{
+  GstMeshAdaptiveSrc *src = stream->src;
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
+  GstMeshFragment fragment = { 0, };
+  GstFlowReturn ret;
+
+  if (!stream_wait_for_buffer_room (stream))
+    return GST_FLOW_FLUSHING;
+  if (!stream_update_if_due (stream, cancellable, error))
+    return GST_FLOW_ERROR;
+
+  fragment.size = -1;
+  fragment.init_size = -1;
+  fragment.timestamp = GST_CLOCK_TIME_NONE;
+  ret = klass->next_fragment (src, stream, &fragment, error);
+  if (ret == GST_MESH_FLOW_WAIT) {
+    GST_LOG_OBJECT (stream->pad, "waiting for the next live update");
+    gst_mesh_fragment_clear (&fragment);
+    return stream_wait_until (stream, stream->next_update) ?
+        GST_FLOW_OK : GST_FLOW_FLUSHING;
+  }
+  if (ret != GST_FLOW_OK) {
+    gst_mesh_fragment_clear (&fragment);
+    return ret;
+  }
+
+  GST_DEBUG_OBJECT (stream->pad, "fragment %s at %" GST_TIME_FORMAT,
+      fragment.url, GST_TIME_ARGS (fragment.timestamp));
+  ret = stream_push_init (stream, &fragment, cancellable, error);
+  if (ret == GST_FLOW_OK)
+    ret = stream_push_media (stream, &fragment, cancellable, error);
+  if (ret == GST_FLOW_OK) {
+    stream->pushed_end = fragment.timestamp + fragment.duration;
+    klass->advance (src, stream);
+    stream_adapt_bitrate (stream, cancellable);
+  }
+  gst_mesh_fragment_clear (&fragment);
+  return ret;
+}
+
+static void
+stream_loop (GstMeshStream * stream)
+{
+  GstMeshAdaptiveSrc *src = stream->src;
+  g_autoptr (GCancellable) cancellable = stream_get_cancellable (stream);
+  g_autoptr (GError) error = NULL;
+  GstFlowReturn ret;
+
+  ret = stream_fetch_next (stream, cancellable, &error);
+  if (ret == GST_FLOW_OK)
+    return;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    ret = GST_FLOW_FLUSHING;
+
+  switch (ret) {
+    case GST_FLOW_EOS:
+      GST_INFO_OBJECT (stream->pad, "end of stream");
+      stream_push_eos (stream);
+      break;
+    case GST_FLOW_FLUSHING:
+      GST_DEBUG_OBJECT (stream->pad, "flushing");
+      break;
+    case GST_FLOW_NOT_LINKED:
+      stream->not_linked = TRUE;
+      if (all_streams_not_linked (src)) {
+        GST_ELEMENT_FLOW_ERROR (src, ret);
+        stream_push_eos (stream);
+      }
+      break;
+    case GST_FLOW_ERROR:
+      if (error)
+        post_fetch_error (src, GST_PAD_NAME (stream->pad), error);
+      else
+        GST_ELEMENT_FLOW_ERROR (src, ret);
+      stream_push_eos (stream);
+      break;
+    default:
+      GST_ELEMENT_FLOW_ERROR (src, ret);
+      stream_push_eos (stream);
+      break;
+  }
+  gst_pad_pause_task (stream->pad);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Seeking and queries */
+
+static gboolean
+gst_mesh_adaptive_src_is_live (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
+
+  return klass->is_live && klass->is_live (src);
+}
+
+/* Called with the seek lock held. */
+static gboolean
+streams_are_running (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  gboolean running;
+
+  g_mutex_lock (&priv->lock);
+  running = priv->exposed && !priv->stopping;
+  g_mutex_unlock (&priv->lock);
+  return running;
+}
+
+static void
+push_event_to_all (GstMeshAdaptiveSrc * src, GstEvent * event)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  guint i;
+
+  for (i = 0; i < priv->streams->len; i++) {
+    GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
+    gst_pad_push_event (stream->pad, gst_event_ref (event));
+  }
+  gst_event_unref (event);
+}
+
+static gboolean
+gst_mesh_adaptive_src_do_seek (GstMeshAdaptiveSrc * src, GstEvent * event)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
+  gdouble rate;
+  GstFormat format;
+  GstSeekFlags flags;
+  GstSeekType start_type, stop_type;
+  gint64 start, stop;
+  guint32 seqnum = gst_event_get_seqnum (event);
+  GstClockTime actual;
+  GstEvent *flush_stop;
+  guint i;
+
+  gst_event_parse_seek (event, &rate, &format, &flags, &start_type, &start,
+      &stop_type, &stop);
+  if (format != GST_FORMAT_TIME || rate != 1.0
+      || start_type != GST_SEEK_TYPE_SET || start < 0
+      || !(flags & GST_SEEK_FLAG_FLUSH)) {
+    GST_WARNING_OBJECT (src, "only flushing TIME seeks at rate 1.0 to an "
+        "absolute position are supported");
+    return FALSE;
+  }
+  if (gst_mesh_adaptive_src_is_live (src) || !klass->seek) {
+    GST_WARNING_OBJECT (src, "cannot seek in a live stream");
+    return FALSE;
+  }
+
+  g_mutex_lock (&priv->seek_lock);
+  if (!streams_are_running (src)) {
+    g_mutex_unlock (&priv->seek_lock);
+    return FALSE;
+  }
+  GST_INFO_OBJECT (src, "seeking to %" GST_TIME_FORMAT, GST_TIME_ARGS (start));
+
+  {
+    GstEvent *flush_start = gst_event_new_flush_start ();
+    gst_event_set_seqnum (flush_start, seqnum);
+    push_event_to_all (src, flush_start);
+  }
+  stop_stream_tasks (src, TRUE);
+
+  actual = klass->seek (src, start);
+  GST_DEBUG_OBJECT (src, "streams restart at %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (actual));
+
+  flush_stop = gst_event_new_flush_stop (TRUE);
+  gst_event_set_seqnum (flush_stop, seqnum);
+  push_event_to_all (src, flush_stop);
+
+  for (i = 0; i < priv->streams->len; i++) {
+    GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
+
+    stream->need_segment = TRUE;
+    stream->segment_start = start;
+    stream->segment_seqnum = seqnum;
+    stream->need_discont = TRUE;
+    stream->pushed_end = actual;
+    g_clear_pointer (&stream->current_init, g_free);
+    start_stream_task (stream);
+  }
+  g_mutex_unlock (&priv->seek_lock);
+  return TRUE;
+}
+
+static gboolean
+gst_mesh_adaptive_src_src_event (GstPad * pad, GstObject * parent,
+    GstEvent * event)
+{
+  GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (parent);
+  gboolean ret;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_SEEK:
+      ret = gst_mesh_adaptive_src_do_seek (src, event);
+      gst_event_unref (event);
+      return ret;
+    case GST_EVENT_RECONFIGURE:
+    case GST_EVENT_QOS:
+    case GST_EVENT_NAVIGATION:
+      gst_event_unref (event);
+      return TRUE;
+    default:
+      return gst_pad_event_default (pad, parent, event);
+  }
+}
+
+static gboolean
+gst_mesh_adaptive_src_src_query (GstPad * pad, GstObject * parent,
+    GstQuery * query)
+{
+  GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (parent);
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
+  GstFormat format;
+
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_DURATION:{
+      GstClockTime duration;
+
+      gst_query_parse_duration (query, &format, NULL);
+      if (format != GST_FORMAT_TIME || gst_mesh_adaptive_src_is_live (src)
+          || !klass->get_duration)
+        return FALSE;
+      duration = klass->get_duration (src);
+      if (!GST_CLOCK_TIME_IS_VALID (duration))
+        return FALSE;
+      gst_query_set_duration (query, GST_FORMAT_TIME, duration);
+      return TRUE;
+    }
+    case GST_QUERY_SEEKING:{
+      gboolean seekable;
+
+      gst_query_parse_seeking (query, &format, NULL, NULL, NULL);
+      if (format != GST_FORMAT_TIME)
+        return FALSE;
+      seekable = !gst_mesh_adaptive_src_is_live (src) && klass->seek;
+      gst_query_set_seeking (query, GST_FORMAT_TIME, seekable, 0,
+          seekable && klass->get_duration ? (gint64) klass->get_duration (src)
+          : -1);
+      return TRUE;
+    }
+    case GST_QUERY_URI:{
+      g_autofree gchar *location = gst_mesh_adaptive_src_dup_location (src);
+
+      if (!location)
+        return FALSE;
+      gst_query_set_uri (query, location);
+      return TRUE;
+    }
+    case GST_QUERY_LATENCY:
+      /* we push as fast as downstream takes it: not a live source */
+      gst_query_set_latency (query, FALSE, 0, GST_CLOCK_TIME_NONE);
+      return TRUE;
+    default:
+      return gst_pad_query_default (pad, parent, query);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Streams and pads */
+
+GstMeshStream *
+gst_mesh_adaptive_src_add_stream (GstMeshAdaptiveSrc * src,
+    GstStreamType type, const gchar * name, gpointer data,
+    GDestroyNotify destroy)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstMeshStream *stream = g_new0 (GstMeshStream, 1);
+  g_autofree gchar *pad_name = NULL;
+  g_autofree gchar *stream_id = NULL;
+  guint index;
+
+  g_mutex_lock (&priv->lock);
+  index = priv->streams->len;
+  g_mutex_unlock (&priv->lock);
+
+  stream->src = src;
+  stream->data = data;
+  stream->destroy = destroy;
+  stream->cancellable = g_cancellable_new ();
+  stream->need_stream_start = TRUE;
+  stream->need_segment = TRUE;
+  stream->need_discont = TRUE;
+  stream->segment_start = GST_CLOCK_TIME_NONE;
+  stream->pushed_end = GST_CLOCK_TIME_NONE;
+  stream->current_representation = 0;
+  mesh_bandwidth_estimator_init (&stream->bandwidth);
+  gst_segment_init (&stream->segment, GST_FORMAT_UNDEFINED);
+
+  pad_name = g_strdup_printf ("src_%u", index);
+  stream->pad = gst_pad_new_from_static_template (&src_template, pad_name);
+  gst_object_ref_sink (stream->pad);
+  gst_pad_set_element_private (stream->pad, stream);
+  gst_pad_set_event_function (stream->pad, gst_mesh_adaptive_src_src_event);
+  gst_pad_set_query_function (stream->pad, gst_mesh_adaptive_src_src_query);
+  gst_pad_use_fixed_caps (stream->pad);
+
+  stream_id = gst_pad_create_stream_id (stream->pad, GST_ELEMENT (src), name);
+  stream->gst_stream = gst_stream_new (stream_id, NULL, type,
+      GST_STREAM_FLAG_SELECT);
+  gst_object_ref_sink (stream->gst_stream);
+
+  g_mutex_lock (&priv->lock);
+  g_ptr_array_add (priv->streams, stream);
+  g_mutex_unlock (&priv->lock);
+  return stream;
+}
+
+static void
+expose_streams (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  guint i;
+
+  priv->exposed = TRUE;
+  priv->group_id = gst_util_group_id_next ();
+  priv->collection = gst_stream_collection_new (NULL);
+  for (i = 0; i < priv->streams->len; i++) {
+    GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
+    gst_stream_collection_add_stream (priv->collection,
+        gst_object_ref (stream->gst_stream));
+  }
+
+  for (i = 0; i < priv->streams->len; i++) {
+    GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
+
+    gst_pad_set_active (stream->pad, TRUE);
+    gst_element_add_pad (GST_ELEMENT (src), gst_object_ref (stream->pad));
+  }
+  gst_element_post_message (GST_ELEMENT (src),
+      gst_message_new_stream_collection (GST_OBJECT (src), priv->collection));
+  gst_element_no_more_pads (GST_ELEMENT (src));
+
+  for (i = 0; i < priv->streams->len; i++)
+    start_stream_task (g_ptr_array_index (priv->streams, i));
+}
+
+static void
+remove_streams (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
+  g_autoptr (GPtrArray) streams = NULL;
+  guint i;
+
+  g_mutex_lock (&priv->lock);
+  streams = g_steal_pointer (&priv->streams);
+  priv->streams = g_ptr_array_new ();
+  g_hash_table_remove_all (priv->keys);
+  g_mutex_unlock (&priv->lock);
+
+  for (i = 0; i < streams->len; i++) {
+    GstMeshStream *stream = g_ptr_array_index (streams, i);
+
+    gst_pad_set_active (stream->pad, FALSE);
+    if (GST_OBJECT_PARENT (stream->pad) == GST_OBJECT (src))
+      gst_element_remove_pad (GST_ELEMENT (src), stream->pad);
+    gst_mesh_stream_free (stream);
+  }
+  if (klass->reset)
+    klass->reset (src);
+  gst_clear_object (&priv->collection);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The manifest task */
+
+static void
+manifest_task_func (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
+  g_autofree gchar *location = gst_mesh_adaptive_src_dup_location (src);
+  g_autofree gchar *final_url = NULL;
+  g_autoptr (GBytes) manifest = NULL;
+  g_autoptr (GError) error = NULL;
+
+  gst_task_stop (priv->manifest_task);
+
+  if (!location) {
+    GST_ELEMENT_ERROR (src, RESOURCE, NOT_FOUND, ("No location set"), (NULL));
+    return;
+  }
+  manifest = gst_mesh_adaptive_src_fetch_manifest (src, location, &final_url,
+      priv->manifest_cancellable, &error);
+  if (!manifest) {
+    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      post_fetch_error (src, "the manifest", error);
+    return;
+  }
+  if (!klass->load_manifest (src, manifest, final_url, &error)) {
+    if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      return;
+    if (error->domain == MESH_FETCH_ERROR)
+      post_fetch_error (src, "a media playlist", error);
+    else
+      GST_ELEMENT_ERROR (src, STREAM, DEMUX, ("%s", error->message),
+          ("invalid manifest %s", final_url));
+    return;
+  }
+
+  g_mutex_lock (&priv->seek_lock);
+  if (!g_cancellable_is_cancelled (priv->manifest_cancellable))
+    expose_streams (src);
+  g_mutex_unlock (&priv->seek_lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statistics */
+
+static gboolean
+post_stats (GstClock * clock, GstClockTime time, GstClockID id,
+    gpointer user_data)
+{
+  GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (user_data);
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  guint64 from_cdn, from_peers;
+  guint bandwidth, bitrate = 0;
+  GstClockTime level = GST_CLOCK_TIME_NONE;
+  guint i;
+
+  get_counters (src, &from_cdn, &from_peers);
+  GST_OBJECT_LOCK (src);
+  bandwidth = priv->current_bandwidth;
+  GST_OBJECT_UNLOCK (src);
+
+  /* racy reads of stream-thread fields: figures for display only */
+  g_mutex_lock (&priv->lock);
+  for (i = 0; i < priv->streams->len; i++) {
+    GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
+    GstClockTime stream_level = stream_buffer_level (stream);
+
+    if (stream->n_representations > 0 && bitrate == 0)
+      bitrate = stream->representations[stream->current_representation]
+          .bandwidth;
+    if (GST_CLOCK_TIME_IS_VALID (stream_level))
+      level = GST_CLOCK_TIME_IS_VALID (level) ? MIN (level, stream_level)
+          : stream_level;
+  }
+  g_mutex_unlock (&priv->lock);
+
+  gst_element_post_message (GST_ELEMENT (src),
+      gst_message_new_element (GST_OBJECT (src),
+          gst_structure_new ("mesh-stats",
+              "bytes-from-cdn", G_TYPE_UINT64, from_cdn,
+              "bytes-from-peers", G_TYPE_UINT64, from_peers,
+              "p2p-ratio", G_TYPE_DOUBLE, p2p_ratio (from_cdn, from_peers),
+              "current-bandwidth", G_TYPE_UINT, bandwidth,
+              "current-bitrate", G_TYPE_UINT, bitrate,
+              "buffer-level", G_TYPE_UINT64, (guint64) (GST_CLOCK_TIME_IS_VALID
+                  (level) ? level : 0), NULL)));
+  return TRUE;
+}
+
+static void
+start_stats (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstClock *clock;
+  guint interval;
+
+  GST_OBJECT_LOCK (src);
+  interval = priv->stats_interval;
+  GST_OBJECT_UNLOCK (src);
+  if (interval == 0)
+    return;
+
+  clock = gst_system_clock_obtain ();
+  priv->stats_id = gst_clock_new_periodic_id (clock,
+      gst_clock_get_time (clock) + interval * GST_MSECOND,
+      interval * GST_MSECOND);
+  gst_clock_id_wait_async (priv->stats_id, post_stats, gst_object_ref (src),
+      gst_object_unref);
+  gst_object_unref (clock);
+}
+
+static void
+stop_stats (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  if (!priv->stats_id)
+    return;
+  gst_clock_id_unschedule (priv->stats_id);
+  gst_clock_id_unref (priv->stats_id);
+  priv->stats_id = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* State changes */
+
+static void
+create_fetcher (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  MeshFetcher *fetcher = mesh_fetcher_new ();
+
+  GST_OBJECT_LOCK (src);
+  priv->fetcher = fetcher;
+  configure_fetcher_locked (src);
+  GST_OBJECT_UNLOCK (src);
+}
+
+static void
+destroy_fetcher (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  MeshFetcher *fetcher;
+
+  GST_OBJECT_LOCK (src);
+  fetcher = g_steal_pointer (&priv->fetcher);
+  if (fetcher) {
+    priv->last_bytes_from_cdn = mesh_fetcher_get_bytes_from_cdn (fetcher);
+    priv->last_bytes_from_peers = mesh_fetcher_get_bytes_from_peers (fetcher);
+  }
+  GST_OBJECT_UNLOCK (src);
+  g_clear_object (&fetcher);
+}
+
+static void
+start_streaming (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  g_mutex_lock (&priv->lock);
+  priv->stopping = FALSE;
+  g_mutex_unlock (&priv->lock);
+  g_clear_object (&priv->manifest_cancellable);
+  priv->manifest_cancellable = g_cancellable_new ();
+  gst_task_start (priv->manifest_task);
+  start_stats (src);
+}
+
+static void
+stop_streaming (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  g_mutex_lock (&priv->lock);
+  priv->stopping = TRUE;
+  g_mutex_unlock (&priv->lock);
+  g_cancellable_cancel (priv->manifest_cancellable);
+  gst_task_stop (priv->manifest_task);
+  gst_task_join (priv->manifest_task);
+
+  g_mutex_lock (&priv->seek_lock);
+  stop_stream_tasks (src, FALSE);
+  priv->exposed = FALSE;
+  g_mutex_unlock (&priv->seek_lock);
+  stop_stats (src);
+}
+
+static GstStateChangeReturn
+gst_mesh_adaptive_src_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (element);
+  GstStateChangeReturn ret;
+
+  switch (transition) {
+    case GST_STATE_CHANGE_NULL_TO_READY:
+      create_fetcher (src);
+      break;
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+      start_streaming (src);
+      break;
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      stop_streaming (src);
+      break;
+    default:
+      break;
+  }
+
+  ret = GST_ELEMENT_CLASS (gst_mesh_adaptive_src_parent_class)->change_state
+      (element, transition);
+
+  switch (transition) {
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+      remove_streams (src);
+      break;
+    case GST_STATE_CHANGE_READY_TO_NULL:
+      destroy_fetcher (src);
+      break;
+    default:
+      break;
+  }
+  return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* GObject */
+
+static void
+gst_mesh_adaptive_src_init (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  priv->bandwidth_target_ratio = DEFAULT_BANDWIDTH_TARGET_RATIO;
+  priv->max_buffering_time = DEFAULT_MAX_BUFFERING_TIME;
+  priv->live_delay = DEFAULT_LIVE_DELAY;
+  priv->retries = DEFAULT_RETRIES;
+  priv->timeout = DEFAULT_TIMEOUT;
+  priv->user_agent = g_strdup (DEFAULT_USER_AGENT);
+  priv->stats_interval = DEFAULT_STATS_INTERVAL;
+
+  g_mutex_init (&priv->lock);
+  g_cond_init (&priv->cond);
+  g_mutex_init (&priv->seek_lock);
+  priv->streams = g_ptr_array_new ();
+  priv->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      (GDestroyNotify) g_bytes_unref);
+
+  g_rec_mutex_init (&priv->manifest_task_lock);
+  priv->manifest_task = gst_task_new ((GstTaskFunction) manifest_task_func,
+      src, NULL);
+  gst_task_set_lock (priv->manifest_task, &priv->manifest_task_lock);
+  gst_object_set_name (GST_OBJECT (priv->manifest_task), "manifest");
+
+  GST_OBJECT_FLAG_SET (src, GST_ELEMENT_FLAG_SOURCE);
+}
+
+static void
+gst_mesh_adaptive_src_finalize (GObject * object)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (object);
+
+  gst_object_unref (priv->manifest_task);
+  g_rec_mutex_clear (&priv->manifest_task_lock);
+  g_clear_object (&priv->manifest_cancellable);
+  g_ptr_array_unref (priv->streams);
+  g_hash_table_unref (priv->keys);
+  g_mutex_clear (&priv->lock);
+  g_cond_clear (&priv->cond);
+  g_mutex_clear (&priv->seek_lock);
+  g_free (priv->location);
+  g_free (priv->user_agent);
+  g_clear_pointer (&priv->extra_headers, gst_structure_free);
+  g_clear_object (&priv->fetcher);
+
+  G_OBJECT_CLASS (gst_mesh_adaptive_src_parent_class)->finalize (object);
+}
+
+static void
+install_properties (GObjectClass * gobject_class)
+{
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
+
+  /**
+   * GstMeshAdaptiveSrc:location:
+   *
+   * The http:// or https:// URL of the manifest.
+   */
+  g_object_class_install_property (gobject_class, PROP_LOCATION,
+      g_param_spec_string ("location", "Location",
+          "URL of the manifest (http:// or https://)", NULL,
+          rw | GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstMeshAdaptiveSrc:connection-speed:
+   *
+   * Network speed to assume instead of measuring it, in kbit/s.
+   */
+  g_object_class_install_property (gobject_class, PROP_CONNECTION_SPEED,
+      g_param_spec_uint ("connection-speed", "Connection speed",
+          "Network connection speed to use in kbit/s (0 = measure it)",
+          0, G_MAXUINT / 1000, DEFAULT_CONNECTION_SPEED, rw));
+
+  /**
+   * GstMeshAdaptiveSrc:bandwidth-target-ratio:
+   *
+   * Share of the measured bandwidth that the chosen bitrate may use; the
+   * rest is the safety margin against throughput drops.
+   */
+  g_object_class_install_property (gobject_class, PROP_BANDWIDTH_TARGET_RATIO,
+      g_param_spec_float ("bandwidth-target-ratio",
+          "Ratio of target bandwidth / available bandwidth",
+          "Limit of the available bitrate to use when switching to "
+          "alternates", 0, 1, DEFAULT_BANDWIDTH_TARGET_RATIO, rw));
+
+  g_object_class_install_property (gobject_class, PROP_MIN_BITRATE,
+      g_param_spec_uint ("min-bitrate", "Minimum Bitrate",
+          "Minimum bitrate to use when switching to alternates (bits/s, "
+          "0 = no limit)", 0, G_MAXUINT, DEFAULT_MIN_BITRATE, rw));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_BITRATE,
+      g_param_spec_uint ("max-bitrate", "Maximum Bitrate",
+          "Maximum bitrate to use when switching to alternates (bits/s, "
+          "0 = no limit)", 0, G_MAXUINT, DEFAULT_MAX_BITRATE, rw));
+
+  g_object_class_install_property (gobject_class, PROP_START_BITRATE,
+      g_param_spec_uint ("start-bitrate", "Starting Bitrate",
+          "Initial bitrate to use to choose the first alternate (bits/s, "
+          "0 = the lowest)", 0, G_MAXUINT, DEFAULT_START_BITRATE, rw));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_VIDEO_WIDTH,
+      g_param_spec_uint ("max-video-width", "Max video width",
+          "Maximum video width of the alternates to choose from (0 = no "
+          "limit)", 0, G_MAXUINT, DEFAULT_MAX_VIDEO_WIDTH, rw));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_VIDEO_HEIGHT,
+      g_param_spec_uint ("max-video-height", "Max video height",
+          "Maximum video height of the alternates to choose from (0 = no "
+          "limit)", 0, G_MAXUINT, DEFAULT_MAX_VIDEO_HEIGHT, rw));
+
+  /**
+   * GstMeshAdaptiveSrc:max-buffering-time:
+   *
+   * While playing, downloads stop this far ahead of the playback position
+   * and resume as playback advances.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_BUFFERING_TIME,
+      g_param_spec_uint64 ("max-buffering-time", "Maximum buffering time",
+          "How far ahead of the playback position to download (ns)",
+          GST_SECOND, G_MAXUINT64, DEFAULT_MAX_BUFFERING_TIME, rw));
+
+  /**
+   * GstMeshAdaptiveSrc:live-delay:
+   *
+   * How far behind the live edge a live stream starts. -1 uses the
+   * manifest's advice: three target durations for HLS.
+   */
+  g_object_class_install_property (gobject_class, PROP_LIVE_DELAY,
+      g_param_spec_int64 ("live-delay", "Live delay",
+          "How far behind the live edge to start a live stream (ns, -1 = "
+          "as the manifest advises)", -1, G_MAXINT64, DEFAULT_LIVE_DELAY,
+          rw | GST_PARAM_MUTABLE_READY));
+
+  g_object_class_install_property (gobject_class, PROP_CURRENT_BANDWIDTH,
+      g_param_spec_uint ("current-bandwidth", "Current download bandwidth",
+          "Download bandwidth measured over the last fragments (bits/s)",
+          0, G_MAXUINT, 0, ro));
+
+  g_object_class_install_property (gobject_class, PROP_RETRIES,
+      g_param_spec_int ("retries", "Retries",
+          "Times a failed request is retried (timeouts, lost connections, "
+          "5xx) before it is an error (-1 = forever)", -1, G_MAXINT,
+          DEFAULT_RETRIES, rw));
+
+  g_object_class_install_property (gobject_class, PROP_TIMEOUT,
+      g_param_spec_uint ("timeout", "Timeout",
+          "Seconds without network activity before a request is retried "
+          "(0 = never)", 0, 3600, DEFAULT_TIMEOUT, rw));
+
+  g_object_class_install_property (gobject_class, PROP_USER_AGENT,
+      g_param_spec_string ("user-agent", "User-Agent",
+          "Value of the User-Agent HTTP request header", DEFAULT_USER_AGENT,
+          rw));
+
+  /**
+   * GstMeshAdaptiveSrc:extra-headers:
+   *
+   * Extra HTTP request headers, as in souphttpsrc: each field is a header
+   * name; a string value, or an array or list of them for repeated headers.
+   */
+  g_object_class_install_property (gobject_class, PROP_EXTRA_HEADERS,
+      g_param_spec_boxed ("extra-headers", "Extra Headers",
+          "Extra headers to append to the HTTP requests", GST_TYPE_STRUCTURE,
+          rw));
+
+  g_object_class_install_property (gobject_class, PROP_BYTES_FROM_CDN,
+      g_param_spec_uint64 ("bytes-from-cdn", "Bytes from CDN",
+          "Media bytes (segments and init sections) downloaded from the CDN",
+          0, G_MAXUINT64, 0, ro));
+
+  g_object_class_install_property (gobject_class, PROP_BYTES_FROM_PEERS,
+      g_param_spec_uint64 ("bytes-from-peers", "Bytes from peers",
+          "Media bytes received from other viewers", 0, G_MAXUINT64, 0, ro));
+
+  g_object_class_install_property (gobject_class, PROP_P2P_RATIO,
+      g_param_spec_double ("p2p-ratio", "P2P ratio",
+          "Share of the media bytes that came from peers: bytes-from-peers / "
+          "(bytes-from-peers + bytes-from-cdn)", 0.0, 1.0, 0.0, ro));
+
+  /**
+   * GstMeshAdaptiveSrc:stats-interval:
+   *
+   * Period of the `mesh-stats` element message, with the fields
+   * bytes-from-cdn, bytes-from-peers (guint64), p2p-ratio (gdouble),
+   * current-bandwidth, current-bitrate (guint, bit/s) and buffer-level
+   * (guint64, ns).
+   */
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Statistics interval",
+          "Milliseconds between mesh-stats messages on the bus (0 = none)",
+          0, G_MAXUINT, DEFAULT_STATS_INTERVAL,
+          rw | GST_PARAM_MUTABLE_READY));
+}
+
+static void
+gst_mesh_adaptive_src_class_init (GstMeshAdaptiveSrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  gobject_class->set_property = gst_mesh_adaptive_src_set_property;
+  gobject_class->get_property = gst_mesh_adaptive_src_get_property;
+  gobject_class->finalize = gst_mesh_adaptive_src_finalize;
+  install_properties (gobject_class);
+
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  element_class->change_state = gst_mesh_adaptive_src_change_state;
+
+  gst_type_mark_as_plugin_api (GST_TYPE_MESH_ADAPTIVE_SRC, 0);
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what gst-mesh needs to build, test and run its demo on Debian 12.
+# Idempotent: installs only the packages that are missing.
+set -euo pipefail
+
+PACKAGES=(
+  gcc meson ninja-build pkg-config
+  libglib2.0-dev libsoup-3.0-dev libjson-glib-dev nettle-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-libav
+  ffmpeg openssl python3
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  SUDO=sudo
+fi
+echo "Installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

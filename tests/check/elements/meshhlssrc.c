@@ -1,0 +1,419 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * meshhlssrc against the test origin serving media made by tests/media:
+ * what each pad outputs, byte for byte; decoding through playbin paths;
+ * live, seeking, ABR, and broken servers and playlists.
+ */
+#include <gst/check/gstcheck.h>
+#include <stdio.h>
+
+#include "../mesh-test-util.h"
+
+static MeshOriginServer *origin;
+
+static void
+origin_setup (void)
+{
+  origin = mesh_test_origin_start ();
+}
+
+static void
+origin_teardown (void)
+{
+  mesh_origin_server_stop (origin);
+  origin = NULL;
+}
+
+static GstElement *
+make_src (const gchar * path)
+{
+  g_autofree gchar *url = mesh_test_origin_url (origin, path);
+  GstElement *src = gst_element_factory_make ("meshhlssrc", NULL);
+
+  fail_unless (src != NULL, "meshhlssrc not found");
+  g_object_set (src, "location", url, NULL);
+  return src;
+}
+
+static void
+assert_bytes_equal (GBytes * got, GBytes * expected, const gchar * what)
+{
+  gsize got_len = g_bytes_get_size (got), exp_len =
+      g_bytes_get_size (expected);
+
+  fail_unless (got_len == exp_len, "%s: got %" G_GSIZE_FORMAT " bytes, "
+      "expected %" G_GSIZE_FORMAT, what, got_len, exp_len);
+  fail_unless (g_bytes_equal (got, expected), "%s: content differs", what);
+}
+
+/* Plays @path to the end and checks that pad @pad output @expected. */
+static MeshCollector *
+play_to_end (const gchar * path, GstElement * src)
+{
+  MeshCollector *c = mesh_collector_new (src ? src : make_src (path));
+  GError *error = NULL;
+
+  fail_unless (mesh_collector_run (c, 60, &error), "%s did not reach EOS: %s",
+      path, error ? error->message : "timeout");
+  return c;
+}
+
+static const gchar *
+caps_name (MeshCollector * c, guint index)
+{
+  GstCaps *caps = g_ptr_array_index (c->caps, index);
+
+  fail_unless (caps != NULL, "pad %u got no caps", index);
+  return gst_structure_get_name (gst_caps_get_structure (caps, 0));
+}
+
+GST_START_TEST (test_media_playlist_ts_bytes)
+{
+  MeshCollector *c = play_to_end ("single/index.m3u8", NULL);
+  g_autoptr (GBytes) got = NULL;
+  g_autoptr (GBytes) expected = mesh_test_expected_stream ("single/index.m3u8");
+
+  fail_unless_equals_int (c->pads->len, 1);
+  fail_unless_equals_string (caps_name (c, 0), "video/mpegts");
+  got = mesh_collector_get_bytes (c, 0);
+  assert_bytes_equal (got, expected, "single");
+  /* one timestamped buffer (the first) per segment */
+  fail_unless_equals_int (c->buffers_with_pts, 8);
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_master_variant_and_audio_rendition)
+{
+  GstElement *src = make_src ("ts/master.m3u8");
+  MeshCollector *c;
+  g_autoptr (GBytes) video = NULL;
+  g_autoptr (GBytes) audio = NULL;
+  g_autoptr (GBytes) expected_video =
+      mesh_test_expected_stream ("ts/v0/index.m3u8");
+  g_autoptr (GBytes) expected_audio =
+      mesh_test_expected_stream ("ts/audio/index.m3u8");
+
+  /* a fixed speed below the high variant keeps ABR on the low one */
+  g_object_set (src, "connection-speed", 400, NULL);
+  c = play_to_end ("ts/master.m3u8", src);
+  fail_unless_equals_int (c->pads->len, 2);
+  video = mesh_collector_get_bytes (c, 0);
+  audio = mesh_collector_get_bytes (c, 1);
+  assert_bytes_equal (video, expected_video, "variant v0");
+  assert_bytes_equal (audio, expected_audio, "audio rendition");
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
+/* What the CDN serves for a byte-range playlist: the ranges in order. */
+static GBytes *
+expected_byterange_stream (const gchar * dir)
+{
+  g_autofree gchar *playlist_path = g_build_filename (dir, "index.m3u8", NULL);
+  g_autoptr (GBytes) playlist = mesh_test_read_media (playlist_path);
+  g_autofree gchar *text = g_strndup (g_bytes_get_data (playlist, NULL),
+      g_bytes_get_size (playlist));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  GByteArray *all = g_byte_array_new ();
+  guint64 length = 0, offset = 0;
+  guint i, ranges = 0;
+
+  for (i = 0; lines[i]; i++) {
+    g_autofree gchar *media_path = NULL;
+    g_autoptr (GBytes) media = NULL;
+
+    if (sscanf (lines[i], "#EXT-X-BYTERANGE:%" G_GUINT64_FORMAT "@%"
+            G_GUINT64_FORMAT, &length, &offset) == 2 || lines[i][0] == '#'
+        || lines[i][0] == '\0')
+      continue;
+    media_path = g_build_filename (dir, g_strstrip (lines[i]), NULL);
+    media = mesh_test_read_media (media_path);
+    fail_unless (offset + length <= g_bytes_get_size (media));
+    g_byte_array_append (all, (const guint8 *) g_bytes_get_data (media,
+            NULL) + offset, length);
+    ranges++;
+  }
+  fail_unless (ranges > 1, "no byte ranges in %s", playlist_path);
+  return g_byte_array_free_to_bytes (all);
+}
+
+GST_START_TEST (test_fmp4_init_then_fragments)
+{
+  MeshCollector *c = play_to_end ("fmp4/index.m3u8", NULL);
+  g_autoptr (GBytes) init = mesh_test_read_media ("fmp4/init.mp4");
+  g_autoptr (GBytes) fragments = mesh_test_expected_stream ("fmp4/index.m3u8");
+  g_autoptr (GBytes) got = mesh_collector_get_bytes (c, 0);
+  GByteArray *expected = g_byte_array_new ();
+  g_autoptr (GBytes) expected_bytes = NULL;
+
+  g_byte_array_append (expected, g_bytes_get_data (init, NULL),
+      g_bytes_get_size (init));
+  g_byte_array_append (expected, g_bytes_get_data (fragments, NULL),
+      g_bytes_get_size (fragments));
+  expected_bytes = g_byte_array_free_to_bytes (expected);
+
+  fail_unless_equals_int (c->pads->len, 1);
+  fail_unless_equals_string (caps_name (c, 0), "video/quicktime");
+  assert_bytes_equal (got, expected_bytes, "fmp4");
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_byterange_playlist)
+{
+  MeshCollector *c = play_to_end ("byterange/index.m3u8", NULL);
+  g_autoptr (GBytes) expected = expected_byterange_stream ("byterange");
+  g_autoptr (GBytes) got = mesh_collector_get_bytes (c, 0);
+
+  assert_bytes_equal (got, expected, "byterange");
+  /* every range was a request of its own */
+  fail_unless (mesh_origin_server_get_requests (origin, "/byterange/media.ts")
+      > 1);
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
+static void
+check_decrypts_to_plain (const gchar * playlist)
+{
+  MeshCollector *c = play_to_end (playlist, NULL);
+  g_autoptr (GBytes) expected = mesh_test_expected_stream ("single/index.m3u8");
+  g_autoptr (GBytes) got = mesh_collector_get_bytes (c, 0);
+  g_autoptr (GBytes) encrypted = mesh_test_expected_stream (playlist);
+
+  fail_if (g_bytes_equal (encrypted, expected), "the test media is not "
+      "encrypted");
+  assert_bytes_equal (got, expected, playlist);
+  /* the key is fetched once, not per segment */
+  fail_unless_equals_int (mesh_origin_server_get_requests (origin,
+          strstr (playlist, "aes-seq") ? "/aes-seq/key.bin" : "/aes/key.bin"),
+      1);
+  mesh_collector_free (c);
+}
+
+GST_START_TEST (test_aes128_explicit_iv)
+{
+  check_decrypts_to_plain ("aes/index.m3u8");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_aes128_iv_from_sequence)
+{
+  check_decrypts_to_plain ("aes-seq/index.m3u8");
+}
+
+GST_END_TEST;
+
+/* The same stream decoded through hlsdemux2 and through meshhlssrc. */
+static void
+compare_with_hlsdemux2 (const gchar * path)
+{
+  g_autofree gchar *url = mesh_test_origin_url (origin, path);
+  g_autofree gchar *mesh_uri = g_strconcat ("meshhls+", url, NULL);
+  g_autofree gchar *ref_sum = NULL;
+  g_autofree gchar *mesh_sum = NULL;
+  gint ref_frames, mesh_frames;
+
+  ref_frames = mesh_test_decode_video ("uridecodebin3", url, &ref_sum, 60);
+  mesh_frames = mesh_test_decode_video ("uridecodebin3", mesh_uri, &mesh_sum,
+      60);
+  GST_INFO ("%s: hlsdemux2 %d frames %s, meshhlssrc %d frames %s", path,
+      ref_frames, ref_sum, mesh_frames, mesh_sum);
+  fail_unless (ref_frames > 100, "hlsdemux2 decoded %d frames", ref_frames);
+  fail_unless_equals_int (mesh_frames, ref_frames);
+  fail_unless_equals_string (mesh_sum, ref_sum);
+}
+
+GST_START_TEST (test_decodes_like_hlsdemux2_ts)
+{
+  compare_with_hlsdemux2 ("single/index.m3u8");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_decodes_like_hlsdemux2_fmp4)
+{
+  compare_with_hlsdemux2 ("fmp4/index.m3u8");
+}
+
+GST_END_TEST;
+
+/* playbin (uridecodebin, decodebin2) finds meshhlssrc by its URI scheme. */
+GST_START_TEST (test_uridecodebin_plays_uri)
+{
+  g_autofree gchar *url = mesh_test_origin_url (origin, "single/index.m3u8");
+  g_autofree gchar *mesh_uri = g_strconcat ("meshhls+", url, NULL);
+  g_autofree gchar *sum = NULL;
+  g_autofree gchar *ref_sum = NULL;
+  gint frames, ref_frames;
+
+  frames = mesh_test_decode_video ("uridecodebin", mesh_uri, &sum, 60);
+  ref_frames = mesh_test_decode_video ("uridecodebin3", mesh_uri, &ref_sum,
+      60);
+  fail_unless (frames > 100, "decoded %d frames", frames);
+  fail_unless_equals_int (frames, ref_frames);
+  fail_unless_equals_string (sum, ref_sum);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_uri_handler)
+{
+  GstElement *src;
+  GError *error = NULL;
+  gchar *uri;
+  const gchar *const *protocols;
+
+  src = gst_element_make_from_uri (GST_URI_SRC,
+      "meshhls+https://cdn.example/live/master.m3u8?token=1", NULL, &error);
+  fail_unless (src != NULL, "%s", error ? error->message : "");
+  fail_unless_equals_string (G_OBJECT_TYPE_NAME (src), "GstMeshHlsSrc");
+  uri = gst_uri_handler_get_uri (GST_URI_HANDLER (src));
+  fail_unless_equals_string (uri,
+      "meshhls+https://cdn.example/live/master.m3u8?token=1");
+  g_free (uri);
+  {
+    gchar *location;
+    g_object_get (src, "location", &location, NULL);
+    fail_unless_equals_string (location,
+        "https://cdn.example/live/master.m3u8?token=1");
+    g_free (location);
+  }
+  protocols = gst_uri_handler_get_protocols (GST_URI_HANDLER (src));
+  fail_unless (g_strv_contains (protocols, "meshhls+http"));
+  fail_unless (g_strv_contains (protocols, "meshhls+https"));
+
+  fail_if (gst_uri_handler_set_uri (GST_URI_HANDLER (src),
+          "meshhls+ftp://x/y.m3u8", &error));
+  fail_unless (error != NULL);
+  g_clear_error (&error);
+  fail_if (gst_uri_handler_set_uri (GST_URI_HANDLER (src),
+          "http://x/y.m3u8", &error));
+  g_clear_error (&error);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+static GstMessage *
+wait_for (GstBus * bus, GstMessageType types)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+      types | GST_MESSAGE_ERROR);
+
+  fail_unless (msg != NULL, "timed out");
+  fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR, "error: %"
+      GST_PTR_FORMAT, msg);
+  return msg;
+}
+
+GST_START_TEST (test_seek_vod)
+{
+  g_autofree gchar *url = mesh_test_origin_url (origin, "single/index.m3u8");
+  g_autofree gchar *uri = g_strconcat ("meshhls+", url, NULL);
+  GstElement *playbin = gst_element_factory_make ("playbin", NULL);
+  GstBus *bus = gst_element_get_bus (playbin);
+  gint64 position = -1, duration = -1;
+  GstQuery *query;
+  gboolean seekable;
+
+  g_object_set (playbin, "uri", uri,
+      "video-sink", gst_element_factory_make ("fakesink", NULL),
+      "audio-sink", gst_element_factory_make ("fakesink", NULL), NULL);
+  gst_element_set_state (playbin, GST_STATE_PAUSED);
+  gst_message_unref (wait_for (bus, GST_MESSAGE_ASYNC_DONE));
+
+  fail_unless (gst_element_query_duration (playbin, GST_FORMAT_TIME,
+          &duration));
+  fail_unless (duration > 7 * GST_SECOND && duration < 9 * GST_SECOND,
+      "duration %" GST_TIME_FORMAT, GST_TIME_ARGS (duration));
+  query = gst_query_new_seeking (GST_FORMAT_TIME);
+  fail_unless (gst_element_query (playbin, query));
+  gst_query_parse_seeking (query, NULL, &seekable, NULL, NULL);
+  fail_unless (seekable);
+  gst_query_unref (query);
+
+  mesh_origin_server_reset_stats (origin);
+  fail_unless (gst_element_seek_simple (playbin, GST_FORMAT_TIME,
+          GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT, 5 * GST_SECOND));
+  gst_message_unref (wait_for (bus, GST_MESSAGE_ASYNC_DONE));
+
+  fail_unless (gst_element_query_position (playbin, GST_FORMAT_TIME,
+          &position));
+  GST_INFO ("position after seek %" GST_TIME_FORMAT, GST_TIME_ARGS (position));
+  /* within one segment (1 s) of the target */
+  fail_unless (position >= 4 * GST_SECOND && position <= 6 * GST_SECOND,
+      "position %" GST_TIME_FORMAT, GST_TIME_ARGS (position));
+  /* downloads restarted at the segment holding the target */
+  fail_unless (mesh_origin_server_get_requests (origin, "/single/seg5.ts") >=
+      1);
+  fail_unless_equals_int (mesh_origin_server_get_requests (origin,
+          "/single/seg2.ts"), 0);
+
+  gst_element_set_state (playbin, GST_STATE_PLAYING);
+  gst_message_unref (wait_for (bus, GST_MESSAGE_EOS));
+  gst_element_set_state (playbin, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (playbin);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_restart_after_stop)
+{
+  GstElement *src = make_src ("single/index.m3u8");
+  MeshCollector *c = mesh_collector_new (src);
+  g_autoptr (GBytes) expected = mesh_test_expected_stream ("single/index.m3u8");
+  guint64 from_cdn = 0;
+  gint round;
+
+  /* the same element plays twice: state is reset between runs */
+  for (round = 0; round < 2; round++) {
+    g_autoptr (GBytes) got = NULL;
+
+    mesh_collector_reset (c);
+    fail_unless (mesh_collector_run (c, 60, NULL));
+    fail_unless_equals_int (c->pads->len, 1);
+    got = mesh_collector_get_bytes (c, 0);
+    assert_bytes_equal (got, expected, "replay");
+  }
+  g_object_get (src, "bytes-from-cdn", &from_cdn, NULL);
+  fail_unless (from_cdn >= g_bytes_get_size (expected));
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
+static Suite *
+meshhlssrc_suite (void)
+{
+  Suite *s = suite_create ("meshhlssrc");
+  TCase *tc = tcase_create ("vod");
+
+  suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, origin_setup, origin_teardown);
+  tcase_add_test (tc, test_media_playlist_ts_bytes);
+  tcase_add_test (tc, test_master_variant_and_audio_rendition);
+  tcase_add_test (tc, test_fmp4_init_then_fragments);
+  tcase_add_test (tc, test_byterange_playlist);
+  tcase_add_test (tc, test_aes128_explicit_iv);
+  tcase_add_test (tc, test_aes128_iv_from_sequence);
+  tcase_add_test (tc, test_decodes_like_hlsdemux2_ts);
+  tcase_add_test (tc, test_decodes_like_hlsdemux2_fmp4);
+  tcase_add_test (tc, test_uridecodebin_plays_uri);
+  tcase_add_test (tc, test_uri_handler);
+  tcase_add_test (tc, test_seek_vod);
+  tcase_add_test (tc, test_restart_after_stop);
+  return s;
+}
+
+GST_CHECK_MAIN (meshhlssrc);

@@ -1,0 +1,336 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * See mesh-test-util.h.
+ */
+#include "mesh-test-util.h"
+
+#include <gst/check/gstcheck.h>
+#include <string.h>
+
+static const gchar *
+media_dir (void)
+{
+  const gchar *dir = g_getenv ("MESH_TEST_MEDIA");
+
+  fail_unless (dir != NULL, "MESH_TEST_MEDIA is not set (run through meson)");
+  return dir;
+}
+
+MeshOriginServer *
+mesh_test_origin_start (void)
+{
+  MeshOriginConfig config = { media_dir (), "127.0.0.1", 0, 0 };
+  GError *error = NULL;
+  MeshOriginServer *origin = mesh_origin_server_start (&config, &error);
+
+  fail_unless (origin != NULL, "origin: %s", error ? error->message : "?");
+  return origin;
+}
+
+gchar *
+mesh_test_origin_url (MeshOriginServer * origin, const gchar * path)
+{
+  return g_strdup_printf ("%s/%s", mesh_origin_server_get_base_url (origin),
+      path);
+}
+
+GBytes *
+mesh_test_read_media (const gchar * relpath)
+{
+  g_autofree gchar *path = g_build_filename (media_dir (), relpath, NULL);
+  gchar *contents;
+  gsize len;
+  GError *error = NULL;
+
+  fail_unless (g_file_get_contents (path, &contents, &len, &error),
+      "%s: %s", path, error ? error->message : "?");
+  return g_bytes_new_take (contents, len);
+}
+
+GBytes *
+mesh_test_expected_stream (const gchar * playlist_relpath)
+{
+  g_autoptr (GBytes) playlist = mesh_test_read_media (playlist_relpath);
+  g_autofree gchar *dir = g_path_get_dirname (playlist_relpath);
+  g_autofree gchar *text = g_strndup (g_bytes_get_data (playlist, NULL),
+      g_bytes_get_size (playlist));
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  GByteArray *all = g_byte_array_new ();
+  guint i;
+
+  for (i = 0; lines[i]; i++) {
+    const gchar *line = g_strstrip (lines[i]);
+    g_autofree gchar *rel = NULL;
+    g_autoptr (GBytes) segment = NULL;
+
+    if (line[0] == '\0' || line[0] == '#')
+      continue;
+    rel = g_build_filename (dir, line, NULL);
+    segment = mesh_test_read_media (rel);
+    g_byte_array_append (all, g_bytes_get_data (segment, NULL),
+        g_bytes_get_size (segment));
+  }
+  return g_byte_array_free_to_bytes (all);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+on_handoff (GstElement * sink, GstBuffer * buffer, GstPad * pad,
+    MeshCollector * c)
+{
+  guint index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (sink),
+          "mesh-index"));
+  GstMapInfo map;
+
+  gst_buffer_map (buffer, &map, GST_MAP_READ);
+  g_mutex_lock (&c->lock);
+  g_byte_array_append (g_ptr_array_index (c->data, index), map.data, map.size);
+  if (GST_BUFFER_PTS_IS_VALID (buffer))
+    c->buffers_with_pts++;
+  if (GST_BUFFER_IS_DISCONT (buffer))
+    c->discont_buffers++;
+  g_mutex_unlock (&c->lock);
+  gst_buffer_unmap (buffer, &map);
+}
+
+static GstPadProbeReturn
+record_caps (GstPad * pad, GstPadProbeInfo * info, MeshCollector * c)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  guint index = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (pad),
+          "mesh-index"));
+  GstCaps *caps;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (event, &caps);
+  g_mutex_lock (&c->lock);
+  if (!g_ptr_array_index (c->caps, index))
+    g_ptr_array_index (c->caps, index) = gst_caps_ref (caps);
+  g_mutex_unlock (&c->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+on_pad_added (GstElement * src, GstPad * pad, MeshCollector * c)
+{
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  GstPad *sinkpad;
+  guint index;
+
+  g_mutex_lock (&c->lock);
+  index = c->pads->len;
+  g_ptr_array_add (c->pads, gst_object_ref (pad));
+  g_ptr_array_add (c->data, g_byte_array_new ());
+  g_ptr_array_add (c->caps, NULL);
+  g_ptr_array_add (c->sinks, sink);
+  g_mutex_unlock (&c->lock);
+
+  g_object_set (sink, "sync", FALSE, "signal-handoffs", TRUE, "async", FALSE,
+      NULL);
+  g_object_set_data (G_OBJECT (sink), "mesh-index", GUINT_TO_POINTER (index));
+  g_object_set_data (G_OBJECT (pad), "mesh-index", GUINT_TO_POINTER (index));
+  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff), c);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      (GstPadProbeCallback) record_caps, c, NULL);
+
+  gst_bin_add (GST_BIN (c->pipeline), sink);
+  gst_element_sync_state_with_parent (sink);
+  sinkpad = gst_element_get_static_pad (sink, "sink");
+  fail_unless_equals_int (gst_pad_link (pad, sinkpad), GST_PAD_LINK_OK);
+  gst_object_unref (sinkpad);
+}
+
+MeshCollector *
+mesh_collector_new (GstElement * src)
+{
+  MeshCollector *c = g_new0 (MeshCollector, 1);
+
+  g_mutex_init (&c->lock);
+  c->pipeline = gst_pipeline_new (NULL);
+  c->src = src;
+  c->pads = g_ptr_array_new_with_free_func (gst_object_unref);
+  c->data = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_byte_array_unref);
+  c->caps = g_ptr_array_new ();
+  c->sinks = g_ptr_array_new ();
+  gst_bin_add (GST_BIN (c->pipeline), src);
+  g_signal_connect (src, "pad-added", G_CALLBACK (on_pad_added), c);
+  return c;
+}
+
+gboolean
+mesh_collector_run (MeshCollector * c, guint timeout_s, GError ** error_out)
+{
+  GstBus *bus = gst_element_get_bus (c->pipeline);
+  GstMessage *msg;
+  gboolean eos = FALSE;
+
+  fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (bus, timeout_s * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  if (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
+    eos = TRUE;
+  } else if (msg) {
+    GError *error = NULL;
+    gst_message_parse_error (msg, &error, NULL);
+    GST_INFO ("error: %s", error->message);
+    if (error_out)
+      *error_out = error;
+    else
+      g_error_free (error);
+  }
+  gst_clear_message (&msg);
+  gst_object_unref (bus);
+  gst_element_set_state (c->pipeline, GST_STATE_NULL);
+  return eos;
+}
+
+GBytes *
+mesh_collector_get_bytes (MeshCollector * c, guint pad_index)
+{
+  GByteArray *data;
+
+  fail_unless (pad_index < c->data->len, "no pad %u (%u pads)", pad_index,
+      c->data->len);
+  data = g_ptr_array_index (c->data, pad_index);
+  return g_bytes_new (data->data, data->len);
+}
+
+void
+mesh_collector_reset (MeshCollector * c)
+{
+  guint i;
+
+  for (i = 0; i < c->sinks->len; i++) {
+    GstElement *sink = g_ptr_array_index (c->sinks, i);
+    gst_element_set_state (sink, GST_STATE_NULL);
+    gst_bin_remove (GST_BIN (c->pipeline), sink);
+  }
+  for (i = 0; i < c->caps->len; i++)
+    gst_clear_caps ((GstCaps **) & g_ptr_array_index (c->caps, i));
+  g_ptr_array_set_size (c->sinks, 0);
+  g_ptr_array_set_size (c->caps, 0);
+  g_ptr_array_set_size (c->pads, 0);
+  g_ptr_array_set_size (c->data, 0);
+  c->buffers_with_pts = c->discont_buffers = 0;
+}
+
+void
+mesh_collector_free (MeshCollector * c)
+{
+  gst_element_set_state (c->pipeline, GST_STATE_NULL);
+  mesh_collector_reset (c);
+  gst_object_unref (c->pipeline);
+  g_ptr_array_unref (c->sinks);
+  g_ptr_array_unref (c->caps);
+  g_ptr_array_unref (c->pads);
+  g_ptr_array_unref (c->data);
+  g_mutex_clear (&c->lock);
+  g_free (c);
+}
+
+/* ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  GChecksum *checksum;
+  gint frames;
+  GstElement *pipeline;
+} DecodeState;
+
+static GstFlowReturn
+on_new_sample (GstElement * appsink, DecodeState * state)
+{
+  GstSample *sample = NULL;
+  GstMapInfo map;
+
+  g_signal_emit_by_name (appsink, "pull-sample", &sample);
+  if (!sample)
+    return GST_FLOW_EOS;
+  gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ);
+  g_checksum_update (state->checksum, map.data, map.size);
+  state->frames++;
+  gst_buffer_unmap (gst_sample_get_buffer (sample), &map);
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
+static GstElement *
+make_video_branch (DecodeState * state)
+{
+  GstElement *bin = gst_parse_bin_from_description ("videoconvert ! "
+      "video/x-raw,format=I420 ! appsink name=sink sync=false "
+      "emit-signals=true", TRUE, NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (bin), "sink");
+
+  g_signal_connect (sink, "new-sample", G_CALLBACK (on_new_sample), state);
+  gst_object_unref (sink);
+  return bin;
+}
+
+static void
+on_decoded_pad (GstElement * decodebin, GstPad * pad, DecodeState * state)
+{
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  gboolean video;
+  GstElement *branch;
+  GstPad *sinkpad;
+
+  if (!caps)
+    caps = gst_pad_query_caps (pad, NULL);
+  video = g_str_has_prefix (gst_structure_get_name (gst_caps_get_structure
+          (caps, 0)), "video/");
+  gst_caps_unref (caps);
+
+  if (video) {
+    branch = make_video_branch (state);
+  } else {
+    branch = gst_element_factory_make ("fakesink", NULL);
+    g_object_set (branch, "sync", FALSE, NULL);
+  }
+  gst_bin_add (GST_BIN (state->pipeline), branch);
+  gst_element_sync_state_with_parent (branch);
+  sinkpad = gst_element_get_static_pad (branch, "sink");
+  gst_pad_link (pad, sinkpad);
+  gst_object_unref (sinkpad);
+}
+
+gint
+mesh_test_decode_video (const gchar * decodebin_name, const gchar * uri,
+    gchar ** checksum, guint timeout_s)
+{
+  DecodeState state = { g_checksum_new (G_CHECKSUM_SHA256), 0, NULL };
+  GstElement *decodebin = gst_element_factory_make (decodebin_name, NULL);
+  GstBus *bus;
+  GstMessage *msg;
+  gint frames = -1;
+
+  state.pipeline = gst_pipeline_new (NULL);
+  g_object_set (decodebin, "uri", uri, NULL);
+  g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_decoded_pad),
+      &state);
+  gst_bin_add (GST_BIN (state.pipeline), decodebin);
+
+  bus = gst_element_get_bus (state.pipeline);
+  gst_element_set_state (state.pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, timeout_s * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  if (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS)
+    frames = state.frames;
+  else if (msg)
+    GST_ERROR ("decoding %s failed: %" GST_PTR_FORMAT, uri, msg);
+  gst_clear_message (&msg);
+  gst_element_set_state (state.pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (state.pipeline);
+
+  *checksum = g_strdup (g_checksum_get_string (state.checksum));
+  g_checksum_free (state.checksum);
+  return frames;
+}
