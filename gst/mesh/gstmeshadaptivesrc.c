@@ -82,6 +82,7 @@ struct _GstMeshStream
 {
   GstMeshAdaptiveSrc *src;      /* not a ref: the element owns the stream */
   GstPad *pad;
+  guint index;                  /* 0 for the main stream */
   GstStream *gst_stream;
 
   /* guarded by priv->lock */
@@ -1058,7 +1059,10 @@ stream_adapt_bitrate (GstMeshStream * stream, GCancellable * cancellable)
   gint choice;
 
   GST_OBJECT_LOCK (src);
-  priv->current_bandwidth = MIN (estimate, G_MAXUINT);
+  /* the figure of the main stream (the first), not of whichever rendition
+   * finished a fragment last */
+  if (stream->index == 0)
+    priv->current_bandwidth = MIN (estimate, G_MAXUINT);
   limits.connection_speed = (guint64) priv->connection_speed * 1000;
   limits.target_ratio = priv->bandwidth_target_ratio;
   limits.min_bitrate = priv->min_bitrate;
@@ -1416,6 +1420,7 @@ gst_mesh_adaptive_src_add_stream (GstMeshAdaptiveSrc * src,
   g_mutex_unlock (&priv->lock);
 
   stream->src = src;
+  stream->index = index;
   stream->data = data;
   stream->destroy = destroy;
   stream->cancellable = g_cancellable_new ();
@@ -1529,7 +1534,8 @@ manifest_task_func (GstMeshAdaptiveSrc * src)
       post_fetch_error (src, "the manifest", error);
     return;
   }
-  if (!klass->load_manifest (src, manifest, final_url, &error)) {
+  if (!klass->load_manifest (src, manifest, final_url,
+          priv->manifest_cancellable, &error)) {
     if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
       return;
     if (error->domain == MESH_FETCH_ERROR)

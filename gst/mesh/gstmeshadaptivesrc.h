@@ -76,9 +76,10 @@ struct _GstMeshAdaptiveSrcClass {
   /* Build the streams from the manifest at the URL the user gave (@url is the
    * URL after redirects). Calls gst_mesh_adaptive_src_add_stream() for each
    * output. May fetch more (media playlists) with
-   * gst_mesh_adaptive_src_fetch_manifest(). Runs on the manifest thread. */
+   * gst_mesh_adaptive_src_fetch_manifest() and @cancellable, which is
+   * cancelled when the element stops. Runs on the manifest thread. */
   gboolean (*load_manifest) (GstMeshAdaptiveSrc * src, GBytes * manifest,
-      const gchar * url, GError ** error);
+      const gchar * url, GCancellable * cancellable, GError ** error);
 
   /* The next fragment of @stream: GST_FLOW_OK with @fragment filled,
    * GST_FLOW_EOS at the end, GST_MESH_FLOW_WAIT when a live manifest has

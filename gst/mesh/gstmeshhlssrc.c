@@ -358,10 +358,9 @@ add_rendition_stream (GstMeshHlsSrc * self, const MeshHlsRendition * rendition,
 
 static gboolean
 gst_mesh_hls_src_load_manifest (GstMeshAdaptiveSrc * src, GBytes * manifest,
-    const gchar * url, GError ** error)
+    const gchar * url, GCancellable * cancellable, GError ** error)
 {
   GstMeshHlsSrc *self = GST_MESH_HLS_SRC (src);
-  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
   const gchar *text;
   gsize len;
   const HlsStream *main;
