@@ -7,7 +7,8 @@ PACKAGES=(
   gcc meson ninja-build pkg-config
   libglib2.0-dev libsoup-3.0-dev libjson-glib-dev nettle-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
-  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-tools gstreamer1.0-plugins-base-apps
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav
   ffmpeg openssl python3
 )

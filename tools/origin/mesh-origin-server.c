@@ -166,24 +166,36 @@ take_fault (MeshOriginServer * server, const gchar * path, Fault * out)
   return found;
 }
 
+/* Sums the counters of the paths under @path_prefix (all when NULL). */
+static void
+sum_stats (MeshOriginServer * server, const gchar * path_prefix,
+    guint64 * bytes, guint * requests)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  *bytes = 0;
+  *requests = 0;
+  g_mutex_lock (&server->lock);
+  g_hash_table_iter_init (&iter, server->stats);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    if (!path_prefix || g_str_has_prefix (key, path_prefix)) {
+      *bytes += ((PathStats *) value)->bytes;
+      *requests += ((PathStats *) value)->requests;
+    }
+  }
+  g_mutex_unlock (&server->lock);
+}
+
 guint64
 mesh_origin_server_get_bytes (MeshOriginServer * server,
     const gchar * path_prefix)
 {
-  GHashTableIter iter;
-  gpointer key, value;
-  guint64 bytes = 0;
+  guint64 bytes;
+  guint requests;
 
   g_return_val_if_fail (server != NULL, 0);
-
-  g_mutex_lock (&server->lock);
-  g_hash_table_iter_init (&iter, server->stats);
-  while (g_hash_table_iter_next (&iter, &key, &value)) {
-    if (!path_prefix || g_str_has_prefix (key, path_prefix))
-      bytes += ((PathStats *) value)->bytes;
-  }
-  g_mutex_unlock (&server->lock);
-
+  sum_stats (server, path_prefix, &bytes, &requests);
   return bytes;
 }
 
@@ -191,20 +203,11 @@ guint
 mesh_origin_server_get_requests (MeshOriginServer * server,
     const gchar * path_prefix)
 {
-  GHashTableIter iter;
-  gpointer key, value;
-  guint requests = 0;
+  guint64 bytes;
+  guint requests;
 
   g_return_val_if_fail (server != NULL, 0);
-
-  g_mutex_lock (&server->lock);
-  g_hash_table_iter_init (&iter, server->stats);
-  while (g_hash_table_iter_next (&iter, &key, &value)) {
-    if (!path_prefix || g_str_has_prefix (key, path_prefix))
-      requests += ((PathStats *) value)->requests;
-  }
-  g_mutex_unlock (&server->lock);
-
+  sum_stats (server, path_prefix, &bytes, &requests);
   return requests;
 }
 
