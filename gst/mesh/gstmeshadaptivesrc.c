@@ -98,6 +98,7 @@ struct _GstMeshStream
   GstSegment segment;           /* the one sent downstream */
   GstCaps *caps;
   GstTagList *tags;             /* pending, NULL once sent */
+  GQueue events;                /* GstEvent*, pending */
   gchar *current_init;          /* identity of the init section sent last */
   GstClockTime pushed_end;      /* stream time at the end of what we pushed */
   gint64 next_update;           /* monotonic µs of the next live reload */
@@ -215,6 +216,12 @@ gst_mesh_stream_add_tags (GstMeshStream * stream, GstTagList * tags)
 }
 
 void
+gst_mesh_stream_queue_event (GstMeshStream * stream, GstEvent * event)
+{
+  g_queue_push_tail (&stream->events, event);
+}
+
+void
 gst_mesh_stream_set_next_update (GstMeshStream * stream, gint64 when)
 {
   stream->next_update = when;
@@ -229,6 +236,7 @@ gst_mesh_stream_free (GstMeshStream * stream)
   gst_clear_object (&stream->gst_stream);
   gst_clear_caps (&stream->caps);
   g_clear_pointer (&stream->tags, gst_tag_list_unref);
+  g_queue_clear_full (&stream->events, (GDestroyNotify) gst_event_unref);
   g_free (stream->current_init);
   g_free (stream->representations);
   gst_object_unref (stream->pad);
@@ -849,6 +857,9 @@ stream_push_headers (GstMeshStream * stream, GBytes * data,
     gst_pad_push_event (stream->pad, gst_event_new_tag (stream->tags));
     stream->tags = NULL;
   }
+
+  while (!g_queue_is_empty (&stream->events))
+    gst_pad_push_event (stream->pad, g_queue_pop_head (&stream->events));
   return TRUE;
 }
 

@@ -67,6 +67,10 @@ void gst_mesh_stream_set_representations (GstMeshStream * stream,
  * update() next; 0 = never (VOD). Set it from load_manifest(). */
 void gst_mesh_stream_set_next_update (GstMeshStream * stream, gint64 when);
 
+/* An event to send downstream once, after stream-start, caps and segment
+ * and before the next buffer (e.g. a protection event). Transfer full. */
+void gst_mesh_stream_queue_event (GstMeshStream * stream, GstEvent * event);
+
 /* Tags to send downstream before the first buffer (merged, transfer full). */
 void gst_mesh_stream_add_tags (GstMeshStream * stream, GstTagList * tags);
 
