@@ -1259,3 +1259,16 @@ mesh_fetch_job_get_content_size (MeshFetchJob * job)
   g_mutex_unlock (&job->transfer->lock);
   return size;
 }
+
+gboolean
+mesh_fetch_job_is_done (MeshFetchJob * job)
+{
+  gboolean done;
+
+  g_return_val_if_fail (MESH_IS_FETCH_JOB (job), TRUE);
+
+  g_mutex_lock (&job->transfer->lock);
+  done = job->transfer->done;
+  g_mutex_unlock (&job->transfer->lock);
+  return done;
+}

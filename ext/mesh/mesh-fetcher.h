@@ -102,6 +102,11 @@ gchar *mesh_fetch_job_dup_final_url (MeshFetchJob * job);
 guint64 mesh_fetch_job_get_bytes (MeshFetchJob * job);
 gint64 mesh_fetch_job_get_elapsed (MeshFetchJob * job);
 
+/* TRUE once the transfer has ended (all of the body received, or failed, or
+ * cancelled): no more network activity for this job, though chunks may still
+ * wait to be popped. Thread-safe. */
+gboolean mesh_fetch_job_is_done (MeshFetchJob * job);
+
 /* Total body size when known from Content-Length/Content-Range, else -1. */
 gint64 mesh_fetch_job_get_content_size (MeshFetchJob * job);
 

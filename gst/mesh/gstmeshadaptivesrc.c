@@ -100,7 +100,10 @@ struct _GstMeshStream
   GstTagList *tags;             /* pending, NULL once sent */
   GQueue events;                /* GstEvent*, pending */
   gchar *current_init;          /* identity of the init section sent last */
-  GstClockTime pushed_end;      /* stream time at the end of what we pushed */
+  GQueue queued;                /* QueuedFragment*: downloads started ahead
+                                 * of the push, oldest first */
+  struct _QueuedFragment *pushing;      /* the one being pushed, or NULL */
+  GstClockTime queued_duration; /* media held: queued + pushing */
   gint64 next_update;           /* monotonic µs of the next live reload */
   MeshBandwidthEstimator bandwidth;
   MeshAbrCandidate *representations;
@@ -168,6 +171,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src_%u",
     GST_STATIC_CAPS_ANY);
 
 static void stream_loop (GstMeshStream * stream);
+static void stream_clear_queue (GstMeshStream * stream);
 
 /* ------------------------------------------------------------------------ */
 /* Fragments and streams */
@@ -237,6 +241,7 @@ gst_mesh_stream_free (GstMeshStream * stream)
   gst_clear_caps (&stream->caps);
   g_clear_pointer (&stream->tags, gst_tag_list_unref);
   g_queue_clear_full (&stream->events, (GDestroyNotify) gst_event_unref);
+  stream_clear_queue (stream);
   g_free (stream->current_init);
   g_free (stream->representations);
   gst_object_unref (stream->pad);
@@ -521,6 +526,25 @@ gst_mesh_adaptive_src_fetch_manifest (GstMeshAdaptiveSrc * src,
   return bytes;
 }
 
+GBytes *
+gst_mesh_adaptive_src_fetch_range (GstMeshAdaptiveSrc * src,
+    const gchar * url, gint64 offset, gint64 size, GCancellable * cancellable,
+    GError ** error)
+{
+  g_autoptr (MeshFetcher) fetcher = get_fetcher (src);
+  g_autoptr (MeshFetchJob) job = NULL;
+  MeshFetchRequest request = { url, offset, size, MESH_FETCH_KIND_PLAYLIST, 0,
+    NULL
+  };
+
+  if (!fetcher) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "element stopped");
+    return NULL;
+  }
+  job = mesh_fetcher_fetch (fetcher, &request);
+  return mesh_fetch_job_read_all (job, cancellable, MAX_MANIFEST_SIZE, error);
+}
+
 gint
 gst_mesh_adaptive_src_choose_initial (GstMeshAdaptiveSrc * src,
     const MeshAbrCandidate * candidates, guint n_candidates)
@@ -658,86 +682,130 @@ start_stream_task (GstMeshStream * stream)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Buffering: how far ahead of playback this stream is */
+/* Download-ahead: each stream downloads the fragments after the one it
+ * pushes, one at a time, until it holds max-buffering-time of media that was
+ * not pushed yet. A fast consumer drains it at network speed; a consumer
+ * playing in real time blocks the push, and downloads stop once
+ * max-buffering-time is held. */
 
-/* Running time the pipeline has reached, or NONE when not playing. */
-static GstClockTime
-current_running_time (GstMeshAdaptiveSrc * src)
+typedef struct _QueuedFragment
 {
-  GstClock *clock;
-  GstClockTime now, base_time;
-  GstState state;
+  GstMeshFragment fragment;
+  MeshFetchJob *job;            /* the media download */
+  gboolean measured;            /* its throughput went to ABR */
+} QueuedFragment;
+
+static void
+queued_fragment_free (QueuedFragment * queued)
+{
+  if (queued->job) {
+    mesh_fetch_job_cancel (queued->job);
+    g_object_unref (queued->job);
+  }
+  gst_mesh_fragment_clear (&queued->fragment);
+  g_free (queued);
+}
+
+/* Forgets every download started ahead (flush, seek, stop). */
+static void
+stream_clear_queue (GstMeshStream * stream)
+{
+  g_queue_clear_full (&stream->queued, (GDestroyNotify) queued_fragment_free);
+  g_clear_pointer (&stream->pushing, queued_fragment_free);
+  stream->queued_duration = 0;
+}
+
+static GstClockTime
+get_max_buffering_time (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstClockTime max;
 
   GST_OBJECT_LOCK (src);
-  state = GST_STATE (src);
-  clock = GST_ELEMENT_CLOCK (src) ? gst_object_ref (GST_ELEMENT_CLOCK (src))
-      : NULL;
-  base_time = GST_ELEMENT_CAST (src)->base_time;
+  max = priv->max_buffering_time;
   GST_OBJECT_UNLOCK (src);
-
-  if (!clock)
-    return GST_CLOCK_TIME_NONE;
-  now = gst_clock_get_time (clock);
-  gst_object_unref (clock);
-  if (state != GST_STATE_PLAYING || now < base_time)
-    return GST_CLOCK_TIME_NONE;
-  return now - base_time;
+  return max;
 }
 
-/* Time between what playback has reached and what we pushed; NONE when
- * unknown (not playing yet). */
-static GstClockTime
-stream_buffer_level (GstMeshStream * stream)
+static void stream_adapt_bitrate (GstMeshStream * stream);
+
+/* A download ended: its throughput feeds ABR before the next one starts, so
+ * that the next download already uses the choice it leads to. */
+static void
+stream_download_done (GstMeshStream * stream, QueuedFragment * queued)
 {
-  GstClockTime now = current_running_time (stream->src);
-  GstClockTime pushed;
-
-  if (!GST_CLOCK_TIME_IS_VALID (now)
-      || !GST_CLOCK_TIME_IS_VALID (stream->pushed_end)
-      || stream->segment.format != GST_FORMAT_TIME)
-    return GST_CLOCK_TIME_NONE;
-  pushed = gst_segment_to_running_time (&stream->segment, GST_FORMAT_TIME,
-      stream->pushed_end);
-  if (!GST_CLOCK_TIME_IS_VALID (pushed) || pushed <= now)
-    return 0;
-  return pushed - now;
+  if (queued->measured)
+    return;
+  queued->measured = TRUE;
+  mesh_bandwidth_estimator_add (&stream->bandwidth,
+      mesh_fetch_job_get_bytes (queued->job),
+      mesh_fetch_job_get_elapsed (queued->job));
+  stream_adapt_bitrate (stream);
 }
 
-/* Downloads stop max-buffering-time ahead of playback. Downstream queues
- * block us as well before playback starts. */
+/* Whether another download may start: the last one has ended and less than
+ * max-buffering-time is held. */
 static gboolean
-stream_wait_for_buffer_room (GstMeshStream * stream)
+stream_has_room (GstMeshStream * stream)
 {
-  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
-  GstClockTime max_level, level;
+  QueuedFragment *last = g_queue_peek_tail (&stream->queued);
 
-  GST_OBJECT_LOCK (stream->src);
-  max_level = priv->max_buffering_time;
-  GST_OBJECT_UNLOCK (stream->src);
-
-  while ((level = stream_buffer_level (stream)) != GST_CLOCK_TIME_NONE
-      && level > max_level) {
-    GstClockTime excess = level - max_level;
-
-    GST_LOG_OBJECT (stream->pad, "%" GST_TIME_FORMAT " buffered, waiting",
-        GST_TIME_ARGS (level));
-    if (!stream_wait_until (stream, g_get_monotonic_time () +
-            GST_TIME_AS_USECONDS (excess)))
+  if (!last)
+    last = stream->pushing;
+  if (last) {
+    if (!mesh_fetch_job_is_done (last->job))
       return FALSE;
+    stream_download_done (stream, last);
   }
-  return TRUE;
+  return stream->queued_duration < get_max_buffering_time (stream->src);
 }
 
-/* When playback will need the fragment we fetch next (for the scheduler of
- * the fetcher); 0 when not playing. */
-static gint64
-stream_deadline (GstMeshStream * stream)
+static MeshFetchJob *
+start_media_download (GstMeshStream * stream, const GstMeshFragment * fragment)
 {
-  GstClockTime level = stream_buffer_level (stream);
+  g_autoptr (MeshFetcher) fetcher = get_fetcher (stream->src);
+  /* playback needs it once what is held before it has played */
+  MeshFetchRequest request = { fragment->url, fragment->offset, fragment->size,
+    MESH_FETCH_KIND_SEGMENT, g_get_monotonic_time () +
+        GST_TIME_AS_USECONDS (stream->queued_duration), fragment->segment_id
+  };
 
-  if (!GST_CLOCK_TIME_IS_VALID (level))
-    return 0;
-  return g_get_monotonic_time () + GST_TIME_AS_USECONDS (level);
+  return fetcher ? mesh_fetcher_fetch (fetcher, &request) : NULL;
+}
+
+/* Starts downloading the next fragment when there is room. GST_FLOW_OK when
+ * it did or there is no room; otherwise what next_fragment() said
+ * (GST_MESH_FLOW_WAIT, GST_FLOW_EOS, GST_FLOW_ERROR). */
+static GstFlowReturn
+stream_queue_next (GstMeshStream * stream, GError ** error)
+{
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (stream->src);
+  QueuedFragment *queued;
+  GstFlowReturn ret;
+
+  if (!stream_has_room (stream))
+    return GST_FLOW_OK;
+
+  queued = g_new0 (QueuedFragment, 1);
+  queued->fragment.size = -1;
+  queued->fragment.init_size = -1;
+  queued->fragment.timestamp = GST_CLOCK_TIME_NONE;
+  ret = klass->next_fragment (stream->src, stream, &queued->fragment, error);
+  if (ret == GST_FLOW_OK)
+    queued->job = start_media_download (stream, &queued->fragment);
+  if (ret != GST_FLOW_OK || !queued->job) {
+    queued_fragment_free (queued);
+    return ret == GST_FLOW_OK ? GST_FLOW_FLUSHING : ret;
+  }
+
+  GST_DEBUG_OBJECT (stream->pad, "downloading %s (%" GST_TIME_FORMAT
+      ") with %" GST_TIME_FORMAT " held", queued->fragment.url,
+      GST_TIME_ARGS (queued->fragment.timestamp),
+      GST_TIME_ARGS (stream->queued_duration));
+  klass->advance (stream->src, stream);
+  stream->queued_duration += queued->fragment.duration;
+  g_queue_push_tail (&stream->queued, queued);
+  return GST_FLOW_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -863,20 +931,25 @@ stream_push_headers (GstMeshStream * stream, GBytes * data,
   return TRUE;
 }
 
-/* Pushes @data; @timestamp is set on the buffer when valid (the first buffer
- * of a fragment). */
+/* Pushes @data (transfer full); @timestamp is set on the buffer when valid
+ * (the first buffer of a fragment). */
 static GstFlowReturn
 stream_push_bytes (GstMeshStream * stream, GBytes * data, const gchar * url,
     GstClockTime timestamp, GstBufferFlags flags, GError ** error)
 {
   GstBuffer *buffer;
 
-  if (g_bytes_get_size (data) == 0)
+  if (g_bytes_get_size (data) == 0) {
+    g_bytes_unref (data);
     return GST_FLOW_OK;
-  if (!stream_push_headers (stream, data, url, timestamp, error))
+  }
+  if (!stream_push_headers (stream, data, url, timestamp, error)) {
+    g_bytes_unref (data);
     return GST_FLOW_ERROR;
+  }
 
   buffer = gst_buffer_new_wrapped_bytes (data);
+  g_bytes_unref (data);
   GST_BUFFER_PTS (buffer) = timestamp;
   if (stream->need_discont) {
     flags |= GST_BUFFER_FLAG_DISCONT;
@@ -951,7 +1024,7 @@ stream_push_init (GstMeshStream * stream, const GstMeshFragment * fragment,
   g_autofree gchar *identity = NULL;
   g_autoptr (GBytes) data = NULL;
   MeshFetchRequest request = { fragment->init_url, fragment->init_offset,
-    fragment->init_size, MESH_FETCH_KIND_INIT, stream_deadline (stream), NULL
+    fragment->init_size, MESH_FETCH_KIND_INIT, g_get_monotonic_time (), NULL
   };
   GstFlowReturn ret;
 
@@ -993,25 +1066,18 @@ stream_make_decryptor (GstMeshStream * stream, const GstMeshFragment * fragment,
   return mesh_aes_decryptor_new (g_bytes_get_data (key, NULL), fragment->iv);
 }
 
-/* Downloads the fragment's media and pushes it as it arrives. */
+/* Pushes the media of @queued as it arrives, starting the next download as
+ * soon as there is room. */
 static GstFlowReturn
-stream_push_media (GstMeshStream * stream, const GstMeshFragment * fragment,
+stream_push_media (GstMeshStream * stream, QueuedFragment * queued,
     GCancellable * cancellable, GError ** error)
 {
-  g_autoptr (MeshFetcher) fetcher = get_fetcher (stream->src);
-  g_autoptr (MeshFetchJob) job = NULL;
+  const GstMeshFragment *fragment = &queued->fragment;
   g_autoptr (MeshAesDecryptor) decryptor = NULL;
-  MeshFetchRequest request = { fragment->url, fragment->offset, fragment->size,
-    MESH_FETCH_KIND_SEGMENT, stream_deadline (stream), fragment->segment_id
-  };
   GstClockTime timestamp = fragment->timestamp;
   GstFlowReturn ret = GST_FLOW_OK;
   GBytes *chunk;
 
-  if (!fetcher) {
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "element stopped");
-    return GST_FLOW_FLUSHING;
-  }
   if (fragment->key_url) {
     decryptor = stream_make_decryptor (stream, fragment, cancellable, error);
     if (!decryptor)
@@ -1020,26 +1086,26 @@ stream_push_media (GstMeshStream * stream, const GstMeshFragment * fragment,
 
   if (fragment->discont)
     stream->need_discont = TRUE;
-  job = mesh_fetcher_fetch (fetcher, &request);
   while (ret == GST_FLOW_OK
-      && (chunk = mesh_fetch_job_pop (job, cancellable, error))) {
+      && (chunk = mesh_fetch_job_pop (queued->job, cancellable, error))) {
+    gboolean empty;
+
     if (decryptor) {
       GBytes *plain = mesh_aes_decryptor_push (decryptor, chunk);
 
       g_bytes_unref (chunk);
       chunk = plain;
     }
-    if (g_bytes_get_size (chunk) == 0) {
-      g_bytes_unref (chunk);
-      continue;
-    }
+    empty = g_bytes_get_size (chunk) == 0;
     ret = stream_push_bytes (stream, chunk, fragment->url, timestamp, 0, error);
-    timestamp = GST_CLOCK_TIME_NONE;
+    if (!empty)
+      timestamp = GST_CLOCK_TIME_NONE;
+    /* manifest trouble here shows again once the queue is empty */
+    if (ret == GST_FLOW_OK)
+      stream_queue_next (stream, NULL);
   }
-  if (ret != GST_FLOW_OK) {
-    mesh_fetch_job_cancel (job);
+  if (ret != GST_FLOW_OK)
     return ret;
-  }
   if (error && *error)
     return GST_FLOW_ERROR;
 
@@ -1050,8 +1116,7 @@ stream_push_media (GstMeshStream * stream, const GstMeshFragment * fragment,
     ret = stream_push_bytes (stream, chunk, fragment->url, timestamp, 0, error);
   }
 
-  mesh_bandwidth_estimator_add (&stream->bandwidth,
-      mesh_fetch_job_get_bytes (job), mesh_fetch_job_get_elapsed (job));
+  stream_download_done (stream, queued);
   return ret;
 }
 
@@ -1059,12 +1124,13 @@ stream_push_media (GstMeshStream * stream, const GstMeshFragment * fragment,
 /* ABR */
 
 static void
-stream_adapt_bitrate (GstMeshStream * stream, GCancellable * cancellable)
+stream_adapt_bitrate (GstMeshStream * stream)
 {
   GstMeshAdaptiveSrc *src = stream->src;
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
   GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
   guint64 estimate = mesh_bandwidth_estimator_get (&stream->bandwidth);
+  g_autoptr (GCancellable) cancellable = NULL;
   g_autoptr (GError) error = NULL;
   MeshAbrLimits limits;
   gint choice;
@@ -1093,6 +1159,7 @@ stream_adapt_bitrate (GstMeshStream * stream, GCancellable * cancellable)
       " to %" G_GUINT64_FORMAT " bit/s (estimate %" G_GUINT64_FORMAT ")",
       stream->representations[stream->current_representation].bandwidth,
       stream->representations[choice].bandwidth, estimate);
+  cancellable = stream_get_cancellable (stream);
   if (!klass->switch_representation (src, stream, choice, cancellable, &error)) {
     /* keep playing the current one; a later fragment tries again */
     GST_WARNING_OBJECT (stream->pad, "switch failed: %s", error->message);
@@ -1148,46 +1215,50 @@ stream_update_if_due (GstMeshStream * stream, GCancellable * cancellable,
   return TRUE;
 }
 
+/* Waits for what the manifest said when nothing is held: GST_MESH_FLOW_WAIT
+ * until the next live update, anything else is the end of the stream. */
+static GstFlowReturn
+stream_fill_queue (GstMeshStream * stream, GError ** error)
+{
+  GstFlowReturn ret;
+
+  if (!g_queue_is_empty (&stream->queued))
+    return GST_FLOW_OK;
+  ret = stream_queue_next (stream, error);
+  if (ret == GST_MESH_FLOW_WAIT) {
+    GST_LOG_OBJECT (stream->pad, "waiting for the next live update");
+    return stream_wait_until (stream, stream->next_update) ?
+        GST_MESH_FLOW_WAIT : GST_FLOW_FLUSHING;
+  }
+  return ret;
+}
+
 static GstFlowReturn
 stream_fetch_next (GstMeshStream * stream, GCancellable * cancellable,
     GError ** error)
 {
-  GstMeshAdaptiveSrc *src = stream->src;
-  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
-  GstMeshFragment fragment = { 0, };
+  QueuedFragment *queued;
   GstFlowReturn ret;
 
-  if (!stream_wait_for_buffer_room (stream))
-    return GST_FLOW_FLUSHING;
   if (!stream_update_if_due (stream, cancellable, error))
     return GST_FLOW_ERROR;
-
-  fragment.size = -1;
-  fragment.init_size = -1;
-  fragment.timestamp = GST_CLOCK_TIME_NONE;
-  ret = klass->next_fragment (src, stream, &fragment, error);
-  if (ret == GST_MESH_FLOW_WAIT) {
-    GST_LOG_OBJECT (stream->pad, "waiting for the next live update");
-    gst_mesh_fragment_clear (&fragment);
-    return stream_wait_until (stream, stream->next_update) ?
-        GST_FLOW_OK : GST_FLOW_FLUSHING;
-  }
-  if (ret != GST_FLOW_OK) {
-    gst_mesh_fragment_clear (&fragment);
+  ret = stream_fill_queue (stream, error);
+  if (ret == GST_MESH_FLOW_WAIT)
+    return GST_FLOW_OK;
+  if (ret != GST_FLOW_OK)
     return ret;
-  }
 
-  GST_DEBUG_OBJECT (stream->pad, "fragment %s at %" GST_TIME_FORMAT,
-      fragment.url, GST_TIME_ARGS (fragment.timestamp));
-  ret = stream_push_init (stream, &fragment, cancellable, error);
+  queued = stream->pushing = g_queue_pop_head (&stream->queued);
+  GST_DEBUG_OBJECT (stream->pad, "pushing %s at %" GST_TIME_FORMAT,
+      queued->fragment.url, GST_TIME_ARGS (queued->fragment.timestamp));
+  ret = stream_push_init (stream, &queued->fragment, cancellable, error);
   if (ret == GST_FLOW_OK)
-    ret = stream_push_media (stream, &fragment, cancellable, error);
+    ret = stream_push_media (stream, queued, cancellable, error);
   if (ret == GST_FLOW_OK) {
-    stream->pushed_end = fragment.timestamp + fragment.duration;
-    klass->advance (src, stream);
-    stream_adapt_bitrate (stream, cancellable);
+    stream->queued_duration -= MIN (stream->queued_duration,
+        queued->fragment.duration);
+    g_clear_pointer (&stream->pushing, queued_fragment_free);
   }
-  gst_mesh_fragment_clear (&fragment);
   return ret;
 }
 
@@ -1315,6 +1386,8 @@ gst_mesh_adaptive_src_do_seek (GstMeshAdaptiveSrc * src, GstEvent * event)
     push_event_to_all (src, flush_start);
   }
   stop_stream_tasks (src, TRUE);
+  for (i = 0; i < priv->streams->len; i++)
+    stream_clear_queue (g_ptr_array_index (priv->streams, i));
 
   actual = klass->seek (src, start);
   GST_DEBUG_OBJECT (src, "streams restart at %" GST_TIME_FORMAT,
@@ -1331,7 +1404,6 @@ gst_mesh_adaptive_src_do_seek (GstMeshAdaptiveSrc * src, GstEvent * event)
     stream->segment_start = start;
     stream->segment_seqnum = seqnum;
     stream->need_discont = TRUE;
-    stream->pushed_end = actual;
     g_clear_pointer (&stream->current_init, g_free);
     start_stream_task (stream);
   }
@@ -1439,7 +1511,6 @@ gst_mesh_adaptive_src_add_stream (GstMeshAdaptiveSrc * src,
   stream->need_segment = TRUE;
   stream->need_discont = TRUE;
   stream->segment_start = GST_CLOCK_TIME_NONE;
-  stream->pushed_end = GST_CLOCK_TIME_NONE;
   stream->current_representation = 0;
   mesh_bandwidth_estimator_init (&stream->bandwidth);
   gst_segment_init (&stream->segment, GST_FORMAT_UNDEFINED);
@@ -1586,14 +1657,13 @@ post_stats (GstClock * clock, GstClockTime time, GstClockID id,
   g_mutex_lock (&priv->lock);
   for (i = 0; i < priv->streams->len; i++) {
     GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
-    GstClockTime stream_level = stream_buffer_level (stream);
+    GstClockTime stream_level = stream->queued_duration;
 
     if (stream->n_representations > 0 && bitrate == 0)
       bitrate = stream->representations[stream->current_representation]
           .bandwidth;
-    if (GST_CLOCK_TIME_IS_VALID (stream_level))
-      level = GST_CLOCK_TIME_IS_VALID (level) ? MIN (level, stream_level)
-          : stream_level;
+    level = GST_CLOCK_TIME_IS_VALID (level) ? MIN (level, stream_level)
+        : stream_level;
   }
   g_mutex_unlock (&priv->lock);
 

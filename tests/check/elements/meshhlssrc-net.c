@@ -740,6 +740,9 @@ GST_START_TEST (test_abr_switches_down_and_up)
   gint variant[N_TS_SEGMENTS];
   guint bandwidth = 0, i, later_v1 = 0, total_requests = 0;
 
+  /* one fragment at a time, so that which fragment a fault hits does not
+   * depend on how far ahead the element downloads */
+  g_object_set (src, "max-buffering-time", GST_SECOND, NULL);
   fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
 
