@@ -18,8 +18,10 @@
  * Locks:
  * - GST_OBJECT_LOCK guards the properties and priv->fetcher;
  * - priv->lock guards the stream list, each stream's `flushing` flag and
- *   `cancellable`, the key cache, and is the mutex of priv->cond, which wakes
- *   stream threads that wait (buffering, live reloads) when they must stop;
+ *   `cancellable`, the key cache, the writes of the figures the stats read
+ *   (`queued_duration`, `current_representation`), and is the mutex of
+ *   priv->cond, which wakes stream threads that wait (live reloads) when
+ *   they must stop;
  * - priv->seek_lock serialises seeks against each other and state changes.
  */
 #ifdef HAVE_CONFIG_H
@@ -103,12 +105,13 @@ struct _GstMeshStream
   GQueue queued;                /* QueuedFragment*: downloads started ahead
                                  * of the push, oldest first */
   struct _QueuedFragment *pushing;      /* the one being pushed, or NULL */
+  /* written by the stream thread under priv->lock, read by the stats */
   GstClockTime queued_duration; /* media held: queued + pushing */
   gint64 next_update;           /* monotonic µs of the next live reload */
   MeshBandwidthEstimator bandwidth;
   MeshAbrCandidate *representations;
   guint n_representations;
-  gint current_representation;
+  gint current_representation;  /* written under priv->lock too */
   gboolean not_linked;
 
   gpointer data;
@@ -706,13 +709,24 @@ queued_fragment_free (QueuedFragment * queued)
   g_free (queued);
 }
 
+/* Media held by the stream, for the stats too (see the struct). */
+static void
+stream_set_queued_duration (GstMeshStream * stream, GstClockTime duration)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+
+  g_mutex_lock (&priv->lock);
+  stream->queued_duration = duration;
+  g_mutex_unlock (&priv->lock);
+}
+
 /* Forgets every download started ahead (flush, seek, stop). */
 static void
 stream_clear_queue (GstMeshStream * stream)
 {
   g_queue_clear_full (&stream->queued, (GDestroyNotify) queued_fragment_free);
   g_clear_pointer (&stream->pushing, queued_fragment_free);
-  stream->queued_duration = 0;
+  stream_set_queued_duration (stream, 0);
 }
 
 static GstClockTime
@@ -803,7 +817,8 @@ stream_queue_next (GstMeshStream * stream, GError ** error)
       GST_TIME_ARGS (queued->fragment.timestamp),
       GST_TIME_ARGS (stream->queued_duration));
   klass->advance (stream->src, stream);
-  stream->queued_duration += queued->fragment.duration;
+  stream_set_queued_duration (stream,
+      stream->queued_duration + queued->fragment.duration);
   g_queue_push_tail (&stream->queued, queued);
   return GST_FLOW_OK;
 }
@@ -1165,7 +1180,9 @@ stream_adapt_bitrate (GstMeshStream * stream)
     GST_WARNING_OBJECT (stream->pad, "switch failed: %s", error->message);
     return;
   }
+  g_mutex_lock (&priv->lock);
   stream->current_representation = choice;
+  g_mutex_unlock (&priv->lock);
   stream->need_discont = TRUE;
 }
 
@@ -1255,8 +1272,8 @@ stream_fetch_next (GstMeshStream * stream, GCancellable * cancellable,
   if (ret == GST_FLOW_OK)
     ret = stream_push_media (stream, queued, cancellable, error);
   if (ret == GST_FLOW_OK) {
-    stream->queued_duration -= MIN (stream->queued_duration,
-        queued->fragment.duration);
+    stream_set_queued_duration (stream, stream->queued_duration -
+        MIN (stream->queued_duration, queued->fragment.duration));
     g_clear_pointer (&stream->pushing, queued_fragment_free);
   }
   return ret;
@@ -1653,7 +1670,6 @@ post_stats (GstClock * clock, GstClockTime time, GstClockID id,
   bandwidth = priv->current_bandwidth;
   GST_OBJECT_UNLOCK (src);
 
-  /* racy reads of stream-thread fields: figures for display only */
   g_mutex_lock (&priv->lock);
   for (i = 0; i < priv->streams->len; i++) {
     GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
@@ -1934,12 +1950,12 @@ install_properties (GObjectClass * gobject_class)
   /**
    * GstMeshAdaptiveSrc:max-buffering-time:
    *
-   * While playing, downloads stop this far ahead of the playback position
-   * and resume as playback advances.
+   * Downloads run ahead of what downstream has taken until this much media
+   * is held, and resume as downstream takes it.
    */
   g_object_class_install_property (gobject_class, PROP_MAX_BUFFERING_TIME,
       g_param_spec_uint64 ("max-buffering-time", "Maximum buffering time",
-          "How far ahead of the playback position to download (ns)",
+          "Media to download ahead of what downstream has taken (ns)",
           GST_SECOND, G_MAXUINT64, DEFAULT_MAX_BUFFERING_TIME, rw));
 
   /**
