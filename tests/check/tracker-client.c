@@ -1,0 +1,1046 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Tests of MeshTrackerClient (ext/mesh) against the real tracker
+ * (tools/tracker) and against scripted fake trackers: joins and peer lists,
+ * signal relay, departures, reconnection after a tracker restart, backoff
+ * when nothing listens, join timeout, access tokens, heartbeats, malformed
+ * and oversized tracker messages, and re-entrant stops.
+ *
+ * Threads: each test runs on the check thread with a GMainContext of its own
+ * pushed as thread-default before anything is created; the SoupSession, the
+ * clients, their connections and the fake trackers (SoupServer) live on it,
+ * and the helpers iterate it until what they wait for has happened or a
+ * deadline passes. The real tracker runs on its own thread; it is only
+ * reached through its thread-safe getters.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/check/gstcheck.h>
+#include <libsoup/soup.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "mesh/mesh-tracker-client.h"
+#include "mesh-tracker-server.h"
+
+#define WAIT_MS 5000
+#define SWARM "live/channel-1"
+#define SECRET "open sesame, but longer"
+/* short, so that the reconnect tests do not take seconds */
+#define TEST_BACKOFF_MS 20
+
+static GMainContext *context;
+static SoupSession *session;
+static MeshTrackerServer *tracker;
+static GPtrArray *recorders;
+
+/* ------------------------------------------------------------------------ */
+/* waiting                                                                  */
+
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the test context until @cond holds or @ms pass, then asserts it. */
+#define WAIT_UNTIL(cond, ms) G_STMT_START {                             \
+    gboolean expired_ = FALSE;                                          \
+    GSource *timer_ = g_timeout_source_new (ms);                        \
+    g_source_set_callback (timer_, set_flag, &expired_, NULL);          \
+    g_source_attach (timer_, context);                                  \
+    while (!(cond) && !expired_)                                        \
+      g_main_context_iteration (context, TRUE);                         \
+    g_source_destroy (timer_);                                          \
+    g_source_unref (timer_);                                            \
+    fail_unless (cond, "timed out waiting for: %s", #cond);             \
+  } G_STMT_END
+
+static gboolean
+quit_loop (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the test context for @ms: only where the passing of time is the thing
+ * under test (heartbeats, the absence of retries). */
+static void
+run_for (guint ms)
+{
+  GMainLoop *loop = g_main_loop_new (context, FALSE);
+  GSource *timer = g_timeout_source_new (ms);
+
+  g_source_set_callback (timer, quit_loop, loop, NULL);
+  g_source_attach (timer, context);
+  g_main_loop_run (loop);
+  g_source_destroy (timer);
+  g_source_unref (timer);
+  g_main_loop_unref (loop);
+}
+
+/* ------------------------------------------------------------------------ */
+/* recording a client's signals                                             */
+
+#define MAX_DISCONNECTS 32
+
+typedef struct {
+  MeshTrackerClient *client;
+  guint joined;
+  guint peers;                  /* "peers" signals */
+  GStrv last_peers;
+  GPtrArray *peer_joined;       /* gchar * */
+  GPtrArray *peer_left;         /* gchar * */
+  guint signals;
+  gchar *signal_from;
+  JsonObject *signal_data;
+  guint errors;
+  gchar *error_code;
+  gboolean error_fatal;
+  guint disconnected;
+  GError *disconnect_reason;
+  gint64 disconnect_times[MAX_DISCONNECTS];
+  gboolean stop_when_joined;
+} Recorder;
+
+static void
+on_joined (MeshTrackerClient * client, Recorder * r)
+{
+  r->joined++;
+  fail_unless (mesh_tracker_client_is_joined (client));
+  if (r->stop_when_joined)
+    mesh_tracker_client_stop (client);
+}
+
+static void
+on_peers (MeshTrackerClient * client, GStrv peers, Recorder * r)
+{
+  fail_unless (peers != NULL);
+  r->peers++;
+  g_strfreev (r->last_peers);
+  r->last_peers = g_strdupv (peers);
+}
+
+static void
+on_peer_joined (MeshTrackerClient * client, const gchar * peer, Recorder * r)
+{
+  g_ptr_array_add (r->peer_joined, g_strdup (peer));
+}
+
+static void
+on_peer_left (MeshTrackerClient * client, const gchar * peer, Recorder * r)
+{
+  g_ptr_array_add (r->peer_left, g_strdup (peer));
+}
+
+static void
+on_signal (MeshTrackerClient * client, const gchar * from, JsonObject * data,
+    Recorder * r)
+{
+  r->signals++;
+  g_free (r->signal_from);
+  r->signal_from = g_strdup (from);
+  g_clear_pointer (&r->signal_data, json_object_unref);
+  r->signal_data = json_object_ref (data);
+}
+
+static void
+on_error (MeshTrackerClient * client, const gchar * code,
+    const gchar * message, gboolean fatal, Recorder * r)
+{
+  r->errors++;
+  g_free (r->error_code);
+  r->error_code = g_strdup (code);
+  r->error_fatal = fatal;
+}
+
+static void
+on_disconnected (MeshTrackerClient * client, GError * reason, Recorder * r)
+{
+  fail_unless (reason != NULL);
+  fail_if (mesh_tracker_client_is_joined (client));
+  if (r->disconnected < MAX_DISCONNECTS)
+    r->disconnect_times[r->disconnected] = g_get_monotonic_time ();
+  r->disconnected++;
+  g_clear_error (&r->disconnect_reason);
+  r->disconnect_reason = g_error_copy (reason);
+}
+
+static void
+recorder_free (gpointer data)
+{
+  Recorder *r = data;
+
+  mesh_tracker_client_stop (r->client);
+  g_object_unref (r->client);
+  g_strfreev (r->last_peers);
+  g_ptr_array_unref (r->peer_joined);
+  g_ptr_array_unref (r->peer_left);
+  g_free (r->signal_from);
+  g_clear_pointer (&r->signal_data, json_object_unref);
+  g_free (r->error_code);
+  g_clear_error (&r->disconnect_reason);
+  g_free (r);
+}
+
+static Recorder *
+recorder_new_full (const gchar * url, const gchar * peer, const gchar * token,
+    gboolean upload, guint join_timeout_ms)
+{
+  Recorder *r = g_new0 (Recorder, 1);
+
+  r->client = g_object_new (MESH_TYPE_TRACKER_CLIENT, "session", session,
+      "url", url, "swarm-id", SWARM, "peer-id", peer, "token", token,
+      "upload", upload, "min-backoff-ms", TEST_BACKOFF_MS,
+      "join-timeout-ms", join_timeout_ms, NULL);
+  r->peer_joined = g_ptr_array_new_with_free_func (g_free);
+  r->peer_left = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (r->client, "joined", G_CALLBACK (on_joined), r);
+  g_signal_connect (r->client, "peers", G_CALLBACK (on_peers), r);
+  g_signal_connect (r->client, "peer-joined", G_CALLBACK (on_peer_joined), r);
+  g_signal_connect (r->client, "peer-left", G_CALLBACK (on_peer_left), r);
+  g_signal_connect (r->client, "signal", G_CALLBACK (on_signal), r);
+  g_signal_connect (r->client, "error", G_CALLBACK (on_error), r);
+  g_signal_connect (r->client, "disconnected", G_CALLBACK (on_disconnected),
+      r);
+  g_ptr_array_add (recorders, r);
+  return r;
+}
+
+static Recorder *
+recorder_new (const gchar * url, const gchar * peer, gboolean upload)
+{
+  return recorder_new_full (url, peer, NULL, upload, 10000);
+}
+
+/* Starts a client on the real tracker and waits for its welcome. */
+static Recorder *
+join (const gchar * peer, gboolean upload)
+{
+  Recorder *r = recorder_new (mesh_tracker_server_get_url (tracker), peer,
+      upload);
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->joined == 1, WAIT_MS);
+  fail_unless_equals_int (r->disconnected, 0);
+  return r;
+}
+
+static gboolean
+contains (GPtrArray * ids, const gchar * id)
+{
+  return g_ptr_array_find_with_equal_func (ids, id, g_str_equal, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* fixture                                                                  */
+
+static void
+setup (void)
+{
+  context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  session = soup_session_new ();
+  recorders = g_ptr_array_new_with_free_func (recorder_free);
+  tracker = NULL;
+}
+
+/* Lets the connections that were closed finish their close handshakes: runs
+ * the context until nothing happened for a while (bounded). */
+static void
+drain (void)
+{
+  gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline) {
+    gboolean quiet = FALSE;
+    GSource *timer = g_timeout_source_new (50);
+    gboolean busy = FALSE;
+
+    g_source_set_callback (timer, set_flag, &quiet, NULL);
+    g_source_attach (timer, context);
+    while (!quiet)
+      busy |= g_main_context_iteration (context, TRUE) && !quiet;
+    g_source_destroy (timer);
+    g_source_unref (timer);
+    if (!busy)
+      break;
+  }
+}
+
+static void
+teardown (void)
+{
+  g_clear_pointer (&recorders, g_ptr_array_unref);
+  g_clear_pointer (&tracker, mesh_tracker_server_stop);
+  g_clear_object (&session);
+  drain ();
+  g_main_context_pop_thread_default (context);
+  g_clear_pointer (&context, g_main_context_unref);
+}
+
+static MeshTrackerServer *
+start_tracker_on (MeshTrackerConfig * config, guint port, GError ** error)
+{
+  config->host = "127.0.0.1";
+  config->port = port;
+  return mesh_tracker_server_start (config, error);
+}
+
+static void
+start_tracker (MeshTrackerConfig * config)
+{
+  GError *error = NULL;
+
+  tracker = start_tracker_on (config, 0, &error);
+  fail_unless (tracker != NULL, "tracker: %s", error ? error->message : "");
+}
+
+static void
+start_default_tracker (void)
+{
+  MeshTrackerConfig config = { 0, };
+
+  start_tracker (&config);
+}
+
+/* ------------------------------------------------------------------------ */
+/* a fake tracker, for what the real one never does                         */
+
+typedef enum {
+  FAKE_SILENT,                  /* accepts, never answers */
+  FAKE_SCRIPT,                  /* answers the join with fake->script */
+  FAKE_OVERSIZE,                /* welcome, then a message over 1 MiB */
+} FakeMode;
+
+typedef struct {
+  SoupServer *server;
+  gchar *url;
+  FakeMode mode;
+  const gchar *const *script;
+  GPtrArray *connections;       /* SoupWebsocketConnection */
+  GPtrArray *received;          /* JsonObject, what the clients sent */
+} Fake;
+
+/* A valid signal whose data nests @depth arrays deep. */
+static void
+send_deep (SoupWebsocketConnection * ws, guint depth)
+{
+  GString *text = g_string_new ("{\"type\":\"signal\","
+      "\"from\":\"peer-ok-0001\",\"data\":{\"deep\":");
+  guint i;
+
+  for (i = 0; i < depth; i++)
+    g_string_append_c (text, '[');
+  for (i = 0; i < depth; i++)
+    g_string_append_c (text, ']');
+  g_string_append (text, "}}");
+  soup_websocket_connection_send_text (ws, text->str);
+  g_string_free (text, TRUE);
+}
+
+static void
+send_script (SoupWebsocketConnection * ws, const gchar * const *script)
+{
+  for (; *script; script++) {
+    if (g_str_equal (*script, "DEEP")) {
+      /* too deep for us, though json-glib would take it */
+      send_deep (ws, 100);
+      /* deep enough to exhaust json-glib's stack, still under 1 MiB */
+      send_deep (ws, 300000);
+    } else if (g_str_equal (*script, "BINARY"))
+      soup_websocket_connection_send_binary (ws, "\0\1\2", 3);
+    else
+      soup_websocket_connection_send_text (ws, *script);
+  }
+}
+
+static void
+send_oversize (SoupWebsocketConnection * ws)
+{
+  gsize size = 1024 * 1024 + 64;
+  gchar *text = g_malloc (size + 1);
+
+  /* valid JSON, so that only its size is wrong */
+  memset (text, ' ', size);
+  memcpy (text, "{\"type\":\"peers\",\"peers\":[]}",
+      strlen ("{\"type\":\"peers\",\"peers\":[]}"));
+  text[size] = '\0';
+  soup_websocket_connection_send_text (ws, text);
+  g_free (text);
+}
+
+static void
+on_fake_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
+    Fake * fake)
+{
+  gsize size;
+  const gchar *text = g_bytes_get_data (bytes, &size);
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  JsonObject *message;
+
+  fail_unless (type == SOUP_WEBSOCKET_DATA_TEXT);
+  fail_unless (json_parser_load_from_data (parser, text, size, &error),
+      "client sent bad JSON: %.*s", (int) size, text);
+  fail_unless (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  message = json_node_get_object (json_parser_get_root (parser));
+  g_ptr_array_add (fake->received, json_object_ref (message));
+
+  if (!g_str_equal (json_object_get_string_member_with_default (message,
+              "type", ""), "join"))
+    return;
+  if (fake->mode == FAKE_SCRIPT) {
+    send_script (ws, fake->script);
+  } else if (fake->mode == FAKE_OVERSIZE) {
+    soup_websocket_connection_send_text (ws, "{\"type\":\"welcome\","
+        "\"version\":1,\"peer\":\"peer-client1\",\"swarm\":\"" SWARM "\","
+        "\"heartbeat\":15,\"peers\":[]}");
+    send_oversize (ws);
+  }
+}
+
+static void
+on_fake_websocket (SoupServer * server, SoupServerMessage * msg,
+    const char *path, SoupWebsocketConnection * ws, gpointer data)
+{
+  Fake *fake = data;
+
+  /* the client's join is small, but our test messages are not */
+  soup_websocket_connection_set_max_incoming_payload_size (ws, 4096);
+  g_ptr_array_add (fake->connections, g_object_ref (ws));
+  g_signal_connect (ws, "message", G_CALLBACK (on_fake_message), fake);
+}
+
+static Fake *
+fake_new (FakeMode mode, const gchar * const *script)
+{
+  Fake *fake = g_new0 (Fake, 1);
+  const gchar *protocols[] = { MESH_TRACKER_SUBPROTOCOL, NULL };
+  GError *error = NULL;
+  GSList *uris;
+
+  fake->mode = mode;
+  fake->script = script;
+  fake->connections = g_ptr_array_new_with_free_func (g_object_unref);
+  fake->received = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      json_object_unref);
+  fake->server = soup_server_new (NULL, NULL);
+  soup_server_add_websocket_handler (fake->server, "/announce", NULL,
+      (gchar **) protocols, on_fake_websocket, fake, NULL);
+  fail_unless (soup_server_listen_local (fake->server, 0,
+          SOUP_SERVER_LISTEN_IPV4_ONLY, &error), "listen: %s",
+      error ? error->message : "");
+  uris = soup_server_get_uris (fake->server);
+  fail_unless (uris != NULL);
+  fake->url = g_strdup_printf ("ws://127.0.0.1:%d/announce",
+      g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return fake;
+}
+
+static void
+fake_free (Fake * fake)
+{
+  guint i;
+
+  for (i = 0; i < fake->connections->len; i++) {
+    SoupWebsocketConnection *ws = g_ptr_array_index (fake->connections, i);
+
+    g_signal_handlers_disconnect_by_data (ws, fake);
+    if (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+          NULL);
+  }
+  soup_server_disconnect (fake->server);
+  g_object_unref (fake->server);
+  g_ptr_array_unref (fake->connections);
+  g_ptr_array_unref (fake->received);
+  g_free (fake->url);
+  g_free (fake);
+}
+
+/* ------------------------------------------------------------------------ */
+/* tests                                                                    */
+
+GST_START_TEST (test_join_and_discover)
+{
+  Recorder *a, *b;
+
+  start_default_tracker ();
+
+  a = join ("peer-alice", TRUE);
+  WAIT_UNTIL (a->peers == 1, WAIT_MS);
+  fail_unless_equals_int (g_strv_length (a->last_peers), 0);
+
+  b = join ("peer-bob00", FALSE);
+  /* b learns about a from the welcome, a about b from peer-joined */
+  WAIT_UNTIL (b->peers == 1, WAIT_MS);
+  fail_unless_equals_int (g_strv_length (b->last_peers), 1);
+  fail_unless_equals_string (b->last_peers[0], "peer-alice");
+  WAIT_UNTIL (a->peer_joined->len == 1, WAIT_MS);
+  fail_unless (contains (a->peer_joined, "peer-bob00"));
+
+  mesh_tracker_client_request_peers (a->client);
+  WAIT_UNTIL (a->peers == 2, WAIT_MS);
+  fail_unless_equals_int (g_strv_length (a->last_peers), 1);
+  fail_unless_equals_string (a->last_peers[0], "peer-bob00");
+
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 2);
+  fail_unless_equals_int (a->errors + b->errors, 0);
+  fail_unless_equals_int (a->disconnected + b->disconnected, 0);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_uploaders_first)
+{
+  const gchar *ids[] = { "peer-down-1", "peer-up-001", "peer-down-2",
+    "peer-up-002"
+  };
+  Recorder *newcomer;
+  guint i;
+
+  start_default_tracker ();
+  for (i = 0; i < G_N_ELEMENTS (ids); i++)
+    join (ids[i], g_str_has_prefix (ids[i], "peer-up"));
+
+  newcomer = join ("peer-newcomer", FALSE);
+  WAIT_UNTIL (newcomer->peers == 1, WAIT_MS);
+  fail_unless_equals_int (g_strv_length (newcomer->last_peers), 4);
+  for (i = 0; i < 2; i++)
+    fail_unless (g_str_has_prefix (newcomer->last_peers[i], "peer-up"),
+        "%s, which does not upload, listed first",
+        newcomer->last_peers[i]);
+  for (i = 2; i < 4; i++)
+    fail_unless (g_str_has_prefix (newcomer->last_peers[i], "peer-down"),
+        "%s listed among the uploaders", newcomer->last_peers[i]);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_signal_relay)
+{
+  Recorder *a, *b;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *payload;
+
+  start_default_tracker ();
+  a = join ("peer-alice", TRUE);
+  b = join ("peer-bob00", TRUE);
+
+  fail_unless (json_parser_load_from_data (parser, "{\"kind\":\"offer\","
+          "\"sdp\":\"v=0\\r\\no=- 1 1 IN IP4 127.0.0.1\\r\\n\","
+          "\"candidates\":[{\"foundation\":\"1\",\"port\":4242}],"
+          "\"unicode\":\"h\\u00e9\",\"n\":7}", -1, NULL));
+  payload = json_node_get_object (json_parser_get_root (parser));
+
+  mesh_tracker_client_send_signal (a->client, "peer-bob00", payload);
+  WAIT_UNTIL (b->signals == 1, WAIT_MS);
+  fail_unless_equals_string (b->signal_from, "peer-alice");
+  fail_unless (json_object_equal (b->signal_data, payload),
+      "the payload changed on the way");
+
+  /* and back */
+  mesh_tracker_client_send_signal (b->client, "peer-alice", b->signal_data);
+  WAIT_UNTIL (a->signals == 1, WAIT_MS);
+  fail_unless_equals_string (a->signal_from, "peer-bob00");
+  fail_unless (json_object_equal (a->signal_data, payload));
+
+  /* to nobody: the tracker says so, and we stay joined */
+  mesh_tracker_client_send_signal (a->client, "peer-nobody", payload);
+  WAIT_UNTIL (a->errors == 1, WAIT_MS);
+  fail_unless_equals_string (a->error_code, "unknown-peer");
+  fail_if (a->error_fatal);
+  fail_unless (mesh_tracker_client_is_joined (a->client));
+  fail_unless_equals_int (a->disconnected, 0);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_not_joined_drops)
+{
+  Recorder *idle;
+  JsonObject *payload = json_object_new ();
+
+  /* nothing listens at this URL, and the client is not even started */
+  idle = recorder_new ("ws://127.0.0.1:9/announce", "peer-idle01", FALSE);
+  fail_if (mesh_tracker_client_is_joined (idle->client));
+  mesh_tracker_client_send_signal (idle->client, "peer-bob00", payload);
+  mesh_tracker_client_request_peers (idle->client);
+  mesh_tracker_client_stop (idle->client);
+  /* stopping twice, or something never started, is fine */
+  mesh_tracker_client_stop (idle->client);
+  while (g_main_context_iteration (context, FALSE));
+  fail_unless_equals_int (idle->disconnected + idle->errors + idle->joined,
+      0);
+  json_object_unref (payload);
+}
+
+GST_END_TEST;
+
+static gchar *
+fetch_metrics (void)
+{
+  g_autofree gchar *url = g_strconcat (mesh_tracker_server_get_http_url
+      (tracker), "/metrics", NULL);
+  g_autoptr (SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = soup_session_send_and_read (session, msg, NULL,
+      &error);
+
+  fail_unless (body != NULL, "/metrics: %s", error ? error->message : "");
+  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+}
+
+GST_START_TEST (test_peer_left)
+{
+  Recorder *a, *b;
+  guint b_peers;
+  g_autofree gchar *metrics = NULL;
+
+  start_default_tracker ();
+  a = join ("peer-alice", FALSE);
+  b = join ("peer-bob00", FALSE);
+  WAIT_UNTIL (a->peer_joined->len == 1, WAIT_MS);
+
+  mesh_tracker_client_stop (b->client);
+  fail_if (mesh_tracker_client_is_joined (b->client));
+  b_peers = b->peers;
+
+  WAIT_UNTIL (a->peer_left->len == 1, WAIT_MS);
+  fail_unless_equals_string (g_ptr_array_index (a->peer_left, 0),
+      "peer-bob00");
+  WAIT_UNTIL (mesh_tracker_server_get_peers (tracker) == 1, WAIT_MS);
+
+  /* a round trip of a's: b, stopped, heard nothing meanwhile */
+  mesh_tracker_client_request_peers (a->client);
+  WAIT_UNTIL (a->peers == 2, WAIT_MS);
+  fail_unless_equals_int (g_strv_length (a->last_peers), 0);
+  fail_unless_equals_int (b->peers, b_peers);
+  fail_unless_equals_int (b->disconnected, 0);
+  fail_unless_equals_int (b->joined, 1);
+
+  /* b said goodbye rather than just hanging up */
+  metrics = fetch_metrics ();
+  fail_unless (strstr (metrics, "mesh_tracker_disconnects_total"
+          "{reason=\"leave\"} 1\n") != NULL, "%s", metrics);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_reconnect_after_restart)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GError) error = NULL;
+  Recorder *a, *b;
+  guint port;
+
+  start_default_tracker ();
+  port = mesh_tracker_server_get_port (tracker);
+  a = join ("peer-alice", FALSE);
+
+  g_clear_pointer (&tracker, mesh_tracker_server_stop);
+  WAIT_UNTIL (a->disconnected >= 1, WAIT_MS);
+  fail_if (mesh_tracker_client_is_joined (a->client));
+
+  /* the port was ours a moment ago; SO_REUSEADDR lets us have it again */
+  tracker = start_tracker_on (&config, port, &error);
+  if (!tracker) {
+    GST_WARNING ("could not restart the tracker on port %u (%s): skipping "
+        "the reconnection part", port, error->message);
+    return;
+  }
+
+  WAIT_UNTIL (a->joined == 2, WAIT_MS);
+  fail_unless (mesh_tracker_client_is_joined (a->client));
+  b = join ("peer-bob00", FALSE);
+  WAIT_UNTIL (b->peers == 1, WAIT_MS);
+  fail_unless_equals_int (g_strv_length (b->last_peers), 1);
+  fail_unless_equals_string (b->last_peers[0], "peer-alice");
+}
+
+GST_END_TEST;
+
+/* A port on 127.0.0.1 where nothing listens. */
+static guint
+unused_port (void)
+{
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GInetAddress) loopback = NULL;
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autoptr (GSocketAddress) bound = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, NULL);
+  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  address = g_inet_socket_address_new (loopback, 0);
+  fail_unless (g_socket_bind (socket, address, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+GST_START_TEST (test_backoff_when_nothing_listens)
+{
+  g_autofree gchar *url = g_strdup_printf ("ws://127.0.0.1:%u/announce",
+      unused_port ());
+  Recorder *r = recorder_new (url, "peer-lonely", FALSE);
+  gint64 first, later;
+  guint count;
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->disconnected >= 5, WAIT_MS);
+  fail_unless_equals_int (r->joined, 0);
+  fail_unless (r->disconnect_reason != NULL);
+
+  /* 20, 40, 80, 160 ms (+-20%): the delays grow */
+  first = r->disconnect_times[1] - r->disconnect_times[0];
+  later = r->disconnect_times[4] - r->disconnect_times[3];
+  fail_unless (later > 2 * first, "backoff did not grow: %" G_GINT64_FORMAT
+      " us then %" G_GINT64_FORMAT " us", first, later);
+  fail_unless (first >= (TEST_BACKOFF_MS * 1000) * 8 / 10,
+      "retried after %" G_GINT64_FORMAT " us", first);
+
+  /* and stop() ends the retries */
+  mesh_tracker_client_stop (r->client);
+  count = r->disconnected;
+  run_for (300);
+  fail_unless_equals_int (r->disconnected, count);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_url)
+{
+  Recorder *r = recorder_new ("http://127.0.0.1:1/announce", "peer-badurl",
+      FALSE);
+
+  mesh_tracker_client_start (r->client);
+  fail_unless_equals_int (r->disconnected, 1);
+  fail_unless (g_error_matches (r->disconnect_reason, G_IO_ERROR,
+          G_IO_ERROR_INVALID_ARGUMENT));
+  /* no retry: a URL does not get better */
+  run_for (100);
+  fail_unless_equals_int (r->disconnected, 1);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_join_timeout)
+{
+  Fake *fake = fake_new (FAKE_SILENT, NULL);
+  Recorder *r = recorder_new_full (fake->url, "peer-patient", "tok-1", TRUE,
+      200);
+  JsonObject *join_msg, *caps;
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->disconnected == 1, WAIT_MS);
+  fail_unless (g_error_matches (r->disconnect_reason, G_IO_ERROR,
+          G_IO_ERROR_TIMED_OUT), "reason: %s", r->disconnect_reason->message);
+  fail_unless_equals_int (r->joined, 0);
+
+  /* the join it sent, which the fake ignored */
+  fail_unless (fake->received->len >= 1);
+  join_msg = g_ptr_array_index (fake->received, 0);
+  fail_unless_equals_string (json_object_get_string_member (join_msg, "type"),
+      "join");
+  fail_unless_equals_int (json_object_get_int_member (join_msg, "version"), 1);
+  fail_unless_equals_string (json_object_get_string_member (join_msg,
+          "swarm"), SWARM);
+  fail_unless_equals_string (json_object_get_string_member (join_msg, "peer"),
+      "peer-patient");
+  fail_unless_equals_string (json_object_get_string_member (join_msg,
+          "token"), "tok-1");
+  caps = json_object_get_object_member (join_msg, "caps");
+  fail_unless (caps && json_object_get_boolean_member (caps, "upload"));
+
+  /* then it tries again */
+  WAIT_UNTIL (fake->connections->len >= 2, WAIT_MS);
+  mesh_tracker_client_stop (r->client);
+  fake_free (fake);
+}
+
+GST_END_TEST;
+
+/* Everything a broken tracker could say, with a few good messages in
+ * between; the last one is what the test waits for. */
+static const gchar *const garbage_script[] = {
+  "BINARY",
+  "not json at all {",
+  "[1,2,3]",
+  "42",
+  "\"just a string\"",
+  "{}",
+  "{\"type\":7}",
+  "{\"type\":null}",
+  /* before the welcome: not yet */
+  "{\"type\":\"peers\",\"peers\":[{\"peer\":\"peer-early01\"}]}",
+  "{\"type\":\"signal\",\"from\":\"peer-early01\",\"data\":{}}",
+  "{\"type\":\"peer-joined\",\"peer\":\"peer-early01\"}",
+  "{\"type\":\"welcome\",\"version\":1,\"peer\":\"peer-client1\","
+      "\"swarm\":\"" SWARM "\",\"heartbeat\":\"soon\",\"peers\":[1,\"x\","
+      "null,[],{\"peer\":5},{\"upload\":true},{\"peer\":\"\"},"
+      "{\"peer\":\"peer-ok-0001\",\"upload\":\"yes\"},"
+      "{\"peer\":\"peer-up-0001\",\"upload\":true},"
+      "{\"peer\":\"peer-client1\",\"upload\":true}]}",
+  /* a second welcome is no second join */
+  "{\"type\":\"welcome\",\"version\":1,\"peers\":[]}",
+  "{\"type\":\"peers\",\"peers\":{\"peer\":\"peer-ok-0001\"}}",
+  "{\"type\":\"peers\"}",
+  "{\"type\":\"peer-joined\"}",
+  "{\"type\":\"peer-joined\",\"peer\":12}",
+  "{\"type\":\"peer-joined\",\"peer\":\"peer-client1\"}",
+  "{\"type\":\"peer-left\",\"peer\":[]}",
+  "{\"type\":\"signal\",\"from\":\"peer-ok-0001\"}",
+  "{\"type\":\"signal\",\"from\":\"peer-ok-0001\",\"data\":\"text\"}",
+  "{\"type\":\"signal\",\"from\":\"peer-ok-0001\",\"data\":[1]}",
+  "{\"type\":\"signal\",\"data\":{}}",
+  "{\"type\":\"signal\",\"from\":[],\"data\":{}}",
+  "{\"type\":\"a-future-message\",\"x\":{\"y\":[1,2]}}",
+  "DEEP",
+  "{\"type\":\"error\"}",
+  "{\"type\":\"error\",\"code\":5,\"message\":null,\"fatal\":\"yes\"}",
+  /* the good ones */
+  "{\"type\":\"peer-joined\",\"peer\":\"peer-new-0001\",\"upload\":false}",
+  "{\"type\":\"signal\",\"from\":\"peer-ok-0001\",\"data\":{\"k\":\"v\","
+      "\"s\":\"[{\\\"\"}}",
+  "{\"type\":\"peer-left\",\"peer\":\"peer-new-0001\"}",
+  NULL
+};
+
+GST_START_TEST (test_malformed_messages)
+{
+  Fake *fake = fake_new (FAKE_SCRIPT, garbage_script);
+  Recorder *r = recorder_new (fake->url, "peer-client1", FALSE);
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->peer_left->len == 1, WAIT_MS);
+
+  fail_unless_equals_int (r->joined, 1);
+  fail_unless (mesh_tracker_client_is_joined (r->client));
+  fail_unless_equals_int (r->disconnected, 0);
+  /* the welcome's usable entries only, uploaders first, ourselves left out */
+  fail_unless_equals_int (r->peers, 1);
+  fail_unless_equals_int (g_strv_length (r->last_peers), 2);
+  fail_unless_equals_string (r->last_peers[0], "peer-up-0001");
+  fail_unless_equals_string (r->last_peers[1], "peer-ok-0001");
+  fail_unless_equals_int (r->peer_joined->len, 1);
+  fail_unless_equals_string (g_ptr_array_index (r->peer_joined, 0),
+      "peer-new-0001");
+  fail_unless_equals_string (g_ptr_array_index (r->peer_left, 0),
+      "peer-new-0001");
+  fail_unless_equals_int (r->signals, 1);
+  fail_unless_equals_string (r->signal_from, "peer-ok-0001");
+  fail_unless_equals_string (json_object_get_string_member (r->signal_data,
+          "s"), "[{\"");
+  /* the two shapeless errors, non-fatal */
+  fail_unless_equals_int (r->errors, 2);
+  fail_unless_equals_string (r->error_code, "unknown");
+  fail_if (r->error_fatal);
+
+  mesh_tracker_client_stop (r->client);
+  fake_free (fake);
+}
+
+GST_END_TEST;
+
+static const gchar *const refuse_join_script[] = {
+  "{\"type\":\"error\",\"code\":\"bad-message\",\"message\":\"join: "
+      "\\\"peer\\\" must be 8 to 64 characters\",\"fatal\":false}",
+  NULL
+};
+
+GST_START_TEST (test_join_refused_as_malformed)
+{
+  Fake *fake = fake_new (FAKE_SCRIPT, refuse_join_script);
+  Recorder *r = recorder_new (fake->url, "peer-client1", FALSE);
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->disconnected == 1, WAIT_MS);
+  fail_unless_equals_int (r->errors, 1);
+  fail_unless_equals_string (r->error_code, "bad-message");
+  fail_unless_equals_int (r->joined, 0);
+  /* the same join would be refused again: no retry */
+  run_for (20 * TEST_BACKOFF_MS);
+  fail_unless_equals_int (fake->connections->len, 1);
+  fail_unless_equals_int (r->disconnected, 1);
+
+  mesh_tracker_client_stop (r->client);
+  fake_free (fake);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_oversized_message)
+{
+  Fake *fake = fake_new (FAKE_OVERSIZE, NULL);
+  Recorder *r = recorder_new (fake->url, "peer-client1", FALSE);
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->disconnected == 1, WAIT_MS);
+  fail_unless_equals_int (r->joined, 1);
+  fail_unless_equals_int (r->peers, 1);   /* the welcome's, not the big one */
+  fail_unless (g_error_matches (r->disconnect_reason, SOUP_WEBSOCKET_ERROR,
+          SOUP_WEBSOCKET_CLOSE_TOO_BIG), "reason: %s",
+      r->disconnect_reason->message);
+  /* not the tracker's fault forever: it reconnects */
+  WAIT_UNTIL (r->joined == 2, WAIT_MS);
+
+  mesh_tracker_client_stop (r->client);
+  fake_free (fake);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_token)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autofree gchar *good = NULL;
+  g_autofree gchar *other_swarm = NULL;
+  MeshTrackerStats stats;
+  Recorder *ok, *bad, *none;
+  guint64 errors;
+
+  config.token_secret = SECRET;
+  start_tracker (&config);
+  good = mesh_tracker_make_token (SECRET, SWARM,
+      g_get_real_time () / G_USEC_PER_SEC + 3600);
+  other_swarm = mesh_tracker_make_token (SECRET, "another swarm",
+      g_get_real_time () / G_USEC_PER_SEC + 3600);
+
+  ok = recorder_new_full (mesh_tracker_server_get_url (tracker),
+      "peer-ticket1", good, FALSE, 10000);
+  mesh_tracker_client_start (ok->client);
+  WAIT_UNTIL (ok->joined == 1, WAIT_MS);
+
+  bad = recorder_new_full (mesh_tracker_server_get_url (tracker),
+      "peer-ticket2", other_swarm, FALSE, 10000);
+  none = recorder_new_full (mesh_tracker_server_get_url (tracker),
+      "peer-ticket3", NULL, FALSE, 10000);
+  mesh_tracker_client_start (bad->client);
+  mesh_tracker_client_start (none->client);
+  WAIT_UNTIL (bad->disconnected == 1 && none->disconnected == 1, WAIT_MS);
+  fail_unless_equals_int (bad->errors, 1);
+  fail_unless_equals_string (bad->error_code, "unauthorized");
+  fail_unless (bad->error_fatal);
+  fail_unless_equals_int (none->errors, 1);
+  fail_unless_equals_string (none->error_code, "unauthorized");
+  fail_unless_equals_int (bad->joined + none->joined, 0);
+
+  /* no retry: many backoff periods later, nothing more happened */
+  mesh_tracker_server_get_stats (tracker, &stats);
+  errors = stats.errors;
+  run_for (20 * TEST_BACKOFF_MS);
+  fail_unless_equals_int (bad->disconnected, 1);
+  fail_unless_equals_int (none->disconnected, 1);
+  mesh_tracker_server_get_stats (tracker, &stats);
+  fail_unless_equals_int (stats.errors, errors);
+  fail_unless_equals_int (stats.joins, 1);
+  fail_unless (mesh_tracker_client_is_joined (ok->client));
+
+  /* start() again is a fresh try (refused again) */
+  mesh_tracker_client_start (bad->client);
+  WAIT_UNTIL (bad->disconnected == 2, WAIT_MS);
+  fail_unless_equals_int (bad->errors, 2);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_heartbeat_keeps_joined)
+{
+  MeshTrackerConfig config = { 0, };
+  MeshTrackerStats stats;
+  Recorder *r;
+
+  /* the tracker drops a peer silent for 2.5 heartbeats: 2.5 s */
+  config.heartbeat = 1;
+  start_tracker (&config);
+  r = join ("peer-steady", FALSE);
+
+  run_for (3500);
+  fail_unless (mesh_tracker_client_is_joined (r->client));
+  fail_unless_equals_int (r->disconnected, 0);
+  fail_unless_equals_int (r->errors, 0);
+  fail_unless_equals_int (r->joined, 1);
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 1);
+  mesh_tracker_server_get_stats (tracker, &stats);
+  /* the join and about three heartbeats */
+  fail_unless (stats.messages >= 3, "%" G_GUINT64_FORMAT " messages",
+      stats.messages);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_stop_from_handler)
+{
+  Recorder *r, *other;
+
+  start_default_tracker ();
+  other = join ("peer-other1", FALSE);
+  r = recorder_new (mesh_tracker_server_get_url (tracker), "peer-hasty",
+      FALSE);
+  r->stop_when_joined = TRUE;
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->joined == 1, WAIT_MS);
+  fail_if (mesh_tracker_client_is_joined (r->client));
+
+  /* the welcome's peer list came after the stop: not emitted */
+  WAIT_UNTIL (other->peer_left->len == 1, WAIT_MS);
+  fail_unless_equals_int (r->peers, 0);
+  fail_unless_equals_int (r->disconnected, 0);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_unref_while_connecting)
+{
+  MeshTrackerClient *client;
+
+  start_default_tracker ();
+  client = mesh_tracker_client_new (session,
+      mesh_tracker_server_get_url (tracker), SWARM, "peer-fleeting", NULL,
+      FALSE);
+  mesh_tracker_client_start (client);
+  /* dropped without stop(), the handshake still under way */
+  g_object_unref (client);
+  drain ();
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 0);
+}
+
+GST_END_TEST;
+
+static Suite *
+tracker_client_suite (void)
+{
+  Suite *s = suite_create ("tracker-client");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_add_test (tc, test_join_and_discover);
+  tcase_add_test (tc, test_uploaders_first);
+  tcase_add_test (tc, test_signal_relay);
+  tcase_add_test (tc, test_not_joined_drops);
+  tcase_add_test (tc, test_peer_left);
+  tcase_add_test (tc, test_reconnect_after_restart);
+  tcase_add_test (tc, test_backoff_when_nothing_listens);
+  tcase_add_test (tc, test_bad_url);
+  tcase_add_test (tc, test_join_timeout);
+  tcase_add_test (tc, test_malformed_messages);
+  tcase_add_test (tc, test_join_refused_as_malformed);
+  tcase_add_test (tc, test_oversized_message);
+  tcase_add_test (tc, test_token);
+  tcase_add_test (tc, test_heartbeat_keeps_joined);
+  tcase_add_test (tc, test_stop_from_handler);
+  tcase_add_test (tc, test_unref_while_connecting);
+  return s;
+}
+
+GST_CHECK_MAIN (tracker_client);
