@@ -1,0 +1,109 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The mesh tracker: puts the viewers of one stream (a "swarm") in touch.
+ * Peers connect over WebSocket, join a swarm, learn about a few other
+ * members, and relay opaque signalling messages to each other through it.
+ * The protocol is specified in docs/protocol.md, section 1; running it is
+ * described in docs/tracker.md.
+ *
+ *   GET /announce   WebSocket, subprotocol "mesh-tracker.v1" (or none)
+ *   GET /health     {"status":"ok","swarms":n,"peers":n}
+ *   GET /metrics    Prometheus text format
+ *
+ * Threads: the server runs on a thread of its own with its own GMainContext
+ * (started by mesh_tracker_server_start()). Swarms and peers live on that
+ * thread only; the counters read by the getters below are copied out under
+ * the server's `stats_lock` (see the .c file), so the getters are
+ * thread-safe.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define MESH_TRACKER_PROTOCOL_VERSION 1
+#define MESH_TRACKER_SUBPROTOCOL "mesh-tracker.v1"
+
+/* Defaults, used for the config fields left at 0 */
+#define MESH_TRACKER_DEFAULT_PORT 8765   /* of the command line tool only */
+#define MESH_TRACKER_DEFAULT_MAX_PEERS 10
+#define MESH_TRACKER_DEFAULT_HEARTBEAT 15
+#define MESH_TRACKER_DEFAULT_MAX_MESSAGE_SIZE (64 * 1024)
+#define MESH_TRACKER_DEFAULT_MAX_SIGNAL_SIZE (16 * 1024)
+#define MESH_TRACKER_DEFAULT_RATE 50
+#define MESH_TRACKER_DEFAULT_BURST 100
+#define MESH_TRACKER_DEFAULT_MAX_SWARM_PEERS 10000
+#define MESH_TRACKER_DEFAULT_MAX_SWARMS 100000
+#define MESH_TRACKER_DEFAULT_MAX_CONNECTIONS 100000
+#define MESH_TRACKER_DEFAULT_MAX_BAD_MESSAGES 10
+
+typedef struct _MeshTrackerServer MeshTrackerServer;
+
+typedef struct {
+  const gchar *host;            /* address to bind, "127.0.0.1" when NULL */
+  guint port;                   /* 0 = the OS picks */
+  guint max_peers;              /* peers in welcome/peers lists, and members
+                                 * told of a join */
+  guint heartbeat;              /* seconds; silence for 2.5 x this = gone */
+  guint max_message_size;       /* bytes of one incoming message */
+  guint max_signal_size;        /* bytes of a signal's "data", serialised */
+  guint rate;                   /* messages per second per connection */
+  guint burst;                  /* token bucket depth */
+  guint max_swarm_peers;        /* members of one swarm */
+  guint max_swarms;
+  guint max_connections;        /* WebSocket connections, joined or not */
+  guint max_bad_messages;       /* tolerated before "bad-message" is fatal */
+  const gchar *token_secret;    /* NULL = no access tokens needed */
+} MeshTrackerConfig;
+
+/* Counters since the start, as /metrics reports them. */
+typedef struct {
+  guint connections;            /* open WebSocket connections */
+  guint peers;                  /* joined peers */
+  guint swarms;
+  guint64 joins;
+  guint64 signals;              /* relayed */
+  guint64 messages;             /* received from clients */
+  guint64 peer_joined_sent;     /* "peer-joined" notifications sent */
+  guint64 peer_left_sent;       /* "peer-left" notifications sent */
+  guint64 errors;               /* "error" messages sent, all codes */
+  guint64 disconnects;
+} MeshTrackerStats;
+
+/* Binds and starts serving on the server's own thread. NULL on failure. */
+MeshTrackerServer *mesh_tracker_server_start (const MeshTrackerConfig * config,
+    GError ** error);
+
+/* Closes every connection (WebSocket close 1001, going away), stops the
+ * thread and frees everything. */
+void mesh_tracker_server_stop (MeshTrackerServer * server);
+
+guint mesh_tracker_server_get_port (MeshTrackerServer * server);
+
+/* "ws://127.0.0.1:PORT/announce"; transfer none. */
+const gchar *mesh_tracker_server_get_url (MeshTrackerServer * server);
+
+/* "http://127.0.0.1:PORT" (no trailing slash), for /health and /metrics;
+ * transfer none. */
+const gchar *mesh_tracker_server_get_http_url (MeshTrackerServer * server);
+
+/* Thread-safe. */
+guint mesh_tracker_server_get_peers (MeshTrackerServer * server);
+guint mesh_tracker_server_get_swarms (MeshTrackerServer * server);
+void mesh_tracker_server_get_stats (MeshTrackerServer * server,
+    MeshTrackerStats * stats);
+
+/* An access token for @swarm valid until @expiry (unix seconds):
+ * "<expiry>.<hex HMAC-SHA256(secret, swarm + '|' + expiry)>". */
+gchar *mesh_tracker_make_token (const gchar * secret, const gchar * swarm,
+    gint64 expiry);
+
+/* TRUE if @token grants @swarm at unix time @now. */
+gboolean mesh_tracker_check_token (const gchar * secret, const gchar * swarm,
+    const gchar * token, gint64 now);
+
+G_END_DECLS

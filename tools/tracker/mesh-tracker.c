@@ -1,0 +1,275 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * mesh-tracker: runs the tracker from the command line, or makes an access
+ * token for a content provider's backend (see docs/tracker.md).
+ *
+ *   mesh-tracker [--listen HOST:PORT] [--max-peers N] [--heartbeat S] ...
+ *   mesh-tracker --make-token SWARM --token-secret FILE [--ttl SECONDS]
+ *
+ * Threads: the main thread only waits for SIGINT/SIGTERM on the default
+ * GMainContext; the server runs on its own thread (mesh-tracker-server.c).
+ */
+
+#include "mesh-tracker-server.h"
+
+#include <glib-unix.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_TTL 3600
+#define UNSET -1
+
+typedef struct {
+  gchar *listen;
+  gint max_peers;
+  gint heartbeat;
+  gint max_message_size;
+  gint max_signal_size;
+  gint rate;
+  gint burst;
+  gint max_swarm_peers;
+  gint max_swarms;
+  gint max_connections;
+  gint max_bad_messages;
+  gchar *token_secret_file;
+  gchar *make_token;
+  gint ttl;
+} Options;
+
+static gboolean
+on_signal (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* "HOST:PORT", "[V6]:PORT" or ":PORT"; the caller frees *host. */
+static gboolean
+parse_listen (const gchar * listen, gchar ** host, guint * port,
+    GError ** error)
+{
+  const gchar *colon = strrchr (listen, ':');
+  guint64 value;
+
+  if (!colon) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "--listen wants HOST:PORT, not '%s'", listen);
+    return FALSE;
+  }
+  if (!g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &value, error))
+    return FALSE;
+
+  if (listen[0] == '[' && colon > listen && colon[-1] == ']')
+    *host = g_strndup (listen + 1, colon - listen - 2);
+  else if (colon == listen)
+    *host = g_strdup ("127.0.0.1");
+  else
+    *host = g_strndup (listen, colon - listen);
+  *port = value;
+  return TRUE;
+}
+
+/* The secret is the file's contents without trailing whitespace, so that
+ * `echo secret > file` and `printf secret > file` give the same tokens. */
+static gchar *
+read_secret (const gchar * filename, GError ** error)
+{
+  gchar *contents;
+
+  if (!g_file_get_contents (filename, &contents, NULL, error))
+    return NULL;
+  g_strchomp (contents);
+  if (contents[0] == '\0') {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+        "the token secret in '%s' is empty", filename);
+    g_free (contents);
+    return NULL;
+  }
+  return contents;
+}
+
+/* Copies a positive option into @field, leaves 0 (the default) if unset. */
+static gboolean
+take_bound (const gchar * name, gint value, guint * field)
+{
+  if (value == UNSET)
+    return TRUE;
+  if (value < 1) {
+    g_printerr ("mesh-tracker: --%s must be at least 1\n", name);
+    return FALSE;
+  }
+  *field = value;
+  return TRUE;
+}
+
+static gboolean
+take_bounds (const Options * opts, MeshTrackerConfig * config)
+{
+  return take_bound ("max-peers", opts->max_peers, &config->max_peers)
+      && take_bound ("heartbeat", opts->heartbeat, &config->heartbeat)
+      && take_bound ("max-message-size", opts->max_message_size,
+      &config->max_message_size)
+      && take_bound ("max-signal-size", opts->max_signal_size,
+      &config->max_signal_size)
+      && take_bound ("rate", opts->rate, &config->rate)
+      && take_bound ("burst", opts->burst, &config->burst)
+      && take_bound ("max-swarm-peers", opts->max_swarm_peers,
+      &config->max_swarm_peers)
+      && take_bound ("max-swarms", opts->max_swarms, &config->max_swarms)
+      && take_bound ("max-connections", opts->max_connections,
+      &config->max_connections)
+      && take_bound ("max-bad-messages", opts->max_bad_messages,
+      &config->max_bad_messages);
+}
+
+static int
+print_token (const Options * opts, const gchar * secret)
+{
+  g_autofree gchar *token = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (!secret) {
+    g_printerr ("mesh-tracker: --make-token needs --token-secret FILE\n");
+    return 2;
+  }
+  if (opts->ttl < 0) {
+    g_printerr ("mesh-tracker: --ttl must not be negative\n");
+    return 2;
+  }
+  token = mesh_tracker_make_token (secret, opts->make_token, now + opts->ttl);
+  printf ("%s\n", token);
+  return 0;
+}
+
+static int
+serve (MeshTrackerConfig * config)
+{
+  g_autoptr (GError) error = NULL;
+  MeshTrackerServer *server;
+  GMainLoop *loop;
+
+  server = mesh_tracker_server_start (config, &error);
+  if (!server) {
+    g_printerr ("mesh-tracker: %s\n", error->message);
+    return 1;
+  }
+
+  /* before the line below: a script may signal as soon as it sees it */
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, on_signal, loop);
+  g_unix_signal_add (SIGTERM, on_signal, loop);
+
+  /* scripts wait for this line: exactly one, flushed at once */
+  printf ("mesh-tracker listening on %s\n",
+      mesh_tracker_server_get_url (server));
+  fflush (stdout);
+
+  g_main_loop_run (loop);
+
+  /* the default context is not run any more, so the signal sources stay
+   * quiet while the server closes its connections */
+  mesh_tracker_server_stop (server);
+  g_main_loop_unref (loop);
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  Options opts = {
+    NULL, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
+    UNSET, NULL, NULL, DEFAULT_TTL
+  };
+  GOptionEntry entries[] = {
+    {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts.listen,
+        "Address to listen on (default 127.0.0.1:8765, port 0 = any free "
+          "port)", "HOST:PORT"},
+    {"max-peers", 0, 0, G_OPTION_ARG_INT, &opts.max_peers,
+        "Peers in a welcome or peers list, and members told of a join "
+          "(default 10)", "N"},
+    {"heartbeat", 0, 0, G_OPTION_ARG_INT, &opts.heartbeat,
+        "Heartbeat interval; 2.5 times this without a message and a peer is "
+          "gone (default 15)", "SECONDS"},
+    {"max-message-size", 0, 0, G_OPTION_ARG_INT, &opts.max_message_size,
+        "Largest message accepted (default 65536)", "BYTES"},
+    {"max-signal-size", 0, 0, G_OPTION_ARG_INT, &opts.max_signal_size,
+        "Largest serialised signal \"data\" (default 16384)", "BYTES"},
+    {"rate", 0, 0, G_OPTION_ARG_INT, &opts.rate,
+        "Messages per second per connection (default 50)", "N"},
+    {"burst", 0, 0, G_OPTION_ARG_INT, &opts.burst,
+        "Burst of messages allowed above the rate (default 100)", "N"},
+    {"max-swarm-peers", 0, 0, G_OPTION_ARG_INT, &opts.max_swarm_peers,
+        "Peers in one swarm (default 10000)", "N"},
+    {"max-swarms", 0, 0, G_OPTION_ARG_INT, &opts.max_swarms,
+        "Swarms (default 100000)", "N"},
+    {"max-connections", 0, 0, G_OPTION_ARG_INT, &opts.max_connections,
+        "WebSocket connections (default 100000)", "N"},
+    {"max-bad-messages", 0, 0, G_OPTION_ARG_INT, &opts.max_bad_messages,
+        "Bad messages tolerated per connection before closing it (default "
+          "10)", "N"},
+    {"token-secret", 0, 0, G_OPTION_ARG_FILENAME, &opts.token_secret_file,
+        "Require access tokens signed with the secret in FILE", "FILE"},
+    {"make-token", 0, 0, G_OPTION_ARG_STRING, &opts.make_token,
+        "Print an access token for SWARM and exit (needs --token-secret)",
+        "SWARM"},
+    {"ttl", 0, 0, G_OPTION_ARG_INT, &opts.ttl,
+        "Lifetime of the token --make-token prints (default 3600)",
+        "SECONDS"},
+    {NULL}
+  };
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *host = NULL;
+  g_autofree gchar *secret = NULL;
+  MeshTrackerConfig config = { 0, };
+  guint port = MESH_TRACKER_DEFAULT_PORT;
+  int ret;
+
+  context = g_option_context_new ("- the gst-mesh tracker");
+  g_option_context_set_description (context,
+      "WebSocket: ws://HOST:PORT/announce (protocol in docs/protocol.md).\n"
+      "HTTP: GET /health, GET /metrics (Prometheus).\n"
+      "See docs/tracker.md.\n");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error)) {
+    g_printerr ("mesh-tracker: %s\n", error->message);
+    return 2;
+  }
+  if (opts.listen && !parse_listen (opts.listen, &host, &port, &error)) {
+    g_printerr ("mesh-tracker: %s\n", error->message);
+    ret = 2;
+    goto out;
+  }
+  if (!take_bounds (&opts, &config)) {
+    ret = 2;
+    goto out;
+  }
+  if (opts.token_secret_file) {
+    secret = read_secret (opts.token_secret_file, &error);
+    if (!secret) {
+      g_printerr ("mesh-tracker: %s\n", error->message);
+      ret = 2;
+      goto out;
+    }
+  }
+
+  if (opts.make_token) {
+    ret = print_token (&opts, secret);
+    goto out;
+  }
+
+  config.host = host;
+  config.port = port;
+  config.token_secret = secret;
+  ret = serve (&config);
+
+out:
+  g_free (opts.listen);
+  g_free (opts.token_secret_file);
+  g_free (opts.make_token);
+  return ret;
+}
