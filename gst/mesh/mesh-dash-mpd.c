@@ -1,0 +1,2554 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * MPEG-DASH MPD parser (ISO/IEC 23009-1) on libxml2, segment listing and
+ * 'sidx' box parsing.
+ *
+ * Threading: none of its own. Every function works on the caller's data only
+ * and may be called from any thread. The only global state is the debug
+ * category and libxml2's own initialisation, both done once under
+ * g_once_init_enter(). Each parse has its own xmlParserCtxt whose structured
+ * error handler and SAX hooks only write to that parse's state, so no global
+ * libxml2 handler is ever changed.
+ *
+ * Policy for input the specification leaves open, or that servers get wrong:
+ *  - A DOCTYPE is refused as soon as the parser sees it (before any entity
+ *    can be declared, let alone expanded); entities are never substituted
+ *    and the network is never used.
+ *  - Elements match by local name in the DASH namespace; an MPD without any
+ *    namespace is accepted too, elements of other namespaces are ignored.
+ *  - Mandatory attributes (MPD@minBufferTime, MPD@availabilityStartTime of a
+ *    dynamic MPD, Representation@id and @bandwidth, S@d, SegmentTemplate@media,
+ *    ContentProtection@schemeIdUri...) are required: a document without them
+ *    is MESH_DASH_ERROR_INVALID, with the place in the message.
+ *  - xs:duration years and months count 365 and 30 days. Durations and
+ *    times are bounded by MAX_TIME_NS so that sums of them cannot overflow.
+ *  - A Representation without any segment information keeps kind NONE;
+ *    listing its segments is MESH_DASH_ERROR_UNSUPPORTED.
+ *  - ContentProtection elements of Representations are folded into their
+ *    AdaptationSet's list (without duplicates).
+ *  - A SegmentBase without Initialization has its init section before the
+ *    index: bytes [0, indexRange start).
+ *  - A first Period without @start starts at 0 also in a dynamic MPD.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "mesh-dash-mpd.h"
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/SAX2.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (mesh_dash_mpd_debug);
+#define GST_CAT_DEFAULT mesh_dash_mpd_debug
+
+#define DASH_NS "urn:mpeg:dash:schema:mpd:2011"
+#define CENC_NS "urn:mpeg:cenc:2013"
+#define ROLE_SCHEME "urn:mpeg:dash:role:2011"
+
+/* Bound on segments appended by one listing call */
+#define MAX_LISTED_SEGMENTS 1000000
+/* ~146 years: sums of two such times cannot overflow a GstClockTime */
+#define MAX_TIME_NS (G_GUINT64_CONSTANT (1) << 62)
+#define MAX_TEMPLATE_WIDTH 20
+
+G_DEFINE_QUARK (mesh-dash-error-quark, mesh_dash_error);
+
+static void
+ensure_initialised (void)
+{
+  static gsize initialised = 0;
+
+  if (g_once_init_enter (&initialised)) {
+    GST_DEBUG_CATEGORY_INIT (mesh_dash_mpd_debug, "meshdashmpd", 0,
+        "MPEG-DASH MPD parser");
+    /* libxml2 wants this once, before parsing from several threads */
+    xmlInitParser ();
+    g_once_init_leave (&initialised, 1);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors naming the place: "Period 2: AdaptationSet 'video': ..." */
+
+enum {
+  WHERE_PERIOD,
+  WHERE_ADAPTATION_SET,
+  WHERE_REPRESENTATION,
+  WHERE_LEVELS
+};
+
+typedef struct {
+  const gchar *url;
+  GError **error;
+  gchar *where[WHERE_LEVELS];
+} ParseCtx;
+
+static void
+ctx_enter (ParseCtx * ctx, guint level, const gchar * kind, const gchar * id,
+    guint position)
+{
+  guint i;
+
+  for (i = level; i < WHERE_LEVELS; i++)
+    g_clear_pointer (&ctx->where[i], g_free);
+  if (id != NULL)
+    ctx->where[level] = g_strdup_printf ("%s '%s'", kind, id);
+  else
+    ctx->where[level] = g_strdup_printf ("%s %u", kind, position);
+}
+
+static void
+ctx_leave (ParseCtx * ctx, guint level)
+{
+  guint i;
+
+  for (i = level; i < WHERE_LEVELS; i++)
+    g_clear_pointer (&ctx->where[i], g_free);
+}
+
+static void set_error (ParseCtx * ctx, MeshDashError code,
+    const gchar * format, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+set_error (ParseCtx * ctx, MeshDashError code, const gchar * format, ...)
+{
+  GString *message = g_string_new (NULL);
+  va_list args;
+  guint i;
+
+  for (i = 0; i < WHERE_LEVELS; i++) {
+    if (ctx->where[i] != NULL)
+      g_string_append_printf (message, "%s: ", ctx->where[i]);
+  }
+  va_start (args, format);
+  g_string_append_vprintf (message, format, args);
+  va_end (args);
+
+  GST_DEBUG ("%s", message->str);
+  /* the first error wins: later ones are consequences */
+  if (ctx->error != NULL && *ctx->error == NULL)
+    g_set_error_literal (ctx->error, MESH_DASH_ERROR, code, message->str);
+  g_string_free (message, TRUE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* XML helpers */
+
+static gboolean
+is_element (const xmlNode * node, const gchar * name)
+{
+  if (node->type != XML_ELEMENT_NODE
+      || strcmp ((const gchar *) node->name, name) != 0)
+    return FALSE;
+  /* Early drafts spelled the namespace in upper case */
+  return node->ns == NULL || node->ns->href == NULL
+      || g_ascii_strcasecmp ((const gchar *) node->ns->href, DASH_NS) == 0;
+}
+
+static gboolean
+is_cenc_element (const xmlNode * node, const gchar * name)
+{
+  return node->type == XML_ELEMENT_NODE
+      && strcmp ((const gchar *) node->name, name) == 0
+      && node->ns != NULL && node->ns->href != NULL
+      && strcmp ((const gchar *) node->ns->href, CENC_NS) == 0;
+}
+
+static xmlNode *
+first_child (const xmlNode * parent, const gchar * name)
+{
+  xmlNode *child;
+
+  for (child = parent->children; child != NULL; child = child->next) {
+    if (is_element (child, name))
+      return child;
+  }
+  return NULL;
+}
+
+static gchar *
+node_text (const xmlNode * node)
+{
+  xmlChar *content = xmlNodeGetContent (node);
+  gchar *text;
+
+  if (content == NULL)
+    return g_strdup ("");
+  text = g_strstrip (g_strdup ((const gchar *) content));
+  xmlFree (content);
+  return text;
+}
+
+/* Attribute without namespace (all DASH attributes are), stripped; NULL
+ * when absent */
+static gchar *
+dup_attr (const xmlNode * node, const gchar * name)
+{
+  xmlChar *value = xmlGetNoNsProp (node, (const xmlChar *) name);
+  gchar *copy;
+
+  if (value == NULL)
+    return NULL;
+  copy = g_strstrip (g_strdup ((const gchar *) value));
+  xmlFree (value);
+  return copy;
+}
+
+static gchar *
+dup_ns_attr (const xmlNode * node, const gchar * name, const gchar * ns)
+{
+  xmlChar *value = xmlGetNsProp (node, (const xmlChar *) name,
+      (const xmlChar *) ns);
+  gchar *copy;
+
+  if (value == NULL)
+    return NULL;
+  copy = g_strstrip (g_strdup ((const gchar *) value));
+  xmlFree (value);
+  return copy;
+}
+
+static gboolean
+require_attr (ParseCtx * ctx, const xmlNode * node, const gchar * name,
+    gchar ** value)
+{
+  *value = dup_attr (node, name);
+  if (*value == NULL) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "%s@%s is missing", node->name,
+        name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+invalid_attr (ParseCtx * ctx, const xmlNode * node, const gchar * name,
+    const gchar * value, const gchar * why)
+{
+  set_error (ctx, MESH_DASH_ERROR_INVALID, "%s@%s '%s' %s", node->name, name,
+      value, why);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values */
+
+static gboolean
+parse_uint64 (const gchar * s, guint64 * out)
+{
+  guint64 value = 0;
+
+  if (*s == '\0')
+    return FALSE;
+  for (; *s != '\0'; s++) {
+    guint digit;
+
+    if (!g_ascii_isdigit (*s))
+      return FALSE;
+    digit = *s - '0';
+    if (value > (G_MAXUINT64 - digit) / 10)
+      return FALSE;
+    value = value * 10 + digit;
+  }
+  *out = value;
+  return TRUE;
+}
+
+/* FALSE on error; @value untouched and *@present FALSE when absent */
+static gboolean
+get_uint_attr (ParseCtx * ctx, const xmlNode * node, const gchar * name,
+    guint64 min, guint64 max, guint64 * value, gboolean * present)
+{
+  gchar *text = dup_attr (node, name);
+  guint64 v;
+
+  if (present != NULL)
+    *present = text != NULL;
+  if (text == NULL)
+    return TRUE;
+  if (!parse_uint64 (text, &v)) {
+    invalid_attr (ctx, node, name, text, text[0] == '-' ? "is negative" :
+        "is not a non-negative integer");
+    g_free (text);
+    return FALSE;
+  }
+  if (v < min || v > max) {
+    invalid_attr (ctx, node, name, text, "is out of range");
+    g_free (text);
+    return FALSE;
+  }
+  g_free (text);
+  *value = v;
+  return TRUE;
+}
+
+/* An xs:integer that may be -1 (S@r) */
+static gboolean
+get_repeat_attr (ParseCtx * ctx, const xmlNode * node, gint64 * value)
+{
+  gchar *text = dup_attr (node, "r");
+  guint64 v;
+
+  *value = 0;
+  if (text == NULL)
+    return TRUE;
+  if (strcmp (text, "-1") == 0) {
+    *value = -1;
+  } else if (!parse_uint64 (text, &v) || v >= G_MAXINT64) {
+    invalid_attr (ctx, node, "r", text, "is not -1 or a non-negative integer");
+    g_free (text);
+    return FALSE;
+  } else {
+    *value = v;
+  }
+  g_free (text);
+  return TRUE;
+}
+
+/* Reads up to @max_digits digits (exactly @max_digits when @exact) */
+static gboolean
+read_digits (const gchar ** p, guint max_digits, gboolean exact,
+    guint64 * value)
+{
+  guint n = 0;
+
+  *value = 0;
+  while (n < max_digits && g_ascii_isdigit ((*p)[0])) {
+    *value = *value * 10 + ((*p)[0] - '0');
+    (*p)++;
+    n++;
+  }
+  return n > 0 && (!exact || n == max_digits);
+}
+
+/* Fraction digits after a '.', as nanoseconds (digits past 9 dropped) */
+static gboolean
+read_fraction_ns (const gchar ** p, guint64 * ns)
+{
+  guint64 scale = 100000000;
+  guint n = 0;
+
+  *ns = 0;
+  while (g_ascii_isdigit ((*p)[0])) {
+    *ns += ((*p)[0] - '0') * scale;
+    scale /= 10;
+    (*p)++;
+    n++;
+  }
+  return n > 0;
+}
+
+/* xs:duration ("PT1H2M3.5S", "P1DT2H") in ns. Negative durations are
+ * refused, since nothing in an MPD may last less than nothing. */
+static gboolean
+parse_xs_duration (const gchar * s, GstClockTime * out, const gchar ** why)
+{
+  static const struct {
+    gchar unit;
+    gboolean in_time;
+    guint64 ns;
+  } units[] = {
+    {'Y', FALSE, 365 * 24 * 3600 * GST_SECOND},
+    {'M', FALSE, 30 * 24 * 3600 * GST_SECOND},
+    {'D', FALSE, 24 * 3600 * GST_SECOND},
+    {'H', TRUE, 3600 * GST_SECOND},
+    {'M', TRUE, 60 * GST_SECOND},
+    {'S', TRUE, GST_SECOND},
+  };
+  const gchar *p = s;
+  gboolean in_time = FALSE, any = FALSE;
+  guint next_unit = 0;
+  guint64 total = 0;
+
+  *why = "is not an xs:duration";
+  if (*p == '-') {
+    *why = "is negative";
+    return FALSE;
+  }
+  if (*p++ != 'P')
+    return FALSE;
+  while (*p != '\0') {
+    guint64 value, fraction = 0;
+    gboolean has_fraction = FALSE;
+    guint u;
+
+    if (*p == 'T') {
+      if (in_time || p[1] == '\0')
+        return FALSE;
+      in_time = TRUE;
+      p++;
+      continue;
+    }
+    /* 12 digits are far beyond any real duration but keep products exact */
+    if (!read_digits (&p, 12, FALSE, &value) || g_ascii_isdigit (*p))
+      return FALSE;
+    if (*p == '.') {
+      p++;
+      if (!read_fraction_ns (&p, &fraction))
+        return FALSE;
+      has_fraction = TRUE;
+    }
+    for (u = next_unit; u < G_N_ELEMENTS (units); u++) {
+      if (units[u].unit == *p && units[u].in_time == in_time)
+        break;
+    }
+    if (u == G_N_ELEMENTS (units) || (has_fraction && units[u].unit != 'S'))
+      return FALSE;
+    if (value >= MAX_TIME_NS / units[u].ns) {
+      *why = "is out of range";
+      return FALSE;
+    }
+    total += value * units[u].ns + fraction;
+    if (total >= MAX_TIME_NS) {
+      *why = "is out of range";
+      return FALSE;
+    }
+    next_unit = u + 1;
+    any = TRUE;
+    p++;
+  }
+  if (!any)
+    return FALSE;
+  *out = total;
+  return TRUE;
+}
+
+/* xs:dateTime in µs since the epoch; no zone means UTC */
+static gboolean
+parse_xs_date_time (const gchar * s, gint64 * out)
+{
+  const gchar *p = s;
+  guint64 year, month, day, hour, minute, second, fraction_ns = 0;
+  gint64 offset_s = 0;
+  GDateTime *dt;
+
+  if (!read_digits (&p, 4, TRUE, &year) || *p++ != '-'
+      || !read_digits (&p, 2, TRUE, &month) || *p++ != '-'
+      || !read_digits (&p, 2, TRUE, &day) || *p++ != 'T'
+      || !read_digits (&p, 2, TRUE, &hour) || *p++ != ':'
+      || !read_digits (&p, 2, TRUE, &minute) || *p++ != ':'
+      || !read_digits (&p, 2, TRUE, &second))
+    return FALSE;
+  if (*p == '.') {
+    p++;
+    if (!read_fraction_ns (&p, &fraction_ns))
+      return FALSE;
+  }
+  if (*p == 'Z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    gint sign = *p == '-' ? -1 : 1;
+    guint64 oh, om;
+
+    p++;
+    if (!read_digits (&p, 2, TRUE, &oh) || *p++ != ':'
+        || !read_digits (&p, 2, TRUE, &om) || oh > 14 || om > 59)
+      return FALSE;
+    offset_s = sign * (gint64) (oh * 3600 + om * 60);
+  }
+  if (*p != '\0' || year == 0 || hour > 23 || minute > 59 || second > 59)
+    return FALSE;
+
+  /* GDateTime refuses impossible dates (February 30th...) */
+  dt = g_date_time_new_utc (year, month, day, hour, minute, second);
+  if (dt == NULL)
+    return FALSE;
+  *out = (g_date_time_to_unix (dt) - offset_s) * G_USEC_PER_SEC
+      + fraction_ns / 1000;
+  g_date_time_unref (dt);
+  return TRUE;
+}
+
+static gboolean
+get_duration_attr (ParseCtx * ctx, const xmlNode * node, const gchar * name,
+    GstClockTime * value)
+{
+  gchar *text = dup_attr (node, name);
+  const gchar *why;
+  gboolean ok = TRUE;
+
+  if (text == NULL)
+    return TRUE;
+  if (!parse_xs_duration (text, value, &why)) {
+    invalid_attr (ctx, node, name, text, why);
+    ok = FALSE;
+  }
+  g_free (text);
+  return ok;
+}
+
+static gboolean
+get_date_time_attr (ParseCtx * ctx, const xmlNode * node, const gchar * name,
+    gint64 * value)
+{
+  gchar *text = dup_attr (node, name);
+  gboolean ok = TRUE;
+
+  if (text == NULL)
+    return TRUE;
+  if (!parse_xs_date_time (text, value)) {
+    invalid_attr (ctx, node, name, text, "is not an xs:dateTime");
+    ok = FALSE;
+  }
+  g_free (text);
+  return ok;
+}
+
+/* "first-last", both inclusive, as in HTTP */
+static gboolean
+get_range_attr (ParseCtx * ctx, const xmlNode * node, const gchar * name,
+    gint64 * offset, gint64 * size, gboolean * present)
+{
+  gchar *text = dup_attr (node, name);
+  gchar **parts;
+  guint64 first, last;
+  gboolean ok;
+
+  if (present != NULL)
+    *present = text != NULL;
+  if (text == NULL)
+    return TRUE;
+  parts = g_strsplit (text, "-", 3);
+  ok = g_strv_length (parts) == 2 && parse_uint64 (parts[0], &first)
+      && parse_uint64 (parts[1], &last) && first <= last
+      && last < G_MAXINT64;
+  g_strfreev (parts);
+  if (!ok) {
+    invalid_attr (ctx, node, name, text, "is not a byte range 'first-last'");
+  } else {
+    *offset = first;
+    *size = last - first + 1;
+  }
+  g_free (text);
+  return ok;
+}
+
+/* "25" or "30000/1001" */
+static gboolean
+get_frame_rate_attr (ParseCtx * ctx, const xmlNode * node, gint * n, gint * d)
+{
+  gchar *text = dup_attr (node, "frameRate");
+  gchar **parts;
+  guint64 num = 0, den = 1;
+  gboolean ok;
+
+  if (text == NULL)
+    return TRUE;
+  parts = g_strsplit (text, "/", 3);
+  ok = parts[0] != NULL && parse_uint64 (parts[0], &num)
+      && (parts[1] == NULL || (parts[2] == NULL
+              && parse_uint64 (parts[1], &den)))
+      && num > 0 && den > 0 && num <= G_MAXINT && den <= G_MAXINT;
+  g_strfreev (parts);
+  if (!ok) {
+    invalid_attr (ctx, node, "frameRate", text, "is not a frame rate");
+  } else {
+    *n = num;
+    *d = den;
+  }
+  g_free (text);
+  return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* URLs */
+
+static gchar *
+resolve_url (ParseCtx * ctx, const gchar * base, const gchar * reference,
+    const gchar * what)
+{
+  GError *uri_error = NULL;
+  gchar *resolved;
+
+  resolved = g_uri_resolve_relative (base, reference, G_URI_FLAGS_ENCODED,
+      &uri_error);
+  if (resolved == NULL) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "%s '%s' cannot be resolved: %s",
+        what, reference, uri_error->message);
+    g_error_free (uri_error);
+  }
+  return resolved;
+}
+
+/* The first BaseURL child of @node resolved against @parent, or @parent */
+static gchar *
+resolve_base_url (ParseCtx * ctx, const xmlNode * node, const gchar * parent)
+{
+  xmlNode *base = first_child (node, "BaseURL");
+  gchar *text, *resolved;
+
+  if (base == NULL)
+    return g_strdup (parent);
+  text = node_text (base);
+  resolved = resolve_url (ctx, parent, text, "BaseURL");
+  g_free (text);
+  return resolved;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Segment information of one level (Period, AdaptationSet, Representation) */
+
+enum {
+  SEG_TIMESCALE = 1 << 0,
+  SEG_PTO = 1 << 1,
+  SEG_DURATION = 1 << 2,
+  SEG_START_NUMBER = 1 << 3,
+  SEG_END_NUMBER = 1 << 4,
+  SEG_MEDIA = 1 << 5,
+  SEG_INIT_TEMPLATE = 1 << 6,
+  SEG_INIT = 1 << 7,
+  SEG_INDEX_RANGE = 1 << 8,
+  SEG_TIMELINE = 1 << 9,
+  SEG_URLS = 1 << 10,
+};
+
+/* What one level says, with a bit per attribute it sets so that lower levels
+ * override attribute by attribute. URLs are kept as written: they resolve
+ * against the Representation's BaseURL. */
+typedef struct {
+  MeshDashSegmentsKind kind;    /* NONE: no segment element at this level */
+  guint set;
+  MeshDashSegmentInfo info;
+} SegmentLevel;
+
+static void
+segment_url_free (MeshDashSegmentUrl * url)
+{
+  g_free (url->media);
+  g_free (url);
+}
+
+static void
+segment_info_clear (MeshDashSegmentInfo * info)
+{
+  g_free (info->media_template);
+  g_free (info->init_template);
+  g_free (info->init_url);
+  g_clear_pointer (&info->timeline, g_array_unref);
+  g_clear_pointer (&info->urls, g_ptr_array_unref);
+}
+
+static void
+segment_level_clear (SegmentLevel * level)
+{
+  segment_info_clear (&level->info);
+  memset (level, 0, sizeof (*level));
+}
+
+static gboolean
+add_timeline_entry (ParseCtx * ctx, const xmlNode * s, guint position,
+    GArray * timeline, guint64 * end, gboolean * open)
+{
+  MeshDashTimelineEntry entry;
+  gboolean has_t;
+
+  if (!get_uint_attr (ctx, s, "t", 0, G_MAXUINT64, &entry.t, &has_t)
+      || !get_uint_attr (ctx, s, "d", 1, G_MAXUINT64, &entry.d, NULL)
+      || !get_repeat_attr (ctx, s, &entry.r))
+    return FALSE;
+  if (xmlHasProp (s, (const xmlChar *) "d") == NULL) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "SegmentTimeline: S %u: S@d is "
+        "missing", position);
+    return FALSE;
+  }
+  if (!has_t) {
+    if (*open) {
+      set_error (ctx, MESH_DASH_ERROR_INVALID, "SegmentTimeline: S %u: S@t "
+          "is required after an S with @r=-1", position);
+      return FALSE;
+    }
+    /* the first S starts at 0 when it does not say */
+    entry.t = *end;
+  } else if (timeline->len > 0) {
+    const MeshDashTimelineEntry *prev = &g_array_index (timeline,
+        MeshDashTimelineEntry, timeline->len - 1);
+
+    if (*open ? entry.t <= prev->t : entry.t < *end) {
+      set_error (ctx, MESH_DASH_ERROR_INVALID, "SegmentTimeline: S %u: S@t %"
+          G_GUINT64_FORMAT " goes back into the previous S", position,
+          entry.t);
+      return FALSE;
+    }
+  }
+
+  /* r = -1 lasts at least one segment; its real end is known later */
+  {
+    guint64 count = entry.r >= 0 ? (guint64) entry.r + 1 : 1;
+
+    if (entry.d > G_MAXUINT64 / count
+        || entry.t > G_MAXUINT64 - entry.d * count) {
+      set_error (ctx, MESH_DASH_ERROR_INVALID, "SegmentTimeline: S %u: the "
+          "timeline overflows", position);
+      return FALSE;
+    }
+    *end = entry.t + entry.d * count;
+  }
+  *open = entry.r < 0;
+  g_array_append_val (timeline, entry);
+  return TRUE;
+}
+
+static gboolean
+parse_timeline (ParseCtx * ctx, const xmlNode * node, GArray ** out)
+{
+  GArray *timeline = g_array_new (FALSE, FALSE,
+      sizeof (MeshDashTimelineEntry));
+  guint64 end = 0;
+  gboolean open = FALSE;
+  guint position = 0;
+  xmlNode *child;
+
+  for (child = node->children; child != NULL; child = child->next) {
+    if (!is_element (child, "S"))
+      continue;
+    if (!add_timeline_entry (ctx, child, ++position, timeline, &end, &open)) {
+      g_array_unref (timeline);
+      return FALSE;
+    }
+  }
+  if (timeline->len == 0) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "SegmentTimeline has no S");
+    g_array_unref (timeline);
+    return FALSE;
+  }
+  *out = timeline;
+  return TRUE;
+}
+
+static gboolean
+parse_initialization (ParseCtx * ctx, const xmlNode * node,
+    SegmentLevel * level)
+{
+  xmlNode *init = first_child (node, "Initialization");
+
+  /* an early spelling some packagers still write */
+  if (init == NULL)
+    init = first_child (node, "Initialisation");
+  if (init == NULL)
+    return TRUE;
+  level->set |= SEG_INIT;
+  level->info.init_url = dup_attr (init, "sourceURL");
+  level->info.init_offset = level->info.init_size = -1;
+  return get_range_attr (ctx, init, "range", &level->info.init_offset,
+      &level->info.init_size, NULL);
+}
+
+static gboolean
+parse_segment_urls (ParseCtx * ctx, const xmlNode * node, SegmentLevel * level)
+{
+  xmlNode *child;
+
+  for (child = node->children; child != NULL; child = child->next) {
+    MeshDashSegmentUrl *url;
+
+    if (!is_element (child, "SegmentURL"))
+      continue;
+    if (level->info.urls == NULL) {
+      level->info.urls =
+          g_ptr_array_new_with_free_func ((GDestroyNotify) segment_url_free);
+      level->set |= SEG_URLS;
+    }
+    url = g_new0 (MeshDashSegmentUrl, 1);
+    url->media = dup_attr (child, "media");
+    url->media_offset = url->media_size = -1;
+    g_ptr_array_add (level->info.urls, url);
+    if (!get_range_attr (ctx, child, "mediaRange", &url->media_offset,
+            &url->media_size, NULL))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Attributes of SegmentBaseType, MultipleSegmentBaseType and
+ * SegmentTemplate, each flagged when present */
+static gboolean
+parse_segment_attributes (ParseCtx * ctx, const xmlNode * node,
+    SegmentLevel * level)
+{
+  MeshDashSegmentInfo *info = &level->info;
+  guint64 end_number = 0;
+  gboolean present;
+
+#define FLAG_IF(bit) G_STMT_START { if (present) level->set |= (bit); } G_STMT_END
+  if (!get_uint_attr (ctx, node, "timescale", 1, G_MAXUINT32, &info->timescale,
+          &present))
+    return FALSE;
+  FLAG_IF (SEG_TIMESCALE);
+  if (!get_uint_attr (ctx, node, "presentationTimeOffset", 0, G_MAXUINT64,
+          &info->presentation_time_offset, &present))
+    return FALSE;
+  FLAG_IF (SEG_PTO);
+  if (!get_uint_attr (ctx, node, "duration", 1, G_MAXUINT64, &info->duration,
+          &present))
+    return FALSE;
+  FLAG_IF (SEG_DURATION);
+  if (!get_uint_attr (ctx, node, "startNumber", 0, G_MAXUINT64,
+          &info->start_number, &present))
+    return FALSE;
+  FLAG_IF (SEG_START_NUMBER);
+  if (!get_uint_attr (ctx, node, "endNumber", 0, G_MAXINT64, &end_number,
+          &present))
+    return FALSE;
+  info->end_number = end_number;
+  FLAG_IF (SEG_END_NUMBER);
+  if (!get_range_attr (ctx, node, "indexRange", &info->index_offset,
+          &info->index_size, &present))
+    return FALSE;
+  FLAG_IF (SEG_INDEX_RANGE);
+#undef FLAG_IF
+
+  if (level->kind == MESH_DASH_SEGMENTS_TEMPLATE) {
+    info->media_template = dup_attr (node, "media");
+    if (info->media_template != NULL)
+      level->set |= SEG_MEDIA;
+    info->init_template = dup_attr (node, "initialization");
+    if (info->init_template != NULL)
+      level->set |= SEG_INIT_TEMPLATE;
+  }
+  return TRUE;
+}
+
+/* The first SegmentTemplate, SegmentList or SegmentBase child of @node */
+static gboolean
+parse_segment_level (ParseCtx * ctx, const xmlNode * node,
+    SegmentLevel * level)
+{
+  xmlNode *child, *timeline;
+
+  memset (level, 0, sizeof (*level));
+  for (child = node->children; child != NULL; child = child->next) {
+    if (is_element (child, "SegmentTemplate"))
+      level->kind = MESH_DASH_SEGMENTS_TEMPLATE;
+    else if (is_element (child, "SegmentList"))
+      level->kind = MESH_DASH_SEGMENTS_LIST;
+    else if (is_element (child, "SegmentBase"))
+      level->kind = MESH_DASH_SEGMENTS_BASE;
+    else
+      continue;
+    break;
+  }
+  if (child == NULL)
+    return TRUE;
+
+  if (!parse_segment_attributes (ctx, child, level)
+      || !parse_initialization (ctx, child, level))
+    return FALSE;
+  timeline = first_child (child, "SegmentTimeline");
+  if (timeline != NULL && level->kind != MESH_DASH_SEGMENTS_BASE) {
+    if (!parse_timeline (ctx, timeline, &level->info.timeline))
+      return FALSE;
+    level->set |= SEG_TIMELINE;
+  }
+  if (level->kind == MESH_DASH_SEGMENTS_LIST)
+    return parse_segment_urls (ctx, child, level);
+  return TRUE;
+}
+
+/* The lowest of the levels (Period, AdaptationSet, Representation) that sets
+ * @bit */
+static const MeshDashSegmentInfo *
+pick (const SegmentLevel * const *levels, guint bit)
+{
+  gint i;
+
+  for (i = 2; i >= 0; i--) {
+    if (levels[i] != NULL && (levels[i]->set & bit))
+      return &levels[i]->info;
+  }
+  return NULL;
+}
+
+static gboolean
+inherit_urls (ParseCtx * ctx, const SegmentLevel * const *levels,
+    MeshDashRepresentation * rep)
+{
+  MeshDashSegmentInfo *info = &rep->segments;
+  const MeshDashSegmentInfo *from;
+  guint i;
+
+  if ((from = pick (levels, SEG_INIT)) != NULL) {
+    info->init_url = from->init_url ? resolve_url (ctx, rep->base_url,
+        from->init_url, "Initialization@sourceURL") : g_strdup (rep->base_url);
+    if (info->init_url == NULL)
+      return FALSE;
+    info->init_offset = from->init_offset;
+    info->init_size = from->init_size;
+  }
+  if ((from = pick (levels, SEG_URLS)) == NULL)
+    return TRUE;
+  info->urls =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) segment_url_free);
+  for (i = 0; i < from->urls->len; i++) {
+    const MeshDashSegmentUrl *src = g_ptr_array_index (from->urls, i);
+    MeshDashSegmentUrl *url = g_new0 (MeshDashSegmentUrl, 1);
+
+    g_ptr_array_add (info->urls, url);
+    url->media_offset = src->media_offset;
+    url->media_size = src->media_size;
+    if (src->media != NULL) {
+      url->media = resolve_url (ctx, rep->base_url, src->media,
+          "SegmentURL@media");
+      if (url->media == NULL)
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static void
+inherit_attributes (const SegmentLevel * const *levels,
+    MeshDashSegmentInfo * info)
+{
+  const MeshDashSegmentInfo *from;
+
+  info->timescale = 1;
+  info->start_number = 1;
+  info->end_number = -1;
+  info->init_offset = info->init_size = -1;
+  info->index_offset = info->index_size = -1;
+  if ((from = pick (levels, SEG_TIMESCALE)) != NULL)
+    info->timescale = from->timescale;
+  if ((from = pick (levels, SEG_PTO)) != NULL)
+    info->presentation_time_offset = from->presentation_time_offset;
+  if ((from = pick (levels, SEG_DURATION)) != NULL)
+    info->duration = from->duration;
+  if ((from = pick (levels, SEG_START_NUMBER)) != NULL)
+    info->start_number = from->start_number;
+  if ((from = pick (levels, SEG_END_NUMBER)) != NULL)
+    info->end_number = from->end_number;
+  if ((from = pick (levels, SEG_MEDIA)) != NULL)
+    info->media_template = g_strdup (from->media_template);
+  if ((from = pick (levels, SEG_INIT_TEMPLATE)) != NULL)
+    info->init_template = g_strdup (from->init_template);
+  if ((from = pick (levels, SEG_INDEX_RANGE)) != NULL) {
+    info->index_offset = from->index_offset;
+    info->index_size = from->index_size;
+  }
+  if ((from = pick (levels, SEG_TIMELINE)) != NULL)
+    info->timeline = g_array_copy (from->timeline);
+}
+
+static gchar *expand_template (const MeshDashRepresentation * rep,
+    const gchar * template, guint64 number, guint64 time,
+    gboolean allow_number_time, GError ** error);
+
+static gboolean
+check_template (ParseCtx * ctx, const MeshDashRepresentation * rep,
+    const gchar * template, const gchar * what, gboolean is_init)
+{
+  GError *template_error = NULL;
+  gchar *url;
+
+  url = expand_template (rep, template, rep->segments.start_number, 0,
+      !is_init, &template_error);
+  if (url == NULL) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "%s: %s", what,
+        template_error->message);
+    g_error_free (template_error);
+    return FALSE;
+  }
+  g_free (url);
+  return TRUE;
+}
+
+static gboolean
+check_timeline_range (ParseCtx * ctx, const MeshDashSegmentInfo * info)
+{
+  const MeshDashTimelineEntry *last;
+  guint64 end;
+
+  if (info->timeline == NULL)
+    return TRUE;
+  last = &g_array_index (info->timeline, MeshDashTimelineEntry,
+      info->timeline->len - 1);
+  /* checked against overflow while parsing */
+  end = last->t + last->d * (last->r >= 0 ? (guint64) last->r + 1 : 1);
+  if (gst_util_uint64_scale (end, GST_SECOND, info->timescale) >= MAX_TIME_NS) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "SegmentTimeline ends too far "
+        "in the future");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_segment_info (ParseCtx * ctx, const MeshDashRepresentation * rep)
+{
+  const MeshDashSegmentInfo *info = &rep->segments;
+
+  if (info->end_number >= 0 && (guint64) info->end_number < info->start_number) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "@endNumber %" G_GINT64_FORMAT
+        " is before @startNumber %" G_GUINT64_FORMAT, info->end_number,
+        info->start_number);
+    return FALSE;
+  }
+  if (!check_timeline_range (ctx, info))
+    return FALSE;
+
+  switch (info->kind) {
+    case MESH_DASH_SEGMENTS_TEMPLATE:
+      if (info->media_template == NULL) {
+        set_error (ctx, MESH_DASH_ERROR_INVALID,
+            "SegmentTemplate@media is missing");
+        return FALSE;
+      }
+      if (info->timeline == NULL && info->duration == 0) {
+        set_error (ctx, MESH_DASH_ERROR_INVALID, "SegmentTemplate has neither "
+            "@duration nor SegmentTimeline");
+        return FALSE;
+      }
+      if (!check_template (ctx, rep, info->media_template,
+              "SegmentTemplate@media", FALSE))
+        return FALSE;
+      if (info->init_template != NULL && !check_template (ctx, rep,
+              info->init_template, "SegmentTemplate@initialization", TRUE))
+        return FALSE;
+      break;
+    case MESH_DASH_SEGMENTS_LIST:
+      if (info->urls == NULL || info->urls->len == 0) {
+        set_error (ctx, MESH_DASH_ERROR_INVALID, "SegmentList has no "
+            "SegmentURL");
+        return FALSE;
+      }
+      if (info->urls->len > 1 && info->timeline == NULL && info->duration == 0) {
+        set_error (ctx, MESH_DASH_ERROR_INVALID, "SegmentList has neither "
+            "@duration nor SegmentTimeline");
+        return FALSE;
+      }
+      break;
+    default:
+      break;
+  }
+  return TRUE;
+}
+
+/* Fills rep->segments from the three levels, rep->base_url being known */
+static gboolean
+resolve_segment_info (ParseCtx * ctx, const SegmentLevel * const *levels,
+    MeshDashRepresentation * rep)
+{
+  gint i;
+
+  rep->segments.kind = MESH_DASH_SEGMENTS_NONE;
+  for (i = 2; i >= 0; i--) {
+    if (levels[i] != NULL && levels[i]->kind != MESH_DASH_SEGMENTS_NONE) {
+      rep->segments.kind = levels[i]->kind;
+      break;
+    }
+  }
+  inherit_attributes (levels, &rep->segments);
+  return inherit_urls (ctx, levels, rep) && check_segment_info (ctx, rep);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Representation */
+
+/* What a Representation inherits from its AdaptationSet */
+typedef struct {
+  const gchar *base_url;
+  const gchar *mime_type;
+  const gchar *codecs;
+  gint width, height;
+  gint framerate_n, framerate_d;
+  const SegmentLevel *period_level;
+  const SegmentLevel *as_level;
+  /* the AdaptationSet's, where the Representation's are folded */
+  GPtrArray *content_protections;
+} RepresentationDefaults;
+
+static gboolean add_content_protections (ParseCtx * ctx, const xmlNode * node,
+    GPtrArray * list);
+
+static void
+representation_free (MeshDashRepresentation * rep)
+{
+  if (rep == NULL)
+    return;
+  g_free (rep->id);
+  g_free (rep->codecs);
+  g_free (rep->mime_type);
+  g_free (rep->base_url);
+  segment_info_clear (&rep->segments);
+  g_free (rep);
+}
+
+static gboolean
+parse_representation_attributes (ParseCtx * ctx, const xmlNode * node,
+    const RepresentationDefaults * defaults, MeshDashRepresentation * rep)
+{
+  guint64 width = defaults->width, height = defaults->height;
+
+  rep->framerate_n = defaults->framerate_n;
+  rep->framerate_d = defaults->framerate_d;
+  if (!get_uint_attr (ctx, node, "bandwidth", 0, G_MAXUINT64,
+          &rep->bandwidth, NULL)
+      || !get_uint_attr (ctx, node, "width", 0, G_MAXINT, &width, NULL)
+      || !get_uint_attr (ctx, node, "height", 0, G_MAXINT, &height, NULL)
+      || !get_frame_rate_attr (ctx, node, &rep->framerate_n,
+          &rep->framerate_d))
+    return FALSE;
+  if (xmlHasProp (node, (const xmlChar *) "bandwidth") == NULL) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID,
+        "Representation@bandwidth is missing");
+    return FALSE;
+  }
+  rep->width = width;
+  rep->height = height;
+  rep->codecs = dup_attr (node, "codecs");
+  if (rep->codecs == NULL)
+    rep->codecs = g_strdup (defaults->codecs);
+  rep->mime_type = dup_attr (node, "mimeType");
+  if (rep->mime_type == NULL)
+    rep->mime_type = g_strdup (defaults->mime_type);
+  return TRUE;
+}
+
+static MeshDashRepresentation *
+parse_representation (ParseCtx * ctx, const xmlNode * node, guint position,
+    const RepresentationDefaults * defaults)
+{
+  MeshDashRepresentation *rep = g_new0 (MeshDashRepresentation, 1);
+  SegmentLevel level;
+  const SegmentLevel *levels[3];
+  gboolean ok;
+
+  rep->framerate_d = 1;
+  rep->id = dup_attr (node, "id");
+  ctx_enter (ctx, WHERE_REPRESENTATION, "Representation", rep->id, position);
+  if (rep->id == NULL) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "Representation@id is missing");
+    representation_free (rep);
+    return NULL;
+  }
+  if (!parse_representation_attributes (ctx, node, defaults, rep)
+      || !add_content_protections (ctx, node, defaults->content_protections)
+      || !(rep->base_url = resolve_base_url (ctx, node, defaults->base_url))) {
+    representation_free (rep);
+    return NULL;
+  }
+
+  ok = parse_segment_level (ctx, node, &level);
+  if (ok) {
+    levels[0] = defaults->period_level;
+    levels[1] = defaults->as_level;
+    levels[2] = &level;
+    ok = resolve_segment_info (ctx, levels, rep);
+  }
+  segment_level_clear (&level);
+  if (!ok) {
+    representation_free (rep);
+    return NULL;
+  }
+  ctx_leave (ctx, WHERE_REPRESENTATION);
+  return rep;
+}
+
+/* ------------------------------------------------------------------------ */
+/* AdaptationSet */
+
+static void
+content_protection_free (MeshDashContentProtection * cp)
+{
+  if (cp == NULL)
+    return;
+  g_free (cp->scheme_id_uri);
+  g_free (cp->value);
+  g_free (cp->default_kid);
+  g_free (cp->xml);
+  g_clear_pointer (&cp->pssh, g_bytes_unref);
+  g_free (cp);
+}
+
+static void
+adaptation_set_free (MeshDashAdaptationSet * as)
+{
+  if (as == NULL)
+    return;
+  g_free (as->id);
+  g_free (as->mime_type);
+  g_free (as->codecs);
+  g_free (as->lang);
+  g_clear_pointer (&as->roles, g_ptr_array_unref);
+  g_clear_pointer (&as->content_protections, g_ptr_array_unref);
+  g_clear_pointer (&as->representations, g_ptr_array_unref);
+  g_free (as);
+}
+
+/* The element with the namespace declarations it uses, so that a DRM
+ * system reading it alone understands the cenc: prefix. Copying into a
+ * document of its own declares them on the copy. */
+static gchar *
+serialise_element (const xmlNode * node)
+{
+  xmlDoc *doc = xmlNewDoc ((const xmlChar *) "1.0");
+  xmlNode *copy = xmlDocCopyNode ((xmlNode *) node, doc, 1);
+  xmlBuffer *buffer = xmlBufferCreate ();
+  gchar *xml = NULL;
+
+  if (copy != NULL && buffer != NULL) {
+    xmlDocSetRootElement (doc, copy);
+    if (xmlNodeDump (buffer, doc, copy, 0, 0) >= 0)
+      xml = g_strdup ((const gchar *) xmlBufferContent (buffer));
+  }
+  if (buffer != NULL)
+    xmlBufferFree (buffer);
+  xmlFreeDoc (doc);
+  return xml;
+}
+
+/* g_base64_decode() accepts anything: check first */
+static gboolean
+is_base64 (const gchar * text)
+{
+  gsize n = 0, padding = 0;
+
+  for (; *text != '\0'; text++, n++) {
+    if (*text == '=')
+      padding++;
+    else if (padding > 0 || !(g_ascii_isalnum (*text) || *text == '+'
+            || *text == '/'))
+      return FALSE;
+  }
+  return n > 0 && n % 4 == 0 && padding <= 2;
+}
+
+static gboolean
+parse_pssh (ParseCtx * ctx, const xmlNode * node,
+    MeshDashContentProtection * cp)
+{
+  xmlNode *child;
+  gchar *text, **words, *joined;
+  guchar *data;
+  gsize len;
+
+  for (child = node->children; child != NULL; child = child->next) {
+    if (is_cenc_element (child, "pssh"))
+      break;
+  }
+  if (child == NULL)
+    return TRUE;
+
+  /* base64 may be wrapped over lines */
+  text = node_text (child);
+  words = g_strsplit_set (text, " \t\r\n", -1);
+  joined = g_strjoinv ("", words);
+  g_strfreev (words);
+  g_free (text);
+  if (!is_base64 (joined)) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "ContentProtection '%s': "
+        "cenc:pssh is not base64", cp->scheme_id_uri);
+    g_free (joined);
+    return FALSE;
+  }
+  data = g_base64_decode (joined, &len);
+  cp->pssh = g_bytes_new_take (data, len);
+  g_free (joined);
+  return TRUE;
+}
+
+static MeshDashContentProtection *
+parse_content_protection (ParseCtx * ctx, const xmlNode * node)
+{
+  MeshDashContentProtection *cp = g_new0 (MeshDashContentProtection, 1);
+
+  if (!require_attr (ctx, node, "schemeIdUri", &cp->scheme_id_uri)) {
+    content_protection_free (cp);
+    return NULL;
+  }
+  cp->value = dup_attr (node, "value");
+  cp->default_kid = dup_ns_attr (node, "default_KID", CENC_NS);
+  cp->xml = serialise_element (node);
+  if (!parse_pssh (ctx, node, cp)) {
+    content_protection_free (cp);
+    return NULL;
+  }
+  return cp;
+}
+
+static gboolean
+same_protection (const MeshDashContentProtection * a,
+    const MeshDashContentProtection * b)
+{
+  return g_strcmp0 (a->scheme_id_uri, b->scheme_id_uri) == 0
+      && g_strcmp0 (a->value, b->value) == 0
+      && g_strcmp0 (a->default_kid, b->default_kid) == 0;
+}
+
+/* ContentProtection children of @node, appended unless already listed */
+static gboolean
+add_content_protections (ParseCtx * ctx, const xmlNode * node,
+    GPtrArray * list)
+{
+  xmlNode *child;
+
+  for (child = node->children; child != NULL; child = child->next) {
+    MeshDashContentProtection *cp;
+    guint i;
+
+    if (!is_element (child, "ContentProtection"))
+      continue;
+    if ((cp = parse_content_protection (ctx, child)) == NULL)
+      return FALSE;
+    for (i = 0; i < list->len; i++) {
+      if (same_protection (g_ptr_array_index (list, i), cp))
+        break;
+    }
+    if (i < list->len)
+      content_protection_free (cp);
+    else
+      g_ptr_array_add (list, cp);
+  }
+  return TRUE;
+}
+
+static gboolean
+add_roles (ParseCtx * ctx, const xmlNode * node, GPtrArray * roles)
+{
+  xmlNode *child;
+
+  for (child = node->children; child != NULL; child = child->next) {
+    gchar *scheme, *value;
+
+    if (!is_element (child, "Role"))
+      continue;
+    if (!require_attr (ctx, child, "schemeIdUri", &scheme))
+      return FALSE;
+    value = dup_attr (child, "value");
+    if (strcmp (scheme, ROLE_SCHEME) == 0 && value != NULL)
+      g_ptr_array_add (roles, value);
+    else
+      g_free (value);
+    g_free (scheme);
+  }
+  return TRUE;
+}
+
+static MeshDashContentType
+content_type_from_mime (const gchar * mime, const gchar * codecs)
+{
+  if (mime == NULL)
+    return MESH_DASH_CONTENT_UNKNOWN;
+  if (g_str_has_prefix (mime, "video/"))
+    return MESH_DASH_CONTENT_VIDEO;
+  if (g_str_has_prefix (mime, "audio/"))
+    return MESH_DASH_CONTENT_AUDIO;
+  if (g_str_has_prefix (mime, "text/")
+      || strcmp (mime, "application/ttml+xml") == 0)
+    return MESH_DASH_CONTENT_TEXT;
+  /* subtitles in fragmented MP4 */
+  if (strcmp (mime, "application/mp4") == 0 && codecs != NULL
+      && (g_str_has_prefix (codecs, "stpp") || g_str_has_prefix (codecs,
+              "wvtt")))
+    return MESH_DASH_CONTENT_TEXT;
+  return MESH_DASH_CONTENT_UNKNOWN;
+}
+
+static MeshDashContentType
+content_type_of (const xmlNode * node, const MeshDashAdaptationSet * as)
+{
+  gchar *content_type = dup_attr (node, "contentType");
+  MeshDashContentType type = MESH_DASH_CONTENT_UNKNOWN;
+
+  if (g_strcmp0 (content_type, "video") == 0)
+    type = MESH_DASH_CONTENT_VIDEO;
+  else if (g_strcmp0 (content_type, "audio") == 0)
+    type = MESH_DASH_CONTENT_AUDIO;
+  else if (g_strcmp0 (content_type, "text") == 0)
+    type = MESH_DASH_CONTENT_TEXT;
+  g_free (content_type);
+
+  if (type == MESH_DASH_CONTENT_UNKNOWN)
+    type = content_type_from_mime (as->mime_type, as->codecs);
+  /* mimeType is often only on the Representations */
+  if (type == MESH_DASH_CONTENT_UNKNOWN && as->representations->len > 0) {
+    const MeshDashRepresentation *rep = g_ptr_array_index
+        (as->representations, 0);
+
+    type = content_type_from_mime (rep->mime_type, rep->codecs);
+  }
+  return type;
+}
+
+static gint
+compare_bandwidth (gconstpointer a, gconstpointer b)
+{
+  const MeshDashRepresentation *ra = *(MeshDashRepresentation **) a;
+  const MeshDashRepresentation *rb = *(MeshDashRepresentation **) b;
+
+  return ra->bandwidth < rb->bandwidth ? -1 : ra->bandwidth > rb->bandwidth;
+}
+
+static gboolean
+parse_representations (ParseCtx * ctx, const xmlNode * node,
+    const RepresentationDefaults * defaults, MeshDashAdaptationSet * as)
+{
+  xmlNode *child;
+  guint position = 0;
+
+  for (child = node->children; child != NULL; child = child->next) {
+    MeshDashRepresentation *rep;
+
+    if (!is_element (child, "Representation"))
+      continue;
+    rep = parse_representation (ctx, child, ++position, defaults);
+    if (rep == NULL)
+      return FALSE;
+    g_ptr_array_add (as->representations, rep);
+  }
+  /* g_ptr_array_sort() is stable */
+  g_ptr_array_sort (as->representations, compare_bandwidth);
+  return TRUE;
+}
+
+static gboolean
+parse_adaptation_set_body (ParseCtx * ctx, const xmlNode * node,
+    RepresentationDefaults * defaults, MeshDashAdaptationSet * as)
+{
+  guint64 width = 0, height = 0;
+  SegmentLevel level;
+  gchar *base_url;
+  gboolean ok;
+
+  defaults->framerate_d = 1;
+  if (!get_uint_attr (ctx, node, "width", 0, G_MAXINT, &width, NULL)
+      || !get_uint_attr (ctx, node, "height", 0, G_MAXINT, &height, NULL)
+      || !get_frame_rate_attr (ctx, node, &defaults->framerate_n,
+          &defaults->framerate_d)
+      || !add_roles (ctx, node, as->roles)
+      || !add_content_protections (ctx, node, as->content_protections))
+    return FALSE;
+  defaults->width = width;
+  defaults->height = height;
+  defaults->mime_type = as->mime_type;
+  defaults->codecs = as->codecs;
+
+  base_url = resolve_base_url (ctx, node, defaults->base_url);
+  if (base_url == NULL)
+    return FALSE;
+  defaults->base_url = base_url;
+  ok = parse_segment_level (ctx, node, &level);
+  if (ok) {
+    defaults->as_level = &level;
+    ok = parse_representations (ctx, node, defaults, as);
+  }
+  segment_level_clear (&level);
+  g_free (base_url);
+  if (ok)
+    as->content_type = content_type_of (node, as);
+  return ok;
+}
+
+static MeshDashAdaptationSet *
+parse_adaptation_set (ParseCtx * ctx, const xmlNode * node, guint position,
+    const gchar * period_base, const SegmentLevel * period_level)
+{
+  MeshDashAdaptationSet *as = g_new0 (MeshDashAdaptationSet, 1);
+  RepresentationDefaults defaults = { 0, };
+
+  as->id = dup_attr (node, "id");
+  ctx_enter (ctx, WHERE_ADAPTATION_SET, "AdaptationSet", as->id, position);
+  as->mime_type = dup_attr (node, "mimeType");
+  as->codecs = dup_attr (node, "codecs");
+  as->lang = dup_attr (node, "lang");
+  as->roles = g_ptr_array_new_with_free_func (g_free);
+  as->content_protections = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      content_protection_free);
+  as->representations = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      representation_free);
+
+  defaults.base_url = period_base;
+  defaults.period_level = period_level;
+  defaults.content_protections = as->content_protections;
+  if (!parse_adaptation_set_body (ctx, node, &defaults, as)) {
+    adaptation_set_free (as);
+    return NULL;
+  }
+  ctx_leave (ctx, WHERE_ADAPTATION_SET);
+  return as;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Period */
+
+/* A Period as written, before start and duration are derived */
+typedef struct {
+  MeshDashPeriod *period;
+  GstClockTime start;           /* @start, NONE when absent */
+  GstClockTime duration;        /* @duration, NONE when absent */
+  gchar *label;                 /* for errors */
+} PeriodDraft;
+
+static void
+period_free (MeshDashPeriod * period)
+{
+  if (period == NULL)
+    return;
+  g_free (period->id);
+  g_clear_pointer (&period->adaptation_sets, g_ptr_array_unref);
+  g_free (period);
+}
+
+static gboolean
+parse_adaptation_sets (ParseCtx * ctx, const xmlNode * node,
+    const gchar * base_url, const SegmentLevel * level, MeshDashPeriod * period)
+{
+  xmlNode *child;
+  guint position = 0;
+
+  for (child = node->children; child != NULL; child = child->next) {
+    MeshDashAdaptationSet *as;
+
+    if (!is_element (child, "AdaptationSet"))
+      continue;
+    as = parse_adaptation_set (ctx, child, ++position, base_url, level);
+    if (as == NULL)
+      return FALSE;
+    g_ptr_array_add (period->adaptation_sets, as);
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_period (ParseCtx * ctx, const xmlNode * node, guint position,
+    const gchar * mpd_base, PeriodDraft * draft)
+{
+  MeshDashPeriod *period = g_new0 (MeshDashPeriod, 1);
+  SegmentLevel level;
+  gchar *base_url;
+  gboolean ok;
+
+  draft->period = period;
+  draft->start = draft->duration = GST_CLOCK_TIME_NONE;
+  period->id = dup_attr (node, "id");
+  ctx_enter (ctx, WHERE_PERIOD, "Period", period->id, position);
+  draft->label = g_strdup (ctx->where[WHERE_PERIOD]);
+  period->adaptation_sets = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      adaptation_set_free);
+
+  if (!get_duration_attr (ctx, node, "start", &draft->start)
+      || !get_duration_attr (ctx, node, "duration", &draft->duration))
+    return FALSE;
+  base_url = resolve_base_url (ctx, node, mpd_base);
+  if (base_url == NULL)
+    return FALSE;
+  ok = parse_segment_level (ctx, node, &level)
+      && parse_adaptation_sets (ctx, node, base_url, &level, period);
+  segment_level_clear (&level);
+  g_free (base_url);
+  if (ok)
+    ctx_leave (ctx, WHERE_PERIOD);
+  return ok;
+}
+
+/* Period starts and durations as ISO/IEC 23009-1 5.3.2.1 derives them */
+static gboolean
+derive_period_times (ParseCtx * ctx, MeshDashMpd * mpd, GArray * drafts)
+{
+  guint i;
+
+  for (i = 0; i < drafts->len; i++) {
+    PeriodDraft *d = &g_array_index (drafts, PeriodDraft, i);
+    PeriodDraft *prev = i > 0 ? d - 1 : NULL;
+
+    if (d->start != GST_CLOCK_TIME_NONE)
+      d->period->start = d->start;
+    else if (prev == NULL)
+      d->period->start = 0;
+    else if (prev->duration != GST_CLOCK_TIME_NONE)
+      d->period->start = prev->period->start + prev->duration;
+    else {
+      set_error (ctx, MESH_DASH_ERROR_INVALID, "%s: Period@start is missing "
+          "and the previous Period has no @duration", d->label);
+      return FALSE;
+    }
+    if (prev != NULL && d->period->start < prev->period->start) {
+      set_error (ctx, MESH_DASH_ERROR_INVALID, "%s: starts before the "
+          "previous Period", d->label);
+      return FALSE;
+    }
+  }
+
+  for (i = 0; i < drafts->len; i++) {
+    PeriodDraft *d = &g_array_index (drafts, PeriodDraft, i);
+    GstClockTime start = d->period->start;
+
+    if (d->duration != GST_CLOCK_TIME_NONE)
+      d->period->duration = d->duration;
+    else if (i + 1 < drafts->len)
+      d->period->duration = (d + 1)->period->start - start;
+    else if (mpd->media_presentation_duration == GST_CLOCK_TIME_NONE)
+      d->period->duration = GST_CLOCK_TIME_NONE;
+    else if (mpd->media_presentation_duration >= start)
+      d->period->duration = mpd->media_presentation_duration - start;
+    else {
+      set_error (ctx, MESH_DASH_ERROR_INVALID, "%s: starts after the end of "
+          "MPD@mediaPresentationDuration", d->label);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_periods (ParseCtx * ctx, const xmlNode * root, const gchar * base_url,
+    MeshDashMpd * mpd)
+{
+  GArray *drafts = g_array_new (FALSE, TRUE, sizeof (PeriodDraft));
+  gboolean ok = TRUE;
+  xmlNode *child;
+  guint i;
+
+  for (child = root->children; ok && child != NULL; child = child->next) {
+    PeriodDraft draft = { 0, };
+
+    if (!is_element (child, "Period"))
+      continue;
+    ok = parse_period (ctx, child, drafts->len + 1, base_url, &draft);
+    g_array_append_val (drafts, draft);
+  }
+  if (ok && drafts->len == 0) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "MPD has no Period");
+    ok = FALSE;
+  }
+  if (ok)
+    ok = derive_period_times (ctx, mpd, drafts);
+
+  for (i = 0; i < drafts->len; i++) {
+    PeriodDraft *d = &g_array_index (drafts, PeriodDraft, i);
+
+    if (ok)
+      g_ptr_array_add (mpd->periods, d->period);
+    else
+      period_free (d->period);
+    g_free (d->label);
+  }
+  g_array_unref (drafts);
+  return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* MPD */
+
+static const struct {
+  const gchar *scheme;
+  MeshDashUtcScheme value;
+} utc_schemes[] = {
+  {"urn:mpeg:dash:utc:http-xsdate:2014", MESH_DASH_UTC_HTTP_XSDATE},
+  {"urn:mpeg:dash:utc:http-xsdate:2012", MESH_DASH_UTC_HTTP_XSDATE},
+  {"urn:mpeg:dash:utc:http-iso:2014", MESH_DASH_UTC_HTTP_ISO},
+  {"urn:mpeg:dash:utc:http-iso:2012", MESH_DASH_UTC_HTTP_ISO},
+  {"urn:mpeg:dash:utc:http-head:2014", MESH_DASH_UTC_HTTP_HEAD},
+  {"urn:mpeg:dash:utc:http-head:2012", MESH_DASH_UTC_HTTP_HEAD},
+  {"urn:mpeg:dash:utc:direct:2014", MESH_DASH_UTC_DIRECT},
+  {"urn:mpeg:dash:utc:direct:2012", MESH_DASH_UTC_DIRECT},
+};
+
+static void
+utc_timing_free (MeshDashUtcTiming * timing)
+{
+  g_free (timing->value);
+  g_free (timing);
+}
+
+/* NULL without error for schemes we cannot use (NTP...) */
+static MeshDashUtcTiming *
+parse_utc_timing (ParseCtx * ctx, const xmlNode * node)
+{
+  MeshDashUtcTiming *timing;
+  gchar *scheme, *value, **urls;
+  guint i;
+
+  if (!require_attr (ctx, node, "schemeIdUri", &scheme))
+    return NULL;
+  for (i = 0; i < G_N_ELEMENTS (utc_schemes); i++) {
+    if (strcmp (scheme, utc_schemes[i].scheme) == 0)
+      break;
+  }
+  g_free (scheme);
+  if (i == G_N_ELEMENTS (utc_schemes))
+    return NULL;
+  if (!require_attr (ctx, node, "value", &value))
+    return NULL;
+
+  timing = g_new0 (MeshDashUtcTiming, 1);
+  timing->scheme = utc_schemes[i].value;
+  if (timing->scheme == MESH_DASH_UTC_DIRECT) {
+    timing->value = value;
+    return timing;
+  }
+  /* a white-space separated list of servers: the first will do */
+  urls = g_strsplit_set (value, " \t\r\n", 2);
+  timing->value = resolve_url (ctx, ctx->url, urls[0], "UTCTiming@value");
+  g_strfreev (urls);
+  g_free (value);
+  if (timing->value == NULL) {
+    utc_timing_free (timing);
+    return NULL;
+  }
+  return timing;
+}
+
+static gboolean
+parse_utc_timings (ParseCtx * ctx, const xmlNode * root, MeshDashMpd * mpd)
+{
+  xmlNode *child;
+
+  for (child = root->children; child != NULL; child = child->next) {
+    MeshDashUtcTiming *timing;
+
+    if (!is_element (child, "UTCTiming"))
+      continue;
+    timing = parse_utc_timing (ctx, child);
+    if (timing != NULL)
+      g_ptr_array_add (mpd->utc_timings, timing);
+    else if (*ctx->error != NULL)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_mpd_type (ParseCtx * ctx, const xmlNode * root, MeshDashMpd * mpd)
+{
+  gchar *type = dup_attr (root, "type");
+  gboolean ok = TRUE;
+
+  if (type == NULL || strcmp (type, "static") == 0)
+    mpd->dynamic = FALSE;
+  else if (strcmp (type, "dynamic") == 0)
+    mpd->dynamic = TRUE;
+  else {
+    invalid_attr (ctx, root, "type", type, "is neither static nor dynamic");
+    ok = FALSE;
+  }
+  g_free (type);
+  return ok;
+}
+
+static gboolean
+parse_mpd_attributes (ParseCtx * ctx, const xmlNode * root, MeshDashMpd * mpd)
+{
+  if (!parse_mpd_type (ctx, root, mpd)
+      || !get_date_time_attr (ctx, root, "availabilityStartTime",
+          &mpd->availability_start_time)
+      || !get_date_time_attr (ctx, root, "publishTime", &mpd->publish_time)
+      || !get_duration_attr (ctx, root, "mediaPresentationDuration",
+          &mpd->media_presentation_duration)
+      || !get_duration_attr (ctx, root, "minimumUpdatePeriod",
+          &mpd->minimum_update_period)
+      || !get_duration_attr (ctx, root, "timeShiftBufferDepth",
+          &mpd->time_shift_buffer_depth)
+      || !get_duration_attr (ctx, root, "suggestedPresentationDelay",
+          &mpd->suggested_presentation_delay)
+      || !get_duration_attr (ctx, root, "minBufferTime",
+          &mpd->min_buffer_time)
+      || !get_duration_attr (ctx, root, "maxSegmentDuration",
+          &mpd->max_segment_duration))
+    return FALSE;
+  if (mpd->min_buffer_time == GST_CLOCK_TIME_NONE) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "MPD@minBufferTime is missing");
+    return FALSE;
+  }
+  if (mpd->dynamic && mpd->availability_start_time == G_MININT64) {
+    set_error (ctx, MESH_DASH_ERROR_INVALID, "MPD@availabilityStartTime is "
+        "missing (required in a dynamic MPD)");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_location (ParseCtx * ctx, const xmlNode * root, MeshDashMpd * mpd)
+{
+  xmlNode *node = first_child (root, "Location");
+  gchar *text;
+
+  if (node == NULL)
+    return TRUE;
+  text = node_text (node);
+  mpd->location = resolve_url (ctx, ctx->url, text, "Location");
+  g_free (text);
+  return mpd->location != NULL;
+}
+
+static gboolean
+parse_mpd_element (ParseCtx * ctx, const xmlNode * root, MeshDashMpd * mpd)
+{
+  gchar *base_url;
+  gboolean ok;
+
+  if (!is_element (root, "MPD")) {
+    set_error (ctx, MESH_DASH_ERROR_NOT_MPD, "the root element is <%s%s%s>, "
+        "not a DASH <MPD>", root->ns && root->ns->prefix ?
+        (const gchar *) root->ns->prefix : "", root->ns
+        && root->ns->prefix ? ":" : "", root->name);
+    return FALSE;
+  }
+  if (!parse_mpd_attributes (ctx, root, mpd)
+      || !parse_location (ctx, root, mpd)
+      || !parse_utc_timings (ctx, root, mpd))
+    return FALSE;
+  base_url = resolve_base_url (ctx, root, mpd->url);
+  if (base_url == NULL)
+    return FALSE;
+  ok = parse_periods (ctx, root, base_url, mpd);
+  g_free (base_url);
+  return ok;
+}
+
+/* ------------------------------------------------------------------------ */
+/* XML reading */
+
+/* Per-parse state reached from the parser context's _private */
+typedef struct {
+  gboolean saw_doctype;
+  gint doctype_line;
+  gchar *message;               /* the first (fatal) error */
+  gint line;
+  gboolean fatal;
+} XmlState;
+
+static void
+on_xml_error (void *user_data, xmlErrorPtr err)
+{
+  xmlParserCtxt *ctxt = user_data;
+  XmlState *state = ctxt->_private;
+
+  if (err == NULL || err->level < XML_ERR_ERROR)
+    return;
+  /* keep the first error, unless it was not fatal and this one is */
+  if (state->message != NULL
+      && (state->fatal || err->level != XML_ERR_FATAL))
+    return;
+  g_free (state->message);
+  state->message = g_strstrip (g_strdup (err->message ? err->message :
+          "unknown error"));
+  state->line = err->line;
+  state->fatal = err->level == XML_ERR_FATAL;
+}
+
+/* A DOCTYPE could declare entities: stop before reading any of it */
+static void
+on_internal_subset (void *user_data, const xmlChar * name,
+    const xmlChar * external_id, const xmlChar * system_id)
+{
+  xmlParserCtxt *ctxt = user_data;
+  XmlState *state = ctxt->_private;
+
+  state->saw_doctype = TRUE;
+  state->doctype_line = xmlSAX2GetLineNumber (ctxt);
+  xmlStopParser (ctxt);
+}
+
+static xmlDoc *
+read_xml (ParseCtx * ctx, const gchar * text, gsize len)
+{
+  XmlState state = { 0, };
+  xmlParserCtxt *ctxt;
+  xmlDoc *doc;
+
+  if (text == NULL || len == 0) {
+    set_error (ctx, MESH_DASH_ERROR_XML, "line 1: XML parse error: the "
+        "document is empty");
+    return NULL;
+  }
+  if (len > G_MAXINT) {
+    set_error (ctx, MESH_DASH_ERROR_XML, "XML parse error: the document is "
+        "too large");
+    return NULL;
+  }
+  ctxt = xmlNewParserCtxt ();
+  if (ctxt == NULL) {
+    set_error (ctx, MESH_DASH_ERROR_XML, "XML parse error: out of memory");
+    return NULL;
+  }
+  ctxt->_private = &state;
+  ctxt->sax->serror = on_xml_error;
+  ctxt->sax->internalSubset = on_internal_subset;
+
+  /* no XML_PARSE_NOENT (entities would be substituted), nor DTDLOAD */
+  doc = xmlCtxtReadMemory (ctxt, text, (int) len, NULL, NULL,
+      XML_PARSE_NONET);
+
+  if (state.saw_doctype || (doc != NULL && (doc->intSubset != NULL
+              || doc->extSubset != NULL))) {
+    set_error (ctx, MESH_DASH_ERROR_XML, "line %d: XML parse error: a "
+        "DOCTYPE is not allowed in an MPD", state.doctype_line);
+    g_clear_pointer (&doc, xmlFreeDoc);
+  } else if (doc == NULL || !ctxt->wellFormed) {
+    set_error (ctx, MESH_DASH_ERROR_XML, "line %d: XML parse error: %s",
+        state.message ? state.line : 1,
+        state.message ? state.message : "not well-formed");
+    g_clear_pointer (&doc, xmlFreeDoc);
+  } else if (xmlDocGetRootElement (doc) == NULL) {
+    set_error (ctx, MESH_DASH_ERROR_NOT_MPD, "the document has no root "
+        "element");
+    g_clear_pointer (&doc, xmlFreeDoc);
+  }
+  g_free (state.message);
+  ctxt->_private = NULL;
+  xmlFreeParserCtxt (ctxt);
+  return doc;
+}
+
+static MeshDashMpd *
+mpd_new (const gchar * url)
+{
+  MeshDashMpd *mpd = g_new0 (MeshDashMpd, 1);
+
+  mpd->url = g_strdup (url);
+  mpd->availability_start_time = G_MININT64;
+  mpd->publish_time = G_MININT64;
+  mpd->media_presentation_duration = GST_CLOCK_TIME_NONE;
+  mpd->minimum_update_period = GST_CLOCK_TIME_NONE;
+  mpd->time_shift_buffer_depth = GST_CLOCK_TIME_NONE;
+  mpd->suggested_presentation_delay = GST_CLOCK_TIME_NONE;
+  mpd->min_buffer_time = GST_CLOCK_TIME_NONE;
+  mpd->max_segment_duration = GST_CLOCK_TIME_NONE;
+  mpd->utc_timings = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      utc_timing_free);
+  mpd->periods = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      period_free);
+  return mpd;
+}
+
+MeshDashMpd *
+mesh_dash_mpd_parse (const gchar * text, gsize len, const gchar * url,
+    GError ** error)
+{
+  GError *local_error = NULL;
+  ParseCtx ctx = { 0, };
+  MeshDashMpd *mpd;
+  xmlDoc *doc;
+  GUri *uri;
+  gboolean ok;
+
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  ensure_initialised ();
+
+  ctx.url = url;
+  ctx.error = &local_error;
+  uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
+  if (uri == NULL) {
+    set_error (&ctx, MESH_DASH_ERROR_INVALID, "the MPD URL '%s' is not an "
+        "absolute URL", url);
+    g_propagate_error (error, local_error);
+    return NULL;
+  }
+  g_uri_unref (uri);
+
+  doc = read_xml (&ctx, text, len);
+  if (doc == NULL) {
+    g_propagate_error (error, local_error);
+    return NULL;
+  }
+  mpd = mpd_new (url);
+  ok = parse_mpd_element (&ctx, xmlDocGetRootElement (doc), mpd);
+  xmlFreeDoc (doc);
+  ctx_leave (&ctx, 0);
+  if (!ok) {
+    mesh_dash_mpd_free (mpd);
+    g_propagate_error (error, local_error);
+    return NULL;
+  }
+  GST_DEBUG ("parsed %s MPD %s with %u periods", mpd->dynamic ? "dynamic" :
+      "static", url, mpd->periods->len);
+  return mpd;
+}
+
+void
+mesh_dash_mpd_free (MeshDashMpd * mpd)
+{
+  if (mpd == NULL)
+    return;
+  g_free (mpd->url);
+  g_free (mpd->location);
+  g_clear_pointer (&mpd->utc_timings, g_ptr_array_unref);
+  g_clear_pointer (&mpd->periods, g_ptr_array_unref);
+  g_free (mpd);
+}
+
+void
+mesh_dash_segment_clear (MeshDashSegment * segment)
+{
+  g_clear_pointer (&segment->url, g_free);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Templates */
+
+/* "%0Nd" with 1 <= N <= MAX_TEMPLATE_WIDTH; "" = no format */
+static gboolean
+parse_width_format (const gchar * format, gsize len, guint * width)
+{
+  guint64 n;
+  const gchar *p = format + 2;
+
+  *width = 0;
+  if (len == 0)
+    return TRUE;
+  if (len < 4 || format[0] != '%' || format[1] != '0'
+      || format[len - 1] != 'd')
+    return FALSE;
+  if (!read_digits (&p, 2, FALSE, &n) || p != format + len - 1)
+    return FALSE;
+  if (n < 1 || n > MAX_TEMPLATE_WIDTH)
+    return FALSE;
+  *width = n;
+  return TRUE;
+}
+
+static gboolean
+append_identifier (GString * out, const gchar * ident, gsize len,
+    const MeshDashRepresentation * rep, guint64 number, guint64 time,
+    gboolean allow_number_time, GError ** error)
+{
+  const gchar *percent = memchr (ident, '%', len);
+  gsize name_len = percent ? (gsize) (percent - ident) : len;
+  guint width;
+  guint64 value;
+
+  if (!parse_width_format (ident + name_len, len - name_len, &width)) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "$%.*s$ has a format other than %%0<width>d", (int) len, ident);
+    return FALSE;
+  }
+#define IS(name) (name_len == strlen (name) && strncmp (ident, name, name_len) == 0)
+  if (IS ("RepresentationID") && percent == NULL) {
+    g_string_append (out, rep->id ? rep->id : "");
+    return TRUE;
+  }
+  if ((IS ("Number") || IS ("Time")) && !allow_number_time) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "$%.*s$ is not allowed here", (int) len, ident);
+    return FALSE;
+  }
+  if (IS ("Number"))
+    value = number;
+  else if (IS ("Time"))
+    value = time;
+  else if (IS ("Bandwidth"))
+    value = rep->bandwidth;
+  else {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "unknown identifier $%.*s$", (int) len, ident);
+    return FALSE;
+  }
+#undef IS
+  g_string_append_printf (out, "%0*" G_GUINT64_FORMAT, (int) width, value);
+  return TRUE;
+}
+
+static gchar *
+expand_template (const MeshDashRepresentation * rep, const gchar * template,
+    guint64 number, guint64 time, gboolean allow_number_time, GError ** error)
+{
+  GString *out = g_string_new (NULL);
+  const gchar *p = template;
+  GError *uri_error = NULL;
+  gchar *resolved;
+
+  while (*p != '\0') {
+    const gchar *start = strchr (p, '$'), *end;
+
+    if (start == NULL) {
+      g_string_append (out, p);
+      break;
+    }
+    g_string_append_len (out, p, start - p);
+    end = strchr (start + 1, '$');
+    if (end == NULL) {
+      g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+          "unterminated identifier in '%s'", template);
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+    if (end == start + 1)
+      g_string_append_c (out, '$');
+    else if (!append_identifier (out, start + 1, end - start - 1, rep, number,
+            time, allow_number_time, error)) {
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+    p = end + 1;
+  }
+
+  resolved = g_uri_resolve_relative (rep->base_url, out->str,
+      G_URI_FLAGS_ENCODED, &uri_error);
+  if (resolved == NULL) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "'%s' cannot be resolved: %s", out->str, uri_error->message);
+    g_error_free (uri_error);
+  }
+  g_string_free (out, TRUE);
+  return resolved;
+}
+
+gchar *
+mesh_dash_expand_url (const MeshDashRepresentation * rep,
+    const gchar * template, guint64 number, guint64 time, GError ** error)
+{
+  g_return_val_if_fail (rep != NULL, NULL);
+  g_return_val_if_fail (template != NULL, NULL);
+  ensure_initialised ();
+
+  return expand_template (rep, template, number, time, TRUE, error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Segment listing */
+
+typedef enum {
+  EMIT_CONTINUE,
+  EMIT_DONE,
+  EMIT_FAILED,
+} EmitResult;
+
+typedef struct {
+  const MeshDashRepresentation *rep;
+  const MeshDashSegmentInfo *info;
+  GstClockTime from;
+  GstClockTime limit;           /* min (to, period end), NONE = unbounded */
+  GstClockTime period_duration;
+  GArray *out;
+  gboolean counting;            /* only count, to refuse too many segments
+                                 * before allocating anything */
+  guint appended;
+  GError **error;
+} Lister;
+
+/* Period-relative ns of media time @t; a segment starting before the
+ * period start is clamped to it */
+static GstClockTime
+period_time (const MeshDashSegmentInfo * info, guint64 t)
+{
+  if (t <= info->presentation_time_offset)
+    return 0;
+  return gst_util_uint64_scale (t - info->presentation_time_offset,
+      GST_SECOND, info->timescale);
+}
+
+/* Media time at or just below period-relative @ns, saturating */
+static guint64
+media_time (const MeshDashSegmentInfo * info, GstClockTime ns)
+{
+  guint64 units = gst_util_uint64_scale (ns, info->timescale, GST_SECOND);
+
+  if (units > G_MAXUINT64 - info->presentation_time_offset)
+    return G_MAXUINT64;
+  return units + info->presentation_time_offset;
+}
+
+static gboolean
+segment_url (Lister * l, guint64 seq, guint64 number, guint64 t,
+    MeshDashSegment * segment)
+{
+  const MeshDashSegmentInfo *info = l->info;
+  const MeshDashSegmentUrl *url;
+
+  if (info->kind == MESH_DASH_SEGMENTS_TEMPLATE) {
+    segment->url = expand_template (l->rep, info->media_template, number, t,
+        TRUE, l->error);
+    return segment->url != NULL;
+  }
+  url = g_ptr_array_index (info->urls, seq);
+  segment->url = g_strdup (url->media ? url->media : l->rep->base_url);
+  segment->offset = url->media_offset;
+  segment->size = url->media_size;
+  return TRUE;
+}
+
+/* Appends segment @seq (0-based from the first of the Representation) at
+ * media time @t lasting @d units (0: unknown, then @duration_ns) */
+static EmitResult
+emit (Lister * l, guint64 seq, guint64 t, guint64 d, GstClockTime duration_ns)
+{
+  const MeshDashSegmentInfo *info = l->info;
+  MeshDashSegment segment = { 0, };
+  GstClockTime start;
+  guint64 number;
+
+  if (info->kind == MESH_DASH_SEGMENTS_LIST && seq >= info->urls->len)
+    return EMIT_DONE;
+  start = period_time (info, t);
+  if (l->limit != GST_CLOCK_TIME_NONE && start >= l->limit)
+    return EMIT_DONE;
+  if (seq > G_MAXUINT64 - info->start_number)
+    return EMIT_DONE;
+  number = info->start_number + seq;
+  if (info->end_number >= 0 && number > (guint64) info->end_number)
+    return EMIT_DONE;
+  if (start < l->from)
+    return EMIT_CONTINUE;
+  if (l->appended >= MAX_LISTED_SEGMENTS) {
+    g_set_error (l->error, MESH_DASH_ERROR, MESH_DASH_ERROR_UNSUPPORTED,
+        "Representation '%s': more than %u segments in the requested range",
+        l->rep->id, MAX_LISTED_SEGMENTS);
+    return EMIT_FAILED;
+  }
+  if (l->counting) {
+    l->appended++;
+    return EMIT_CONTINUE;
+  }
+
+  segment.offset = segment.size = -1;
+  if (!segment_url (l, seq, number, t, &segment))
+    return EMIT_FAILED;
+  segment.number = number;
+  segment.time = t;
+  segment.start = start;
+  if (d == 0)
+    segment.duration = duration_ns;
+  else if (t > G_MAXUINT64 - d)
+    segment.duration = period_time (info, G_MAXUINT64) - start;
+  else
+    segment.duration = period_time (info, t + d) - start;
+  g_array_append_val (l->out, segment);
+  l->appended++;
+  return EMIT_CONTINUE;
+}
+
+/* How many segments S number @i stands for; G_MAXUINT64 when it repeats to
+ * the end of an open range (the limit stops it) */
+static guint64
+timeline_count (const Lister * l, guint i)
+{
+  const GArray *timeline = l->info->timeline;
+  const MeshDashTimelineEntry *e = &g_array_index (timeline,
+      MeshDashTimelineEntry, i);
+  guint64 end;
+
+  if (e->r >= 0)
+    return (guint64) e->r + 1;
+  if (i + 1 < timeline->len)
+    end = g_array_index (timeline, MeshDashTimelineEntry, i + 1).t;
+  else if (l->limit != GST_CLOCK_TIME_NONE)
+    return G_MAXUINT64;
+  else
+    return 0;
+  return end > e->t ? (end - e->t + e->d - 1) / e->d : 0;
+}
+
+static gboolean
+list_timeline (Lister * l)
+{
+  const GArray *timeline = l->info->timeline;
+  guint64 seq = 0, from_t = media_time (l->info, l->from);
+  guint i;
+
+  for (i = 0; i < timeline->len; i++) {
+    const MeshDashTimelineEntry *e = &g_array_index (timeline,
+        MeshDashTimelineEntry, i);
+    guint64 count = timeline_count (l, i), k = 0;
+
+    /* jump to the segment holding @from (repeat counts may be huge); this
+     * also leaves out segments wholly before the period start */
+    if (from_t > e->t)
+      k = MIN ((from_t - e->t) / e->d, count);
+    for (; k < count; k++) {
+      EmitResult result;
+
+      if (k > (G_MAXUINT64 - e->t) / e->d || k > G_MAXUINT64 - seq)
+        return TRUE;
+      result = emit (l, seq + k, e->t + k * e->d, e->d, 0);
+      if (result == EMIT_FAILED)
+        return FALSE;
+      if (result == EMIT_DONE)
+        return TRUE;
+    }
+    if (count > G_MAXUINT64 - seq)
+      return TRUE;
+    seq += count;
+  }
+  return TRUE;
+}
+
+/* Segments of @duration units each from the period start */
+static gboolean
+list_by_duration (Lister * l)
+{
+  const MeshDashSegmentInfo *info = l->info;
+  guint64 pto = info->presentation_time_offset, d = info->duration;
+  guint64 seq = (media_time (info, l->from) - pto) / d;
+
+  for (;; seq++) {
+    EmitResult result;
+
+    if (seq > (G_MAXUINT64 - pto) / d)
+      return TRUE;
+    result = emit (l, seq, pto + seq * d, d, 0);
+    if (result == EMIT_FAILED)
+      return FALSE;
+    if (result == EMIT_DONE)
+      return TRUE;
+  }
+}
+
+static gboolean
+list_segments (Lister * l)
+{
+  const MeshDashSegmentInfo *info = l->info;
+  const MeshDashRepresentation *rep = l->rep;
+  GError **error = l->error;
+
+  if (info->timeline != NULL) {
+    const MeshDashTimelineEntry *last = &g_array_index (info->timeline,
+        MeshDashTimelineEntry, info->timeline->len - 1);
+
+    if (last->r < 0 && l->limit == GST_CLOCK_TIME_NONE) {
+      g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+          "Representation '%s': the period is open and the SegmentTimeline "
+          "ends with @r=-1: an end time is needed", rep->id);
+      return FALSE;
+    }
+    return list_timeline (l);
+  }
+  if (info->duration != 0) {
+    if (l->limit == GST_CLOCK_TIME_NONE && info->end_number < 0) {
+      g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+          "Representation '%s': the period is open: an end time is needed",
+          rep->id);
+      return FALSE;
+    }
+    return list_by_duration (l);
+  }
+  /* a SegmentList of one segment lasting the whole period */
+  if (info->kind == MESH_DASH_SEGMENTS_LIST && info->urls != NULL
+      && info->urls->len == 1)
+    return emit (l, 0, info->presentation_time_offset, 0,
+        l->period_duration) != EMIT_FAILED;
+  g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+      "Representation '%s': neither @duration nor SegmentTimeline", rep->id);
+  return FALSE;
+}
+
+gboolean
+mesh_dash_representation_list_segments (const MeshDashRepresentation * rep,
+    GstClockTime period_duration, GstClockTime from, GstClockTime to,
+    GArray * out, GError ** error)
+{
+  const MeshDashSegmentInfo *info;
+  Lister l = { 0, };
+  guint initial_len;
+  gboolean ok;
+
+  g_return_val_if_fail (rep != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (GST_CLOCK_TIME_IS_VALID (from), FALSE);
+  ensure_initialised ();
+
+  info = &rep->segments;
+  if (info->kind != MESH_DASH_SEGMENTS_TEMPLATE
+      && info->kind != MESH_DASH_SEGMENTS_LIST) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_UNSUPPORTED,
+        "Representation '%s': %s", rep->id,
+        info->kind == MESH_DASH_SEGMENTS_BASE ? "SegmentBase segments come "
+        "from the sidx box" : "no segment information");
+    return FALSE;
+  }
+  if (info->timescale == 0 || (info->kind == MESH_DASH_SEGMENTS_TEMPLATE
+          && info->media_template == NULL) || (info->kind ==
+          MESH_DASH_SEGMENTS_LIST && (info->urls == NULL
+              || info->urls->len == 0))) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "Representation '%s': incomplete segment information", rep->id);
+    return FALSE;
+  }
+
+  initial_len = out->len;
+  l.rep = rep;
+  l.info = info;
+  l.from = from;
+  l.limit = MIN (to, period_duration);
+  l.period_duration = period_duration;
+  l.out = out;
+  l.error = error;
+  if (from >= l.limit)
+    return TRUE;
+
+  l.counting = TRUE;
+  if (!list_segments (&l))
+    return FALSE;
+  l.counting = FALSE;
+  l.appended = 0;
+  ok = list_segments (&l);
+  /* nothing half-done on error */
+  if (!ok)
+    g_array_set_size (out, initial_len);
+  return ok;
+}
+
+gboolean
+mesh_dash_representation_get_init (const MeshDashRepresentation * rep,
+    gchar ** url, gint64 * offset, gint64 * size, GError ** error)
+{
+  const MeshDashSegmentInfo *info;
+
+  g_return_val_if_fail (rep != NULL, FALSE);
+  g_return_val_if_fail (url != NULL, FALSE);
+  ensure_initialised ();
+
+  info = &rep->segments;
+  *url = NULL;
+  if (offset)
+    *offset = -1;
+  if (size)
+    *size = -1;
+
+  if (info->kind == MESH_DASH_SEGMENTS_TEMPLATE && info->init_template) {
+    *url = expand_template (rep, info->init_template, info->start_number, 0,
+        FALSE, error);
+    return *url != NULL;
+  }
+  if (info->init_url != NULL) {
+    *url = g_strdup (info->init_url);
+    if (offset)
+      *offset = info->init_offset;
+    if (size)
+      *size = info->init_offset >= 0 ? info->init_size : -1;
+    return TRUE;
+  }
+  /* on-demand profile: ftyp and moov come before the sidx */
+  if (info->kind == MESH_DASH_SEGMENTS_BASE && info->index_offset > 0
+      && rep->base_url != NULL) {
+    *url = g_strdup (rep->base_url);
+    if (offset)
+      *offset = 0;
+    if (size)
+      *size = info->index_offset;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* sidx (ISO/IEC 14496-12 8.16.3) */
+
+typedef struct {
+  const guint8 *data;
+  gsize len;
+  gsize pos;
+} ByteReader;
+
+static gboolean
+read_be (ByteReader * r, guint bytes, guint64 * value)
+{
+  guint i;
+
+  if (r->len - r->pos < bytes)
+    return FALSE;
+  *value = 0;
+  for (i = 0; i < bytes; i++)
+    *value = (*value << 8) | r->data[r->pos++];
+  return TRUE;
+}
+
+static gboolean
+sidx_error (GError ** error, MeshDashError code, const gchar * message)
+{
+  g_set_error (error, MESH_DASH_ERROR, code, "sidx: %s", message);
+  return FALSE;
+}
+
+/* The box header: on success @r spans exactly the box */
+static gboolean
+read_sidx_header (ByteReader * r, guint64 * box_size, GError ** error)
+{
+  guint64 size;
+
+  if (r->len < 8 || !read_be (r, 4, &size))
+    return sidx_error (error, MESH_DASH_ERROR_INVALID, "truncated box header");
+  if (memcmp (r->data + 4, "sidx", 4) != 0)
+    return sidx_error (error, MESH_DASH_ERROR_INVALID, "not a sidx box");
+  r->pos += 4;
+  if (size == 1 && !read_be (r, 8, &size))
+    return sidx_error (error, MESH_DASH_ERROR_INVALID, "truncated box header");
+  if (size < r->pos)
+    return sidx_error (error, MESH_DASH_ERROR_INVALID, "box size is smaller than its header");
+  if (size > r->len)
+    return sidx_error (error, MESH_DASH_ERROR_INVALID, "truncated box");
+  r->len = size;
+  *box_size = size;
+  return TRUE;
+}
+
+gboolean
+mesh_dash_parse_sidx (const guint8 * data, gsize len, guint64 sidx_offset,
+    const gchar * url, guint64 presentation_time_offset, GArray * out,
+    GError ** error)
+{
+  ByteReader r = { data, len, 0 };
+  MeshDashSegmentInfo info = { 0, };
+  guint64 box_size = 0, version_flags, skip, timescale, ept, first_offset;
+  guint64 count, offset, t, i;
+  guint field;
+  guint first_appended = out->len;
+
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+  ensure_initialised ();
+
+  if (!read_sidx_header (&r, &box_size, error))
+    return FALSE;
+  if (!read_be (&r, 4, &version_flags))
+    return sidx_error (error, MESH_DASH_ERROR_INVALID, "truncated box");
+  if ((version_flags >> 24) > 1)
+    return sidx_error (error, MESH_DASH_ERROR_UNSUPPORTED, "unknown version");
+  /* version 1 has 64-bit earliest_presentation_time and first_offset */
+  field = (version_flags >> 24) == 0 ? 4 : 8;
+  if (!read_be (&r, 4, &skip) || !read_be (&r, 4, &timescale)
+      || !read_be (&r, field, &ept) || !read_be (&r, field, &first_offset)
+      || !read_be (&r, 2, &skip) || !read_be (&r, 2, &count))
+    return sidx_error (error, MESH_DASH_ERROR_INVALID, "truncated box");
+  if (timescale == 0)
+    return sidx_error (error, MESH_DASH_ERROR_INVALID, "timescale is 0");
+  if (r.len - r.pos < count * 12)
+    return sidx_error (error, MESH_DASH_ERROR_INVALID, "truncated references");
+  if (sidx_offset > G_MAXINT64 - box_size
+      || first_offset > G_MAXINT64 - sidx_offset - box_size)
+    return sidx_error (error, MESH_DASH_ERROR_INVALID, "offsets out of range");
+
+  info.timescale = timescale;
+  info.presentation_time_offset = presentation_time_offset;
+  offset = sidx_offset + box_size + first_offset;
+  t = ept;
+  for (i = 0; i < count; i++) {
+    guint64 word = 0, duration = 0, sap = 0;
+    MeshDashSegment segment = { 0, };
+
+    read_be (&r, 4, &word);
+    read_be (&r, 4, &duration);
+    read_be (&r, 4, &sap);
+    if (word >> 31) {
+      g_array_set_size (out, first_appended);
+      return sidx_error (error, MESH_DASH_ERROR_UNSUPPORTED, "hierarchical index (reference to a sidx) "
+          "is not supported");
+    }
+    word &= 0x7fffffff;
+    if (offset > (guint64) G_MAXINT64 - word || t > G_MAXUINT64 - duration) {
+      g_array_set_size (out, first_appended);
+      return sidx_error (error, MESH_DASH_ERROR_INVALID, "offsets out of range");
+    }
+    segment.url = g_strdup (url);
+    segment.offset = offset;
+    segment.size = word;
+    /* like the default @startNumber */
+    segment.number = i + 1;
+    segment.time = t;
+    segment.start = period_time (&info, t);
+    segment.duration = period_time (&info, t + duration) - segment.start;
+    g_array_append_val (out, segment);
+    offset += word;
+    t += duration;
+  }
+  GST_LOG ("sidx at %" G_GUINT64_FORMAT ": %" G_GUINT64_FORMAT " references",
+      sidx_offset, count);
+  return TRUE;
+}

@@ -1,0 +1,217 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * MPEG-DASH MPD model and parser (ISO/IEC 23009-1), on libxml2. Pure: text
+ * in, model out, no I/O and no global state beyond libxml2's own
+ * initialisation, so it is safe from any thread and testable without a
+ * network. Every URL in the model is absolute: BaseURL elements are resolved
+ * at MPD, Period, AdaptationSet and Representation level against the URL the
+ * MPD was fetched from (after redirects). Segment information is inherited
+ * from Period and AdaptationSet into each Representation while parsing, so a
+ * Representation carries everything needed to list its segments.
+ *
+ * Times are GstClockTime (ns) unless said otherwise; wall-clock instants are
+ * gint64 µs since the Unix epoch (G_MININT64 when absent).
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define MESH_DASH_ERROR (mesh_dash_error_quark ())
+GQuark mesh_dash_error_quark (void);
+
+typedef enum {
+  MESH_DASH_ERROR_XML,          /* not well-formed XML (message has the line) */
+  MESH_DASH_ERROR_NOT_MPD,      /* root element is not MPD */
+  MESH_DASH_ERROR_INVALID,      /* an attribute or element that is wrong */
+  MESH_DASH_ERROR_UNSUPPORTED,  /* e.g. no usable segment information */
+} MeshDashError;
+
+typedef enum {
+  MESH_DASH_SEGMENTS_NONE,
+  MESH_DASH_SEGMENTS_TEMPLATE,  /* SegmentTemplate, with or without timeline */
+  MESH_DASH_SEGMENTS_LIST,      /* SegmentList / SegmentURL */
+  MESH_DASH_SEGMENTS_BASE,      /* SegmentBase: one file, index in a sidx */
+} MeshDashSegmentsKind;
+
+/* One S element of a SegmentTimeline, r expanded only when >= 0:
+ * r = -1 ("until the next S or the end of the period") is kept as -1. */
+typedef struct {
+  guint64 t;                    /* in timescale units; the previous end when
+                                 * the MPD omits it */
+  guint64 d;
+  gint64 r;
+} MeshDashTimelineEntry;
+
+typedef struct {
+  gchar *media;                 /* absolute URL, NULL = the Representation's
+                                 * BaseURL */
+  gint64 media_offset;          /* mediaRange, -1 when absent */
+  gint64 media_size;
+} MeshDashSegmentUrl;
+
+/* The resolved (inherited) segment information of a Representation. */
+typedef struct {
+  MeshDashSegmentsKind kind;
+  guint64 timescale;            /* 1 when absent */
+  guint64 presentation_time_offset;     /* timescale units */
+  guint64 duration;             /* @duration in timescale units, 0 = none */
+  guint64 start_number;         /* 1 when absent */
+  gint64 end_number;            /* @endNumber, -1 when absent */
+  gchar *media_template;        /* SegmentTemplate@media, identifiers kept
+                                 * as written ($Number%05d$ ...), NOT yet
+                                 * made absolute: use mesh_dash_expand_url */
+  gchar *init_template;         /* SegmentTemplate@initialization, likewise */
+  gchar *init_url;              /* absolute Initialization@sourceURL, or the
+                                 * BaseURL when only a range is given */
+  gint64 init_offset;           /* Initialization@range, -1 = none */
+  gint64 init_size;
+  gint64 index_offset;          /* SegmentBase@indexRange, -1 = none */
+  gint64 index_size;
+  GArray *timeline;             /* MeshDashTimelineEntry, NULL = none */
+  GPtrArray *urls;              /* MeshDashSegmentUrl*, SegmentList only */
+} MeshDashSegmentInfo;
+
+typedef struct {
+  gchar *scheme_id_uri;
+  gchar *value;                 /* may be NULL */
+  gchar *default_kid;           /* cenc:default_KID, may be NULL */
+  gchar *xml;                   /* the whole element, serialised, for the
+                                 * protection event */
+  GBytes *pssh;                 /* the cenc:pssh child, base64-decoded (a
+                                 * whole 'pssh' box), NULL when absent */
+} MeshDashContentProtection;
+
+typedef struct {
+  gchar *id;
+  guint64 bandwidth;            /* bits/s */
+  gint width, height;           /* 0 when absent */
+  gint framerate_n, framerate_d;        /* 0/1 when absent */
+  gchar *codecs;                /* inherited from the AdaptationSet */
+  gchar *mime_type;             /* inherited from the AdaptationSet */
+  gchar *base_url;              /* absolute, every level applied */
+  MeshDashSegmentInfo segments;
+} MeshDashRepresentation;
+
+typedef enum {
+  MESH_DASH_CONTENT_UNKNOWN,
+  MESH_DASH_CONTENT_VIDEO,
+  MESH_DASH_CONTENT_AUDIO,
+  MESH_DASH_CONTENT_TEXT,
+} MeshDashContentType;
+
+typedef struct {
+  gchar *id;                    /* may be NULL */
+  MeshDashContentType content_type;     /* contentType, else from mimeType */
+  gchar *mime_type;
+  gchar *codecs;
+  gchar *lang;
+  GPtrArray *roles;             /* gchar*: Role@value of urn:mpeg:dash:role */
+  GPtrArray *content_protections;       /* MeshDashContentProtection* */
+  GPtrArray *representations;   /* MeshDashRepresentation*, sorted by
+                                 * ascending bandwidth (stable) */
+} MeshDashAdaptationSet;
+
+typedef struct {
+  gchar *id;
+  GstClockTime start;           /* Period@start, or the previous period's
+                                 * end; 0 for the first of a static MPD */
+  GstClockTime duration;        /* @duration, or up to the next period's
+                                 * start or the MPD duration; NONE if open */
+  GPtrArray *adaptation_sets;   /* MeshDashAdaptationSet* */
+} MeshDashPeriod;
+
+typedef enum {
+  MESH_DASH_UTC_HTTP_XSDATE,    /* urn:mpeg:dash:utc:http-xsdate:2014 */
+  MESH_DASH_UTC_HTTP_ISO,       /* urn:mpeg:dash:utc:http-iso:2014 */
+  MESH_DASH_UTC_HTTP_HEAD,      /* urn:mpeg:dash:utc:http-head:2014 */
+  MESH_DASH_UTC_DIRECT,         /* urn:mpeg:dash:utc:direct:2014 */
+} MeshDashUtcScheme;
+
+typedef struct {
+  MeshDashUtcScheme scheme;
+  gchar *value;                 /* an absolute URL, or the date itself */
+} MeshDashUtcTiming;
+
+typedef struct {
+  gchar *url;                   /* where it was fetched from */
+  gboolean dynamic;             /* MPD@type="dynamic" */
+  gint64 availability_start_time;       /* µs since epoch */
+  gint64 publish_time;          /* µs since epoch */
+  GstClockTime media_presentation_duration;     /* NONE when absent */
+  GstClockTime minimum_update_period;   /* NONE when absent */
+  GstClockTime time_shift_buffer_depth; /* NONE when absent */
+  GstClockTime suggested_presentation_delay;    /* NONE when absent */
+  GstClockTime min_buffer_time;
+  GstClockTime max_segment_duration;    /* NONE when absent */
+  gchar *location;              /* Location element, absolute, may be NULL */
+  GPtrArray *utc_timings;       /* MeshDashUtcTiming*, document order */
+  GPtrArray *periods;           /* MeshDashPeriod* */
+} MeshDashMpd;
+
+/* Parses an MPD. On error returns NULL and sets @error with a message that
+ * names the element (and line for XML errors). Rejects DTDs and external
+ * entities (no network, no file access from the parser). */
+MeshDashMpd *mesh_dash_mpd_parse (const gchar * text, gsize len,
+    const gchar * url, GError ** error);
+
+void mesh_dash_mpd_free (MeshDashMpd * mpd);
+
+/* A segment of a Representation. */
+typedef struct {
+  gchar *url;                   /* absolute */
+  gint64 offset;                /* byte range, -1 = whole file */
+  gint64 size;
+  guint64 number;               /* $Number$ (or index + startNumber) */
+  guint64 time;                 /* $Time$, timescale units */
+  GstClockTime start;           /* presentation time relative to the
+                                 * period start (presentationTimeOffset
+                                 * removed) */
+  GstClockTime duration;
+} MeshDashSegment;
+
+void mesh_dash_segment_clear (MeshDashSegment * segment);
+
+/* Expands $RepresentationID$, $Number$, $Time$, $Bandwidth$ (with %0Nd width
+ * formats) and $$ in @template and resolves the result against the
+ * Representation's BaseURL. NULL with @error on a malformed template. */
+gchar *mesh_dash_expand_url (const MeshDashRepresentation * rep,
+    const gchar * template, guint64 number, guint64 time, GError ** error);
+
+/* Lists the segments of @rep (TEMPLATE or LIST kinds) that start within
+ * [@from, @to) of the period (period-relative times; @to NONE = to the end).
+ * @period_duration bounds templates without a timeline or with r = -1
+ * (NONE: open, then @to must be valid). Appends MeshDashSegment to @out
+ * (a GArray with mesh_dash_segment_clear as clear func). FALSE with @error
+ * on malformed templates. SegmentBase needs the sidx: see below. At most
+ * 1000000 segments per call: more is MESH_DASH_ERROR_UNSUPPORTED, and on any
+ * error nothing is appended. Segments wholly before the period start
+ * (presentationTimeOffset) are left out; one across it starts at 0. */
+gboolean mesh_dash_representation_list_segments (const MeshDashRepresentation *
+    rep, GstClockTime period_duration, GstClockTime from, GstClockTime to,
+    GArray * out, GError ** error);
+
+/* The init section of @rep: absolute URL and byte range (-1 offset = whole),
+ * or FALSE when it has none. Transfer full for @url. */
+gboolean mesh_dash_representation_get_init (const MeshDashRepresentation * rep,
+    gchar ** url, gint64 * offset, gint64 * size, GError ** error);
+
+/* Parses a 'sidx' box found at file offset @sidx_offset (the first byte of
+ * @data is that offset) and appends one MeshDashSegment per reference of
+ * type media to @out, with @url, byte ranges, start (from earliest
+ * presentation time, minus @presentation_time_offset, in @timescale units
+ * of the box) and duration; number counts references from 1. Pure. FALSE
+ * with @error (and nothing appended) when the box is
+ * truncated, not a sidx, or refers to other sidx boxes (hierarchical
+ * indexes are not supported). */
+gboolean mesh_dash_parse_sidx (const guint8 * data, gsize len,
+    guint64 sidx_offset, const gchar * url, guint64 presentation_time_offset,
+    GArray * out, GError ** error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MeshDashMpd, mesh_dash_mpd_free);
+
+G_END_DECLS
