@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Tests of the test origin (tools/origin): files, ranges, confinement to the
- * root, counters, faults and the looped live windows.
+ * root, counters, faults, the looped live windows and live DASH.
  *
  * Threads: each test runs on the check thread with a synchronous SoupSession
  * (its own context); the origin runs on its own thread. The origin counts
@@ -15,6 +15,8 @@
 #include <gst/check/gstcheck.h>
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,6 +85,8 @@ static const gchar master_playlist[] =
     "#EXT-X-STREAM-INF:BANDWIDTH=100000,AUDIO=\"a\"\nv0/index.m3u8\n"
     "#EXT-X-STREAM-INF:BANDWIDTH=200000,AUDIO=\"a\"\n/abs/index.m3u8\n";
 
+static void fill_dash_root (void);
+
 static void
 fill_root (void)
 {
@@ -113,6 +117,7 @@ fill_root (void)
   write_file ("m/master.m3u8", master_playlist, -1);
   write_file ("bad/index.m3u8", "this is not a playlist\n", -1);
   write_file ("bad/noextinf.m3u8", "#EXTM3U\nseg.ts\n", -1);
+  fill_dash_root ();
 }
 
 static void
@@ -1128,6 +1133,536 @@ GST_START_TEST (test_media_live)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* live DASH                                                                */
+
+/* 4 x 2 s, template on the AdaptationSet, numbers from 1 */
+static const gchar dash_vod_mpd[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\""
+    " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""
+    " xsi:schemaLocation=\"urn:mpeg:dash:schema:mpd:2011 DASH-MPD.xsd\""
+    " profiles=\"urn:mpeg:dash:profile:isoff-live:2011\" type=\"static\""
+    " mediaPresentationDuration=\"PT8S\" minBufferTime=\"PT2S\">\n"
+    " <Period id=\"p\" duration=\"PT8S\">\n"
+    "  <AdaptationSet mimeType=\"video/mp4\">\n"
+    "   <SegmentTemplate timescale=\"1000\" duration=\"2000\" startNumber=\"1\""
+    " initialization=\"init-$RepresentationID$.mp4\""
+    " media=\"seg-$RepresentationID$-$Number%03d$.m4s\"/>\n"
+    "   <Representation id=\"v\" bandwidth=\"100000\"/>\n"
+    "  </AdaptationSet>\n" " </Period>\n" "</MPD>\n";
+
+#define DASH_SEGMENTS 4
+#define DASH_SEGMENT_MS 2000
+#define DASH_MPD_PATH "/live/dash/vod.mpd"
+#define DASH_QUERY "?mpd=/dash/vod.mpd"
+
+static void
+append_box (GByteArray * out, const gchar * type, const guint8 * payload,
+    gsize length)
+{
+  guint8 header[8];
+
+  header[0] = (length + 8) >> 24;
+  header[1] = (length + 8) >> 16;
+  header[2] = (length + 8) >> 8;
+  header[3] = length + 8;
+  memcpy (header + 4, type, 4);
+  g_byte_array_append (out, header, 8);
+  g_byte_array_append (out, payload, length);
+}
+
+static void
+put_be (guint8 * p, guint64 value, guint bytes)
+{
+  guint i;
+
+  for (i = 0; i < bytes; i++)
+    p[i] = value >> (8 * (bytes - 1 - i));
+}
+
+static guint64
+get_be (const guint8 * p, guint bytes)
+{
+  guint64 value = 0;
+  guint i;
+
+  for (i = 0; i < bytes; i++)
+    value = (value << 8) | p[i];
+  return value;
+}
+
+/* Wraps @inner in a box of @type, in place. */
+static void
+wrap_box (GByteArray * inner, const gchar * type)
+{
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+
+  append_box (out, type, inner->data, inner->len);
+  g_byte_array_set_size (inner, 0);
+  g_byte_array_append (inner, out->data, out->len);
+}
+
+/* An init segment whose track's mdhd says timescale 1000. */
+static void
+write_dash_init (const gchar * relpath)
+{
+  g_autoptr (GByteArray) box = g_byte_array_new ();
+  guint8 mdhd[24] = { 0, };
+
+  put_be (mdhd + 12, 1000, 4);
+  append_box (box, "mdhd", mdhd, sizeof (mdhd));
+  wrap_box (box, "mdia");
+  wrap_box (box, "trak");
+  wrap_box (box, "moov");
+  write_file (relpath, box->data, box->len);
+}
+
+/* Segment @i (0-based): a v1 sidx and a moof/traf/tfdt v1 at i * 2000 ms,
+ * then an mdat naming the segment. */
+static void
+write_dash_segment (const gchar * relpath, guint i)
+{
+  g_autoptr (GByteArray) file = g_byte_array_new ();
+  g_autoptr (GByteArray) moof = g_byte_array_new ();
+  g_autofree gchar *text = g_strdup_printf ("dash segment %u", i);
+  guint8 sidx[32] = { 1, 0, 0, 0, };
+  guint8 tfdt[12] = { 1, 0, 0, 0, };
+
+  put_be (sidx + 4, 1, 4);
+  put_be (sidx + 8, 1000, 4);
+  put_be (sidx + 12, (guint64) i * DASH_SEGMENT_MS, 8);
+  append_box (file, "sidx", sidx, sizeof (sidx));
+  put_be (tfdt + 4, (guint64) i * DASH_SEGMENT_MS, 8);
+  append_box (moof, "tfdt", tfdt, sizeof (tfdt));
+  wrap_box (moof, "traf");
+  wrap_box (moof, "moof");
+  g_byte_array_append (file, moof->data, moof->len);
+  append_box (file, "mdat", (const guint8 *) text, strlen (text));
+  write_file (relpath, file->data, file->len);
+}
+
+static void
+fill_dash_root (void)
+{
+  guint i;
+
+  write_file ("dash/vod.mpd", dash_vod_mpd, -1);
+  write_dash_init ("dash/init-v.mp4");
+  for (i = 0; i < DASH_SEGMENTS; i++) {
+    g_autofree gchar *name = g_strdup_printf ("dash/seg-v-%03u.m4s", i + 1);
+    write_dash_segment (name, i);
+  }
+  write_file ("dash/notxml.mpd", "this is not XML", -1);
+  write_file ("dash/timeline.mpd",
+      "<MPD type=\"static\" mediaPresentationDuration=\"PT8S\"><Period>"
+      "<AdaptationSet><SegmentTemplate media=\"s$Number$.m4s\" duration=\"2\">"
+      "<SegmentTimeline><S d=\"2\" r=\"3\"/></SegmentTimeline>"
+      "</SegmentTemplate><Representation id=\"a\"/></AdaptationSet>"
+      "</Period></MPD>", -1);
+  write_file ("dash/dynamic.mpd", "<MPD type=\"dynamic\"><Period/></MPD>", -1);
+  write_file ("dash/noduration.mpd",
+      "<MPD type=\"static\"><Period><AdaptationSet><Representation id=\"a\">"
+      "<SegmentTemplate media=\"s$Number$.m4s\" duration=\"2\"/>"
+      "</Representation></AdaptationSet></Period></MPD>", -1);
+  write_file ("dash/twoperiods.mpd",
+      "<MPD type=\"static\" mediaPresentationDuration=\"PT8S\"><Period/>"
+      "<Period/></MPD>", -1);
+  write_file ("dash/notime.mpd",
+      "<MPD type=\"static\" mediaPresentationDuration=\"PT8S\"><Period>"
+      "<AdaptationSet><Representation id=\"a\">"
+      "<SegmentTemplate media=\"s$Time$.m4s\" duration=\"2\"/>"
+      "</Representation></AdaptationSet></Period></MPD>", -1);
+}
+
+static xmlDoc *
+get_live_mpd (const gchar * path)
+{
+  guint status;
+  g_autoptr (GBytes) body = http_get (path, NULL, &status);
+  xmlDoc *doc;
+
+  fail_unless_equals_int (status, 200);
+  doc = xmlReadMemory (g_bytes_get_data (body, NULL),
+      g_bytes_get_size (body), NULL, NULL, XML_PARSE_NONET);
+  fail_unless (doc != NULL, "live MPD does not parse");
+  return doc;
+}
+
+static xmlNode *
+find_element (xmlNode * node, const gchar * name)
+{
+  for (; node; node = node->next) {
+    xmlNode *found;
+
+    if (node->type == XML_ELEMENT_NODE
+        && xmlStrEqual (node->name, (const xmlChar *) name))
+      return node;
+    if ((found = find_element (node->children, name)))
+      return found;
+  }
+  return NULL;
+}
+
+static gchar *
+get_attr (xmlNode * node, const gchar * name)
+{
+  xmlChar *value = xmlGetProp (node, (const xmlChar *) name);
+  gchar *copy = value ? g_strdup ((const gchar *) value) : NULL;
+
+  xmlFree (value);
+  return copy;
+}
+
+/* µs since 1970 of an ISO 8601 UTC time with milliseconds. */
+static gint64
+parse_utc (const gchar * text)
+{
+  g_autoptr (GDateTime) time = NULL;
+
+  fail_unless (text != NULL);
+  fail_unless (g_regex_match_simple
+      ("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z$", text, 0, 0),
+      "not ISO 8601 UTC with milliseconds: %s", text);
+  time = g_date_time_new_from_iso8601 (text, NULL);
+  fail_unless (time != NULL, "%s", text);
+  return g_date_time_to_unix (time) * SEC + g_date_time_get_microsecond (time);
+}
+
+static gint64
+live_mpd_ast (const gchar * path)
+{
+  xmlDoc *doc = get_live_mpd (path);
+  g_autofree gchar *ast = get_attr (xmlDocGetRootElement (doc),
+      "availabilityStartTime");
+  gint64 us = parse_utc (ast);
+
+  xmlFreeDoc (doc);
+  return us;
+}
+
+GST_START_TEST (test_dash_live_mpd)
+{
+  xmlDoc *doc = get_live_mpd (DASH_MPD_PATH);
+  xmlNode *root = xmlDocGetRootElement (doc);
+  xmlNode *period = find_element (root, "Period");
+  xmlNode *timing = find_element (root, "UTCTiming");
+  xmlNode *tpl = find_element (root, "SegmentTemplate");
+  g_autofree gchar *type = get_attr (root, "type");
+  g_autofree gchar *ast = get_attr (root, "availabilityStartTime");
+  g_autofree gchar *publish = get_attr (root, "publishTime");
+  g_autofree gchar *mup = get_attr (root, "minimumUpdatePeriod");
+  g_autofree gchar *tsbd = get_attr (root, "timeShiftBufferDepth");
+  g_autofree gchar *spd = get_attr (root, "suggestedPresentationDelay");
+  g_autofree gchar *mpd_duration = get_attr (root, "mediaPresentationDuration");
+  g_autofree gchar *start = get_attr (period, "start");
+  g_autofree gchar *period_duration = get_attr (period, "duration");
+  g_autofree gchar *scheme = NULL;
+  g_autofree gchar *value = NULL;
+  g_autofree gchar *media = get_attr (tpl, "media");
+  g_autofree gchar *init = get_attr (tpl, "initialization");
+  g_autofree gchar *time_url = url_for (origin, "/_time");
+  gint64 now = g_get_real_time (), ast_us, publish_us;
+
+  fail_unless_equals_string (type, "dynamic");
+  ast_us = parse_utc (ast);
+  publish_us = parse_utc (publish);
+  /* the origin started just before this test */
+  fail_unless (ast_us <= now && ast_us > now - 10 * SEC);
+  fail_unless (publish_us >= ast_us && publish_us <= now + SEC);
+  fail_unless (publish_us > now - 10 * SEC);
+  fail_unless_equals_string (mup, "PT2S");
+  fail_unless_equals_string (tsbd, "PT12S");
+  fail_unless_equals_string (spd, "PT6S");
+  fail_unless (mpd_duration == NULL);
+  fail_unless_equals_string (start, "PT0S");
+  fail_unless (period_duration == NULL);
+  fail_unless (timing != NULL);
+  scheme = get_attr (timing, "schemeIdUri");
+  value = get_attr (timing, "value");
+  fail_unless_equals_string (scheme, "urn:mpeg:dash:utc:http-iso:2014");
+  fail_unless_equals_string (value, time_url);
+  fail_unless_equals_string (media, "seg-$RepresentationID$-$Number%03d$.m4s"
+      DASH_QUERY);
+  fail_unless_equals_string (init, "init-$RepresentationID$.mp4");
+  xmlFreeDoc (doc);
+
+  /* the offset hook moves the start back by as much */
+  mesh_origin_server_set_time_offset (origin, 100 * SEC);
+  fail_unless (llabs (live_mpd_ast (DASH_MPD_PATH) - (ast_us - 100 * SEC)) <
+      SEC / 2);
+  mesh_origin_server_set_time_offset (origin, 0);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_dash_time)
+{
+  guint status;
+  g_autoptr (GBytes) body = http_get ("/_time", NULL, &status);
+  g_autofree gchar *text = bytes_to_string (body);
+  gint64 now = g_get_real_time ();
+
+  fail_unless_equals_int (status, 200);
+  fail_unless (llabs (parse_utc (text) - now) < 2 * SEC, "%s", text);
+  fail_unless_equals_int (http_post ("/_time"), 405);
+  /* a control endpoint: not counted */
+  fail_unless_equals_int (mesh_origin_server_get_requests (origin, "/_time"),
+      0);
+}
+
+GST_END_TEST;
+
+static GBytes *
+get_dash_segment (guint number, guint * status)
+{
+  g_autofree gchar *path =
+      g_strdup_printf ("/live/dash/seg-v-%03u.m4s" DASH_QUERY, number);
+
+  return http_get (path, NULL, status);
+}
+
+static gsize
+find_type (GBytes * bytes, const gchar * type)
+{
+  gsize size, i;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+
+  for (i = 4; i + 4 <= size; i++)
+    if (memcmp (data + i, type, 4) == 0)
+      return i;
+  fail ("no %s box", type);
+  return 0;
+}
+
+/* The segment's tfdt and sidx times, and its mdat text. */
+static void
+check_dash_segment (GBytes * body, guint vod_index, guint64 time_ms)
+{
+  const guint8 *data = g_bytes_get_data (body, NULL);
+  g_autofree gchar *text = g_strdup_printf ("dash segment %u", vod_index);
+  gsize mdat = find_type (body, "mdat");
+
+  fail_unless_equals_uint64 (get_be (data + find_type (body, "tfdt") + 8, 8),
+      time_ms);
+  fail_unless_equals_uint64 (get_be (data + find_type (body, "sidx") + 16, 8),
+      time_ms);
+  fail_unless (g_bytes_get_size (body) == mdat + 4 + strlen (text)
+      && memcmp (data + mdat + 4, text, strlen (text)) == 0,
+      "not VOD segment %u", vod_index);
+}
+
+GST_START_TEST (test_dash_segment_availability)
+{
+  GBytes *body;
+  guint status;
+
+  /* the origin's clock is just past 0: segment 1 ends at 2 s */
+  body = get_dash_segment (1, &status);
+  fail_unless_equals_int (status, 404);
+  g_bytes_unref (body);
+  body = get_dash_segment (0, &status);
+  fail_unless_equals_int (status, 404);
+  g_bytes_unref (body);
+
+  mesh_origin_server_set_time_offset (origin, 2 * SEC + SEC / 2);
+  body = get_dash_segment (1, &status);
+  fail_unless_equals_int (status, 200);
+  check_dash_segment (body, 0, 0);
+  g_bytes_unref (body);
+  body = get_dash_segment (2, &status);
+  fail_unless_equals_int (status, 404);
+  g_bytes_unref (body);
+
+  mesh_origin_server_set_time_offset (origin, 4 * SEC + SEC / 2);
+  body = get_dash_segment (2, &status);
+  fail_unless_equals_int (status, 200);
+  check_dash_segment (body, 1, 2000);
+  g_bytes_unref (body);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_dash_segment_loop)
+{
+  g_autofree gchar *init = g_build_filename (root_dir, "dash", "init-v.mp4",
+      NULL);
+  g_autofree gchar *init_data = NULL;
+  gsize init_length;
+  GBytes *body;
+  guint status;
+
+  mesh_origin_server_set_time_offset (origin, 100 * SEC);
+  /* 5 = the first of the second pass, 8 s on */
+  body = get_dash_segment (5, &status);
+  fail_unless_equals_int (status, 200);
+  check_dash_segment (body, 0, 8000);
+  g_bytes_unref (body);
+  body = get_dash_segment (4, &status);
+  fail_unless_equals_int (status, 200);
+  check_dash_segment (body, 3, 6000);
+  g_bytes_unref (body);
+  body = get_dash_segment (11, &status);
+  fail_unless_equals_int (status, 200);
+  check_dash_segment (body, 2, 20000);
+  g_bytes_unref (body);
+  /* 50 ends at 100 s: out; 51 is not */
+  body = get_dash_segment (50, &status);
+  fail_unless_equals_int (status, 200);
+  check_dash_segment (body, 1, 98000);
+  g_bytes_unref (body);
+  body = get_dash_segment (51, &status);
+  fail_unless_equals_int (status, 404);
+  g_bytes_unref (body);
+
+  /* the init segment is served as it is, with or without the query */
+  fail_unless (g_file_get_contents (init, &init_data, &init_length, NULL));
+  body = http_get ("/live/dash/init-v.mp4" DASH_QUERY, NULL, &status);
+  fail_unless_equals_int (status, 200);
+  fail_unless (bytes_equal_mem (body, init_data, init_length));
+  g_bytes_unref (body);
+
+  /* without the query, a plain file (and no such file for 5) */
+  body = http_get ("/live/dash/seg-v-005.m4s", NULL, &status);
+  fail_unless_equals_int (status, 404);
+  g_bytes_unref (body);
+  body = http_get ("/live/dash/seg-v-001.m4s", NULL, &status);
+  fail_unless_equals_int (status, 200);
+  check_dash_segment (body, 0, 0);
+  g_bytes_unref (body);
+
+  /* ranges apply to the looped segment */
+  body = http_get ("/live/dash/seg-v-005.m4s" DASH_QUERY, "bytes=0-7",
+      &status);
+  fail_unless_equals_int (status, 206);
+  fail_unless_equals_int (g_bytes_get_size (body), 8);
+  g_bytes_unref (body);
+}
+
+GST_END_TEST;
+
+static void
+check_status (const gchar * path, guint expected)
+{
+  guint status;
+  g_autoptr (GBytes) body = http_get (path, NULL, &status);
+
+  fail_unless_equals_int (status, expected);
+}
+
+GST_START_TEST (test_dash_bad_input)
+{
+  check_status ("/live/dash/notxml.mpd", 500);
+  check_status ("/live/dash/timeline.mpd", 500);
+  check_status ("/live/dash/dynamic.mpd", 500);
+  check_status ("/live/dash/noduration.mpd", 500);
+  check_status ("/live/dash/twoperiods.mpd", 500);
+  check_status ("/live/dash/notime.mpd", 500);
+  check_status ("/live/dash/missing.mpd", 404);
+  check_status ("/live/dash/seg-v-001.m4s?mpd=dash/vod.mpd", 400);
+  check_status ("/live/dash/seg-v-001.m4s?mpd=/dash/vod.txt", 400);
+  check_status ("/live/dash/seg-v-001.m4s?mpd=/dash/missing.mpd", 404);
+  check_status ("/live/dash/seg-v-001.m4s?mpd=/dash/notxml.mpd", 500);
+  check_status ("/live/dash/seg-v-001.m4s?mpd=/../secret.mpd", 403);
+  check_status ("/live/dash/seg-v-99999999999999999999.m4s" DASH_QUERY, 404);
+  /* the static MPD itself is untouched outside /live/ */
+  {
+    guint status;
+    g_autoptr (GBytes) body = http_get ("/dash/vod.mpd", NULL, &status);
+
+    fail_unless_equals_int (status, 200);
+    fail_unless (bytes_equal_mem (body, dash_vod_mpd, strlen (dash_vod_mpd)));
+  }
+}
+
+GST_END_TEST;
+
+/* with the generated DASH media (meson sets MESH_TEST_DASH_MEDIA) */
+GST_START_TEST (test_media_live_dash)
+{
+  const gchar *media = g_getenv ("MESH_TEST_DASH_MEDIA");
+  g_autofree gchar *mpd = NULL;
+  g_autofree gchar *first = NULL;
+  g_autofree gchar *last = NULL;
+  g_autofree gchar *first_data = NULL;
+  g_autofree gchar *last_data = NULL;
+  gsize first_length, last_length;
+  MeshOriginConfig config = { 0, };
+  MeshOriginServer *server;
+  g_autoptr (GError) error = NULL;
+  xmlDoc *doc;
+  xmlNode *node;
+  guint reps = 0;
+  GBytes *body;
+  SoupMessage *msg = NULL;
+  g_autofree gchar *url = NULL;
+
+  if (media)
+    mpd = g_build_filename (media, "live", "manifest.mpd", NULL);
+  if (!mpd || !g_file_test (mpd, G_FILE_TEST_IS_REGULAR)) {
+    GST_INFO ("MESH_TEST_DASH_MEDIA not set or not built: skipped");
+    return;
+  }
+  first = g_build_filename (media, "live", "chunk-stream0-00001.m4s", NULL);
+  last = g_build_filename (media, "live", "chunk-stream0-00030.m4s", NULL);
+  fail_unless (g_file_get_contents (first, &first_data, &first_length, NULL));
+  fail_unless (g_file_get_contents (last, &last_data, &last_length, NULL));
+
+  config.root = media;
+  server = mesh_origin_server_start (&config, &error);
+  fail_unless (server != NULL, "%s", error ? error->message : "");
+  /* 61 s in: segments 1..30 are out (the 30th ends at 60 s) */
+  mesh_origin_server_set_time_offset (server, 61 * SEC);
+
+  url = url_for (server, "/live/live/manifest.mpd");
+  body = request_full ("GET", url, NULL, &msg, NULL);
+  fail_unless_equals_int (soup_message_get_status (msg), 200);
+  g_clear_object (&msg);
+  doc = xmlReadMemory (g_bytes_get_data (body, NULL),
+      g_bytes_get_size (body), NULL, NULL, XML_PARSE_NONET);
+  g_bytes_unref (body);
+  fail_unless (doc != NULL);
+  for (node = find_element (xmlDocGetRootElement (doc), "AdaptationSet");
+      node; node = node->next) {
+    xmlNode *rep;
+
+    for (rep = node->children; rep; rep = rep->next)
+      if (rep->type == XML_ELEMENT_NODE)
+        reps += find_element (rep, "SegmentTemplate") != NULL;
+  }
+  fail_unless_equals_int (reps, 2);
+  xmlFreeDoc (doc);
+
+  g_free (url);
+  url = url_for (server,
+      "/live/live/chunk-stream0-00030.m4s?mpd=/live/manifest.mpd");
+  body = request_full ("GET", url, NULL, &msg, NULL);
+  fail_unless_equals_int (soup_message_get_status (msg), 200);
+  fail_unless (bytes_equal_mem (body, last_data, last_length));
+  g_bytes_unref (body);
+  g_clear_object (&msg);
+
+  /* 31 is the first again, its times moved on */
+  g_free (url);
+  url = url_for (server,
+      "/live/live/chunk-stream0-00031.m4s?mpd=/live/manifest.mpd");
+  body = request_full ("GET", url, NULL, &msg, NULL);
+  fail_unless_equals_int (soup_message_get_status (msg), 404);
+  g_bytes_unref (body);
+  g_clear_object (&msg);
+  mesh_origin_server_set_time_offset (server, 63 * SEC);
+  body = request_full ("GET", url, NULL, &msg, NULL);
+  fail_unless_equals_int (soup_message_get_status (msg), 200);
+  fail_unless_equals_int (g_bytes_get_size (body), first_length);
+  fail_if (bytes_equal_mem (body, first_data, first_length));
+  g_bytes_unref (body);
+  g_clear_object (&msg);
+
+  mesh_origin_server_stop (server);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_start_errors)
 {
   MeshOriginConfig config = { 0, };
@@ -1177,6 +1712,12 @@ origin_suite (void)
   tcase_add_test (tc, test_live_keys_and_maps);
   tcase_add_test (tc, test_live_master_and_bad_input);
   tcase_add_test (tc, test_media_live);
+  tcase_add_test (tc, test_dash_live_mpd);
+  tcase_add_test (tc, test_dash_time);
+  tcase_add_test (tc, test_dash_segment_availability);
+  tcase_add_test (tc, test_dash_segment_loop);
+  tcase_add_test (tc, test_dash_bad_input);
+  tcase_add_test (tc, test_media_live_dash);
   tcase_add_test (tc, test_start_errors);
 
   return s;

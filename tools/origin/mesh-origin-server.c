@@ -14,8 +14,11 @@
  *    the live clock offset: those live under server->lock, which the server
  *    thread also takes when it counts or consumes a fault. The lock is never
  *    held across a call into libsoup.
- *  - root, host, live_window, port and base_url are written before
- *    mesh_origin_server_start() returns and are read-only afterwards.
+ *  - root, host, live_window, port, base_url, start_time and start_real are
+ *    written before mesh_origin_server_start() returns and are read-only
+ *    afterwards.
+ *  - Live MPDs and their segments are worked out afresh from the static MPD
+ *    on every request, on the server thread: there is no DASH state to share.
  */
 
 #define G_LOG_DOMAIN "mesh-origin"
@@ -24,6 +27,9 @@
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <math.h>
 #include <string.h>
 
 #define DEFAULT_LIVE_WINDOW 6
@@ -52,6 +58,7 @@ struct _MeshOriginServer {
   guint port;
   gchar *base_url;
   gint64 start_time;            /* monotonic, µs */
+  gint64 start_real;            /* wall clock at start_time, µs since 1970 */
 
   GThread *thread;
   GMainContext *context;
@@ -77,6 +84,7 @@ typedef struct {
   MeshOriginServer *server;
   SoupServerMessage *msg;       /* not owned */
   gchar *path;                  /* stats key */
+  gchar *live_mpd;              /* the ?mpd= of a live DASH segment, or NULL */
   Fault fault;                  /* the fault in force, zeroed if none */
   GSource *timer;               /* delay or pacing */
   GSource *drop_source;
@@ -266,16 +274,32 @@ mesh_origin_server_set_time_offset (MeshOriginServer * server,
   g_mutex_unlock (&server->lock);
 }
 
+/* The live clock at monotonic time @monotonic_us. */
 static gint64
-live_clock_us (MeshOriginServer * server)
+live_clock_at (MeshOriginServer * server, gint64 monotonic_us)
 {
   gint64 now;
 
   g_mutex_lock (&server->lock);
-  now = g_get_monotonic_time () - server->start_time + server->time_offset;
+  now = monotonic_us - server->start_time + server->time_offset;
   g_mutex_unlock (&server->lock);
 
   return MAX (now, 0);
+}
+
+static gint64
+live_clock_us (MeshOriginServer * server)
+{
+  return live_clock_at (server, g_get_monotonic_time ());
+}
+
+/* The server's UTC time: the wall clock at start plus the monotonic time
+ * since, so that it keeps step with the live clock (a wall clock step does
+ * not move live segments in or out of availability). */
+static gint64
+server_utc_at (MeshOriginServer * server, gint64 monotonic_us)
+{
+  return server->start_real + (monotonic_us - server->start_time);
 }
 
 guint
@@ -754,6 +778,723 @@ live_window_playlist (const VodPlaylist * vod, guint window, gint64 now_us)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Live DASH: a static $Number$ MPD made dynamic                            */
+
+#define LIVE_MPD_UPDATE_PERIOD "PT2S"
+#define LIVE_MPD_TIME_SHIFT_BUFFER "PT12S"
+#define LIVE_MPD_PRESENTATION_DELAY "PT6S"
+/* bounds that keep the arithmetic below far from overflowing */
+#define LIVE_MPD_MAX_SECONDS (10.0 * 365 * 24 * 3600)
+#define LIVE_MPD_MAX_SEGMENTS 10000000
+
+/* One Representation of the static MPD and its effective SegmentTemplate. */
+typedef struct {
+  gchar *id;
+  gchar *bandwidth;
+  gchar *media;                 /* SegmentTemplate@media */
+  gchar *initialization;        /* SegmentTemplate@initialization or NULL */
+  guint64 timescale;
+  guint64 duration;             /* in timescale units */
+  guint64 start_number;
+  guint64 count;                /* segments in the VOD */
+} LiveRep;
+
+typedef struct {
+  xmlDoc *doc;
+  xmlNode *period;
+  GPtrArray *reps;              /* LiveRep */
+} LiveMpd;
+
+static void
+live_rep_free (gpointer data)
+{
+  LiveRep *rep = data;
+
+  g_free (rep->id);
+  g_free (rep->bandwidth);
+  g_free (rep->media);
+  g_free (rep->initialization);
+  g_free (rep);
+}
+
+static void
+live_mpd_free (LiveMpd * mpd)
+{
+  if (!mpd)
+    return;
+  if (mpd->doc)
+    xmlFreeDoc (mpd->doc);
+  if (mpd->reps)
+    g_ptr_array_unref (mpd->reps);
+  g_free (mpd);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LiveMpd, live_mpd_free);
+
+static gboolean
+xml_is (const xmlNode * node, const gchar * name)
+{
+  return node && node->type == XML_ELEMENT_NODE
+      && xmlStrEqual (node->name, (const xmlChar *) name);
+}
+
+static xmlNode *
+xml_child (const xmlNode * parent, const gchar * name)
+{
+  xmlNode *child;
+
+  if (!parent)
+    return NULL;
+  for (child = parent->children; child; child = child->next)
+    if (xml_is (child, name))
+      return child;
+  return NULL;
+}
+
+/* The attribute as a g_malloc'ed string, NULL when absent. */
+static gchar *
+xml_attr (const xmlNode * node, const gchar * name)
+{
+  xmlChar *value;
+  gchar *copy;
+
+  if (!node)
+    return NULL;
+  value = xmlGetProp (node, (const xmlChar *) name);
+  if (!value)
+    return NULL;
+  copy = g_strdup ((const gchar *) value);
+  xmlFree (value);
+  return copy;
+}
+
+/* An xs:duration as DASH uses it (PnDTnHnMn.nS; years and months only as
+ * 0, since their length is ambiguous), in seconds. */
+static gboolean
+parse_xs_duration (const gchar * text, gdouble * seconds)
+{
+  const gchar *p = text;
+  gboolean in_time = FALSE, any = FALSE;
+  gdouble total = 0;
+
+  if (!p || *p++ != 'P')
+    return FALSE;
+  while (*p) {
+    gchar *end;
+    gdouble value;
+
+    if (*p == 'T' && !in_time) {
+      in_time = TRUE;
+      p++;
+      continue;
+    }
+    /* g_ascii_strtod() would take "inf", "nan", signs and hex too */
+    if (!g_ascii_isdigit (*p) && *p != '.')
+      return FALSE;
+    value = g_ascii_strtod (p, &end);
+    if (end == p || !(value >= 0.0 && value < LIVE_MPD_MAX_SECONDS))
+      return FALSE;
+    if (!in_time && (*end == 'Y' || *end == 'M')) {
+      if (value != 0.0)
+        return FALSE;
+    } else if (!in_time && *end == 'D')
+      total += value * 86400;
+    else if (in_time && *end == 'H')
+      total += value * 3600;
+    else if (in_time && *end == 'M')
+      total += value * 60;
+    else if (in_time && *end == 'S')
+      total += value;
+    else
+      return FALSE;
+    any = TRUE;
+    p = end + 1;
+  }
+  if (!any || total >= LIVE_MPD_MAX_SECONDS)
+    return FALSE;
+  *seconds = total;
+  return TRUE;
+}
+
+/* The attribute @name of the most specific SegmentTemplate that has it,
+ * looking at @levels from the most specific (Representation) out. */
+static gchar *
+template_attr (xmlNode ** templates, guint n_levels, const gchar * name)
+{
+  guint i;
+
+  for (i = 0; i < n_levels; i++) {
+    gchar *value = xml_attr (templates[i], name);
+
+    if (value)
+      return value;
+  }
+  return NULL;
+}
+
+static gboolean
+parse_template_number (const gchar * text, guint64 min, guint64 max,
+    guint64 * value)
+{
+  return text && g_ascii_string_to_unsigned (text, 10, min, max, value, NULL);
+}
+
+static LiveRep *
+live_rep_new (xmlNode * period, xmlNode * set, xmlNode * rep_node,
+    gdouble total_seconds, GError ** error)
+{
+  xmlNode *templates[] = {
+    xml_child (rep_node, "SegmentTemplate"),
+    xml_child (set, "SegmentTemplate"),
+    xml_child (period, "SegmentTemplate"),
+  };
+  g_autofree gchar *timescale = template_attr (templates, 3, "timescale");
+  g_autofree gchar *duration = template_attr (templates, 3, "duration");
+  g_autofree gchar *start = template_attr (templates, 3, "startNumber");
+  LiveRep *rep = g_new0 (LiveRep, 1);
+  gdouble segment_seconds, count;
+  guint i;
+
+  rep->id = xml_attr (rep_node, "id");
+  rep->bandwidth = xml_attr (rep_node, "bandwidth");
+  rep->media = template_attr (templates, 3, "media");
+  rep->initialization = template_attr (templates, 3, "initialization");
+  rep->timescale = 1;
+  rep->start_number = 1;
+
+  for (i = 0; i < G_N_ELEMENTS (templates); i++) {
+    if (xml_child (templates[i], "SegmentTimeline")) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+          "SegmentTimeline is not supported, only @duration");
+      goto fail;
+    }
+  }
+  if (!rep->id || !rep->media || !strstr (rep->media, "$Number")
+      || strstr (rep->media, "$Time")) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        "Representation '%s' has no SegmentTemplate@media with $Number$",
+        rep->id ? rep->id : "(no id)");
+    goto fail;
+  }
+  if ((timescale && !parse_template_number (timescale, 1, G_MAXUINT32,
+              &rep->timescale))
+      || !parse_template_number (duration, 1, G_MAXUINT32, &rep->duration)
+      || (start && !parse_template_number (start, 0, G_MAXUINT32,
+              &rep->start_number))) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "Representation '%s': missing or bad SegmentTemplate @duration, "
+        "@timescale or @startNumber", rep->id);
+    goto fail;
+  }
+
+  segment_seconds = (gdouble) rep->duration / rep->timescale;
+  count = ceil (total_seconds / segment_seconds - 1e-6);
+  if (!(count >= 1 && count <= LIVE_MPD_MAX_SEGMENTS)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "Representation '%s' would have %g segments", rep->id, count);
+    goto fail;
+  }
+  rep->count = (guint64) count;
+  return rep;
+
+fail:
+  live_rep_free (rep);
+  return NULL;
+}
+
+/* Parses a static single-Period MPD whose Representations all use
+ * SegmentTemplate with @duration and $Number$. */
+static LiveMpd *
+live_mpd_parse (const gchar * data, gsize size, GError ** error)
+{
+  g_autoptr (LiveMpd) mpd = g_new0 (LiveMpd, 1);
+  g_autofree gchar *type = NULL;
+  g_autofree gchar *length = NULL;
+  xmlNode *root, *node, *set, *rep_node;
+  gdouble total_seconds;
+
+  if (size > G_MAXINT) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "MPD too big");
+    return NULL;
+  }
+  mpd->doc = xmlReadMemory (data, (int) size, NULL, NULL,
+      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  root = mpd->doc ? xmlDocGetRootElement (mpd->doc) : NULL;
+  if (!xml_is (root, "MPD")) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "not an MPD");
+    return NULL;
+  }
+  type = xml_attr (root, "type");
+  if (type && !g_str_equal (type, "static")) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "MPD is not static");
+    return NULL;
+  }
+
+  for (node = root->children; node; node = node->next) {
+    if (!xml_is (node, "Period"))
+      continue;
+    if (mpd->period) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+          "only single-Period MPDs can be made live");
+      return NULL;
+    }
+    mpd->period = node;
+  }
+  if (!mpd->period) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "no Period");
+    return NULL;
+  }
+
+  length = xml_attr (root, "mediaPresentationDuration");
+  if (!length)
+    length = xml_attr (mpd->period, "duration");
+  if (!parse_xs_duration (length, &total_seconds) || total_seconds <= 0) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "missing or bad mediaPresentationDuration");
+    return NULL;
+  }
+
+  mpd->reps = g_ptr_array_new_with_free_func (live_rep_free);
+  for (set = mpd->period->children; set; set = set->next) {
+    if (!xml_is (set, "AdaptationSet"))
+      continue;
+    for (rep_node = set->children; rep_node; rep_node = rep_node->next) {
+      LiveRep *rep;
+
+      if (!xml_is (rep_node, "Representation"))
+        continue;
+      rep = live_rep_new (mpd->period, set, rep_node, total_seconds, error);
+      if (!rep)
+        return NULL;
+      g_ptr_array_add (mpd->reps, rep);
+    }
+  }
+  if (mpd->reps->len == 0) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "no Representation");
+    return NULL;
+  }
+
+  return g_steal_pointer (&mpd);
+}
+
+/* Reads the template identifier that starts at the '$' at @p: its name
+ * (empty for "$$"), the width of a %0<width>d format (0 for none) and
+ * where it ends. */
+static gboolean
+template_identifier (const gchar * p, gchar ** name, guint * width,
+    const gchar ** next)
+{
+  const gchar *close = strchr (p + 1, '$');
+  const gchar *format;
+
+  if (!close)
+    return FALSE;
+  format = memchr (p + 1, '%', close - p - 1);
+  *width = 0;
+  if (format) {
+    const gchar *digits = format + 1;
+    gchar *end;
+    guint64 w;
+
+    if (*digits == '0')
+      digits++;
+    w = g_ascii_strtoull (digits, &end, 10);
+    if (end == digits || end + 1 != close || *end != 'd' || w > 32)
+      return FALSE;
+    *width = w;
+  }
+  *name = g_strndup (p + 1, (format ? format : close) - p - 1);
+  *next = close + 1;
+  return TRUE;
+}
+
+/* The text an identifier other than $Number$ stands for, NULL if unknown. */
+static gchar *
+template_value (const LiveRep * rep, const gchar * name, guint width)
+{
+  if (name[0] == '\0')
+    return g_strdup ("$");
+  if (g_str_equal (name, "RepresentationID"))
+    return g_strdup (rep->id);
+  if (g_str_equal (name, "Bandwidth") && rep->bandwidth)
+    return g_strdup_printf ("%0*" G_GUINT64_FORMAT, width,
+        g_ascii_strtoull (rep->bandwidth, NULL, 10));
+  return NULL;
+}
+
+/* The URL template @tpl of @rep for segment @number. */
+static gchar *
+template_expand (const LiveRep * rep, const gchar * tpl, guint64 number)
+{
+  GString *out = g_string_new (NULL);
+  const gchar *p = tpl;
+
+  while (*p) {
+    g_autofree gchar *name = NULL;
+    g_autofree gchar *value = NULL;
+    guint width;
+
+    if (*p != '$') {
+      g_string_append_c (out, *p++);
+      continue;
+    }
+    if (!template_identifier (p, &name, &width, &p))
+      goto fail;
+    if (g_str_equal (name, "Number"))
+      value = g_strdup_printf ("%0*" G_GUINT64_FORMAT, width, number);
+    else
+      value = template_value (rep, name, width);
+    if (!value)
+      goto fail;
+    g_string_append (out, value);
+  }
+  return g_string_free (out, FALSE);
+
+fail:
+  g_string_free (out, TRUE);
+  return NULL;
+}
+
+/* Whether @path is SegmentTemplate@media of @rep for some number, which is
+ * returned in *number. */
+static gboolean
+template_match (const LiveRep * rep, const gchar * path, guint64 * number)
+{
+  const gchar *p = rep->media;
+  gboolean have_number = FALSE;
+
+  while (*p) {
+    g_autofree gchar *name = NULL;
+    g_autofree gchar *value = NULL;
+    guint width;
+
+    if (*p != '$') {
+      if (*path++ != *p++)
+        return FALSE;
+      continue;
+    }
+    if (!template_identifier (p, &name, &width, &p))
+      return FALSE;
+    if (g_str_equal (name, "Number")) {
+      gchar *end;
+
+      if (!g_ascii_isdigit (*path))
+        return FALSE;
+      *number = g_ascii_strtoull (path, &end, 10);
+      /* more digits than a guint64 holds: no segment of ours */
+      if (end - path > 18)
+        return FALSE;
+      path = end;
+      have_number = TRUE;
+      continue;
+    }
+    value = template_value (rep, name, width);
+    if (!value || !g_str_has_prefix (path, value))
+      return FALSE;
+    path += strlen (value);
+  }
+  return have_number && *path == '\0';
+}
+
+/* When live segment @number of @rep becomes available: the end of the
+ * segment, in µs of the live clock. */
+static gdouble
+live_rep_available_us (const LiveRep * rep, guint64 number)
+{
+  return (gdouble) (number - rep->start_number + 1) * rep->duration
+      * G_USEC_PER_SEC / rep->timescale;
+}
+
+static gchar *
+format_utc (gint64 unix_us)
+{
+  g_autoptr (GDateTime) time =
+      g_date_time_new_from_unix_utc (unix_us / G_USEC_PER_SEC);
+  g_autofree gchar *seconds = g_date_time_format (time, "%Y-%m-%dT%H:%M:%S");
+
+  return g_strdup_printf ("%s.%03dZ", seconds,
+      (int) (unix_us % G_USEC_PER_SEC / 1000));
+}
+
+static void
+xml_set (xmlNode * node, const gchar * name, const gchar * value)
+{
+  xmlSetProp (node, (const xmlChar *) name, (const xmlChar *) value);
+}
+
+static void
+xml_unset (xmlNode * node, const gchar * name)
+{
+  xmlUnsetProp (node, (const xmlChar *) name);
+}
+
+/* Sends segment requests back with ?mpd=<static MPD>, so that the segment
+ * handler knows which templates the request path follows. */
+static void
+tag_segment_templates (xmlNode * node, const gchar * mpd_query)
+{
+  xmlNode *child;
+
+  for (child = node->children; child; child = child->next) {
+    if (child->type != XML_ELEMENT_NODE)
+      continue;
+    if (xml_is (child, "SegmentTemplate")) {
+      g_autofree gchar *media = xml_attr (child, "media");
+
+      if (media) {
+        g_autofree gchar *tagged = g_strdup_printf ("%s%c%s", media,
+            strchr (media, '?') ? '&' : '?', mpd_query);
+        xml_set (child, "media", tagged);
+      }
+    }
+    tag_segment_templates (child, mpd_query);
+  }
+}
+
+static gboolean
+xml_uses_ns (xmlNode * node, xmlNs * ns)
+{
+  xmlNode *child;
+  xmlAttr *attr;
+
+  if (node->ns == ns)
+    return TRUE;
+  for (attr = node->properties; attr; attr = attr->next)
+    if (attr->ns == ns)
+      return TRUE;
+  for (child = node->children; child; child = child->next)
+    if (child->type == XML_ELEMENT_NODE && xml_uses_ns (child, ns))
+      return TRUE;
+  return FALSE;
+}
+
+/* GStreamer's MPD typefinder (push mode, as over HTTP) only recognises an
+ * MPD whose start tag ends within its first 512 bytes, and the live
+ * attributes make it longer: drop the schema hint and the namespace
+ * declarations nothing uses. */
+static void
+shorten_mpd_start_tag (xmlNode * root)
+{
+  xmlAttr *attr, *next_attr;
+  xmlNs **link;
+
+  for (attr = root->properties; attr; attr = next_attr) {
+    next_attr = attr->next;
+    if (attr->ns && xmlStrEqual (attr->name, (const xmlChar *) "schemaLocation"))
+      xmlRemoveProp (attr);
+  }
+  link = &root->nsDef;
+  while (*link) {
+    xmlNs *ns = *link;
+
+    if (ns->prefix && !xml_uses_ns (root, ns)) {
+      *link = ns->next;
+      ns->next = NULL;
+      xmlFreeNs (ns);
+    } else {
+      link = &ns->next;
+    }
+  }
+}
+
+/* Rewrites the parsed static MPD into a dynamic one: @ast_us and
+ * @publish_us are UTC times in µs, @mpd_path the static MPD's path under the
+ * root, @time_url the UTCTiming URL. */
+static gchar *
+live_mpd_render (LiveMpd * mpd, gint64 ast_us, gint64 publish_us,
+    const gchar * mpd_path, const gchar * time_url, gsize * length)
+{
+  xmlNode *root = xmlDocGetRootElement (mpd->doc);
+  g_autofree gchar *ast = format_utc (ast_us);
+  g_autofree gchar *publish = format_utc (publish_us);
+  g_autofree gchar *escaped = g_uri_escape_string (mpd_path, "/", FALSE);
+  g_autofree gchar *mpd_query = g_strconcat ("mpd=", escaped, NULL);
+  xmlNode *node, *next, *timing;
+  xmlChar *text = NULL;
+  int size = 0;
+  gchar *out;
+
+  xml_set (root, "type", "dynamic");
+  xml_set (root, "availabilityStartTime", ast);
+  xml_set (root, "publishTime", publish);
+  xml_set (root, "minimumUpdatePeriod", LIVE_MPD_UPDATE_PERIOD);
+  xml_set (root, "timeShiftBufferDepth", LIVE_MPD_TIME_SHIFT_BUFFER);
+  xml_set (root, "suggestedPresentationDelay", LIVE_MPD_PRESENTATION_DELAY);
+  xml_unset (root, "mediaPresentationDuration");
+  xml_unset (root, "availabilityEndTime");
+  shorten_mpd_start_tag (root);
+  xml_set (mpd->period, "start", "PT0S");
+  xml_unset (mpd->period, "duration");
+  tag_segment_templates (root, mpd_query);
+
+  for (node = root->children; node; node = next) {
+    next = node->next;
+    if (xml_is (node, "UTCTiming")) {
+      xmlUnlinkNode (node);
+      xmlFreeNode (node);
+    }
+  }
+  timing = xmlNewChild (root, root->ns, (const xmlChar *) "UTCTiming", NULL);
+  xml_set (timing, "schemeIdUri", "urn:mpeg:dash:utc:http-iso:2014");
+  xml_set (timing, "value", time_url);
+
+  xmlDocDumpMemoryEnc (mpd->doc, &text, &size, "UTF-8");
+  out = g_strndup ((const gchar *) text, size);
+  *length = size;
+  xmlFree (text);
+  return out;
+}
+
+/* Looped segments carry the decode times of the first pass; their 'tfdt'
+ * (and 'sidx') are moved on by the passes before, so that the live timeline
+ * keeps going forward as the MPD says it does. */
+
+#define FOURCC(a, b, c, d) \
+  (((guint32) (a) << 24) | ((guint32) (b) << 16) | ((guint32) (c) << 8) | (d))
+
+static guint32
+read_u32 (const guint8 * p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) |
+      ((guint32) p[2] << 8) | p[3];
+}
+
+static guint64
+read_u64 (const guint8 * p)
+{
+  return ((guint64) read_u32 (p) << 32) | read_u32 (p + 4);
+}
+
+static void
+write_u32 (guint8 * p, guint32 value)
+{
+  p[0] = value >> 24;
+  p[1] = value >> 16;
+  p[2] = value >> 8;
+  p[3] = value;
+}
+
+static void
+write_u64 (guint8 * p, guint64 value)
+{
+  write_u32 (p, value >> 32);
+  write_u32 (p + 4, (guint32) value);
+}
+
+/* Steps over the box at *pos within [*pos, end): its type, where its body
+ * starts and where it ends. FALSE at the end or on a malformed box. */
+static gboolean
+next_box (const guint8 * data, gsize * pos, gsize end, guint32 * type,
+    gsize * body, gsize * box_end)
+{
+  guint64 size;
+  gsize header = 8;
+
+  if (*pos > end || end - *pos < 8)
+    return FALSE;
+  size = read_u32 (data + *pos);
+  *type = read_u32 (data + *pos + 4);
+  if (size == 1) {
+    if (end - *pos < 16)
+      return FALSE;
+    size = read_u64 (data + *pos + 8);
+    header = 16;
+  } else if (size == 0) {
+    size = end - *pos;
+  }
+  if (size < header || size > end - *pos)
+    return FALSE;
+  *body = *pos + header;
+  *box_end = *pos + size;
+  *pos = *box_end;
+  return TRUE;
+}
+
+static gboolean
+find_box (const guint8 * data, gsize start, gsize end, guint32 want,
+    gsize * body, gsize * box_end)
+{
+  gsize pos = start;
+  guint32 type;
+
+  while (next_box (data, &pos, end, &type, body, box_end))
+    if (type == want)
+      return TRUE;
+  return FALSE;
+}
+
+/* The media timescale of the (first) track of an init segment, 0 if none. */
+static guint32
+init_track_timescale (GBytes * init)
+{
+  gsize size, body, end, at;
+  const guint8 *data = g_bytes_get_data (init, &size);
+
+  if (!find_box (data, 0, size, FOURCC ('m', 'o', 'o', 'v'), &body, &end)
+      || !find_box (data, body, end, FOURCC ('t', 'r', 'a', 'k'), &body, &end)
+      || !find_box (data, body, end, FOURCC ('m', 'd', 'i', 'a'), &body, &end)
+      || !find_box (data, body, end, FOURCC ('m', 'd', 'h', 'd'), &body,
+          &end) || body >= end)
+    return 0;
+  /* version, flags, creation and modification times, then the timescale */
+  at = body + (data[body] == 1 ? 20 : 12);
+  return at + 4 <= end ? read_u32 (data + at) : 0;
+}
+
+/* Adds @delta to the version 0 (32 bits) or 1 (64 bits) time at @at. */
+static void
+add_box_time (guint8 * data, gsize at, gsize end, guint8 version,
+    guint64 delta)
+{
+  if (version == 1 && at + 8 <= end)
+    write_u64 (data + at, read_u64 (data + at) + delta);
+  else if (version == 0 && at + 4 <= end)
+    write_u32 (data + at, (guint32) (read_u32 (data + at) + delta));
+}
+
+static void
+shift_traf_times (guint8 * data, gsize start, gsize end, guint64 delta)
+{
+  gsize pos = start, body, box_end;
+  guint32 type;
+
+  while (next_box (data, &pos, end, &type, &body, &box_end))
+    if (type == FOURCC ('t', 'f', 'd', 't') && body < box_end)
+      add_box_time (data, body + 4, box_end, data[body], delta);
+}
+
+/* Moves the fragments in @data on by @seconds: 'tfdt' in @track_timescale
+ * units, 'sidx' in its own. */
+static void
+shift_fragment_times (guint8 * data, gsize size, gdouble seconds,
+    guint32 track_timescale)
+{
+  gsize pos = 0, body, box_end;
+  guint32 type;
+
+  while (next_box (data, &pos, size, &type, &body, &box_end)) {
+    if (type == FOURCC ('s', 'i', 'd', 'x') && body + 12 <= box_end) {
+      /* version, flags, reference_ID, timescale, earliest time */
+      guint32 timescale = read_u32 (data + body + 8);
+
+      add_box_time (data, body + 12, box_end, data[body],
+          (guint64) llround (seconds * timescale));
+    } else if (type == FOURCC ('m', 'o', 'o', 'f')) {
+      gsize traf_pos = body, traf_body, traf_end;
+      guint32 child;
+
+      while (next_box (data, &traf_pos, box_end, &child, &traf_body,
+              &traf_end))
+        if (child == FOURCC ('t', 'r', 'a', 'f'))
+          shift_traf_times (data, traf_body, traf_end,
+              (guint64) llround (seconds * track_timescale));
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
 /* Responses (server thread)                                                */
 
 static const gchar *
@@ -856,6 +1597,7 @@ transfer_free (gpointer data)
   }
   g_clear_pointer (&t->body, g_bytes_unref);
   g_free (t->path);
+  g_free (t->live_mpd);
   g_free (t);
 }
 
@@ -1130,6 +1872,162 @@ respond_file (Transfer * t, const gchar * path)
   respond_bytes (t, bytes, content_type_for (path));
 }
 
+/* Loads and parses the static MPD at @mpd_path; on failure answers the
+ * request itself and returns NULL. */
+static LiveMpd *
+load_live_mpd (Transfer * t, const gchar * mpd_path)
+{
+  guint status = SOUP_STATUS_OK;
+  g_autoptr (GBytes) bytes = load_file (t->server, mpd_path, &status);
+  g_autoptr (GError) error = NULL;
+  LiveMpd *mpd;
+
+  if (!bytes) {
+    respond_text (t->msg, status, soup_status_get_phrase (status));
+    return NULL;
+  }
+  mpd = live_mpd_parse (g_bytes_get_data (bytes, NULL),
+      g_bytes_get_size (bytes), &error);
+  if (!mpd) {
+    g_autofree gchar *why = g_strdup_printf ("cannot make %s live: %s\n",
+        mpd_path, error->message);
+    respond_text (t->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, why);
+  }
+  return mpd;
+}
+
+static void
+respond_live_mpd (Transfer * t, const gchar * mpd_path)
+{
+  MeshOriginServer *server = t->server;
+  g_autoptr (LiveMpd) mpd = load_live_mpd (t, mpd_path);
+  g_autofree gchar *time_url = NULL;
+  g_autoptr (GBytes) body = NULL;
+  gint64 monotonic, utc;
+  gchar *text;
+  gsize length;
+
+  if (!mpd)
+    return;
+
+  /* availabilityStartTime is where the live clock was 0 */
+  monotonic = g_get_monotonic_time ();
+  utc = server_utc_at (server, monotonic);
+  time_url = g_strconcat (server->base_url, "/_time", NULL);
+  text = live_mpd_render (mpd, utc - live_clock_at (server, monotonic), utc,
+      mpd_path, time_url, &length);
+
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (t->msg), "Cache-Control", "no-cache");
+  body = g_bytes_new_take (text, length);
+  respond_bytes (t, body, "application/dash+xml");
+}
+
+/* The media timescale of @rep's init segment (0 if unknown). */
+static guint32
+live_rep_track_timescale (Transfer * t, const LiveRep * rep,
+    const gchar * prefix)
+{
+  g_autofree gchar *name = NULL;
+  g_autofree gchar *path = NULL;
+  g_autoptr (GBytes) init = NULL;
+  guint status = SOUP_STATUS_OK;
+
+  if (!rep->initialization)
+    return 0;
+  name = template_expand (rep, rep->initialization, 0);
+  if (!name)
+    return 0;
+  path = g_strconcat (prefix, name, NULL);
+  init = load_file (t->server, path, &status);
+  return init ? init_track_timescale (init) : 0;
+}
+
+/* Serves VOD segment @file as a segment of pass @loop (0 = the first). */
+static void
+respond_looped_segment (Transfer * t, const LiveRep * rep,
+    const gchar * prefix, const gchar * file, guint64 loop)
+{
+  guint status = SOUP_STATUS_OK;
+  g_autoptr (GBytes) bytes = load_file (t->server, file, &status);
+  guint32 track_timescale;
+
+  if (!bytes) {
+    respond_text (t->msg, status, soup_status_get_phrase (status));
+    return;
+  }
+  track_timescale = loop > 0 ? live_rep_track_timescale (t, rep, prefix) : 0;
+  if (track_timescale > 0) {
+    gsize size;
+    const guint8 *original = g_bytes_get_data (bytes, &size);
+    guint8 *data = g_memdup2 (original, size);
+
+    shift_fragment_times (data, size, (gdouble) loop * rep->count *
+        rep->duration / rep->timescale, track_timescale);
+    g_bytes_unref (bytes);
+    bytes = g_bytes_new_take (data, size);
+  }
+  respond_bytes (t, bytes, content_type_for (file));
+}
+
+/* A media segment of a live MPD (its URL carries ?mpd=): segments of the
+ * future are 404, numbers past the VOD loop over its files. Anything that
+ * is not a media segment of the MPD (such as an init segment) is served as
+ * it is. */
+static void
+respond_live_segment (Transfer * t, const gchar * path)
+{
+  g_autoptr (LiveMpd) mpd = NULL;
+  g_autofree gchar *dir = NULL;
+  g_autofree gchar *prefix = NULL;
+  guint i;
+
+  if (t->live_mpd[0] != '/' || !g_str_has_suffix (t->live_mpd, ".mpd")) {
+    respond_text (t->msg, SOUP_STATUS_BAD_REQUEST, "bad mpd parameter\n");
+    return;
+  }
+  mpd = load_live_mpd (t, t->live_mpd);
+  if (!mpd)
+    return;
+
+  dir = g_path_get_dirname (t->live_mpd);
+  prefix = g_str_has_suffix (dir, "/") ? g_strdup (dir) :
+      g_strconcat (dir, "/", NULL);
+  if (!g_str_has_prefix (path, prefix)) {
+    respond_file (t, path);
+    return;
+  }
+
+  for (i = 0; i < mpd->reps->len; i++) {
+    LiveRep *rep = g_ptr_array_index (mpd->reps, i);
+    g_autofree gchar *name = NULL;
+    g_autofree gchar *file = NULL;
+    guint64 number;
+
+    if (!template_match (rep, path + strlen (prefix), &number))
+      continue;
+    if (number < rep->start_number || live_rep_available_us (rep, number) >
+        (gdouble) live_clock_us (t->server)) {
+      g_autofree gchar *why = g_strdup_printf ("segment %" G_GUINT64_FORMAT
+          " of '%s' is not available\n", number, rep->id);
+      respond_text (t->msg, SOUP_STATUS_NOT_FOUND, why);
+      return;
+    }
+    name = template_expand (rep, rep->media, rep->start_number +
+        (number - rep->start_number) % rep->count);
+    if (!name) {
+      respond_text (t->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
+          "bad SegmentTemplate@media\n");
+      return;
+    }
+    file = g_strconcat (prefix, name, NULL);
+    respond_looped_segment (t, rep, prefix, file,
+        (number - rep->start_number) / rep->count);
+    return;
+  }
+  respond_file (t, path);
+}
+
 static void
 transfer_respond (Transfer * t)
 {
@@ -1145,6 +2043,10 @@ transfer_respond (Transfer * t)
 
     if (g_str_has_suffix (t->path, ".m3u8"))
       respond_live_playlist (t, vod_path);
+    else if (g_str_has_suffix (t->path, ".mpd"))
+      respond_live_mpd (t, vod_path);
+    else if (t->live_mpd)
+      respond_live_segment (t, vod_path);
     else
       respond_file (t, vod_path);
   } else {
@@ -1165,7 +2067,7 @@ on_delay_done (gpointer data)
 
 static void
 handle_content (MeshOriginServer * server, SoupServerMessage * msg,
-    const gchar * path)
+    const gchar * path, GHashTable * query)
 {
   const gchar *method = soup_server_message_get_method (msg);
   Transfer *t;
@@ -1179,6 +2081,8 @@ handle_content (MeshOriginServer * server, SoupServerMessage * msg,
   t->server = server;
   t->msg = msg;
   t->path = g_strdup (path);
+  if (query && g_str_has_prefix (path, LIVE_PREFIX))
+    t->live_mpd = g_strdup (g_hash_table_lookup (query, "mpd"));
   t->fault.drop_after = -1;
   g_object_set_data_full (G_OBJECT (msg), "mesh-origin-transfer", t,
       transfer_free);
@@ -1250,6 +2154,18 @@ respond_stats (MeshOriginServer * server, SoupServerMessage * msg)
   respond_json (msg, builder);
 }
 
+/* The server's UTC time for DASH clients (UTCTiming http-iso). */
+static void
+respond_time (MeshOriginServer * server, SoupServerMessage * msg)
+{
+  g_autofree gchar *now = format_utc (server_utc_at (server,
+          g_get_monotonic_time ()));
+
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Cache-Control", "no-cache");
+  respond_text (msg, SOUP_STATUS_OK, now);
+}
+
 static gboolean
 parse_query_number (GHashTable * query, const gchar * name, gint64 min,
     gint64 max, gint64 * value, GString * errors)
@@ -1306,7 +2222,12 @@ handle_control (MeshOriginServer * server, SoupServerMessage * msg,
   const gchar *method = soup_server_message_get_method (msg);
   gboolean post = method == SOUP_METHOD_POST;
 
-  if (g_str_equal (path, "/_stats")) {
+  if (g_str_equal (path, "/_time")) {
+    if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+      respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "GET or HEAD only\n");
+    else
+      respond_time (server, msg);
+  } else if (g_str_equal (path, "/_stats")) {
     if (method != SOUP_METHOD_GET)
       respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "GET only\n");
     else
@@ -1330,7 +2251,8 @@ handle_control (MeshOriginServer * server, SoupServerMessage * msg,
 static gboolean
 is_control_path (const gchar * path)
 {
-  return g_str_equal (path, "/_stats") || g_str_has_prefix (path, "/_stats/")
+  return g_str_equal (path, "/_time")
+      || g_str_equal (path, "/_stats") || g_str_has_prefix (path, "/_stats/")
       || g_str_equal (path, "/_fault") || g_str_has_prefix (path, "/_fault/");
 }
 
@@ -1350,7 +2272,7 @@ handle_request (SoupServer * soup, SoupServerMessage * msg,
   if (is_control_path (path))
     handle_control (server, msg, path, query);
   else
-    handle_content (server, msg, path);
+    handle_content (server, msg, path, query);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1473,6 +2395,7 @@ mesh_origin_server_start (const MeshOriginConfig * config, GError ** error)
   server->context = g_main_context_new ();
   server->loop = g_main_loop_new (server->context, FALSE);
   server->start_time = g_get_monotonic_time ();
+  server->start_real = g_get_real_time ();
 
   server->thread = g_thread_new ("mesh-origin", server_thread, server);
 

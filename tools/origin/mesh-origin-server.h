@@ -18,8 +18,19 @@
  *                          that advances with the wall clock since start
  *                          (window length: the `live_window` segments), looping
  *                          the VOD with EXT-X-DISCONTINUITY at each wrap
+ *   GET /live/<path>.mpd   a static single-Period MPD whose SegmentTemplates
+ *                          use @duration and $Number$ turned into a dynamic
+ *                          one: availabilityStartTime = server start (less
+ *                          the time offset), UTCTiming -> /_time, and each
+ *                          SegmentTemplate@media tagged with ?mpd=/<path>.mpd
+ *   GET /live/<path>?mpd=/<m>.mpd
+ *                          a media segment of that live MPD: 404 until its
+ *                          end time has passed; numbers past the VOD loop
+ *                          over its files, with 'tfdt'/'sidx' times moved on
+ *                          by the passes before
  *   GET /live/<path>       any other file: the same as /<path>; segment URIs
  *                          of looped windows map back to the VOD files
+ *   GET /_time             the server's UTC time, ISO 8601 with milliseconds
  *   GET /_stats            JSON: {"paths": {"/p": {"requests": n, "bytes": n}},
  *                          "total_bytes": n, "total_requests": n}
  *   POST /_stats/reset     zero the counters
@@ -80,9 +91,10 @@ void mesh_origin_server_add_fault (MeshOriginServer * server,
     const MeshOriginFault * fault);
 void mesh_origin_server_clear_faults (MeshOriginServer * server);
 
-/* Test hook: shifts the clock of the /live/ windows by @offset_us
- * (microseconds, may be negative; the clock never goes below 0), so that
- * tests can look at any point of the loop without sleeping. Thread-safe. */
+/* Test hook: shifts the clock of the /live/ windows and live MPDs by
+ * @offset_us (microseconds, may be negative; the clock never goes below 0),
+ * so that tests can look at any point of the loop without sleeping; a live
+ * MPD's availabilityStartTime moves back by as much. Thread-safe. */
 void mesh_origin_server_set_time_offset (MeshOriginServer * server,
     gint64 offset_us);
 
