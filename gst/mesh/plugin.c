@@ -6,19 +6,24 @@
 /**
  * plugin-mesh:
  *
- * Adaptive streaming sources (HLS, and DASH to come) whose segment fetching
+ * Adaptive streaming sources (HLS and MPEG-DASH) whose segment fetching
  * goes through one fetch interface, the base of peer-assisted delivery.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
+#include "gstmeshdashsrc.h"
 #include "gstmeshhlssrc.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
-  return GST_ELEMENT_REGISTER (meshhlssrc, plugin);
+  gboolean ret = FALSE;
+
+  ret |= GST_ELEMENT_REGISTER (meshhlssrc, plugin);
+  ret |= GST_ELEMENT_REGISTER (meshdashsrc, plugin);
+  return ret;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, mesh,

@@ -1,0 +1,18 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "gstmeshadaptivesrc.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_MESH_DASH_SRC (gst_mesh_dash_src_get_type ())
+G_DECLARE_FINAL_TYPE (GstMeshDashSrc, gst_mesh_dash_src, GST, MESH_DASH_SRC,
+    GstMeshAdaptiveSrc)
+
+GST_ELEMENT_REGISTER_DECLARE (meshdashsrc);
+
+G_END_DECLS
