@@ -5,7 +5,8 @@ set -euo pipefail
 
 PACKAGES=(
   gcc meson ninja-build pkg-config
-  libglib2.0-dev libsoup-3.0-dev libjson-glib-dev nettle-dev
+  libglib2.0-dev libsoup-3.0-dev libjson-glib-dev nettle-dev libxml2-dev
+  libnice-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base-apps
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good

@@ -45,6 +45,9 @@
 #include <string.h>
 #include <libsoup/soup.h>
 
+#include "mesh-peer-link.h"
+#include "mesh-peer-manager.h"
+
 GST_DEBUG_CATEGORY_STATIC (mesh_fetcher_debug);
 #define GST_CAT_DEFAULT mesh_fetcher_debug
 
@@ -72,6 +75,8 @@ struct _MeshFetcherShared
   /* fetcher thread only */
   SoupSession *session;
   GList *live;                  /* MeshTransfer (one ref each) doing I/O */
+  MeshPeerManager *peers;       /* peer-to-peer delivery, NULL when off;
+                                 * written under `lock` (see the getters) */
 
   GMutex lock;
   gchar *user_agent;
@@ -80,11 +85,21 @@ struct _MeshFetcherShared
   GstStructure *extra_headers;
   gboolean shutting_down;
   gboolean thread_gone;
+  guint64 bytes_uploaded_before;        /* by peer managers now gone */
+  MeshPeerEventFunc peer_event_func;
+  gpointer peer_event_data;
 
   /* atomic */
   guint64 bytes_from_cdn;
   guint64 bytes_from_peers;
 };
+
+/* What mesh_fetcher_set_peer_config() hands to the fetcher thread. */
+typedef struct
+{
+  MeshFetcherShared *shared;
+  MeshPeerConfig config;        /* strings owned */
+} PeerConfigUpdate;
 
 struct _MeshTransfer
 {
@@ -98,6 +113,8 @@ struct _MeshTransfer
   gint64 offset;
   gint64 size;
   MeshFetchKind kind;
+  gchar *segment_id;
+  gint64 deadline;
 
   GMutex lock;
   GCond cond;
@@ -131,6 +148,15 @@ struct _MeshTransfer
   gint64 response_length;       /* this response's body length, -1 unknown */
   gint64 response_read;         /* body bytes read from this response */
   MeshFetchError last_kind;
+  /* peer-to-peer (fetcher thread only) */
+  gboolean with_peers;          /* the peer manager chose the source */
+  gboolean peer_pending;        /* the peer manager holds the transfer */
+  GByteArray *assembly;         /* peer bytes, then the CDN rest, held until
+                                 * accepted as a whole; NULL when the body
+                                 * streams to the consumer */
+  guint64 from_peers;           /* bytes of `assembly` from peers */
+  GByteArray *copy;             /* what streamed to the consumer, for the
+                                 * peers' cache */
 };
 
 struct _MeshFetchJob
@@ -182,6 +208,7 @@ shared_unref (MeshFetcherShared * shared)
   g_main_loop_unref (shared->loop);
   g_main_context_unref (shared->context);
   g_free (shared->user_agent);
+  g_assert (shared->peers == NULL);
   if (shared->extra_headers)
     gst_structure_free (shared->extra_headers);
   g_mutex_clear (&shared->lock);
@@ -243,6 +270,11 @@ transfer_unref (gpointer data)
   g_clear_error (&t->error);
   g_clear_pointer (&t->uri, g_uri_unref);
   g_free (t->url);
+  g_free (t->segment_id);
+  if (t->assembly)
+    g_byte_array_unref (t->assembly);
+  if (t->copy)
+    g_byte_array_unref (t->copy);
   g_free (t->final_url);
   g_free (t->user_agent);
   if (t->extra_headers)
@@ -310,6 +342,9 @@ transfer_drop_io (MeshTransfer * t)
 
 /* The transfer is over for the fetcher thread: release the network objects
  * and wake the consumer. @error is taken. */
+static gboolean transfer_release_assembly (MeshTransfer * t);
+static void transfer_share_with_peers (MeshTransfer * t);
+
 static void
 transfer_finish (MeshTransfer * t, GError * error)
 {
@@ -317,6 +352,16 @@ transfer_finish (MeshTransfer * t, GError * error)
     g_clear_error (&error);
     return;
   }
+  if (t->peer_pending) {
+    t->peer_pending = FALSE;
+    if (t->shared->peers)
+      mesh_peer_manager_cancel (t->shared->peers, t);
+  }
+  /* a rejected assembly starts again from the CDN instead of ending */
+  if (error == NULL && t->assembly && !transfer_release_assembly (t))
+    return;
+  if (error == NULL)
+    transfer_share_with_peers (t);
   t->finished = TRUE;
 
   if (error)
@@ -356,6 +401,8 @@ transfer_abort_in_thread (MeshTransfer * t)
   } else if (t->attempt_cancellable != NULL) {
     /* the pending operation's callback finishes the transfer */
     g_cancellable_cancel (t->attempt_cancellable);
+  } else if (t->peer_pending) {
+    transfer_finish_cancelled (t);
   }
   /* else: not started yet; transfer_start_cb sees `aborting` */
 }
@@ -632,6 +679,35 @@ out:
   transfer_unref (t);
 }
 
+/* Gives @part (taken) to the consumer. */
+static void
+transfer_queue_chunk (MeshTransfer * t, GBytes * part)
+{
+  g_mutex_lock (&t->lock);
+  g_queue_push_tail (&t->chunks, part);
+  t->bytes += g_bytes_get_size (part);
+  t->last_byte_time = g_get_monotonic_time ();
+  g_cond_signal (&t->cond);
+  g_mutex_unlock (&t->lock);
+}
+
+/* Body bytes that belong to the job (@part, taken): held in the assembly
+ * while peers are involved, else straight to the consumer. */
+static void
+transfer_hand_over (MeshTransfer * t, GBytes * part)
+{
+  if (t->assembly) {
+    g_byte_array_append (t->assembly, g_bytes_get_data (part, NULL),
+        g_bytes_get_size (part));
+    g_bytes_unref (part);
+    return;
+  }
+  if (t->copy)
+    g_byte_array_append (t->copy, g_bytes_get_data (part, NULL),
+        g_bytes_get_size (part));
+  transfer_queue_chunk (t, part);
+}
+
 /* Queues the part of a freshly read chunk that belongs to the job. */
 static void
 transfer_deliver (MeshTransfer * t, GBytes * chunk)
@@ -653,13 +729,7 @@ transfer_deliver (MeshTransfer * t, GBytes * chunk)
   t->delivered += len - start;
   if (t->want >= 0)
     t->want -= len - start;
-
-  g_mutex_lock (&t->lock);
-  g_queue_push_tail (&t->chunks, part);
-  t->bytes = t->delivered;
-  t->last_byte_time = g_get_monotonic_time ();
-  g_cond_signal (&t->cond);
-  g_mutex_unlock (&t->lock);
+  transfer_hand_over (t, part);
 }
 
 static void
@@ -737,6 +807,148 @@ transfer_read_next (MeshTransfer * t)
       t->attempt_cancellable, on_read, transfer_ref (t));
 }
 
+/* ------------------------------------------------------------------------ */
+/* Transfer, peer-to-peer side (fetcher thread) */
+
+static void
+shared_add_bytes_from_peers (MeshFetcherShared * shared, guint64 n)
+{
+  __atomic_fetch_add (&shared->bytes_from_peers, n, __ATOMIC_RELAXED);
+}
+
+/* Gives the accepted whole to the consumer in reads of the usual size. */
+static void
+transfer_queue_whole (MeshTransfer * t, GBytes * whole)
+{
+  gsize size = g_bytes_get_size (whole), pos;
+
+  for (pos = 0; pos < size; pos += READ_SIZE)
+    transfer_queue_chunk (t, g_bytes_new_from_bytes (whole, pos,
+            MIN (READ_SIZE, size - pos)));
+}
+
+/* The assembly is complete: accepted, it goes to the consumer and the
+ * cache (TRUE); rejected, the download starts again from the CDN alone
+ * (FALSE). */
+static gboolean
+transfer_release_assembly (MeshTransfer * t)
+{
+  g_autoptr (GBytes) whole = g_byte_array_free_to_bytes (t->assembly);
+  g_autoptr (GError) error = NULL;
+  MeshPeerManager *peers = t->shared->peers;
+  guint64 expected = t->size > 0 ? (guint64) t->size : 0;
+
+  t->assembly = NULL;
+  if (peers && !mesh_peer_manager_accept_segment (peers, t->segment_id,
+          whole, expected, &error)) {
+    GST_WARNING ("job %u: rejected: %s; downloading it from the CDN", t->id,
+        error->message);
+    t->from_peers = 0;
+    t->delivered = 0;
+    transfer_send_attempt (t);
+    return FALSE;
+  }
+
+  GST_DEBUG ("job %u: accepted %" G_GSIZE_FORMAT " bytes, %" G_GUINT64_FORMAT
+      " from peers", t->id, g_bytes_get_size (whole), t->from_peers);
+  shared_add_bytes_from_peers (t->shared, t->from_peers);
+  transfer_queue_whole (t, whole);
+  if (peers)
+    mesh_peer_manager_segment_complete (peers, t->segment_id, whole);
+  return TRUE;
+}
+
+/* A segment that streamed from the CDN: peers may have it now. */
+static void
+transfer_share_with_peers (MeshTransfer * t)
+{
+  MeshPeerManager *peers = t->shared->peers;
+  g_autoptr (GBytes) whole = NULL;
+  gint64 elapsed;
+
+  if (!t->copy)
+    return;
+  whole = g_byte_array_free_to_bytes (t->copy);
+  t->copy = NULL;
+  if (!peers || g_bytes_get_size (whole) == 0)
+    return;
+  elapsed = t->last_byte_time - t->first_send_time;
+  if (elapsed > 0)
+    mesh_peer_manager_note_cdn_throughput (peers,
+        g_bytes_get_size (whole) * G_USEC_PER_SEC / elapsed);
+  mesh_peer_manager_segment_complete (peers, t->segment_id, whole);
+}
+
+static void
+peer_sink_deliver (gpointer owner, GBytes * bytes)
+{
+  MeshTransfer *t = owner;
+  gsize len = g_bytes_get_size (bytes);
+
+  if (!t->assembly)
+    t->assembly = g_byte_array_new ();
+  g_byte_array_append (t->assembly, g_bytes_get_data (bytes, NULL), len);
+  t->from_peers += len;
+  t->delivered += len;
+  g_mutex_lock (&t->lock);
+  if (t->first_send_time == 0)
+    t->first_send_time = g_get_monotonic_time ();
+  t->last_byte_time = g_get_monotonic_time ();
+  g_mutex_unlock (&t->lock);
+}
+
+static void
+peer_sink_complete (gpointer owner)
+{
+  MeshTransfer *t = owner;
+
+  t->peer_pending = FALSE;
+  if (t->aborting) {
+    transfer_finish_cancelled (t);
+    return;
+  }
+  if (!t->assembly)
+    t->assembly = g_byte_array_new ();
+  g_mutex_lock (&t->lock);
+  t->content_size = t->assembly->len;
+  g_mutex_unlock (&t->lock);
+  transfer_finish (t, NULL);
+}
+
+static void
+peer_sink_use_cdn (gpointer owner)
+{
+  MeshTransfer *t = owner;
+
+  t->peer_pending = FALSE;
+  if (t->aborting) {
+    transfer_finish_cancelled (t);
+    return;
+  }
+  if (!t->assembly) {
+    /* nothing from peers: stream to the consumer, keep a copy for them */
+    t->copy = g_byte_array_new ();
+    if (t->shared->peers)
+      mesh_peer_manager_cdn_started (t->shared->peers, t->segment_id);
+  }
+  transfer_send_attempt (t);
+}
+
+static const MeshPeerSink peer_sink = {
+  peer_sink_deliver,
+  peer_sink_complete,
+  peer_sink_use_cdn,
+};
+
+static void
+transfer_ask_peers (MeshTransfer * t)
+{
+  t->with_peers = TRUE;
+  t->peer_pending = TRUE;
+  mesh_peer_manager_request (t->shared->peers, t->segment_id,
+      t->size > 0 ? (guint64) t->size : 0, t->deadline, &peer_sink, t);
+}
+
 static void
 transfer_take_settings (MeshTransfer * t)
 {
@@ -775,7 +987,10 @@ transfer_start_cb (gpointer data)
   t->live = TRUE;
   shared->live = g_list_prepend (shared->live, transfer_ref (t));
   transfer_take_settings (t);
-  transfer_send_attempt (t);
+  if (t->kind == MESH_FETCH_KIND_SEGMENT && t->segment_id && shared->peers)
+    transfer_ask_peers (t);
+  else
+    transfer_send_attempt (t);
   return G_SOURCE_REMOVE;
 }
 
@@ -788,6 +1003,92 @@ quit_loop_cb (gpointer data)
   MeshFetcherShared *shared = data;
 
   g_main_loop_quit (shared->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* The callback is copied under the lock and called without it: its user
+ * data outlives the fetcher thread (see mesh_fetcher_set_peer_event_func). */
+static void
+shared_peer_event (MeshFetcherShared * shared, const gchar * id,
+    gboolean connected)
+{
+  MeshPeerEventFunc func;
+  gpointer data;
+
+  g_mutex_lock (&shared->lock);
+  func = shared->peer_event_func;
+  data = shared->peer_event_data;
+  g_mutex_unlock (&shared->lock);
+  if (func)
+    func (id, connected, data);
+}
+
+static void
+on_peer_connected (MeshPeerManager * peers, const gchar * id,
+    MeshFetcherShared * shared)
+{
+  shared_peer_event (shared, id, TRUE);
+}
+
+static void
+on_peer_disconnected (MeshPeerManager * peers, const gchar * id,
+    MeshFetcherShared * shared)
+{
+  shared_peer_event (shared, id, FALSE);
+}
+
+static void
+peers_shut_down (MeshFetcherShared * shared)
+{
+  MeshPeerManager *peers = shared->peers;
+
+  if (!peers)
+    return;
+  g_mutex_lock (&shared->lock);
+  shared->peers = NULL;
+  shared->bytes_uploaded_before += mesh_peer_manager_get_bytes_uploaded (peers);
+  g_mutex_unlock (&shared->lock);
+  g_signal_handlers_disconnect_by_data (peers, shared);
+  mesh_peer_manager_stop (peers);
+  g_object_unref (peers);
+}
+
+static void
+peer_config_update_free (PeerConfigUpdate * update)
+{
+  MeshPeerConfig *c = &update->config;
+
+  g_free ((gchar *) c->tracker_url);
+  g_free ((gchar *) c->token);
+  g_free ((gchar *) c->swarm_id);
+  g_free ((gchar *) c->stun_server);
+  g_free ((gchar *) c->turn_server);
+  g_free ((gchar *) c->local_address);
+  shared_unref (update->shared);
+  g_free (update);
+}
+
+/* Replaces the peer manager (fetcher thread). Jobs already with the old one
+ * go to the CDN. */
+static gboolean
+peers_reconfigure_cb (gpointer data)
+{
+  PeerConfigUpdate *update = data;
+  MeshFetcherShared *shared = update->shared;
+
+  peers_shut_down (shared);
+  if (update->config.tracker_url && *update->config.tracker_url) {
+    MeshPeerManager *peers = mesh_peer_manager_new (shared->session,
+        &update->config);
+
+    g_signal_connect (peers, "peer-connected",
+        G_CALLBACK (on_peer_connected), shared);
+    g_signal_connect (peers, "peer-disconnected",
+        G_CALLBACK (on_peer_disconnected), shared);
+    g_mutex_lock (&shared->lock);
+    shared->peers = peers;
+    g_mutex_unlock (&shared->lock);
+  }
   return G_SOURCE_REMOVE;
 }
 
@@ -807,6 +1108,8 @@ shared_wind_down (MeshFetcherShared * shared)
   while (shared->live != NULL)
     g_main_context_iteration (shared->context, TRUE);
 
+  peers_shut_down (shared);
+  mesh_peer_link_finish_lingering (shared->context, 2000);
   soup_session_abort (shared->session);
   g_clear_object (&shared->session);
 
@@ -864,6 +1167,8 @@ transfer_new (MeshFetcher * fetcher, const MeshFetchRequest * request)
   t->offset = request->offset;
   t->size = request->size;
   t->kind = request->kind;
+  t->segment_id = g_strdup (request->segment_id);
+  t->deadline = request->deadline;
   g_mutex_init (&t->lock);
   g_cond_init (&t->cond);
   g_queue_init (&t->chunks);
@@ -933,6 +1238,65 @@ mesh_fetcher_fetch (MeshFetcher * fetcher, const MeshFetchRequest * request)
     transfer_end_queue (t, g_error_new_literal (G_IO_ERROR,
             G_IO_ERROR_CANCELLED, "Fetcher is shutting down"));
   return job;
+}
+
+void
+mesh_fetcher_set_peer_event_func (MeshFetcher * fetcher,
+    MeshPeerEventFunc func, gpointer user_data)
+{
+  g_mutex_lock (&fetcher->shared->lock);
+  fetcher->shared->peer_event_func = func;
+  fetcher->shared->peer_event_data = user_data;
+  g_mutex_unlock (&fetcher->shared->lock);
+}
+
+void
+mesh_fetcher_set_peer_config (MeshFetcher * fetcher,
+    const MeshPeerConfig * config)
+{
+  PeerConfigUpdate *update = g_new0 (PeerConfigUpdate, 1);
+
+  g_return_if_fail (MESH_IS_FETCHER (fetcher));
+
+  update->shared = shared_ref (fetcher->shared);
+  update->config = *config;
+  update->config.tracker_url = g_strdup (config->tracker_url);
+  update->config.token = g_strdup (config->token);
+  update->config.swarm_id = g_strdup (config->swarm_id);
+  update->config.stun_server = g_strdup (config->stun_server);
+  update->config.turn_server = g_strdup (config->turn_server);
+  update->config.local_address = g_strdup (config->local_address);
+  shared_invoke (fetcher->shared, peers_reconfigure_cb, update,
+      (GDestroyNotify) peer_config_update_free);
+}
+
+/* The peer manager belongs to the fetcher thread, which sets and clears
+ * `peers` under the shared lock and releases it only after clearing it: read
+ * under the lock, its atomic counters are safe from any thread. */
+guint64
+mesh_fetcher_get_bytes_uploaded (MeshFetcher * fetcher)
+{
+  MeshFetcherShared *shared = fetcher->shared;
+  guint64 bytes;
+
+  g_mutex_lock (&shared->lock);
+  bytes = shared->peers ?
+      mesh_peer_manager_get_bytes_uploaded (shared->peers) : 0;
+  bytes += shared->bytes_uploaded_before;
+  g_mutex_unlock (&shared->lock);
+  return bytes;
+}
+
+guint
+mesh_fetcher_get_n_peers (MeshFetcher * fetcher)
+{
+  MeshFetcherShared *shared = fetcher->shared;
+  guint n;
+
+  g_mutex_lock (&shared->lock);
+  n = shared->peers ? mesh_peer_manager_get_n_peers (shared->peers) : 0;
+  g_mutex_unlock (&shared->lock);
+  return n;
 }
 
 guint64

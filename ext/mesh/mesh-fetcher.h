@@ -18,6 +18,8 @@
 #include <gio/gio.h>
 #include <gst/gst.h>
 
+#include "mesh-peer-manager.h"
+
 G_BEGIN_DECLS
 
 #define MESH_FETCH_ERROR (mesh_fetch_error_quark ())
@@ -64,7 +66,8 @@ G_DECLARE_FINAL_TYPE (MeshFetcher, mesh_fetcher, MESH, FETCHER, GObject)
  *   "extra-headers" (GstStructure, field name = header name; string values,
  *                    or arrays/lists of strings for repeated headers)
  * Counters (read-only, guint64): "bytes-from-cdn" (body bytes of INIT and
- * SEGMENT jobs received from the CDN), "bytes-from-peers" (0 for now).
+ * SEGMENT jobs received from the CDN), "bytes-from-peers" (body bytes of
+ * segments that came from peers, counted once accepted).
  */
 MeshFetcher *mesh_fetcher_new (void);
 
@@ -75,6 +78,24 @@ MeshFetchJob *mesh_fetcher_fetch (MeshFetcher * fetcher,
 
 guint64 mesh_fetcher_get_bytes_from_cdn (MeshFetcher * fetcher);
 guint64 mesh_fetcher_get_bytes_from_peers (MeshFetcher * fetcher);
+
+/* Peer-to-peer delivery of SEGMENT jobs that carry a segment_id: on when
+ * @config has a tracker URL (the fetcher then joins the swarm), off
+ * otherwise. Jobs started later use it. Thread-safe. */
+void mesh_fetcher_set_peer_config (MeshFetcher * fetcher,
+    const MeshPeerConfig * config);
+
+/* Called on the fetcher thread when a peer link comes up or goes away.
+ * @user_data must stay valid until the fetcher is finalized (the fetcher
+ * thread is joined then) or the function is replaced. Thread-safe. */
+typedef void (*MeshPeerEventFunc) (const gchar * peer_id, gboolean connected,
+    gpointer user_data);
+void mesh_fetcher_set_peer_event_func (MeshFetcher * fetcher,
+    MeshPeerEventFunc func, gpointer user_data);
+
+/* Peer-to-peer counters: media bytes sent to peers, and links up now. */
+guint64 mesh_fetcher_get_bytes_uploaded (MeshFetcher * fetcher);
+guint mesh_fetcher_get_n_peers (MeshFetcher * fetcher);
 
 /* Next chunk of the body, blocking until one is there. Returns NULL at the end
  * (with @error unset) or on failure, including cancellation through

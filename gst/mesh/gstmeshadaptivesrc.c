@@ -64,6 +64,17 @@ enum
   PROP_BYTES_FROM_PEERS,
   PROP_P2P_RATIO,
   PROP_STATS_INTERVAL,
+  PROP_TRACKER,
+  PROP_SWARM_ID,
+  PROP_STUN_SERVER,
+  PROP_TURN_SERVER,
+  PROP_MAX_PEERS,
+  PROP_UPLOAD,
+  PROP_MAX_UPLOAD_RATE,
+  PROP_CACHE_SIZE,
+  PROP_LOCAL_ADDRESS,
+  PROP_BYTES_UPLOADED,
+  PROP_PEERS,
 };
 
 #define DEFAULT_CONNECTION_SPEED 0
@@ -79,6 +90,10 @@ enum
 #define DEFAULT_TIMEOUT 15
 #define DEFAULT_USER_AGENT "gst-mesh/" VERSION " GStreamer"
 #define DEFAULT_STATS_INTERVAL 1000
+#define DEFAULT_MAX_PEERS 10
+#define DEFAULT_UPLOAD TRUE
+#define DEFAULT_MAX_UPLOAD_RATE 0
+#define DEFAULT_CACHE_SIZE (64 * 1024 * 1024)
 
 struct _GstMeshStream
 {
@@ -111,7 +126,7 @@ struct _GstMeshStream
   MeshBandwidthEstimator bandwidth;
   MeshAbrCandidate *representations;
   guint n_representations;
-  gint current_representation;  /* written under priv->lock too */
+  gint current_representation;  /* these three written under priv->lock */
   gboolean not_linked;
 
   gpointer data;
@@ -134,11 +149,20 @@ typedef struct
   GstStructure *extra_headers;
   guint stats_interval;
   guint current_bandwidth;
+  gchar *tracker;
+  gchar *swarm_id;
+  gchar *stun_server;
+  gchar *turn_server;
+  guint max_peers;
+  gboolean upload;
+  guint64 max_upload_rate;
+  guint64 cache_size;
+  gchar *local_address;
 
   /* GST_OBJECT_LOCK: the fetcher exists from READY to NULL; the counters keep
    * its last figures once it is gone */
   MeshFetcher *fetcher;
-  guint64 last_bytes_from_cdn, last_bytes_from_peers;
+  guint64 last_bytes_from_cdn, last_bytes_from_peers, last_bytes_uploaded;
 
   GstTask *manifest_task;
   GRecMutex manifest_task_lock;
@@ -204,11 +228,17 @@ void
 gst_mesh_stream_set_representations (GstMeshStream * stream,
     const MeshAbrCandidate * candidates, guint n_candidates, gint current)
 {
-  g_free (stream->representations);
-  stream->representations = g_memdup2 (candidates,
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+  MeshAbrCandidate *copy = g_memdup2 (candidates,
       sizeof (MeshAbrCandidate) * n_candidates);
+
+  /* the stats read them under the lock */
+  g_mutex_lock (&priv->lock);
+  g_free (stream->representations);
+  stream->representations = copy;
   stream->n_representations = n_candidates;
   stream->current_representation = current;
+  g_mutex_unlock (&priv->lock);
 }
 
 void
@@ -266,19 +296,30 @@ get_fetcher (GstMeshAdaptiveSrc * src)
   return fetcher;
 }
 
+typedef struct
+{
+  guint64 from_cdn;
+  guint64 from_peers;
+  guint64 uploaded;
+  guint peers;
+} Counters;
+
 static void
-get_counters (GstMeshAdaptiveSrc * src, guint64 * from_cdn,
-    guint64 * from_peers)
+get_counters (GstMeshAdaptiveSrc * src, Counters * counters)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
 
   GST_OBJECT_LOCK (src);
   if (priv->fetcher) {
-    *from_cdn = mesh_fetcher_get_bytes_from_cdn (priv->fetcher);
-    *from_peers = mesh_fetcher_get_bytes_from_peers (priv->fetcher);
+    counters->from_cdn = mesh_fetcher_get_bytes_from_cdn (priv->fetcher);
+    counters->from_peers = mesh_fetcher_get_bytes_from_peers (priv->fetcher);
+    counters->uploaded = mesh_fetcher_get_bytes_uploaded (priv->fetcher);
+    counters->peers = mesh_fetcher_get_n_peers (priv->fetcher);
   } else {
-    *from_cdn = priv->last_bytes_from_cdn;
-    *from_peers = priv->last_bytes_from_peers;
+    counters->from_cdn = priv->last_bytes_from_cdn;
+    counters->from_peers = priv->last_bytes_from_peers;
+    counters->uploaded = priv->last_bytes_uploaded;
+    counters->peers = 0;
   }
   GST_OBJECT_UNLOCK (src);
 }
@@ -367,6 +408,38 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
     case PROP_STATS_INTERVAL:
       priv->stats_interval = g_value_get_uint (value);
       break;
+    case PROP_TRACKER:
+      g_free (priv->tracker);
+      priv->tracker = g_value_dup_string (value);
+      break;
+    case PROP_SWARM_ID:
+      g_free (priv->swarm_id);
+      priv->swarm_id = g_value_dup_string (value);
+      break;
+    case PROP_STUN_SERVER:
+      g_free (priv->stun_server);
+      priv->stun_server = g_value_dup_string (value);
+      break;
+    case PROP_TURN_SERVER:
+      g_free (priv->turn_server);
+      priv->turn_server = g_value_dup_string (value);
+      break;
+    case PROP_MAX_PEERS:
+      priv->max_peers = g_value_get_uint (value);
+      break;
+    case PROP_UPLOAD:
+      priv->upload = g_value_get_boolean (value);
+      break;
+    case PROP_MAX_UPLOAD_RATE:
+      priv->max_upload_rate = g_value_get_uint64 (value);
+      break;
+    case PROP_CACHE_SIZE:
+      priv->cache_size = g_value_get_uint64 (value);
+      break;
+    case PROP_LOCAL_ADDRESS:
+      g_free (priv->local_address);
+      priv->local_address = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -380,20 +453,29 @@ gst_mesh_adaptive_src_get_property (GObject * object, guint prop_id,
 {
   GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (object);
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
-  guint64 from_cdn, from_peers;
+  Counters counters;
 
   switch (prop_id) {
     case PROP_BYTES_FROM_CDN:
-      get_counters (src, &from_cdn, &from_peers);
-      g_value_set_uint64 (value, from_cdn);
+      get_counters (src, &counters);
+      g_value_set_uint64 (value, counters.from_cdn);
       return;
     case PROP_BYTES_FROM_PEERS:
-      get_counters (src, &from_cdn, &from_peers);
-      g_value_set_uint64 (value, from_peers);
+      get_counters (src, &counters);
+      g_value_set_uint64 (value, counters.from_peers);
       return;
     case PROP_P2P_RATIO:
-      get_counters (src, &from_cdn, &from_peers);
-      g_value_set_double (value, p2p_ratio (from_cdn, from_peers));
+      get_counters (src, &counters);
+      g_value_set_double (value, p2p_ratio (counters.from_cdn,
+              counters.from_peers));
+      return;
+    case PROP_BYTES_UPLOADED:
+      get_counters (src, &counters);
+      g_value_set_uint64 (value, counters.uploaded);
+      return;
+    case PROP_PEERS:
+      get_counters (src, &counters);
+      g_value_set_uint (value, counters.peers);
       return;
     default:
       break;
@@ -448,6 +530,33 @@ gst_mesh_adaptive_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_STATS_INTERVAL:
       g_value_set_uint (value, priv->stats_interval);
+      break;
+    case PROP_TRACKER:
+      g_value_set_string (value, priv->tracker);
+      break;
+    case PROP_SWARM_ID:
+      g_value_set_string (value, priv->swarm_id);
+      break;
+    case PROP_STUN_SERVER:
+      g_value_set_string (value, priv->stun_server);
+      break;
+    case PROP_TURN_SERVER:
+      g_value_set_string (value, priv->turn_server);
+      break;
+    case PROP_MAX_PEERS:
+      g_value_set_uint (value, priv->max_peers);
+      break;
+    case PROP_UPLOAD:
+      g_value_set_boolean (value, priv->upload);
+      break;
+    case PROP_MAX_UPLOAD_RATE:
+      g_value_set_uint64 (value, priv->max_upload_rate);
+      break;
+    case PROP_CACHE_SIZE:
+      g_value_set_uint64 (value, priv->cache_size);
+      break;
+    case PROP_LOCAL_ADDRESS:
+      g_value_set_string (value, priv->local_address);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -774,14 +883,60 @@ stream_has_room (GstMeshStream * stream)
   return stream->queued_duration < get_max_buffering_time (stream->src);
 }
 
+/* Running time the pipeline has reached, or NONE when not playing. */
+static GstClockTime
+current_running_time (GstMeshAdaptiveSrc * src)
+{
+  GstClock *clock;
+  GstClockTime now, base_time;
+  GstState state;
+
+  GST_OBJECT_LOCK (src);
+  state = GST_STATE (src);
+  clock = GST_ELEMENT_CLOCK (src) ? gst_object_ref (GST_ELEMENT_CLOCK (src))
+      : NULL;
+  base_time = GST_ELEMENT_CAST (src)->base_time;
+  GST_OBJECT_UNLOCK (src);
+
+  if (!clock)
+    return GST_CLOCK_TIME_NONE;
+  now = gst_clock_get_time (clock);
+  gst_object_unref (clock);
+  if (state != GST_STATE_PLAYING || now < base_time)
+    return GST_CLOCK_TIME_NONE;
+  return now - base_time;
+}
+
+/* When playback will need the fragment at @timestamp (monotonic µs): while
+ * playing, when the running time reaches it, which counts what downstream
+ * holds; before, once what the element holds ahead of it has played. The
+ * peer manager spends the time left on waiting for peers. */
+static gint64
+stream_deadline (GstMeshStream * stream, GstClockTime timestamp)
+{
+  gint64 now = g_get_monotonic_time ();
+  GstClockTime running_now = current_running_time (stream->src);
+  GstClockTime running_at;
+
+  if (GST_CLOCK_TIME_IS_VALID (running_now)
+      && GST_CLOCK_TIME_IS_VALID (timestamp)
+      && stream->segment.format == GST_FORMAT_TIME) {
+    running_at = gst_segment_to_running_time (&stream->segment,
+        GST_FORMAT_TIME, timestamp);
+    if (GST_CLOCK_TIME_IS_VALID (running_at))
+      return now + (running_at > running_now ?
+          (gint64) GST_TIME_AS_USECONDS (running_at - running_now) : 0);
+  }
+  return now + GST_TIME_AS_USECONDS (stream->queued_duration);
+}
+
 static MeshFetchJob *
 start_media_download (GstMeshStream * stream, const GstMeshFragment * fragment)
 {
   g_autoptr (MeshFetcher) fetcher = get_fetcher (stream->src);
-  /* playback needs it once what is held before it has played */
   MeshFetchRequest request = { fragment->url, fragment->offset, fragment->size,
-    MESH_FETCH_KIND_SEGMENT, g_get_monotonic_time () +
-        GST_TIME_AS_USECONDS (stream->queued_duration), fragment->segment_id
+    MESH_FETCH_KIND_SEGMENT, stream_deadline (stream, fragment->timestamp),
+    fragment->segment_id
   };
 
   return fetcher ? mesh_fetcher_fetch (fetcher, &request) : NULL;
@@ -1660,12 +1815,12 @@ post_stats (GstClock * clock, GstClockTime time, GstClockID id,
 {
   GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (user_data);
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
-  guint64 from_cdn, from_peers;
+  Counters counters;
   guint bandwidth, bitrate = 0;
   GstClockTime level = GST_CLOCK_TIME_NONE;
   guint i;
 
-  get_counters (src, &from_cdn, &from_peers);
+  get_counters (src, &counters);
   GST_OBJECT_LOCK (src);
   bandwidth = priv->current_bandwidth;
   GST_OBJECT_UNLOCK (src);
@@ -1686,9 +1841,12 @@ post_stats (GstClock * clock, GstClockTime time, GstClockID id,
   gst_element_post_message (GST_ELEMENT (src),
       gst_message_new_element (GST_OBJECT (src),
           gst_structure_new ("mesh-stats",
-              "bytes-from-cdn", G_TYPE_UINT64, from_cdn,
-              "bytes-from-peers", G_TYPE_UINT64, from_peers,
-              "p2p-ratio", G_TYPE_DOUBLE, p2p_ratio (from_cdn, from_peers),
+              "bytes-from-cdn", G_TYPE_UINT64, counters.from_cdn,
+              "bytes-from-peers", G_TYPE_UINT64, counters.from_peers,
+              "bytes-uploaded", G_TYPE_UINT64, counters.uploaded,
+              "p2p-ratio", G_TYPE_DOUBLE, p2p_ratio (counters.from_cdn,
+                  counters.from_peers),
+              "peers", G_TYPE_UINT, counters.peers,
               "current-bandwidth", G_TYPE_UINT, bandwidth,
               "current-bitrate", G_TYPE_UINT, bitrate,
               "buffer-level", G_TYPE_UINT64, (guint64) (GST_CLOCK_TIME_IS_VALID
@@ -1733,12 +1891,71 @@ stop_stats (GstMeshAdaptiveSrc * src)
 /* ------------------------------------------------------------------------ */
 /* State changes */
 
+/* mesh-peer-connected / mesh-peer-disconnected, from the fetcher thread. */
+static void
+post_peer_event (const gchar * peer_id, gboolean connected, gpointer user_data)
+{
+  GstMeshAdaptiveSrc *src = user_data;
+
+  gst_element_post_message (GST_ELEMENT (src),
+      gst_message_new_element (GST_OBJECT (src),
+          gst_structure_new (connected ? "mesh-peer-connected" :
+              "mesh-peer-disconnected", "peer-id", G_TYPE_STRING, peer_id,
+              NULL)));
+}
+
+/* The default swarm: the manifest URL without its query string, so that
+ * viewers with different access tokens meet. */
+static gchar *
+default_swarm_id (const gchar * location)
+{
+  g_autoptr (GUri) uri = g_uri_parse (location, G_URI_FLAGS_NONE, NULL);
+
+  if (!uri)
+    return g_strdup (location);
+  return g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL,
+      g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri), NULL,
+      NULL);
+}
+
+/* Joins the swarm when a tracker is set; leaves it otherwise. */
+static void
+configure_peers (GstMeshAdaptiveSrc * src, gboolean on)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  g_autoptr (MeshFetcher) fetcher = get_fetcher (src);
+  g_autofree gchar *swarm = NULL;
+  MeshPeerConfig config = { 0, };
+
+  if (!fetcher)
+    return;
+  GST_OBJECT_LOCK (src);
+  if (on && priv->tracker && *priv->tracker && priv->location) {
+    swarm = priv->swarm_id && *priv->swarm_id ? g_strdup (priv->swarm_id) :
+        default_swarm_id (priv->location);
+    config.tracker_url = priv->tracker;
+    config.swarm_id = swarm;
+    config.stun_server = priv->stun_server;
+    config.turn_server = priv->turn_server;
+    config.local_address = priv->local_address;
+    config.max_peers = priv->max_peers;
+    config.upload = priv->upload;
+    config.max_upload_rate = priv->max_upload_rate;
+    config.cache_size = priv->cache_size;
+    GST_INFO_OBJECT (src, "joining swarm '%s' at %s", swarm, priv->tracker);
+  }
+  mesh_fetcher_set_peer_config (fetcher, &config);
+  GST_OBJECT_UNLOCK (src);
+}
+
 static void
 create_fetcher (GstMeshAdaptiveSrc * src)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
   MeshFetcher *fetcher = mesh_fetcher_new ();
 
+  /* the element outlives the fetcher thread, which calls back */
+  mesh_fetcher_set_peer_event_func (fetcher, post_peer_event, src);
   GST_OBJECT_LOCK (src);
   priv->fetcher = fetcher;
   configure_fetcher_locked (src);
@@ -1756,6 +1973,7 @@ destroy_fetcher (GstMeshAdaptiveSrc * src)
   if (fetcher) {
     priv->last_bytes_from_cdn = mesh_fetcher_get_bytes_from_cdn (fetcher);
     priv->last_bytes_from_peers = mesh_fetcher_get_bytes_from_peers (fetcher);
+    priv->last_bytes_uploaded = mesh_fetcher_get_bytes_uploaded (fetcher);
   }
   GST_OBJECT_UNLOCK (src);
   g_clear_object (&fetcher);
@@ -1771,6 +1989,7 @@ start_streaming (GstMeshAdaptiveSrc * src)
   g_mutex_unlock (&priv->lock);
   g_clear_object (&priv->manifest_cancellable);
   priv->manifest_cancellable = g_cancellable_new ();
+  configure_peers (src, TRUE);
   gst_task_start (priv->manifest_task);
   start_stats (src);
 }
@@ -1792,6 +2011,7 @@ stop_streaming (GstMeshAdaptiveSrc * src)
   priv->exposed = FALSE;
   g_mutex_unlock (&priv->seek_lock);
   stop_stats (src);
+  configure_peers (src, FALSE);
 }
 
 static GstStateChangeReturn
@@ -1846,6 +2066,10 @@ gst_mesh_adaptive_src_init (GstMeshAdaptiveSrc * src)
   priv->timeout = DEFAULT_TIMEOUT;
   priv->user_agent = g_strdup (DEFAULT_USER_AGENT);
   priv->stats_interval = DEFAULT_STATS_INTERVAL;
+  priv->max_peers = DEFAULT_MAX_PEERS;
+  priv->upload = DEFAULT_UPLOAD;
+  priv->max_upload_rate = DEFAULT_MAX_UPLOAD_RATE;
+  priv->cache_size = DEFAULT_CACHE_SIZE;
 
   g_mutex_init (&priv->lock);
   g_cond_init (&priv->cond);
@@ -1878,6 +2102,11 @@ gst_mesh_adaptive_src_finalize (GObject * object)
   g_mutex_clear (&priv->seek_lock);
   g_free (priv->location);
   g_free (priv->user_agent);
+  g_free (priv->tracker);
+  g_free (priv->swarm_id);
+  g_free (priv->stun_server);
+  g_free (priv->turn_server);
+  g_free (priv->local_address);
   g_clear_pointer (&priv->extra_headers, gst_structure_free);
   g_clear_object (&priv->fetcher);
 
@@ -2020,7 +2249,8 @@ install_properties (GObjectClass * gobject_class)
    * GstMeshAdaptiveSrc:stats-interval:
    *
    * Period of the `mesh-stats` element message, with the fields
-   * bytes-from-cdn, bytes-from-peers (guint64), p2p-ratio (gdouble),
+   * bytes-from-cdn, bytes-from-peers, bytes-uploaded (guint64), p2p-ratio
+   * (gdouble), peers (guint),
    * current-bandwidth, current-bitrate (guint, bit/s) and buffer-level
    * (guint64, ns).
    */
@@ -2029,6 +2259,78 @@ install_properties (GObjectClass * gobject_class)
           "Milliseconds between mesh-stats messages on the bus (0 = none)",
           0, G_MAXUINT, DEFAULT_STATS_INTERVAL,
           rw | GST_PARAM_MUTABLE_READY));
+}
+
+static void
+install_peer_properties (GObjectClass * gobject_class)
+{
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY;
+  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
+
+  /**
+   * GstMeshAdaptiveSrc:tracker:
+   *
+   * The mesh-tracker WebSocket URL, e.g. ws://127.0.0.1:8765/announce.
+   * Empty: every byte comes from the CDN.
+   */
+  g_object_class_install_property (gobject_class, PROP_TRACKER,
+      g_param_spec_string ("tracker", "Tracker",
+          "mesh-tracker URL (ws:// or wss://) that puts viewers of the stream "
+          "in touch; empty = CDN only", NULL, rw));
+
+  /**
+   * GstMeshAdaptiveSrc:swarm-id:
+   *
+   * Viewers with the same swarm id share segments. By default the manifest
+   * URL without its query string, so that tokenised URLs of one stream meet.
+   */
+  g_object_class_install_property (gobject_class, PROP_SWARM_ID,
+      g_param_spec_string ("swarm-id", "Swarm id",
+          "Identity of the stream among viewers (default: the manifest URL "
+          "without its query)", NULL, rw));
+
+  g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
+      g_param_spec_string ("stun-server", "STUN server",
+          "STUN server for server-reflexive ICE candidates (host:port)", NULL,
+          rw));
+
+  g_object_class_install_property (gobject_class, PROP_TURN_SERVER,
+      g_param_spec_string ("turn-server", "TURN server",
+          "TURN server for relayed ICE candidates "
+          "(turn://user:password@host:port)", NULL, rw));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_PEERS,
+      g_param_spec_uint ("max-peers", "Maximum peers",
+          "Peers to keep links with", 1, 100, DEFAULT_MAX_PEERS, rw));
+
+  g_object_class_install_property (gobject_class, PROP_UPLOAD,
+      g_param_spec_boolean ("upload", "Upload",
+          "Serve segments to other viewers (FALSE on metered links)",
+          DEFAULT_UPLOAD, rw));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_UPLOAD_RATE,
+      g_param_spec_uint64 ("max-upload-rate", "Maximum upload rate",
+          "Bytes per second sent to other viewers at most (0 = unlimited)",
+          0, G_MAXUINT64, DEFAULT_MAX_UPLOAD_RATE, rw));
+
+  g_object_class_install_property (gobject_class, PROP_CACHE_SIZE,
+      g_param_spec_uint64 ("cache-size", "Cache size",
+          "Bytes of recent segments kept to serve other viewers", 0,
+          G_MAXUINT64, DEFAULT_CACHE_SIZE, rw));
+
+  g_object_class_install_property (gobject_class, PROP_LOCAL_ADDRESS,
+      g_param_spec_string ("local-address", "Local address",
+          "Only offer ICE host candidates on this IP address (default: all "
+          "interfaces)", NULL, rw));
+
+  g_object_class_install_property (gobject_class, PROP_BYTES_UPLOADED,
+      g_param_spec_uint64 ("bytes-uploaded", "Bytes uploaded",
+          "Media bytes sent to other viewers", 0, G_MAXUINT64, 0, ro));
+
+  g_object_class_install_property (gobject_class, PROP_PEERS,
+      g_param_spec_uint ("peers", "Peers", "Peer links connected now",
+          0, G_MAXUINT, 0, ro));
 }
 
 static void
@@ -2041,6 +2343,7 @@ gst_mesh_adaptive_src_class_init (GstMeshAdaptiveSrcClass * klass)
   gobject_class->get_property = gst_mesh_adaptive_src_get_property;
   gobject_class->finalize = gst_mesh_adaptive_src_finalize;
   install_properties (gobject_class);
+  install_peer_properties (gobject_class);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   element_class->change_state = gst_mesh_adaptive_src_change_state;

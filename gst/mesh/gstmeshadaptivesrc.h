@@ -133,6 +133,13 @@ GBytes *gst_mesh_adaptive_src_fetch_manifest (GstMeshAdaptiveSrc * src,
     const gchar * url, gchar ** final_url, GCancellable * cancellable,
     GError ** error);
 
+/* Fetches @size bytes at @offset of @url (e.g. a DASH segment index) through
+ * the fetcher, as a manifest request: never cached, never from peers. At
+ * most 16 MiB. Any thread. */
+GBytes *gst_mesh_adaptive_src_fetch_range (GstMeshAdaptiveSrc * src,
+    const gchar * url, gint64 offset, gint64 size, GCancellable * cancellable,
+    GError ** error);
+
 /* The representation ABR would start with, for load_manifest(). */
 gint gst_mesh_adaptive_src_choose_initial (GstMeshAdaptiveSrc * src,
     const MeshAbrCandidate * candidates, guint n_candidates);

@@ -1,0 +1,1217 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * See mesh-peer-manager.h.
+ *
+ * Threads: everything here runs on the MeshFetcher's thread and its
+ * GMainContext (the owner context, thread-default when the manager was
+ * created): the tracker client, the peer links and their libnice agents, the
+ * timers. Only the counters (`bytes_uploaded`, `n_peers`) are read from other
+ * threads, as atomics.
+ *
+ * The pieces:
+ * - Peer: a link to another viewer and what it announced (HAVE: segments it
+ *   holds, FETCHING: segments it downloads from the CDN right now).
+ * - Pending: a segment the fetcher asked for. mesh-scheduler.c decides, from
+ *   what the peers announced and the deadline, whether it is requested from
+ *   a peer, sent to the CDN, or waits for an announcement or a random
+ *   back-off. A peer transfer is watched and abandoned for the CDN (which
+ *   resumes after the bytes already received) when it stalls or falls
+ *   behind.
+ * - Upload: a request of a peer, served from the cache in DATA frames paced
+ *   by the link's send queue and by max-upload-rate.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "mesh-peer-manager.h"
+
+#include <gst/gst.h>
+#include <string.h>
+
+#include "mesh-peer-link.h"
+#include "mesh-scheduler.h"
+#include "mesh-segment-cache.h"
+#include "mesh-tracker-client.h"
+#include "mesh-wire.h"
+
+GST_DEBUG_CATEGORY_STATIC (mesh_peer_manager_debug);
+#define GST_CAT_DEFAULT mesh_peer_manager_debug
+
+/* How often a running peer transfer is checked against its deadline. */
+#define PROGRESS_CHECK_MS 100
+/* Above this many queued bytes on a link, uploads wait for "writable". */
+#define UPLOAD_QUEUE_HIGH (256 * 1024)
+/* Uploads served at once, over all peers. */
+#define MAX_UPLOADS 8
+
+typedef struct _Peer Peer;
+typedef struct _Pending Pending;
+typedef struct _Upload Upload;
+
+struct _Peer
+{
+  MeshPeerManager *manager;
+  gchar *id;
+  MeshPeerLink *link;
+  gboolean ready;
+  GHashTable *has;              /* guint64 key -> guint size (GUINT_TO_POINTER) */
+  GHashTable *fetching;         /* guint64 key set */
+  guint64 throughput;           /* bytes/s seen from it, 0 = unknown */
+  guint requests;               /* our requests running on it */
+};
+
+struct _Pending
+{
+  MeshPeerManager *manager;
+  gchar *segment_id;
+  guint64 key;
+  guint64 size;                 /* expected, 0 = unknown */
+  gint64 deadline;
+  const MeshPeerSink *sink;
+  gpointer owner;
+  gint64 arrived;
+  guint32 random;
+  GSource *timer;
+
+  /* while a peer transfer runs */
+  Peer *peer;
+  guint32 request_id;
+  guint64 received;
+  gint64 started;
+  gint64 last_progress;
+};
+
+struct _Upload
+{
+  Peer *peer;
+  guint32 request_id;
+  GBytes *data;                 /* the requested range of the segment */
+  guint64 offset;               /* segment offset of data's first byte */
+  gsize sent;
+  guint64 total;                /* size of the whole segment */
+};
+
+struct _MeshPeerManager
+{
+  GObject parent;
+
+  GMainContext *context;
+  SoupSession *session;
+  gchar *peer_id;
+  gchar *swarm_id;
+  gchar *stun_host, *turn_host, *turn_user, *turn_password;
+  guint stun_port, turn_port;
+  gchar *local_address;
+  guint max_peers;
+  gboolean upload;
+  guint64 max_upload_rate;
+  gboolean stopped;
+
+  MeshTrackerClient *tracker;
+  GHashTable *peers;            /* peer id -> Peer* */
+  GList *pendings;              /* Pending* */
+  MeshSegmentCache *cache;
+  GHashTable *sizes;            /* guint64 key -> guint64 size of segments we
+                                 * hold (mirror of the cache for HAVE) */
+  guint32 next_request_id;
+  GRand *rand;
+
+  GQueue uploads;               /* Upload*, served in turn */
+  GSource *upload_timer;        /* waits for upload tokens */
+  gdouble upload_tokens;
+  gint64 upload_tokens_time;
+
+  guint64 cdn_throughput;       /* bytes/s, from what the CDN delivered */
+  guint64 typical_size;         /* bytes, average of the segments seen */
+
+  /* atomics, read from any thread */
+  guint64 bytes_uploaded;
+  gint n_peers;
+};
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (MeshPeerManager, mesh_peer_manager,
+    G_TYPE_OBJECT,
+    GST_DEBUG_CATEGORY_INIT (mesh_peer_manager_debug, "meshpeermanager", 0,
+        "gst-mesh peer manager"));
+
+enum
+{
+  SIGNAL_PEER_CONNECTED,
+  SIGNAL_PEER_DISCONNECTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void pending_decide (Pending * p);
+static void uploads_pump (MeshPeerManager * m);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration */
+
+/* "host:port" */
+static gboolean
+parse_host_port (const gchar * text, gchar ** host, guint * port)
+{
+  const gchar *colon;
+  guint64 value;
+
+  if (!text || !*text || !(colon = strrchr (text, ':')))
+    return FALSE;
+  if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &value, NULL))
+    return FALSE;
+  *host = g_strndup (text, colon - text);
+  *port = value;
+  return TRUE;
+}
+
+/* "turn://user:pass@host:port" */
+static gboolean
+parse_turn (const gchar * text, gchar ** host, guint * port, gchar ** user,
+    gchar ** password)
+{
+  g_autoptr (GUri) uri = NULL;
+  const gchar *userinfo;
+  const gchar *colon;
+
+  if (!text || !*text)
+    return FALSE;
+  uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
+  if (!uri || g_strcmp0 (g_uri_get_scheme (uri), "turn") != 0
+      || !g_uri_get_host (uri) || g_uri_get_port (uri) <= 0)
+    return FALSE;
+  userinfo = g_uri_get_userinfo (uri);
+  if (!userinfo || !(colon = strchr (userinfo, ':')))
+    return FALSE;
+  *host = g_strdup (g_uri_get_host (uri));
+  *port = g_uri_get_port (uri);
+  *user = g_uri_unescape_segment (userinfo, colon, NULL);
+  *password = g_uri_unescape_string (colon + 1, NULL);
+  return *user && *password;
+}
+
+static gchar *
+random_peer_id (GRand * rand)
+{
+  GString *id = g_string_new (NULL);
+  gint i;
+
+  for (i = 0; i < 16; i++)
+    g_string_append_printf (id, "%x", g_rand_int_range (rand, 0, 16));
+  return g_string_free (id, FALSE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Peers */
+
+static void
+peer_free (Peer * peer)
+{
+  if (peer->link) {
+    g_signal_handlers_disconnect_by_data (peer->link, peer);
+    mesh_peer_link_close (peer->link, MESH_WIRE_CLOSE_GOING_AWAY, "bye");
+    g_object_unref (peer->link);
+  }
+  g_hash_table_unref (peer->has);
+  g_hash_table_unref (peer->fetching);
+  g_free (peer->id);
+  g_free (peer);
+}
+
+static void
+peer_send (Peer * peer, GBytes * frame)
+{
+  if (peer->ready)
+    mesh_peer_link_send (peer->link, frame);
+  g_bytes_unref (frame);
+}
+
+static void
+broadcast (MeshPeerManager * m, GBytes * frame)
+{
+  GHashTableIter iter;
+  Peer *peer;
+
+  g_hash_table_iter_init (&iter, m->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer))
+    if (peer->ready)
+      mesh_peer_link_send (peer->link, frame);
+  g_bytes_unref (frame);
+}
+
+/* Re-decides the pending requests for @key after an announcement. */
+static void
+pendings_reconsider (MeshPeerManager * m, guint64 key)
+{
+  GList *l, *next;
+
+  for (l = m->pendings; l; l = next) {
+    Pending *p = l->data;
+
+    next = l->next;
+    if (p->key == key && !p->peer)
+      pending_decide (p);
+  }
+}
+
+typedef struct
+{
+  MeshWireHaveEntry entries[MESH_WIRE_MAX_KEYS];
+  guint n;
+  Peer *peer;
+} HaveBatch;
+
+static void
+have_batch_flush (HaveBatch * batch)
+{
+  if (batch->n > 0)
+    peer_send (batch->peer, mesh_wire_encode_have (batch->entries, batch->n));
+  batch->n = 0;
+}
+
+static void
+have_batch_add (guint64 key, GBytes * data, gpointer user_data)
+{
+  HaveBatch *batch = user_data;
+
+  batch->entries[batch->n].key = key;
+  batch->entries[batch->n].size = g_bytes_get_size (data);
+  if (++batch->n == MESH_WIRE_MAX_KEYS)
+    have_batch_flush (batch);
+}
+
+/* A new link is ready: it learns everything we hold. */
+static void
+peer_send_inventory (Peer * peer)
+{
+  HaveBatch *batch = g_new0 (HaveBatch, 1);
+
+  batch->peer = peer;
+  mesh_segment_cache_foreach (peer->manager->cache, have_batch_add, batch);
+  have_batch_flush (batch);
+  g_free (batch);
+}
+
+static void
+on_link_ready (MeshPeerLink * link, Peer * peer)
+{
+  MeshPeerManager *m = peer->manager;
+
+  peer->ready = TRUE;
+  g_atomic_int_inc (&m->n_peers);
+  GST_INFO ("peer %s connected (%s)", peer->id,
+      mesh_peer_link_get_selected_type (link));
+  peer_send_inventory (peer);
+  g_signal_emit (m, signals[SIGNAL_PEER_CONNECTED], 0, peer->id);
+}
+
+static void
+on_link_signal_out (MeshPeerLink * link, JsonObject * data, Peer * peer)
+{
+  MeshPeerManager *m = peer->manager;
+
+  if (m->tracker)
+    mesh_tracker_client_send_signal (m->tracker, peer->id, data);
+}
+
+static void pending_abandon_peer (Pending * p, const gchar * why);
+static void uploads_drop_peer (MeshPeerManager * m, Peer * peer);
+
+/* Forgets @peer: what it was sending us goes to the CDN, what we were
+ * sending it stops. */
+static void
+peer_remove (MeshPeerManager * m, Peer * peer, const gchar * why)
+{
+  GList *l, *next;
+  gboolean was_ready = peer->ready;
+  gchar *id = g_strdup (peer->id);
+
+  GST_INFO ("peer %s gone: %s", peer->id, why);
+  for (l = m->pendings; l; l = next) {
+    Pending *p = l->data;
+
+    next = l->next;
+    if (p->peer == peer)
+      pending_abandon_peer (p, why);
+  }
+  uploads_drop_peer (m, peer);
+  if (was_ready)
+    g_atomic_int_add (&m->n_peers, -1);
+  g_hash_table_remove (m->peers, id);
+  if (was_ready)
+    g_signal_emit (m, signals[SIGNAL_PEER_DISCONNECTED], 0, id);
+  g_free (id);
+}
+
+static void
+on_link_closed (MeshPeerLink * link, GError * reason, Peer * peer)
+{
+  peer_remove (peer->manager, peer, reason ? reason->message : "closed");
+}
+
+static void handle_frame (Peer * peer, const MeshWireFrame * frame);
+
+static void
+on_link_frame (MeshPeerLink * link, gpointer frame, Peer * peer)
+{
+  handle_frame (peer, frame);
+}
+
+static void
+on_link_writable (MeshPeerLink * link, Peer * peer)
+{
+  uploads_pump (peer->manager);
+}
+
+static Peer *
+peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
+{
+  MeshPeerLinkConfig config = { 0, };
+  Peer *peer = g_new0 (Peer, 1);
+
+  config.swarm_id = m->swarm_id;
+  config.local_peer_id = m->peer_id;
+  config.upload = m->upload;
+  config.stun_host = m->stun_host;
+  config.stun_port = m->stun_port;
+  config.turn_host = m->turn_host;
+  config.turn_port = m->turn_port;
+  config.turn_user = m->turn_user;
+  config.turn_password = m->turn_password;
+  config.local_address = m->local_address;
+
+  peer->manager = m;
+  peer->id = g_strdup (id);
+  peer->has = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+      NULL);
+  peer->fetching = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+      NULL);
+  peer->link = mesh_peer_link_new (m->context, &config, id, controlling);
+  g_signal_connect (peer->link, "ready", G_CALLBACK (on_link_ready), peer);
+  g_signal_connect (peer->link, "signal-out", G_CALLBACK (on_link_signal_out),
+      peer);
+  g_signal_connect (peer->link, "closed", G_CALLBACK (on_link_closed), peer);
+  g_signal_connect (peer->link, "frame", G_CALLBACK (on_link_frame), peer);
+  g_signal_connect (peer->link, "writable", G_CALLBACK (on_link_writable),
+      peer);
+  g_hash_table_insert (m->peers, peer->id, peer);
+  mesh_peer_link_start (peer->link);
+  return peer;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tracker */
+
+static void
+on_tracker_peers (MeshTrackerClient * tracker, GStrv ids, MeshPeerManager * m)
+{
+  guint i;
+
+  /* we call the peers the tracker lists; peers that join later call us */
+  for (i = 0; ids[i]; i++) {
+    if (g_hash_table_size (m->peers) >= m->max_peers)
+      break;
+    if (!g_hash_table_contains (m->peers, ids[i]))
+      peer_add (m, ids[i], TRUE);
+  }
+}
+
+static void
+on_tracker_signal (MeshTrackerClient * tracker, const gchar * from,
+    JsonObject * data, MeshPeerManager * m)
+{
+  Peer *peer = g_hash_table_lookup (m->peers, from);
+
+  if (!peer) {
+    if (g_hash_table_size (m->peers) >= m->max_peers) {
+      GST_DEBUG ("ignoring %s: already %u peers", from, m->max_peers);
+      return;
+    }
+    peer = peer_add (m, from, FALSE);
+  }
+  mesh_peer_link_handle_signal (peer->link, data);
+}
+
+static void
+on_tracker_peer_left (MeshTrackerClient * tracker, const gchar * id,
+    MeshPeerManager * m)
+{
+  Peer *peer = g_hash_table_lookup (m->peers, id);
+
+  if (peer)
+    peer_remove (m, peer, "left the swarm");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Our requests */
+
+static guint
+count_uploading_peers (MeshPeerManager * m)
+{
+  GHashTableIter iter;
+  Peer *peer;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, m->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer))
+    if (peer->ready && mesh_peer_link_remote_uploads (peer->link))
+      n++;
+  return n;
+}
+
+/* The best peer holding @key: the fewest running requests, then the
+ * fastest. */
+static Peer *
+find_holder (MeshPeerManager * m, guint64 key)
+{
+  GHashTableIter iter;
+  Peer *peer, *best = NULL;
+
+  g_hash_table_iter_init (&iter, m->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer)) {
+    if (!peer->ready || !mesh_peer_link_remote_uploads (peer->link)
+        || !g_hash_table_contains (peer->has, &key))
+      continue;
+    if (!best || peer->requests < best->requests
+        || (peer->requests == best->requests
+            && peer->throughput > best->throughput))
+      best = peer;
+  }
+  return best;
+}
+
+static gboolean
+someone_fetches (MeshPeerManager * m, guint64 key)
+{
+  GHashTableIter iter;
+  Peer *peer;
+
+  g_hash_table_iter_init (&iter, m->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer))
+    if (peer->ready && mesh_peer_link_remote_uploads (peer->link)
+        && g_hash_table_contains (peer->fetching, &key))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+pending_clear_timer (Pending * p)
+{
+  if (p->timer) {
+    g_source_destroy (p->timer);
+    g_clear_pointer (&p->timer, g_source_unref);
+  }
+}
+
+static void
+pending_free (Pending * p)
+{
+  pending_clear_timer (p);
+  if (p->peer)
+    p->peer->requests--;
+  g_free (p->segment_id);
+  g_free (p);
+}
+
+/* The request leaves the manager: the fetcher takes over. */
+static void
+pending_remove (Pending * p)
+{
+  MeshPeerManager *m = p->manager;
+
+  m->pendings = g_list_remove (m->pendings, p);
+  pending_free (p);
+}
+
+static void
+pending_go_to_cdn (Pending * p, const gchar * why)
+{
+  const MeshPeerSink *sink = p->sink;
+  gpointer owner = p->owner;
+
+  GST_DEBUG ("%s: CDN (%s), %" G_GUINT64_FORMAT " bytes from peers",
+      p->segment_id, why, p->received);
+  pending_remove (p);
+  sink->use_cdn (owner);
+}
+
+static gboolean
+on_pending_timer (gpointer data)
+{
+  Pending *p = data;
+
+  g_clear_pointer (&p->timer, g_source_unref);
+  pending_decide (p);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pending_set_timer (Pending * p, gint64 when)
+{
+  gint64 delay_ms = MAX (0, (when - g_get_monotonic_time () + 999) / 1000);
+
+  pending_clear_timer (p);
+  p->timer = g_timeout_source_new (delay_ms);
+  g_source_set_callback (p->timer, on_pending_timer, p, NULL);
+  g_source_attach (p->timer, p->manager->context);
+}
+
+static void
+pending_request_from (Pending * p, Peer * peer)
+{
+  MeshPeerManager *m = p->manager;
+
+  p->peer = peer;
+  peer->requests++;
+  p->request_id = ++m->next_request_id;
+  p->started = p->last_progress = g_get_monotonic_time ();
+  GST_DEBUG ("%s: from peer %s", p->segment_id, peer->id);
+  peer_send (peer, mesh_wire_encode_request (p->request_id, p->key, 0, 0));
+  pending_set_timer (p, p->started + PROGRESS_CHECK_MS * 1000);
+}
+
+/* A running peer transfer: is it still on time? */
+static void
+pending_check_progress (Pending * p)
+{
+  MeshTransferProgress progress = { g_get_monotonic_time (), p->deadline,
+    p->started, p->last_progress, p->received, p->size
+  };
+
+  if (mesh_schedule_should_abandon (&progress)) {
+    peer_send (p->peer, mesh_wire_encode_cancel (p->request_id));
+    pending_abandon_peer (p, "peer too slow");
+    return;
+  }
+  pending_set_timer (p, progress.now + PROGRESS_CHECK_MS * 1000);
+}
+
+/* What the segment will weigh: the playlist's byte range, else what its
+ * holder announced, else the average of the segments seen so far. */
+static guint64
+pending_expected_size (Pending * p, Peer * holder)
+{
+  gpointer announced;
+
+  if (p->size > 0)
+    return p->size;
+  if (holder && (announced = g_hash_table_lookup (holder->has, &p->key)))
+    return GPOINTER_TO_UINT (announced);
+  return p->manager->typical_size;
+}
+
+static void
+pending_decide (Pending * p)
+{
+  MeshPeerManager *m = p->manager;
+  Peer *holder;
+  MeshScheduleInput in = { 0, };
+  MeshScheduleDecision decision;
+
+  if (p->peer) {
+    pending_check_progress (p);
+    return;
+  }
+  if (m->stopped) {
+    pending_go_to_cdn (p, "stopped");
+    return;
+  }
+
+  holder = find_holder (m, p->key);
+  in.now = g_get_monotonic_time ();
+  in.deadline = p->deadline;
+  in.size = pending_expected_size (p, holder);
+  in.n_peers = count_uploading_peers (m);
+  in.peer_has_it = holder != NULL;
+  in.peer_throughput = holder ? holder->throughput : 0;
+  in.peer_fetching_it = someone_fetches (m, p->key);
+  in.cdn_throughput = m->cdn_throughput;
+  in.waiting_since = p->arrived;
+  in.random = p->random;
+  decision = mesh_schedule_decide (&in);
+
+  switch (decision.action) {
+    case MESH_SCHEDULE_PEER:
+      pending_request_from (p, holder);
+      break;
+    case MESH_SCHEDULE_WAIT:
+      GST_LOG ("%s: waiting %" G_GINT64_FORMAT " ms", p->segment_id,
+          (decision.wait_until - in.now) / 1000);
+      pending_set_timer (p, decision.wait_until);
+      break;
+    case MESH_SCHEDULE_CDN:
+      pending_go_to_cdn (p, in.peer_has_it ? "no time for the peer" :
+          "nobody has it");
+      break;
+  }
+}
+
+/* The peer failed us: the CDN resumes after what arrived, or the choice is
+ * made anew when nothing did. */
+static void
+pending_abandon_peer (Pending * p, const gchar * why)
+{
+  GST_INFO ("%s: peer %s failed (%s) after %" G_GUINT64_FORMAT " bytes",
+      p->segment_id, p->peer->id, why, p->received);
+  g_hash_table_remove (p->peer->has, &p->key);
+  p->peer->requests--;
+  p->peer = NULL;
+  pending_clear_timer (p);
+  if (p->received > 0)
+    pending_go_to_cdn (p, why);
+  else
+    pending_decide (p);
+}
+
+static Pending *
+find_pending_by_request (MeshPeerManager * m, Peer * peer, guint32 request_id)
+{
+  GList *l;
+
+  for (l = m->pendings; l; l = l->next) {
+    Pending *p = l->data;
+    if (p->peer == peer && p->request_id == request_id)
+      return p;
+  }
+  return NULL;
+}
+
+static void
+handle_data (Peer * peer, guint32 request_id, guint64 offset, GBytes * bytes)
+{
+  Pending *p = find_pending_by_request (peer->manager, peer, request_id);
+
+  if (!p)
+    return;                     /* cancelled meanwhile */
+  if (offset != p->received || (p->size > 0 && p->received +
+          g_bytes_get_size (bytes) > p->size)) {
+    mesh_peer_link_close (peer->link, MESH_WIRE_CLOSE_PROTOCOL,
+        "DATA out of order or beyond the segment");
+    return;
+  }
+  p->received += g_bytes_get_size (bytes);
+  p->last_progress = g_get_monotonic_time ();
+  p->sink->deliver (p->owner, bytes);
+}
+
+static void
+handle_end (Peer * peer, guint32 request_id, guint64 total)
+{
+  Pending *p = find_pending_by_request (peer->manager, peer, request_id);
+  const MeshPeerSink *sink;
+  gpointer owner;
+  gint64 elapsed;
+
+  if (!p)
+    return;
+  if (total != p->received) {
+    pending_abandon_peer (p, "END does not match the data");
+    return;
+  }
+  elapsed = MAX (g_get_monotonic_time () - p->started, 1000);
+  peer->throughput = p->received * G_USEC_PER_SEC / elapsed;
+  sink = p->sink;
+  owner = p->owner;
+  pending_remove (p);
+  sink->complete (owner);
+}
+
+static void
+handle_absent (Peer * peer, guint32 request_id)
+{
+  Pending *p = find_pending_by_request (peer->manager, peer, request_id);
+
+  if (p)
+    pending_abandon_peer (p, "absent");
+}
+
+void
+mesh_peer_manager_request (MeshPeerManager * m, const gchar * segment_id,
+    guint64 size, gint64 deadline, const MeshPeerSink * sink, gpointer owner)
+{
+  Pending *p = g_new0 (Pending, 1);
+
+  p->manager = m;
+  p->segment_id = g_strdup (segment_id);
+  p->key = mesh_wire_segment_key (segment_id);
+  p->size = size;
+  p->deadline = deadline;
+  p->sink = sink;
+  p->owner = owner;
+  p->arrived = g_get_monotonic_time ();
+  p->random = g_rand_int (m->rand);
+  m->pendings = g_list_prepend (m->pendings, p);
+  pending_decide (p);
+}
+
+void
+mesh_peer_manager_cancel (MeshPeerManager * m, gpointer owner)
+{
+  GList *l;
+
+  for (l = m->pendings; l; l = l->next) {
+    Pending *p = l->data;
+
+    if (p->owner != owner)
+      continue;
+    if (p->peer)
+      peer_send (p->peer, mesh_wire_encode_cancel (p->request_id));
+    pending_remove (p);
+    return;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Announcements */
+
+void
+mesh_peer_manager_cdn_started (MeshPeerManager * m, const gchar * segment_id)
+{
+  guint64 key = mesh_wire_segment_key (segment_id);
+
+  broadcast (m, mesh_wire_encode_fetching (&key, 1));
+}
+
+void
+mesh_peer_manager_segment_complete (MeshPeerManager * m,
+    const gchar * segment_id, GBytes * segment)
+{
+  g_autoptr (GArray) evicted = g_array_new (FALSE, FALSE, sizeof (guint64));
+  MeshWireHaveEntry entry;
+
+  entry.key = mesh_wire_segment_key (segment_id);
+  entry.size = g_bytes_get_size (segment);
+  m->typical_size = m->typical_size == 0 ? entry.size :
+      (m->typical_size * 3 + entry.size) / 4;
+  if (mesh_segment_cache_contains (m->cache, entry.key))
+    return;
+  mesh_segment_cache_put (m->cache, entry.key, segment, evicted);
+  if (evicted->len > 0)
+    broadcast (m, mesh_wire_encode_lost ((guint64 *) evicted->data,
+            evicted->len));
+  if (mesh_segment_cache_contains (m->cache, entry.key))
+    broadcast (m, mesh_wire_encode_have (&entry, 1));
+}
+
+void
+mesh_peer_manager_note_cdn_throughput (MeshPeerManager * m,
+    guint64 bytes_per_second)
+{
+  /* a slow average: the CDN estimate only decides how early it must start */
+  m->cdn_throughput = m->cdn_throughput == 0 ? bytes_per_second :
+      (m->cdn_throughput * 3 + bytes_per_second) / 4;
+}
+
+gboolean
+mesh_peer_manager_accept_segment (MeshPeerManager * m,
+    const gchar * segment_id, GBytes * segment, guint64 expected_size,
+    GError ** error)
+{
+  /* Integrity checks (hashes published with the manifest or by the
+   * tracker) go here. Until then: the size the playlist gave, if any. */
+  if (expected_size > 0 && g_bytes_get_size (segment) != expected_size) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "%s: %" G_GSIZE_FORMAT " bytes from peers, %" G_GUINT64_FORMAT
+        " expected", segment_id, g_bytes_get_size (segment), expected_size);
+    return FALSE;
+  }
+  if (g_bytes_get_size (segment) == 0) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+        "%s: empty segment from peers", segment_id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+add_keys (GHashTable * set, const guint64 * keys, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++)
+    g_hash_table_add (set, g_memdup2 (&keys[i], sizeof (guint64)));
+}
+
+static void
+handle_have (Peer * peer, const MeshWireHaveEntry * entries, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    g_hash_table_insert (peer->has, g_memdup2 (&entries[i].key,
+            sizeof (guint64)), GUINT_TO_POINTER (entries[i].size));
+    g_hash_table_remove (peer->fetching, &entries[i].key);
+  }
+  for (i = 0; i < n; i++)
+    pendings_reconsider (peer->manager, entries[i].key);
+}
+
+static void
+handle_lost (Peer * peer, const guint64 * keys, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    g_hash_table_remove (peer->has, &keys[i]);
+    g_hash_table_remove (peer->fetching, &keys[i]);
+  }
+}
+
+static void
+handle_fetching (Peer * peer, const guint64 * keys, guint n)
+{
+  guint i;
+
+  add_keys (peer->fetching, keys, n);
+  for (i = 0; i < n; i++)
+    pendings_reconsider (peer->manager, keys[i]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Uploads */
+
+static void
+upload_free (Upload * upload)
+{
+  g_bytes_unref (upload->data);
+  g_free (upload);
+}
+
+static void
+uploads_drop_peer (MeshPeerManager * m, Peer * peer)
+{
+  GList *l, *next;
+
+  for (l = m->uploads.head; l; l = next) {
+    Upload *upload = l->data;
+
+    next = l->next;
+    if (upload->peer == peer) {
+      g_queue_delete_link (&m->uploads, l);
+      upload_free (upload);
+    }
+  }
+}
+
+static void
+uploads_cancel (MeshPeerManager * m, Peer * peer, guint32 request_id)
+{
+  GList *l;
+
+  for (l = m->uploads.head; l; l = l->next) {
+    Upload *upload = l->data;
+
+    if (upload->peer == peer && upload->request_id == request_id) {
+      g_queue_delete_link (&m->uploads, l);
+      upload_free (upload);
+      return;
+    }
+  }
+}
+
+static void
+handle_request (Peer * peer, guint32 request_id, guint64 key, guint64 offset,
+    guint64 length)
+{
+  MeshPeerManager *m = peer->manager;
+  g_autoptr (GBytes) segment = NULL;
+  Upload *upload;
+  gsize size;
+
+  if (!m->upload) {
+    peer_send (peer, mesh_wire_encode_absent (request_id,
+            MESH_WIRE_ABSENT_UPLOAD_DISABLED));
+    return;
+  }
+  if (m->uploads.length >= MAX_UPLOADS) {
+    peer_send (peer, mesh_wire_encode_absent (request_id,
+            MESH_WIRE_ABSENT_BUSY));
+    return;
+  }
+  segment = mesh_segment_cache_get (m->cache, key);
+  if (!segment) {
+    peer_send (peer, mesh_wire_encode_absent (request_id,
+            MESH_WIRE_ABSENT_NOT_HELD));
+    return;
+  }
+  size = g_bytes_get_size (segment);
+  if (offset >= size) {
+    peer_send (peer, mesh_wire_encode_absent (request_id,
+            MESH_WIRE_ABSENT_BAD_RANGE));
+    return;
+  }
+  if (length == 0 || length > size - offset)
+    length = size - offset;
+
+  upload = g_new0 (Upload, 1);
+  upload->peer = peer;
+  upload->request_id = request_id;
+  upload->data = g_bytes_new_from_bytes (segment, offset, length);
+  upload->offset = offset;
+  upload->total = offset + length;
+  g_queue_push_tail (&m->uploads, upload);
+  uploads_pump (m);
+}
+
+/* Token bucket of max-upload-rate, one second deep. */
+static void
+upload_tokens_refill (MeshPeerManager * m)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (m->max_upload_rate == 0)
+    return;
+  m->upload_tokens = MIN ((gdouble) m->max_upload_rate, m->upload_tokens +
+      (now - m->upload_tokens_time) * (gdouble) m->max_upload_rate /
+      G_USEC_PER_SEC);
+  m->upload_tokens_time = now;
+}
+
+static gboolean
+on_upload_timer (gpointer data)
+{
+  MeshPeerManager *m = data;
+
+  g_clear_pointer (&m->upload_timer, g_source_unref);
+  uploads_pump (m);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+upload_wait_for_tokens (MeshPeerManager * m, gsize needed)
+{
+  guint ms;
+
+  if (m->upload_timer)
+    return;
+  ms = (guint) ((needed - m->upload_tokens) * 1000 / m->max_upload_rate) + 1;
+  m->upload_timer = g_timeout_source_new (ms);
+  g_source_set_callback (m->upload_timer, on_upload_timer, m, NULL);
+  g_source_attach (m->upload_timer, m->context);
+}
+
+/* Sends one DATA frame of @upload; TRUE when the upload is over. */
+static gboolean
+upload_send_chunk (MeshPeerManager * m, Upload * upload, gsize len)
+{
+  g_autoptr (GBytes) chunk = g_bytes_new_from_bytes (upload->data,
+      upload->sent, len);
+
+  peer_send (upload->peer, mesh_wire_encode_data (upload->request_id,
+          upload->offset + upload->sent, chunk));
+  upload->sent += len;
+  __atomic_fetch_add (&m->bytes_uploaded, len, __ATOMIC_RELAXED);
+  if (m->max_upload_rate > 0)
+    m->upload_tokens -= len;
+  if (upload->sent < g_bytes_get_size (upload->data))
+    return FALSE;
+  peer_send (upload->peer, mesh_wire_encode_end (upload->request_id,
+          upload->total - upload->offset));
+  return TRUE;
+}
+
+/* Serves the uploads in turn, a chunk each, while the links take data and
+ * the rate allows. */
+static void
+uploads_pump (MeshPeerManager * m)
+{
+  guint stalled = 0;
+
+  upload_tokens_refill (m);
+  while (!g_queue_is_empty (&m->uploads) && stalled < m->uploads.length) {
+    Upload *upload = g_queue_pop_head (&m->uploads);
+    gsize len = MIN (MESH_WIRE_MAX_CHUNK,
+        g_bytes_get_size (upload->data) - upload->sent);
+
+    if (mesh_peer_link_get_send_queue_size (upload->peer->link) >
+        UPLOAD_QUEUE_HIGH) {
+      /* this link is full; "writable" brings us back */
+      g_queue_push_tail (&m->uploads, upload);
+      stalled++;
+      continue;
+    }
+    if (m->max_upload_rate > 0 && m->upload_tokens < len) {
+      g_queue_push_head (&m->uploads, upload);
+      upload_wait_for_tokens (m, len);
+      return;
+    }
+    stalled = 0;
+    if (upload_send_chunk (m, upload, len))
+      upload_free (upload);
+    else
+      g_queue_push_tail (&m->uploads, upload);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Frames */
+
+static void
+handle_frame (Peer * peer, const MeshWireFrame * frame)
+{
+  switch (frame->type) {
+    case MESH_WIRE_TYPE_HAVE:
+      handle_have (peer, frame->have.entries, frame->have.n_entries);
+      break;
+    case MESH_WIRE_TYPE_FETCHING:
+      handle_fetching (peer, frame->keys.keys, frame->keys.n_keys);
+      break;
+    case MESH_WIRE_TYPE_LOST:
+      handle_lost (peer, frame->keys.keys, frame->keys.n_keys);
+      break;
+    case MESH_WIRE_TYPE_REQUEST:
+      handle_request (peer, frame->request.request_id, frame->request.key,
+          frame->request.offset, frame->request.length);
+      break;
+    case MESH_WIRE_TYPE_DATA:
+      handle_data (peer, frame->data.request_id, frame->data.offset,
+          frame->data.bytes);
+      break;
+    case MESH_WIRE_TYPE_END:
+      handle_end (peer, frame->end.request_id, frame->end.total_size);
+      break;
+    case MESH_WIRE_TYPE_CANCEL:
+      uploads_cancel (peer->manager, peer, frame->cancel.request_id);
+      break;
+    case MESH_WIRE_TYPE_ABSENT:
+      handle_absent (peer, frame->absent.request_id);
+      break;
+    default:
+      GST_DEBUG ("peer %s: ignoring %s", peer->id,
+          mesh_wire_type_name (frame->type));
+      break;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Life cycle */
+
+MeshPeerManager *
+mesh_peer_manager_new (SoupSession * session, const MeshPeerConfig * config)
+{
+  MeshPeerManager *m = g_object_new (MESH_TYPE_PEER_MANAGER, NULL);
+
+  m->context = g_main_context_ref_thread_default ();
+  m->session = g_object_ref (session);
+  m->peer_id = random_peer_id (m->rand);
+  m->swarm_id = g_strdup (config->swarm_id);
+  m->max_peers = MAX (config->max_peers, 1);
+  m->upload = config->upload;
+  m->max_upload_rate = config->max_upload_rate;
+  m->local_address = g_strdup (config->local_address);
+  m->cache = mesh_segment_cache_new (config->cache_size);
+  if (config->stun_server && !parse_host_port (config->stun_server,
+          &m->stun_host, &m->stun_port))
+    GST_WARNING ("ignoring stun-server '%s': not host:port",
+        config->stun_server);
+  if (config->turn_server && !parse_turn (config->turn_server, &m->turn_host,
+          &m->turn_port, &m->turn_user, &m->turn_password))
+    GST_WARNING ("ignoring turn-server: not turn://user:pass@host:port");
+
+  GST_INFO ("peer %s joining swarm '%s' at %s", m->peer_id, m->swarm_id,
+      config->tracker_url);
+  m->tracker = mesh_tracker_client_new (session, config->tracker_url,
+      m->swarm_id, m->peer_id, config->token, m->upload);
+  g_signal_connect (m->tracker, "peers", G_CALLBACK (on_tracker_peers), m);
+  g_signal_connect (m->tracker, "signal", G_CALLBACK (on_tracker_signal), m);
+  g_signal_connect (m->tracker, "peer-left",
+      G_CALLBACK (on_tracker_peer_left), m);
+  mesh_tracker_client_start (m->tracker);
+  return m;
+}
+
+void
+mesh_peer_manager_stop (MeshPeerManager * m)
+{
+  if (m->stopped)
+    return;
+  m->stopped = TRUE;
+
+  /* what waits for peers goes to the CDN */
+  while (m->pendings) {
+    Pending *p = m->pendings->data;
+
+    if (p->peer)
+      peer_send (p->peer, mesh_wire_encode_cancel (p->request_id));
+    pending_go_to_cdn (p, "stopping");
+  }
+  g_queue_clear_full (&m->uploads, (GDestroyNotify) upload_free);
+  if (m->upload_timer) {
+    g_source_destroy (m->upload_timer);
+    g_clear_pointer (&m->upload_timer, g_source_unref);
+  }
+  if (m->tracker) {
+    g_signal_handlers_disconnect_by_data (m->tracker, m);
+    mesh_tracker_client_stop (m->tracker);
+  }
+  g_hash_table_remove_all (m->peers);
+  g_atomic_int_set (&m->n_peers, 0);
+}
+
+guint64
+mesh_peer_manager_get_bytes_uploaded (MeshPeerManager * m)
+{
+  return __atomic_load_n (&m->bytes_uploaded, __ATOMIC_RELAXED);
+}
+
+guint
+mesh_peer_manager_get_n_peers (MeshPeerManager * m)
+{
+  return g_atomic_int_get (&m->n_peers);
+}
+
+const gchar *
+mesh_peer_manager_get_peer_id (MeshPeerManager * m)
+{
+  return m->peer_id;
+}
+
+static void
+mesh_peer_manager_init (MeshPeerManager * m)
+{
+  m->rand = g_rand_new ();
+  m->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      (GDestroyNotify) peer_free);
+  g_queue_init (&m->uploads);
+}
+
+static void
+mesh_peer_manager_finalize (GObject * object)
+{
+  MeshPeerManager *m = MESH_PEER_MANAGER (object);
+
+  mesh_peer_manager_stop (m);
+  g_clear_object (&m->tracker);
+  g_hash_table_unref (m->peers);
+  mesh_segment_cache_free (m->cache);
+  g_rand_free (m->rand);
+  g_clear_object (&m->session);
+  g_main_context_unref (m->context);
+  g_free (m->peer_id);
+  g_free (m->swarm_id);
+  g_free (m->stun_host);
+  g_free (m->turn_host);
+  g_free (m->turn_user);
+  g_free (m->turn_password);
+  g_free (m->local_address);
+  G_OBJECT_CLASS (mesh_peer_manager_parent_class)->finalize (object);
+}
+
+static void
+mesh_peer_manager_class_init (MeshPeerManagerClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+
+  gobject_class->finalize = mesh_peer_manager_finalize;
+
+  signals[SIGNAL_PEER_CONNECTED] = g_signal_new ("peer-connected",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_PEER_DISCONNECTED] = g_signal_new ("peer-disconnected",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, G_TYPE_STRING);
+}

@@ -1,0 +1,100 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * MeshPeerManager: peer-to-peer delivery of media segments for one viewer.
+ * It finds the other viewers of the stream through the tracker, keeps a
+ * libnice link to some of them, tells them which segments it holds or is
+ * downloading, serves their requests from a bounded cache, and decides for
+ * each segment the fetcher asks for whether it comes from a peer now, from
+ * the CDN now, or after a short wait for an announcement.
+ *
+ * Threads: the manager lives on the MeshFetcher's thread and GMainContext,
+ * with the fetcher's SoupSession; every function except the counter getters
+ * must be called there. The counters are atomics.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const gchar *tracker_url;     /* ws:// or wss:// */
+  const gchar *token;           /* tracker access token, may be NULL */
+  const gchar *swarm_id;
+  const gchar *stun_server;     /* "host:port", may be NULL */
+  const gchar *turn_server;     /* "turn://user:pass@host:port", may be NULL */
+  const gchar *local_address;   /* restrict ICE host candidates, may be NULL */
+  guint max_peers;
+  gboolean upload;
+  guint64 max_upload_rate;      /* bytes/s, 0 = unlimited */
+  guint64 cache_size;           /* bytes */
+} MeshPeerConfig;
+
+/* How the manager hands a segment back to the fetcher's transfer (@owner). */
+typedef struct {
+  /* peer bytes, in order from the start of the segment */
+  void (*deliver) (gpointer owner, GBytes * bytes);
+  /* every byte came from peers: check and deliver the whole */
+  void (*complete) (gpointer owner);
+  /* fetch the rest (after what deliver() gave) from the CDN */
+  void (*use_cdn) (gpointer owner);
+} MeshPeerSink;
+
+#define MESH_TYPE_PEER_MANAGER (mesh_peer_manager_get_type ())
+G_DECLARE_FINAL_TYPE (MeshPeerManager, mesh_peer_manager, MESH, PEER_MANAGER,
+    GObject)
+
+/* Signals (on the fetcher thread): "peer-connected" (const gchar *peer_id),
+ * "peer-disconnected" (const gchar *peer_id). */
+
+/* Joins the swarm at once. Thread: the owner context is the thread-default
+ * one at creation. */
+MeshPeerManager *mesh_peer_manager_new (SoupSession * session,
+    const MeshPeerConfig * config);
+
+/* Leaves the swarm and closes every link; requests still pending go to the
+ * CDN. Idempotent; also done on the last unref. */
+void mesh_peer_manager_stop (MeshPeerManager * manager);
+
+/* The fetcher needs segment @segment_id (@size bytes when known, else 0)
+ * by @deadline (monotonic µs, 0 = at once). Exactly one of the sink's
+ * complete() or use_cdn() follows, unless mesh_peer_manager_cancel() comes
+ * first. */
+void mesh_peer_manager_request (MeshPeerManager * manager,
+    const gchar * segment_id, guint64 size, gint64 deadline,
+    const MeshPeerSink * sink, gpointer owner);
+
+/* The fetcher no longer wants what it asked for @owner. */
+void mesh_peer_manager_cancel (MeshPeerManager * manager, gpointer owner);
+
+/* The fetcher started downloading @segment_id from the CDN: peers learn that
+ * they can wait for it instead of downloading it too. */
+void mesh_peer_manager_cdn_started (MeshPeerManager * manager,
+    const gchar * segment_id);
+
+/* The whole of @segment_id arrived and was delivered: keep it for peers. */
+void mesh_peer_manager_segment_complete (MeshPeerManager * manager,
+    const gchar * segment_id, GBytes * segment);
+
+/* A CDN download of a segment ran at @bytes_per_second: the scheduler
+ * needs it to know how late a CDN download may start. */
+void mesh_peer_manager_note_cdn_throughput (MeshPeerManager * manager,
+    guint64 bytes_per_second);
+
+/* The one place where a segment assembled from peer bytes is accepted or
+ * rejected as a whole before anything of it reaches the player. Segment
+ * integrity checks go here. */
+gboolean mesh_peer_manager_accept_segment (MeshPeerManager * manager,
+    const gchar * segment_id, GBytes * segment, guint64 expected_size,
+    GError ** error);
+
+/* Counters (any thread). */
+guint64 mesh_peer_manager_get_bytes_uploaded (MeshPeerManager * manager);
+guint mesh_peer_manager_get_n_peers (MeshPeerManager * manager);
+const gchar *mesh_peer_manager_get_peer_id (MeshPeerManager * manager);
+
+G_END_DECLS

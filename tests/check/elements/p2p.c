@@ -1,0 +1,388 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Peer-to-peer delivery end to end: the test origin, a real mesh-tracker and
+ * three meshhlssrc viewers in this process, linked over libnice on loopback.
+ * Each viewer plays in real time (fakesink sync=true on the segment bytes, so
+ * the first buffer of every fragment waits for its running time) and records
+ * its fragments and how late each one arrived.
+ *
+ * Threads: each viewer's streaming thread runs the probe, which writes the
+ * viewer's record under `lock` and signals `cond`; the test thread waits on
+ * it with deadlines.
+ */
+#include <gst/check/gstcheck.h>
+
+#include "../mesh-test-util.h"
+#include "mesh-tracker-server.h"
+
+#define N_VIEWERS 3
+#define LIVE_SEGMENTS 10        /* live/segN.ts, looped by the origin */
+#define WAIT_S 60
+/* A fragment whose first buffer reaches the sink this late made the
+ * player wait: a stall. */
+#define STALL_NS (800 * GST_MSECOND)
+
+typedef struct
+{
+  GstElement *pipeline;
+  GstElement *src;
+  GMutex lock;
+  GCond cond;
+  GPtrArray *fragments;         /* GByteArray*, one per fragment */
+  GstClockTime worst_lateness;  /* after the first two fragments */
+  guint64 from_cdn, from_peers; /* read when stopped */
+} Viewer;
+
+static MeshOriginServer *origin;
+static MeshTrackerServer *tracker;
+
+static void
+p2p_setup (void)
+{
+  MeshTrackerConfig config = { 0, };
+  GError *error = NULL;
+
+  origin = mesh_test_origin_start ();
+  tracker = mesh_tracker_server_start (&config, &error);
+  fail_unless (tracker != NULL, "tracker: %s", error ? error->message : "");
+}
+
+static void
+p2p_teardown (void)
+{
+  if (tracker)
+    mesh_tracker_server_stop (tracker);
+  tracker = NULL;
+  mesh_origin_server_stop (origin);
+  origin = NULL;
+}
+
+static GstPadProbeReturn
+record_buffer (GstPad * pad, GstPadProbeInfo * info, Viewer * v)
+{
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstElement *sink = GST_ELEMENT (gst_pad_get_parent (pad));
+  GstSegment *segment = NULL;
+  GstEvent *event;
+  GstMapInfo map;
+
+  event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  if (event)
+    gst_event_parse_segment (event, (const GstSegment **) & segment);
+
+  g_mutex_lock (&v->lock);
+  if (GST_BUFFER_PTS_IS_VALID (buffer) || v->fragments->len == 0)
+    g_ptr_array_add (v->fragments, g_byte_array_new ());
+  gst_buffer_map (buffer, &map, GST_MAP_READ);
+  g_byte_array_append (g_ptr_array_index (v->fragments,
+          v->fragments->len - 1), map.data, map.size);
+  gst_buffer_unmap (buffer, &map);
+
+  /* how late the fragment start is against the pipeline clock */
+  if (GST_BUFFER_PTS_IS_VALID (buffer) && segment && v->fragments->len > 2
+      && GST_STATE (sink) == GST_STATE_PLAYING) {
+    GstClock *clock = gst_element_get_clock (sink);
+    GstClockTime running = gst_segment_to_running_time (segment,
+        GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
+
+    if (clock && GST_CLOCK_TIME_IS_VALID (running)) {
+      GstClockTime now = gst_clock_get_time (clock) -
+          gst_element_get_base_time (sink);
+      if (now > running)
+        v->worst_lateness = MAX (v->worst_lateness, now - running);
+    }
+    gst_clear_object (&clock);
+  }
+  g_cond_broadcast (&v->cond);
+  g_mutex_unlock (&v->lock);
+
+  gst_clear_event (&event);
+  gst_object_unref (sink);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+on_pad_added (GstElement * src, GstPad * pad, Viewer * v)
+{
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  GstPad *sinkpad;
+
+  g_object_set (sink, "sync", TRUE, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (v->pipeline), sink);
+  gst_element_sync_state_with_parent (sink);
+  sinkpad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER,
+      (GstPadProbeCallback) record_buffer, v, NULL);
+  fail_unless_equals_int (gst_pad_link (pad, sinkpad), GST_PAD_LINK_OK);
+  gst_object_unref (sinkpad);
+}
+
+static Viewer *
+viewer_start (const gchar * path)
+{
+  g_autofree gchar *url = mesh_test_origin_url (origin, path);
+  Viewer *v = g_new0 (Viewer, 1);
+
+  g_mutex_init (&v->lock);
+  g_cond_init (&v->cond);
+  v->fragments = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_byte_array_unref);
+  v->pipeline = gst_pipeline_new (NULL);
+  v->src = gst_element_factory_make ("meshhlssrc", NULL);
+  g_object_set (v->src, "location", url,
+      "tracker", mesh_tracker_server_get_url (tracker),
+      "local-address", "127.0.0.1", "stats-interval", 0, NULL);
+  gst_bin_add (GST_BIN (v->pipeline), v->src);
+  g_signal_connect (v->src, "pad-added", G_CALLBACK (on_pad_added), v);
+  fail_unless (gst_element_set_state (v->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  return v;
+}
+
+/* Waits until @v has @n fragments (the last one may still be arriving). */
+static void
+viewer_wait_fragments (Viewer * v, guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+
+  g_mutex_lock (&v->lock);
+  while (v->fragments->len < n
+      && g_cond_wait_until (&v->cond, &v->lock, deadline));
+  g_mutex_unlock (&v->lock);
+  fail_unless (v->fragments->len >= n, "viewer got %u of %u fragments",
+      v->fragments->len, n);
+}
+
+static void
+viewer_assert_no_error (Viewer * v)
+{
+  GstBus *bus = gst_element_get_bus (v->pipeline);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+  fail_if (msg != NULL, "viewer error: %" GST_PTR_FORMAT, msg);
+  gst_object_unref (bus);
+}
+
+static void
+viewer_stop (Viewer * v)
+{
+  if (!v->pipeline)
+    return;
+  viewer_assert_no_error (v);
+  gst_element_set_state (v->pipeline, GST_STATE_NULL);
+  /* the element keeps its counters once stopped */
+  g_object_get (v->src, "bytes-from-cdn", &v->from_cdn, "bytes-from-peers",
+      &v->from_peers, NULL);
+  GST_INFO ("viewer: %u fragments, %" G_GUINT64_FORMAT " bytes from the "
+      "CDN, %" G_GUINT64_FORMAT " from peers, worst lateness %"
+      GST_TIME_FORMAT, v->fragments->len, v->from_cdn, v->from_peers,
+      GST_TIME_ARGS (v->worst_lateness));
+  gst_clear_object (&v->pipeline);
+}
+
+static void
+viewer_free (Viewer * v)
+{
+  viewer_stop (v);
+  g_ptr_array_unref (v->fragments);
+  g_mutex_clear (&v->lock);
+  g_cond_clear (&v->cond);
+  g_free (v);
+}
+
+static gboolean
+fragment_is_file (const GByteArray * fragment, const gchar * relpath)
+{
+  g_autoptr (GBytes) file = mesh_test_read_media (relpath);
+
+  return g_bytes_get_size (file) == fragment->len &&
+      memcmp (g_bytes_get_data (file, NULL), fragment->data,
+      fragment->len) == 0;
+}
+
+/* Live output: consecutive loop segments live/segN.ts, N = k, k+1, ... mod
+ * LIVE_SEGMENTS. The last fragment may be cut short by the stop. */
+static void
+assert_live_output_is_cdn_content (Viewer * v)
+{
+  gint first = -1, i;
+  guint f;
+
+  fail_unless (v->fragments->len > 2);
+  for (i = 0; i < LIVE_SEGMENTS && first < 0; i++) {
+    g_autofree gchar *rel = g_strdup_printf ("live/seg%d.ts", i);
+    if (fragment_is_file (g_ptr_array_index (v->fragments, 0), rel))
+      first = i;
+  }
+  fail_unless (first >= 0, "first fragment is no live segment");
+  for (f = 1; f + 1 < v->fragments->len; f++) {
+    g_autofree gchar *rel = g_strdup_printf ("live/seg%u.ts",
+        (first + f) % LIVE_SEGMENTS);
+    fail_unless (fragment_is_file (g_ptr_array_index (v->fragments, f), rel),
+        "fragment %u is not %s", f, rel);
+  }
+}
+
+static guint
+count_viewers_with_peer_bytes (Viewer ** viewers)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < N_VIEWERS; i++)
+    n += viewers[i]->from_peers > 0;
+  return n;
+}
+
+static guint64
+total_received (Viewer ** viewers)
+{
+  guint64 total = 0;
+  guint i;
+
+  for (i = 0; i < N_VIEWERS; i++)
+    total += viewers[i]->from_cdn + viewers[i]->from_peers;
+  return total;
+}
+
+GST_START_TEST (test_live_three_viewers)
+{
+  Viewer *viewers[N_VIEWERS];
+  guint64 origin_bytes;
+  guint i;
+
+  /* each joins once the one before plays, as viewers trickle in */
+  for (i = 0; i < N_VIEWERS; i++) {
+    viewers[i] = viewer_start ("live/live/index.m3u8");
+    viewer_wait_fragments (viewers[i], 1);
+  }
+  for (i = 0; i < N_VIEWERS; i++)
+    viewer_wait_fragments (viewers[i], 7);
+
+  /* the first viewer leaves abruptly; the others carry on */
+  viewer_stop (viewers[0]);
+  for (i = 1; i < N_VIEWERS; i++)
+    viewer_wait_fragments (viewers[i], 9);
+
+  /* so does the tracker: links stay, playback goes on */
+  mesh_tracker_server_stop (tracker);
+  tracker = NULL;
+  for (i = 1; i < N_VIEWERS; i++)
+    viewer_wait_fragments (viewers[i], 11);
+
+  for (i = 1; i < N_VIEWERS; i++) {
+    fail_unless (viewers[i]->worst_lateness < STALL_NS, "viewer %u stalled "
+        "(a fragment %" GST_TIME_FORMAT " late)", i,
+        GST_TIME_ARGS (viewers[i]->worst_lateness));
+    viewer_stop (viewers[i]);
+  }
+
+  origin_bytes = mesh_origin_server_get_bytes (origin, "/live/live/seg");
+  GST_INFO ("origin served %" G_GUINT64_FORMAT " segment bytes, viewers "
+      "received %" G_GUINT64_FORMAT, origin_bytes, total_received (viewers));
+  fail_unless (count_viewers_with_peer_bytes (viewers) >= 2,
+      "only %u viewers got bytes from peers",
+      count_viewers_with_peer_bytes (viewers));
+  fail_unless (origin_bytes < total_received (viewers));
+  for (i = 0; i < N_VIEWERS; i++) {
+    assert_live_output_is_cdn_content (viewers[i]);
+    viewer_free (viewers[i]);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_vod_three_viewers)
+{
+  /* 12 x 1 s */
+  g_autoptr (GBytes) expected = mesh_test_expected_stream ("ts/v0/index.m3u8");
+  Viewer *viewers[N_VIEWERS];
+  guint64 origin_bytes;
+  guint i;
+
+  for (i = 0; i < N_VIEWERS; i++) {
+    viewers[i] = viewer_start ("ts/v0/index.m3u8");
+    viewer_wait_fragments (viewers[i], 2);
+  }
+  for (i = 0; i < N_VIEWERS; i++) {
+    GstBus *bus = gst_element_get_bus (viewers[i]->pipeline);
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, WAIT_S * GST_SECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+
+    fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+        "viewer %u: %" GST_PTR_FORMAT, i, msg);
+    gst_message_unref (msg);
+    gst_object_unref (bus);
+    fail_unless (viewers[i]->worst_lateness < STALL_NS, "viewer %u stalled",
+        i);
+    viewer_stop (viewers[i]);
+  }
+
+  origin_bytes = mesh_origin_server_get_bytes (origin, "/ts/v0/seg");
+  fail_unless (count_viewers_with_peer_bytes (viewers) >= 2);
+  fail_unless (origin_bytes < total_received (viewers));
+  for (i = 0; i < N_VIEWERS; i++) {
+    GByteArray *all = g_byte_array_new ();
+    g_autoptr (GBytes) got = NULL;
+    guint f;
+
+    fail_unless_equals_int (viewers[i]->fragments->len, 12);
+    for (f = 0; f < viewers[i]->fragments->len; f++) {
+      GByteArray *fragment = g_ptr_array_index (viewers[i]->fragments, f);
+      g_byte_array_append (all, fragment->data, fragment->len);
+    }
+    got = g_byte_array_free_to_bytes (all);
+    fail_unless (g_bytes_equal (got, expected), "viewer %u output differs "
+        "from the CDN's", i);
+    viewer_free (viewers[i]);
+  }
+}
+
+GST_END_TEST;
+
+/* No tracker reachable: exactly the CDN-only playback. */
+GST_START_TEST (test_unreachable_tracker_plays_from_cdn)
+{
+  g_autoptr (GBytes) expected = mesh_test_expected_stream ("single/index.m3u8");
+  GstElement *src = gst_element_factory_make ("meshhlssrc", NULL);
+  g_autofree gchar *url = mesh_test_origin_url (origin, "single/index.m3u8");
+  g_autofree gchar *dead_tracker = NULL;
+  MeshCollector *c;
+  g_autoptr (GBytes) got = NULL;
+  guint port = mesh_tracker_server_get_port (tracker);
+  guint64 from_peers = 1;
+
+  mesh_tracker_server_stop (tracker);
+  tracker = NULL;
+  dead_tracker = g_strdup_printf ("ws://127.0.0.1:%u/announce", port);
+  g_object_set (src, "location", url, "tracker", dead_tracker,
+      "local-address", "127.0.0.1", NULL);
+  c = mesh_collector_new (src);
+  fail_unless (mesh_collector_run (c, WAIT_S, NULL));
+  got = mesh_collector_get_bytes (c, 0);
+  fail_unless (g_bytes_equal (got, expected));
+  g_object_get (src, "bytes-from-peers", &from_peers, NULL);
+  fail_unless_equals_uint64 (from_peers, 0);
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
+static Suite *
+p2p_suite (void)
+{
+  Suite *s = suite_create ("p2p");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 180);
+  tcase_add_checked_fixture (tc, p2p_setup, p2p_teardown);
+  tcase_add_test (tc, test_live_three_viewers);
+  tcase_add_test (tc, test_vod_three_viewers);
+  tcase_add_test (tc, test_unreachable_tracker_plays_from_cdn);
+  return s;
+}
+
+GST_CHECK_MAIN (p2p);
