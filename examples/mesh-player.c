@@ -7,7 +7,12 @@
  * mesh-stats messages as they arrive. Everything runs on the main thread's
  * GMainContext; the bus watch is the only callback.
  *
- *   mesh-player meshhls+http://127.0.0.1:8080/master.m3u8 [--no-video] [--seconds N]
+ *   mesh-player [--no-video] [--seconds N] [--tracker ws://HOST:PORT/announce]
+ *       [--local-address IP] [--name NAME] meshhls+http://HOST/master.m3u8
+ *
+ * With --tracker, the source shares segments with the other viewers of the
+ * stream; the tracker and local-address are set on it from playbin's
+ * source-setup signal.
  */
 #include <gst/gst.h>
 
@@ -16,21 +21,71 @@ typedef struct
   GMainLoop *loop;
   GstElement *playbin;
   gint exit_code;
+  const gchar *name;
+  const gchar *tracker;
+  const gchar *local_address;
 } Player;
 
 static void
-print_stats (const GstStructure * s)
+print_stats (Player * player, const GstStructure * s)
 {
-  guint64 cdn = 0, peers = 0;
+  guint64 cdn = 0, from_peers = 0, uploaded = 0;
   gdouble ratio = 0;
-  guint bitrate = 0;
+  guint bitrate = 0, peers = 0;
 
   gst_structure_get_uint64 (s, "bytes-from-cdn", &cdn);
-  gst_structure_get_uint64 (s, "bytes-from-peers", &peers);
+  gst_structure_get_uint64 (s, "bytes-from-peers", &from_peers);
+  gst_structure_get_uint64 (s, "bytes-uploaded", &uploaded);
   gst_structure_get_double (s, "p2p-ratio", &ratio);
   gst_structure_get_uint (s, "current-bitrate", &bitrate);
-  g_print ("mesh-stats: cdn=%" G_GUINT64_FORMAT " peers=%" G_GUINT64_FORMAT
-      " p2p-ratio=%.3f bitrate=%u\n", cdn, peers, ratio, bitrate);
+  gst_structure_get_uint (s, "peers", &peers);
+  g_print ("%s: p2p-ratio=%.3f from-cdn=%" G_GUINT64_FORMAT " from-peers=%"
+      G_GUINT64_FORMAT " uploaded=%" G_GUINT64_FORMAT " peers=%u bitrate=%u\n",
+      player->name, ratio, cdn, from_peers, uploaded, peers, bitrate);
+}
+
+/* The source's counters once playback is over. */
+static void
+print_final_stats (Player * player)
+{
+  GstElement *source = NULL;
+  GstStructure *s;
+
+  g_object_get (player->playbin, "source", &source, NULL);
+  if (!source || !g_object_class_find_property (G_OBJECT_GET_CLASS (source),
+          "p2p-ratio")) {
+    gst_clear_object (&source);
+    return;
+  }
+  s = gst_structure_new_empty ("final");
+  {
+    guint64 cdn, from_peers, uploaded;
+    gdouble ratio;
+    guint peers;
+
+    g_object_get (source, "bytes-from-cdn", &cdn, "bytes-from-peers",
+        &from_peers, "bytes-uploaded", &uploaded, "p2p-ratio", &ratio,
+        "peers", &peers, NULL);
+    gst_structure_set (s, "bytes-from-cdn", G_TYPE_UINT64, cdn,
+        "bytes-from-peers", G_TYPE_UINT64, from_peers, "bytes-uploaded",
+        G_TYPE_UINT64, uploaded, "p2p-ratio", G_TYPE_DOUBLE, ratio, "peers",
+        G_TYPE_UINT, peers, NULL);
+  }
+  g_print ("final ");
+  print_stats (player, s);
+  gst_structure_free (s);
+  gst_object_unref (source);
+}
+
+static void
+on_source_setup (GstElement * playbin, GstElement * source, Player * player)
+{
+  if (!g_object_class_find_property (G_OBJECT_GET_CLASS (source), "tracker"))
+    return;
+  if (player->tracker)
+    g_object_set (source, "tracker", player->tracker, NULL);
+  if (player->local_address)
+    g_object_set (source, "local-address", player->local_address, NULL);
 }
 
 static gboolean
@@ -43,7 +98,7 @@ on_bus_message (GstBus * bus, GstMessage * msg, gpointer user_data)
   switch (GST_MESSAGE_TYPE (msg)) {
     case GST_MESSAGE_ELEMENT:
       if (gst_message_has_name (msg, "mesh-stats"))
-        print_stats (gst_message_get_structure (msg));
+        print_stats (player, gst_message_get_structure (msg));
       break;
     case GST_MESSAGE_ERROR:
       gst_message_parse_error (msg, &error, &debug);
@@ -77,12 +132,21 @@ main (int argc, char **argv)
   Player player = { 0, };
   gboolean no_video = FALSE;
   gint seconds = 0;
+  g_autofree gchar *tracker = NULL;
+  g_autofree gchar *local_address = NULL;
+  g_autofree gchar *name = NULL;
   g_auto (GStrv) uris = NULL;
   GOptionEntry entries[] = {
     {"no-video", 0, 0, G_OPTION_ARG_NONE, &no_video,
-        "Decode but do not display (fakesink)", NULL},
+        "Decode but do not display (fakesink, in real time)", NULL},
     {"seconds", 0, 0, G_OPTION_ARG_INT, &seconds,
         "Stop after this many seconds (0 = at the end)", "N"},
+    {"tracker", 0, 0, G_OPTION_ARG_STRING, &tracker,
+        "Share segments with other viewers through this mesh-tracker", "URL"},
+    {"local-address", 0, 0, G_OPTION_ARG_STRING, &local_address,
+        "Only offer peer connections on this IP address", "IP"},
+    {"name", 0, 0, G_OPTION_ARG_STRING, &name,
+        "Name printed before each statistics line", "NAME"},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &uris, NULL, "URI"},
     {NULL}
   };
@@ -94,18 +158,28 @@ main (int argc, char **argv)
   g_option_context_add_group (context, gst_init_get_option_group ());
   if (!g_option_context_parse (context, &argc, &argv, &error) || !uris
       || !uris[0]) {
-    g_printerr ("usage: %s [--no-video] [--seconds N] "
+    g_printerr ("usage: %s [--no-video] [--seconds N] [--tracker URL] "
         "meshhls+http://HOST/PATH.m3u8\n", argv[0]);
     return 2;
   }
 
+  player.name = name ? name : "mesh-stats";
+  player.tracker = tracker;
+  player.local_address = local_address;
   player.loop = g_main_loop_new (NULL, FALSE);
   player.playbin = gst_element_factory_make ("playbin", NULL);
   g_object_set (player.playbin, "uri", uris[0], NULL);
+  g_signal_connect (player.playbin, "source-setup",
+      G_CALLBACK (on_source_setup), &player);
   if (no_video) {
-    g_object_set (player.playbin,
-        "video-sink", gst_element_factory_make ("fakesink", NULL),
-        "audio-sink", gst_element_factory_make ("fakesink", NULL), NULL);
+    GstElement *video = gst_element_factory_make ("fakesink", NULL);
+    GstElement *audio = gst_element_factory_make ("fakesink", NULL);
+
+    /* in real time, as a player would consume it */
+    g_object_set (video, "sync", TRUE, NULL);
+    g_object_set (audio, "sync", TRUE, NULL);
+    g_object_set (player.playbin, "video-sink", video, "audio-sink", audio,
+        NULL);
   }
 
   bus = gst_element_get_bus (player.playbin);
@@ -121,6 +195,7 @@ main (int argc, char **argv)
   }
   g_main_loop_run (player.loop);
 
+  print_final_stats (&player);
   gst_element_set_state (player.playbin, GST_STATE_NULL);
   gst_object_unref (player.playbin);
   g_main_loop_unref (player.loop);

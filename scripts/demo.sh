@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The demo: builds gst-mesh, makes test media, starts the test origin with a
-# simulated live HLS stream and plays it through meshhlssrc (playbin on a
-# meshhls+http:// URI), printing the mesh-stats messages as they arrive.
-# DEMO_SECONDS (default 20) sets how long it plays; ^C stops everything.
+# simulated live HLS stream (6 segments of 2 s in the window), a mesh-tracker,
+# and several viewers (playbin on meshhls+http://, decoding in real time)
+# that share segments with each other, printing each viewer's P2P ratio as it
+# climbs and, at the end, what the origin served.
+#   DEMO_VIEWERS (default 4), DEMO_SECONDS (default 40); ^C stops everything.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${MESH_BUILD_DIR:-$top/build}
-seconds=${DEMO_SECONDS:-20}
+viewers=${DEMO_VIEWERS:-4}
+seconds=${DEMO_SECONDS:-40}
 
 "$top/scripts/build.sh"
 ninja -C "$build" tests/media/hls.stamp >/dev/null
@@ -22,17 +25,57 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkfifo "$workdir/origin.out"
-"$build/tools/origin/mesh-origin" --root "$media" >"$workdir/origin.out" &
-pids+=($!)
-exec 3<"$workdir/origin.out"   # kept open: the origin may log more
-read -r line <&3
-origin=${line##* }
-echo "origin: $origin (simulated live: /live/live/index.m3u8)"
+# Starts a server in the background; its URL, from its first output line,
+# goes to $server_url. Not in a subshell: the pid and the fifo's reader must
+# stay with this shell.
+start_server() {
+  local fifo=$workdir/$1.out fd line
+  shift
+  mkfifo "$fifo"
+  "$@" >"$fifo" &
+  pids+=($!)
+  exec {fd}<"$fifo"             # kept open: the server may log more
+  read -r line <&"$fd"
+  server_url=${line##* }
+}
+
+start_server origin "$build/tools/origin/mesh-origin" --root "$media"
+origin=$server_url
+start_server tracker "$build/tools/tracker/mesh-tracker" --listen 127.0.0.1:0
+tracker=$server_url
+uri="meshhls+$origin/live/live/index.m3u8"
+echo "origin:  $origin (simulated live: /live/live/index.m3u8)"
+echo "tracker: $tracker"
+echo "$viewers viewers for $seconds s; each line is a viewer's mesh-stats"
 
 export GST_PLUGIN_PATH=$build/gst/mesh
-"$build/examples/mesh-player" --no-video --seconds "$seconds" \
-  "meshhls+$origin/live/live/index.m3u8"
+viewer_pids=()
+for i in $(seq 1 "$viewers"); do
+  "$build/examples/mesh-player" --no-video --seconds "$seconds" \
+    --tracker "$tracker" --local-address 127.0.0.1 --name "viewer $i" \
+    "$uri" >"$workdir/viewer$i.log" 2>&1 &
+  viewer_pids+=($!)
+  pids+=($!)
+  sleep 1                       # viewers trickle in
+done
+tail -q -n +1 -f "$workdir"/viewer*.log &
+pids+=($!)
+wait "${viewer_pids[@]}" 2>/dev/null || true
 
-echo "origin served:"
-python3 -c "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())" "$origin/_stats"
+python3 - "$origin/_stats" "$workdir"/viewer*.log <<'PY'
+import json, re, sys, urllib.request
+stats = json.load(urllib.request.urlopen(sys.argv[1]))
+served = sum(v["bytes"] for p, v in stats["paths"].items() if p.endswith(".ts"))
+received = 0
+for log in sys.argv[2:]:
+    finals = [l for l in open(log) if l.startswith("final ")]
+    if not finals:
+        print(f"{log}: no final statistics (did the viewer fail?)")
+        continue
+    m = re.search(r"from-cdn=(\d+) from-peers=(\d+)", finals[-1])
+    received += int(m.group(1)) + int(m.group(2))
+n = len(sys.argv) - 2
+print(f"origin served {served} segment bytes; viewers received {received}")
+if received:
+    print(f"offload {1 - served / received:.3f} (ceiling for {n} viewers: {1 - 1 / n:.3f})")
+PY
