@@ -2,7 +2,8 @@
 # gst-mesh
 # Copyright (C) 2026 gst-mesh developers
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""VOD benchmark: meshhlssrc against souphttpsrc + hlsdemux2.
+"""VOD benchmark: meshhlssrc against souphttpsrc + hlsdemux2, and with
+--dash meshdashsrc against dashdemux2.
 
 Serves one VOD HLS stream with the test origin (mesh-origin) and plays it
 several times through each side, interleaved (mesh, hlsdemux2, mesh, ...),
@@ -30,11 +31,17 @@ import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-SIDES = (
-    # name, URI scheme prefix, element that must have done the work
+# name, URI scheme prefix, element that must have done the work; the first
+# side is ours, the second the reference
+HLS_SIDES = (
     ("meshhlssrc", "meshhls+", "meshhlssrc"),
     ("hlsdemux2", "", "hlsdemux2"),
 )
+DASH_SIDES = (
+    ("meshdashsrc", "meshdash+", "meshdashsrc"),
+    ("dashdemux2", "", "dashdemux2"),
+)
+SIDES = HLS_SIDES
 
 # (key in a run result, label)
 FIGURES = (
@@ -63,6 +70,10 @@ def parse_args():
     parser.add_argument("--playlist", default=None,
                         help="playlist to play, relative to the media root "
                         "(default ts/master.m3u8, or master.m3u8 with --long)")
+    parser.add_argument("--dash", action="store_true",
+                        help="MPEG-DASH: meshdashsrc against dashdemux2 on "
+                        "the DASH test media (default MPD "
+                        "template-timeline/manifest.mpd)")
     parser.add_argument("--no-decode", action="store_true",
                         help="stop after demuxing/parsing (no decoders)")
     parser.add_argument("--long", action="store_true",
@@ -84,8 +95,13 @@ def parse_args():
                 and args.max_buffering_time <= 0)):
         parser.error("--runs and --timeout must be >= 1, --warmup >= 0, "
                      "--max-buffering-time > 0")
+    if args.dash and args.long:
+        parser.error("--long makes HLS media only")
     if args.playlist is None:
-        args.playlist = "master.m3u8" if args.long else "ts/master.m3u8"
+        if args.dash:
+            args.playlist = "template-timeline/manifest.mpd"
+        else:
+            args.playlist = "master.m3u8" if args.long else "ts/master.m3u8"
     return args
 
 
@@ -104,18 +120,20 @@ def find_build_files(build):
     return files
 
 
-def make_test_media(build, tmpdir):
-    """The project's test streams: $MESH_TEST_MEDIA, the build's, or new."""
-    env_dir = os.environ.get("MESH_TEST_MEDIA")
+def make_test_media(build, tmpdir, kind):
+    """The project's test streams (kind "hls" or "dash"): $MESH_TEST_MEDIA
+    or $MESH_TEST_DASH_MEDIA, the build's, or new."""
+    env_dir = os.environ.get("MESH_TEST_DASH_MEDIA" if kind == "dash"
+                             else "MESH_TEST_MEDIA")
     if env_dir:
         return env_dir
-    built = os.path.join(build, "tests", "media", "hls")
+    built = os.path.join(build, "tests", "media", kind)
     if os.path.exists(os.path.join(built, ".complete")):
         return built
-    out = os.path.join(tmpdir, "hls")
-    script = os.path.join(REPO, "tests", "media", "make-hls-media.sh")
+    out = os.path.join(tmpdir, kind)
+    script = os.path.join(REPO, "tests", "media", "make-%s-media.sh" % kind)
     print("making the test media in %s ..." % out, flush=True)
-    subprocess.run([script, out, os.path.join(tmpdir, "hls.stamp")],
+    subprocess.run([script, out, os.path.join(tmpdir, kind + ".stamp")],
                    check=True, stdout=subprocess.DEVNULL)
     return out
 
@@ -302,17 +320,21 @@ def ratio(mesh, ref):
     return mesh["median"] / ref["median"]
 
 
+def side_names():
+    return SIDES[0][0], SIDES[1][0]
+
+
 def check_frames(results):
     """One message per run whose two sides disagree, or that failed."""
     problems = []
-    for i, (mesh, ref) in enumerate(zip(results["meshhlssrc"],
-                                        results["hlsdemux2"]), 1):
+    ours, theirs = side_names()
+    for i, (mesh, ref) in enumerate(zip(results[ours], results[theirs]), 1):
         if mesh.get("error") or ref.get("error"):
             problems.append("run %d failed" % i)
         elif mesh.get("video_frames") != ref.get("video_frames"):
-            problems.append("run %d: video frames differ: meshhlssrc %s, "
-                            "hlsdemux2 %s" % (i, mesh.get("video_frames"),
-                                              ref.get("video_frames")))
+            problems.append("run %d: video frames differ: %s %s, %s %s"
+                            % (i, ours, mesh.get("video_frames"), theirs,
+                               ref.get("video_frames")))
     return problems
 
 
@@ -320,30 +342,30 @@ def check_sizes(results):
     """Runs whose sides decoded the same count at different resolutions:
     not an error (ABR may switch a segment apart), but the work differs."""
     notes = []
-    for i, (mesh, ref) in enumerate(zip(results["meshhlssrc"],
-                                        results["hlsdemux2"]), 1):
+    ours, theirs = side_names()
+    for i, (mesh, ref) in enumerate(zip(results[ours], results[theirs]), 1):
         if mesh.get("error") or ref.get("error"):
             continue
         if mesh.get("video_sizes") != ref.get("video_sizes"):
-            notes.append("run %d: frames per size differ: meshhlssrc %s, "
-                         "hlsdemux2 %s" % (i, sizes_text(mesh.get("video_sizes")),
-                                           sizes_text(ref.get("video_sizes"))))
+            notes.append("run %d: frames per size differ: %s %s, %s %s"
+                         % (i, ours, sizes_text(mesh.get("video_sizes")),
+                            theirs, sizes_text(ref.get("video_sizes"))))
     return notes
 
 
 def print_summary(results):
     summary = {}
+    ours, theirs = side_names()
     print()
-    print("%-27s %-26s %-26s %s" % ("figure (median [min..max])",
-                                    "meshhlssrc", "hlsdemux2",
-                                    "mesh/hlsdemux2"))
+    print("%-27s %-26s %-26s %s" % ("figure (median [min..max])", ours,
+                                    theirs, "mesh/" + theirs))
     for key, label in FIGURES:
         ok = {name: [r.get(key) for r in results[name] if not r.get("error")]
               for name, _, _ in SIDES}
-        mesh = summarize(ok["meshhlssrc"])
-        ref = summarize(ok["hlsdemux2"])
+        mesh = summarize(ok[ours])
+        ref = summarize(ok[theirs])
         r = ratio(mesh, ref)
-        summary[key] = {"meshhlssrc": mesh, "hlsdemux2": ref, "ratio": r}
+        summary[key] = {ours: mesh, theirs: ref, "ratio": r}
 
         def cell(s):
             if not s:
@@ -412,7 +434,9 @@ def run_benchmark(args, files, origin):
 
 
 def main():
+    global SIDES
     args = parse_args()
+    SIDES = DASH_SIDES if args.dash else HLS_SIDES
     # ^C and SIGTERM unwind through the finally blocks (origin, current run).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
@@ -421,7 +445,8 @@ def main():
             if args.long:
                 root = make_long_media(tmpdir)
             else:
-                root = make_test_media(os.path.abspath(args.build), tmpdir)
+                root = make_test_media(os.path.abspath(args.build), tmpdir,
+                                       "dash" if args.dash else "hls")
             if not os.path.isfile(os.path.join(root, args.playlist)):
                 raise BenchError("no playlist %s under %s"
                                  % (args.playlist, root))
