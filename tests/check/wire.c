@@ -438,7 +438,7 @@ GST_START_TEST (test_round_trip_every_type)
 
 GST_END_TEST;
 
-/* The layout of docs/protocol-wire.md, byte for byte. */
+/* The layout of docs/protocol.md section 2, byte for byte. */
 GST_START_TEST (test_layout_matches_spec)
 {
   static const guint8 request[] = {
