@@ -577,8 +577,8 @@ gst_mesh_adaptive_src_dup_location (GstMeshAdaptiveSrc * src)
   return location;
 }
 
-gboolean
-gst_mesh_adaptive_src_set_uri (GstMeshAdaptiveSrc * src, const gchar * uri,
+static gboolean
+set_uri (GstMeshAdaptiveSrc * src, const gchar * uri,
     const gchar * scheme_prefix, GError ** error)
 {
   const gchar *url;
@@ -612,6 +612,53 @@ gst_mesh_adaptive_src_set_uri (GstMeshAdaptiveSrc * src, const gchar * uri,
   }
   g_object_set (src, "location", url, NULL);
   return TRUE;
+}
+
+static GstURIType
+uri_get_type (GType type)
+{
+  return GST_URI_SRC;
+}
+
+static const gchar *const *
+uri_get_protocols (GType type)
+{
+  GstMeshAdaptiveSrcClass *klass = g_type_class_ref (type);
+  const gchar *const *protocols = klass->uri_protocols;
+
+  /* registered types and their classes live as long as the process */
+  g_type_class_unref (klass);
+  return protocols;
+}
+
+static gchar *
+uri_get_uri (GstURIHandler * handler)
+{
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (handler);
+  g_autofree gchar *location =
+      gst_mesh_adaptive_src_dup_location (GST_MESH_ADAPTIVE_SRC (handler));
+
+  return location ? g_strconcat (klass->uri_prefix, location, NULL) : NULL;
+}
+
+static gboolean
+uri_set_uri (GstURIHandler * handler, const gchar * uri, GError ** error)
+{
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (handler);
+
+  return set_uri (GST_MESH_ADAPTIVE_SRC (handler), uri, klass->uri_prefix,
+      error);
+}
+
+void
+gst_mesh_adaptive_src_uri_handler_init (gpointer g_iface, gpointer iface_data)
+{
+  GstURIHandlerInterface *iface = (GstURIHandlerInterface *) g_iface;
+
+  iface->get_type = uri_get_type;
+  iface->get_protocols = uri_get_protocols;
+  iface->get_uri = uri_get_uri;
+  iface->set_uri = uri_set_uri;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -77,6 +77,12 @@ void gst_mesh_stream_add_tags (GstMeshStream * stream, GstTagList * tags);
 struct _GstMeshAdaptiveSrcClass {
   GstElementClass parent_class;
 
+  /* The URI handler: the protocols ("meshhls+http", "meshhls+https") and the
+   * prefix before the http(s) URL ("meshhls+"). Set in class_init, and
+   * implement GST_TYPE_URI_HANDLER with gst_mesh_adaptive_src_uri_handler_init. */
+  const gchar *const *uri_protocols;
+  const gchar *uri_prefix;
+
   /* Build the streams from the manifest at the URL the user gave (@url is the
    * URL after redirects). Calls gst_mesh_adaptive_src_add_stream() for each
    * output. May fetch more (media playlists) with
@@ -152,9 +158,9 @@ GstClockTime gst_mesh_adaptive_src_get_live_delay (GstMeshAdaptiveSrc * src,
 /* The URL the user gave (transfer full). */
 gchar *gst_mesh_adaptive_src_dup_location (GstMeshAdaptiveSrc * src);
 
-/* For the URI handler of subclasses: sets `location` from an URI such as
- * meshhls+http://host/x.m3u8 by dropping everything up to the '+'. */
-gboolean gst_mesh_adaptive_src_set_uri (GstMeshAdaptiveSrc * src,
-    const gchar * uri, const gchar * scheme_prefix, GError ** error);
+/* The GstURIHandler of subclasses, from their class's uri_protocols and
+ * uri_prefix: `location` is the URI without the prefix. */
+void gst_mesh_adaptive_src_uri_handler_init (gpointer g_iface,
+    gpointer iface_data);
 
 G_END_DECLS

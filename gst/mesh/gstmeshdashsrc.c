@@ -61,7 +61,6 @@
 GST_DEBUG_CATEGORY_STATIC (gst_mesh_dash_src_debug);
 #define GST_CAT_DEFAULT gst_mesh_dash_src_debug
 
-#define SCHEME_PREFIX "meshdash+"
 
 /* Segment starts computed from different timescales differ by rounding: a
  * segment that ends this close after a position does not contain it. */
@@ -140,13 +139,10 @@ typedef enum
   NEXT_ERROR,
 } NextResult;
 
-static void gst_mesh_dash_src_uri_handler_init (gpointer g_iface,
-    gpointer iface_data);
-
 G_DEFINE_TYPE_WITH_CODE (GstMeshDashSrc, gst_mesh_dash_src,
     GST_TYPE_MESH_ADAPTIVE_SRC,
     G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER,
-        gst_mesh_dash_src_uri_handler_init);
+        gst_mesh_adaptive_src_uri_handler_init);
     GST_DEBUG_CATEGORY_INIT (gst_mesh_dash_src_debug, "meshdashsrc", 0,
         "gst-mesh DASH source"));
 GST_ELEMENT_REGISTER_DEFINE (meshdashsrc, "meshdashsrc", GST_RANK_PRIMARY,
@@ -1629,53 +1625,6 @@ gst_mesh_dash_src_reset (GstMeshAdaptiveSrc * src)
 }
 
 /* ------------------------------------------------------------------------ */
-/* GstURIHandler */
-
-static GstURIType
-gst_mesh_dash_src_uri_get_type (GType type)
-{
-  return GST_URI_SRC;
-}
-
-static const gchar *const *
-gst_mesh_dash_src_uri_get_protocols (GType type)
-{
-  static const gchar *protocols[] = { "meshdash+http", "meshdash+https",
-    NULL
-  };
-
-  return protocols;
-}
-
-static gchar *
-gst_mesh_dash_src_uri_get_uri (GstURIHandler * handler)
-{
-  g_autofree gchar *location =
-      gst_mesh_adaptive_src_dup_location (GST_MESH_ADAPTIVE_SRC (handler));
-
-  return location ? g_strconcat (SCHEME_PREFIX, location, NULL) : NULL;
-}
-
-static gboolean
-gst_mesh_dash_src_uri_set_uri (GstURIHandler * handler, const gchar * uri,
-    GError ** error)
-{
-  return gst_mesh_adaptive_src_set_uri (GST_MESH_ADAPTIVE_SRC (handler), uri,
-      SCHEME_PREFIX, error);
-}
-
-static void
-gst_mesh_dash_src_uri_handler_init (gpointer g_iface, gpointer iface_data)
-{
-  GstURIHandlerInterface *iface = (GstURIHandlerInterface *) g_iface;
-
-  iface->get_type = gst_mesh_dash_src_uri_get_type;
-  iface->get_protocols = gst_mesh_dash_src_uri_get_protocols;
-  iface->get_uri = gst_mesh_dash_src_uri_get_uri;
-  iface->set_uri = gst_mesh_dash_src_uri_set_uri;
-}
-
-/* ------------------------------------------------------------------------ */
 /* GObject */
 
 static void
@@ -1744,6 +1693,10 @@ gst_mesh_dash_src_finalize (GObject * object)
   G_OBJECT_CLASS (gst_mesh_dash_src_parent_class)->finalize (object);
 }
 
+static const gchar *const uri_protocols[] = {
+  "meshdash+http", "meshdash+https", NULL
+};
+
 static void
 gst_mesh_dash_src_class_init (GstMeshDashSrcClass * klass)
 {
@@ -1775,6 +1728,8 @@ gst_mesh_dash_src_class_init (GstMeshDashSrcClass * klass)
       "Plays MPEG-DASH streams, fetching segments through the gst-mesh "
       "fetcher", "gst-mesh developers");
 
+  adaptive_class->uri_protocols = uri_protocols;
+  adaptive_class->uri_prefix = "meshdash+";
   adaptive_class->load_manifest = gst_mesh_dash_src_load_manifest;
   adaptive_class->next_fragment = gst_mesh_dash_src_next_fragment;
   adaptive_class->advance = gst_mesh_dash_src_advance;

@@ -47,7 +47,6 @@
 GST_DEBUG_CATEGORY_STATIC (gst_mesh_hls_src_debug);
 #define GST_CAT_DEFAULT gst_mesh_hls_src_debug
 
-#define SCHEME_PREFIX "meshhls+"
 
 struct _GstMeshHlsSrc
 {
@@ -75,13 +74,10 @@ typedef struct
   gboolean discont;
 } HlsStream;
 
-static void gst_mesh_hls_src_uri_handler_init (gpointer g_iface,
-    gpointer iface_data);
-
 G_DEFINE_TYPE_WITH_CODE (GstMeshHlsSrc, gst_mesh_hls_src,
     GST_TYPE_MESH_ADAPTIVE_SRC,
     G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER,
-        gst_mesh_hls_src_uri_handler_init);
+        gst_mesh_adaptive_src_uri_handler_init);
     GST_DEBUG_CATEGORY_INIT (gst_mesh_hls_src_debug, "meshhlssrc", 0,
         "gst-mesh HLS source"));
 GST_ELEMENT_REGISTER_DEFINE (meshhlssrc, "meshhlssrc", GST_RANK_PRIMARY,
@@ -601,51 +597,6 @@ gst_mesh_hls_src_reset (GstMeshAdaptiveSrc * src)
 }
 
 /* ------------------------------------------------------------------------ */
-/* GstURIHandler */
-
-static GstURIType
-gst_mesh_hls_src_uri_get_type (GType type)
-{
-  return GST_URI_SRC;
-}
-
-static const gchar *const *
-gst_mesh_hls_src_uri_get_protocols (GType type)
-{
-  static const gchar *protocols[] = { "meshhls+http", "meshhls+https", NULL };
-
-  return protocols;
-}
-
-static gchar *
-gst_mesh_hls_src_uri_get_uri (GstURIHandler * handler)
-{
-  g_autofree gchar *location =
-      gst_mesh_adaptive_src_dup_location (GST_MESH_ADAPTIVE_SRC (handler));
-
-  return location ? g_strconcat (SCHEME_PREFIX, location, NULL) : NULL;
-}
-
-static gboolean
-gst_mesh_hls_src_uri_set_uri (GstURIHandler * handler, const gchar * uri,
-    GError ** error)
-{
-  return gst_mesh_adaptive_src_set_uri (GST_MESH_ADAPTIVE_SRC (handler), uri,
-      SCHEME_PREFIX, error);
-}
-
-static void
-gst_mesh_hls_src_uri_handler_init (gpointer g_iface, gpointer iface_data)
-{
-  GstURIHandlerInterface *iface = (GstURIHandlerInterface *) g_iface;
-
-  iface->get_type = gst_mesh_hls_src_uri_get_type;
-  iface->get_protocols = gst_mesh_hls_src_uri_get_protocols;
-  iface->get_uri = gst_mesh_hls_src_uri_get_uri;
-  iface->set_uri = gst_mesh_hls_src_uri_set_uri;
-}
-
-/* ------------------------------------------------------------------------ */
 /* GObject */
 
 static void
@@ -665,6 +616,10 @@ gst_mesh_hls_src_finalize (GObject * object)
   G_OBJECT_CLASS (gst_mesh_hls_src_parent_class)->finalize (object);
 }
 
+static const gchar *const uri_protocols[] = {
+  "meshhls+http", "meshhls+https", NULL
+};
+
 static void
 gst_mesh_hls_src_class_init (GstMeshHlsSrcClass * klass)
 {
@@ -679,6 +634,8 @@ gst_mesh_hls_src_class_init (GstMeshHlsSrcClass * klass)
       "Plays HTTP Live Streaming (HLS) streams, fetching segments through the "
       "gst-mesh fetcher", "gst-mesh developers");
 
+  adaptive_class->uri_protocols = uri_protocols;
+  adaptive_class->uri_prefix = "meshhls+";
   adaptive_class->load_manifest = gst_mesh_hls_src_load_manifest;
   adaptive_class->next_fragment = gst_mesh_hls_src_next_fragment;
   adaptive_class->advance = gst_mesh_hls_src_advance;
