@@ -13,44 +13,11 @@
  */
 
 #include "mesh-origin-server.h"
+#include "mesh-tool.h"
 
-#include <glib-unix.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static gboolean
-on_signal (gpointer data)
-{
-  g_main_loop_quit (data);
-  return G_SOURCE_CONTINUE;
-}
-
-/* "HOST:PORT", "[V6]:PORT" or ":PORT"; the caller frees *host. */
-static gboolean
-parse_listen (const gchar * listen, gchar ** host, guint * port,
-    GError ** error)
-{
-  const gchar *colon = strrchr (listen, ':');
-  guint64 value;
-
-  if (!colon) {
-    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-        "--listen wants HOST:PORT, not '%s'", listen);
-    return FALSE;
-  }
-  if (!g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &value, error))
-    return FALSE;
-
-  if (listen[0] == '[' && colon > listen && colon[-1] == ']')
-    *host = g_strndup (listen + 1, colon - listen - 2);
-  else if (colon == listen)
-    *host = g_strdup ("127.0.0.1");
-  else
-    *host = g_strndup (listen, colon - listen);
-  *port = value;
-  return TRUE;
-}
 
 int
 main (int argc, char **argv)
@@ -73,7 +40,6 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   MeshOriginConfig config = { 0, };
   MeshOriginServer *server;
-  GMainLoop *loop;
   guint port = 0;
 
   context = g_option_context_new ("- serve a directory as a test HLS origin");
@@ -94,7 +60,7 @@ main (int argc, char **argv)
     g_printerr ("mesh-origin: --live-window must be positive\n");
     return 2;
   }
-  if (listen && !parse_listen (listen, &host, &port, &error)) {
+  if (listen && !mesh_tool_parse_listen (listen, &host, &port, &error)) {
     g_printerr ("mesh-origin: %s\n", error->message);
     return 2;
   }
@@ -109,19 +75,8 @@ main (int argc, char **argv)
     return 1;
   }
 
-  /* scripts wait for this line: exactly one, flushed at once */
-  printf ("mesh-origin listening on %s\n",
+  mesh_tool_serve_until_signal ("mesh-origin",
       mesh_origin_server_get_base_url (server));
-  fflush (stdout);
-
-  loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGINT, on_signal, loop);
-  g_unix_signal_add (SIGTERM, on_signal, loop);
-  g_main_loop_run (loop);
-
-  /* the default context is not run any more, so the signal sources stay
-   * quiet while the server shuts down */
   mesh_origin_server_stop (server);
-  g_main_loop_unref (loop);
   return 0;
 }

@@ -14,8 +14,8 @@
  */
 
 #include "mesh-tracker-server.h"
+#include "mesh-tool.h"
 
-#include <glib-unix.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,39 +39,6 @@ typedef struct {
   gchar *make_token;
   gint ttl;
 } Options;
-
-static gboolean
-on_signal (gpointer data)
-{
-  g_main_loop_quit (data);
-  return G_SOURCE_CONTINUE;
-}
-
-/* "HOST:PORT", "[V6]:PORT" or ":PORT"; the caller frees *host. */
-static gboolean
-parse_listen (const gchar * listen, gchar ** host, guint * port,
-    GError ** error)
-{
-  const gchar *colon = strrchr (listen, ':');
-  guint64 value;
-
-  if (!colon) {
-    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-        "--listen wants HOST:PORT, not '%s'", listen);
-    return FALSE;
-  }
-  if (!g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &value, error))
-    return FALSE;
-
-  if (listen[0] == '[' && colon > listen && colon[-1] == ']')
-    *host = g_strndup (listen + 1, colon - listen - 2);
-  else if (colon == listen)
-    *host = g_strdup ("127.0.0.1");
-  else
-    *host = g_strndup (listen, colon - listen);
-  *port = value;
-  return TRUE;
-}
 
 /* The secret is the file's contents without trailing whitespace, so that
  * `echo secret > file` and `printf secret > file` give the same tokens. */
@@ -150,7 +117,6 @@ serve (MeshTrackerConfig * config)
 {
   g_autoptr (GError) error = NULL;
   MeshTrackerServer *server;
-  GMainLoop *loop;
 
   server = mesh_tracker_server_start (config, &error);
   if (!server) {
@@ -158,22 +124,9 @@ serve (MeshTrackerConfig * config)
     return 1;
   }
 
-  /* before the line below: a script may signal as soon as it sees it */
-  loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGINT, on_signal, loop);
-  g_unix_signal_add (SIGTERM, on_signal, loop);
-
-  /* scripts wait for this line: exactly one, flushed at once */
-  printf ("mesh-tracker listening on %s\n",
+  mesh_tool_serve_until_signal ("mesh-tracker",
       mesh_tracker_server_get_url (server));
-  fflush (stdout);
-
-  g_main_loop_run (loop);
-
-  /* the default context is not run any more, so the signal sources stay
-   * quiet while the server closes its connections */
   mesh_tracker_server_stop (server);
-  g_main_loop_unref (loop);
   return 0;
 }
 
@@ -239,7 +192,7 @@ main (int argc, char **argv)
     g_printerr ("mesh-tracker: %s\n", error->message);
     return 2;
   }
-  if (opts.listen && !parse_listen (opts.listen, &host, &port, &error)) {
+  if (opts.listen && !mesh_tool_parse_listen (opts.listen, &host, &port, &error)) {
     g_printerr ("mesh-tracker: %s\n", error->message);
     ret = 2;
     goto out;
