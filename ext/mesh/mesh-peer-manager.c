@@ -47,6 +47,10 @@ GST_DEBUG_CATEGORY_STATIC (mesh_peer_manager_debug);
 #define UPLOAD_QUEUE_HIGH (256 * 1024)
 /* Uploads served at once, over all peers. */
 #define MAX_UPLOADS 8
+/* A link must be up within this, or its slot goes to another peer. */
+#define LINK_CONNECT_TIMEOUT_MS 5000
+/* How often a viewer with free slots asks the tracker for more peers. */
+#define PEER_REFRESH_S 5
 
 typedef struct _Peer Peer;
 typedef struct _Pending Pending;
@@ -112,6 +116,7 @@ struct _MeshPeerManager
   gboolean stopped;
 
   MeshTrackerClient *tracker;
+  GSource *refresh_timer;
   GHashTable *peers;            /* peer id -> Peer* */
   GList *pendings;              /* Pending* */
   MeshSegmentCache *cache;
@@ -148,6 +153,7 @@ enum
 static guint signals[N_SIGNALS];
 
 static void pending_decide (Pending * p);
+static void pendings_reconsider_all (MeshPeerManager * m);
 static void uploads_pump (MeshPeerManager * m);
 
 /* ------------------------------------------------------------------------ */
@@ -241,6 +247,21 @@ broadcast (MeshPeerManager * m, GBytes * frame)
     if (peer->ready)
       mesh_peer_link_send (peer->link, frame);
   g_bytes_unref (frame);
+}
+
+/* Re-decides every waiting request (the set of peers changed). */
+static void
+pendings_reconsider_all (MeshPeerManager * m)
+{
+  GList *l, *next;
+
+  for (l = m->pendings; l; l = next) {
+    Pending *p = l->data;
+
+    next = l->next;
+    if (!p->peer)
+      pending_decide (p);
+  }
 }
 
 /* Re-decides the pending requests for @key after an announcement. */
@@ -345,6 +366,8 @@ peer_remove (MeshPeerManager * m, Peer * peer, const gchar * why)
   if (was_ready)
     g_signal_emit (m, signals[SIGNAL_PEER_DISCONNECTED], 0, id);
   g_free (id);
+  /* a request waiting for links being set up may not wait any more */
+  pendings_reconsider_all (m);
 }
 
 static void
@@ -383,6 +406,7 @@ peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
   config.turn_user = m->turn_user;
   config.turn_password = m->turn_password;
   config.local_address = m->local_address;
+  config.connect_timeout_ms = LINK_CONNECT_TIMEOUT_MS;
 
   peer->manager = m;
   peer->id = g_strdup (id);
@@ -406,6 +430,14 @@ peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
 /* ------------------------------------------------------------------------ */
 /* Tracker */
 
+/* Links we start ourselves leave a quarter of the slots to peers that call
+ * us, so that later joiners find room in a swarm of full viewers. */
+static guint
+max_outgoing (MeshPeerManager * m)
+{
+  return m->max_peers > 1 ? m->max_peers - MAX (1, m->max_peers / 4) : 1;
+}
+
 static void
 on_tracker_peers (MeshTrackerClient * tracker, GStrv ids, MeshPeerManager * m)
 {
@@ -413,11 +445,31 @@ on_tracker_peers (MeshTrackerClient * tracker, GStrv ids, MeshPeerManager * m)
 
   /* we call the peers the tracker lists; peers that join later call us */
   for (i = 0; ids[i]; i++) {
-    if (g_hash_table_size (m->peers) >= m->max_peers)
+    if (g_hash_table_size (m->peers) >= max_outgoing (m))
       break;
     if (!g_hash_table_contains (m->peers, ids[i]))
       peer_add (m, ids[i], TRUE);
   }
+}
+
+/* Signalling data of our own (next to the link's kinds): a full viewer
+ * answers a call with {"kind":"busy"}, so that the caller frees its slot at
+ * once instead of waiting for the connection to time out. */
+static gboolean
+is_busy_signal (JsonObject * data)
+{
+  return json_object_has_member (data, "kind")
+      && g_strcmp0 (json_object_get_string_member_with_default (data, "kind",
+          ""), "busy") == 0;
+}
+
+static void
+send_busy (MeshPeerManager * m, const gchar * to)
+{
+  g_autoptr (JsonObject) busy = json_object_new ();
+
+  json_object_set_string_member (busy, "kind", "busy");
+  mesh_tracker_client_send_signal (m->tracker, to, busy);
 }
 
 static void
@@ -426,14 +478,32 @@ on_tracker_signal (MeshTrackerClient * tracker, const gchar * from,
 {
   Peer *peer = g_hash_table_lookup (m->peers, from);
 
+  if (is_busy_signal (data)) {
+    if (peer && !peer->ready)
+      peer_remove (m, peer, "busy");
+    return;
+  }
   if (!peer) {
     if (g_hash_table_size (m->peers) >= m->max_peers) {
-      GST_DEBUG ("ignoring %s: already %u peers", from, m->max_peers);
+      GST_DEBUG ("refusing %s: already %u peers", from, m->max_peers);
+      send_busy (m, from);
       return;
     }
     peer = peer_add (m, from, FALSE);
   }
   mesh_peer_link_handle_signal (peer->link, data);
+}
+
+/* A viewer with free slots asks for more peers now and then: the swarm
+ * changes, and calls may have failed. */
+static gboolean
+on_refresh_timer (gpointer data)
+{
+  MeshPeerManager *m = data;
+
+  if (g_hash_table_size (m->peers) < max_outgoing (m))
+    mesh_tracker_client_request_peers (m->tracker);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -448,6 +518,19 @@ on_tracker_peer_left (MeshTrackerClient * tracker, const gchar * id,
 
 /* ------------------------------------------------------------------------ */
 /* Our requests */
+
+static guint
+count_connecting_peers (MeshPeerManager * m)
+{
+  GHashTableIter iter;
+  Peer *peer;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, m->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer))
+    n += !peer->ready;
+  return n;
+}
 
 static guint
 count_uploading_peers (MeshPeerManager * m)
@@ -626,6 +709,7 @@ pending_decide (Pending * p)
   in.deadline = p->deadline;
   in.size = pending_expected_size (p, holder);
   in.n_peers = count_uploading_peers (m);
+  in.n_connecting = count_connecting_peers (m);
   in.peer_has_it = holder != NULL;
   in.peer_throughput = holder ? holder->throughput : 0;
   in.peer_fetching_it = someone_fetches (m, p->key);
@@ -1121,6 +1205,9 @@ mesh_peer_manager_new (SoupSession * session, const MeshPeerConfig * config)
   g_signal_connect (m->tracker, "peer-left",
       G_CALLBACK (on_tracker_peer_left), m);
   mesh_tracker_client_start (m->tracker);
+  m->refresh_timer = g_timeout_source_new_seconds (PEER_REFRESH_S);
+  g_source_set_callback (m->refresh_timer, on_refresh_timer, m, NULL);
+  g_source_attach (m->refresh_timer, m->context);
   return m;
 }
 
@@ -1143,6 +1230,10 @@ mesh_peer_manager_stop (MeshPeerManager * m)
   if (m->upload_timer) {
     g_source_destroy (m->upload_timer);
     g_clear_pointer (&m->upload_timer, g_source_unref);
+  }
+  if (m->refresh_timer) {
+    g_source_destroy (m->refresh_timer);
+    g_clear_pointer (&m->refresh_timer, g_source_unref);
   }
   if (m->tracker) {
     g_signal_handlers_disconnect_by_data (m->tracker, m);

@@ -67,6 +67,16 @@ mesh_schedule_decide (const MeshScheduleInput * in)
     return out;
   }
 
+  if (in->n_connecting > 0) {
+    until = MIN (latest_cdn_start, in->waiting_since +
+        MESH_SCHEDULE_CONNECT_GRACE_US);
+    if (in->now < until) {
+      out.action = MESH_SCHEDULE_WAIT;
+      out.wait_until = until;
+      return out;
+    }
+  }
+
   if (in->n_peers == 0)
     return out;
   until = backoff_end (in, latest_cdn_start);

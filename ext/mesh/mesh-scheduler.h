@@ -14,6 +14,8 @@
  * - a peer that holds the segment, when its link can deliver it in time;
  * - wait for a peer that announced it is downloading the segment from the
  *   CDN, at most until the CDN must start;
+ * - while links to peers are still being set up (a viewer that just joined),
+ *   wait a little for them and for what they hold;
  * - otherwise a random back-off before the CDN, so that of the viewers who
  *   need a new live segment at the same moment about one fetches it from the
  *   CDN (and announces it) while the others wait for it. The window grows
@@ -33,6 +35,8 @@ G_BEGIN_DECLS
 #define MESH_SCHEDULE_DEFAULT_THROUGHPUT 1000000
 /* Assumed segment size when unknown. */
 #define MESH_SCHEDULE_DEFAULT_SIZE (512 * 1024)
+/* How long a request waits for links still being set up. */
+#define MESH_SCHEDULE_CONNECT_GRACE_US (600 * G_TIME_SPAN_MILLISECOND)
 /* A peer transfer without progress for this long is abandoned. */
 #define MESH_SCHEDULE_STALL_US (1500 * G_TIME_SPAN_MILLISECOND)
 
@@ -48,6 +52,7 @@ typedef struct {
   gint64 deadline;              /* when playback needs it; 0 = no slack */
   guint64 size;                 /* expected bytes, 0 = unknown */
   guint n_peers;                /* connected peers that upload */
+  guint n_connecting;           /* links being set up */
   gboolean peer_has_it;         /* one of them holds it complete */
   guint64 peer_throughput;      /* bytes/s of that link, 0 = unknown */
   gboolean peer_fetching_it;    /* one of them is downloading it */

@@ -82,6 +82,31 @@ GST_START_TEST (test_wait_for_a_fetching_peer_until_cdn_must_start)
 
 GST_END_TEST;
 
+GST_START_TEST (test_wait_briefly_for_links_being_set_up)
+{
+  MeshScheduleInput in = live_input (4 * S);
+  MeshScheduleDecision d;
+
+  in.n_peers = 0;
+  in.n_connecting = 2;
+  d = mesh_schedule_decide (&in);
+  fail_unless_equals_int (d.action, MESH_SCHEDULE_WAIT);
+  fail_unless_equals_int64 (d.wait_until, T0 + MESH_SCHEDULE_CONNECT_GRACE_US);
+  /* the grace is over and nobody has it */
+  in.now = d.wait_until;
+  fail_unless_equals_int (mesh_schedule_decide (&in).action,
+      MESH_SCHEDULE_CDN);
+  /* never past the latest CDN start */
+  in = live_input (MESH_SCHEDULE_SAFETY_US + 400 * MS);
+  in.n_connecting = 1;
+  d = mesh_schedule_decide (&in);
+  fail_unless (d.action == MESH_SCHEDULE_CDN
+      || d.wait_until <= mesh_schedule_latest_cdn_start (in.deadline,
+          in.size, in.cdn_throughput));
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_alone_goes_to_cdn)
 {
   MeshScheduleInput in = live_input (4 * S);
@@ -253,6 +278,7 @@ scheduler_suite (void)
   tcase_add_test (tc, test_holder_is_used_when_in_time);
   tcase_add_test (tc, test_wait_for_a_fetching_peer_until_cdn_must_start);
   tcase_add_test (tc, test_alone_goes_to_cdn);
+  tcase_add_test (tc, test_wait_briefly_for_links_being_set_up);
   tcase_add_test (tc, test_random_backoff_spreads_and_is_bounded);
   tcase_add_test (tc, test_backoff_never_eats_the_margin);
   tcase_add_test (tc, test_abandon_stalled_or_slow_peer);
