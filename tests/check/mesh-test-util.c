@@ -30,11 +30,50 @@ mesh_test_origin_start (void)
   return origin;
 }
 
+MeshOriginServer *mesh_test_origin;
+
+void
+mesh_test_origin_setup (void)
+{
+  mesh_test_origin = mesh_test_origin_start ();
+}
+
+void
+mesh_test_origin_teardown (void)
+{
+  mesh_origin_server_stop (mesh_test_origin);
+  mesh_test_origin = NULL;
+}
+
 gchar *
 mesh_test_origin_url (MeshOriginServer * origin, const gchar * path)
 {
   return g_strdup_printf ("%s/%s", mesh_origin_server_get_base_url (origin),
       path);
+}
+
+GstElement *
+mesh_test_hlssrc_new_for_url (const gchar * url)
+{
+  GstElement *src = gst_element_factory_make ("meshhlssrc", NULL);
+
+  fail_unless (src != NULL, "meshhlssrc not found");
+  g_object_set (src, "location", url, NULL);
+  return src;
+}
+
+GstElement *
+mesh_test_hlssrc_new_on (MeshOriginServer * server, const gchar * path)
+{
+  g_autofree gchar *url = mesh_test_origin_url (server, path);
+
+  return mesh_test_hlssrc_new_for_url (url);
+}
+
+GstElement *
+mesh_test_hlssrc_new (const gchar * path)
+{
+  return mesh_test_hlssrc_new_on (mesh_test_origin, path);
 }
 
 GBytes *
@@ -233,6 +272,293 @@ mesh_collector_free (MeshCollector * c)
   g_ptr_array_unref (c->data);
   g_mutex_clear (&c->lock);
   g_free (c);
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* Past this a held streaming thread goes on by itself, so that a test that
+ * fails before releasing it can still shut its pipeline down. */
+#define RECORDER_HOLD_TIMEOUT_US (30 * G_USEC_PER_SEC)
+
+/* How a fragment started: its first buffer. */
+typedef struct
+{
+  GstClockTime pts;
+  gint64 arrival;               /* g_get_monotonic_time () */
+  gboolean discont;
+} FragmentStart;
+
+struct _MeshFragmentRecorder
+{
+  MeshFragmentRecorderFlags flags;
+  guint64 hold_mask;            /* bit i: hold at the start of fragment i */
+
+  GMutex lock;
+  GCond cond;
+  /* the rest guarded by lock */
+  GPtrArray *fragments;         /* GByteArray* in push order */
+  GArray *starts;               /* FragmentStart, same order */
+  guint untimed_starts;         /* fragments that began without a PTS */
+  gint held;                    /* fragment held at, -1 none */
+  gint released;                /* last fragment released */
+  GstPad *pad;
+};
+
+/* Called with the lock held. */
+static void
+recorder_hold (MeshFragmentRecorder * r, guint index)
+{
+  gint64 deadline = g_get_monotonic_time () + RECORDER_HOLD_TIMEOUT_US;
+
+  r->held = index;
+  g_cond_broadcast (&r->cond);
+  while (r->released < (gint) index
+      && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
+  }
+  r->held = -1;
+}
+
+static GstPadProbeReturn
+recorder_probe (GstPad * pad, GstPadProbeInfo * info,
+    MeshFragmentRecorder * r)
+{
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  gboolean starts = GST_BUFFER_PTS_IS_VALID (buffer);
+  GstMapInfo map;
+  guint index;
+
+  if ((r->flags & MESH_FRAGMENT_RECORDER_SKIP_HEADERS)
+      && GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_HEADER))
+    return GST_PAD_PROBE_OK;
+
+  g_mutex_lock (&r->lock);
+  if (!starts && r->fragments->len == 0)
+    r->untimed_starts++;
+  if (starts || r->fragments->len == 0) {
+    FragmentStart start = { GST_BUFFER_PTS (buffer), g_get_monotonic_time (),
+      GST_BUFFER_IS_DISCONT (buffer)
+    };
+
+    g_ptr_array_add (r->fragments, g_byte_array_new ());
+    g_array_append_val (r->starts, start);
+  }
+  index = r->fragments->len - 1;
+  gst_buffer_map (buffer, &map, GST_MAP_READ);
+  g_byte_array_append (g_ptr_array_index (r->fragments, index), map.data,
+      map.size);
+  gst_buffer_unmap (buffer, &map);
+  g_cond_broadcast (&r->cond);
+
+  if (starts && index < 64
+      && (r->hold_mask & (G_GUINT64_CONSTANT (1) << index)))
+    recorder_hold (r, index);
+  g_mutex_unlock (&r->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+recorder_on_pad_added (GstElement * src, GstPad * pad,
+    MeshFragmentRecorder * r)
+{
+  if (!g_str_equal (GST_PAD_NAME (pad), "src_0"))
+    return;
+  g_mutex_lock (&r->lock);
+  r->pad = gst_object_ref (pad);
+  g_cond_broadcast (&r->cond);
+  g_mutex_unlock (&r->lock);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER,
+      (GstPadProbeCallback) recorder_probe, r, NULL);
+}
+
+MeshFragmentRecorder *
+mesh_fragment_recorder_new (GstElement * src, guint64 hold_mask,
+    MeshFragmentRecorderFlags flags)
+{
+  MeshFragmentRecorder *r = g_new0 (MeshFragmentRecorder, 1);
+
+  g_mutex_init (&r->lock);
+  g_cond_init (&r->cond);
+  r->flags = flags;
+  r->hold_mask = hold_mask;
+  r->fragments = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_byte_array_unref);
+  r->starts = g_array_new (FALSE, FALSE, sizeof (FragmentStart));
+  r->held = -1;
+  r->released = -1;
+  g_signal_connect (src, "pad-added", G_CALLBACK (recorder_on_pad_added), r);
+  return r;
+}
+
+void
+mesh_fragment_recorder_free (MeshFragmentRecorder * r)
+{
+  gst_clear_object (&r->pad);
+  g_ptr_array_unref (r->fragments);
+  g_array_unref (r->starts);
+  g_mutex_clear (&r->lock);
+  g_cond_clear (&r->cond);
+  g_free (r);
+}
+
+gboolean
+mesh_fragment_recorder_wait_fragments (MeshFragmentRecorder * r, guint n,
+    guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
+  gboolean reached;
+
+  g_mutex_lock (&r->lock);
+  while (r->fragments->len < n
+      && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
+  }
+  reached = r->fragments->len >= n;
+  g_mutex_unlock (&r->lock);
+  return reached;
+}
+
+/* Called with the lock held. */
+static gboolean
+recorder_has_size (MeshFragmentRecorder * r, guint index, gsize size)
+{
+  return index < r->fragments->len
+      && ((GByteArray *) g_ptr_array_index (r->fragments, index))->len >= size;
+}
+
+gboolean
+mesh_fragment_recorder_wait_fragment_size (MeshFragmentRecorder * r,
+    guint index, gsize size, guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
+  gboolean complete;
+
+  g_mutex_lock (&r->lock);
+  while (!recorder_has_size (r, index, size)
+      && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
+  }
+  complete = recorder_has_size (r, index, size);
+  g_mutex_unlock (&r->lock);
+  return complete;
+}
+
+gboolean
+mesh_fragment_recorder_wait_held (MeshFragmentRecorder * r, gint index,
+    guint timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
+  gboolean held;
+
+  g_mutex_lock (&r->lock);
+  while (r->held != index
+      && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
+  }
+  held = r->held == index;
+  g_mutex_unlock (&r->lock);
+  return held;
+}
+
+void
+mesh_fragment_recorder_release (MeshFragmentRecorder * r, gint index)
+{
+  g_mutex_lock (&r->lock);
+  r->released = MAX (r->released, index);
+  g_cond_broadcast (&r->cond);
+  g_mutex_unlock (&r->lock);
+}
+
+void
+mesh_fragment_recorder_release_all (MeshFragmentRecorder * r)
+{
+  mesh_fragment_recorder_release (r, G_MAXINT);
+}
+
+guint
+mesh_fragment_recorder_get_n_fragments (MeshFragmentRecorder * r)
+{
+  guint n;
+
+  g_mutex_lock (&r->lock);
+  n = r->fragments->len;
+  g_mutex_unlock (&r->lock);
+  return n;
+}
+
+guint
+mesh_fragment_recorder_get_untimed_starts (MeshFragmentRecorder * r)
+{
+  guint n;
+
+  g_mutex_lock (&r->lock);
+  n = r->untimed_starts;
+  g_mutex_unlock (&r->lock);
+  return n;
+}
+
+GstPad *
+mesh_fragment_recorder_get_pad (MeshFragmentRecorder * r)
+{
+  GstPad *pad;
+
+  /* set once and kept until freed: no reference needed past the lock */
+  g_mutex_lock (&r->lock);
+  pad = r->pad;
+  g_mutex_unlock (&r->lock);
+  return pad;
+}
+
+/* Locks; fails the test (unlocked) for a fragment that has not started. */
+static void
+recorder_lock_fragment (MeshFragmentRecorder * r, guint index)
+{
+  guint n;
+
+  g_mutex_lock (&r->lock);
+  n = r->fragments->len;
+  if (index < n)
+    return;
+  g_mutex_unlock (&r->lock);
+  fail ("no fragment %u (%u fragments)", index, n);
+}
+
+GBytes *
+mesh_fragment_recorder_get_bytes (MeshFragmentRecorder * r, guint index)
+{
+  GByteArray *fragment;
+  GBytes *bytes;
+
+  recorder_lock_fragment (r, index);
+  fragment = g_ptr_array_index (r->fragments, index);
+  bytes = g_bytes_new (fragment->data, fragment->len);
+  g_mutex_unlock (&r->lock);
+  return bytes;
+}
+
+static FragmentStart
+recorder_get_start (MeshFragmentRecorder * r, guint index)
+{
+  FragmentStart start;
+
+  recorder_lock_fragment (r, index);
+  start = g_array_index (r->starts, FragmentStart, index);
+  g_mutex_unlock (&r->lock);
+  return start;
+}
+
+GstClockTime
+mesh_fragment_recorder_get_pts (MeshFragmentRecorder * r, guint index)
+{
+  return recorder_get_start (r, index).pts;
+}
+
+gint64
+mesh_fragment_recorder_get_arrival (MeshFragmentRecorder * r, guint index)
+{
+  return recorder_get_start (r, index).arrival;
+}
+
+gboolean
+mesh_fragment_recorder_get_discont (MeshFragmentRecorder * r, guint index)
+{
+  return recorder_get_start (r, index).discont;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -3,10 +3,14 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Helpers for the element tests: the test origin on the generated media, and
- * a pipeline that collects what each pad of a source element outputs.
+ * Helpers for the element tests: the test origin on the generated media, a
+ * pipeline that collects what each pad of a source element outputs, and a
+ * recorder that splits what a pad outputs into fragments.
  * Everything runs on the test's thread; the collector's byte arrays are
- * written by streaming threads under the collector's lock.
+ * written by streaming threads under the collector's lock. The recorder's
+ * fragments are written by the streaming thread of the pad it watches under
+ * the recorder's lock, and the test thread waits on the recorder's GCond
+ * (always with a deadline) for them; its accessors take the lock.
  */
 #pragma once
 
@@ -18,6 +22,21 @@ G_BEGIN_DECLS
 
 /* The test origin serving $MESH_TEST_MEDIA (made by tests/media). */
 MeshOriginServer *mesh_test_origin_start (void);
+
+/* The origin of the fixture below: started by mesh_test_origin_setup,
+ * stopped (and NULL again) by mesh_test_origin_teardown. */
+extern MeshOriginServer *mesh_test_origin;
+
+/* A checked fixture (tcase_add_checked_fixture) around each test. */
+void mesh_test_origin_setup (void);
+void mesh_test_origin_teardown (void);
+
+/* A meshhlssrc whose location is @url / @path at @server / @path at
+ * mesh_test_origin. */
+GstElement *mesh_test_hlssrc_new_for_url (const gchar * url);
+GstElement *mesh_test_hlssrc_new_on (MeshOriginServer * server,
+    const gchar * path);
+GstElement *mesh_test_hlssrc_new (const gchar * path);
 
 /* "http://127.0.0.1:PORT/@path" (transfer full). */
 gchar *mesh_test_origin_url (MeshOriginServer * origin, const gchar * path);
@@ -65,5 +84,73 @@ void mesh_collector_free (MeshCollector * c);
  * decoded frames in order. -1 on error. */
 gint mesh_test_decode_video (const gchar * decodebin, const gchar * uri,
     gchar ** checksum, guint timeout_s);
+
+/* A probe on pad "src_0" of a source element that splits what it pushes into
+ * fragments (a buffer with a valid PTS starts one) and records, per fragment,
+ * its bytes, the PTS and DISCONT flag of its first buffer and when that
+ * arrived. It can hold the streaming thread at the start of chosen
+ * fragments while the test changes the network. */
+typedef struct _MeshFragmentRecorder MeshFragmentRecorder;
+
+typedef enum
+{
+  MESH_FRAGMENT_RECORDER_NONE = 0,
+  /* buffers flagged HEADER (an init section) are not recorded: they
+   * belong to the fragment that follows */
+  MESH_FRAGMENT_RECORDER_SKIP_HEADERS = 1 << 0,
+} MeshFragmentRecorderFlags;
+
+/* Bit i of @hold_mask (i < 64): hold the streaming thread at the start of
+ * fragment i until mesh_fragment_recorder_release (or 30 s). Connect before
+ * @src adds its pads. */
+MeshFragmentRecorder *mesh_fragment_recorder_new (GstElement * src,
+    guint64 hold_mask, MeshFragmentRecorderFlags flags);
+
+/* The streaming thread must not be in the probe any more (pipeline in
+ * NULL). */
+void mesh_fragment_recorder_free (MeshFragmentRecorder * r);
+
+/* Wait until @n fragments have started; FALSE after @timeout_ms. */
+gboolean mesh_fragment_recorder_wait_fragments (MeshFragmentRecorder * r,
+    guint n, guint timeout_ms);
+
+/* Wait until fragment @index has @size bytes or more; FALSE after
+ * @timeout_ms. */
+gboolean mesh_fragment_recorder_wait_fragment_size (MeshFragmentRecorder * r,
+    guint index, gsize size, guint timeout_ms);
+
+/* Wait until the streaming thread is held at the start of fragment @index;
+ * FALSE after @timeout_ms. */
+gboolean mesh_fragment_recorder_wait_held (MeshFragmentRecorder * r,
+    gint index, guint timeout_ms);
+
+/* Let the streaming thread go on past every fragment up to @index. */
+void mesh_fragment_recorder_release (MeshFragmentRecorder * r, gint index);
+
+/* Releases every hold, for the end of a test. */
+void mesh_fragment_recorder_release_all (MeshFragmentRecorder * r);
+
+guint mesh_fragment_recorder_get_n_fragments (MeshFragmentRecorder * r);
+
+/* Fragments whose first buffer had no PTS (only the very first can). */
+guint mesh_fragment_recorder_get_untimed_starts (MeshFragmentRecorder * r);
+
+/* The pad recorded (transfer none), NULL until the source adds it. */
+GstPad *mesh_fragment_recorder_get_pad (MeshFragmentRecorder * r);
+
+/* Fragment @index as recorded so far (transfer full: a copy). The
+ * accessors fail the test for a fragment that has not started. */
+GBytes *mesh_fragment_recorder_get_bytes (MeshFragmentRecorder * r,
+    guint index);
+
+GstClockTime mesh_fragment_recorder_get_pts (MeshFragmentRecorder * r,
+    guint index);
+
+/* g_get_monotonic_time () when fragment @index started. */
+gint64 mesh_fragment_recorder_get_arrival (MeshFragmentRecorder * r,
+    guint index);
+
+gboolean mesh_fragment_recorder_get_discont (MeshFragmentRecorder * r,
+    guint index);
 
 G_END_DECLS

@@ -14,9 +14,9 @@
  * element uses.
  *
  * Threads: the test thread drives the pipelines and the origin. Pad probes
- * run on the element's streaming threads and share a Recorder with the test
- * thread under the recorder's lock; the test thread waits on its GCond,
- * always with a deadline.
+ * run on the element's streaming threads and share a MeshFragmentRecorder
+ * (see mesh-test-util.h) with the test thread under the recorder's lock; the
+ * test thread waits on its GCond, always with a deadline.
  */
 #include <gst/check/gstcheck.h>
 #include <glib/gstdio.h>
@@ -717,153 +717,8 @@ GST_START_TEST (test_segment_base_sidx)
 GST_END_TEST;
 
 /* ------------------------------------------------------------------------ */
-/* Timestamps: a probe records the PTS and DISCONT flag of each fragment */
-
-typedef struct
-{
-  GMutex lock;
-  GCond cond;
-  GArray *pts;                  /* GstClockTime, first buffer of fragments */
-  GArray *discont;              /* gboolean, same order */
-  GPtrArray *fragments;         /* GByteArray* per fragment */
-  guint64 hold_mask;            /* bit i: hold the thread at fragment i */
-  gint held, released;
-  GstPad *pad;
-} Recorder;
-
-#define RECORDER_HOLD_TIMEOUT_US (30 * G_USEC_PER_SEC)
-
-static GstPadProbeReturn
-recorder_probe (GstPad * pad, GstPadProbeInfo * info, Recorder * r)
-{
-  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-  gboolean starts = GST_BUFFER_PTS_IS_VALID (buffer);
-  gboolean discont = GST_BUFFER_IS_DISCONT (buffer);
-  GstClockTime pts = GST_BUFFER_PTS (buffer);
-  GstMapInfo map;
-  guint index;
-
-  /* the init section (HEADER, untimed) belongs to the next fragment */
-  if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_HEADER))
-    return GST_PAD_PROBE_OK;
-  g_mutex_lock (&r->lock);
-  if (starts || r->fragments->len == 0) {
-    g_array_append_val (r->pts, pts);
-    g_array_append_val (r->discont, discont);
-    g_ptr_array_add (r->fragments, g_byte_array_new ());
-  }
-  index = r->fragments->len - 1;
-  gst_buffer_map (buffer, &map, GST_MAP_READ);
-  g_byte_array_append (g_ptr_array_index (r->fragments, index), map.data,
-      map.size);
-  gst_buffer_unmap (buffer, &map);
-  g_cond_broadcast (&r->cond);
-  if (starts && index < 64 && (r->hold_mask & (G_GUINT64_CONSTANT (1) <<
-              index))) {
-    gint64 deadline = g_get_monotonic_time () + RECORDER_HOLD_TIMEOUT_US;
-
-    r->held = index;
-    g_cond_broadcast (&r->cond);
-    while (r->released < (gint) index
-        && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
-    }
-    r->held = -1;
-  }
-  g_mutex_unlock (&r->lock);
-  return GST_PAD_PROBE_OK;
-}
-
-static void
-recorder_on_pad_added (GstElement * src, GstPad * pad, Recorder * r)
-{
-  if (!g_str_equal (GST_PAD_NAME (pad), "src_0"))
-    return;
-  g_mutex_lock (&r->lock);
-  r->pad = gst_object_ref (pad);
-  g_mutex_unlock (&r->lock);
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER,
-      (GstPadProbeCallback) recorder_probe, r, NULL);
-}
-
-static Recorder *
-recorder_new (GstElement * src, guint64 hold_mask)
-{
-  Recorder *r = g_new0 (Recorder, 1);
-
-  g_mutex_init (&r->lock);
-  g_cond_init (&r->cond);
-  r->pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
-  r->discont = g_array_new (FALSE, FALSE, sizeof (gboolean));
-  r->fragments = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      g_byte_array_unref);
-  r->hold_mask = hold_mask;
-  r->held = r->released = -1;
-  g_signal_connect (src, "pad-added", G_CALLBACK (recorder_on_pad_added), r);
-  return r;
-}
-
-static void
-recorder_free (Recorder * r)
-{
-  gst_clear_object (&r->pad);
-  g_array_unref (r->pts);
-  g_array_unref (r->discont);
-  g_ptr_array_unref (r->fragments);
-  g_mutex_clear (&r->lock);
-  g_cond_clear (&r->cond);
-  g_free (r);
-}
-
-static gboolean
-recorder_wait_fragments (Recorder * r, guint n, guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
-  gboolean reached;
-
-  g_mutex_lock (&r->lock);
-  while (r->fragments->len < n
-      && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
-  }
-  reached = r->fragments->len >= n;
-  g_mutex_unlock (&r->lock);
-  return reached;
-}
-
-static gboolean
-recorder_wait_held (Recorder * r, gint index, guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
-  gboolean held;
-
-  g_mutex_lock (&r->lock);
-  while (r->held != index
-      && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
-  }
-  held = r->held == index;
-  g_mutex_unlock (&r->lock);
-  return held;
-}
-
-static void
-recorder_release (Recorder * r, gint index)
-{
-  g_mutex_lock (&r->lock);
-  r->released = MAX (r->released, index);
-  g_cond_broadcast (&r->cond);
-  g_mutex_unlock (&r->lock);
-}
-
-static GstClockTime
-recorder_pts (Recorder * r, guint i)
-{
-  return g_array_index (r->pts, GstClockTime, i);
-}
-
-static gboolean
-recorder_discont (Recorder * r, guint i)
-{
-  return g_array_index (r->discont, gboolean, i);
-}
+/* Timestamps: a MeshFragmentRecorder records the PTS and DISCONT flag of
+ * each fragment */
 
 GST_START_TEST (test_multi_period_timestamps)
 {
@@ -872,7 +727,8 @@ GST_START_TEST (test_multi_period_timestamps)
   g_autofree gchar *dir = g_path_get_dirname (mpd);
   g_autoptr (GPtrArray) periods = xml_elements (text, "Period");
   GstElement *src = make_src (mpd);
-  Recorder *r = recorder_new (src, 0);
+  MeshFragmentRecorder *r = mesh_fragment_recorder_new (src, 0,
+      MESH_FRAGMENT_RECORDER_SKIP_HEADERS);
   MeshCollector *c;
   GByteArray *all = g_byte_array_new ();
   g_autoptr (GBytes) expected = NULL;
@@ -906,27 +762,29 @@ GST_START_TEST (test_multi_period_timestamps)
   got = mesh_collector_get_bytes (c, 0);
   assert_bytes_equal (got, expected, "both periods");
 
-  fail_unless_equals_int (r->pts->len, total);
-  fail_unless_equals_uint64 (recorder_pts (r, 0), 0);
-  for (i = 1; i < r->pts->len; i++)
-    fail_unless (recorder_pts (r, i) > recorder_pts (r, i - 1),
+  fail_unless_equals_int (mesh_fragment_recorder_get_n_fragments (r), total);
+  fail_unless_equals_uint64 (mesh_fragment_recorder_get_pts (r, 0), 0);
+  for (i = 1; i < mesh_fragment_recorder_get_n_fragments (r); i++)
+    fail_unless (mesh_fragment_recorder_get_pts (r, i) >
+        mesh_fragment_recorder_get_pts (r, i - 1),
         "fragment %u at %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT, i,
-        GST_TIME_ARGS (recorder_pts (r, i)),
-        GST_TIME_ARGS (recorder_pts (r, i - 1)));
+        GST_TIME_ARGS (mesh_fragment_recorder_get_pts (r, i)),
+        GST_TIME_ARGS (mesh_fragment_recorder_get_pts (r, i - 1)));
   /* the second period continues where the first ends */
-  boundary = recorder_pts (r, first_period_segments);
+  boundary = mesh_fragment_recorder_get_pts (r, first_period_segments);
   GST_INFO ("second period starts at %" GST_TIME_FORMAT,
       GST_TIME_ARGS (boundary));
   fail_unless (boundary + GST_MSECOND >= first_duration
       && boundary <= first_duration + GST_MSECOND, "second period at %"
       GST_TIME_FORMAT ", the first lasts %" GST_TIME_FORMAT,
       GST_TIME_ARGS (boundary), GST_TIME_ARGS (first_duration));
-  fail_unless (recorder_discont (r, first_period_segments),
+  fail_unless (mesh_fragment_recorder_get_discont (r, first_period_segments),
       "no DISCONT at the period boundary");
-  fail_if (recorder_discont (r, 1), "DISCONT inside a period");
+  fail_if (mesh_fragment_recorder_get_discont (r, 1),
+      "DISCONT inside a period");
 
   mesh_collector_free (c);
-  recorder_free (r);
+  mesh_fragment_recorder_free (r);
 }
 
 GST_END_TEST;
@@ -935,23 +793,26 @@ GST_START_TEST (test_template_timestamps)
 {
   const gchar *mpd = "template-timeline/manifest.mpd";
   GstElement *src = make_src (mpd);
-  Recorder *r = recorder_new (src, 0);
+  MeshFragmentRecorder *r = mesh_fragment_recorder_new (src, 0,
+      MESH_FRAGMENT_RECORDER_SKIP_HEADERS);
   MeshCollector *c;
   guint i;
 
   g_object_set (src, "connection-speed", 100, NULL);
   c = play_to_end (src, mpd);
-  fail_unless (r->pts->len >= 8, "%u fragments", r->pts->len);
+  fail_unless (mesh_fragment_recorder_get_n_fragments (r) >= 8,
+      "%u fragments", mesh_fragment_recorder_get_n_fragments (r));
   /* 1 s segments from 0 */
-  for (i = 0; i < r->pts->len; i++)
-    fail_unless (recorder_pts (r, i) + 50 * GST_MSECOND >= (GstClockTime) i *
-        GST_SECOND && recorder_pts (r, i) <= (GstClockTime) i * GST_SECOND +
-        50 * GST_MSECOND,
+  for (i = 0; i < mesh_fragment_recorder_get_n_fragments (r); i++)
+    fail_unless (mesh_fragment_recorder_get_pts (r, i) + 50 * GST_MSECOND >=
+        (GstClockTime) i * GST_SECOND
+        && mesh_fragment_recorder_get_pts (r, i) <=
+        (GstClockTime) i * GST_SECOND + 50 * GST_MSECOND,
         "fragment %u at %" GST_TIME_FORMAT, i,
-        GST_TIME_ARGS (recorder_pts (r, i)));
-  fail_unless (recorder_discont (r, 0));
+        GST_TIME_ARGS (mesh_fragment_recorder_get_pts (r, i)));
+  fail_unless (mesh_fragment_recorder_get_discont (r, 0));
   mesh_collector_free (c);
-  recorder_free (r);
+  mesh_fragment_recorder_free (r);
 }
 
 GST_END_TEST;
@@ -1168,8 +1029,7 @@ GST_END_TEST;
 
 /* Which Representation (0 low, 1 high) fragment @n is, byte for byte. */
 static gint
-identify_fragment (GArray * low, GArray * high, const GByteArray * fragment,
-    guint n)
+identify_fragment (GArray * low, GArray * high, GBytes * fragment, guint n)
 {
   GArray *files[2] = { low, high };
   guint v;
@@ -1180,9 +1040,7 @@ identify_fragment (GArray * low, GArray * high, const GByteArray * fragment,
     if (n >= files[v]->len)
       continue;
     file = read_dash (g_array_index (files[v], NumberedFile, n).name);
-    if (g_bytes_get_size (file) == fragment->len
-        && memcmp (g_bytes_get_data (file, NULL), fragment->data,
-            fragment->len) == 0)
+    if (g_bytes_equal (file, fragment))
       return v;
   }
   return -1;
@@ -1212,7 +1070,9 @@ GST_START_TEST (test_abr_switch_on_slow_link)
   g_autofree gchar *high_prefix = NULL;
   GstElement *src = make_src (mpd);
   MeshCollector *c = mesh_collector_new (src);
-  Recorder *r = recorder_new (src, (1 << ABR_FAULT_AT) | (1 << ABR_CLEAR_AT));
+  MeshFragmentRecorder *r = mesh_fragment_recorder_new (src,
+      (1 << ABR_FAULT_AT) | (1 << ABR_CLEAR_AT),
+      MESH_FRAGMENT_RECORDER_SKIP_HEADERS);
   gint variant[64];
   GstBus *bus;
   GstMessage *msg;
@@ -1239,17 +1099,19 @@ GST_START_TEST (test_abr_switch_on_slow_link)
   g_object_set (src, "max-buffering-time", GST_SECOND, NULL);
   fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
-  fail_unless (recorder_wait_held (r, ABR_FAULT_AT, PLAY_TIMEOUT_S * 1000),
+  fail_unless (mesh_fragment_recorder_wait_held (r, ABR_FAULT_AT,
+          PLAY_TIMEOUT_S * 1000),
       "fragment %d never came", ABR_FAULT_AT);
   {
     MeshOriginFault fault = { high_prefix, 0, 0, 0, ABR_SLOW_RATE, -1 };
     mesh_origin_server_add_fault (origin, &fault);
   }
-  recorder_release (r, ABR_FAULT_AT);
-  fail_unless (recorder_wait_held (r, ABR_CLEAR_AT, PLAY_TIMEOUT_S * 1000),
+  mesh_fragment_recorder_release (r, ABR_FAULT_AT);
+  fail_unless (mesh_fragment_recorder_wait_held (r, ABR_CLEAR_AT,
+          PLAY_TIMEOUT_S * 1000),
       "fragment %d never came", ABR_CLEAR_AT);
   mesh_origin_server_clear_faults (origin);
-  recorder_release (r, G_MAXINT);
+  mesh_fragment_recorder_release (r, G_MAXINT);
 
   bus = gst_element_get_bus (c->pipeline);
   msg = gst_bus_timed_pop_filtered (bus, PLAY_TIMEOUT_S * GST_SECOND,
@@ -1260,11 +1122,12 @@ GST_START_TEST (test_abr_switch_on_slow_link)
   gst_object_unref (bus);
   gst_element_set_state (c->pipeline, GST_STATE_NULL);
 
-  n = r->fragments->len;
+  n = mesh_fragment_recorder_get_n_fragments (r);
   fail_unless_equals_int (n, low->len);
   for (i = 0; i < n && i < G_N_ELEMENTS (variant); i++) {
-    variant[i] = identify_fragment (low, high,
-        g_ptr_array_index (r->fragments, i), i);
+    g_autoptr (GBytes) fragment = mesh_fragment_recorder_get_bytes (r, i);
+
+    variant[i] = identify_fragment (low, high, fragment, i);
     fail_unless (variant[i] >= 0, "fragment %u is neither Representation's "
         "segment %u", i, i);
     GST_INFO ("fragment %u: %s", i, variant[i] ? "high" : "low");
@@ -1282,20 +1145,20 @@ GST_START_TEST (test_abr_switch_on_slow_link)
         "downloads");
   }
   /* a switch is a discontinuity; nothing else is */
-  fail_unless (recorder_discont (r, 0));
+  fail_unless (mesh_fragment_recorder_get_discont (r, 0));
   for (i = 1; i < n; i++) {
     if (variant[i] != variant[i - 1])
-      fail_unless (recorder_discont (r, i), "fragment %u switched without "
-          "DISCONT", i);
+      fail_unless (mesh_fragment_recorder_get_discont (r, i),
+          "fragment %u switched without DISCONT", i);
     else
-      fail_if (recorder_discont (r, i), "fragment %u is DISCONT without a "
-          "switch", i);
+      fail_if (mesh_fragment_recorder_get_discont (r, i),
+          "fragment %u is DISCONT without a switch", i);
   }
 
   numbered_files_free (low);
   numbered_files_free (high);
   mesh_collector_free (c);
-  recorder_free (r);
+  mesh_fragment_recorder_free (r);
 }
 
 GST_END_TEST;
@@ -1365,7 +1228,8 @@ GST_START_TEST (test_live_edge_and_reload)
   g_autofree gchar *ast = xml_attr (text, "availabilityStartTime");
   g_autofree gchar *update_period = xml_attr (text, "minimumUpdatePeriod");
   GstElement *src = make_src (LIVE_MPD);
-  Recorder *r = recorder_new (src, 0);
+  MeshFragmentRecorder *r = mesh_fragment_recorder_new (src, 0,
+      MESH_FRAGMENT_RECORDER_SKIP_HEADERS);
   MeshCollector *c = mesh_collector_new (src);
   GstClockTime delay = 3 * GST_SECOND, edge, first;
   gint64 start_us, t0;
@@ -1380,8 +1244,9 @@ GST_START_TEST (test_live_edge_and_reload)
   t0 = g_get_monotonic_time ();
   fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
-  fail_unless (recorder_wait_fragments (r, 2, 10000), "no 2 fragments "
-      "within 10 s (%u)", r->fragments->len);
+  fail_unless (mesh_fragment_recorder_wait_fragments (r, 2, 10000),
+      "no 2 fragments within 10 s (%u)",
+      mesh_fragment_recorder_get_n_fragments (r));
   GST_INFO ("2 fragments after %" G_GINT64_FORMAT " ms",
       (g_get_monotonic_time () - t0) / 1000);
 
@@ -1389,9 +1254,7 @@ GST_START_TEST (test_live_edge_and_reload)
   edge = (origin_time () - start_us) * GST_USECOND;
   edge -= MIN (edge, (GstClockTime) (g_get_monotonic_time () - t0) *
       GST_USECOND);
-  g_mutex_lock (&r->lock);
-  first = recorder_pts (r, 0);
-  g_mutex_unlock (&r->lock);
+  first = mesh_fragment_recorder_get_pts (r, 0);
   GST_INFO ("edge %" GST_TIME_FORMAT ", first fragment %" GST_TIME_FORMAT,
       GST_TIME_ARGS (edge), GST_TIME_ARGS (first));
   /* the last available segment at edge - delay: at most a segment (2 s)
@@ -1404,12 +1267,11 @@ GST_START_TEST (test_live_edge_and_reload)
       GST_TIME_FORMAT, GST_TIME_ARGS (first), GST_TIME_ARGS (edge));
 
   /* segments keep coming as they become available */
-  fail_unless (recorder_wait_fragments (r, 4, 10000), "only %u fragments",
-      r->fragments->len);
-  g_mutex_lock (&r->lock);
-  for (i = 1; i < r->pts->len; i++)
-    fail_unless (recorder_pts (r, i) > recorder_pts (r, i - 1));
-  g_mutex_unlock (&r->lock);
+  fail_unless (mesh_fragment_recorder_wait_fragments (r, 4, 10000),
+      "only %u fragments", mesh_fragment_recorder_get_n_fragments (r));
+  for (i = 1; i < mesh_fragment_recorder_get_n_fragments (r); i++)
+    fail_unless (mesh_fragment_recorder_get_pts (r, i) >
+        mesh_fragment_recorder_get_pts (r, i - 1));
   /* reloaded every minimumUpdatePeriod (the test fetched it once) */
   mpd_requests = mesh_origin_server_get_requests (origin, "/" LIVE_MPD);
   GST_INFO ("MPD requested %u times", mpd_requests);
@@ -1420,14 +1282,14 @@ GST_START_TEST (test_live_edge_and_reload)
     GstQuery *query = gst_query_new_seeking (GST_FORMAT_TIME);
     gboolean seekable = TRUE;
 
-    fail_unless (gst_pad_query (r->pad, query));
+    fail_unless (gst_pad_query (mesh_fragment_recorder_get_pad (r), query));
     gst_query_parse_seeking (query, NULL, &seekable, NULL, NULL);
     fail_if (seekable, "a live stream claims to be seekable");
     gst_query_unref (query);
   }
   gst_element_set_state (c->pipeline, GST_STATE_NULL);
   mesh_collector_free (c);
-  recorder_free (r);
+  mesh_fragment_recorder_free (r);
 }
 
 GST_END_TEST;
@@ -1733,31 +1595,30 @@ write_clock_files (void)
 GST_START_TEST (test_live_clock_from_utc_timing)
 {
   GstElement *src;
-  Recorder *r;
+  MeshFragmentRecorder *r;
   MeshCollector *c;
   GstClockTime first;
 
   write_clock_files ();
   src = make_src_on (bad_origin, "clock.mpd");
-  r = recorder_new (src, 0);
+  r = mesh_fragment_recorder_new (src, 0, MESH_FRAGMENT_RECORDER_SKIP_HEADERS);
   c = mesh_collector_new (src);
   g_object_set (src, "connection-speed", 100, NULL);
   fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
   /* by our own clock the stream would start in an hour */
-  fail_unless (recorder_wait_fragments (r, 2, 10000), "%u fragments: the "
-      "server's clock was not used", r->fragments->len);
+  fail_unless (mesh_fragment_recorder_wait_fragments (r, 2, 10000),
+      "%u fragments: the server's clock was not used",
+      mesh_fragment_recorder_get_n_fragments (r));
   fail_unless (mesh_origin_server_get_requests (bad_origin, "/clock.txt")
       >= 1, "UTCTiming was not requested");
-  g_mutex_lock (&r->lock);
-  first = recorder_pts (r, 0);
-  g_mutex_unlock (&r->lock);
+  first = mesh_fragment_recorder_get_pts (r, 0);
   /* 2 s (suggestedPresentationDelay) behind the 6 s edge, in 1 s segments */
   fail_unless (first >= 3 * GST_SECOND && first <= 4 * GST_SECOND,
       "started at %" GST_TIME_FORMAT, GST_TIME_ARGS (first));
   gst_element_set_state (c->pipeline, GST_STATE_NULL);
   mesh_collector_free (c);
-  recorder_free (r);
+  mesh_fragment_recorder_free (r);
 }
 
 GST_END_TEST;
@@ -1791,20 +1652,22 @@ GST_START_TEST (test_live_becomes_static)
   g_autofree gchar *dynamic_mpd = switching_mpd (TRUE, 5 * G_USEC_PER_SEC);
   g_autofree gchar *static_mpd = switching_mpd (FALSE, 0);
   GstElement *src;
-  Recorder *r;
+  MeshFragmentRecorder *r;
   MeshCollector *c;
   GstMessage *msg;
   guint n;
 
   write_bad_file ("switching.mpd", dynamic_mpd, -1);
   src = make_src_on (bad_origin, "switching.mpd");
-  r = recorder_new (src, 0);
+  r = mesh_fragment_recorder_new (src, 0, MESH_FRAGMENT_RECORDER_SKIP_HEADERS);
   c = mesh_collector_new (src);
   fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
-  fail_unless (recorder_wait_fragments (r, 1, 10000), "no fragment");
-  fail_unless (recorder_pts (r, 0) <= 3 * GST_SECOND, "started at %"
-      GST_TIME_FORMAT, GST_TIME_ARGS (recorder_pts (r, 0)));
+  fail_unless (mesh_fragment_recorder_wait_fragments (r, 1, 10000),
+      "no fragment");
+  fail_unless (mesh_fragment_recorder_get_pts (r, 0) <= 3 * GST_SECOND,
+      "started at %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (mesh_fragment_recorder_get_pts (r, 0)));
   /* the next reload finds it static: the rest of it, then EOS */
   write_bad_file ("switching.mpd", static_mpd, -1);
   msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (c->pipeline),
@@ -1814,16 +1677,17 @@ GST_START_TEST (test_live_becomes_static)
   gst_message_unref (msg);
   gst_element_set_state (c->pipeline, GST_STATE_NULL);
 
-  n = r->fragments->len;
+  n = mesh_fragment_recorder_get_n_fragments (r);
   fail_unless (n >= 2);
   /* up to the last segment of the 8 s, each once */
-  fail_unless_equals_uint64 (recorder_pts (r, n - 1), 7 * GST_SECOND);
-  fail_unless_equals_uint64 (recorder_pts (r, n - 1) - recorder_pts (r, 0),
-      (n - 1) * GST_SECOND);
+  fail_unless_equals_uint64 (mesh_fragment_recorder_get_pts (r, n - 1),
+      7 * GST_SECOND);
+  fail_unless_equals_uint64 (mesh_fragment_recorder_get_pts (r, n - 1) -
+      mesh_fragment_recorder_get_pts (r, 0), (n - 1) * GST_SECOND);
   fail_unless (mesh_origin_server_get_requests (bad_origin, "/switching.mpd")
       >= 2);
   mesh_collector_free (c);
-  recorder_free (r);
+  mesh_fragment_recorder_free (r);
 }
 
 GST_END_TEST;

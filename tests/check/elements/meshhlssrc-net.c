@@ -8,9 +8,10 @@
  * statistics messages, live windows and stopping in the middle of a download.
  *
  * Threads: the test thread drives the pipelines and the origin. Pad probes run
- * on the element's streaming threads and share a FragmentRecorder with the
- * test thread under the recorder's lock; the test thread waits on the
- * recorder's GCond (always with a deadline) for what the probes report. The
+ * on the element's streaming threads and share a MeshFragmentRecorder (see
+ * mesh-test-util.h) with the test thread under the recorder's lock; the test
+ * thread waits on the recorder's GCond (always with a deadline) for what the
+ * probes report. The
  * header-capturing server of the last test runs its own GMainContext on a
  * thread of its own; what it records is guarded by its lock.
  */
@@ -26,45 +27,6 @@
 #define PLAY_TIMEOUT_S 40
 #define STOP_BUDGET_US (2 * G_USEC_PER_SEC)
 
-static MeshOriginServer *origin;
-
-static void
-origin_setup (void)
-{
-  origin = mesh_test_origin_start ();
-}
-
-static void
-origin_teardown (void)
-{
-  mesh_origin_server_stop (origin);
-  origin = NULL;
-}
-
-static GstElement *
-make_src_for_url (const gchar * url)
-{
-  GstElement *src = gst_element_factory_make ("meshhlssrc", NULL);
-
-  fail_unless (src != NULL, "meshhlssrc not found");
-  g_object_set (src, "location", url, NULL);
-  return src;
-}
-
-static GstElement *
-make_src_on (MeshOriginServer * server, const gchar * path)
-{
-  g_autofree gchar *url = mesh_test_origin_url (server, path);
-
-  return make_src_for_url (url);
-}
-
-static GstElement *
-make_src (const gchar * path)
-{
-  return make_src_on (origin, path);
-}
-
 static void
 add_fault (const gchar * path_prefix, guint count, guint status,
     guint delay_ms, guint64 rate, gint64 drop_after)
@@ -73,7 +35,7 @@ add_fault (const gchar * path_prefix, guint count, guint status,
     drop_after
   };
 
-  mesh_origin_server_add_fault (origin, &fault);
+  mesh_origin_server_add_fault (mesh_test_origin, &fault);
 }
 
 static void
@@ -85,13 +47,6 @@ assert_bytes_equal (GBytes * got, GBytes * expected, const gchar * what)
   fail_unless (got_len == exp_len, "%s: got %" G_GSIZE_FORMAT " bytes, "
       "expected %" G_GSIZE_FORMAT, what, got_len, exp_len);
   fail_unless (g_bytes_equal (got, expected), "%s: content differs", what);
-}
-
-static gboolean
-bytes_equal_data (GBytes * bytes, const GByteArray * data)
-{
-  return g_bytes_get_size (bytes) == data->len
-      && memcmp (g_bytes_get_data (bytes, NULL), data->data, data->len) == 0;
 }
 
 static guint64
@@ -168,8 +123,8 @@ stop_pipeline_promptly (GstElement * pipeline)
   done = job.done;
   g_mutex_unlock (&job.lock);
   took = g_get_monotonic_time () - start;
-  if (!done && origin)
-    mesh_origin_server_clear_faults (origin);
+  if (!done && mesh_test_origin)
+    mesh_origin_server_clear_faults (mesh_test_origin);
   g_thread_join (thread);
   g_mutex_clear (&job.lock);
   g_cond_clear (&job.cond);
@@ -232,8 +187,9 @@ assert_mentions (const GError * error, const gchar * text)
 
 GST_START_TEST (test_master_404)
 {
-  g_autofree gchar *url = mesh_test_origin_url (origin, "no/such/master.m3u8");
-  MeshCollector *c = mesh_collector_new (make_src_for_url (url));
+  g_autofree gchar *url = mesh_test_origin_url (mesh_test_origin,
+      "no/such/master.m3u8");
+  MeshCollector *c = mesh_collector_new (mesh_test_hlssrc_new_for_url (url));
   g_autoptr (GError) error = play_expect_error (c, NULL);
 
   assert_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
@@ -253,13 +209,13 @@ GST_START_TEST (test_server_error_then_recovery)
   GError *error = NULL;
 
   add_fault ("/single/seg3.ts", 2, 500, 0, 0, -1);
-  c = mesh_collector_new (make_src ("single/index.m3u8"));
+  c = mesh_collector_new (mesh_test_hlssrc_new ("single/index.m3u8"));
   fail_unless (mesh_collector_run (c, PLAY_TIMEOUT_S, &error),
       "no EOS: %s", error ? error->message : "timeout");
   got = mesh_collector_get_bytes (c, 0);
   assert_bytes_equal (got, expected, "single/ after two 500s");
   /* two failures, then the answer */
-  fail_unless_equals_int (mesh_origin_server_get_requests (origin,
+  fail_unless_equals_int (mesh_origin_server_get_requests (mesh_test_origin,
           "/single/seg3.ts"), 3);
   assert_counters_all_from_cdn (c->src, g_bytes_get_size (expected));
   mesh_collector_free (c);
@@ -275,12 +231,13 @@ GST_START_TEST (test_connection_dropped_mid_segment)
   GError *error = NULL;
 
   add_fault ("/single/seg2.ts", 1, 0, 0, 0, 1000);
-  c = mesh_collector_new (make_src ("single/index.m3u8"));
+  c = mesh_collector_new (mesh_test_hlssrc_new ("single/index.m3u8"));
   fail_unless (mesh_collector_run (c, PLAY_TIMEOUT_S, &error),
       "no EOS: %s", error ? error->message : "timeout");
   got = mesh_collector_get_bytes (c, 0);
   assert_bytes_equal (got, expected, "single/ with a dropped connection");
-  fail_unless (mesh_origin_server_get_requests (origin, "/single/seg2.ts") > 1,
+  fail_unless (mesh_origin_server_get_requests (mesh_test_origin,
+          "/single/seg2.ts") > 1,
       "the dropped segment was not requested again");
   /* the resumed request asked for the rest only: nothing counted twice */
   assert_counters_all_from_cdn (c->src, g_bytes_get_size (expected));
@@ -291,8 +248,9 @@ GST_END_TEST;
 
 GST_START_TEST (test_retries_exhausted)
 {
-  g_autofree gchar *url = mesh_test_origin_url (origin, "single/seg2.ts");
-  GstElement *src = make_src ("single/index.m3u8");
+  g_autofree gchar *url = mesh_test_origin_url (mesh_test_origin,
+      "single/seg2.ts");
+  GstElement *src = mesh_test_hlssrc_new ("single/index.m3u8");
   MeshCollector *c;
   g_autoptr (GError) error = NULL;
 
@@ -304,9 +262,9 @@ GST_START_TEST (test_retries_exhausted)
   assert_mentions (error, url);
   assert_mentions (error, "503");
   /* the first attempt and one retry */
-  fail_unless_equals_int (mesh_origin_server_get_requests (origin,
+  fail_unless_equals_int (mesh_origin_server_get_requests (mesh_test_origin,
           "/single/seg2.ts"), 2);
-  fail_unless_equals_int (mesh_origin_server_get_requests (origin,
+  fail_unless_equals_int (mesh_origin_server_get_requests (mesh_test_origin,
           "/single/seg3.ts"), 0);
   mesh_collector_free (c);
 }
@@ -315,12 +273,13 @@ GST_END_TEST;
 
 GST_START_TEST (test_key_404)
 {
-  g_autofree gchar *key_url = mesh_test_origin_url (origin, "aes/key.bin");
+  g_autofree gchar *key_url = mesh_test_origin_url (mesh_test_origin,
+      "aes/key.bin");
   MeshCollector *c;
   g_autoptr (GError) error = NULL;
 
   add_fault ("/aes/key.bin", 0, 404, 0, 0, -1);
-  c = mesh_collector_new (make_src ("aes/index.m3u8"));
+  c = mesh_collector_new (mesh_test_hlssrc_new ("aes/index.m3u8"));
   error = play_expect_error (c, NULL);
   assert_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
   assert_mentions (error, key_url);
@@ -334,8 +293,9 @@ GST_END_TEST;
 
 GST_START_TEST (test_media_playlist_404)
 {
-  g_autofree gchar *url = mesh_test_origin_url (origin, "ts/v0/index.m3u8");
-  GstElement *src = make_src ("ts/master.m3u8");
+  g_autofree gchar *url = mesh_test_origin_url (mesh_test_origin,
+      "ts/v0/index.m3u8");
+  GstElement *src = mesh_test_hlssrc_new ("ts/master.m3u8");
   MeshCollector *c;
   g_autoptr (GError) error = NULL;
 
@@ -381,7 +341,7 @@ GST_START_TEST (test_unreachable_host)
 {
   g_autofree gchar *url = g_strdup_printf ("http://127.0.0.1:%u/index.m3u8",
       unused_port ());
-  GstElement *src = make_src_for_url (url);
+  GstElement *src = mesh_test_hlssrc_new_for_url (url);
   MeshCollector *c;
   g_autoptr (GError) error = NULL;
 
@@ -462,7 +422,8 @@ bad_origin_teardown (void)
 static GError *
 play_bad_playlist (const gchar * name)
 {
-  MeshCollector *c = mesh_collector_new (make_src_on (bad_origin, name));
+  MeshCollector *c =
+      mesh_collector_new (mesh_test_hlssrc_new_on (bad_origin, name));
   GError *error = play_expect_error (c, NULL);
 
   fail_unless_equals_int (c->pads->len, 0);
@@ -516,161 +477,6 @@ GST_START_TEST (test_empty_playlist)
 GST_END_TEST;
 
 /* ------------------------------------------------------------------------ */
-/* Fragment recorder: a probe on the first pad splits what it pushes into
- * fragments (a buffer with a PTS starts one) and can hold the streaming
- * thread at chosen fragments while the test changes the network. */
-
-#define RECORDER_HOLD_TIMEOUT_US (30 * G_USEC_PER_SEC)
-
-typedef struct
-{
-  GMutex lock;
-  GCond cond;
-  GPtrArray *fragments;         /* GByteArray* in push order */
-  gint64 *arrival;              /* monotonic µs of each fragment's start */
-  gboolean *discont;            /* whether each fragment started DISCONT */
-  guint arrival_size;
-  guint untimed_starts;         /* fragments that began without a PTS */
-  guint64 hold_mask;            /* bit i: hold at the start of fragment i */
-  gint held;                    /* fragment held at, -1 none */
-  gint released;                /* last fragment released */
-  GstPad *pad;
-} FragmentRecorder;
-
-static GstPadProbeReturn
-recorder_probe (GstPad * pad, GstPadProbeInfo * info, FragmentRecorder * r)
-{
-  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-  gboolean starts = GST_BUFFER_PTS_IS_VALID (buffer);
-  GstMapInfo map;
-  guint index;
-
-  g_mutex_lock (&r->lock);
-  if (!starts && r->fragments->len == 0)
-    r->untimed_starts++;
-  if (starts || r->fragments->len == 0) {
-    index = r->fragments->len;
-    g_ptr_array_add (r->fragments, g_byte_array_new ());
-    if (index >= r->arrival_size) {
-      r->arrival_size = MAX (16, r->arrival_size * 2);
-      r->arrival = g_renew (gint64, r->arrival, r->arrival_size);
-      r->discont = g_renew (gboolean, r->discont, r->arrival_size);
-    }
-    r->arrival[index] = g_get_monotonic_time ();
-    r->discont[index] = GST_BUFFER_IS_DISCONT (buffer);
-  }
-  index = r->fragments->len - 1;
-  gst_buffer_map (buffer, &map, GST_MAP_READ);
-  g_byte_array_append (g_ptr_array_index (r->fragments, index), map.data,
-      map.size);
-  gst_buffer_unmap (buffer, &map);
-  g_cond_broadcast (&r->cond);
-
-  if (starts && index < 64 && (r->hold_mask & (G_GUINT64_CONSTANT (1) <<
-              index))) {
-    gint64 deadline = g_get_monotonic_time () + RECORDER_HOLD_TIMEOUT_US;
-
-    r->held = index;
-    g_cond_broadcast (&r->cond);
-    while (r->released < (gint) index
-        && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
-    }
-    r->held = -1;
-  }
-  g_mutex_unlock (&r->lock);
-  return GST_PAD_PROBE_OK;
-}
-
-static void
-recorder_on_pad_added (GstElement * src, GstPad * pad, FragmentRecorder * r)
-{
-  if (!g_str_equal (GST_PAD_NAME (pad), "src_0"))
-    return;
-  g_mutex_lock (&r->lock);
-  r->pad = gst_object_ref (pad);
-  g_cond_broadcast (&r->cond);
-  g_mutex_unlock (&r->lock);
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER,
-      (GstPadProbeCallback) recorder_probe, r, NULL);
-}
-
-static FragmentRecorder *
-recorder_new (GstElement * src, guint64 hold_mask)
-{
-  FragmentRecorder *r = g_new0 (FragmentRecorder, 1);
-
-  g_mutex_init (&r->lock);
-  g_cond_init (&r->cond);
-  r->fragments = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      g_byte_array_unref);
-  r->hold_mask = hold_mask;
-  r->held = -1;
-  r->released = -1;
-  g_signal_connect (src, "pad-added", G_CALLBACK (recorder_on_pad_added), r);
-  return r;
-}
-
-static void
-recorder_free (FragmentRecorder * r)
-{
-  gst_clear_object (&r->pad);
-  g_ptr_array_unref (r->fragments);
-  g_free (r->arrival);
-  g_free (r->discont);
-  g_mutex_clear (&r->lock);
-  g_cond_clear (&r->cond);
-  g_free (r);
-}
-
-/* Waits until @n fragments have started; FALSE after @timeout_ms. */
-static gboolean
-recorder_wait_fragments (FragmentRecorder * r, guint n, guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
-  gboolean reached;
-
-  g_mutex_lock (&r->lock);
-  while (r->fragments->len < n
-      && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
-  }
-  reached = r->fragments->len >= n;
-  g_mutex_unlock (&r->lock);
-  return reached;
-}
-
-/* Waits until the streaming thread is held at the start of fragment @index. */
-static gboolean
-recorder_wait_held (FragmentRecorder * r, gint index, guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
-  gboolean held;
-
-  g_mutex_lock (&r->lock);
-  while (r->held != index
-      && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
-  }
-  held = r->held == index;
-  g_mutex_unlock (&r->lock);
-  return held;
-}
-
-static void
-recorder_release (FragmentRecorder * r, gint index)
-{
-  g_mutex_lock (&r->lock);
-  r->released = MAX (r->released, index);
-  g_cond_broadcast (&r->cond);
-  g_mutex_unlock (&r->lock);
-}
-
-/* Releases every hold, for the end of a test. */
-static void
-recorder_release_all (FragmentRecorder * r)
-{
-  recorder_release (r, G_MAXINT);
-}
-
-/* ------------------------------------------------------------------------ */
 /* ABR */
 
 #define N_TS_SEGMENTS 12
@@ -709,7 +515,7 @@ assert_eos (GstMessage * msg, const gchar * what)
 
 /* Which variant (0, 1) fragment @n is byte for byte; -1 for neither. */
 static gint
-identify_ts_variant (const GByteArray * fragment, guint n)
+identify_ts_variant (GBytes * fragment, guint n)
 {
   guint v;
 
@@ -717,7 +523,7 @@ identify_ts_variant (const GByteArray * fragment, guint n)
     g_autofree gchar *rel = g_strdup_printf ("ts/v%u/seg%u.ts", v, n);
     g_autoptr (GBytes) file = mesh_test_read_media (rel);
 
-    if (bytes_equal_data (file, fragment))
+    if (g_bytes_equal (file, fragment))
       return v;
   }
   return -1;
@@ -728,15 +534,15 @@ variant_requests (guint variant, guint n)
 {
   g_autofree gchar *path = g_strdup_printf ("/ts/v%u/seg%u.ts", variant, n);
 
-  return mesh_origin_server_get_requests (origin, path);
+  return mesh_origin_server_get_requests (mesh_test_origin, path);
 }
 
 GST_START_TEST (test_abr_switches_down_and_up)
 {
-  GstElement *src = make_src ("ts/master.m3u8");
+  GstElement *src = mesh_test_hlssrc_new ("ts/master.m3u8");
   MeshCollector *c = mesh_collector_new (src);
-  FragmentRecorder *r = recorder_new (src, (1 << ABR_FAULT_AT) |
-      (1 << ABR_CLEAR_AT));
+  MeshFragmentRecorder *r = mesh_fragment_recorder_new (src,
+      (1 << ABR_FAULT_AT) | (1 << ABR_CLEAR_AT), MESH_FRAGMENT_RECORDER_NONE);
   gint variant[N_TS_SEGMENTS];
   guint bandwidth = 0, i, later_v1 = 0, total_requests = 0;
 
@@ -747,31 +553,36 @@ GST_START_TEST (test_abr_switches_down_and_up)
       GST_STATE_CHANGE_FAILURE);
 
   /* fragments 0 and 1 arrived at loopback speed */
-  fail_unless (recorder_wait_held (r, ABR_FAULT_AT, PLAY_TIMEOUT_S * 1000),
+  fail_unless (mesh_fragment_recorder_wait_held (r, ABR_FAULT_AT,
+          PLAY_TIMEOUT_S * 1000),
       "fragment %d never came", ABR_FAULT_AT);
   g_object_get (src, "current-bandwidth", &bandwidth, NULL);
   fail_unless (bandwidth > 0, "current-bandwidth is 0 after %d fragments",
       ABR_FAULT_AT);
   /* fragment ABR_FAULT_AT was requested already: the next v1 one is slow */
   add_fault ("/ts/v1/", 0, 0, 0, ABR_SLOW_RATE, -1);
-  recorder_release (r, ABR_FAULT_AT);
+  mesh_fragment_recorder_release (r, ABR_FAULT_AT);
 
-  fail_unless (recorder_wait_held (r, ABR_CLEAR_AT, PLAY_TIMEOUT_S * 1000),
+  fail_unless (mesh_fragment_recorder_wait_held (r, ABR_CLEAR_AT,
+          PLAY_TIMEOUT_S * 1000),
       "fragment %d never came", ABR_CLEAR_AT);
-  mesh_origin_server_clear_faults (origin);
-  recorder_release (r, ABR_CLEAR_AT);
+  mesh_origin_server_clear_faults (mesh_test_origin);
+  mesh_fragment_recorder_release (r, ABR_CLEAR_AT);
 
   assert_eos (pop_eos_or_error (c->pipeline, PLAY_TIMEOUT_S), "ts/master");
-  recorder_release_all (r);
+  mesh_fragment_recorder_release_all (r);
   gst_element_set_state (c->pipeline, GST_STATE_NULL);
 
-  fail_unless_equals_int (r->untimed_starts, 0);
-  fail_unless_equals_int (r->fragments->len, N_TS_SEGMENTS);
+  fail_unless_equals_int (mesh_fragment_recorder_get_untimed_starts (r), 0);
+  fail_unless_equals_int (mesh_fragment_recorder_get_n_fragments (r),
+      N_TS_SEGMENTS);
   for (i = 0; i < N_TS_SEGMENTS; i++) {
-    variant[i] = identify_ts_variant (g_ptr_array_index (r->fragments, i), i);
+    g_autoptr (GBytes) fragment = mesh_fragment_recorder_get_bytes (r, i);
+
+    variant[i] = identify_ts_variant (fragment, i);
     fail_unless (variant[i] >= 0, "fragment %u (%u bytes) is neither "
         "v0/seg%u.ts nor v1/seg%u.ts", i,
-        ((GByteArray *) g_ptr_array_index (r->fragments, i))->len, i, i);
+        (guint) g_bytes_get_size (fragment), i, i);
     fail_unless (variant_requests (variant[i], i) == 1,
         "fragment %u is v%d, but the origin served that %u times", i,
         variant[i], variant_requests (variant[i], i));
@@ -789,7 +600,8 @@ GST_START_TEST (test_abr_switches_down_and_up)
   /* fragment 3 came slowly: the next one is from the low variant */
   fail_unless (variant[ABR_CLEAR_AT] == 0,
       "still on v1 after a v1 segment took %.1f s",
-      (gdouble) (r->arrival[ABR_FAULT_AT + 2] - r->arrival[ABR_FAULT_AT + 1])
+      (gdouble) (mesh_fragment_recorder_get_arrival (r, ABR_FAULT_AT + 2) -
+          mesh_fragment_recorder_get_arrival (r, ABR_FAULT_AT + 1))
       / G_USEC_PER_SEC);
   /* and back up once the link is fast again */
   for (i = ABR_CLEAR_AT + 1; i < N_TS_SEGMENTS; i++)
@@ -798,13 +610,15 @@ GST_START_TEST (test_abr_switches_down_and_up)
       "recovered");
 
   /* a switch is a discontinuity for the demuxer; nothing else is */
-  fail_unless (r->discont[0], "the first fragment is not DISCONT");
+  fail_unless (mesh_fragment_recorder_get_discont (r, 0),
+      "the first fragment is not DISCONT");
   for (i = 1; i < N_TS_SEGMENTS; i++) {
     if (variant[i] != variant[i - 1])
-      fail_unless (r->discont[i], "fragment %u switched to v%d without "
-          "DISCONT", i, variant[i]);
+      fail_unless (mesh_fragment_recorder_get_discont (r, i), "fragment %u "
+          "switched to v%d without DISCONT", i, variant[i]);
     else
-      fail_if (r->discont[i], "fragment %u is DISCONT without a switch", i);
+      fail_if (mesh_fragment_recorder_get_discont (r, i), "fragment %u is "
+          "DISCONT without a switch", i);
   }
 
   /* everything came from the CDN, and exactly what the pads output */
@@ -812,7 +626,7 @@ GST_START_TEST (test_abr_switches_down_and_up)
   fail_unless_equals_int (c->pads->len, 2);
 
   mesh_collector_free (c);
-  recorder_free (r);
+  mesh_fragment_recorder_free (r);
 }
 
 GST_END_TEST;
@@ -856,7 +670,7 @@ check_stats_message (GstMessage * msg, GstElement * src, StatsSeen * seen)
 static StatsSeen
 play_counting_stats (guint stats_interval, guint delay_ms)
 {
-  GstElement *src = make_src ("single/index.m3u8");
+  GstElement *src = mesh_test_hlssrc_new ("single/index.m3u8");
   MeshCollector *c;
   GstBus *bus;
   GstMessage *msg;
@@ -958,7 +772,8 @@ http_get (const gchar * url)
 static LiveWindow *
 fetch_live_window (void)
 {
-  g_autofree gchar *url = mesh_test_origin_url (origin, LIVE_PLAYLIST);
+  g_autofree gchar *url = mesh_test_origin_url (mesh_test_origin,
+      LIVE_PLAYLIST);
   g_autofree gchar *text = http_get (url);
   g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
   LiveWindow *w = g_new0 (LiveWindow, 1);
@@ -984,7 +799,7 @@ fetch_live_window (void)
       duration = GST_CLOCK_TIME_NONE;
     }
   }
-  mesh_origin_server_reset_stats (origin);
+  mesh_origin_server_reset_stats (mesh_test_origin);
   fail_unless (w->uris->len >= 4, "live window of %u segments", w->uris->len);
   fail_unless (w->target_duration > 0 && w->media_sequence >= 0);
   return w;
@@ -1033,42 +848,22 @@ live_sequence_to_media (guint64 sequence)
   return g_strdup_printf ("live/seg%" G_GUINT64_FORMAT ".ts", sequence % 10);
 }
 
-/* Waits until fragment @index has @size bytes (or more: a fragment that
- * grows beyond its file fails the comparison). */
-static gboolean
-recorder_wait_fragment_size (FragmentRecorder * r, guint index, gsize size,
-    guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
-  gboolean complete;
-
-  g_mutex_lock (&r->lock);
-  while (!(index < r->fragments->len && ((GByteArray *)
-              g_ptr_array_index (r->fragments, index))->len >= size)
-      && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
-  }
-  complete = index < r->fragments->len && ((GByteArray *)
-      g_ptr_array_index (r->fragments, index))->len >= size;
-  g_mutex_unlock (&r->lock);
-  return complete;
-}
-
 /* Waits for fragment @index to be complete and checks it is @media. */
 static void
-assert_fragment_is (FragmentRecorder * r, guint index, const gchar * media)
+assert_fragment_is (MeshFragmentRecorder * r, guint index,
+    const gchar * media)
 {
   g_autoptr (GBytes) expected = mesh_test_read_media (media);
-  GByteArray *fragment;
+  g_autoptr (GBytes) fragment = NULL;
 
-  fail_unless (recorder_wait_fragment_size (r, index,
+  fail_unless (mesh_fragment_recorder_wait_fragment_size (r, index,
           g_bytes_get_size (expected), 5000), "fragment %u: fewer bytes than "
       "%s within 5 s", index, media);
-  g_mutex_lock (&r->lock);
-  fragment = g_ptr_array_index (r->fragments, index);
-  fail_unless (bytes_equal_data (expected, fragment), "fragment %u (%u "
-      "bytes) is not %s (%" G_GSIZE_FORMAT " bytes)", index, fragment->len,
-      media, g_bytes_get_size (expected));
-  g_mutex_unlock (&r->lock);
+  fragment = mesh_fragment_recorder_get_bytes (r, index);
+  fail_unless (g_bytes_equal (expected, fragment), "fragment %u (%u "
+      "bytes) is not %s (%" G_GSIZE_FORMAT " bytes)", index,
+      (guint) g_bytes_get_size (fragment), media,
+      g_bytes_get_size (expected));
 }
 
 static void
@@ -1091,9 +886,10 @@ GST_START_TEST (test_live_start_and_reload)
 {
   g_autoptr (LiveWindow) window = fetch_live_window ();
   guint start = live_start_index (window, 3 * window->target_duration);
-  GstElement *src = make_src (LIVE_PLAYLIST);
+  GstElement *src = mesh_test_hlssrc_new (LIVE_PLAYLIST);
   MeshCollector *c = mesh_collector_new (src);
-  FragmentRecorder *r = recorder_new (src, 0);
+  MeshFragmentRecorder *r = mesh_fragment_recorder_new (src, 0,
+      MESH_FRAGMENT_RECORDER_NONE);
   g_autofree gchar *fourth = NULL;
   gint64 t0, took;
   guint i;
@@ -1106,18 +902,19 @@ GST_START_TEST (test_live_start_and_reload)
       GST_STATE_CHANGE_FAILURE);
   /* what is already in the window arrives at once, without waiting for a
    * reload (which is due only after a target duration, 2 s) */
-  fail_unless (recorder_wait_fragments (r, 3, 1500), "3 fragments not there "
-      "within 1.5 s (%u)", r->fragments->len);
+  fail_unless (mesh_fragment_recorder_wait_fragments (r, 3, 1500),
+      "3 fragments not there within 1.5 s (%u)",
+      mesh_fragment_recorder_get_n_fragments (r));
   took = g_get_monotonic_time () - t0;
   GST_INFO ("3 fragments after %" G_GINT64_FORMAT " ms", took / 1000);
   fail_unless_equals_int (c->pads->len, 1);
-  assert_live_queries (r->pad);
+  assert_live_queries (mesh_fragment_recorder_get_pad (r));
 
   /* the first segment requested: 3 target durations from the live edge */
   for (i = 0; i < window->uris->len; i++) {
     g_autofree gchar *path =
         live_uri_to_origin_path (g_ptr_array_index (window->uris, i));
-    guint requests = mesh_origin_server_get_requests (origin, path);
+    guint requests = mesh_origin_server_get_requests (mesh_test_origin, path);
 
     if (i < start)
       fail_unless (requests == 0, "%s (before the start) was requested",
@@ -1132,15 +929,16 @@ GST_START_TEST (test_live_start_and_reload)
   }
 
   /* the 4th segment appears in the window with the next reload */
-  fail_unless (recorder_wait_fragments (r, 4, 6000), "no 4th fragment");
-  fail_unless (mesh_origin_server_get_requests (origin, "/" LIVE_PLAYLIST)
-      >= 2, "the playlist was not reloaded");
+  fail_unless (mesh_fragment_recorder_wait_fragments (r, 4, 6000),
+      "no 4th fragment");
+  fail_unless (mesh_origin_server_get_requests (mesh_test_origin,
+          "/" LIVE_PLAYLIST) >= 2, "the playlist was not reloaded");
   fourth = live_sequence_to_media (window->media_sequence + start + 3);
   assert_fragment_is (r, 3, fourth);
 
   stop_pipeline_promptly (c->pipeline);
   mesh_collector_free (c);
-  recorder_free (r);
+  mesh_fragment_recorder_free (r);
 }
 
 GST_END_TEST;
@@ -1149,30 +947,31 @@ GST_START_TEST (test_live_delay_zero)
 {
   g_autoptr (LiveWindow) window = fetch_live_window ();
   guint last = window->uris->len - 1, i;
-  GstElement *src = make_src (LIVE_PLAYLIST);
+  GstElement *src = mesh_test_hlssrc_new (LIVE_PLAYLIST);
   MeshCollector *c;
-  FragmentRecorder *r;
+  MeshFragmentRecorder *r;
   g_autofree gchar *media =
       live_uri_to_media (g_ptr_array_index (window->uris, last));
 
   g_object_set (src, "live-delay", (gint64) 0, NULL);
   c = mesh_collector_new (src);
-  r = recorder_new (src, 0);
+  r = mesh_fragment_recorder_new (src, 0, MESH_FRAGMENT_RECORDER_NONE);
   fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
-  fail_unless (recorder_wait_fragments (r, 1, 5000), "no fragment");
+  fail_unless (mesh_fragment_recorder_wait_fragments (r, 1, 5000),
+      "no fragment");
 
   for (i = 0; i < last; i++) {
     g_autofree gchar *path =
         live_uri_to_origin_path (g_ptr_array_index (window->uris, i));
-    fail_unless (mesh_origin_server_get_requests (origin, path) == 0,
+    fail_unless (mesh_origin_server_get_requests (mesh_test_origin, path) == 0,
         "%s requested although older than the live edge", path);
   }
   assert_fragment_is (r, 0, media);
 
   stop_pipeline_promptly (c->pipeline);
   mesh_collector_free (c);
-  recorder_free (r);
+  mesh_fragment_recorder_free (r);
 }
 
 GST_END_TEST;
@@ -1182,9 +981,10 @@ GST_END_TEST;
 
 GST_START_TEST (test_stop_during_slow_download)
 {
-  GstElement *src = make_src ("single/index.m3u8");
+  GstElement *src = mesh_test_hlssrc_new ("single/index.m3u8");
   MeshCollector *c = mesh_collector_new (src);
-  FragmentRecorder *r = recorder_new (src, 0);
+  MeshFragmentRecorder *r = mesh_fragment_recorder_new (src, 0,
+      MESH_FRAGMENT_RECORDER_NONE);
   g_autoptr (GBytes) seg0 = mesh_test_read_media ("single/seg0.ts");
   gsize first_len;
 
@@ -1192,17 +992,19 @@ GST_START_TEST (test_stop_during_slow_download)
   add_fault ("/single/seg", 0, 0, 0, 10000, -1);
   fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
-  fail_unless (recorder_wait_fragments (r, 1, 10000), "no data at all");
-  g_mutex_lock (&r->lock);
-  first_len = ((GByteArray *) g_ptr_array_index (r->fragments, 0))->len;
-  g_mutex_unlock (&r->lock);
+  fail_unless (mesh_fragment_recorder_wait_fragments (r, 1, 10000),
+      "no data at all");
+  {
+    g_autoptr (GBytes) first = mesh_fragment_recorder_get_bytes (r, 0);
+    first_len = g_bytes_get_size (first);
+  }
   /* still in the middle of the first segment */
   fail_unless (first_len < g_bytes_get_size (seg0),
       "segment 0 is complete already");
 
   stop_pipeline_promptly (c->pipeline);
   mesh_collector_free (c);
-  recorder_free (r);
+  mesh_fragment_recorder_free (r);
 }
 
 GST_END_TEST;
@@ -1214,7 +1016,7 @@ wait_for_requests (const gchar * path, guint n, guint timeout_ms)
 {
   gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
 
-  while (mesh_origin_server_get_requests (origin, path) < n) {
+  while (mesh_origin_server_get_requests (mesh_test_origin, path) < n) {
     if (g_get_monotonic_time () > deadline)
       return FALSE;
     g_usleep (10 * 1000);
@@ -1224,7 +1026,7 @@ wait_for_requests (const gchar * path, guint n, guint timeout_ms)
 
 GST_START_TEST (test_stop_while_retrying_manifest)
 {
-  GstElement *src = make_src ("single/index.m3u8");
+  GstElement *src = mesh_test_hlssrc_new ("single/index.m3u8");
   MeshCollector *c;
   GstBus *bus;
   GstMessage *msg;
@@ -1258,7 +1060,7 @@ GST_END_TEST;
  * never ends. */
 GST_START_TEST (test_stop_while_retrying_media_playlist)
 {
-  GstElement *src = make_src ("ts/master.m3u8");
+  GstElement *src = mesh_test_hlssrc_new ("ts/master.m3u8");
   MeshCollector *c;
   GstBus *bus;
   GstMessage *msg;
@@ -1287,7 +1089,7 @@ GST_START_TEST (test_stop_while_manifest_pending)
   MeshCollector *c;
 
   add_fault ("/single/index.m3u8", 0, 0, 20000, 0, -1);
-  c = mesh_collector_new (make_src ("single/index.m3u8"));
+  c = mesh_collector_new (mesh_test_hlssrc_new ("single/index.m3u8"));
   fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
   fail_unless (wait_for_requests ("/single/index.m3u8", 1, 10000),
@@ -1407,7 +1209,7 @@ GST_START_TEST (test_request_headers)
   HeaderServer *hs = header_server_start ();
   g_autofree gchar *url = g_strdup_printf ("http://127.0.0.1:%u/index.m3u8",
       hs->port);
-  GstElement *src = make_src_for_url (url);
+  GstElement *src = mesh_test_hlssrc_new_for_url (url);
   GstStructure *headers = gst_structure_new ("headers", "X-Mesh-Test",
       G_TYPE_STRING, "hello mesh", NULL);
   MeshCollector *c;
@@ -1443,7 +1245,8 @@ meshhlssrc_net_suite (void)
   TCase *tc_misc = tcase_create ("misc");
 
   suite_add_tcase (s, tc_errors);
-  tcase_add_checked_fixture (tc_errors, origin_setup, origin_teardown);
+  tcase_add_checked_fixture (tc_errors, mesh_test_origin_setup,
+      mesh_test_origin_teardown);
   tcase_add_test (tc_errors, test_master_404);
   tcase_add_test (tc_errors, test_media_playlist_404);
   tcase_add_test (tc_errors, test_server_error_then_recovery);
@@ -1461,21 +1264,25 @@ meshhlssrc_net_suite (void)
   tcase_add_test (tc_playlists, test_empty_playlist);
 
   suite_add_tcase (s, tc_abr);
-  tcase_add_checked_fixture (tc_abr, origin_setup, origin_teardown);
+  tcase_add_checked_fixture (tc_abr, mesh_test_origin_setup,
+      mesh_test_origin_teardown);
   tcase_add_test (tc_abr, test_abr_switches_down_and_up);
 
   suite_add_tcase (s, tc_stats);
-  tcase_add_checked_fixture (tc_stats, origin_setup, origin_teardown);
+  tcase_add_checked_fixture (tc_stats, mesh_test_origin_setup,
+      mesh_test_origin_teardown);
   tcase_add_test (tc_stats, test_stats_messages);
   tcase_add_test (tc_stats, test_stats_disabled);
 
   suite_add_tcase (s, tc_live);
-  tcase_add_checked_fixture (tc_live, origin_setup, origin_teardown);
+  tcase_add_checked_fixture (tc_live, mesh_test_origin_setup,
+      mesh_test_origin_teardown);
   tcase_add_test (tc_live, test_live_start_and_reload);
   tcase_add_test (tc_live, test_live_delay_zero);
 
   suite_add_tcase (s, tc_misc);
-  tcase_add_checked_fixture (tc_misc, origin_setup, origin_teardown);
+  tcase_add_checked_fixture (tc_misc, mesh_test_origin_setup,
+      mesh_test_origin_teardown);
   tcase_add_test (tc_misc, test_stop_during_slow_download);
   tcase_add_test (tc_misc, test_stop_while_retrying_manifest);
   tcase_add_test (tc_misc, test_stop_while_retrying_media_playlist);

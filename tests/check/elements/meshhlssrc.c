@@ -12,32 +12,6 @@
 
 #include "../mesh-test-util.h"
 
-static MeshOriginServer *origin;
-
-static void
-origin_setup (void)
-{
-  origin = mesh_test_origin_start ();
-}
-
-static void
-origin_teardown (void)
-{
-  mesh_origin_server_stop (origin);
-  origin = NULL;
-}
-
-static GstElement *
-make_src (const gchar * path)
-{
-  g_autofree gchar *url = mesh_test_origin_url (origin, path);
-  GstElement *src = gst_element_factory_make ("meshhlssrc", NULL);
-
-  fail_unless (src != NULL, "meshhlssrc not found");
-  g_object_set (src, "location", url, NULL);
-  return src;
-}
-
 static void
 assert_bytes_equal (GBytes * got, GBytes * expected, const gchar * what)
 {
@@ -53,7 +27,8 @@ assert_bytes_equal (GBytes * got, GBytes * expected, const gchar * what)
 static MeshCollector *
 play_to_end (const gchar * path, GstElement * src)
 {
-  MeshCollector *c = mesh_collector_new (src ? src : make_src (path));
+  MeshCollector *c =
+      mesh_collector_new (src ? src : mesh_test_hlssrc_new (path));
   GError *error = NULL;
 
   fail_unless (mesh_collector_run (c, 60, &error), "%s did not reach EOS: %s",
@@ -89,7 +64,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_master_variant_and_audio_rendition)
 {
-  GstElement *src = make_src ("ts/master.m3u8");
+  GstElement *src = mesh_test_hlssrc_new ("ts/master.m3u8");
   MeshCollector *c;
   g_autoptr (GBytes) video = NULL;
   g_autoptr (GBytes) audio = NULL;
@@ -174,8 +149,8 @@ GST_START_TEST (test_byterange_playlist)
 
   assert_bytes_equal (got, expected, "byterange");
   /* every range was a request of its own */
-  fail_unless (mesh_origin_server_get_requests (origin, "/byterange/media.ts")
-      > 1);
+  fail_unless (mesh_origin_server_get_requests (mesh_test_origin,
+          "/byterange/media.ts") > 1);
   mesh_collector_free (c);
 }
 
@@ -193,7 +168,7 @@ check_decrypts_to_plain (const gchar * playlist)
       "encrypted");
   assert_bytes_equal (got, expected, playlist);
   /* the key is fetched once, not per segment */
-  fail_unless_equals_int (mesh_origin_server_get_requests (origin,
+  fail_unless_equals_int (mesh_origin_server_get_requests (mesh_test_origin,
           strstr (playlist, "aes-seq") ? "/aes-seq/key.bin" : "/aes/key.bin"),
       1);
   mesh_collector_free (c);
@@ -217,7 +192,7 @@ GST_END_TEST;
 static void
 compare_with_hlsdemux2 (const gchar * path)
 {
-  g_autofree gchar *url = mesh_test_origin_url (origin, path);
+  g_autofree gchar *url = mesh_test_origin_url (mesh_test_origin, path);
   g_autofree gchar *mesh_uri = g_strconcat ("meshhls+", url, NULL);
   g_autofree gchar *ref_sum = NULL;
   g_autofree gchar *mesh_sum = NULL;
@@ -250,7 +225,8 @@ GST_END_TEST;
 /* playbin (uridecodebin, decodebin2) finds meshhlssrc by its URI scheme. */
 GST_START_TEST (test_uridecodebin_plays_uri)
 {
-  g_autofree gchar *url = mesh_test_origin_url (origin, "single/index.m3u8");
+  g_autofree gchar *url = mesh_test_origin_url (mesh_test_origin,
+      "single/index.m3u8");
   g_autofree gchar *mesh_uri = g_strconcat ("meshhls+", url, NULL);
   g_autofree gchar *sum = NULL;
   g_autofree gchar *ref_sum = NULL;
@@ -318,7 +294,8 @@ wait_for (GstBus * bus, GstMessageType types)
 
 GST_START_TEST (test_seek_vod)
 {
-  g_autofree gchar *url = mesh_test_origin_url (origin, "single/index.m3u8");
+  g_autofree gchar *url = mesh_test_origin_url (mesh_test_origin,
+      "single/index.m3u8");
   g_autofree gchar *uri = g_strconcat ("meshhls+", url, NULL);
   GstElement *playbin = gst_element_factory_make ("playbin", NULL);
   GstBus *bus = gst_element_get_bus (playbin);
@@ -342,7 +319,7 @@ GST_START_TEST (test_seek_vod)
   fail_unless (seekable);
   gst_query_unref (query);
 
-  mesh_origin_server_reset_stats (origin);
+  mesh_origin_server_reset_stats (mesh_test_origin);
   fail_unless (gst_element_seek_simple (playbin, GST_FORMAT_TIME,
           GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT, 5 * GST_SECOND));
   gst_message_unref (wait_for (bus, GST_MESSAGE_ASYNC_DONE));
@@ -354,9 +331,9 @@ GST_START_TEST (test_seek_vod)
   fail_unless (position >= 4 * GST_SECOND && position <= 6 * GST_SECOND,
       "position %" GST_TIME_FORMAT, GST_TIME_ARGS (position));
   /* downloads restarted at the segment holding the target */
-  fail_unless (mesh_origin_server_get_requests (origin, "/single/seg5.ts") >=
-      1);
-  fail_unless_equals_int (mesh_origin_server_get_requests (origin,
+  fail_unless (mesh_origin_server_get_requests (mesh_test_origin,
+          "/single/seg5.ts") >= 1);
+  fail_unless_equals_int (mesh_origin_server_get_requests (mesh_test_origin,
           "/single/seg2.ts"), 0);
 
   gst_element_set_state (playbin, GST_STATE_PLAYING);
@@ -370,7 +347,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_restart_after_stop)
 {
-  GstElement *src = make_src ("single/index.m3u8");
+  GstElement *src = mesh_test_hlssrc_new ("single/index.m3u8");
   MeshCollector *c = mesh_collector_new (src);
   g_autoptr (GBytes) expected = mesh_test_expected_stream ("single/index.m3u8");
   guint64 from_cdn = 0;
@@ -400,7 +377,8 @@ meshhlssrc_suite (void)
   TCase *tc = tcase_create ("vod");
 
   suite_add_tcase (s, tc);
-  tcase_add_checked_fixture (tc, origin_setup, origin_teardown);
+  tcase_add_checked_fixture (tc, mesh_test_origin_setup,
+      mesh_test_origin_teardown);
   tcase_add_test (tc, test_media_playlist_ts_bytes);
   tcase_add_test (tc, test_master_variant_and_audio_rendition);
   tcase_add_test (tc, test_fmp4_init_then_fragments);
