@@ -1041,7 +1041,9 @@ handle_request (Peer * peer, guint32 request_id, guint64 key, guint64 offset,
   uploads_pump (m);
 }
 
-/* Token bucket of max-upload-rate, one second deep. */
+/* Token bucket of max-upload-rate, one second deep. A chunk may be larger
+ * than the bucket (64 KiB frames, low rates): it is sent once the bucket is
+ * not empty and leaves it in debt, so the rate holds on average. */
 static void
 upload_tokens_refill (MeshPeerManager * m)
 {
@@ -1066,13 +1068,13 @@ on_upload_timer (gpointer data)
 }
 
 static void
-upload_wait_for_tokens (MeshPeerManager * m, gsize needed)
+upload_wait_for_tokens (MeshPeerManager * m)
 {
   guint ms;
 
   if (m->upload_timer)
     return;
-  ms = (guint) ((needed - m->upload_tokens) * 1000 / m->max_upload_rate) + 1;
+  ms = (guint) (-m->upload_tokens * 1000 / m->max_upload_rate) + 1;
   m->upload_timer = g_timeout_source_new (ms);
   g_source_set_callback (m->upload_timer, on_upload_timer, m, NULL);
   g_source_attach (m->upload_timer, m->context);
@@ -1118,9 +1120,9 @@ uploads_pump (MeshPeerManager * m)
       stalled++;
       continue;
     }
-    if (m->max_upload_rate > 0 && m->upload_tokens < len) {
+    if (m->max_upload_rate > 0 && m->upload_tokens <= 0) {
       g_queue_push_head (&m->uploads, upload);
-      upload_wait_for_tokens (m, len);
+      upload_wait_for_tokens (m);
       return;
     }
     stalled = 0;

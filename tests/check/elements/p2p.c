@@ -33,6 +33,7 @@ typedef struct
   GCond cond;
   GPtrArray *fragments;         /* GByteArray*, one per fragment */
   GstClockTime worst_lateness;  /* after the first two fragments */
+  gboolean saw_peer;            /* a mesh-peer-connected message came */
   guint64 from_cdn, from_peers; /* read when stopped */
 } Viewer;
 
@@ -104,6 +105,18 @@ record_buffer (GstPad * pad, GstPadProbeInfo * info, Viewer * v)
   return GST_PAD_PROBE_OK;
 }
 
+/* Sync handler: bus messages are popped (and dropped) by the waits. */
+static GstBusSyncReply
+watch_peer_messages (GstBus * bus, GstMessage * msg, Viewer * v)
+{
+  if (gst_message_has_name (msg, "mesh-peer-connected")) {
+    g_mutex_lock (&v->lock);
+    v->saw_peer = TRUE;
+    g_mutex_unlock (&v->lock);
+  }
+  return GST_BUS_PASS;
+}
+
 static void
 on_pad_added (GstElement * src, GstPad * pad, Viewer * v)
 {
@@ -120,11 +133,14 @@ on_pad_added (GstElement * src, GstPad * pad, Viewer * v)
   gst_object_unref (sinkpad);
 }
 
+/* A viewer of @path, with more properties of its source after @path
+ * (name, value, ..., NULL), playing. */
 static Viewer *
-viewer_start (const gchar * path)
+viewer_start_with (const gchar * path, const gchar * first_property, ...)
 {
   g_autofree gchar *url = mesh_test_origin_url (origin, path);
   Viewer *v = g_new0 (Viewer, 1);
+  va_list args;
 
   g_mutex_init (&v->lock);
   g_cond_init (&v->cond);
@@ -135,11 +151,27 @@ viewer_start (const gchar * path)
   g_object_set (v->src, "location", url,
       "tracker", mesh_tracker_server_get_url (tracker),
       "local-address", "127.0.0.1", "stats-interval", 0, NULL);
+  va_start (args, first_property);
+  if (first_property)
+    g_object_set_valist (G_OBJECT (v->src), first_property, args);
+  va_end (args);
   gst_bin_add (GST_BIN (v->pipeline), v->src);
   g_signal_connect (v->src, "pad-added", G_CALLBACK (on_pad_added), v);
+  {
+    GstBus *bus = gst_element_get_bus (v->pipeline);
+    gst_bus_set_sync_handler (bus, (GstBusSyncHandler) watch_peer_messages,
+        v, NULL);
+    gst_object_unref (bus);
+  }
   fail_unless (gst_element_set_state (v->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
   return v;
+}
+
+static Viewer *
+viewer_start (const gchar * path)
+{
+  return viewer_start_with (path, NULL);
 }
 
 /* Waits until @v has @n fragments (the last one may still be arriving). */
@@ -370,6 +402,95 @@ GST_START_TEST (test_unreachable_tracker_plays_from_cdn)
 
 GST_END_TEST;
 
+static void
+viewer_wait_eos (Viewer * v)
+{
+  GstBus *bus = gst_element_get_bus (v->pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, WAIT_S * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "no EOS: %" GST_PTR_FORMAT, msg);
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+}
+
+static gboolean
+viewer_saw_peer (Viewer * v)
+{
+  gboolean seen;
+
+  g_mutex_lock (&v->lock);
+  seen = v->saw_peer;
+  g_mutex_unlock (&v->lock);
+  return seen;
+}
+
+static guint64
+viewer_uploaded (Viewer * v)
+{
+  guint64 uploaded;
+
+  g_object_get (v->src, "bytes-uploaded", &uploaded, NULL);
+  return uploaded;
+}
+
+/* A viewer on a metered link (upload=FALSE) serves nobody. */
+GST_START_TEST (test_upload_disabled)
+{
+  Viewer *metered = viewer_start_with ("ts/v0/index.m3u8", "upload", FALSE,
+      NULL);
+  Viewer *other;
+
+  viewer_wait_fragments (metered, 3);
+  other = viewer_start ("ts/v0/index.m3u8");
+  viewer_wait_eos (metered);
+  viewer_wait_eos (other);
+  fail_unless (viewer_saw_peer (metered), "the viewers never connected");
+  fail_unless_equals_uint64 (viewer_uploaded (metered), 0);
+  viewer_stop (metered);
+  viewer_stop (other);
+  fail_unless_equals_uint64 (other->from_peers, 0);
+  viewer_free (metered);
+  viewer_free (other);
+}
+
+GST_END_TEST;
+
+/* max-upload-rate bounds what a viewer sends, and a peer held back by it
+ * costs the other viewer a switch to the CDN, not a stall. */
+GST_START_TEST (test_max_upload_rate)
+{
+  const guint64 rate = 20000;   /* bytes/s, half the stream's bitrate */
+  Viewer *slow = viewer_start_with ("ts/v0/index.m3u8", "max-upload-rate",
+      rate, NULL);
+  Viewer *other;
+  gint64 started = g_get_monotonic_time ();
+  gdouble seconds;
+
+  viewer_wait_fragments (slow, 3);
+  other = viewer_start ("ts/v0/index.m3u8");
+  viewer_wait_eos (other);
+  seconds = (g_get_monotonic_time () - started) / (gdouble) G_USEC_PER_SEC;
+  fail_unless (viewer_saw_peer (slow), "the viewers never connected");
+  GST_INFO ("%" G_GUINT64_FORMAT " bytes uploaded in %.1f s",
+      viewer_uploaded (slow), seconds);
+  fail_unless (viewer_uploaded (slow) > 0, "the slow peer served nothing");
+  /* the rate over the time, plus the bucket's one second and a frame */
+  fail_unless (viewer_uploaded (slow) <= rate * (seconds + 1) + 65536,
+      "%" G_GUINT64_FORMAT " bytes uploaded in %.1f s at %" G_GUINT64_FORMAT
+      " bytes/s", viewer_uploaded (slow), seconds, rate);
+  fail_unless (other->worst_lateness < STALL_NS, "stalled behind a slow "
+      "peer (a fragment %" GST_TIME_FORMAT " late)",
+      GST_TIME_ARGS (other->worst_lateness));
+  viewer_stop (other);
+  viewer_stop (slow);
+  viewer_free (other);
+  viewer_free (slow);
+}
+
+GST_END_TEST;
+
 static Suite *
 p2p_suite (void)
 {
@@ -382,6 +503,8 @@ p2p_suite (void)
   tcase_add_test (tc, test_live_three_viewers);
   tcase_add_test (tc, test_vod_three_viewers);
   tcase_add_test (tc, test_unreachable_tracker_plays_from_cdn);
+  tcase_add_test (tc, test_upload_disabled);
+  tcase_add_test (tc, test_max_upload_rate);
   return s;
 }
 
