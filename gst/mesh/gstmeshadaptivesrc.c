@@ -158,6 +158,9 @@ typedef struct
   guint64 max_upload_rate;
   guint64 cache_size;
   gchar *local_address;
+  /* what the manifest says, set by the subclass */
+  gboolean live;
+  GstClockTime duration;
 
   /* GST_OBJECT_LOCK: the fetcher exists from READY to NULL; the counters keep
    * its last figures once it is gone */
@@ -1529,12 +1532,40 @@ stream_loop (GstMeshStream * stream)
 /* ------------------------------------------------------------------------ */
 /* Seeking and queries */
 
-static gboolean
+void
+gst_mesh_adaptive_src_set_presentation (GstMeshAdaptiveSrc * src,
+    gboolean live, GstClockTime duration)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  GST_OBJECT_LOCK (src);
+  priv->live = live;
+  priv->duration = live ? GST_CLOCK_TIME_NONE : duration;
+  GST_OBJECT_UNLOCK (src);
+}
+
+gboolean
 gst_mesh_adaptive_src_is_live (GstMeshAdaptiveSrc * src)
 {
-  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  gboolean live;
 
-  return klass->is_live && klass->is_live (src);
+  GST_OBJECT_LOCK (src);
+  live = priv->live;
+  GST_OBJECT_UNLOCK (src);
+  return live;
+}
+
+GstClockTime
+gst_mesh_adaptive_src_get_duration (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstClockTime duration;
+
+  GST_OBJECT_LOCK (src);
+  duration = priv->duration;
+  GST_OBJECT_UNLOCK (src);
+  return duration;
 }
 
 /* Called with the seek lock held. */
@@ -1665,10 +1696,9 @@ gst_mesh_adaptive_src_src_query (GstPad * pad, GstObject * parent,
       GstClockTime duration;
 
       gst_query_parse_duration (query, &format, NULL);
-      if (format != GST_FORMAT_TIME || gst_mesh_adaptive_src_is_live (src)
-          || !klass->get_duration)
+      if (format != GST_FORMAT_TIME)
         return FALSE;
-      duration = klass->get_duration (src);
+      duration = gst_mesh_adaptive_src_get_duration (src);
       if (!GST_CLOCK_TIME_IS_VALID (duration))
         return FALSE;
       gst_query_set_duration (query, GST_FORMAT_TIME, duration);
@@ -1682,8 +1712,8 @@ gst_mesh_adaptive_src_src_query (GstPad * pad, GstObject * parent,
         return FALSE;
       seekable = !gst_mesh_adaptive_src_is_live (src) && klass->seek;
       gst_query_set_seeking (query, GST_FORMAT_TIME, seekable, 0,
-          seekable && klass->get_duration ? (gint64) klass->get_duration (src)
-          : -1);
+          seekable && GST_CLOCK_TIME_IS_VALID (gst_mesh_adaptive_src_get_duration
+              (src)) ? (gint64) gst_mesh_adaptive_src_get_duration (src) : -1);
       return TRUE;
     }
     case GST_QUERY_URI:{
@@ -1806,6 +1836,7 @@ remove_streams (GstMeshAdaptiveSrc * src)
   }
   if (klass->reset)
     klass->reset (src);
+  gst_mesh_adaptive_src_set_presentation (src, FALSE, GST_CLOCK_TIME_NONE);
   gst_clear_object (&priv->collection);
 }
 
@@ -2117,6 +2148,7 @@ gst_mesh_adaptive_src_init (GstMeshAdaptiveSrc * src)
   priv->upload = DEFAULT_UPLOAD;
   priv->max_upload_rate = DEFAULT_MAX_UPLOAD_RATE;
   priv->cache_size = DEFAULT_CACHE_SIZE;
+  priv->duration = GST_CLOCK_TIME_NONE;
 
   g_mutex_init (&priv->lock);
   g_cond_init (&priv->cond);

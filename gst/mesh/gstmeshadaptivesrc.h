@@ -118,9 +118,6 @@ struct _GstMeshAdaptiveSrcClass {
    * Runs while every stream thread is stopped. */
   GstClockTime (*seek) (GstMeshAdaptiveSrc * src, GstClockTime position);
 
-  gboolean (*is_live) (GstMeshAdaptiveSrc * src);
-  GstClockTime (*get_duration) (GstMeshAdaptiveSrc * src);
-
   /* Release everything load_manifest() built (back to READY). */
   void (*reset) (GstMeshAdaptiveSrc * src);
 };
@@ -145,6 +142,14 @@ GBytes *gst_mesh_adaptive_src_fetch_manifest (GstMeshAdaptiveSrc * src,
 GBytes *gst_mesh_adaptive_src_fetch_range (GstMeshAdaptiveSrc * src,
     const gchar * url, gint64 offset, gint64 size, GCancellable * cancellable,
     GError ** error);
+
+/* What the manifest says of the presentation: live (not seekable, no
+ * duration) or not, and its duration (NONE when unknown). Set from
+ * load_manifest(), and again when a reload changes it. Any thread. */
+void gst_mesh_adaptive_src_set_presentation (GstMeshAdaptiveSrc * src,
+    gboolean live, GstClockTime duration);
+gboolean gst_mesh_adaptive_src_is_live (GstMeshAdaptiveSrc * src);
+GstClockTime gst_mesh_adaptive_src_get_duration (GstMeshAdaptiveSrc * src);
 
 /* The representation ABR would start with, for load_manifest(). */
 gint gst_mesh_adaptive_src_choose_initial (GstMeshAdaptiveSrc * src,

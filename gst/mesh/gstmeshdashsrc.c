@@ -20,9 +20,10 @@
  * reference-counted DashManifest that is never modified; a stream walks the
  * version it holds (its pointers into the model stay valid) and adopts a
  * newer one from its own update(). self->lock guards the latest version
- * (self->manifest), the clock offset, `live` and `duration`; it is never held
- * during I/O. `presentation_delay` (the property) is guarded by the object
- * lock.
+ * (self->manifest) and the clock offset; it is never held during I/O, and it
+ * is taken before the object lock (installing a version sets the base
+ * class's live flag and duration). `presentation_delay` (the property) is
+ * guarded by the object lock.
  */
 /**
  * SECTION:element-meshdashsrc
@@ -94,8 +95,6 @@ struct _GstMeshDashSrc
   GMutex lock;
   DashManifest *manifest;       /* the latest version */
   gint64 clock_offset;          /* µs: server wall clock - g_get_real_time() */
-  gboolean live;
-  GstClockTime duration;
 
   /* object lock */
   gchar *presentation_delay;
@@ -232,10 +231,11 @@ install_manifest (GstMeshDashSrc * self, DashManifest * m)
   if (!self->manifest || self->manifest->fetched <= m->fetched) {
     g_clear_pointer (&self->manifest, dash_manifest_unref);
     self->manifest = dash_manifest_ref (m);
-    if (self->live && !m->mpd->dynamic)
+    if (gst_mesh_adaptive_src_is_live (GST_MESH_ADAPTIVE_SRC (self))
+        && !m->mpd->dynamic)
       GST_INFO_OBJECT (self, "the MPD became static");
-    self->live = m->mpd->dynamic;
-    self->duration = mpd_duration (m->mpd);
+    gst_mesh_adaptive_src_set_presentation (GST_MESH_ADAPTIVE_SRC (self),
+        m->mpd->dynamic, mpd_duration (m->mpd));
   }
   latest = dash_manifest_ref (self->manifest);
   g_mutex_unlock (&self->lock);
@@ -1586,30 +1586,6 @@ gst_mesh_dash_src_seek (GstMeshAdaptiveSrc * src, GstClockTime position)
   return actual;
 }
 
-static gboolean
-gst_mesh_dash_src_is_live (GstMeshAdaptiveSrc * src)
-{
-  GstMeshDashSrc *self = GST_MESH_DASH_SRC (src);
-  gboolean live;
-
-  g_mutex_lock (&self->lock);
-  live = self->live;
-  g_mutex_unlock (&self->lock);
-  return live;
-}
-
-static GstClockTime
-gst_mesh_dash_src_get_duration (GstMeshAdaptiveSrc * src)
-{
-  GstMeshDashSrc *self = GST_MESH_DASH_SRC (src);
-  GstClockTime duration;
-
-  g_mutex_lock (&self->lock);
-  duration = self->duration;
-  g_mutex_unlock (&self->lock);
-  return duration;
-}
-
 static void
 gst_mesh_dash_src_reset (GstMeshAdaptiveSrc * src)
 {
@@ -1619,8 +1595,6 @@ gst_mesh_dash_src_reset (GstMeshAdaptiveSrc * src)
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->manifest, dash_manifest_unref);
   self->clock_offset = 0;
-  self->live = FALSE;
-  self->duration = GST_CLOCK_TIME_NONE;
   g_mutex_unlock (&self->lock);
 }
 
@@ -1678,7 +1652,6 @@ gst_mesh_dash_src_init (GstMeshDashSrc * self)
 {
   self->streams = g_ptr_array_new ();
   g_mutex_init (&self->lock);
-  self->duration = GST_CLOCK_TIME_NONE;
 }
 
 static void
@@ -1737,7 +1710,5 @@ gst_mesh_dash_src_class_init (GstMeshDashSrcClass * klass)
   adaptive_class->switch_representation =
       gst_mesh_dash_src_switch_representation;
   adaptive_class->seek = gst_mesh_dash_src_seek;
-  adaptive_class->is_live = gst_mesh_dash_src_is_live;
-  adaptive_class->get_duration = gst_mesh_dash_src_get_duration;
   adaptive_class->reset = gst_mesh_dash_src_reset;
 }

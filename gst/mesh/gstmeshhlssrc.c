@@ -55,8 +55,6 @@ struct _GstMeshHlsSrc
   /* see the top of the file */
   MeshHlsMasterPlaylist *master;
   GPtrArray *streams;           /* HlsStream*, not owned (the base frees) */
-  gboolean live;
-  GstClockTime duration;
 };
 
 /* The state of one output stream. */
@@ -231,7 +229,7 @@ add_stream (GstMeshHlsSrc * self, HlsStream * hs, GstStreamType type,
   g_ptr_array_add (self->streams, hs);
   if (tags)
     gst_mesh_stream_add_tags (stream, tags);
-  if (self->live)
+  if (gst_mesh_adaptive_src_is_live (GST_MESH_ADAPTIVE_SRC (self)))
     gst_mesh_stream_set_next_update (stream, g_get_monotonic_time () +
         GST_TIME_AS_USECONDS (hs->playlist->target_duration));
   return stream;
@@ -248,6 +246,7 @@ add_variant_stream (GstMeshHlsSrc * self, GBytes * media_text,
   const MeshHlsVariant *variant;
   GstMeshStream *stream;
   HlsStream *hs = hls_stream_new ("variant");
+  gboolean live;
   gint initial;
   guint i;
 
@@ -274,9 +273,10 @@ add_variant_stream (GstMeshHlsSrc * self, GBytes * media_text,
     return NULL;
   }
 
-  self->live = !hs->playlist->endlist;
-  self->duration = self->live ? GST_CLOCK_TIME_NONE : hs->playlist->duration;
-  if (self->live) {
+  live = !hs->playlist->endlist;
+  gst_mesh_adaptive_src_set_presentation (GST_MESH_ADAPTIVE_SRC (self), live,
+      hs->playlist->duration);
+  if (live) {
     GstClockTime delay =
         gst_mesh_adaptive_src_get_live_delay (GST_MESH_ADAPTIVE_SRC (self),
         3 * hs->playlist->target_duration);
@@ -338,7 +338,7 @@ add_rendition_stream (GstMeshHlsSrc * self, const MeshHlsRendition * rendition,
     hls_stream_free (hs);
     return FALSE;
   }
-  if (self->live)
+  if (gst_mesh_adaptive_src_is_live (GST_MESH_ADAPTIVE_SRC (self)))
     hls_stream_align_live (hs, main);
   else
     hls_stream_start_at (hs, 0);
@@ -396,7 +396,8 @@ gst_mesh_hls_src_load_manifest (GstMeshAdaptiveSrc * src, GBytes * manifest,
     return FALSE;
 
   GST_INFO_OBJECT (self, "%s stream with %u variants and %u outputs",
-      self->live ? "live" : "VOD", self->master->variants->len,
+      gst_mesh_adaptive_src_is_live (src) ? "live" : "VOD",
+      self->master->variants->len,
       self->streams->len);
   return TRUE;
 }
@@ -573,18 +574,6 @@ gst_mesh_hls_src_seek (GstMeshAdaptiveSrc * src, GstClockTime position)
   return actual;
 }
 
-static gboolean
-gst_mesh_hls_src_is_live (GstMeshAdaptiveSrc * src)
-{
-  return GST_MESH_HLS_SRC (src)->live;
-}
-
-static GstClockTime
-gst_mesh_hls_src_get_duration (GstMeshAdaptiveSrc * src)
-{
-  return GST_MESH_HLS_SRC (src)->duration;
-}
-
 static void
 gst_mesh_hls_src_reset (GstMeshAdaptiveSrc * src)
 {
@@ -592,8 +581,6 @@ gst_mesh_hls_src_reset (GstMeshAdaptiveSrc * src)
 
   g_ptr_array_set_size (self->streams, 0);
   g_clear_pointer (&self->master, mesh_hls_master_playlist_free);
-  self->live = FALSE;
-  self->duration = GST_CLOCK_TIME_NONE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -603,7 +590,6 @@ static void
 gst_mesh_hls_src_init (GstMeshHlsSrc * self)
 {
   self->streams = g_ptr_array_new ();
-  self->duration = GST_CLOCK_TIME_NONE;
 }
 
 static void
@@ -643,7 +629,5 @@ gst_mesh_hls_src_class_init (GstMeshHlsSrcClass * klass)
   adaptive_class->switch_representation =
       gst_mesh_hls_src_switch_representation;
   adaptive_class->seek = gst_mesh_hls_src_seek;
-  adaptive_class->is_live = gst_mesh_hls_src_is_live;
-  adaptive_class->get_duration = gst_mesh_hls_src_get_duration;
   adaptive_class->reset = gst_mesh_hls_src_reset;
 }

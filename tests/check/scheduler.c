@@ -164,8 +164,9 @@ GST_START_TEST (test_backoff_never_eats_the_margin)
   d = mesh_schedule_decide (&in);
   latest = mesh_schedule_latest_cdn_start (in.deadline, in.size,
       in.cdn_throughput);
-  if (d.action == MESH_SCHEDULE_WAIT)
-    fail_unless (d.wait_until <= T0 + (latest - T0) / 2);
+  fail_unless_equals_int (d.action, MESH_SCHEDULE_WAIT);
+  fail_unless (d.wait_until > T0);
+  fail_unless (d.wait_until <= T0 + (latest - T0) / 2);
 }
 
 GST_END_TEST;
