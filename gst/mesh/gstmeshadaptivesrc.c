@@ -32,8 +32,8 @@
 
 #include <gst/base/gsttypefindhelper.h>
 
-#include "mesh/mesh-aes.h"
-#include "mesh/mesh-fetcher.h"
+#include "fetch/mesh-aes.h"
+#include "fetch/mesh-fetcher.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_mesh_adaptive_src_debug);
 #define GST_CAT_DEFAULT gst_mesh_adaptive_src_debug

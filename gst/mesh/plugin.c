@@ -13,8 +13,8 @@
 #include "config.h"
 #endif
 
-#include "gstmeshdashsrc.h"
-#include "gstmeshhlssrc.h"
+#include "dash/gstmeshdashsrc.h"
+#include "hls/gstmeshhlssrc.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)

@@ -20,8 +20,8 @@
 #include <nettle/aes.h>
 #include <nettle/cbc.h>
 
-#include "mesh/mesh-fetcher.h"
-#include "mesh/mesh-aes.h"
+#include "fetch/mesh-fetcher.h"
+#include "fetch/mesh-aes.h"
 
 #define BODY_SIZE (1024 * 1024)
 #define DROP_AFTER 300000

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "mesh-hls-playlist.h"
+#include "hls/mesh-hls-playlist.h"
 
 #define BASE "http://cdn.example.com/live/stream/index.m3u8?token=abc"
 #define BASE_DIR "http://cdn.example.com/live/stream/"

@@ -19,7 +19,7 @@
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 
-#include "mesh/mesh-peer-link.h"
+#include "p2p/mesh-peer-link.h"
 
 #define TOTAL_BULK (4 * 1024 * 1024)
 #define BULK_REQUEST 7

@@ -7,8 +7,8 @@
  */
 #include <gst/check/gstcheck.h>
 
-#include "mesh/mesh-scheduler.h"
-#include "mesh/mesh-segment-cache.h"
+#include "p2p/mesh-scheduler.h"
+#include "p2p/mesh-segment-cache.h"
 
 #define S G_USEC_PER_SEC
 #define MS G_TIME_SPAN_MILLISECOND

@@ -26,7 +26,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "mesh/mesh-tracker-client.h"
+#include "p2p/mesh-tracker-client.h"
 #include "mesh-tracker-server.h"
 
 #define WAIT_MS 5000

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <gst/check/gstcheck.h>
 
-#include "mesh/mesh-wire.h"
+#include "p2p/mesh-wire.h"
 
 /* Largest number of bytes a decoder may hold after NEED_MORE. */
 #define MAX_HELD (MESH_WIRE_LENGTH_SIZE + MESH_WIRE_MAX_FRAME)

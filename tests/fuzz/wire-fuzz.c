@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mesh/mesh-wire.h"
+#include "p2p/mesh-wire.h"
 
 #define MAX_HELD (MESH_WIRE_LENGTH_SIZE + MESH_WIRE_MAX_FRAME)
 

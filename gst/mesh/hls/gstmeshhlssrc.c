@@ -42,7 +42,7 @@
 #include "gstmeshhlssrc.h"
 
 #include "mesh-hls-playlist.h"
-#include "mesh/mesh-aes.h"
+#include "fetch/mesh-aes.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_mesh_hls_src_debug);
 #define GST_CAT_DEFAULT gst_mesh_hls_src_debug

@@ -19,20 +19,10 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include "fetch/mesh-peer-config.h"
+
 G_BEGIN_DECLS
 
-typedef struct {
-  const gchar *tracker_url;     /* ws:// or wss:// */
-  const gchar *token;           /* tracker access token, may be NULL */
-  const gchar *swarm_id;
-  const gchar *stun_server;     /* "host:port", may be NULL */
-  const gchar *turn_server;     /* "turn://user:pass@host:port", may be NULL */
-  const gchar *local_address;   /* restrict ICE host candidates, may be NULL */
-  guint max_peers;
-  gboolean upload;
-  guint64 max_upload_rate;      /* bytes/s, 0 = unlimited */
-  guint64 cache_size;           /* bytes */
-} MeshPeerConfig;
 
 /* How the manager hands a segment back to the fetcher's transfer (@owner). */
 typedef struct {

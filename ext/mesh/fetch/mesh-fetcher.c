@@ -45,8 +45,8 @@
 #include <string.h>
 #include <libsoup/soup.h>
 
-#include "mesh-peer-link.h"
-#include "mesh-peer-manager.h"
+#include "p2p/mesh-peer-link.h"
+#include "p2p/mesh-peer-manager.h"
 
 GST_DEBUG_CATEGORY_STATIC (mesh_fetcher_debug);
 #define GST_CAT_DEFAULT mesh_fetcher_debug

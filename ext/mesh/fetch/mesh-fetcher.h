@@ -18,7 +18,7 @@
 #include <gio/gio.h>
 #include <gst/gst.h>
 
-#include "mesh-peer-manager.h"
+#include "mesh-peer-config.h"
 
 G_BEGIN_DECLS
 
