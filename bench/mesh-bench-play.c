@@ -216,8 +216,7 @@ on_deep_element_added (GstBin * bin, GstBin * sub_bin, GstElement * element,
   pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (element),
       "max-buffering-time");
   if (run->max_buffering_time && pspec && pspec->value_type == G_TYPE_UINT64)
-    g_object_set (element, "max-buffering-time", run->max_buffering_time,
-        NULL);
+    g_object_set (element, "max-buffering-time", run->max_buffering_time, NULL);
   if (factory)
     add_distinct (run, run->elements,
         gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (factory)));
@@ -413,7 +412,7 @@ main (int argc, char **argv)
     {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout_s,
         "Give up after SECONDS without EOS (default 300)", "SECONDS"},
     {"max-buffering-time", 0, 0, G_OPTION_ARG_DOUBLE, &max_buffering_s,
-        "Set max-buffering-time on the adaptive element (default: its own)",
+          "Set max-buffering-time on the adaptive element (default: its own)",
         "SECONDS"},
     {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &uris, NULL, "URI"},
     {NULL}

@@ -609,8 +609,7 @@ run_viewer (Viewer * viewer)
   if (gst_element_set_state (viewer->pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE && !viewer->error)
     viewer->error = g_strdup ("could not set the pipeline to PLAYING");
-  viewer->timer_id = g_timeout_add (viewer->seconds * 1000, on_time_up,
-      viewer);
+  viewer->timer_id = g_timeout_add (viewer->seconds * 1000, on_time_up, viewer);
   if (viewer->json_interval > 0)
     progress = g_timeout_add (viewer->json_interval, on_progress, viewer);
   if (!viewer->error)

@@ -12,6 +12,7 @@ PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-libav
   ffmpeg openssl python3 coturn
+  indent
 )
 
 missing=()

@@ -839,8 +839,7 @@ start_stream_task (GstMeshStream * stream)
 {
   stream_set_flushing (stream, FALSE);
   stream->not_linked = FALSE;
-  gst_pad_start_task (stream->pad, (GstTaskFunction) stream_loop, stream,
-      NULL);
+  gst_pad_start_task (stream->pad, (GstTaskFunction) stream_loop, stream, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -998,7 +997,8 @@ start_media_download (GstMeshStream * stream, const GstMeshFragment * fragment)
 static GstFlowReturn
 stream_queue_next (GstMeshStream * stream, GError ** error)
 {
-  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (stream->src);
+  GstMeshAdaptiveSrcClass *klass =
+      GST_MESH_ADAPTIVE_SRC_GET_CLASS (stream->src);
   QueuedFragment *queued;
   GstFlowReturn ret;
 
@@ -1425,7 +1425,8 @@ static gboolean
 stream_update_if_due (GstMeshStream * stream, GCancellable * cancellable,
     GError ** error)
 {
-  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (stream->src);
+  GstMeshAdaptiveSrcClass *klass =
+      GST_MESH_ADAPTIVE_SRC_GET_CLASS (stream->src);
   gint64 next;
 
   if (!stream->next_update || g_get_monotonic_time () < stream->next_update)
@@ -1712,8 +1713,9 @@ gst_mesh_adaptive_src_src_query (GstPad * pad, GstObject * parent,
         return FALSE;
       seekable = !gst_mesh_adaptive_src_is_live (src) && klass->seek;
       gst_query_set_seeking (query, GST_FORMAT_TIME, seekable, 0,
-          seekable && GST_CLOCK_TIME_IS_VALID (gst_mesh_adaptive_src_get_duration
-              (src)) ? (gint64) gst_mesh_adaptive_src_get_duration (src) : -1);
+          seekable
+          && GST_CLOCK_TIME_IS_VALID (gst_mesh_adaptive_src_get_duration (src))
+          ? (gint64) gst_mesh_adaptive_src_get_duration (src) : -1);
       return TRUE;
     }
     case GST_QUERY_URI:{
@@ -2336,8 +2338,7 @@ install_properties (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
       g_param_spec_uint ("stats-interval", "Statistics interval",
           "Milliseconds between mesh-stats messages on the bus (0 = none)",
-          0, G_MAXUINT, DEFAULT_STATS_INTERVAL,
-          rw | GST_PARAM_MUTABLE_READY));
+          0, G_MAXUINT, DEFAULT_STATS_INTERVAL, rw | GST_PARAM_MUTABLE_READY));
 }
 
 static void

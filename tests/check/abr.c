@@ -48,7 +48,7 @@ GST_START_TEST (test_estimator_drops_fast_recovers_slowly)
 
   mesh_bandwidth_estimator_init (&est);
   for (i = 0; i < 10; i++)
-    mesh_bandwidth_estimator_add (&est, 1000000, 1000000);     /* 8 Mbit/s */
+    mesh_bandwidth_estimator_add (&est, 1000000, 1000000);      /* 8 Mbit/s */
   /* the link falls to 800 kbit/s for two seconds */
   mesh_bandwidth_estimator_add (&est, 200000, 2000000);
   after_drop = mesh_bandwidth_estimator_get (&est);

@@ -195,9 +195,7 @@ static const gchar vod_mpd[] = STATIC_MPD
     "          initialization='$RepresentationID$-init.mp4'\n"
     "          media='$RepresentationID$-$Number$.m4s'/>\n"
     "      <Representation id='a' bandwidth='128000'/>\n"
-    "    </AdaptationSet>\n"
-    "  </Period>\n"
-    "</MPD>\n";
+    "    </AdaptationSet>\n" "  </Period>\n" "</MPD>\n";
 
 GST_START_TEST (test_static_vod)
 {
@@ -212,8 +210,7 @@ GST_START_TEST (test_static_vod)
   fail_unless_equals_string (mpd->url, URL);
   fail_if (mpd->dynamic);
   fail_unless_equals_uint64 (mpd->min_buffer_time, 2 * GST_SECOND);
-  fail_unless_equals_uint64 (mpd->media_presentation_duration,
-      60 * GST_SECOND);
+  fail_unless_equals_uint64 (mpd->media_presentation_duration, 60 * GST_SECOND);
   fail_unless (mpd->availability_start_time == G_MININT64);
   fail_unless (mpd->publish_time == G_MININT64);
   fail_unless (mpd->minimum_update_period == GST_CLOCK_TIME_NONE);
@@ -345,10 +342,9 @@ GST_START_TEST (test_dynamic_attributes)
       "</SegmentTimeline>\n"
       "      </SegmentTemplate>\n"
       "      <Representation id='v' bandwidth='1'/>\n"
-      "    </AdaptationSet>\n"
-      "  </Period>\n"
-      "</MPD>\n";
-  static const struct {
+      "    </AdaptationSet>\n" "  </Period>\n" "</MPD>\n";
+  static const struct
+  {
     MeshDashUtcScheme scheme;
     const gchar *value;
   } timings[] = {
@@ -376,8 +372,7 @@ GST_START_TEST (test_dynamic_attributes)
   fail_unless_equals_uint64 (mpd->min_buffer_time, 1500 * GST_MSECOND);
   fail_unless_equals_uint64 (mpd->minimum_update_period, 2 * GST_SECOND);
   fail_unless_equals_uint64 (mpd->time_shift_buffer_depth, 300 * GST_SECOND);
-  fail_unless_equals_uint64 (mpd->suggested_presentation_delay,
-      6 * GST_SECOND);
+  fail_unless_equals_uint64 (mpd->suggested_presentation_delay, 6 * GST_SECOND);
   fail_unless_equals_uint64 (mpd->max_segment_duration, 2002 * GST_MSECOND);
   fail_unless (mpd->media_presentation_duration == GST_CLOCK_TIME_NONE);
   fail_unless_equals_string (mpd->location,
@@ -424,7 +419,8 @@ mpd_with_root_attribute (const gchar * attribute)
 
 GST_START_TEST (test_durations)
 {
-  static const struct {
+  static const struct
+  {
     const gchar *text;
     GstClockTime ns;
   } good[] = {
@@ -437,7 +433,7 @@ GST_START_TEST (test_durations)
     {"P1M", 30 * 24 * 3600 * GST_SECOND},
     {"P1Y", 365 * 24 * 3600 * GST_SECOND},
     {"P1Y2M3DT4H5M6S", ((365 + 60 + 3) * 24 * 3600 + 4 * 3600 + 5 * 60 + 6)
-          * GST_SECOND},
+        * GST_SECOND},
     {"PT90S", 90 * GST_SECOND},
     {" PT5S ", 5 * GST_SECOND},
   };
@@ -477,7 +473,8 @@ GST_END_TEST;
 
 GST_START_TEST (test_date_times)
 {
-  static const struct {
+  static const struct
+  {
     const gchar *text;
     gint64 us;
   } good[] = {
@@ -555,9 +552,7 @@ GST_START_TEST (test_base_urls)
       "  <AdaptationSet>\n"
       "    <SegmentTemplate duration='1' media='s$Number$.m4s'/>\n"
       "    <Representation id='mpd-only' bandwidth='1'/>\n"
-      "  </AdaptationSet>\n"
-      "</Period>\n"
-      "</MPD>";
+      "  </AdaptationSet>\n" "</Period>\n" "</MPD>";
   static const gchar no_base[] = STATIC_MPD
       "<Period><AdaptationSet>\n"
       "  <SegmentTemplate duration='1' media='s$Number$.m4s'/>\n"
@@ -615,7 +610,8 @@ GST_END_TEST;
 
 GST_START_TEST (test_template_expansion)
 {
-  static const struct {
+  static const struct
+  {
     const gchar *template;
     const gchar *url;
   } good[] = {
@@ -743,9 +739,7 @@ GST_START_TEST (test_inheritance)
       "    <Representation id='replace' bandwidth='2'>\n"
       "      <SegmentTemplate><SegmentTimeline><S d='50'/>"
       "</SegmentTimeline></SegmentTemplate>\n"
-      "    </Representation>\n"
-      "  </AdaptationSet>\n"
-      "</Period></MPD>";
+      "    </Representation>\n" "  </AdaptationSet>\n" "</Period></MPD>";
   MeshDashMpd *mpd = parse_ok (text);
   const MeshDashRepresentation *own, *inherit, *pto, *timeline, *replace;
   const MeshDashTimelineEntry *e;
@@ -761,8 +755,7 @@ GST_START_TEST (test_inheritance)
   fail_unless_equals_uint64 (own->segments.presentation_time_offset, 500);
   fail_unless_equals_uint64 (own->segments.start_number, 10);
   fail_unless_equals_int64 (own->segments.end_number, 14);
-  fail_unless_equals_string (own->segments.media_template,
-      "own/$Number$.m4s");
+  fail_unless_equals_string (own->segments.media_template, "own/$Number$.m4s");
   fail_unless_equals_string (own->segments.init_template, "p-init.mp4");
   fail_unless_equals_int (own->width, 640);
   fail_unless_equals_int (own->height, 360);
@@ -806,8 +799,7 @@ GST_START_TEST (test_inheritance)
   fail_unless_equals_uint64 (e->t, 0);
   fail_unless_equals_uint64 (e->d, 50);
   fail_unless_equals_int64 (e->r, 0);
-  fail_unless_equals_string (replace->segments.media_template,
-      "t/$Time$.m4s");
+  fail_unless_equals_string (replace->segments.media_template, "t/$Time$.m4s");
   /* the Period's presentationTimeOffset (500, here 50 s) still applies: a
    * segment wholly before it is left out, one across it starts at 0 */
   segments = list_ok (timeline, 20 * GST_SECOND, 0, GST_CLOCK_TIME_NONE);
@@ -837,11 +829,9 @@ GST_START_TEST (test_timeline)
       /* implicit t = 7000 */
       "<S d='1000'/>"
       /* a gap: 10000, 13000 then up to the next S (17000) */
-      "<S t='10000' d='3000' r='-1'/>"
-      "<S t='17000' d='500'/>"
+      "<S t='10000' d='3000' r='-1'/>" "<S t='17000' d='500'/>"
       /* last: repeats to the period end */
-      "<S t='20000' d='4000' r='-1'/>"
-      "</SegmentTimeline></SegmentTemplate>");
+      "<S t='20000' d='4000' r='-1'/>" "</SegmentTimeline></SegmentTemplate>");
   const MeshDashRepresentation *rep = rep_at (mpd, 0, 0, 0);
   const GArray *tl = rep->segments.timeline;
   GArray *segments;
@@ -849,10 +839,8 @@ GST_START_TEST (test_timeline)
   fail_unless_equals_int (tl->len, 5);
   fail_unless_equals_uint64 (g_array_index (tl, MeshDashTimelineEntry,
           1).t, 7000);
-  fail_unless_equals_int64 (g_array_index (tl, MeshDashTimelineEntry,
-          2).r, -1);
-  fail_unless_equals_int64 (g_array_index (tl, MeshDashTimelineEntry,
-          4).r, -1);
+  fail_unless_equals_int64 (g_array_index (tl, MeshDashTimelineEntry, 2).r, -1);
+  fail_unless_equals_int64 (g_array_index (tl, MeshDashTimelineEntry, 4).r, -1);
 
   /* the period lasts 30 s: the last S covers 20000..29000 (presentation
    * time 19 s to 28 s) */
@@ -955,8 +943,7 @@ GST_START_TEST (test_timeline_errors)
       MESH_DASH_ERROR_INVALID, "S@r '-2' is not -1 or a non-negative");
   check_single_error ("<SegmentTemplate media='$Number$'><SegmentTimeline>"
       "<S d='10' r='1'/><S t='15' d='10'/></SegmentTimeline>"
-      "</SegmentTemplate>", MESH_DASH_ERROR_INVALID,
-      "S 2: S@t 15 goes back");
+      "</SegmentTemplate>", MESH_DASH_ERROR_INVALID, "S 2: S@t 15 goes back");
   check_single_error ("<SegmentTemplate media='$Number$'><SegmentTimeline>"
       "<S d='10' r='-1'/><S d='10'/></SegmentTimeline></SegmentTemplate>",
       MESH_DASH_ERROR_INVALID, "S 2: S@t is required after an S with @r=-1");
@@ -1061,9 +1048,7 @@ GST_START_TEST (test_segment_list)
       "      <BaseURL>whole.mp4</BaseURL>\n"
       "      <SegmentList><Initialization range='0-99'/>"
       "<SegmentURL/></SegmentList>\n"
-      "    </Representation>\n"
-      "  </AdaptationSet>\n"
-      "</Period></MPD>";
+      "    </Representation>\n" "  </AdaptationSet>\n" "</Period></MPD>";
   MeshDashMpd *mpd = parse_ok (text);
   const MeshDashRepresentation *dur, *tl, *one;
   const MeshDashSegmentUrl *u;
@@ -1122,8 +1107,7 @@ GST_START_TEST (test_segment_list)
   /* one segment without @duration: the whole period, the BaseURL */
   segments = list_ok (one, 10 * GST_SECOND, 0, GST_CLOCK_TIME_NONE);
   fail_unless_equals_int (segments->len, 1);
-  check_segment (segments, 0, DIR "list/whole.mp4", 1, 0, 0,
-      10 * GST_SECOND);
+  check_segment (segments, 0, DIR "list/whole.mp4", 1, 0, 0, 10 * GST_SECOND);
   g_array_unref (segments);
   fail_unless (mesh_dash_representation_get_init (one, &init, &offset, &size,
           NULL));
@@ -1284,8 +1268,7 @@ GST_START_TEST (test_periods)
       "<Period id='b'/>"
       "<Period id='c' start='PT30S'/>"
       "<Period id='d' start='PT45S' duration='PT5S'/>"
-      "<Period id='e'/>"
-      "</MPD>";
+      "<Period id='e'/>" "</MPD>";
   static const GstClockTime starts[] = { 0, 10, 30, 45, 50 };
   static const GstClockTime durations[] = { 10, 20, 15, 5, 10 };
   MeshDashMpd *mpd = parse_ok (text);
@@ -1461,8 +1444,7 @@ GST_START_TEST (test_content_types)
   /* from the Representation when the AdaptationSet says nothing */
   fail_unless_equals_int (content_type_of ("", "mimeType='audio/mp4'"),
       MESH_DASH_CONTENT_AUDIO);
-  fail_unless_equals_int (content_type_of ("", ""),
-      MESH_DASH_CONTENT_UNKNOWN);
+  fail_unless_equals_int (content_type_of ("", ""), MESH_DASH_CONTENT_UNKNOWN);
 }
 
 GST_END_TEST;
@@ -1668,7 +1650,8 @@ GST_END_TEST;
 /* ------------------------------------------------------------------------ */
 /* sidx */
 
-typedef struct {
+typedef struct
+{
   GByteArray *bytes;
 } Box;
 
@@ -1786,8 +1769,7 @@ GST_START_TEST (test_sidx_v1)
   GArray *out = segment_array ();
 
   fail_unless_equals_int (b->len, 40 + 24);
-  fail_unless (mesh_dash_parse_sidx (b->data, b->len, 100, "u", 0, out,
-          NULL));
+  fail_unless (mesh_dash_parse_sidx (b->data, b->len, 100, "u", 0, out, NULL));
   fail_unless_equals_int (out->len, 2);
   /* first_offset skips 16 bytes after the box */
   fail_unless_equals_int64 (seg (out, 0)->offset, 100 + 64 + 16);
@@ -1918,8 +1900,7 @@ exercise (const MeshDashMpd * mpd)
         fail_unless (ok == (error == NULL));
         g_clear_error (&error);
         g_array_unref (out);
-        ok = mesh_dash_representation_get_init (rep, &init, NULL, NULL,
-            &error);
+        ok = mesh_dash_representation_get_init (rep, &init, NULL, NULL, &error);
         fail_unless (ok == (init != NULL));
         fail_if (ok && error != NULL);
         g_free (init);

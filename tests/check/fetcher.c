@@ -111,8 +111,7 @@ server_serve_body (TestServer * s, SoupServerMessage * msg)
       SOUP_MEMORY_STATIC, (const char *) s->body + start, end - start + 1);
   if (partial) {
     soup_message_headers_set_content_range
-        (soup_server_message_get_response_headers (msg), start, end,
-        BODY_SIZE);
+        (soup_server_message_get_response_headers (msg), start, end, BODY_SIZE);
     soup_server_message_set_status (msg, SOUP_STATUS_PARTIAL_CONTENT, NULL);
   } else {
     soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
@@ -138,8 +137,7 @@ server_serve_and_drop (TestServer * s, SoupServerMessage * msg)
   if (partial)
     g_string_append_printf (head, "HTTP/1.1 206 Partial Content\r\n"
         "Content-Range: bytes %" G_GOFFSET_FORMAT "-%" G_GOFFSET_FORMAT
-        "/%d\r\n",
-        start, end, BODY_SIZE);
+        "/%d\r\n", start, end, BODY_SIZE);
   else
     g_string_append (head, "HTTP/1.1 200 OK\r\n");
   g_string_append_printf (head, "Content-Length: %" G_GSIZE_FORMAT "\r\n"
@@ -514,8 +512,7 @@ GST_START_TEST (test_server_ignores_range)
   MeshFetcher *fetcher = mesh_fetcher_new ();
 
   check_fetch (fetcher, "/norange", 123457, 70000);
-  assert_string_take (range_of_request ("/norange", 0),
-      "bytes=123457-193456");
+  assert_string_take (range_of_request ("/norange", 0), "bytes=123457-193456");
   check_fetch (fetcher, "/norange", 1000000, -1);
   check_fetch (fetcher, "/norange", 0, 100);
   /* a whole body after cut-short ones: the connection state stays sane */
@@ -1155,8 +1152,7 @@ GST_START_TEST (test_aes_known_vector)
 
   /* its last byte is 0x10 but the 15 before are not: not PKCS#7 */
   fail_unless (mesh_aes_decryptor_finish (dec, &error) == NULL);
-  fail_unless (g_error_matches (error, MESH_AES_ERROR,
-          MESH_AES_ERROR_PADDING));
+  fail_unless (g_error_matches (error, MESH_AES_ERROR, MESH_AES_ERROR_PADDING));
   g_clear_error (&error);
   mesh_aes_decryptor_free (dec);
 }

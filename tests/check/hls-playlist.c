@@ -57,16 +57,14 @@ variant_at (const MeshHlsMasterPlaylist * master, guint i)
 
 /* Asserts that parsing fails with @code and a message starting "line N:" */
 static void
-check_error (gboolean master, const gchar * text, MeshHlsError code,
-    guint line)
+check_error (gboolean master, const gchar * text, MeshHlsError code, guint line)
 {
   GError *error = NULL;
   gpointer result;
   gchar *prefix;
 
   if (master)
-    result = mesh_hls_master_playlist_parse (text, strlen (text), BASE,
-        &error);
+    result = mesh_hls_master_playlist_parse (text, strlen (text), BASE, &error);
   else
     result = mesh_hls_media_playlist_parse (text, strlen (text), BASE, &error);
 
@@ -85,7 +83,8 @@ check_error (gboolean master, const gchar * text, MeshHlsError code,
 
 GST_START_TEST (test_kind)
 {
-  static const struct {
+  static const struct
+  {
     const gchar *text;
     MeshHlsKind kind;
   } cases[] = {
@@ -208,8 +207,7 @@ static const gchar renditions_text[] =
     "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"vid\",NAME=\"Angle 2\","
     "URI=\"angle2.m3u8\"\n"
     "#EXT-X-STREAM-INF:BANDWIDTH=1000,AUDIO=\"aud\",SUBTITLES=\"subs\","
-    "CLOSED-CAPTIONS=\"cc\",VIDEO=\"vid\"\n"
-    "v.m3u8\n";
+    "CLOSED-CAPTIONS=\"cc\",VIDEO=\"vid\"\n" "v.m3u8\n";
 
 GST_START_TEST (test_master_renditions)
 {
@@ -314,9 +312,7 @@ static const gchar media_text[] =
     "sub/seg1.ts?x=1&y=2\n"
     "#EXTINF:4.5\n"
     "/root/seg2.ts\n"
-    "#EXTINF:0.5,  \n"
-    "https://other.example.net/seg3.ts\n"
-    "#EXT-X-ENDLIST\n";
+    "#EXTINF:0.5,  \n" "https://other.example.net/seg3.ts\n" "#EXT-X-ENDLIST\n";
 
 GST_START_TEST (test_media_basic)
 {
@@ -418,11 +414,7 @@ GST_START_TEST (test_media_tolerance)
       "\r\n"
       "   #EXT-X-TARGETDURATION:10   \r\n"
       "\t#EXTINF:9.5,Title\t\r\n"
-      "  seg a.ts  \r\n"
-      "\r\n"
-      "#EXTINF:10,\r"
-      "b.ts\r\n"
-      "#EXT-X-ENDLIST\r\n";
+      "  seg a.ts  \r\n" "\r\n" "#EXTINF:10,\r" "b.ts\r\n" "#EXT-X-ENDLIST\r\n";
   g_autoptr (MeshHlsMediaPlaylist) playlist = parse_media_ok (text);
 
   fail_unless_equals_int (playlist->segments->len, 2);
@@ -507,8 +499,7 @@ GST_START_TEST (test_media_byterange)
   fail_unless_equals_int64 (segment_at (playlist, 5)->offset, 0);
   fail_unless_equals_int64 (segment_at (playlist, 5)->size, -1);
   fail_unless_equals_int64 (segment_at (playlist, 6)->offset, 1);
-  fail_unless_equals_int64 (segment_at (playlist, 6)->size,
-      G_MAXINT64 - 1);
+  fail_unless_equals_int64 (segment_at (playlist, 6)->size, G_MAXINT64 - 1);
 }
 
 GST_END_TEST;
@@ -525,8 +516,7 @@ GST_START_TEST (test_media_keys)
       "#EXTINF:4,\nclear0.ts\n"
       "#EXT-X-KEY:METHOD=AES-128,URI=\"keys/k1?id=1,2\","
       "IV=0x00112233445566778899AaBbCcDdEeFf\n"
-      "#EXTINF:4,\nenc1.ts\n"
-      "#EXTINF:4,\nenc2.ts\n"
+      "#EXTINF:4,\nenc1.ts\n" "#EXTINF:4,\nenc2.ts\n"
       /* identity key listed with a DRM key: the DRM one is skipped */
       "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://x\","
       "KEYFORMAT=\"com.apple.streamingkeydelivery\",KEYFORMATVERSIONS=\"1\"\n"
@@ -535,8 +525,7 @@ GST_START_TEST (test_media_keys)
       "#EXTINF:4,\nenc3.ts\n"
       "#EXT-X-KEY:METHOD=NONE\n"
       "#EXTINF:4,\nclear4.ts\n"
-      "#EXT-X-KEY:METHOD=AES-128,URI=\"k3\",IV=0X1\n"
-      "#EXTINF:4,\nenc5.ts\n";
+      "#EXT-X-KEY:METHOD=AES-128,URI=\"k3\",IV=0X1\n" "#EXTINF:4,\nenc5.ts\n";
   g_autoptr (MeshHlsMediaPlaylist) playlist = parse_media_ok (text);
   const MeshHlsKey *k1, *k2, *k3;
   guint8 iv[16] = { 0, };
@@ -599,8 +588,7 @@ GST_START_TEST (test_media_drm_key_then_none)
   g_autoptr (MeshHlsMediaPlaylist) playlist =
       parse_media_ok ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n"
       "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://a\",KEYFORMAT=\"com.apple\"\n"
-      "#EXT-X-KEY:METHOD=NONE\n"
-      "#EXTINF:4,\na.ts\n");
+      "#EXT-X-KEY:METHOD=NONE\n" "#EXTINF:4,\na.ts\n");
 
   fail_unless (segment_at (playlist, 0)->key == NULL);
   fail_unless_equals_int (playlist->keys->len, 0);
@@ -618,8 +606,7 @@ GST_START_TEST (test_media_map)
       "#EXT-X-DISCONTINUITY\n"
       "#EXT-X-MAP:URI=\"https://x.example/init2.mp4?v=2\"\n"
       "#EXTINF:4,\nc.m4s\n"
-      "#EXT-X-MAP:URI=\"init3.mp4\",BYTERANGE=\"100\"\n"
-      "#EXTINF:4,\nd.m4s\n";
+      "#EXT-X-MAP:URI=\"init3.mp4\",BYTERANGE=\"100\"\n" "#EXTINF:4,\nd.m4s\n";
   g_autoptr (MeshHlsMediaPlaylist) playlist = parse_media_ok (text);
   const MeshHlsMap *m1, *m2, *m3;
 
@@ -681,13 +668,10 @@ GST_START_TEST (test_media_program_date_time)
       "#EXTM3U\n#EXT-X-TARGETDURATION:4\n"
       "#EXTINF:4,\nbefore.ts\n"
       "#EXT-X-PROGRAM-DATE-TIME:2024-01-02T03:04:05.250Z\n"
-      "#EXTINF:4.5,\na.ts\n"
-      "#EXTINF:2.25,\nb.ts\n"
-      "#EXTINF:4,\nc.ts\n"
+      "#EXTINF:4.5,\na.ts\n" "#EXTINF:2.25,\nb.ts\n" "#EXTINF:4,\nc.ts\n"
       /* same instant, another zone: the tag wins over extrapolation */
       "#EXT-X-PROGRAM-DATE-TIME:2024-01-02T05:04:05.250+02:00\n"
-      "#EXTINF:4,\nd.ts\n"
-      "#EXTINF:4,\ne.ts\n";
+      "#EXTINF:4,\nd.ts\n" "#EXTINF:4,\ne.ts\n";
   g_autoptr (MeshHlsMediaPlaylist) playlist = parse_media_ok (text);
 
   fail_unless_equals_int64 (segment_at (playlist, 0)->program_date_time,
@@ -767,7 +751,8 @@ GST_END_TEST;
 
 GST_START_TEST (test_media_malformed)
 {
-  static const struct {
+  static const struct
+  {
     const gchar *text;
     MeshHlsError code;
     guint line;
@@ -894,7 +879,8 @@ GST_END_TEST;
 
 GST_START_TEST (test_master_malformed)
 {
-  static const struct {
+  static const struct
+  {
     const gchar *text;
     MeshHlsError code;
     guint line;

@@ -319,8 +319,7 @@ recorder_hold (MeshFragmentRecorder * r, guint index)
 }
 
 static GstPadProbeReturn
-recorder_probe (GstPad * pad, GstPadProbeInfo * info,
-    MeshFragmentRecorder * r)
+recorder_probe (GstPad * pad, GstPadProbeInfo * info, MeshFragmentRecorder * r)
 {
   GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
   gboolean starts = GST_BUFFER_PTS_IS_VALID (buffer);
@@ -357,8 +356,7 @@ recorder_probe (GstPad * pad, GstPadProbeInfo * info,
 }
 
 static void
-recorder_on_pad_added (GstElement * src, GstPad * pad,
-    MeshFragmentRecorder * r)
+recorder_on_pad_added (GstElement * src, GstPad * pad, MeshFragmentRecorder * r)
 {
   if (!g_str_equal (GST_PAD_NAME (pad), "src_0"))
     return;
@@ -448,8 +446,7 @@ mesh_fragment_recorder_wait_held (MeshFragmentRecorder * r, gint index,
   gboolean held;
 
   g_mutex_lock (&r->lock);
-  while (r->held != index
-      && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
+  while (r->held != index && g_cond_wait_until (&r->cond, &r->lock, deadline)) {
   }
   held = r->held == index;
   g_mutex_unlock (&r->lock);

@@ -278,8 +278,7 @@ raw_exchange (const gchar * request)
       mesh_origin_server_get_port (origin), NULL, &error);
   fail_unless (conn != NULL, "%s", error ? error->message : "");
   fail_unless (g_output_stream_write_all (g_io_stream_get_output_stream
-          (G_IO_STREAM (conn)), request, strlen (request), NULL, NULL,
-          &error));
+          (G_IO_STREAM (conn)), request, strlen (request), NULL, NULL, &error));
   while ((n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM
                   (conn)), buf, sizeof (buf), NULL, NULL)) > 0)
     g_string_append_len (reply, buf, n);
@@ -561,8 +560,7 @@ GST_START_TEST (test_stats)
   stats = get_stats_json (parser);
   fail_unless_equals_int (json_object_get_int_member (stats,
           "total_requests"), 0);
-  fail_unless_equals_int (json_object_get_int_member (stats, "total_bytes"),
-      0);
+  fail_unless_equals_int (json_object_get_int_member (stats, "total_bytes"), 0);
   fail_unless_equals_int (json_object_get_size (json_object_get_object_member
           (stats, "paths")), 0);
   fail_unless_equals_uint64 (mesh_origin_server_get_bytes (origin, NULL), 0);
@@ -765,7 +763,8 @@ GST_END_TEST;
 /* ------------------------------------------------------------------------ */
 /* live windows                                                             */
 
-typedef struct {
+typedef struct
+{
   gint64 media_sequence;
   gint64 discontinuity_sequence;
   gboolean endlist;
@@ -887,7 +886,8 @@ fetch_relative (MeshOriginServer * server, const gchar * playlist_path,
   GBytes *body;
 
   fail_unless (url != NULL);
-  fail_unless (g_str_has_prefix (url, mesh_origin_server_get_base_url (server)));
+  fail_unless (g_str_has_prefix (url,
+          mesh_origin_server_get_base_url (server)));
   body = request_full ("GET", url, NULL, &msg, NULL);
   fail_unless (body != NULL, "GET %s failed", url);
   *status = soup_message_get_status (msg);
@@ -1019,7 +1019,8 @@ GST_START_TEST (test_live_keys_and_maps)
   fail_unless (window_has_line (w, "#EXT-X-BYTERANGE:200@100"));
   fail_unless (window_has_line (w, "#EXT-X-BYTERANGE:300@300"));
   fail_unless (window_has_line (w, "#EXT-X-BYTERANGE:100@0"));
-  fail_if (window_has_line (w, "#EXT-X-PROGRAM-DATE-TIME:2020-01-01T00:00:00Z"));
+  fail_if (window_has_line (w,
+          "#EXT-X-PROGRAM-DATE-TIME:2020-01-01T00:00:00Z"));
   fail_unless (window_disc (w, 2));
 
   body = fetch_relative (origin, "/live/keyed/index.m3u8", "/live/keys/k.bin",
@@ -1027,8 +1028,7 @@ GST_START_TEST (test_live_keys_and_maps)
   fail_unless_equals_int (status, 200);
   fail_unless (bytes_equal_mem (body, "0123456789abcdef", 16));
   g_bytes_unref (body);
-  body = fetch_relative (origin, "/live/keyed/index.m3u8", "init.mp4",
-      &status);
+  body = fetch_relative (origin, "/live/keyed/index.m3u8", "init.mp4", &status);
   fail_unless_equals_int (status, 200);
   fail_unless (bytes_equal_mem (body, "init", 4));
   g_bytes_unref (body);
@@ -1532,8 +1532,7 @@ GST_START_TEST (test_dash_segment_loop)
   g_bytes_unref (body);
 
   /* ranges apply to the looped segment */
-  body = http_get ("/live/dash/seg-v-005.m4s" DASH_QUERY, "bytes=0-7",
-      &status);
+  body = http_get ("/live/dash/seg-v-005.m4s" DASH_QUERY, "bytes=0-7", &status);
   fail_unless_equals_int (status, 206);
   fail_unless_equals_int (g_bytes_get_size (body), 8);
   g_bytes_unref (body);

@@ -25,7 +25,8 @@
 #define BULK_REQUEST 7
 #define MAX_QUEUED (256 * 1024)
 
-typedef enum {
+typedef enum
+{
   RELAY_DIRECT,                 /* every message at once */
   RELAY_CREDENTIALS_LAST,       /* candidates first, credentials after
                                  * end-of-candidates, from an idle */
@@ -218,8 +219,7 @@ side_init (Pair * pair, Side * side, const MeshPeerLinkConfig * config,
   side->link = mesh_peer_link_new (pair->context, config, remote_id,
       controlling);
   fail_unless (side->link != NULL);
-  g_signal_connect (side->link, "signal-out", G_CALLBACK (on_signal_out),
-      side);
+  g_signal_connect (side->link, "signal-out", G_CALLBACK (on_signal_out), side);
   g_signal_connect (side->link, "ready", G_CALLBACK (on_ready), side);
   g_signal_connect (side->link, "frame", G_CALLBACK (on_frame), side);
   g_signal_connect (side->link, "writable", G_CALLBACK (on_writable), side);
@@ -339,7 +339,7 @@ check_exchange (Pair * pair)
   fail_unless (mesh_peer_link_remote_uploads (pair->b.link));
   type = mesh_peer_link_get_selected_type (pair->a.link);
   fail_unless (type != NULL);
-  fail_unless (g_strv_contains ((const gchar *[]) {"host", "prflx", NULL},
+  fail_unless (g_strv_contains ((const gchar *[]) { "host", "prflx", NULL },
           type), "selected %s on loopback", type);
 
   fail_unless (mesh_peer_link_send (pair->a.link, f1));
@@ -510,8 +510,7 @@ typedef struct
 static void
 pump (Pump * p)
 {
-  while (!p->done
-      && mesh_peer_link_get_send_queue_size (p->link) < MAX_QUEUED) {
+  while (!p->done && mesh_peer_link_get_send_queue_size (p->link) < MAX_QUEUED) {
     gsize total = g_bytes_get_size (p->payload);
     gsize len = MIN (MESH_WIRE_MAX_CHUNK, total - p->next);
     GBytes *chunk, *frame;
@@ -579,8 +578,7 @@ GST_START_TEST (test_bulk_transfer)
   fail_unless (pair->a.n_writable > 0);
   fail_unless_equals_int (mesh_peer_link_get_send_queue_size (p.link), 0);
   fail_unless (mesh_peer_link_get_bytes_sent (pair->a.link) > TOTAL_BULK);
-  fail_unless (mesh_peer_link_get_bytes_received (pair->b.link) >
-      TOTAL_BULK);
+  fail_unless (mesh_peer_link_get_bytes_received (pair->b.link) > TOTAL_BULK);
   g_print ("peer-link: %d MiB over loopback in %.2f s: %.1f MiB/s "
       "(%u writable)\n", TOTAL_BULK >> 20, elapsed / 1e6,
       (TOTAL_BULK / 1048576.0) / (elapsed / 1e6), pair->a.n_writable);

@@ -35,13 +35,11 @@ GST_START_TEST (test_no_slack_goes_to_cdn)
 
   in.deadline = 0;
   in.peer_has_it = TRUE;
-  fail_unless_equals_int (mesh_schedule_decide (&in).action,
-      MESH_SCHEDULE_CDN);
+  fail_unless_equals_int (mesh_schedule_decide (&in).action, MESH_SCHEDULE_CDN);
   /* not enough for the CDN download and the margin either */
   in = live_input (MESH_SCHEDULE_SAFETY_US + 100 * MS);
   in.peer_has_it = TRUE;
-  fail_unless_equals_int (mesh_schedule_decide (&in).action,
-      MESH_SCHEDULE_CDN);
+  fail_unless_equals_int (mesh_schedule_decide (&in).action, MESH_SCHEDULE_CDN);
 }
 
 GST_END_TEST;
@@ -56,8 +54,7 @@ GST_START_TEST (test_holder_is_used_when_in_time)
       MESH_SCHEDULE_PEER);
   /* a link too slow to deliver before the deadline is not */
   in.peer_throughput = 50000;   /* 4 s for 200 kB */
-  fail_unless_equals_int (mesh_schedule_decide (&in).action,
-      MESH_SCHEDULE_CDN);
+  fail_unless_equals_int (mesh_schedule_decide (&in).action, MESH_SCHEDULE_CDN);
 }
 
 GST_END_TEST;
@@ -76,8 +73,7 @@ GST_START_TEST (test_wait_for_a_fetching_peer_until_cdn_must_start)
   fail_unless (latest == T0 + 4 * S - MESH_SCHEDULE_SAFETY_US - 200 * MS);
 
   in.now = latest;
-  fail_unless_equals_int (mesh_schedule_decide (&in).action,
-      MESH_SCHEDULE_CDN);
+  fail_unless_equals_int (mesh_schedule_decide (&in).action, MESH_SCHEDULE_CDN);
 }
 
 GST_END_TEST;
@@ -94,8 +90,7 @@ GST_START_TEST (test_wait_briefly_for_links_being_set_up)
   fail_unless_equals_int64 (d.wait_until, T0 + MESH_SCHEDULE_CONNECT_GRACE_US);
   /* the grace is over and nobody has it */
   in.now = d.wait_until;
-  fail_unless_equals_int (mesh_schedule_decide (&in).action,
-      MESH_SCHEDULE_CDN);
+  fail_unless_equals_int (mesh_schedule_decide (&in).action, MESH_SCHEDULE_CDN);
   /* never past the latest CDN start */
   in = live_input (MESH_SCHEDULE_SAFETY_US + 400 * MS);
   in.n_connecting = 1;
@@ -112,8 +107,7 @@ GST_START_TEST (test_alone_goes_to_cdn)
   MeshScheduleInput in = live_input (4 * S);
 
   in.n_peers = 0;
-  fail_unless_equals_int (mesh_schedule_decide (&in).action,
-      MESH_SCHEDULE_CDN);
+  fail_unless_equals_int (mesh_schedule_decide (&in).action, MESH_SCHEDULE_CDN);
 }
 
 GST_END_TEST;

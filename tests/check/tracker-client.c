@@ -91,7 +91,8 @@ run_for (guint ms)
 
 #define MAX_DISCONNECTS 32
 
-typedef struct {
+typedef struct
+{
   MeshTrackerClient *client;
   guint joined;
   guint peers;                  /* "peers" signals */
@@ -208,8 +209,7 @@ recorder_new_full (const gchar * url, const gchar * peer, const gchar * token,
   g_signal_connect (r->client, "peer-left", G_CALLBACK (on_peer_left), r);
   g_signal_connect (r->client, "signal", G_CALLBACK (on_signal), r);
   g_signal_connect (r->client, "error", G_CALLBACK (on_error), r);
-  g_signal_connect (r->client, "disconnected", G_CALLBACK (on_disconnected),
-      r);
+  g_signal_connect (r->client, "disconnected", G_CALLBACK (on_disconnected), r);
   g_ptr_array_add (recorders, r);
   return r;
 }
@@ -314,13 +314,15 @@ start_default_tracker (void)
 /* ------------------------------------------------------------------------ */
 /* a fake tracker, for what the real one never does                         */
 
-typedef enum {
+typedef enum
+{
   FAKE_SILENT,                  /* accepts, never answers */
   FAKE_SCRIPT,                  /* answers the join with fake->script */
   FAKE_OVERSIZE,                /* welcome, then a message over 1 MiB */
 } FakeMode;
 
-typedef struct {
+typedef struct
+{
   SoupServer *server;
   gchar *url;
   FakeMode mode;
@@ -517,8 +519,7 @@ GST_START_TEST (test_uploaders_first)
   fail_unless_equals_int (g_strv_length (newcomer->last_peers), 4);
   for (i = 0; i < 2; i++)
     fail_unless (g_str_has_prefix (newcomer->last_peers[i], "peer-up"),
-        "%s, which does not upload, listed first",
-        newcomer->last_peers[i]);
+        "%s, which does not upload, listed first", newcomer->last_peers[i]);
   for (i = 2; i < 4; i++)
     fail_unless (g_str_has_prefix (newcomer->last_peers[i], "peer-down"),
         "%s listed among the uploaders", newcomer->last_peers[i]);
@@ -579,8 +580,7 @@ GST_START_TEST (test_not_joined_drops)
   /* stopping twice, or something never started, is fine */
   mesh_tracker_client_stop (idle->client);
   while (g_main_context_iteration (context, FALSE));
-  fail_unless_equals_int (idle->disconnected + idle->errors + idle->joined,
-      0);
+  fail_unless_equals_int (idle->disconnected + idle->errors + idle->joined, 0);
   json_object_unref (payload);
 }
 
@@ -616,8 +616,7 @@ GST_START_TEST (test_peer_left)
   b_peers = b->peers;
 
   WAIT_UNTIL (a->peer_left->len == 1, WAIT_MS);
-  fail_unless_equals_string (g_ptr_array_index (a->peer_left, 0),
-      "peer-bob00");
+  fail_unless_equals_string (g_ptr_array_index (a->peer_left, 0), "peer-bob00");
   WAIT_UNTIL (mesh_tracker_server_get_peers (tracker) == 1, WAIT_MS);
 
   /* a round trip of a's: b, stopped, heard nothing meanwhile */
@@ -886,7 +885,7 @@ GST_START_TEST (test_oversized_message)
   mesh_tracker_client_start (r->client);
   WAIT_UNTIL (r->disconnected == 1, WAIT_MS);
   fail_unless_equals_int (r->joined, 1);
-  fail_unless_equals_int (r->peers, 1);   /* the welcome's, not the big one */
+  fail_unless_equals_int (r->peers, 1); /* the welcome's, not the big one */
   fail_unless (g_error_matches (r->disconnect_reason, SOUP_WEBSOCKET_ERROR,
           SOUP_WEBSOCKET_CLOSE_TOO_BIG), "reason: %s",
       r->disconnect_reason->message);
@@ -984,8 +983,7 @@ GST_START_TEST (test_stop_from_handler)
 
   start_default_tracker ();
   other = join ("peer-other1", FALSE);
-  r = recorder_new (mesh_tracker_server_get_url (tracker), "peer-hasty",
-      FALSE);
+  r = recorder_new (mesh_tracker_server_get_url (tracker), "peer-hasty", FALSE);
   r->stop_when_joined = TRUE;
   mesh_tracker_client_start (r->client);
   WAIT_UNTIL (r->joined == 1, WAIT_MS);

@@ -34,7 +34,8 @@ static SoupSession *session;
 static MeshTrackerServer *tracker;
 static GPtrArray *clients;
 
-typedef struct {
+typedef struct
+{
   SoupWebsocketConnection *ws;
   GQueue pending;               /* JsonNode, not yet taken by the test */
   GPtrArray *history;           /* JsonNode, everything received */
@@ -176,7 +177,8 @@ on_client_closed (SoupWebsocketConnection * ws, gpointer data)
   ((Client *) data)->closed = TRUE;
 }
 
-typedef struct {
+typedef struct
+{
   gboolean done;
   SoupWebsocketConnection *ws;
   GError *error;
@@ -244,8 +246,10 @@ client_send (Client * c, const gchar * text)
   soup_websocket_connection_send_text (c->ws, text);
 }
 
+/* *INDENT-OFF* */
 static void client_sendf (Client * c, const gchar * format, ...)
     G_GNUC_PRINTF (2, 3);
+/* *INDENT-ON* */
 
 static void
 client_sendf (Client * c, const gchar * format, ...)
@@ -388,8 +392,7 @@ peer_list (JsonNode * node)
     fail_unless (json_object_get_string_member_with_default (entry, "peer",
             NULL) != NULL);
     fail_unless (json_object_has_member (entry, "upload"));
-    g_strv_builder_add (builder, json_object_get_string_member (entry,
-            "peer"));
+    g_strv_builder_add (builder, json_object_get_string_member (entry, "peer"));
   }
   return g_strv_builder_end (builder);
 }
@@ -489,7 +492,8 @@ expect_metric (const gchar * metrics, const gchar * line)
       line, metrics);
 }
 
-typedef struct {
+typedef struct
+{
   Client **clients;
   guint n;
   guint64 expected;
@@ -1248,8 +1252,7 @@ GST_START_TEST (test_health_and_metrics)
   expect_metric (metrics, "# TYPE mesh_tracker_errors_total counter");
   expect_metric (metrics, "mesh_tracker_errors_total{code=\"unknown-peer\"} 1");
   expect_metric (metrics, "mesh_tracker_errors_total{code=\"bad-message\"} 0");
-  expect_metric (metrics,
-      "mesh_tracker_disconnects_total{reason=\"leave\"} 1");
+  expect_metric (metrics, "mesh_tracker_disconnects_total{reason=\"leave\"} 1");
   expect_metric (metrics,
       "mesh_tracker_disconnects_total{reason=\"timeout\"} 0");
   expect_metric (metrics,
@@ -1267,7 +1270,8 @@ GST_END_TEST;
 GST_START_TEST (test_large_swarm)
 {
   MeshTrackerConfig config = { 0, };
-  enum { N = 200, MAX_PEERS = 10 };
+  enum
+  { N = 200, MAX_PEERS = 10 };
   Client *members[N];
   JoinedCount count = { members, 0, 0 };
   guint64 before = 0;

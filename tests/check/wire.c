@@ -57,7 +57,7 @@ frames_equal (const MeshWireFrame * a, const MeshWireFrame * b)
     case MESH_WIRE_TYPE_LOST:
       return a->keys.n_keys == b->keys.n_keys
           && (a->keys.n_keys == 0 || memcmp (a->keys.keys, b->keys.keys,
-                  a->keys.n_keys * sizeof (guint64)) == 0);
+              a->keys.n_keys * sizeof (guint64)) == 0);
     case MESH_WIRE_TYPE_REQUEST:
       return a->request.request_id == b->request.request_id
           && a->request.key == b->request.key
@@ -669,8 +669,7 @@ GST_START_TEST (test_truncated_needs_more)
     fail_unless_equals_int (mesh_wire_decoder_next (dec, &f, NULL),
         MESH_WIRE_RESULT_NEED_MORE);
     /* what the caller checks at end of stream */
-    fail_unless_equals_uint64 (mesh_wire_decoder_get_buffered (dec),
-        size - 1);
+    fail_unless_equals_uint64 (mesh_wire_decoder_get_buffered (dec), size - 1);
     mesh_wire_decoder_feed (dec, p + size - 1, 1);
     fail_unless_equals_int (mesh_wire_decoder_next (dec, &f, NULL),
         MESH_WIRE_RESULT_FRAME);
@@ -711,8 +710,7 @@ GST_START_TEST (test_length_zero_and_unknown_type)
   assert_stream_error (empty, sizeof (empty), MESH_WIRE_ERROR_MALFORMED);
   assert_stream_error (type0, sizeof (type0), MESH_WIRE_ERROR_UNKNOWN_TYPE);
   assert_stream_error (type13, sizeof (type13), MESH_WIRE_ERROR_UNKNOWN_TYPE);
-  assert_stream_error (type255, sizeof (type255),
-      MESH_WIRE_ERROR_UNKNOWN_TYPE);
+  assert_stream_error (type255, sizeof (type255), MESH_WIRE_ERROR_UNKNOWN_TYPE);
 }
 
 GST_END_TEST;
@@ -1035,8 +1033,7 @@ GST_START_TEST (test_encoder_refuses_invalid)
   ASSERT_CRITICAL (b = mesh_wire_encode_hello (0, long_swarm, "p"));
   ASSERT_CRITICAL (b = mesh_wire_encode_hello (0, "s", long_peer));
   ASSERT_CRITICAL (b = mesh_wire_encode_hello (0, "s", "\xff"));
-  ASSERT_CRITICAL (b = mesh_wire_encode_have (entries,
-          MESH_WIRE_MAX_KEYS + 1));
+  ASSERT_CRITICAL (b = mesh_wire_encode_have (entries, MESH_WIRE_MAX_KEYS + 1));
   ASSERT_CRITICAL (b = mesh_wire_encode_lost (NULL, 3));
   ASSERT_CRITICAL (b = mesh_wire_encode_request (1, 1, G_MAXUINT64, 1));
   ASSERT_CRITICAL (b = mesh_wire_encode_data (1, 0, NULL));
@@ -1118,8 +1115,7 @@ GST_START_TEST (test_segment_key)
    * string) and of a URL-like identity, from sha256sum */
   fail_unless_equals_uint64 (mesh_wire_segment_key ("abc"),
       0xba7816bf8f01cfeaULL);
-  fail_unless_equals_uint64 (mesh_wire_segment_key (""),
-      0xe3b0c44298fc1c14ULL);
+  fail_unless_equals_uint64 (mesh_wire_segment_key (""), 0xe3b0c44298fc1c14ULL);
   fail_unless_equals_uint64 (mesh_wire_segment_key
       ("https://cdn.example.com/live/720p/seg-000042.ts"),
       0x3281540d186d3242ULL);

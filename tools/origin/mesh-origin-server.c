@@ -37,12 +37,14 @@
 /* Paced bodies are appended in slices of 1/PACE_SLICES_PER_SEC seconds. */
 #define PACE_SLICES_PER_SEC 20
 
-typedef struct {
+typedef struct
+{
   guint64 bytes;
   guint requests;
 } PathStats;
 
-typedef struct {
+typedef struct
+{
   gchar *path_prefix;
   guint remaining;              /* 0 = until cleared */
   guint status;
@@ -51,7 +53,8 @@ typedef struct {
   gint64 drop_after;
 } Fault;
 
-struct _MeshOriginServer {
+struct _MeshOriginServer
+{
   gchar *root;
   gchar *host;
   guint live_window;
@@ -80,7 +83,8 @@ struct _MeshOriginServer {
 
 /* What one (non-control) request is doing; owned by its SoupServerMessage
  * (object data), so it dies with it, taking its timers along. */
-typedef struct {
+typedef struct
+{
   MeshOriginServer *server;
   SoupServerMessage *msg;       /* not owned */
   gchar *path;                  /* stats key */
@@ -97,7 +101,8 @@ typedef struct {
   gint64 stream_start;
 } Transfer;
 
-typedef enum {
+typedef enum
+{
   RANGE_NONE,
   RANGE_OK,
   RANGE_UNSATISFIABLE
@@ -264,8 +269,7 @@ mesh_origin_server_clear_faults (MeshOriginServer * server)
 }
 
 void
-mesh_origin_server_set_time_offset (MeshOriginServer * server,
-    gint64 offset_us)
+mesh_origin_server_set_time_offset (MeshOriginServer * server, gint64 offset_us)
 {
   g_return_if_fail (server != NULL);
 
@@ -319,7 +323,8 @@ mesh_origin_server_get_base_url (MeshOriginServer * server)
 /* ------------------------------------------------------------------------ */
 /* Live playlists: a VOD media playlist looped into a sliding window        */
 
-typedef struct {
+typedef struct
+{
   gint64 duration_us;
   gchar *uri;
   GPtrArray *tags;              /* EXTINF, normalised BYTERANGE and the rest */
@@ -329,7 +334,8 @@ typedef struct {
   guint64 sequence;             /* media sequence number in the VOD */
 } VodSegment;
 
-typedef struct {
+typedef struct
+{
   GPtrArray *header;            /* playlist-level tags repeated as they are */
   GPtrArray *segments;          /* VodSegment */
   gint64 *end_us;               /* cumulative end time of each segment */
@@ -490,7 +496,8 @@ parse_byterange (const gchar * value, guint64 * length, gint64 * offset)
   return *end == '\0';
 }
 
-typedef struct {
+typedef struct
+{
   GPtrArray *tags;
   gboolean have_extinf;
   gint64 duration_us;
@@ -760,7 +767,8 @@ live_window_playlist (const VodPlaylist * vod, guint window, gint64 now_us)
     if (live_segment_has_discontinuity (vod, k))
       g_string_append (out, "#EXT-X-DISCONTINUITY\n");
     if (g_strcmp0 (key, prev_key) != 0) {
-      g_string_append_printf (out, "%s\n", key ? key : "#EXT-X-KEY:METHOD=NONE");
+      g_string_append_printf (out, "%s\n",
+          key ? key : "#EXT-X-KEY:METHOD=NONE");
       g_free (prev_key);
       prev_key = g_steal_pointer (&key);
     }
@@ -788,7 +796,8 @@ live_window_playlist (const VodPlaylist * vod, guint window, gint64 now_us)
 #define LIVE_MPD_MAX_SEGMENTS 10000000
 
 /* One Representation of the static MPD and its effective SegmentTemplate. */
-typedef struct {
+typedef struct
+{
   gchar *id;
   gchar *bandwidth;
   gchar *media;                 /* SegmentTemplate@media */
@@ -799,7 +808,8 @@ typedef struct {
   guint64 count;                /* segments in the VOD */
 } LiveRep;
 
-typedef struct {
+typedef struct
+{
   xmlDoc *doc;
   xmlNode *period;
   GPtrArray *reps;              /* LiveRep */
@@ -1282,7 +1292,8 @@ shorten_mpd_start_tag (xmlNode * root)
 
   for (attr = root->properties; attr; attr = next_attr) {
     next_attr = attr->next;
-    if (attr->ns && xmlStrEqual (attr->name, (const xmlChar *) "schemaLocation"))
+    if (attr->ns
+        && xmlStrEqual (attr->name, (const xmlChar *) "schemaLocation"))
       xmlRemoveProp (attr);
   }
   link = &root->nsDef;
@@ -1445,8 +1456,7 @@ init_track_timescale (GBytes * init)
 
 /* Adds @delta to the version 0 (32 bits) or 1 (64 bits) time at @at. */
 static void
-add_box_time (guint8 * data, gsize at, gsize end, guint8 version,
-    guint64 delta)
+add_box_time (guint8 * data, gsize at, gsize end, guint8 version, guint64 delta)
 {
   if (version == 1 && at + 8 <= end)
     write_u64 (data + at, read_u64 (data + at) + delta);
@@ -1485,8 +1495,7 @@ shift_fragment_times (guint8 * data, gsize size, gdouble seconds,
       gsize traf_pos = body, traf_body, traf_end;
       guint32 child;
 
-      while (next_box (data, &traf_pos, box_end, &child, &traf_body,
-              &traf_end))
+      while (next_box (data, &traf_pos, box_end, &child, &traf_body, &traf_end))
         if (child == FOURCC ('t', 'r', 'a', 'f'))
           shift_traf_times (data, traf_body, traf_end,
               (guint64) llround (seconds * track_timescale));
@@ -1500,7 +1509,8 @@ shift_fragment_times (guint8 * data, gsize size, gdouble seconds,
 static const gchar *
 content_type_for (const gchar * path)
 {
-  static const struct {
+  static const struct
+  {
     const gchar *ext;
     const gchar *type;
   } types[] = {
@@ -2086,8 +2096,7 @@ handle_content (MeshOriginServer * server, SoupServerMessage * msg,
   t->fault.drop_after = -1;
   g_object_set_data_full (G_OBJECT (msg), "mesh-origin-transfer", t,
       transfer_free);
-  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (on_wrote_body_data),
-      t);
+  g_signal_connect (msg, "wrote-body-data", G_CALLBACK (on_wrote_body_data), t);
 
   count_request (server, path);
   take_fault (server, path, &t->fault);
@@ -2196,8 +2205,7 @@ handle_add_fault (MeshOriginServer * server, SoupServerMessage * msg,
     g_string_append (errors, "status: must be 0 or 100..599\n");
   parse_query_number (query, "delay_ms", 0, G_MAXUINT, &delay_ms, errors);
   parse_query_number (query, "rate", 0, G_MAXINT64, &rate, errors);
-  parse_query_number (query, "drop_after", -1, G_MAXINT64, &drop_after,
-      errors);
+  parse_query_number (query, "drop_after", -1, G_MAXINT64, &drop_after, errors);
   fault.path_prefix = query ? g_hash_table_lookup (query, "path") : NULL;
   if (!fault.path_prefix || fault.path_prefix[0] != '/')
     g_string_append (errors, "path: must start with '/'\n");

@@ -30,7 +30,7 @@ main (int argc, char **argv)
     {"root", 'r', 0, G_OPTION_ARG_FILENAME, &root,
         "Directory to serve (required)", "DIR"},
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
-        "Address to listen on (default 127.0.0.1:0, port 0 = any free port)",
+          "Address to listen on (default 127.0.0.1:0, port 0 = any free port)",
         "HOST:PORT"},
     {"live-window", 'w', 0, G_OPTION_ARG_INT, &live_window,
         "Segments in a /live/ window (default 6)", "N"},

@@ -49,7 +49,8 @@
 #define CLOSE_GOING_AWAY SOUP_WEBSOCKET_CLOSE_GOING_AWAY
 #define CLOSE_NORMAL SOUP_WEBSOCKET_CLOSE_NORMAL
 
-typedef enum {
+typedef enum
+{
   ERR_BAD_MESSAGE,
   ERR_UNSUPPORTED_VERSION,
   ERR_NOT_JOINED,
@@ -71,7 +72,8 @@ static const gchar *const error_code_names[N_ERROR_CODES] = {
   "too-many-connections", "unauthorized", "replaced", "timeout",
 };
 
-typedef enum {
+typedef enum
+{
   DISCONNECT_CLOSED,            /* the client closed (or the network did) */
   DISCONNECT_LEAVE,
   DISCONNECT_TIMEOUT,
@@ -88,14 +90,16 @@ static const gchar *const disconnect_reason_names[N_DISCONNECT_REASONS] = {
 typedef struct _Swarm Swarm;
 typedef struct _Peer Peer;
 
-struct _Swarm {
+struct _Swarm
+{
   gchar *id;
   GPtrArray *members;           /* Peer, unordered; Peer.index is the slot */
   GHashTable *by_id;            /* peer id -> Peer */
 };
 
 /* One WebSocket connection, joined to a swarm or not (yet). */
-struct _Peer {
+struct _Peer
+{
   MeshTrackerServer *server;
   SoupWebsocketConnection *ws;
   gchar *id;                    /* NULL until joined */
@@ -116,7 +120,8 @@ struct _Peer {
   GSource *reap_source;
 };
 
-struct _MeshTrackerServer {
+struct _MeshTrackerServer
+{
   /* configuration, read-only once started */
   gchar *host;
   guint port;
@@ -325,8 +330,7 @@ send_builder (Peer * peer, JsonBuilder * builder)
 }
 
 static void
-send_error (Peer * peer, ErrorCode code, const gchar * message,
-    gboolean fatal)
+send_error (Peer * peer, ErrorCode code, const gchar * message, gboolean fatal)
 {
   MeshTrackerServer *server = peer->server;
   g_autoptr (JsonBuilder) builder = json_builder_new ();
@@ -588,8 +592,7 @@ peer_detach (Peer * peer)
     return;
 
   swarm_remove (swarm, peer);
-  text = g_strdup_printf ("{\"type\":\"peer-left\",\"peer\":\"%s\"}",
-      peer->id);
+  text = g_strdup_printf ("{\"type\":\"peer-left\",\"peer\":\"%s\"}", peer->id);
 
   g_hash_table_iter_init (&iter, peer->known_by);
   while (g_hash_table_iter_next (&iter, &key, NULL)) {
@@ -616,7 +619,8 @@ peer_detach (Peer * peer)
   STATS_LOCKED (server, {
         server->stats.peers--;
         server->stats.peer_left_sent += told;
-      });
+      }
+  );
   stats_update_sizes (server);
 }
 
@@ -661,7 +665,8 @@ peer_close (Peer * peer, DisconnectReason reason, gushort code,
   STATS_LOCKED (server, {
         server->stats.disconnects++;
         server->disconnects_by_reason[reason]++;
-      });
+      }
+  );
   if (soup_websocket_connection_get_state (peer->ws) ==
       SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (peer->ws, code, why);
@@ -707,8 +712,7 @@ on_error (SoupWebsocketConnection * ws, GError * error, gpointer data)
 {
   Peer *peer = data;
 
-  g_debug ("peer %s: %s", peer->id ? peer->id : "(not joined)",
-      error->message);
+  g_debug ("peer %s: %s", peer->id ? peer->id : "(not joined)", error->message);
 }
 
 /* Dispatches when the ready time has come; that is all we need. */
@@ -842,8 +846,7 @@ admit (Peer * peer, const gchar * swarm_id, const gchar * peer_id,
   if (swarm && swarm->members->len >= server->max_swarm_peers) {
     fail_peer (peer, ERR_SWARM_FULL, "this swarm has too many peers");
     *refused = TRUE;
-  } else if (!swarm
-      && g_hash_table_size (server->swarms) >= server->max_swarms) {
+  } else if (!swarm && g_hash_table_size (server->swarms) >= server->max_swarms) {
     fail_peer (peer, ERR_TOO_MANY_SWARMS, "the tracker has too many swarms");
     *refused = TRUE;
   }
@@ -915,7 +918,8 @@ handle_join (Peer * peer, JsonObject * message)
   STATS_LOCKED (server, {
         server->stats.joins++;
         server->stats.peers++;
-      });
+      }
+  );
   stats_update_sizes (server);
   g_debug ("peer %s joined swarm %s (%u members)", peer->id, swarm->id,
       swarm->members->len);
@@ -1147,7 +1151,8 @@ render_metrics (MeshTrackerServer * server)
         memcpy (errors, server->errors_by_code, sizeof (errors));
         memcpy (disconnects, server->disconnects_by_reason,
             sizeof (disconnects));
-      });
+      }
+  );
 
   append_metric (out, "mesh_tracker_peers", "gauge", "Joined peers.");
   g_string_append_printf (out, "mesh_tracker_peers %u\n", stats.peers);

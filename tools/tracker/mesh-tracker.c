@@ -23,7 +23,8 @@
 #define DEFAULT_TTL 3600
 #define UNSET -1
 
-typedef struct {
+typedef struct
+{
   gchar *listen;
   gint max_peers;
   gint heartbeat;
@@ -167,10 +168,10 @@ main (int argc, char **argv)
     {"token-secret", 0, 0, G_OPTION_ARG_FILENAME, &opts.token_secret_file,
         "Require access tokens signed with the secret in FILE", "FILE"},
     {"make-token", 0, 0, G_OPTION_ARG_STRING, &opts.make_token,
-        "Print an access token for SWARM and exit (needs --token-secret)",
+          "Print an access token for SWARM and exit (needs --token-secret)",
         "SWARM"},
     {"ttl", 0, 0, G_OPTION_ARG_INT, &opts.ttl,
-        "Lifetime of the token --make-token prints (default 3600)",
+          "Lifetime of the token --make-token prints (default 3600)",
         "SECONDS"},
     {NULL}
   };
@@ -192,7 +193,8 @@ main (int argc, char **argv)
     g_printerr ("mesh-tracker: %s\n", error->message);
     return 2;
   }
-  if (opts.listen && !mesh_tool_parse_listen (opts.listen, &host, &port, &error)) {
+  if (opts.listen
+      && !mesh_tool_parse_listen (opts.listen, &host, &port, &error)) {
     g_printerr ("mesh-tracker: %s\n", error->message);
     ret = 2;
     goto out;

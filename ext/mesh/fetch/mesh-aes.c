@@ -27,7 +27,7 @@
 
 G_STATIC_ASSERT (AES_BLOCK_SIZE == 16);
 
-G_DEFINE_QUARK (mesh-aes-error-quark, mesh_aes_error);
+G_DEFINE_QUARK (mesh_aes_error_quark, mesh_aes_error);
 
 struct _MeshAesDecryptor
 {

@@ -59,7 +59,7 @@ GST_DEBUG_CATEGORY_STATIC (mesh_fetcher_debug);
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 4000
 
-G_DEFINE_QUARK (mesh-fetch-error-quark, mesh_fetch_error);
+G_DEFINE_QUARK (mesh_fetch_error_quark, mesh_fetch_error);
 
 typedef struct _MeshFetcherShared MeshFetcherShared;
 typedef struct _MeshTransfer MeshTransfer;
@@ -477,8 +477,7 @@ append_header_value (SoupMessageHeaders * headers, const gchar * name,
     guint i, n = gst_value_array_get_size (value);
 
     for (i = 0; i < n; i++)
-      append_header_value (headers, name, gst_value_array_get_value (value,
-              i));
+      append_header_value (headers, name, gst_value_array_get_value (value, i));
   } else if (GST_VALUE_HOLDS_LIST (value)) {
     guint i, n = gst_value_list_get_size (value);
 
@@ -1310,8 +1309,7 @@ guint64
 mesh_fetcher_get_bytes_from_peers (MeshFetcher * fetcher)
 {
   g_return_val_if_fail (MESH_IS_FETCHER (fetcher), 0);
-  return __atomic_load_n (&fetcher->shared->bytes_from_peers,
-      __ATOMIC_RELAXED);
+  return __atomic_load_n (&fetcher->shared->bytes_from_peers, __ATOMIC_RELAXED);
 }
 
 static void

@@ -37,7 +37,7 @@
 GST_DEBUG_CATEGORY_STATIC (mesh_peer_link_debug);
 #define GST_CAT_DEFAULT mesh_peer_link_debug
 
-G_DEFINE_QUARK (mesh-peer-link-error-quark, mesh_peer_link_error);
+G_DEFINE_QUARK (mesh_peer_link_error_quark, mesh_peer_link_error);
 
 #define COMPONENT_ID 1
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
@@ -370,9 +370,11 @@ shut_down (MeshPeerLink * link, gboolean send_error, guint16 code,
 
 /* Closes (once) and emits "closed" with @why and the formatted message,
  * which is also the ERROR frame's message when one is sent. */
+/* *INDENT-OFF* */
 static void close_link (MeshPeerLink * link, MeshPeerLinkError why,
     gboolean send_error, guint16 code, const gchar * format, ...)
     G_GNUC_PRINTF (5, 6);
+/* *INDENT-ON* */
 
 static void
 close_link (MeshPeerLink * link, MeshPeerLinkError why, gboolean send_error,
@@ -832,8 +834,7 @@ on_server_resolved (GObject * source, GAsyncResult * res, gpointer user_data)
   GError *err = NULL;
   GList *addresses;
 
-  addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res,
-      &err);
+  addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), res, &err);
   g_free (lookup);
   if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     g_error_free (err);
@@ -1119,8 +1120,7 @@ mesh_peer_link_get_send_queue_size (MeshPeerLink * link)
 }
 
 void
-mesh_peer_link_close (MeshPeerLink * link, guint16 code,
-    const gchar * message)
+mesh_peer_link_close (MeshPeerLink * link, guint16 code, const gchar * message)
 {
   g_return_if_fail (MESH_IS_PEER_LINK (link));
 

@@ -410,8 +410,7 @@ peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
 
   peer->manager = m;
   peer->id = g_strdup (id);
-  peer->has = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-      NULL);
+  peer->has = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   peer->fetching = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       NULL);
   peer->link = mesh_peer_link_new (m->context, &config, id, controlling);

@@ -53,7 +53,8 @@ GST_DEBUG_CATEGORY_STATIC (mesh_tracker_client_debug);
  * that restarts do not all come back at the same instant */
 #define BACKOFF_JITTER 0.2
 
-typedef enum {
+typedef enum
+{
   STATE_IDLE,                   /* not started, or stopped */
   STATE_CONNECTING,             /* WebSocket handshake under way */
   STATE_JOINING,                /* join sent, waiting for the welcome */
@@ -245,14 +246,12 @@ drop_connection (MeshTrackerClient * client, gboolean say_leave)
     return;
 
   g_signal_handlers_disconnect_by_data (ws, client);
-  if (soup_websocket_connection_get_state (ws) ==
-      SOUP_WEBSOCKET_STATE_CLOSED) {
+  if (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_CLOSED) {
     g_object_unref (ws);
     return;
   }
   g_signal_connect (ws, "closed", G_CALLBACK (on_lingering_closed), NULL);
-  if (soup_websocket_connection_get_state (ws) ==
-      SOUP_WEBSOCKET_STATE_OPEN) {
+  if (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN) {
     if (say_leave) {
       const gchar *leave = "{\"type\":\"leave\"}";
 
@@ -267,7 +266,7 @@ static guint
 jittered (guint ms)
 {
   return (guint) (ms * g_random_double_range (1.0 - BACKOFF_JITTER,
-      1.0 + BACKOFF_JITTER));
+          1.0 + BACKOFF_JITTER));
 }
 
 static gboolean
@@ -595,8 +594,7 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
   }
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, text, size, &error)) {
-    GST_WARNING_OBJECT (client, "ignoring malformed JSON: %s",
-        error->message);
+    GST_WARNING_OBJECT (client, "ignoring malformed JSON: %s", error->message);
     return;
   }
   root = json_parser_get_root (parser);
@@ -653,7 +651,8 @@ on_ws_closed (SoupWebsocketConnection * ws, gpointer data)
 /* One connection attempt. It may outlive the client (a client dropped while
  * connecting is not kept alive by the attempt), so it holds a weak
  * reference, and the cancellable tells whether it is still the current one. */
-typedef struct {
+typedef struct
+{
   GWeakRef client;
   GCancellable *cancellable;
 } ConnectAttempt;
@@ -723,8 +722,7 @@ on_connected (GObject * source, GAsyncResult * result, gpointer data)
 static SoupMessage *
 make_request (MeshTrackerClient * client, GError ** error)
 {
-  g_autoptr (GUri) uri = g_uri_parse (client->url, SOUP_HTTP_URI_FLAGS,
-      error);
+  g_autoptr (GUri) uri = g_uri_parse (client->url, SOUP_HTTP_URI_FLAGS, error);
   const gchar *scheme;
 
   if (!uri)

@@ -26,7 +26,7 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK (mesh-wire-error-quark, mesh_wire_error);
+G_DEFINE_QUARK (mesh_wire_error_quark, mesh_wire_error);
 
 #define MAGIC_SIZE 4
 /* One decoder buffer above this, once drained, is given back. */
@@ -555,8 +555,7 @@ get_u32 (Reader * r, guint32 * v)
 
   if (!take (r, 4, &b))
     return FALSE;
-  *v = (guint32) b[0] << 24 | (guint32) b[1] << 16 | (guint32) b[2] << 8
-      | b[3];
+  *v = (guint32) b[0] << 24 | (guint32) b[1] << 16 | (guint32) b[2] << 8 | b[3];
   return TRUE;
 }
 
@@ -858,8 +857,7 @@ take_frame (MeshWireDecoder * dec, gsize len, MeshWireFrame * out,
   /* A DATA frame that is all the buffer holds (the usual case when it came
    * in several reads): hand the buffer itself over and slice the chunk out
    * of it rather than copy it. */
-  if (body[0] == MESH_WIRE_TYPE_DATA && dec->pos == 0
-      && dec->buf->len == total) {
+  if (body[0] == MESH_WIRE_TYPE_DATA && dec->pos == 0 && dec->buf->len == total) {
     owner = g_byte_array_free_to_bytes (dec->buf);
     dec->buf = g_byte_array_new ();
     body = (const guint8 *) g_bytes_get_data (owner, NULL)
@@ -912,8 +910,7 @@ mesh_wire_decoder_next (MeshWireDecoder * dec, MeshWireFrame * out,
             MESH_WIRE_ERROR_MALFORMED, "empty frame (no type)"), error);
   if (len > MESH_WIRE_MAX_FRAME)
     return fail (dec, g_error_new (MESH_WIRE_ERROR, MESH_WIRE_ERROR_TOO_LARGE,
-            "frame of %u bytes (at most %u)", len, MESH_WIRE_MAX_FRAME),
-        error);
+            "frame of %u bytes (at most %u)", len, MESH_WIRE_MAX_FRAME), error);
   if (avail > MESH_WIRE_LENGTH_SIZE
       && !type_is_known (p[MESH_WIRE_LENGTH_SIZE]))
     return fail (dec, g_error_new (MESH_WIRE_ERROR,

@@ -593,8 +593,7 @@ sync_clock (GstMeshDashSrc * self, const MeshDashMpd * mpd,
       g_propagate_error (error, g_steal_pointer (&err));
       return FALSE;
     }
-    GST_WARNING_OBJECT (self, "clock synchronisation failed: %s",
-        err->message);
+    GST_WARNING_OBJECT (self, "clock synchronisation failed: %s", err->message);
   }
   if (mpd->utc_timings && mpd->utc_timings->len > 0)
     GST_WARNING_OBJECT (self, "no UTCTiming worked, trusting the local clock");
@@ -937,8 +936,7 @@ dash_stream_fetch_index (GstMeshDashSrc * self, DashStream * ds,
     return TRUE;
   }
   data = gst_mesh_adaptive_src_fetch_range (GST_MESH_ADAPTIVE_SRC (self),
-      rep->base_url, info->index_offset, info->index_size, cancellable,
-      error);
+      rep->base_url, info->index_offset, info->index_size, cancellable, error);
   if (!data) {
     g_free (key);
     return FALSE;
@@ -994,15 +992,13 @@ dash_stream_list_segments (DashStream * ds, GstClockTime edge, GError ** error)
       g_autofree gchar *where = describe (ds_mpd (ds), ds->period,
           ds->adaptation_set, ds->rep);
       g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
-          "%s: the period has no duration to bound its SegmentTemplate",
-          where);
+          "%s: the period has no duration to bound its SegmentTemplate", where);
       return NEXT_ERROR;
     }
   } else {
     /* a few segments on either side: enough to find the one holding the
      * position, and the next one's availability time */
-    margin = MAX (10 * GST_SECOND, 3 * rep_segment_duration (ds_mpd (ds),
-            rep));
+    margin = MAX (10 * GST_SECOND, 3 * rep_segment_duration (ds_mpd (ds), rep));
     from = ds->position > margin ? ds->position - margin : 0;
     to = MAX (ds->position, edge) + margin;
     dash_stream_drop_segments (ds);
@@ -1187,8 +1183,7 @@ gst_mesh_dash_src_next_fragment (GstMeshAdaptiveSrc * src,
       return ds_mpd (ds)->dynamic && dash_manifest_next_reload (ds->manifest)
           < G_MAXINT64 ? GST_MESH_FLOW_WAIT : GST_FLOW_EOS;
 
-    switch (dash_stream_next_segment (self, ds, &segment, &available_at,
-            error)) {
+    switch (dash_stream_next_segment (self, ds, &segment, &available_at, error)) {
       case NEXT_FOUND:
         return fill_fragment (ds, segment, fragment, error) ? GST_FLOW_OK :
             GST_FLOW_ERROR;
@@ -1264,8 +1259,7 @@ kind_name (MeshDashContentType kind)
 }
 
 static GstTagList *
-set_tags (const MeshDashAdaptationSet * set,
-    const MeshDashRepresentation * rep)
+set_tags (const MeshDashAdaptationSet * set, const MeshDashRepresentation * rep)
 {
   GstTagList *tags = gst_tag_list_new_empty ();
 

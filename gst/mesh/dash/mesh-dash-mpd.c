@@ -58,7 +58,7 @@ GST_DEBUG_CATEGORY_STATIC (mesh_dash_mpd_debug);
 #define MAX_TIME_NS (G_GUINT64_CONSTANT (1) << 62)
 #define MAX_TEMPLATE_WIDTH 20
 
-G_DEFINE_QUARK (mesh-dash-error-quark, mesh_dash_error);
+G_DEFINE_QUARK (mesh_dash_error_quark, mesh_dash_error);
 
 static void
 ensure_initialised (void)
@@ -77,14 +77,16 @@ ensure_initialised (void)
 /* ------------------------------------------------------------------------ */
 /* Errors naming the place: "Period 2: AdaptationSet 'video': ..." */
 
-enum {
+enum
+{
   WHERE_PERIOD,
   WHERE_ADAPTATION_SET,
   WHERE_REPRESENTATION,
   WHERE_LEVELS
 };
 
-typedef struct {
+typedef struct
+{
   const gchar *url;
   GError **error;
   gchar *where[WHERE_LEVELS];
@@ -113,8 +115,10 @@ ctx_leave (ParseCtx * ctx, guint level)
     g_clear_pointer (&ctx->where[i], g_free);
 }
 
+/* *INDENT-OFF* */
 static void set_error (ParseCtx * ctx, MeshDashError code,
     const gchar * format, ...) G_GNUC_PRINTF (3, 4);
+/* *INDENT-ON* */
 
 static void
 set_error (ParseCtx * ctx, MeshDashError code, const gchar * format, ...)
@@ -349,7 +353,8 @@ read_fraction_ns (const gchar ** p, guint64 * ns)
 static gboolean
 parse_xs_duration (const gchar * s, GstClockTime * out, const gchar ** why)
 {
-  static const struct {
+  static const struct
+  {
     gchar unit;
     gboolean in_time;
     guint64 ns;
@@ -516,8 +521,7 @@ get_range_attr (ParseCtx * ctx, const xmlNode * node, const gchar * name,
     return TRUE;
   parts = g_strsplit (text, "-", 3);
   ok = g_strv_length (parts) == 2 && parse_uint64 (parts[0], &first)
-      && parse_uint64 (parts[1], &last) && first <= last
-      && last < G_MAXINT64;
+      && parse_uint64 (parts[1], &last) && first <= last && last < G_MAXINT64;
   g_strfreev (parts);
   if (!ok) {
     invalid_attr (ctx, node, name, text, "is not a byte range 'first-last'");
@@ -543,7 +547,7 @@ get_frame_rate_attr (ParseCtx * ctx, const xmlNode * node, gint * n, gint * d)
   parts = g_strsplit (text, "/", 3);
   ok = parts[0] != NULL && parse_uint64 (parts[0], &num)
       && (parts[1] == NULL || (parts[2] == NULL
-              && parse_uint64 (parts[1], &den)))
+          && parse_uint64 (parts[1], &den)))
       && num > 0 && den > 0 && num <= G_MAXINT && den <= G_MAXINT;
   g_strfreev (parts);
   if (!ok) {
@@ -594,7 +598,8 @@ resolve_base_url (ParseCtx * ctx, const xmlNode * node, const gchar * parent)
 /* ------------------------------------------------------------------------ */
 /* Segment information of one level (Period, AdaptationSet, Representation) */
 
-enum {
+enum
+{
   SEG_TIMESCALE = 1 << 0,
   SEG_PTO = 1 << 1,
   SEG_DURATION = 1 << 2,
@@ -611,7 +616,8 @@ enum {
 /* What one level says, with a bit per attribute it sets so that lower levels
  * override attribute by attribute. URLs are kept as written: they resolve
  * against the Representation's BaseURL. */
-typedef struct {
+typedef struct
+{
   MeshDashSegmentsKind kind;    /* NONE: no segment element at this level */
   guint set;
   MeshDashSegmentInfo info;
@@ -671,8 +677,7 @@ add_timeline_entry (ParseCtx * ctx, const xmlNode * s, guint position,
 
     if (*open ? entry.t <= prev->t : entry.t < *end) {
       set_error (ctx, MESH_DASH_ERROR_INVALID, "SegmentTimeline: S %u: S@t %"
-          G_GUINT64_FORMAT " goes back into the previous S", position,
-          entry.t);
+          G_GUINT64_FORMAT " goes back into the previous S", position, entry.t);
       return FALSE;
     }
   }
@@ -816,8 +821,7 @@ parse_segment_attributes (ParseCtx * ctx, const xmlNode * node,
 
 /* The first SegmentTemplate, SegmentList or SegmentBase child of @node */
 static gboolean
-parse_segment_level (ParseCtx * ctx, const xmlNode * node,
-    SegmentLevel * level)
+parse_segment_level (ParseCtx * ctx, const xmlNode * node, SegmentLevel * level)
 {
   xmlNode *child, *timeline;
 
@@ -1050,7 +1054,8 @@ resolve_segment_info (ParseCtx * ctx, const SegmentLevel * const *levels,
 /* Representation */
 
 /* What a Representation inherits from its AdaptationSet */
-typedef struct {
+typedef struct
+{
   const gchar *base_url;
   const gchar *mime_type;
   const gchar *codecs;
@@ -1090,8 +1095,7 @@ parse_representation_attributes (ParseCtx * ctx, const xmlNode * node,
           &rep->bandwidth, NULL)
       || !get_uint_attr (ctx, node, "width", 0, G_MAXINT, &width, NULL)
       || !get_uint_attr (ctx, node, "height", 0, G_MAXINT, &height, NULL)
-      || !get_frame_rate_attr (ctx, node, &rep->framerate_n,
-          &rep->framerate_d))
+      || !get_frame_rate_attr (ctx, node, &rep->framerate_n, &rep->framerate_d))
     return FALSE;
   if (xmlHasProp (node, (const xmlChar *) "bandwidth") == NULL) {
     set_error (ctx, MESH_DASH_ERROR_INVALID,
@@ -1282,8 +1286,7 @@ same_protection (const MeshDashContentProtection * a,
 
 /* ContentProtection children of @node, appended unless already listed */
 static gboolean
-add_content_protections (ParseCtx * ctx, const xmlNode * node,
-    GPtrArray * list)
+add_content_protections (ParseCtx * ctx, const xmlNode * node, GPtrArray * list)
 {
   xmlNode *child;
 
@@ -1477,7 +1480,8 @@ parse_adaptation_set (ParseCtx * ctx, const xmlNode * node, guint position,
 /* Period */
 
 /* A Period as written, before start and duration are derived */
-typedef struct {
+typedef struct
+{
   MeshDashPeriod *period;
   GstClockTime start;           /* @start, NONE when absent */
   GstClockTime duration;        /* @duration, NONE when absent */
@@ -1635,7 +1639,8 @@ parse_periods (ParseCtx * ctx, const xmlNode * root, const gchar * base_url,
 /* ------------------------------------------------------------------------ */
 /* MPD */
 
-static const struct {
+static const struct
+{
   const gchar *scheme;
   MeshDashUtcScheme value;
 } utc_schemes[] = {
@@ -1746,8 +1751,7 @@ parse_mpd_attributes (ParseCtx * ctx, const xmlNode * root, MeshDashMpd * mpd)
           &mpd->time_shift_buffer_depth)
       || !get_duration_attr (ctx, root, "suggestedPresentationDelay",
           &mpd->suggested_presentation_delay)
-      || !get_duration_attr (ctx, root, "minBufferTime",
-          &mpd->min_buffer_time)
+      || !get_duration_attr (ctx, root, "minBufferTime", &mpd->min_buffer_time)
       || !get_duration_attr (ctx, root, "maxSegmentDuration",
           &mpd->max_segment_duration))
     return FALSE;
@@ -1806,7 +1810,8 @@ parse_mpd_element (ParseCtx * ctx, const xmlNode * root, MeshDashMpd * mpd)
 /* XML reading */
 
 /* Per-parse state reached from the parser context's _private */
-typedef struct {
+typedef struct
+{
   gboolean saw_doctype;
   gint doctype_line;
   gchar *message;               /* the first (fatal) error */
@@ -1823,8 +1828,7 @@ on_xml_error (void *user_data, xmlErrorPtr err)
   if (err == NULL || err->level < XML_ERR_ERROR)
     return;
   /* keep the first error, unless it was not fatal and this one is */
-  if (state->message != NULL
-      && (state->fatal || err->level != XML_ERR_FATAL))
+  if (state->message != NULL && (state->fatal || err->level != XML_ERR_FATAL))
     return;
   g_free (state->message);
   state->message = g_strstrip (g_strdup (err->message ? err->message :
@@ -1873,8 +1877,7 @@ read_xml (ParseCtx * ctx, const gchar * text, gsize len)
   ctxt->sax->internalSubset = on_internal_subset;
 
   /* no XML_PARSE_NOENT (entities would be substituted), nor DTDLOAD */
-  doc = xmlCtxtReadMemory (ctxt, text, (int) len, NULL, NULL,
-      XML_PARSE_NONET);
+  doc = xmlCtxtReadMemory (ctxt, text, (int) len, NULL, NULL, XML_PARSE_NONET);
 
   if (state.saw_doctype || (doc != NULL && (doc->intSubset != NULL
               || doc->extSubset != NULL))) {
@@ -1994,8 +1997,7 @@ parse_width_format (const gchar * format, gsize len, guint * width)
   *width = 0;
   if (len == 0)
     return TRUE;
-  if (len < 4 || format[0] != '%' || format[1] != '0'
-      || format[len - 1] != 'd')
+  if (len < 4 || format[0] != '%' || format[1] != '0' || format[len - 1] != 'd')
     return FALSE;
   if (!read_digits (&p, 2, FALSE, &n) || p != format + len - 1)
     return FALSE;
@@ -2105,13 +2107,15 @@ mesh_dash_expand_url (const MeshDashRepresentation * rep,
 /* ------------------------------------------------------------------------ */
 /* Segment listing */
 
-typedef enum {
+typedef enum
+{
   EMIT_CONTINUE,
   EMIT_DONE,
   EMIT_FAILED,
 } EmitResult;
 
-typedef struct {
+typedef struct
+{
   const MeshDashRepresentation *rep;
   const MeshDashSegmentInfo *info;
   GstClockTime from;
@@ -2431,7 +2435,8 @@ mesh_dash_representation_get_init (const MeshDashRepresentation * rep,
 /* ------------------------------------------------------------------------ */
 /* sidx (ISO/IEC 14496-12 8.16.3) */
 
-typedef struct {
+typedef struct
+{
   const guint8 *data;
   gsize len;
   gsize pos;
@@ -2471,7 +2476,8 @@ read_sidx_header (ByteReader * r, guint64 * box_size, GError ** error)
   if (size == 1 && !read_be (r, 8, &size))
     return sidx_error (error, MESH_DASH_ERROR_INVALID, "truncated box header");
   if (size < r->pos)
-    return sidx_error (error, MESH_DASH_ERROR_INVALID, "box size is smaller than its header");
+    return sidx_error (error, MESH_DASH_ERROR_INVALID,
+        "box size is smaller than its header");
   if (size > r->len)
     return sidx_error (error, MESH_DASH_ERROR_INVALID, "truncated box");
   r->len = size;
@@ -2528,13 +2534,14 @@ mesh_dash_parse_sidx (const guint8 * data, gsize len, guint64 sidx_offset,
     read_be (&r, 4, &sap);
     if (word >> 31) {
       g_array_set_size (out, first_appended);
-      return sidx_error (error, MESH_DASH_ERROR_UNSUPPORTED, "hierarchical index (reference to a sidx) "
-          "is not supported");
+      return sidx_error (error, MESH_DASH_ERROR_UNSUPPORTED,
+          "hierarchical index (reference to a sidx) " "is not supported");
     }
     word &= 0x7fffffff;
     if (offset > (guint64) G_MAXINT64 - word || t > G_MAXUINT64 - duration) {
       g_array_set_size (out, first_appended);
-      return sidx_error (error, MESH_DASH_ERROR_INVALID, "offsets out of range");
+      return sidx_error (error, MESH_DASH_ERROR_INVALID,
+          "offsets out of range");
     }
     segment.url = g_strdup (url);
     segment.offset = offset;

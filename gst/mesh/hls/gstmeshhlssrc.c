@@ -397,8 +397,7 @@ gst_mesh_hls_src_load_manifest (GstMeshAdaptiveSrc * src, GBytes * manifest,
 
   GST_INFO_OBJECT (self, "%s stream with %u variants and %u outputs",
       gst_mesh_adaptive_src_is_live (src) ? "live" : "VOD",
-      self->master->variants->len,
-      self->streams->len);
+      self->master->variants->len, self->streams->len);
   return TRUE;
 }
 

@@ -51,7 +51,7 @@ GST_DEBUG_CATEGORY_STATIC (mesh_hls_playlist_debug);
 /* Leaves room to add a segment index to a sequence number without overflow */
 #define MAX_SEQUENCE (G_MAXINT64 - MAX_SEGMENTS - 1)
 
-G_DEFINE_QUARK (mesh-hls-error-quark, mesh_hls_error);
+G_DEFINE_QUARK (mesh_hls_error_quark, mesh_hls_error);
 
 static void
 ensure_debug_category (void)
@@ -65,8 +65,10 @@ ensure_debug_category (void)
   }
 }
 
+/* *INDENT-OFF* */
 static void set_line_error (GError ** error, MeshHlsError code, guint lineno,
     const gchar * format, ...) G_GNUC_PRINTF (4, 5);
+/* *INDENT-ON* */
 
 static void
 set_line_error (GError ** error, MeshHlsError code, guint lineno,
@@ -87,7 +89,8 @@ set_line_error (GError ** error, MeshHlsError code, guint lineno,
 /* ------------------------------------------------------------------------ */
 /* Lines */
 
-typedef struct {
+typedef struct
+{
   const gchar *pos;
   const gchar *end;
   guint lineno;                 /* of the line last returned */
@@ -351,13 +354,15 @@ resolve_uri (const gchar * base, const gchar * reference, guint lineno,
 /* ------------------------------------------------------------------------ */
 /* Attribute lists (RFC 8216 4.2) */
 
-typedef struct {
+typedef struct
+{
   gchar *name;
   gchar *value;
   gboolean quoted;
 } Attribute;
 
-typedef struct {
+typedef struct
+{
   GPtrArray *attributes;        /* Attribute* */
   const gchar *tag;
   guint lineno;
@@ -736,7 +741,8 @@ parse_stream_inf (const gchar * value, guint lineno, GError ** error)
 static gboolean
 parse_rendition_type (const gchar * s, MeshHlsRenditionType * type)
 {
-  static const struct {
+  static const struct
+  {
     const gchar *name;
     MeshHlsRenditionType type;
   } types[] = {
@@ -812,7 +818,8 @@ compare_variant_bandwidth (gconstpointer a, gconstpointer b)
   return va->bandwidth > vb->bandwidth;
 }
 
-typedef struct {
+typedef struct
+{
   MeshHlsMasterPlaylist *master;
   MeshHlsVariant *pending;      /* EXT-X-STREAM-INF awaiting its URI line */
   guint pending_lineno;
@@ -919,7 +926,8 @@ mesh_hls_master_playlist_parse (const gchar * text, gsize len,
 
   if (local_error == NULL && parser.pending)
     set_line_error (&local_error, MESH_HLS_ERROR_INVALID,
-        parser.pending_lineno, "EXT-X-STREAM-INF is not followed by a URI line");
+        parser.pending_lineno,
+        "EXT-X-STREAM-INF is not followed by a URI line");
   if (local_error == NULL && parser.master->variants->len == 0)
     set_line_error (&local_error, MESH_HLS_ERROR_INVALID, reader.lineno,
         "master playlist without EXT-X-STREAM-INF");
@@ -1018,7 +1026,8 @@ media_playlist_new (const gchar * uri)
 }
 
 /* What the tags seen since the last URI line say about the next segment */
-typedef struct {
+typedef struct
+{
   MeshHlsSegment *segment;      /* from EXTINF; NULL before it */
   guint extinf_lineno;
   gboolean discontinuity;
@@ -1030,7 +1039,8 @@ typedef struct {
   guint skipped_key_lineno;     /* a DRM key with no identity key beside it */
 } PendingSegment;
 
-typedef struct {
+typedef struct
+{
   MeshHlsMediaPlaylist *playlist;
   PendingSegment next;
   const MeshHlsKey *key;        /* in effect; NULL when clear */
@@ -1297,8 +1307,7 @@ media_parser_handle_tag (MediaParser * parser, const gchar * name,
   if (strcmp (name, "EXT-X-MAP") == 0)
     return media_parser_handle_map (parser, value, lineno, error);
   if (strcmp (name, "EXT-X-PROGRAM-DATE-TIME") == 0)
-    return media_parser_handle_program_date_time (parser, value, lineno,
-        error);
+    return media_parser_handle_program_date_time (parser, value, lineno, error);
   if (strcmp (name, "EXT-X-PLAYLIST-TYPE") == 0)
     return media_parser_handle_playlist_type (parser, value, lineno, error);
 
@@ -1501,8 +1510,7 @@ mesh_hls_media_playlist_parse (const gchar * text, gsize len,
       ok = media_parser_handle_tag (&parser, name, value, reader.lineno,
           &local_error);
     else if (is_uri_line (line))
-      ok = media_parser_handle_uri (&parser, line, reader.lineno,
-          &local_error);
+      ok = media_parser_handle_uri (&parser, line, reader.lineno, &local_error);
     g_free (line);
   }
   if (local_error == NULL)

@@ -100,8 +100,7 @@ make_src (const gchar * path)
 static void
 assert_bytes_equal (GBytes * got, GBytes * expected, const gchar * what)
 {
-  gsize got_len = g_bytes_get_size (got), exp_len =
-      g_bytes_get_size (expected);
+  gsize got_len = g_bytes_get_size (got), exp_len = g_bytes_get_size (expected);
 
   fail_unless (got_len == exp_len, "%s: got %" G_GSIZE_FORMAT " bytes, "
       "expected %" G_GSIZE_FORMAT, what, got_len, exp_len);
@@ -208,8 +207,7 @@ is_set_of (const gchar * set, const gchar * kind)
   g_autofree gchar *mime = xml_attr (set, "mimeType");
   g_autofree gchar *prefix = g_strdup_printf ("%s/", kind);
 
-  return g_strcmp0 (ct, kind) == 0 || (mime && g_str_has_prefix (mime,
-          prefix));
+  return g_strcmp0 (ct, kind) == 0 || (mime && g_str_has_prefix (mime, prefix));
 }
 
 /* The first AdaptationSet of @kind in @period_text (transfer full). */
@@ -300,8 +298,7 @@ files_of_template (const gchar * dir, const gchar * media, const gchar * rep_id)
   /* "\$RepresentationID\$" -> the id, "\$Number%05d\$" -> (\d+) */
   parts = g_strsplit (escaped, "\\$RepresentationID\\$", -1);
   with_id = g_strjoinv (rep_id, parts);
-  pattern = g_regex_replace_literal (ident, with_id, -1, 0, "(\\d+)", 0,
-      NULL);
+  pattern = g_regex_replace_literal (ident, with_id, -1, 0, "(\\d+)", 0, NULL);
   anchored = g_strdup_printf ("^%s$", pattern);
   regex = g_regex_new (anchored, 0, 0, NULL);
   fail_unless (regex != NULL, "bad pattern %s", anchored);
@@ -472,8 +469,7 @@ expected_template_stream (const gchar * mpd_relpath, const gchar * kind,
 
   fail_unless (set != NULL, "no %s AdaptationSet in %s", kind, mpd_relpath);
   rep_id = rep_id_by_bandwidth (set, highest);
-  n = append_template_stream (all, dir, set, rep_id, mpd_total_duration
-      (text));
+  n = append_template_stream (all, dir, set, rep_id, mpd_total_duration (text));
   if (segments)
     *segments = n;
   return g_byte_array_free_to_bytes (all);
@@ -510,8 +506,7 @@ check_template_vod (const gchar * mpd, gboolean with_audio)
     assert_bytes_equal (got_audio, audio, "audio pad");
   }
   /* one timestamped buffer (the first) per media segment */
-  fail_unless_equals_int (c->buffers_with_pts, video_segments +
-      audio_segments);
+  fail_unless_equals_int (c->buffers_with_pts, video_segments + audio_segments);
   mesh_collector_free (c);
 }
 
@@ -575,8 +570,7 @@ GST_START_TEST (test_segment_list)
   g_autofree gchar *text = read_dash_text (mpd);
   g_autofree gchar *audio_set = find_set (text, "audio");
   guint video_count = 0, audio_count = 0;
-  g_autoptr (GBytes) video = expected_segment_list (mpd, "video",
-      &video_count);
+  g_autoptr (GBytes) video = expected_segment_list (mpd, "video", &video_count);
   g_autoptr (GBytes) audio = audio_set ? expected_segment_list (mpd, "audio",
       &audio_count) : NULL;
   g_autoptr (GBytes) got_video = NULL;
@@ -957,8 +951,7 @@ video_segment_path (const gchar * mpd, guint n)
     media = xml_attr (set, "media");
   files = files_of_template (dir, media, rep_id);
   fail_unless (n < files->len);
-  path = g_strdup_printf ("/%s", g_array_index (files, NumberedFile,
-          n).name);
+  path = g_strdup_printf ("/%s", g_array_index (files, NumberedFile, n).name);
   for (i = 0; i < files->len; i++)
     g_free (g_array_index (files, NumberedFile, i).name);
   return path;
@@ -1100,16 +1093,14 @@ GST_START_TEST (test_abr_switch_on_slow_link)
   fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
   fail_unless (mesh_fragment_recorder_wait_held (r, ABR_FAULT_AT,
-          PLAY_TIMEOUT_S * 1000),
-      "fragment %d never came", ABR_FAULT_AT);
+          PLAY_TIMEOUT_S * 1000), "fragment %d never came", ABR_FAULT_AT);
   {
     MeshOriginFault fault = { high_prefix, 0, 0, 0, ABR_SLOW_RATE, -1 };
     mesh_origin_server_add_fault (origin, &fault);
   }
   mesh_fragment_recorder_release (r, ABR_FAULT_AT);
   fail_unless (mesh_fragment_recorder_wait_held (r, ABR_CLEAR_AT,
-          PLAY_TIMEOUT_S * 1000),
-      "fragment %d never came", ABR_CLEAR_AT);
+          PLAY_TIMEOUT_S * 1000), "fragment %d never came", ABR_CLEAR_AT);
   mesh_origin_server_clear_faults (origin);
   mesh_fragment_recorder_release (r, G_MAXINT);
 
@@ -1367,8 +1358,7 @@ protected_mpd (void)
       "<ContentProtection schemeIdUri=\"urn:uuid:%s\">"
       "<cenc:pssh>%s</cenc:pssh></ContentProtection>\n"
       "<ContentProtection schemeIdUri=\"urn:uuid:%s\" value=\"other\"/>\n"
-      "%s\n</Period>\n</MPD>\n", base, system_id, pssh,
-      OTHER_SYSTEM_ID, rep);
+      "%s\n</Period>\n</MPD>\n", base, system_id, pssh, OTHER_SYSTEM_ID, rep);
 }
 
 static void
@@ -1514,8 +1504,7 @@ GST_START_TEST (test_content_protection_events)
   ProtectionSeen seen = { 0, };
   GstElement *src = make_src_on (bad_origin, "protected.mpd");
   MeshCollector *c;
-  g_autoptr (GBytes) pssh = g_bytes_new_static (test_pssh,
-      sizeof (test_pssh));
+  g_autoptr (GBytes) pssh = g_bytes_new_static (test_pssh, sizeof (test_pssh));
   GBytes *other;
 
   g_mutex_init (&seen.lock);

@@ -554,8 +554,7 @@ GST_START_TEST (test_abr_switches_down_and_up)
 
   /* fragments 0 and 1 arrived at loopback speed */
   fail_unless (mesh_fragment_recorder_wait_held (r, ABR_FAULT_AT,
-          PLAY_TIMEOUT_S * 1000),
-      "fragment %d never came", ABR_FAULT_AT);
+          PLAY_TIMEOUT_S * 1000), "fragment %d never came", ABR_FAULT_AT);
   g_object_get (src, "current-bandwidth", &bandwidth, NULL);
   fail_unless (bandwidth > 0, "current-bandwidth is 0 after %d fragments",
       ABR_FAULT_AT);
@@ -564,8 +563,7 @@ GST_START_TEST (test_abr_switches_down_and_up)
   mesh_fragment_recorder_release (r, ABR_FAULT_AT);
 
   fail_unless (mesh_fragment_recorder_wait_held (r, ABR_CLEAR_AT,
-          PLAY_TIMEOUT_S * 1000),
-      "fragment %d never came", ABR_CLEAR_AT);
+          PLAY_TIMEOUT_S * 1000), "fragment %d never came", ABR_CLEAR_AT);
   mesh_origin_server_clear_faults (mesh_test_origin);
   mesh_fragment_recorder_release (r, ABR_CLEAR_AT);
 
@@ -850,8 +848,7 @@ live_sequence_to_media (guint64 sequence)
 
 /* Waits for fragment @index to be complete and checks it is @media. */
 static void
-assert_fragment_is (MeshFragmentRecorder * r, guint index,
-    const gchar * media)
+assert_fragment_is (MeshFragmentRecorder * r, guint index, const gchar * media)
 {
   g_autoptr (GBytes) expected = mesh_test_read_media (media);
   g_autoptr (GBytes) fragment = NULL;
@@ -862,8 +859,7 @@ assert_fragment_is (MeshFragmentRecorder * r, guint index,
   fragment = mesh_fragment_recorder_get_bytes (r, index);
   fail_unless (g_bytes_equal (expected, fragment), "fragment %u (%u "
       "bytes) is not %s (%" G_GSIZE_FORMAT " bytes)", index,
-      (guint) g_bytes_get_size (fragment), media,
-      g_bytes_get_size (expected));
+      (guint) g_bytes_get_size (fragment), media, g_bytes_get_size (expected));
 }
 
 static void
@@ -917,8 +913,7 @@ GST_START_TEST (test_live_start_and_reload)
     guint requests = mesh_origin_server_get_requests (mesh_test_origin, path);
 
     if (i < start)
-      fail_unless (requests == 0, "%s (before the start) was requested",
-          path);
+      fail_unless (requests == 0, "%s (before the start) was requested", path);
     else
       fail_unless (requests == 1, "%s requested %u times", path, requests);
   }

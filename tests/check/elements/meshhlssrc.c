@@ -15,8 +15,7 @@
 static void
 assert_bytes_equal (GBytes * got, GBytes * expected, const gchar * what)
 {
-  gsize got_len = g_bytes_get_size (got), exp_len =
-      g_bytes_get_size (expected);
+  gsize got_len = g_bytes_get_size (got), exp_len = g_bytes_get_size (expected);
 
   fail_unless (got_len == exp_len, "%s: got %" G_GSIZE_FORMAT " bytes, "
       "expected %" G_GSIZE_FORMAT, what, got_len, exp_len);
@@ -233,8 +232,7 @@ GST_START_TEST (test_uridecodebin_plays_uri)
   gint frames, ref_frames;
 
   frames = mesh_test_decode_video ("uridecodebin", mesh_uri, &sum, 60);
-  ref_frames = mesh_test_decode_video ("uridecodebin3", mesh_uri, &ref_sum,
-      60);
+  ref_frames = mesh_test_decode_video ("uridecodebin3", mesh_uri, &ref_sum, 60);
   fail_unless (frames > 100, "decoded %d frames", frames);
   fail_unless_equals_int (frames, ref_frames);
   fail_unless_equals_string (sum, ref_sum);

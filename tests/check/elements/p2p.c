@@ -72,7 +72,7 @@ record_buffer (GstPad * pad, GstPadProbeInfo * info, Viewer * v)
 
   event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
   if (event)
-    gst_event_parse_segment (event, (const GstSegment **) & segment);
+    gst_event_parse_segment (event, (const GstSegment **) &segment);
 
   g_mutex_lock (&v->lock);
   if (GST_BUFFER_PTS_IS_VALID (buffer) || v->fragments->len == 0)
@@ -347,8 +347,7 @@ GST_START_TEST (test_vod_three_viewers)
         "viewer %u: %" GST_PTR_FORMAT, i, msg);
     gst_message_unref (msg);
     gst_object_unref (bus);
-    fail_unless (viewers[i]->worst_lateness < STALL_NS, "viewer %u stalled",
-        i);
+    fail_unless (viewers[i]->worst_lateness < STALL_NS, "viewer %u stalled", i);
     viewer_stop (viewers[i]);
   }
 
