@@ -1011,6 +1011,36 @@ GST_START_TEST (test_bad_messages)
 
 GST_END_TEST;
 
+/* Nesting that would run json-glib's recursive parser out of stack is a
+ * bad message like any other, and one JSON value per message. */
+GST_START_TEST (test_hostile_json)
+{
+  GString *deep = g_string_new ("{\"type\":\"signal\",\"to\":\"peer-bbbb\","
+      "\"data\":");
+  Client *a;
+  guint i;
+
+  start_default_tracker ();
+  a = joined_client ("s", "peer-aaaa");
+  joined_client ("s", "peer-bbbb");
+  client_drop_pending (a);
+  for (i = 0; i < 30000; i++)
+    g_string_append_c (deep, '[');
+  for (i = 0; i < 30000; i++)
+    g_string_append_c (deep, ']');
+  g_string_append_c (deep, '}');
+  client_send (a, deep->str);
+  g_string_free (deep, TRUE);
+  client_expect_error (a, "bad-message", FALSE);
+
+  client_send (a, "{\"type\":\"heartbeat\"}{\"type\":\"leave\"}");
+  client_expect_error (a, "bad-message", FALSE);
+  client_expect_quiet (a);
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 2);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_messages_fatal)
 {
   MeshTrackerConfig config = { 0, };
@@ -1388,6 +1418,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_version_mismatch);
   tcase_add_test (tc, test_not_joined);
   tcase_add_test (tc, test_bad_messages);
+  tcase_add_test (tc, test_hostile_json);
   tcase_add_test (tc, test_bad_messages_fatal);
   tcase_add_test (tc, test_oversize_message);
   tcase_add_test (tc, test_rate_limit);

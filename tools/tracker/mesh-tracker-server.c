@@ -4,7 +4,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The mesh tracker (see mesh-tracker-server.h, and docs/protocol.md for the
- * protocol).
+ * protocol). Messages are read and written with the codec the client
+ * shares (ext/mesh/p2p/mesh-tracker-proto.h); what they mean is here.
  *
  * Threads and ownership:
  *  - mesh_tracker_server_start() spawns the server thread, which creates its
@@ -37,9 +38,6 @@
 #include <string.h>
 
 #define ANNOUNCE_PATH "/announce"
-#define PEER_ID_MIN 8
-#define PEER_ID_MAX 64
-#define SWARM_ID_MAX 256
 /* a peer is gone after this many heartbeat intervals of silence */
 #define HEARTBEAT_GRACE 2.5
 /* how long shutdown waits for the close handshakes */
@@ -48,29 +46,6 @@
 #define CLOSE_POLICY_VIOLATION SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION
 #define CLOSE_GOING_AWAY SOUP_WEBSOCKET_CLOSE_GOING_AWAY
 #define CLOSE_NORMAL SOUP_WEBSOCKET_CLOSE_NORMAL
-
-typedef enum
-{
-  ERR_BAD_MESSAGE,
-  ERR_UNSUPPORTED_VERSION,
-  ERR_NOT_JOINED,
-  ERR_UNKNOWN_PEER,
-  ERR_MESSAGE_TOO_LARGE,
-  ERR_RATE_LIMITED,
-  ERR_SWARM_FULL,
-  ERR_TOO_MANY_SWARMS,
-  ERR_TOO_MANY_CONNECTIONS,
-  ERR_UNAUTHORIZED,
-  ERR_REPLACED,
-  ERR_TIMEOUT,
-  N_ERROR_CODES
-} ErrorCode;
-
-static const gchar *const error_code_names[N_ERROR_CODES] = {
-  "bad-message", "unsupported-version", "not-joined", "unknown-peer",
-  "message-too-large", "rate-limited", "swarm-full", "too-many-swarms",
-  "too-many-connections", "unauthorized", "replaced", "timeout",
-};
 
 typedef enum
 {
@@ -157,7 +132,7 @@ struct _MeshTrackerServer
   /* guarded by stats_lock */
   GMutex stats_lock;
   MeshTrackerStats stats;
-  guint64 errors_by_code[N_ERROR_CODES];
+  guint64 errors_by_code[MESH_TRACKER_N_ERRORS];
   guint64 disconnects_by_reason[N_DISCONNECT_REASONS];
 };
 
@@ -321,54 +296,36 @@ send_text (Peer * peer, const gchar * text)
 }
 
 static void
-send_builder (Peer * peer, JsonBuilder * builder)
-{
-  g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  g_autofree gchar *text = json_to_string (root, FALSE);
-
-  send_text (peer, text);
-}
-
-static void
-send_error (Peer * peer, ErrorCode code, const gchar * message, gboolean fatal)
+send_error (Peer * peer, MeshTrackerErrorCode code, const gchar * message,
+    gboolean fatal)
 {
   MeshTrackerServer *server = peer->server;
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "error");
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, error_code_names[code]);
-  json_builder_set_member_name (builder, "message");
-  json_builder_add_string_value (builder, message);
-  json_builder_set_member_name (builder, "fatal");
-  json_builder_add_boolean_value (builder, fatal);
-  json_builder_end_object (builder);
+  g_autofree gchar *text = mesh_tracker_encode_error (code, message, fatal);
 
   g_debug ("peer %s: error %s%s: %s", peer->id ? peer->id : "(not joined)",
-      error_code_names[code], fatal ? " (fatal)" : "", message);
+      mesh_tracker_error_code_name (code), fatal ? " (fatal)" : "", message);
   STATS_LOCKED (server, {
         server->stats.errors++;
         server->errors_by_code[code]++;
       });
-  send_builder (peer, builder);
+  send_text (peer, text);
 }
 
 /* Sends the error, then closes with 1008 and the code as the reason: a client
  * that misses the error message (it can be overtaken by the close frame when
  * the socket is congested) still learns why. */
 static void
-fail_peer (Peer * peer, ErrorCode code, const gchar * message)
+fail_peer (Peer * peer, MeshTrackerErrorCode code, const gchar * message)
 {
   DisconnectReason reason = DISCONNECT_ERROR;
 
   send_error (peer, code, message, TRUE);
-  if (code == ERR_TIMEOUT)
+  if (code == MESH_TRACKER_ERROR_TIMEOUT)
     reason = DISCONNECT_TIMEOUT;
-  else if (code == ERR_REPLACED)
+  else if (code == MESH_TRACKER_ERROR_REPLACED)
     reason = DISCONNECT_REPLACED;
-  peer_close (peer, reason, CLOSE_POLICY_VIOLATION, error_code_names[code]);
+  peer_close (peer, reason, CLOSE_POLICY_VIOLATION,
+      mesh_tracker_error_code_name (code));
 }
 
 static void
@@ -378,9 +335,9 @@ bad_message (Peer * peer, const gchar * message)
 
   peer->bad_messages++;
   if (peer->bad_messages > server->max_bad_messages)
-    fail_peer (peer, ERR_BAD_MESSAGE, message);
+    fail_peer (peer, MESH_TRACKER_ERROR_BAD_MESSAGE, message);
   else
-    send_error (peer, ERR_BAD_MESSAGE, message, FALSE);
+    send_error (peer, MESH_TRACKER_ERROR_BAD_MESSAGE, message, FALSE);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -472,24 +429,22 @@ tell (Peer * listener, Peer * subject)
   g_hash_table_add (subject->known_by, listener);
 }
 
-static void
-add_peer_list (JsonBuilder * builder, GPtrArray * peers)
+/* The entries of a welcome or peers list for @peers (the ids are
+ * borrowed). */
+static MeshTrackerPeerEntry *
+peer_entries (GPtrArray * peers)
 {
+  MeshTrackerPeerEntry *entries = g_new0 (MeshTrackerPeerEntry,
+      MAX (peers->len, 1));
   guint i;
 
-  json_builder_set_member_name (builder, "peers");
-  json_builder_begin_array (builder);
   for (i = 0; i < peers->len; i++) {
     Peer *other = g_ptr_array_index (peers, i);
 
-    json_builder_begin_object (builder);
-    json_builder_set_member_name (builder, "peer");
-    json_builder_add_string_value (builder, other->id);
-    json_builder_set_member_name (builder, "upload");
-    json_builder_add_boolean_value (builder, other->upload);
-    json_builder_end_object (builder);
+    entries[i].peer = other->id;
+    entries[i].upload = other->upload;
   }
-  json_builder_end_array (builder);
+  return entries;
 }
 
 static void
@@ -505,40 +460,23 @@ static void
 send_welcome (Peer * peer)
 {
   MeshTrackerServer *server = peer->server;
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (GPtrArray) peers = pick_members (peer, server->max_peers);
+  g_autofree MeshTrackerPeerEntry *entries = peer_entries (peers);
+  g_autofree gchar *text = mesh_tracker_encode_welcome (peer->id,
+      peer->swarm->id, server->heartbeat, entries, peers->len);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "welcome");
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_int_value (builder, MESH_TRACKER_PROTOCOL_VERSION);
-  json_builder_set_member_name (builder, "peer");
-  json_builder_add_string_value (builder, peer->id);
-  json_builder_set_member_name (builder, "swarm");
-  json_builder_add_string_value (builder, peer->swarm->id);
-  json_builder_set_member_name (builder, "heartbeat");
-  json_builder_add_int_value (builder, server->heartbeat);
-  add_peer_list (builder, peers);
-  json_builder_end_object (builder);
-
-  send_builder (peer, builder);
+  send_text (peer, text);
   tell_about_all (peer, peers);
 }
 
 static void
 send_peers (Peer * peer)
 {
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (GPtrArray) peers = pick_members (peer, peer->server->max_peers);
+  g_autofree MeshTrackerPeerEntry *entries = peer_entries (peers);
+  g_autofree gchar *text = mesh_tracker_encode_peers (entries, peers->len);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "peers");
-  add_peer_list (builder, peers);
-  json_builder_end_object (builder);
-
-  send_builder (peer, builder);
+  send_text (peer, text);
   tell_about_all (peer, peers);
 }
 
@@ -548,26 +486,14 @@ static void
 announce_join (Peer * peer)
 {
   MeshTrackerServer *server = peer->server;
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (GPtrArray) members = pick_members (peer, server->max_peers);
-  g_autoptr (JsonNode) root = NULL;
   g_autofree gchar *text = NULL;
   guint i;
 
   if (members->len == 0)
     return;
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "peer-joined");
-  json_builder_set_member_name (builder, "peer");
-  json_builder_add_string_value (builder, peer->id);
-  json_builder_set_member_name (builder, "upload");
-  json_builder_add_boolean_value (builder, peer->upload);
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  text = json_to_string (root, FALSE);
-
+  text = mesh_tracker_encode_peer_joined (peer->id, peer->upload);
   for (i = 0; i < members->len; i++) {
     Peer *member = g_ptr_array_index (members, i);
 
@@ -592,7 +518,7 @@ peer_detach (Peer * peer)
     return;
 
   swarm_remove (swarm, peer);
-  text = g_strdup_printf ("{\"type\":\"peer-left\",\"peer\":\"%s\"}", peer->id);
+  text = mesh_tracker_encode_peer_left (peer->id);
 
   g_hash_table_iter_init (&iter, peer->known_by);
   while (g_hash_table_iter_next (&iter, &key, NULL)) {
@@ -743,7 +669,8 @@ on_peer_deadline (gpointer data)
     return G_SOURCE_CONTINUE;
   }
   g_source_set_ready_time (peer->timeout_source, -1);
-  fail_peer (peer, ERR_TIMEOUT, "no message within the heartbeat timeout");
+  fail_peer (peer, MESH_TRACKER_ERROR_TIMEOUT,
+      "no message within the heartbeat timeout");
   return G_SOURCE_CONTINUE;
 }
 
@@ -766,65 +693,6 @@ peer_take_token (Peer * peer, gint64 now)
 /* ------------------------------------------------------------------------ */
 /* Incoming messages                                                        */
 
-/* The string member @name of @object, NULL if missing or not a string. */
-static const gchar *
-get_string (JsonObject * object, const gchar * name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (!node || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static gboolean
-is_valid_peer_id (const gchar * id)
-{
-  gsize length = strlen (id), i;
-
-  if (length < PEER_ID_MIN || length > PEER_ID_MAX)
-    return FALSE;
-  for (i = 0; i < length; i++) {
-    if (!g_ascii_isalnum (id[i]) && id[i] != '_' && id[i] != '-')
-      return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean
-is_valid_swarm_id (const gchar * id)
-{
-  glong length;
-
-  if (!g_utf8_validate (id, -1, NULL))
-    return FALSE;
-  length = g_utf8_strlen (id, -1);
-  return length >= 1 && length <= SWARM_ID_MAX;
-}
-
-/* Parses "caps" (optional); FALSE if it has the wrong shape. */
-static gboolean
-parse_caps (JsonObject * message, gboolean * upload)
-{
-  JsonNode *caps = json_object_get_member (message, "caps");
-  JsonNode *node;
-
-  *upload = FALSE;
-  if (!caps || JSON_NODE_HOLDS_NULL (caps))
-    return TRUE;
-  if (!JSON_NODE_HOLDS_OBJECT (caps))
-    return FALSE;
-  node = json_object_get_member (json_node_get_object (caps), "upload");
-  if (!node)
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return FALSE;
-  *upload = json_node_get_boolean (node);
-  return TRUE;
-}
-
 /* Checks the bounds a join must fit in; replaces an older connection of the
  * same peer id. Returns the swarm to join (NULL = a new one is needed), or
  * fails @peer and sets *refused. */
@@ -838,82 +706,48 @@ admit (Peer * peer, const gchar * swarm_id, const gchar * peer_id,
 
   *refused = FALSE;
   if (previous) {
-    fail_peer (previous, ERR_REPLACED,
+    fail_peer (previous, MESH_TRACKER_ERROR_REPLACED,
         "another connection joined with this peer id");
     /* it may have been the last member */
     return g_hash_table_lookup (server->swarms, swarm_id);
   }
   if (swarm && swarm->members->len >= server->max_swarm_peers) {
-    fail_peer (peer, ERR_SWARM_FULL, "this swarm has too many peers");
+    fail_peer (peer, MESH_TRACKER_ERROR_SWARM_FULL,
+        "this swarm has too many peers");
     *refused = TRUE;
   } else if (!swarm && g_hash_table_size (server->swarms) >= server->max_swarms) {
-    fail_peer (peer, ERR_TOO_MANY_SWARMS, "the tracker has too many swarms");
+    fail_peer (peer, MESH_TRACKER_ERROR_TOO_MANY_SWARMS,
+        "the tracker has too many swarms");
     *refused = TRUE;
   }
   return swarm;
 }
 
+/* @msg: a join that decoded. */
 static void
-handle_join (Peer * peer, JsonObject * message)
+handle_join (Peer * peer, MeshTrackerMessage * msg)
 {
   MeshTrackerServer *server = peer->server;
-  JsonNode *version = json_object_get_member (message, "version");
-  const gchar *swarm_id = get_string (message, "swarm");
-  const gchar *peer_id = get_string (message, "peer");
-  JsonNode *token_node = json_object_get_member (message, "token");
-  const gchar *token = get_string (message, "token");
-  gboolean upload, refused;
+  gboolean refused;
   Swarm *swarm;
 
-  if (peer->id) {
-    bad_message (peer, "already joined");
-    return;
-  }
-  if (!version || !JSON_NODE_HOLDS_VALUE (version)
-      || json_node_get_value_type (version) != G_TYPE_INT64) {
-    bad_message (peer, "join: \"version\" must be an integer");
-    return;
-  }
-  if (json_node_get_int (version) != MESH_TRACKER_PROTOCOL_VERSION) {
-    fail_peer (peer, ERR_UNSUPPORTED_VERSION, "this tracker speaks version 1");
-    return;
-  }
-  if (!swarm_id || !is_valid_swarm_id (swarm_id)) {
-    bad_message (peer, "join: \"swarm\" must be a string of 1 to 256 "
-        "characters");
-    return;
-  }
-  if (!peer_id || !is_valid_peer_id (peer_id)) {
-    bad_message (peer, "join: \"peer\" must be 8 to 64 characters of "
-        "[A-Za-z0-9_-]");
-    return;
-  }
-  if (token_node && !JSON_NODE_HOLDS_NULL (token_node) && !token) {
-    bad_message (peer, "join: \"token\" must be a string");
-    return;
-  }
-  if (!parse_caps (message, &upload)) {
-    bad_message (peer, "join: \"caps\" must be an object, \"upload\" a "
-        "boolean");
-    return;
-  }
   if (server->token_secret && !mesh_tracker_check_token (server->token_secret,
-          swarm_id, token, g_get_real_time () / G_USEC_PER_SEC)) {
-    fail_peer (peer, ERR_UNAUTHORIZED, token ?
+          msg->swarm, msg->token, g_get_real_time () / G_USEC_PER_SEC)) {
+    fail_peer (peer, MESH_TRACKER_ERROR_UNAUTHORIZED, msg->token ?
         "the token is invalid or expired" : "this tracker needs a token");
     return;
   }
 
-  swarm = admit (peer, swarm_id, peer_id, &refused);
+  swarm = admit (peer, msg->swarm, msg->peer, &refused);
   if (refused)
     return;
   if (!swarm) {
-    swarm = swarm_new (swarm_id);
+    swarm = swarm_new (msg->swarm);
     g_hash_table_insert (server->swarms, swarm->id, swarm);
   }
 
-  peer->id = g_strdup (peer_id);
-  peer->upload = upload;
+  peer->id = g_strdup (msg->peer);
+  peer->upload = msg->upload;
   swarm_add (swarm, peer);
   STATS_LOCKED (server, {
         server->stats.joins++;
@@ -930,68 +764,82 @@ handle_join (Peer * peer, JsonObject * message)
   send_welcome (peer);
 }
 
+/* A join, decoded (@decoded) or not: a second join is refused before
+ * anything else, another version is fatal, other defects are not. */
 static void
-handle_signal (Peer * peer, JsonObject * message)
+handle_join_message (Peer * peer, MeshTrackerMessage * msg, gboolean decoded,
+    const GError * error)
+{
+  if (peer->id)
+    bad_message (peer, "already joined");
+  else if (decoded)
+    handle_join (peer, msg);
+  else if (g_error_matches (error, MESH_TRACKER_PROTO_ERROR,
+          MESH_TRACKER_PROTO_ERROR_UNSUPPORTED_VERSION))
+    fail_peer (peer, MESH_TRACKER_ERROR_UNSUPPORTED_VERSION,
+        "this tracker speaks version 1");
+  else
+    bad_message (peer, error->message);
+}
+
+/* @msg: a signal that decoded. */
+static void
+handle_signal (Peer * peer, MeshTrackerMessage * msg)
 {
   MeshTrackerServer *server = peer->server;
-  const gchar *to = get_string (message, "to");
-  JsonNode *data = json_object_get_member (message, "data");
-  g_autofree gchar *data_text = NULL;
+  g_autofree gchar *data_text = json_to_string (msg->data, FALSE);
   g_autofree gchar *text = NULL;
   Peer *target;
 
-  if (!to || !data) {
-    bad_message (peer, "signal: needs \"to\" (a string) and \"data\"");
-    return;
-  }
-  data_text = json_to_string (data, FALSE);
   if (strlen (data_text) > server->max_signal_size) {
     g_autofree gchar *why = g_strdup_printf ("signal: \"data\" is over %u "
         "bytes", server->max_signal_size);
     bad_message (peer, why);
     return;
   }
-  target = g_hash_table_lookup (peer->swarm->by_id, to);
+  target = g_hash_table_lookup (peer->swarm->by_id, msg->peer);
   if (!target || target == peer) {
-    send_error (peer, ERR_UNKNOWN_PEER, "no such peer in this swarm", FALSE);
+    send_error (peer, MESH_TRACKER_ERROR_UNKNOWN_PEER,
+        "no such peer in this swarm", FALSE);
     return;
   }
 
-  /* peer ids need no escaping: they are [A-Za-z0-9_-] */
-  text = g_strdup_printf ("{\"type\":\"signal\",\"from\":\"%s\",\"data\":%s}",
-      peer->id, data_text);
+  text = mesh_tracker_encode_relayed_signal (peer->id, data_text);
   send_text (target, text);
   tell (target, peer);
   tell (peer, target);
   STATS_LOCKED (server, server->stats.signals++);
 }
 
+/* Before its join, a peer may only join or leave: whatever else it sends,
+ * well formed or not, is "not-joined". */
 static void
-handle_message (Peer * peer, JsonObject * message)
+handle_message (Peer * peer, MeshTrackerMessage * msg, gboolean decoded,
+    const GError * error)
 {
-  const gchar *type = get_string (message, "type");
-
-  if (!type) {
-    bad_message (peer, "a message needs a \"type\" string");
-  } else if (g_str_equal (type, "join")) {
-    handle_join (peer, message);
+  if (msg->type == MESH_TRACKER_MESSAGE_INVALID) {
+    bad_message (peer, error->message);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_JOIN) {
+    handle_join_message (peer, msg, decoded, error);
   } else if (!peer->swarm) {
-    /* leave, heartbeat, get-peers or signal before join */
-    if (g_str_equal (type, "leave"))
+    if (msg->type == MESH_TRACKER_MESSAGE_LEAVE)
       peer_close (peer, DISCONNECT_LEAVE, CLOSE_NORMAL, "leave");
     else
-      fail_peer (peer, ERR_NOT_JOINED, "the first message must be a join");
-  } else if (g_str_equal (type, "signal")) {
-    handle_signal (peer, message);
-  } else if (g_str_equal (type, "get-peers")) {
+      fail_peer (peer, MESH_TRACKER_ERROR_NOT_JOINED,
+          "the first message must be a join");
+  } else if (!decoded) {
+    bad_message (peer, error->message);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_SIGNAL) {
+    handle_signal (peer, msg);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_GET_PEERS) {
     send_peers (peer);
-  } else if (g_str_equal (type, "heartbeat")) {
+  } else if (msg->type == MESH_TRACKER_MESSAGE_HEARTBEAT) {
     /* last_seen is all it is for */
-  } else if (g_str_equal (type, "leave")) {
+  } else if (msg->type == MESH_TRACKER_MESSAGE_LEAVE) {
     peer_close (peer, DISCONNECT_LEAVE, CLOSE_NORMAL, "leave");
   } else {
     g_autofree gchar *why = g_strdup_printf ("unknown message type \"%s\"",
-        type);
+        msg->type_name);
     bad_message (peer, why);
   }
 }
@@ -1004,9 +852,9 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
   MeshTrackerServer *server = peer->server;
   gsize size;
   const gchar *text = g_bytes_get_data (bytes, &size);
-  g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) error = NULL;
-  JsonNode *root;
+  MeshTrackerMessage msg;
+  gboolean decoded;
   gint64 now = g_get_monotonic_time ();
 
   if (peer->closing)
@@ -1016,13 +864,14 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
   STATS_LOCKED (server, server->stats.messages++);
 
   if (!peer_take_token (peer, now)) {
-    fail_peer (peer, ERR_RATE_LIMITED, "too many messages per second");
+    fail_peer (peer, MESH_TRACKER_ERROR_RATE_LIMITED,
+        "too many messages per second");
     return;
   }
   if (size > server->max_message_size) {
     g_autofree gchar *why = g_strdup_printf ("messages are limited to %u "
         "bytes", server->max_message_size);
-    fail_peer (peer, ERR_MESSAGE_TOO_LARGE, why);
+    fail_peer (peer, MESH_TRACKER_ERROR_MESSAGE_TOO_LARGE, why);
     return;
   }
   if (type != SOUP_WEBSOCKET_DATA_TEXT) {
@@ -1030,19 +879,10 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
     return;
   }
 
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, text, size, &error)) {
-    g_autofree gchar *why = g_strdup_printf ("malformed JSON: %s",
-        error->message);
-    bad_message (peer, why);
-    return;
-  }
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
-    bad_message (peer, "a message must be a JSON object");
-    return;
-  }
-  handle_message (peer, json_node_get_object (root));
+  decoded = mesh_tracker_message_decode (&msg, MESH_TRACKER_TO_TRACKER, text,
+      size, &error);
+  handle_message (peer, &msg, decoded, error);
+  mesh_tracker_message_clear (&msg);
 }
 
 static Peer *
@@ -1092,7 +932,7 @@ on_websocket (SoupServer * soup, SoupServerMessage * msg, const char *path,
   g_hash_table_add (server->connections, peer);
   stats_update_sizes (server);
   if (full)
-    fail_peer (peer, ERR_TOO_MANY_CONNECTIONS,
+    fail_peer (peer, MESH_TRACKER_ERROR_TOO_MANY_CONNECTIONS,
         "the tracker has too many connections");
 }
 
@@ -1142,7 +982,7 @@ render_metrics (MeshTrackerServer * server)
 {
   GString *out = g_string_new (NULL);
   MeshTrackerStats stats;
-  guint64 errors[N_ERROR_CODES];
+  guint64 errors[MESH_TRACKER_N_ERRORS];
   guint64 disconnects[N_DISCONNECT_REASONS];
   guint i;
 
@@ -1182,9 +1022,9 @@ render_metrics (MeshTrackerServer * server)
       "{type=\"peer-left\"} %" G_GUINT64_FORMAT "\n", stats.peer_left_sent);
   append_metric (out, "mesh_tracker_errors_total", "counter",
       "Error messages sent, by code.");
-  for (i = 0; i < N_ERROR_CODES; i++)
+  for (i = 0; i < MESH_TRACKER_N_ERRORS; i++)
     g_string_append_printf (out, "mesh_tracker_errors_total{code=\"%s\"} %"
-        G_GUINT64_FORMAT "\n", error_code_names[i], errors[i]);
+        G_GUINT64_FORMAT "\n", mesh_tracker_error_code_name (i), errors[i]);
   append_metric (out, "mesh_tracker_disconnects_total", "counter",
       "Connections ended, by reason.");
   for (i = 0; i < N_DISCONNECT_REASONS; i++)

@@ -23,10 +23,10 @@
 
 #include <gio/gio.h>
 
-G_BEGIN_DECLS
+/* the messages, MESH_TRACKER_PROTOCOL_VERSION and MESH_TRACKER_SUBPROTOCOL */
+#include "p2p/mesh-tracker-proto.h"
 
-#define MESH_TRACKER_PROTOCOL_VERSION 1
-#define MESH_TRACKER_SUBPROTOCOL "mesh-tracker.v1"
+G_BEGIN_DECLS
 
 /* Defaults, used for the config fields left at 0 */
 #define MESH_TRACKER_DEFAULT_PORT 8765   /* of the command line tool only */

@@ -31,11 +31,10 @@
 #include <gst/gst.h>
 #include <string.h>
 
+#include "mesh-tracker-proto.h"
+
 GST_DEBUG_CATEGORY_STATIC (mesh_tracker_client_debug);
 #define GST_CAT_DEFAULT mesh_tracker_client_debug
-
-#define PROTOCOL_VERSION 1
-#define SUBPROTOCOL "mesh-tracker.v1"
 
 #define DEFAULT_MIN_BACKOFF_MS 1000
 #define MAX_BACKOFF_MS 30000
@@ -45,10 +44,6 @@ GST_DEBUG_CATEGORY_STATIC (mesh_tracker_client_debug);
 /* The tracker's messages are small: a welcome with a few dozen peers is a
  * few KiB. Anything past this is a broken or hostile tracker. */
 #define MAX_MESSAGE_SIZE (1024 * 1024)
-/* json-glib parses recursively: without a bound, a deeply nested message
- * ("[[[[...") would exhaust the stack. Protocol messages nest a few levels,
- * signalling payloads not many more. */
-#define MAX_JSON_DEPTH 64
 /* relative spread of the reconnect delays, so that the viewers of a tracker
  * that restarts do not all come back at the same instant */
 #define BACKOFF_JITTER 0.2
@@ -154,56 +149,22 @@ can_send (MeshTrackerClient * client)
       SOUP_WEBSOCKET_STATE_OPEN;
 }
 
+/* Takes @text. */
 static void
-send_builder (MeshTrackerClient * client, JsonBuilder * builder)
+send_text (MeshTrackerClient * client, gchar * text)
 {
-  g_autoptr (JsonNode) root = json_builder_get_root (builder);
-  g_autofree gchar *text = json_to_string (root, FALSE);
-
-  if (!can_send (client))
-    return;
-  GST_LOG_OBJECT (client, "-> %s", text);
-  soup_websocket_connection_send_text (client->ws, text);
-}
-
-/* A message with no field but its type: heartbeat, get-peers, leave. */
-static void
-send_bare (MeshTrackerClient * client, const gchar * type)
-{
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, type);
-  json_builder_end_object (builder);
-  send_builder (client, builder);
+  if (can_send (client)) {
+    GST_LOG_OBJECT (client, "-> %s", text);
+    soup_websocket_connection_send_text (client->ws, text);
+  }
+  g_free (text);
 }
 
 static void
 send_join (MeshTrackerClient * client)
 {
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "join");
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_int_value (builder, PROTOCOL_VERSION);
-  json_builder_set_member_name (builder, "swarm");
-  json_builder_add_string_value (builder, client->swarm_id);
-  json_builder_set_member_name (builder, "peer");
-  json_builder_add_string_value (builder, client->peer_id);
-  if (client->token) {
-    json_builder_set_member_name (builder, "token");
-    json_builder_add_string_value (builder, client->token);
-  }
-  json_builder_set_member_name (builder, "caps");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "upload");
-  json_builder_add_boolean_value (builder, client->upload);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
-  send_builder (client, builder);
+  send_text (client, mesh_tracker_encode_join (client->swarm_id,
+          client->peer_id, client->token, client->upload));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -253,7 +214,8 @@ drop_connection (MeshTrackerClient * client, gboolean say_leave)
   g_signal_connect (ws, "closed", G_CALLBACK (on_lingering_closed), NULL);
   if (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN) {
     if (say_leave) {
-      const gchar *leave = "{\"type\":\"leave\"}";
+      g_autofree gchar *leave =
+          mesh_tracker_encode_bare (MESH_TRACKER_MESSAGE_LEAVE);
 
       GST_LOG_OBJECT (client, "-> %s", leave);
       soup_websocket_connection_send_text (ws, leave);
@@ -324,117 +286,67 @@ on_join_timeout (gpointer data)
 static gboolean
 on_heartbeat_timer (gpointer data)
 {
-  send_bare (data, "heartbeat");
+  send_text (data, mesh_tracker_encode_bare (MESH_TRACKER_MESSAGE_HEARTBEAT));
   return G_SOURCE_CONTINUE;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Incoming messages                                                        */
 
-/* The string member @name of @object, NULL if missing or not a string. */
-static const gchar *
-get_string (JsonObject * object, const gchar * name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (!node || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static gboolean
-get_boolean (JsonObject * object, const gchar * name, gboolean fallback)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (!node || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return fallback;
-  return json_node_get_boolean (node);
-}
-
-static gint64
-get_int (JsonObject * object, const gchar * name, gint64 fallback)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (!node || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_INT64)
-    return fallback;
-  return json_node_get_int (node);
-}
-
-/* The ids of a "peers" array, uploaders first; entries of the wrong shape
- * and our own id are skipped. NULL if there is no array at all. */
+/* The ids of a welcome's or peers' list, uploaders first, without our own
+ * (a tracker lists us to nobody but others, still). */
 static GStrv
-parse_peer_list (MeshTrackerClient * client, JsonObject * message)
+peer_ids (MeshTrackerClient * client, GPtrArray * entries)
 {
-  JsonNode *node = json_object_get_member (message, "peers");
-  g_autoptr (GPtrArray) uploaders = NULL;
-  g_autoptr (GPtrArray) others = NULL;
-  JsonArray *array;
-  guint i, length;
+  g_autoptr (GStrvBuilder) uploaders = g_strv_builder_new ();
+  g_autoptr (GStrvBuilder) others = g_strv_builder_new ();
+  g_auto (GStrv) rest = NULL;
+  guint i;
 
-  if (!node || !JSON_NODE_HOLDS_ARRAY (node))
-    return NULL;
-  array = json_node_get_array (node);
-  length = json_array_get_length (array);
-  uploaders = g_ptr_array_new ();
-  others = g_ptr_array_new ();
-  for (i = 0; i < length; i++) {
-    JsonNode *entry = json_array_get_element (array, i);
-    const gchar *id;
+  for (i = 0; entries && i < entries->len; i++) {
+    MeshTrackerPeerEntry *entry = g_ptr_array_index (entries, i);
 
-    if (!JSON_NODE_HOLDS_OBJECT (entry)) {
-      GST_DEBUG_OBJECT (client, "ignoring a peer entry that is no object");
+    if (g_str_equal (entry->peer, client->peer_id))
       continue;
-    }
-    id = get_string (json_node_get_object (entry), "peer");
-    if (!id || !*id || g_str_equal (id, client->peer_id)) {
-      GST_DEBUG_OBJECT (client, "ignoring a peer entry without a usable id");
-      continue;
-    }
-    if (get_boolean (json_node_get_object (entry), "upload", FALSE))
-      g_ptr_array_add (uploaders, g_strdup (id));
-    else
-      g_ptr_array_add (others, g_strdup (id));
+    g_strv_builder_add (entry->upload ? uploaders : others, entry->peer);
   }
-  g_ptr_array_extend_and_steal (uploaders, g_steal_pointer (&others));
-  g_ptr_array_add (uploaders, NULL);
-  return (GStrv) g_ptr_array_free (g_steal_pointer (&uploaders), FALSE);
+  rest = g_strv_builder_end (others);
+  g_strv_builder_addv (uploaders, (const gchar **) rest);
+  return g_strv_builder_end (uploaders);
 }
 
 static void
-emit_peers (MeshTrackerClient * client, JsonObject * message)
+emit_peers (MeshTrackerClient * client, MeshTrackerMessage * msg)
 {
-  g_auto (GStrv) peers = parse_peer_list (client, message);
+  g_auto (GStrv) peers = NULL;
 
-  if (!peers) {
+  if (!msg->peers) {
     GST_WARNING_OBJECT (client, "ignoring a peer list without \"peers\" "
         "array");
     return;
   }
+  peers = peer_ids (client, msg->peers);
   GST_DEBUG_OBJECT (client, "%u peers", g_strv_length (peers));
   g_signal_emit (client, signals[SIGNAL_PEERS], 0, peers);
 }
 
 static void
-handle_welcome (MeshTrackerClient * client, JsonObject * message)
+handle_welcome (MeshTrackerClient * client, MeshTrackerMessage * msg)
 {
   guint connection_id = client->connection_id;
-  gint64 version = get_int (message, "version", -1);
-  gint64 heartbeat = get_int (message, "heartbeat", DEFAULT_HEARTBEAT_S);
+  gint64 heartbeat = msg->heartbeat;
 
   if (client->state != STATE_JOINING) {
     GST_WARNING_OBJECT (client, "ignoring a welcome we did not wait for");
     return;
   }
-  if (version != PROTOCOL_VERSION)
+  if (msg->version != MESH_TRACKER_PROTOCOL_VERSION)
     GST_WARNING_OBJECT (client, "the tracker speaks version %" G_GINT64_FORMAT
-        ", we speak %d", version, PROTOCOL_VERSION);
+        ", we speak %d", msg->version, MESH_TRACKER_PROTOCOL_VERSION);
 
-  if (heartbeat <= 0 || heartbeat > MAX_HEARTBEAT_S) {
+  if (heartbeat == 0) {
+    heartbeat = DEFAULT_HEARTBEAT_S;
+  } else if (heartbeat < 0 || heartbeat > MAX_HEARTBEAT_S) {
     GST_WARNING_OBJECT (client, "heartbeat of %" G_GINT64_FORMAT " s out of "
         "range, using %d s", heartbeat, DEFAULT_HEARTBEAT_S);
     heartbeat = DEFAULT_HEARTBEAT_S;
@@ -452,52 +364,40 @@ handle_welcome (MeshTrackerClient * client, JsonObject * message)
   g_signal_emit (client, signals[SIGNAL_JOINED], 0);
   if (connection_id != client->connection_id)
     return;
-  emit_peers (client, message);
+  emit_peers (client, msg);
 }
 
 static void
-handle_peer_event (MeshTrackerClient * client, JsonObject * message,
+handle_peer_event (MeshTrackerClient * client, MeshTrackerMessage * msg,
     guint signal_id)
 {
-  const gchar *peer = get_string (message, "peer");
-
-  if (!peer || !*peer) {
-    GST_WARNING_OBJECT (client, "ignoring a peer event without \"peer\"");
+  if (g_str_equal (msg->peer, client->peer_id))
     return;
-  }
-  if (g_str_equal (peer, client->peer_id))
-    return;
-  g_signal_emit (client, signals[signal_id], 0, peer);
+  g_signal_emit (client, signals[signal_id], 0, msg->peer);
 }
 
+/* The protocol lets "data" be any JSON value; ours are objects. */
 static void
-handle_signal (MeshTrackerClient * client, JsonObject * message)
+handle_signal (MeshTrackerClient * client, MeshTrackerMessage * msg)
 {
-  const gchar *from = get_string (message, "from");
-  JsonNode *data = json_object_get_member (message, "data");
-
-  if (!from || !*from || !data || !JSON_NODE_HOLDS_OBJECT (data)) {
-    GST_WARNING_OBJECT (client, "ignoring a signal without \"from\" string "
-        "and \"data\" object");
+  if (!JSON_NODE_HOLDS_OBJECT (msg->data)) {
+    GST_WARNING_OBJECT (client, "ignoring a signal from %s whose \"data\" "
+        "is no object", msg->peer);
     return;
   }
-  g_signal_emit (client, signals[SIGNAL_SIGNAL], 0, from,
-      json_node_get_object (data));
+  g_signal_emit (client, signals[SIGNAL_SIGNAL], 0, msg->peer,
+      json_node_get_object (msg->data));
 }
 
 static void
-handle_error (MeshTrackerClient * client, JsonObject * message)
+handle_error (MeshTrackerClient * client, MeshTrackerMessage * msg)
 {
   guint connection_id = client->connection_id;
-  const gchar *code = get_string (message, "code");
-  const gchar *text = get_string (message, "message");
-  gboolean fatal = get_boolean (message, "fatal", FALSE);
+  const gchar *code = msg->code ? msg->code : "unknown";
+  const gchar *text = msg->message ? msg->message : "";
+  gboolean fatal = msg->fatal;
   gboolean joining = client->state == STATE_JOINING;
 
-  if (!code)
-    code = "unknown";
-  if (!text)
-    text = "";
   GST_WARNING_OBJECT (client, "tracker error %s%s: %s", code,
       fatal ? " (fatal)" : "", text);
 
@@ -515,58 +415,28 @@ handle_error (MeshTrackerClient * client, JsonObject * message)
 }
 
 static void
-handle_message (MeshTrackerClient * client, JsonObject * message)
+handle_message (MeshTrackerClient * client, MeshTrackerMessage * msg)
 {
-  const gchar *type = get_string (message, "type");
-
-  if (!type) {
-    GST_WARNING_OBJECT (client, "ignoring a message without \"type\"");
-  } else if (g_str_equal (type, "error")) {
-    handle_error (client, message);
-  } else if (g_str_equal (type, "welcome")) {
-    handle_welcome (client, message);
+  if (msg->type == MESH_TRACKER_MESSAGE_ERROR) {
+    handle_error (client, msg);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_WELCOME) {
+    handle_welcome (client, msg);
   } else if (client->state != STATE_JOINED) {
-    GST_WARNING_OBJECT (client, "ignoring \"%s\" before the welcome", type);
-  } else if (g_str_equal (type, "peers")) {
-    emit_peers (client, message);
-  } else if (g_str_equal (type, "peer-joined")) {
-    handle_peer_event (client, message, SIGNAL_PEER_JOINED);
-  } else if (g_str_equal (type, "peer-left")) {
-    handle_peer_event (client, message, SIGNAL_PEER_LEFT);
-  } else if (g_str_equal (type, "signal")) {
-    handle_signal (client, message);
+    GST_WARNING_OBJECT (client, "ignoring \"%s\" before the welcome",
+        msg->type_name);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_PEERS) {
+    emit_peers (client, msg);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_PEER_JOINED) {
+    handle_peer_event (client, msg, SIGNAL_PEER_JOINED);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_PEER_LEFT) {
+    handle_peer_event (client, msg, SIGNAL_PEER_LEFT);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_SIGNAL) {
+    handle_signal (client, msg);
   } else {
     /* newer trackers may say more */
-    GST_DEBUG_OBJECT (client, "ignoring unknown message type \"%s\"", type);
+    GST_DEBUG_OBJECT (client, "ignoring unknown message type \"%s\"",
+        msg->type_name);
   }
-}
-
-/* Whether the arrays and objects of @text nest at most @max_depth deep. */
-static gboolean
-nesting_within (const gchar * text, gsize size, guint max_depth)
-{
-  gboolean in_string = FALSE;
-  guint depth = 0;
-  gsize i;
-
-  for (i = 0; i < size; i++) {
-    gchar c = text[i];
-
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth)
-        return FALSE;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      depth--;
-    }
-  }
-  return TRUE;
 }
 
 static void
@@ -576,9 +446,8 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
   MeshTrackerClient *client = data;
   gsize size;
   const gchar *text = g_bytes_get_data (bytes, &size);
-  g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) error = NULL;
-  JsonNode *root;
+  MeshTrackerMessage msg;
 
   if (type != SOUP_WEBSOCKET_DATA_TEXT) {
     GST_WARNING_OBJECT (client, "ignoring a binary message of %"
@@ -587,25 +456,15 @@ on_ws_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
   }
   GST_LOG_OBJECT (client, "<- %.*s", (int) MIN (size, 1024), text);
 
-  if (!nesting_within (text, size, MAX_JSON_DEPTH)) {
-    GST_WARNING_OBJECT (client, "ignoring a message nested more than %d "
-        "levels deep", MAX_JSON_DEPTH);
-    return;
+  if (mesh_tracker_message_decode (&msg, MESH_TRACKER_TO_CLIENT, text, size,
+          &error)) {
+    g_object_ref (client);
+    handle_message (client, &msg);
+    g_object_unref (client);
+  } else {
+    GST_WARNING_OBJECT (client, "ignoring a message: %s", error->message);
   }
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, text, size, &error)) {
-    GST_WARNING_OBJECT (client, "ignoring malformed JSON: %s", error->message);
-    return;
-  }
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
-    GST_WARNING_OBJECT (client, "ignoring a message that is no JSON object");
-    return;
-  }
-
-  g_object_ref (client);
-  handle_message (client, json_node_get_object (root));
-  g_object_unref (client);
+  mesh_tracker_message_clear (&msg);
 }
 
 static void
@@ -740,7 +599,7 @@ make_request (MeshTrackerClient * client, GError ** error)
 static void
 begin_connect (MeshTrackerClient * client)
 {
-  const gchar *protocols[] = { SUBPROTOCOL, NULL };
+  const gchar *protocols[] = { MESH_TRACKER_SUBPROTOCOL, NULL };
   g_autoptr (SoupMessage) msg = NULL;
   ConnectAttempt *attempt;
   GError *error = NULL;
@@ -826,7 +685,7 @@ void
 mesh_tracker_client_send_signal (MeshTrackerClient * client,
     const gchar * to, JsonObject * data)
 {
-  g_autoptr (JsonBuilder) builder = NULL;
+  g_autoptr (JsonNode) node = NULL;
 
   g_return_if_fail (MESH_IS_TRACKER_CLIENT (client));
   g_return_if_fail (to != NULL);
@@ -836,17 +695,8 @@ mesh_tracker_client_send_signal (MeshTrackerClient * client,
     GST_DEBUG_OBJECT (client, "not joined: dropping a signal to %s", to);
     return;
   }
-  builder = json_builder_new ();
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "type");
-  json_builder_add_string_value (builder, "signal");
-  json_builder_set_member_name (builder, "to");
-  json_builder_add_string_value (builder, to);
-  json_builder_set_member_name (builder, "data");
-  json_builder_add_value (builder, json_node_init_object (json_node_alloc (),
-          data));
-  json_builder_end_object (builder);
-  send_builder (client, builder);
+  node = json_node_init_object (json_node_alloc (), data);
+  send_text (client, mesh_tracker_encode_signal (to, node));
 }
 
 void
@@ -858,7 +708,7 @@ mesh_tracker_client_request_peers (MeshTrackerClient * client)
     GST_DEBUG_OBJECT (client, "not joined: not asking for peers");
     return;
   }
-  send_bare (client, "get-peers");
+  send_text (client, mesh_tracker_encode_bare (MESH_TRACKER_MESSAGE_GET_PEERS));
 }
 
 /* ------------------------------------------------------------------------ */

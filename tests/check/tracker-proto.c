@@ -1,0 +1,608 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Tests of the tracker protocol codec (ext/mesh/p2p/mesh-tracker-proto.c):
+ * every message encoded and decoded again, in the direction it travels;
+ * malformed and hostile JSON refused with an error that says why; ids at
+ * and past their bounds; the leniency of the client side (peer lists with
+ * some bad entries, shapeless errors) and the strictness of the tracker
+ * side.
+ *
+ * Threads: the codec is pure; everything runs on the check thread.
+ */
+
+#include <gst/check/gstcheck.h>
+#include <string.h>
+
+#include "p2p/mesh-tracker-proto.h"
+
+/* Decodes @text (NUL-terminated) and checks that it fails with @code. The
+ * message's type is returned (how far decoding got). */
+static MeshTrackerMessageType
+expect_refused (MeshTrackerDirection direction, const gchar * text,
+    MeshTrackerProtoError code)
+{
+  g_autoptr (GError) error = NULL;
+  MeshTrackerMessage msg;
+  MeshTrackerMessageType type;
+
+  fail_if (mesh_tracker_message_decode (&msg, direction, text, strlen (text),
+          &error), "accepted: %.200s", text);
+  fail_unless (g_error_matches (error, MESH_TRACKER_PROTO_ERROR, code),
+      "%.200s: wrong error %s", text, error ? error->message : "(none)");
+  fail_unless (error->message && *error->message);
+  type = msg.type;
+  mesh_tracker_message_clear (&msg);
+  return type;
+}
+
+static void
+expect_malformed (MeshTrackerDirection direction, const gchar * text)
+{
+  expect_refused (direction, text, MESH_TRACKER_PROTO_ERROR_MALFORMED);
+}
+
+/* Decodes @text, which must decode; @msg must be cleared by the caller. */
+static void
+decode_ok (MeshTrackerMessage * msg, MeshTrackerDirection direction,
+    const gchar * text)
+{
+  g_autoptr (GError) error = NULL;
+
+  fail_unless (mesh_tracker_message_decode (msg, direction, text,
+          strlen (text), &error), "%.200s: %s", text,
+      error ? error->message : "");
+}
+
+/* @text nested @depth arrays deep inside a signal's data. */
+static gchar *
+deep_signal (guint depth)
+{
+  GString *text = g_string_new ("{\"type\":\"signal\",\"to\":\"peer-bbbb\","
+      "\"data\":");
+  guint i;
+
+  for (i = 0; i < depth; i++)
+    g_string_append_c (text, '[');
+  for (i = 0; i < depth; i++)
+    g_string_append_c (text, ']');
+  g_string_append_c (text, '}');
+  return g_string_free (text, FALSE);
+}
+
+GST_START_TEST (test_join_round_trip)
+{
+  g_autofree gchar *with_token = mesh_tracker_encode_join ("live/ch1",
+      "peer-aaaa", "1700000000.abcdef", TRUE);
+  g_autofree gchar *without = mesh_tracker_encode_join ("live/ch1",
+      "peer-bbbb", NULL, FALSE);
+  MeshTrackerMessage msg;
+
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, with_token);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_JOIN);
+  fail_unless_equals_string (msg.type_name, "join");
+  fail_unless_equals_int (msg.version, 1);
+  fail_unless_equals_string (msg.swarm, "live/ch1");
+  fail_unless_equals_string (msg.peer, "peer-aaaa");
+  fail_unless_equals_string (msg.token, "1700000000.abcdef");
+  fail_unless (msg.upload);
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, without);
+  fail_unless_equals_string (msg.peer, "peer-bbbb");
+  fail_unless (msg.token == NULL);
+  fail_if (msg.upload);
+  /* the wire format of docs/protocol.md */
+  fail_unless (strstr (without, "\"version\":1") != NULL, "%s", without);
+  fail_unless (strstr (without, "\"caps\":{\"upload\":false}") != NULL, "%s",
+      without);
+  fail_unless (strstr (without, "token") == NULL, "%s", without);
+  mesh_tracker_message_clear (&msg);
+
+  /* a join is no message the tracker sends */
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, with_token);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_UNKNOWN);
+  fail_unless_equals_string (msg.type_name, "join");
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_signal_round_trip)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonNode *data;
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *data_text = NULL;
+  g_autofree gchar *relayed = NULL;
+  MeshTrackerMessage msg;
+
+  fail_unless (json_parser_load_from_data (parser, "{\"kind\":\"candidate\","
+          "\"sdp\":\"a=candidate:1 1 UDP 2013266431 127.0.0.1 4242 typ host"
+          "\\r\\n\",\"quote\":\"\\\"}{\",\"n\":[1,2.5,null,true],"
+          "\"unicode\":\"h\\u00e9 \\u2603\"}", -1, NULL));
+  data = json_parser_get_root (parser);
+
+  out = mesh_tracker_encode_signal ("peer-bbbb", data);
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, out);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_SIGNAL);
+  fail_unless_equals_string (msg.peer, "peer-bbbb");
+  fail_unless (json_node_equal (msg.data, data), "data changed: %s", out);
+
+  /* the tracker relays the data as serialised, with "from" */
+  data_text = json_to_string (msg.data, FALSE);
+  relayed = mesh_tracker_encode_relayed_signal ("peer-aaaa", data_text);
+  mesh_tracker_message_clear (&msg);
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, relayed);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_SIGNAL);
+  fail_unless_equals_string (msg.peer, "peer-aaaa");
+  fail_unless (json_node_equal (msg.data, data), "data changed: %s", relayed);
+  mesh_tracker_message_clear (&msg);
+
+  /* data may be any JSON value */
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT,
+      "{\"type\":\"signal\",\"from\":\"peer-aaaa\",\"data\":\"text\"}");
+  fail_unless (JSON_NODE_HOLDS_VALUE (msg.data));
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+/* "from" is quoted whatever it holds: no way to break out of the string. */
+GST_START_TEST (test_relayed_signal_quoting)
+{
+  g_autofree gchar *text = mesh_tracker_encode_relayed_signal
+      ("x\",\"type\":\"welcome", "{}");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *object;
+
+  fail_unless (json_parser_load_from_data (parser, text, -1, NULL), "%s", text);
+  object = json_node_get_object (json_parser_get_root (parser));
+  fail_unless_equals_string (json_object_get_string_member (object, "type"),
+      "signal");
+  fail_unless_equals_string (json_object_get_string_member (object, "from"),
+      "x\",\"type\":\"welcome");
+  /* and a client refuses it: not a peer id */
+  expect_malformed (MESH_TRACKER_TO_CLIENT, text);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_tracker_messages_round_trip)
+{
+  MeshTrackerPeerEntry entries[] = {
+    {(gchar *) "peer-up-0001", TRUE},
+    {(gchar *) "peer-down-01", FALSE},
+  };
+  g_autofree gchar *welcome = mesh_tracker_encode_welcome ("peer-me-0001",
+      "swarm \xe2\x98\x83", 15, entries, G_N_ELEMENTS (entries));
+  g_autofree gchar *empty_welcome = mesh_tracker_encode_welcome
+      ("peer-me-0001", "s", 30, NULL, 0);
+  g_autofree gchar *peers = mesh_tracker_encode_peers (entries, 1);
+  g_autofree gchar *joined = mesh_tracker_encode_peer_joined ("peer-new-001",
+      TRUE);
+  g_autofree gchar *left = mesh_tracker_encode_peer_left ("peer-old-001");
+  g_autofree gchar *error = mesh_tracker_encode_error
+      (MESH_TRACKER_ERROR_UNAUTHORIZED, "the token is \"expired\"", TRUE);
+  MeshTrackerPeerEntry *entry;
+  MeshTrackerMessage msg;
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, welcome);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_WELCOME);
+  fail_unless_equals_int (msg.version, 1);
+  fail_unless_equals_int (msg.heartbeat, 15);
+  fail_unless_equals_string (msg.peer, "peer-me-0001");
+  fail_unless_equals_string (msg.swarm, "swarm \xe2\x98\x83");
+  fail_unless_equals_int (msg.peers->len, 2);
+  entry = g_ptr_array_index (msg.peers, 0);
+  fail_unless_equals_string (entry->peer, "peer-up-0001");
+  fail_unless (entry->upload);
+  entry = g_ptr_array_index (msg.peers, 1);
+  fail_unless_equals_string (entry->peer, "peer-down-01");
+  fail_if (entry->upload);
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, empty_welcome);
+  fail_unless (msg.peers != NULL);
+  fail_unless_equals_int (msg.peers->len, 0);
+  fail_unless_equals_int (msg.heartbeat, 30);
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, peers);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_PEERS);
+  fail_unless_equals_int (msg.peers->len, 1);
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, joined);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_PEER_JOINED);
+  fail_unless_equals_string (msg.peer, "peer-new-001");
+  fail_unless (msg.upload);
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, left);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_PEER_LEFT);
+  fail_unless_equals_string (msg.peer, "peer-old-001");
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, error);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_ERROR);
+  fail_unless_equals_string (msg.code, "unauthorized");
+  fail_unless_equals_string (msg.message, "the token is \"expired\"");
+  fail_unless (msg.fatal);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bare_messages)
+{
+  const MeshTrackerMessageType types[] = {
+    MESH_TRACKER_MESSAGE_GET_PEERS, MESH_TRACKER_MESSAGE_HEARTBEAT,
+    MESH_TRACKER_MESSAGE_LEAVE,
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (types); i++) {
+    g_autofree gchar *text = mesh_tracker_encode_bare (types[i]);
+    g_autofree gchar *expected = g_strdup_printf ("{\"type\":\"%s\"}",
+        mesh_tracker_message_type_name (types[i]));
+    MeshTrackerMessage msg;
+
+    fail_unless_equals_string (text, expected);
+    decode_ok (&msg, MESH_TRACKER_TO_TRACKER, text);
+    fail_unless_equals_int (msg.type, types[i]);
+    mesh_tracker_message_clear (&msg);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_codes)
+{
+  gint i;
+
+  for (i = 0; i < MESH_TRACKER_N_ERRORS; i++)
+    fail_unless_equals_int (mesh_tracker_error_code_from_name
+        (mesh_tracker_error_code_name (i)), i);
+  fail_unless_equals_string (mesh_tracker_error_code_name
+      (MESH_TRACKER_ERROR_BAD_MESSAGE), "bad-message");
+  fail_unless_equals_string (mesh_tracker_error_code_name
+      (MESH_TRACKER_ERROR_TOO_MANY_CONNECTIONS), "too-many-connections");
+  fail_unless_equals_int (mesh_tracker_error_code_from_name ("no-such"), -1);
+  fail_unless_equals_int (mesh_tracker_error_code_from_name (NULL), -1);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_malformed_envelopes)
+{
+  const gchar *bad[] = {
+    "",
+    "{not json",
+    "{\"type\":\"join\"",
+    "[1,2,3]",
+    "\"just a string\"",
+    "42",
+    "null",
+    "{}",
+    "{\"no\":\"type\"}",
+    "{\"type\":5}",
+    "{\"type\":null}",
+    "{\"type\":[\"join\"]}",
+    "{\"type\":\"heartbeat\"} {\"type\":\"heartbeat\"}",
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++) {
+    fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_TRACKER, bad[i],
+            MESH_TRACKER_PROTO_ERROR_MALFORMED), MESH_TRACKER_MESSAGE_INVALID);
+    fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_CLIENT, bad[i],
+            MESH_TRACKER_PROTO_ERROR_MALFORMED), MESH_TRACKER_MESSAGE_INVALID);
+  }
+}
+
+GST_END_TEST;
+
+/* Bytes past @size, a NUL inside, invalid UTF-8: the decoder reads exactly
+ * what it is given and refuses what is not JSON text. */
+GST_START_TEST (test_hostile_bytes)
+{
+  const gchar with_nul[] = "{\"type\":\"heartbeat\",\"x\":\"a\0b\"}";
+  const gchar truncated[] = "{\"type\":\"heartbeat\"}garbage";
+  const gchar *bad_utf8 = "{\"type\":\"join\",\"version\":1,"
+      "\"swarm\":\"\xff\xfe\",\"peer\":\"peer-aaaa\"}";
+  g_autoptr (GError) error = NULL;
+  MeshTrackerMessage msg;
+
+  fail_if (mesh_tracker_message_decode (&msg, MESH_TRACKER_TO_TRACKER,
+          with_nul, sizeof (with_nul) - 1, &error));
+  fail_unless (g_error_matches (error, MESH_TRACKER_PROTO_ERROR,
+          MESH_TRACKER_PROTO_ERROR_MALFORMED));
+  mesh_tracker_message_clear (&msg);
+  g_clear_error (&error);
+
+  fail_unless (mesh_tracker_message_decode (&msg, MESH_TRACKER_TO_TRACKER,
+          truncated, strlen ("{\"type\":\"heartbeat\"}"), &error), "%s",
+      error ? error->message : "");
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_HEARTBEAT);
+  mesh_tracker_message_clear (&msg);
+
+  expect_malformed (MESH_TRACKER_TO_TRACKER, bad_utf8);
+
+  /* one value per message, whitespace around it is fine */
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, " {\"type\":\"heartbeat\"} \n");
+  mesh_tracker_message_clear (&msg);
+  expect_malformed (MESH_TRACKER_TO_TRACKER,
+      "{\"type\":\"heartbeat\"}{\"type\":\"leave\"}");
+  expect_malformed (MESH_TRACKER_TO_CLIENT, "{\"type\":\"peers\","
+      "\"peers\":[]}[]");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_nesting_depth)
+{
+  g_autofree gchar *at_limit = deep_signal (MESH_TRACKER_MAX_DEPTH - 1);
+  g_autofree gchar *past_limit = deep_signal (MESH_TRACKER_MAX_DEPTH);
+  /* deep enough to exhaust json-glib's stack if it were parsed */
+  g_autofree gchar *hostile = deep_signal (500000);
+  /* brackets inside strings do not count, escaped quotes do not end them */
+  g_autofree gchar *in_string = NULL;
+  g_autofree gchar *brackets = g_strnfill (1000, '[');
+  MeshTrackerMessage msg;
+
+  /* the message object is one level: data adds the rest */
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, at_limit);
+  mesh_tracker_message_clear (&msg);
+  expect_malformed (MESH_TRACKER_TO_TRACKER, past_limit);
+  expect_malformed (MESH_TRACKER_TO_TRACKER, hostile);
+  expect_malformed (MESH_TRACKER_TO_CLIENT, hostile);
+
+  in_string = g_strdup_printf ("{\"type\":\"signal\",\"to\":\"peer-bbbb\","
+      "\"data\":\"\\\"%s\"}", brackets);
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, in_string);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_join_strict)
+{
+  const gchar *bad[] = {
+    "{\"type\":\"join\",\"swarm\":\"s\",\"peer\":\"peer-aaaa\"}",
+    "{\"type\":\"join\",\"version\":\"1\",\"swarm\":\"s\","
+        "\"peer\":\"peer-aaaa\"}",
+    "{\"type\":\"join\",\"version\":1.0,\"swarm\":\"s\","
+        "\"peer\":\"peer-aaaa\"}",
+    "{\"type\":\"join\",\"version\":1,\"peer\":\"peer-aaaa\"}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"\",\"peer\":\"peer-aaaa\"}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":7,\"peer\":\"peer-aaaa\"}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\"}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\",\"peer\":\"short\"}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\",\"peer\":\"bad peer!\"}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\",\"peer\":\"peer-\xc3\xa9t\xc3\xa9\"}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\",\"peer\":\"peer-aaaa\","
+        "\"token\":5}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\",\"peer\":\"peer-aaaa\","
+        "\"caps\":{\"upload\":\"yes\"}}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\",\"peer\":\"peer-aaaa\","
+        "\"caps\":[]}",
+  };
+  MeshTrackerMessage msg;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_TRACKER, bad[i],
+            MESH_TRACKER_PROTO_ERROR_MALFORMED), MESH_TRACKER_MESSAGE_JOIN);
+
+  /* another version is refused before anything else is looked at */
+  fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_TRACKER,
+          "{\"type\":\"join\",\"version\":2,\"swarm\":\"\"}",
+          MESH_TRACKER_PROTO_ERROR_UNSUPPORTED_VERSION),
+      MESH_TRACKER_MESSAGE_JOIN);
+
+  /* optional members may be null; unknown ones are ignored */
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, "{\"type\":\"join\",\"version\":1,"
+      "\"swarm\":\"s\",\"peer\":\"peer-aaaa\",\"token\":null,\"caps\":null,"
+      "\"future\":{\"x\":[1]}}");
+  fail_unless (msg.token == NULL);
+  fail_if (msg.upload);
+  mesh_tracker_message_clear (&msg);
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, "{\"type\":\"join\",\"version\":1,"
+      "\"swarm\":\"s\",\"peer\":\"peer-aaaa\",\"caps\":{}}");
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+/* The bounds of docs/protocol.md 1.1: 1..256 characters (not bytes) of
+ * swarm id, 8..64 of peer id. */
+GST_START_TEST (test_id_bounds)
+{
+  g_autofree gchar *peer_8 = g_strnfill (8, 'p');
+  g_autofree gchar *peer_7 = g_strnfill (7, 'p');
+  g_autofree gchar *peer_64 = g_strnfill (64, 'p');
+  g_autofree gchar *peer_65 = g_strnfill (65, 'p');
+  g_autofree gchar *swarm_256 = g_strnfill (256, 's');
+  g_autofree gchar *swarm_257 = g_strnfill (257, 's');
+  GString *snowmen = g_string_new (NULL);
+  guint i;
+
+  fail_unless (mesh_tracker_is_valid_peer_id (peer_8));
+  fail_unless (mesh_tracker_is_valid_peer_id (peer_64));
+  fail_unless (mesh_tracker_is_valid_peer_id ("A-z_0-9-"));
+  fail_if (mesh_tracker_is_valid_peer_id (peer_7));
+  fail_if (mesh_tracker_is_valid_peer_id (peer_65));
+  fail_if (mesh_tracker_is_valid_peer_id ("peer aaaa"));
+  fail_if (mesh_tracker_is_valid_peer_id ("peer/aaaa"));
+  fail_if (mesh_tracker_is_valid_peer_id (NULL));
+
+  fail_unless (mesh_tracker_is_valid_swarm_id ("s"));
+  fail_unless (mesh_tracker_is_valid_swarm_id (swarm_256));
+  fail_if (mesh_tracker_is_valid_swarm_id (swarm_257));
+  fail_if (mesh_tracker_is_valid_swarm_id (""));
+  fail_if (mesh_tracker_is_valid_swarm_id ("\xc3("));
+  /* 256 characters of 3 bytes each */
+  for (i = 0; i < 256; i++)
+    g_string_append (snowmen, "\xe2\x98\x83");
+  fail_unless (mesh_tracker_is_valid_swarm_id (snowmen->str));
+  g_string_append (snowmen, "\xe2\x98\x83");
+  fail_if (mesh_tracker_is_valid_swarm_id (snowmen->str));
+  g_string_free (snowmen, TRUE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_oversized_fields)
+{
+  g_autofree gchar *peer_65 = g_strnfill (65, 'p');
+  g_autofree gchar *swarm_257 = g_strnfill (257, 's');
+  g_autofree gchar *join_long_peer = g_strdup_printf ("{\"type\":\"join\","
+      "\"version\":1,\"swarm\":\"s\",\"peer\":\"%s\"}", peer_65);
+  g_autofree gchar *join_long_swarm = g_strdup_printf ("{\"type\":\"join\","
+      "\"version\":1,\"swarm\":\"%s\",\"peer\":\"peer-aaaa\"}", swarm_257);
+  g_autofree gchar *joined_long = g_strdup_printf ("{\"type\":\"peer-joined\","
+      "\"peer\":\"%s\"}", peer_65);
+  g_autofree gchar *left_long = g_strdup_printf ("{\"type\":\"peer-left\","
+      "\"peer\":\"%s\"}", peer_65);
+  g_autofree gchar *signal_long = g_strdup_printf ("{\"type\":\"signal\","
+      "\"from\":\"%s\",\"data\":{}}", peer_65);
+  g_autofree gchar *list_long = g_strdup_printf ("{\"type\":\"peers\","
+      "\"peers\":[{\"peer\":\"%s\"},{\"peer\":\"peer-good-01\"}]}", peer_65);
+  MeshTrackerMessage msg;
+
+  expect_malformed (MESH_TRACKER_TO_TRACKER, join_long_peer);
+  expect_malformed (MESH_TRACKER_TO_TRACKER, join_long_swarm);
+  expect_malformed (MESH_TRACKER_TO_CLIENT, joined_long);
+  expect_malformed (MESH_TRACKER_TO_CLIENT, left_long);
+  expect_malformed (MESH_TRACKER_TO_CLIENT, signal_long);
+  /* in a list, the bad entry goes and the good one stays */
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, list_long);
+  fail_unless_equals_int (msg.peers->len, 1);
+  fail_unless_equals_string (((MeshTrackerPeerEntry *)
+          g_ptr_array_index (msg.peers, 0))->peer, "peer-good-01");
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_signal_strict)
+{
+  const gchar *bad_in[] = {
+    "{\"type\":\"signal\",\"to\":5,\"data\":{}}",
+    "{\"type\":\"signal\",\"to\":\"peer-bbbb\"}",
+    "{\"type\":\"signal\",\"data\":{}}",
+  };
+  const gchar *bad_out[] = {
+    "{\"type\":\"signal\",\"from\":\"peer-bbbb\"}",
+    "{\"type\":\"signal\",\"data\":{}}",
+    "{\"type\":\"signal\",\"from\":[],\"data\":{}}",
+    "{\"type\":\"signal\",\"from\":\"\",\"data\":{}}",
+    /* a client's "to" is no tracker's "from" */
+    "{\"type\":\"signal\",\"to\":\"peer-bbbb\",\"data\":{}}",
+  };
+  MeshTrackerMessage msg;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad_in); i++)
+    fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_TRACKER,
+            bad_in[i], MESH_TRACKER_PROTO_ERROR_MALFORMED),
+        MESH_TRACKER_MESSAGE_SIGNAL);
+  for (i = 0; i < G_N_ELEMENTS (bad_out); i++)
+    fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_CLIENT,
+            bad_out[i], MESH_TRACKER_PROTO_ERROR_MALFORMED),
+        MESH_TRACKER_MESSAGE_SIGNAL);
+
+  /* the tracker looks "to" up: any string decodes */
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER,
+      "{\"type\":\"signal\",\"to\":\"x\",\"data\":null}");
+  fail_unless_equals_string (msg.peer, "x");
+  fail_unless (JSON_NODE_HOLDS_NULL (msg.data));
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+/* What a client gets is read leniently: a welcome or an error with odd
+ * members is still worth having. */
+GST_START_TEST (test_client_side_leniency)
+{
+  MeshTrackerMessage msg;
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, "{\"type\":\"welcome\","
+      "\"heartbeat\":\"soon\",\"peers\":[1,\"x\",null,[],{\"peer\":5},"
+      "{\"upload\":true},{\"peer\":\"\"},"
+      "{\"peer\":\"peer-ok-0001\",\"upload\":\"yes\"},"
+      "{\"peer\":\"peer-up-0001\",\"upload\":true}]}");
+  fail_unless_equals_int (msg.version, -1);
+  fail_unless_equals_int (msg.heartbeat, 0);
+  fail_unless (msg.peer == NULL && msg.swarm == NULL);
+  fail_unless_equals_int (msg.peers->len, 2);
+  fail_unless_equals_string (((MeshTrackerPeerEntry *)
+          g_ptr_array_index (msg.peers, 0))->peer, "peer-ok-0001");
+  fail_if (((MeshTrackerPeerEntry *) g_ptr_array_index (msg.peers, 0))->upload);
+  fail_unless (((MeshTrackerPeerEntry *)
+          g_ptr_array_index (msg.peers, 1))->upload);
+  mesh_tracker_message_clear (&msg);
+
+  /* a welcome without a list is still a welcome */
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, "{\"type\":\"welcome\"}");
+  fail_unless (msg.peers == NULL);
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, "{\"type\":\"error\"}");
+  fail_unless (msg.code == NULL && msg.message == NULL);
+  fail_if (msg.fatal);
+  mesh_tracker_message_clear (&msg);
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, "{\"type\":\"error\",\"code\":5,"
+      "\"message\":null,\"fatal\":\"yes\"}");
+  fail_unless (msg.code == NULL);
+  fail_if (msg.fatal);
+  mesh_tracker_message_clear (&msg);
+
+  /* a list answer needs its list */
+  fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_CLIENT,
+          "{\"type\":\"peers\",\"peers\":{\"peer\":\"peer-ok-0001\"}}",
+          MESH_TRACKER_PROTO_ERROR_MALFORMED), MESH_TRACKER_MESSAGE_PEERS);
+  expect_malformed (MESH_TRACKER_TO_CLIENT, "{\"type\":\"peers\"}");
+  expect_malformed (MESH_TRACKER_TO_CLIENT, "{\"type\":\"peer-joined\"}");
+  expect_malformed (MESH_TRACKER_TO_CLIENT,
+      "{\"type\":\"peer-left\",\"peer\":[]}");
+
+  /* later versions may say more */
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT,
+      "{\"type\":\"a-future-message\",\"x\":{\"y\":[1,2]}}");
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_UNKNOWN);
+  fail_unless_equals_string (msg.type_name, "a-future-message");
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+static Suite *
+tracker_proto_suite (void)
+{
+  Suite *s = suite_create ("tracker-proto");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_join_round_trip);
+  tcase_add_test (tc, test_signal_round_trip);
+  tcase_add_test (tc, test_relayed_signal_quoting);
+  tcase_add_test (tc, test_tracker_messages_round_trip);
+  tcase_add_test (tc, test_bare_messages);
+  tcase_add_test (tc, test_error_codes);
+  tcase_add_test (tc, test_malformed_envelopes);
+  tcase_add_test (tc, test_hostile_bytes);
+  tcase_add_test (tc, test_nesting_depth);
+  tcase_add_test (tc, test_join_strict);
+  tcase_add_test (tc, test_id_bounds);
+  tcase_add_test (tc, test_oversized_fields);
+  tcase_add_test (tc, test_signal_strict);
+  tcase_add_test (tc, test_client_side_leniency);
+  return s;
+}
+
+GST_CHECK_MAIN (tracker_proto);
