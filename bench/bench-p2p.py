@@ -10,13 +10,20 @@ under /live/), the tracker (mesh-tracker) and N mesh-viewer processes on
 the origin measured it, each viewer's p2p-ratio, stalls, startup time against
 a CDN-only run, CPU and peak RSS. See bench/README.md.
 
+With --lab, the same swarm runs in the network lab (bench/lab/): every
+viewer, the origin and the tracker in a network namespace of its own, with
+RTT, jitter, loss, capped links, NAT routers, STUN/TURN and churn. See
+bench/lab/README.md.
+
 Python standard library only.
 """
 
 import argparse
 import json
 import os
+import random
 import select
+import shutil
 import signal
 import statistics
 import subprocess
@@ -27,6 +34,8 @@ import urllib.error
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "bench", "lab"))
+import lab as netlab  # noqa: E402  (bench/lab/lab.py)
 
 # The product's goal for N = 10, 120 s of live.
 GOAL_OFFLOAD = 0.85
@@ -70,6 +79,13 @@ def parse_args():
                         "GST_DEBUG in the environment to fill them")
     parser.add_argument("--json", action="store_true",
                         help="also print every figure as one JSON object")
+    parser.add_argument("--stream-kbps", type=int, default=0,
+                        help="make a live test stream of about this many "
+                        "kbit/s with ffmpeg (cached in the build directory) "
+                        "instead of the test media")
+    parser.add_argument("--segment", type=int, default=2, metavar="S",
+                        help="segment duration of --stream-kbps (default 2)")
+    add_lab_args(parser)
     args = parser.parse_args()
     if args.viewers < 1 or args.seconds < 1 or args.stagger < 0:
         parser.error("--viewers and --seconds must be >= 1, --stagger >= 0")
@@ -77,11 +93,102 @@ def parse_args():
         args.baseline_seconds = min(args.seconds, 20)
     if args.baseline_seconds < 1:
         parser.error("--baseline-seconds must be >= 1")
+    if args.stream_kbps and not 200 <= args.stream_kbps <= 50000:
+        parser.error("--stream-kbps must be in 200 - 50000")
+    if not 1 <= args.segment <= 10:
+        parser.error("--segment must be in 1 - 10")
+    check_lab_args(parser, args)
     return args
+
+
+def add_lab_args(parser):
+    group = parser.add_argument_group(
+        "network lab (root; see bench/lab/README.md)")
+    group.add_argument("--lab", action="store_true",
+                       help="run in the network lab instead of on loopback")
+    group.add_argument("--rtt", type=float, default=0, metavar="MS",
+                       help="RTT between two viewers (each viewer's access "
+                       "link adds half of it; default 0)")
+    group.add_argument("--origin-rtt", type=float, default=None, metavar="MS",
+                       help="RTT between a viewer and the origin (default "
+                       "--rtt / 2: the origin's own link adds nothing)")
+    group.add_argument("--jitter", type=float, default=0, metavar="MS",
+                       help="jitter on each direction of each viewer's link")
+    group.add_argument("--loss", type=float, default=0, metavar="P",
+                       help="random loss (0 - 1) on each direction of each "
+                       "viewer's link")
+    group.add_argument("--down", type=float, default=0, metavar="KBIT",
+                       help="viewers' downlink cap in kbit/s (0 = none)")
+    group.add_argument("--up", type=float, default=0, metavar="KBIT",
+                       help="viewers' uplink cap in kbit/s (0 = none)")
+    group.add_argument("--viewer", action="append", default=[],
+                       metavar="K:KEY=V,...",
+                       help="override viewer K's link: rtt, jitter, loss, "
+                       "down, up (e.g. 2:rtt=200,up=1000); repeatable")
+    group.add_argument("--nat", action="append", default=[],
+                       metavar="TYPE:N",
+                       help="N viewers behind one NAT router of TYPE (%s); "
+                       "repeatable; the groups take the first viewers"
+                       % ", ".join(netlab.NAT_TYPES))
+    group.add_argument("--stun", action="store_true",
+                       help="run coturn and give it to viewers as STUN server")
+    group.add_argument("--turn", action="store_true",
+                       help="run coturn and give it to viewers as TURN server")
+    group.add_argument("--churn", type=float, default=0, metavar="F",
+                       help="every --churn-interval, this fraction of the "
+                       "viewers leaves and as many join in their places")
+    group.add_argument("--churn-interval", type=float, default=60,
+                       metavar="S", help="default 60")
+    group.add_argument("--seed", type=int, default=1,
+                       help="loss, jitter and churn draws (default 1)")
+
+
+LINK_KEYS = ("rtt", "jitter", "loss", "down", "up")
+
+
+def check_lab_args(parser, args):
+    lab_only = (args.rtt or args.origin_rtt is not None or args.jitter
+                or args.loss or args.down or args.up or args.viewer
+                or args.nat or args.stun or args.turn or args.churn)
+    if lab_only and not args.lab:
+        parser.error("the link, NAT, STUN/TURN and churn options need --lab")
+    if args.rtt < 0 or args.jitter < 0 or not 0 <= args.loss < 1:
+        parser.error("--rtt and --jitter must be >= 0, --loss in [0, 1)")
+    if args.origin_rtt is None:
+        args.origin_rtt = args.rtt / 2
+    if args.origin_rtt < args.rtt / 2:
+        parser.error("--origin-rtt must be >= --rtt / 2 (a viewer's own "
+                     "link already adds that much)")
+    args.viewer_links = {}
+    for spec in args.viewer:
+        try:
+            k, rest = spec.split(":", 1)
+            link = dict(item.split("=", 1) for item in rest.split(","))
+            link = {key: float(v) for key, v in link.items()}
+            k = int(k)
+        except ValueError:
+            parser.error("--viewer %r: expected K:KEY=V,..." % spec)
+        if not 0 <= k < args.viewers or set(link) - set(LINK_KEYS):
+            parser.error("--viewer %r: K in 0 - %d, keys %s" % (
+                spec, args.viewers - 1, ", ".join(LINK_KEYS)))
+        args.viewer_links[k] = link
+    args.nat_groups = []
+    for spec in args.nat:
+        nat_type, _, count = spec.partition(":")
+        if nat_type not in netlab.NAT_TYPES or not count.isdigit() \
+                or int(count) < 1:
+            parser.error("--nat %r: expected TYPE:N, TYPE one of %s"
+                         % (spec, ", ".join(netlab.NAT_TYPES)))
+        args.nat_groups.append((nat_type, int(count)))
+    if sum(n for _, n in args.nat_groups) > args.viewers:
+        parser.error("more viewers behind NAT than --viewers")
+    if not 0 <= args.churn < 1 or args.churn_interval < 5:
+        parser.error("--churn must be in [0, 1), --churn-interval >= 5")
 
 
 def find_build_files(build):
     files = {
+        "build": build,
         "origin": os.path.join(build, "tools", "origin", "mesh-origin"),
         "tracker": os.path.join(build, "tools", "tracker", "mesh-tracker"),
         "viewer": os.path.join(build, "bench", "mesh-viewer"),
@@ -105,6 +212,71 @@ def find_media(build, playlist):
     return root
 
 
+def stream_size(kbps):
+    if kbps >= 2500:
+        return "1280x720"
+    return "640x360" if kbps >= 800 else "320x180"
+
+
+def make_stream(build, kbps, segment):
+    """A VOD of ~30 s in `segment`-second TS segments at about `kbps`
+    (CBR H.264 test pattern + 64k AAC), for the origin to loop as live
+    (/live/live/index.m3u8). Made once with ffmpeg, kept in the build
+    directory; media are never committed."""
+    root = os.path.join(build, "bench", "lab", "media",
+                        "hls-%dk-%ds" % (kbps, segment))
+    out = os.path.join(root, "live")
+    if os.path.exists(os.path.join(out, ".complete")):
+        return root
+    if not shutil.which("ffmpeg"):
+        raise BenchError("--stream-kbps needs ffmpeg")
+    seconds = max(30, 5 * segment) // segment * segment
+    # the TS muxing overhead and the audio come on top of the video
+    video = max(100, int(kbps * 0.95) - 64)
+    fps = 25
+    os.makedirs(out, exist_ok=True)
+    print("making a %d kbit/s stream (%s, %d s in %d s segments) with ffmpeg "
+          "..." % (kbps, stream_size(kbps), seconds, segment), flush=True)
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+           "-f", "lavfi", "-i", "testsrc2=size=%s:rate=%d:duration=%d"
+           % (stream_size(kbps), fps, seconds),
+           "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:"
+           "duration=%d" % seconds,
+           "-c:v", "libx264", "-threads", "2", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p", "-g", str(fps * segment),
+           "-keyint_min", str(fps * segment), "-sc_threshold", "0",
+           "-b:v", "%dk" % video, "-minrate", "%dk" % video,
+           "-maxrate", "%dk" % video, "-bufsize", "%dk" % video,
+           "-x264-params", "nal-hrd=cbr",
+           "-c:a", "aac", "-b:a", "64k", "-ac", "2",
+           "-f", "hls", "-hls_time", str(segment), "-hls_playlist_type",
+           "vod", "-start_number", "0",
+           "-hls_segment_filename", os.path.join(out, "seg%d.ts"),
+           os.path.join(out, "index.m3u8")]
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        raise BenchError("ffmpeg failed: %s"
+                         % proc.stderr.decode(errors="replace")[-400:])
+    with open(os.path.join(out, ".complete"), "w") as f:
+        f.write("%d kbit/s\n" % kbps)
+    return root
+
+
+def media_bitrate(root, playlist):
+    """Average kbit/s of a media playlist's segments (size / EXTINF)."""
+    path = os.path.join(root, playlist)
+    total_bytes = total_s = 0.0
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("#EXTINF:"):
+                total_s += float(line[8:].split(",")[0])
+            elif line and not line.startswith("#"):
+                total_bytes += os.path.getsize(
+                    os.path.join(os.path.dirname(path), line))
+    return total_bytes * 8 / total_s / 1000 if total_s else None
+
+
 class Procs:
     """Every process the benchmark starts, so that all of them stop, also on
     ^C: each in a session of its own (the terminal's ^C reaches only us)."""
@@ -118,8 +290,11 @@ class Procs:
             return tempfile.TemporaryFile()
         return open(os.path.join(self.log_dir, name + ".log"), "wb")
 
-    def start(self, name, cmd, env=None):
+    def start(self, name, cmd, env=None, netns=None):
+        """netns: run inside that lab namespace."""
         err = self._stderr(name)
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err,
                                 stdin=subprocess.DEVNULL, env=env,
                                 start_new_session=True)
@@ -190,35 +365,85 @@ def stderr_tail(proc, limit=400):
         return ""
 
 
-def run_viewers(procs, files, uri, count, seconds, stagger_ms, tracker,
-                max_peers, label):
-    """Starts `count` viewers `stagger_ms` apart, waits for them, returns
-    their results (the viewer's last JSON line, plus how it exited)."""
+class Session:
+    """One viewer process: the viewer slot (where it runs), when it starts
+    (seconds after the first one) and how long it plays."""
+
+    def __init__(self, slot, start, seconds):
+        self.slot = slot
+        self.start = start
+        self.seconds = seconds
+
+
+def plan_sessions(count, seconds, stagger_ms, churn=0.0, interval=60.0,
+                  seed=1):
+    """`count` viewers `stagger_ms` apart, each playing `seconds`. With
+    churn, every `interval` a fraction of those playing (drawn with `seed`)
+    leave, and as many join in their slots and play to the end."""
+    sessions = [Session(i, i * stagger_ms / 1000, seconds)
+                for i in range(count)]
+    if churn <= 0:
+        return sessions
+    rng = random.Random(seed)
+    end = max(s.start + s.seconds for s in sessions)
+    leaving = max(1, round(churn * count))
+    t = interval
+    while t <= end - 10:            # a joiner plays at least 10 s
+        playing = [s for s in sessions if s.start + 1 <= t
+                   < s.start + s.seconds]
+        leavers = sorted(rng.sample(playing, min(leaving, len(playing))),
+                         key=lambda s: s.slot)
+        for j, s in enumerate(leavers):
+            # mesh-viewer plays whole seconds
+            s.seconds = max(1, round(t - s.start))
+            start = s.start + s.seconds + j * stagger_ms / 1000
+            sessions.append(Session(s.slot, start, max(1, round(end - start))))
+        t += interval
+    return sorted(sessions, key=lambda s: s.start)
+
+
+def loopback_place(slot):
+    """(namespace, --local-address, extra viewer options) of a slot."""
+    return None, "127.0.0.1", []
+
+
+def run_viewers(procs, files, uri, sessions, tracker, max_peers, label,
+                place=loopback_place):
+    """Starts the sessions on time, waits for them, returns their results
+    (the viewer's last JSON line, plus how it exited), in start order."""
     env = dict(os.environ)
     path = env.get("GST_PLUGIN_PATH")
     env["GST_PLUGIN_PATH"] = (files["plugin_dir"] + os.pathsep + path
                               if path else files["plugin_dir"])
-    viewers = []
-    for i in range(count):
-        cmd = [files["viewer"], "--uri", uri, "--seconds", str(seconds)]
+    started = []
+    t0 = time.monotonic()
+    for i, session in enumerate(sessions):
+        wait = t0 + session.start - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        netns, address, extra = place(session.slot)
+        cmd = [files["viewer"], "--uri", uri, "--seconds",
+               str(session.seconds)]
         if tracker:
-            cmd += ["--tracker", tracker, "--local-address", "127.0.0.1"]
+            cmd += ["--tracker", tracker, "--local-address", address] + extra
         if max_peers:
             cmd += ["--max-peers", str(max_peers)]
-        viewers.append(procs.start("%s-%d" % (label, i), cmd, env))
-        if i + 1 < count:
-            time.sleep(stagger_ms / 1000)
+        started.append((session, procs.start("%s-%d" % (label, i), cmd, env,
+                                             netns)))
 
     results = []
-    deadline = time.monotonic() + seconds + 60
-    for proc in viewers:
+    deadline = t0 + max(s.start + s.seconds for s in sessions) + 60
+    for session, proc in started:
         try:
             out, _ = proc.communicate(
                 timeout=max(1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             procs.stop(proc)
             out, _ = proc.communicate()
-        results.append(parse_viewer_output(proc, out))
+        result = parse_viewer_output(proc, out)
+        result["slot"] = session.slot
+        result["joined_s"] = session.start
+        results.append(result)
     return results
 
 
@@ -279,6 +504,9 @@ def print_viewers(results):
             notes.append(r["teardown"])
         if r.get("backward_jumps"):
             notes.append("%d timestamp jumps back" % r["backward_jumps"])
+        if r.get("joined_s", 0) >= 1 and r.get("slot") is not None:
+            notes.append("joined at %.0f s in slot %d" % (r["joined_s"],
+                                                          r["slot"]))
         print("%-3d %8s %7s %8s %8s %8s %5s %6s %8s %7s %7s  %s" % (
             i, fmt(r.get("startup_ms")), fmt(r.get("p2p_ratio"), "%.3f"),
             fmt(kib(r.get("bytes_from_cdn")), "%.0f"),
@@ -318,8 +546,11 @@ def summarize(args, results, baseline, origin_stats, machine, helpers):
     n = args.viewers
     offload = 1 - seg_bytes / received if received else None
     ceiling = 1 - 1 / n
+    # with churn there are more sessions than viewers playing at once
+    concurrent = n if len(results) > n else len(ok)
     summary = {
         "viewers": n, "seconds": args.seconds, "stagger_ms": args.stagger,
+        "sessions": len(results),
         "viewers_ok": len(ok),
         "origin_segment_bytes": seg_bytes,
         "origin_segment_requests": seg_requests,
@@ -329,7 +560,7 @@ def summarize(args, results, baseline, origin_stats, machine, helpers):
         "ceiling": ceiling,
         "offload_of_ceiling": (offload / ceiling if offload is not None
                                and ceiling > 0 else None),
-        "stream_copies_from_origin": (seg_bytes / (received / len(ok))
+        "stream_copies_from_origin": (seg_bytes / (received / concurrent)
                                       if received and ok else None),
         "p2p_ratio": {"median": median(r.get("p2p_ratio") for r in ok),
                       "min": min((r["p2p_ratio"] for r in ok), default=None),
@@ -400,8 +631,9 @@ def print_summary(s):
         fmt(p["median"], "%.3f"), fmt(p["min"], "%.3f"),
         fmt(p["max"], "%.3f")))
     print("stalls                      %d (%.0f ms in all) on %d of %d "
-          "viewers" % (s["stalls"], s["stall_ms"], s["viewers_with_stalls"],
-                       s["viewers_ok"]))
+          "viewers%s" % (s["stalls"], s["stall_ms"], s["viewers_with_stalls"],
+                         s["viewers_ok"], " (sessions, with churn)"
+                         if s["sessions"] > s["viewers"] else ""))
     line = "startup                     median %s ms, max %s ms" % (
         fmt(s["startup_ms"]["median"]), fmt(s["startup_ms"]["max"]))
     b = s.get("baseline")
@@ -432,10 +664,13 @@ def print_summary(s):
                                fmt(b["rss_mib"] if b else None)))
     m = s["machine_busy"]
     print("machine                     %d cores, %.0f%% busy during the run "
-          "(origin %s s, tracker %s s CPU)%s" % (
+          "(origin %s s, tracker %s s%s CPU)%s" % (
               m["cores"], m["busy"] * 100,
               fmt(s["helpers_cpu_s"].get("origin"), "%.2f"),
               fmt(s["helpers_cpu_s"].get("tracker"), "%.2f"),
+              ", lab shaper %s s" % fmt(s["helpers_cpu_s"].get("shaper"),
+                                        "%.2f")
+              if "shaper" in s["helpers_cpu_s"] else "",
               "  -- CPU SATURATED, figures are CPU-bound" if m["busy"] > 0.9
               else ""))
     if s["teardown_failures"]:
@@ -460,22 +695,178 @@ def pct(x):
 
 def goals_met(s):
     return (s["offload"] is not None and s["offload"] >= GOAL_OFFLOAD
-            and s["stalls"] == 0 and s["viewers_ok"] == s["viewers"]
+            and s["stalls"] == 0 and s["viewers_ok"] == s["sessions"]
             and (s.get("startup_ratio") is None
                  or s["startup_ratio"] <= GOAL_STARTUP_RATIO))
 
 
-def run_benchmark(args, files, root, procs):
-    origin = procs.start("origin", [files["origin"], "--root", root])
+# ---------------------------------------------------------------------------
+# The network lab (--lab)
+
+class LabRun:
+    """The lab of one run: origin, tracker, coturn if asked, and a host per
+    viewer slot (public, or behind the NAT router of its group)."""
+
+    def __init__(self, args, files):
+        self.args = args
+        shaper = os.path.join(files["build"], "bench", "lab", "mesh-shaper")
+        self.lab = netlab.Lab(shaper, seed=args.seed)
+        self.viewer_opts = []
+        self.slots = []
+        self.turn = None
+        self.rtts = {}
+
+    def viewer_access(self, k):
+        a = dict(rtt=self.args.rtt, jitter=self.args.jitter,
+                 loss=self.args.loss, down=self.args.down, up=self.args.up)
+        a.update(self.args.viewer_links.get(k, {}))
+        # an access link adds half the RTT between two alike viewers
+        return netlab.Access.make(rtt_ms=a["rtt"] / 2, jitter_ms=a["jitter"],
+                                  loss=a["loss"], down_kbit=a["down"],
+                                  up_kbit=a["up"])
+
+    def build(self, files):
+        args, lab = self.args, self.lab
+        lab.add_public("origin", netlab.Access.make(
+            rtt_ms=args.origin_rtt - args.rtt / 2), addr=netlab.ORIGIN_ADDR)
+        lab.add_public("tracker", addr=netlab.TRACKER_ADDR)
+        if args.stun or args.turn:
+            self.turn = lab.add_public("turn", addr=netlab.TURN_ADDR)
+        k = 0
+        for g, (nat_type, count) in enumerate(args.nat_groups):
+            # the household's one access link: its first viewer's
+            router = lab.add_nat("nat%d" % g, nat_type, self.viewer_access(k))
+            for _ in range(count):
+                self.slots.append(lab.add_behind("v%d" % k, router))
+                k += 1
+        while k < args.viewers:
+            self.slots.append(lab.add_public("v%d" % k,
+                                             self.viewer_access(k)))
+            k += 1
+        lab.start()
+        if self.turn:
+            lab.start_turn(self.turn)
+            self.viewer_opts = turn_options(files, args, self.turn)
+
+    def place(self, slot):
+        host = self.slots[slot]
+        return host.netns, host.addr, self.viewer_opts
+
+    def measure_rtts(self):
+        """Pings from viewer 0 to the origin and to viewer 1, against what
+        the links were asked for."""
+        lab, v0 = self.lab, self.slots[0]
+        targets = [("origin", lab.hosts["origin"], self.args.origin_rtt)]
+        if len(self.slots) > 1 and not self.slots[1].router:
+            targets.append(("viewer 1", self.slots[1], None))
+        for name, host, target in targets:
+            if target is None:
+                target = (v0.router or v0).access.rtt_ms() + \
+                    host.access.rtt_ms()
+            rtts = [r for r in lab.ping(v0, host.public_addr, count=5,
+                                        interval=0.1) if r is not None]
+            self.rtts[name] = {"target_ms": target, "measured_ms":
+                               statistics.median(rtts) if rtts else None}
+
+    def header(self):
+        a = self.args
+        lines = ["lab: viewer<->viewer RTT %g ms, viewer<->origin RTT %g ms, "
+                 "jitter %g ms, loss %g, down %s, up %s" % (
+                     a.rtt, a.origin_rtt, a.jitter, a.loss,
+                     kbit(a.down), kbit(a.up))]
+        lines += self.lab.describe()
+        if self.turn:
+            lines.append("  viewers get coturn %s:%d as %s" % (
+                self.turn.addr, netlab.TURN_PORT, " and ".join(
+                    w for w, on in (("STUN", a.stun), ("TURN", a.turn))
+                    if on)))
+        for name, r in self.rtts.items():
+            lines.append("  measured RTT viewer 0 -> %s: %s ms (target %g)"
+                         % (name, fmt(r["measured_ms"], "%.1f"),
+                            r["target_ms"]))
+        return "\n".join(lines)
+
+    def info(self, stats):
+        drops = {"loss": 0, "queue": 0, "packets": 0}
+        for host in (stats or {}).get("hosts", {}).values():
+            for d in ("up", "down"):
+                drops["loss"] += host[d]["loss_drops"]
+                drops["queue"] += host[d]["queue_drops"]
+                drops["packets"] += host[d]["packets"]
+        return {"rtt": self.rtts, "shaper": drops,
+                "nat": self.args.nat_groups,
+                "hosts": {h.name: h.describe()
+                          for h in self.lab.hosts.values()}}
+
+
+def kbit(value):
+    return "%g kbit/s" % value if value else "uncapped"
+
+
+def turn_options(files, args, turn):
+    """mesh-viewer options for coturn, if this mesh-viewer has them."""
+    out = subprocess.run([files["viewer"], "--help"], capture_output=True)
+    usage = out.stdout.decode(errors="replace")
+    opts = []
+    for wanted, option, value in (
+            (args.stun, "--stun-server", "%s:%d" % (turn.addr,
+                                                    netlab.TURN_PORT)),
+            (args.turn, "--turn-server", "turn://%s:%s@%s:%d" % (
+                netlab.TURN_USER, netlab.TURN_PASSWORD, turn.addr,
+                netlab.TURN_PORT))):
+        if not wanted:
+            continue
+        if option not in usage:
+            raise BenchError("this mesh-viewer has no %s option (the "
+                             "element's %s property is not reachable "
+                             "from bench/mesh-viewer.c yet)"
+                             % (option, option[2:]))
+        opts += [option, value]
+    return opts
+
+
+# ---------------------------------------------------------------------------
+
+def run_benchmark(args, files, root, procs, lab=None):
+    """lab: a LabRun whose lab is started, or None for loopback."""
+    place = lab.place if lab else loopback_place
+    if lab:
+        origin_host = lab.lab.hosts["origin"]
+        origin = procs.start("origin", [
+            files["origin"], "--root", root, "--listen",
+            "%s:8080" % netlab.ORIGIN_ADDR], netns=origin_host.netns)
+        tracker = procs.start("tracker", [
+            files["tracker"], "--listen", "%s:8765" % netlab.TRACKER_ADDR],
+            netns=lab.lab.hosts["tracker"].netns)
+
+        def control(url, method="GET"):
+            # from the origin's own namespace: the lab is not reachable
+            # from here, by design
+            return lab.lab.http(origin_host, url, method)
+    else:
+        origin = procs.start("origin", [files["origin"], "--root", root])
+        tracker = procs.start("tracker", [files["tracker"], "--listen",
+                                          "127.0.0.1:0"])
+        control = http
     base_url = read_banner(origin, b"mesh-origin listening on ", "mesh-origin")
-    tracker = procs.start("tracker", [files["tracker"], "--listen",
-                                      "127.0.0.1:0"])
     tracker_url = read_banner(tracker, b"mesh-tracker listening on ",
                               "mesh-tracker")
     uri = base_url + "/live/" + args.playlist.lstrip("/")
     print("p2p benchmark: %d viewers x %d s, stagger %d ms, %s, tracker %s"
           % (args.viewers, args.seconds, args.stagger, uri, tracker_url),
           flush=True)
+    bitrate = media_bitrate(root, args.playlist)
+    if bitrate:
+        print("stream: %.0f kbit/s on average" % bitrate, flush=True)
+    if lab:
+        lab.measure_rtts()
+        print(lab.header(), flush=True)
+    sessions = plan_sessions(args.viewers, args.seconds, args.stagger,
+                             args.churn, args.churn_interval, args.seed)
+    if len(sessions) > args.viewers:
+        print("churn: %d leave and join every %g s (%d sessions in all)" % (
+            max(1, round(args.churn * args.viewers)), args.churn_interval,
+            len(sessions)), flush=True)
 
     baseline = None
     if not args.no_baseline:
@@ -483,26 +874,31 @@ def run_benchmark(args, files, root, procs):
         print("CDN-only baseline: %d viewer%s x %d s ..."
               % (count, "s" if count > 1 else "", args.baseline_seconds),
               flush=True)
-        baseline = run_viewers(procs, files, uri, count,
-                               args.baseline_seconds, args.stagger, None,
-                               args.max_peers, "cdn")
+        baseline = run_viewers(procs, files, uri,
+                               plan_sessions(count, args.baseline_seconds,
+                                             args.stagger),
+                               None, args.max_peers, "cdn", place)
         for i, r in enumerate(baseline):
             if r.get("error"):
                 print("  CDN-only viewer %d: ERROR %s" % (i, r["error"]))
 
-    http(base_url + "/_stats/reset", "POST")
-    helpers_before = {"origin": proc_cpu_seconds(origin.pid),
-                      "tracker": proc_cpu_seconds(tracker.pid)}
+    control(base_url + "/_stats/reset", "POST")
+    helper_procs = [("origin", origin), ("tracker", tracker)]
+    if lab:
+        helper_procs.append(("shaper", lab.lab.shaper))
+    helpers_before = {name: proc_cpu_seconds(proc.pid)
+                      for name, proc in helper_procs}
+    stats_before = lab.lab.shaper_stats() if lab else None
     busy0, total0 = machine_cpu_times()
     print("p2p run ...", flush=True)
-    results = run_viewers(procs, files, uri, args.viewers, args.seconds,
-                          args.stagger, tracker_url, args.max_peers, "viewer")
+    results = run_viewers(procs, files, uri, sessions, tracker_url,
+                          args.max_peers, "viewer", place)
     busy1, total1 = machine_cpu_times()
     # the origin's counters trail its writes by a moment
     time.sleep(0.2)
-    origin_stats = json.loads(http(base_url + "/_stats"))
+    origin_stats = json.loads(control(base_url + "/_stats"))
     helpers = {}
-    for name, proc in (("origin", origin), ("tracker", tracker)):
+    for name, proc in helper_procs:
         after = proc_cpu_seconds(proc.pid)
         before = helpers_before[name]
         helpers[name] = (after - before if after is not None
@@ -515,29 +911,58 @@ def run_benchmark(args, files, root, procs):
     print_stall_details(results)
     summary = summarize(args, results, baseline, origin_stats, machine,
                         helpers)
+    if lab:
+        summary["lab"] = lab.info(shaper_delta(stats_before,
+                                               lab.lab.shaper_stats()))
     print_summary(summary)
+    if lab:
+        d = summary["lab"]["shaper"]
+        print("lab shaper: %d packets offered to the links during the run, "
+              "%d dropped by loss, %d by full queues" % (
+                  d["packets"], d["loss"], d["queue"]))
     if args.json:
         print(json.dumps({"summary": summary, "viewers": results,
                           "baseline": baseline, "origin_stats": origin_stats}))
     return 0 if goals_met(summary) else 1
 
 
+def shaper_delta(before, after):
+    """The shaper's counters over the run (after - before)."""
+    if not before or not after:
+        return after
+    for name, host in after["hosts"].items():
+        for d in ("up", "down"):
+            for key, value in host[d].items():
+                value -= before["hosts"][name][d][key]
+                host[d][key] = value
+    return after
+
+
 def main():
     args = parse_args()
     # ^C and SIGTERM unwind through the finally block, which stops every
-    # process started.
+    # process started (and deletes the lab's namespaces).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # also when started with SIGINT ignored (a background job of a script)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     procs = Procs(args.log_dir)
+    lab = None
     try:
         if args.log_dir:
             os.makedirs(args.log_dir, exist_ok=True)
         build = os.path.abspath(args.build)
         files = find_build_files(build)
-        root = find_media(build, args.playlist)
-        return run_benchmark(args, files, root, procs)
-    except (BenchError, OSError, urllib.error.URLError) as e:
+        if args.stream_kbps:
+            root = make_stream(build, args.stream_kbps, args.segment)
+            args.playlist = "live/index.m3u8"
+        else:
+            root = find_media(build, args.playlist)
+        if args.lab:
+            lab = LabRun(args, files)
+            lab.build(files)
+        return run_benchmark(args, files, root, procs, lab)
+    except (BenchError, OSError, urllib.error.URLError, netlab.LabError,
+            subprocess.SubprocessError) as e:
         print("bench-p2p: %s" % e, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -545,6 +970,8 @@ def main():
         return 130
     finally:
         procs.stop_all()
+        if lab:
+            lab.lab.close()
 
 
 if __name__ == "__main__":

@@ -3,12 +3,14 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Tests of MeshPeerLink (ext/mesh/mesh-peer-link.[ch]): two links in one
- * process, both on 127.0.0.1, their signalling relayed by the test.
+ * Tests of MeshPeerLink and MeshNiceTransport (ext/mesh/p2p/mesh-peer-link.
+ * [ch]): two links in one process, both on 127.0.0.1, each made by its own
+ * transport (as two viewers would), their signalling relayed by the test.
  *
  * Threads: only the test's own, which runs one GMainContext per test (pushed
- * as thread-default) that owns both links; every wait iterates it with a
- * bounded timeout. The TURN test also runs coturn as a child process.
+ * as thread-default) that owns both transports and links; every wait
+ * iterates it with a bounded timeout. The TURN test also runs coturn as a
+ * child process.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -38,6 +40,7 @@ typedef struct _Pair Pair;
 typedef struct
 {
   Pair *pair;
+  MeshNiceTransport *transport;
   MeshPeerLink *link;
   gboolean ready;
   guint n_closed;
@@ -50,6 +53,7 @@ typedef struct
   gboolean bulk_ended;
   GQueue held;                  /* JsonObject: credentials held back */
   guint n_candidates_out;
+  gboolean relay_candidate_out;
   gboolean gathering_done;
 } Side;
 
@@ -115,6 +119,8 @@ on_signal_out (MeshPeerLink * link, JsonObject * data, Side * side)
                 "sdp"), "a=candidate:"));
     fail_if (side->gathering_done);
     side->n_candidates_out++;
+    if (strstr (json_object_get_string_member (data, "sdp"), " typ relay"))
+      side->relay_candidate_out = TRUE;
   } else if (strcmp (kind, "end-of-candidates") == 0) {
     fail_if (side->gathering_done);
     side->gathering_done = TRUE;
@@ -153,7 +159,7 @@ on_ready (MeshPeerLink * link, Side * side)
 {
   fail_unless (!side->ready);
   fail_unless_equals_int (mesh_peer_link_get_state (link),
-      MESH_PEER_LINK_READY);
+      MESH_PEER_CONNECTION_CONNECTED);
   side->ready = TRUE;
 }
 
@@ -178,7 +184,7 @@ static void
 on_writable (MeshPeerLink * link, Side * side)
 {
   fail_unless (mesh_peer_link_get_send_queue_size (link) <
-      MESH_PEER_LINK_LOW_WATER);
+      MESH_PEER_CONNECTION_LOW_WATER);
   side->n_writable++;
 }
 
@@ -186,9 +192,9 @@ static void
 on_closed (MeshPeerLink * link, GError * reason, Side * side)
 {
   fail_unless (reason != NULL);
-  fail_unless (reason->domain == MESH_PEER_LINK_ERROR);
+  fail_unless (reason->domain == MESH_PEER_CONNECTION_ERROR);
   fail_unless_equals_int (mesh_peer_link_get_state (link),
-      MESH_PEER_LINK_CLOSED);
+      MESH_PEER_CONNECTION_CLOSED);
   side->n_closed++;
   g_clear_error (&side->reason);
   side->reason = g_error_copy (reason);
@@ -208,22 +214,50 @@ default_config (const gchar * peer_id)
 }
 
 static void
-side_init (Pair * pair, Side * side, const MeshPeerLinkConfig * config,
-    const gchar * remote_id, gboolean controlling)
+side_connect_signals (Side * side)
+{
+  g_signal_connect (side->link, "signal-out", G_CALLBACK (on_signal_out), side);
+  g_signal_connect (side->link, "connected", G_CALLBACK (on_ready), side);
+  g_signal_connect (side->link, "frame", G_CALLBACK (on_frame), side);
+  g_signal_connect (side->link, "writable", G_CALLBACK (on_writable), side);
+  g_signal_connect (side->link, "closed", G_CALLBACK (on_closed), side);
+}
+
+static void
+side_init_common (Pair * pair, Side * side)
 {
   side->pair = pair;
   side->frames = g_ptr_array_new_with_free_func ((GDestroyNotify)
       g_bytes_unref);
   side->bulk = g_byte_array_new ();
   g_queue_init (&side->held);
-  side->link = mesh_peer_link_new (pair->context, config, remote_id,
+  side->transport = mesh_nice_transport_new (pair->context);
+}
+
+static void
+side_init (Pair * pair, Side * side, const MeshPeerLinkConfig * config,
+    const gchar * remote_id, gboolean controlling)
+{
+  side_init_common (pair, side);
+  side->link = mesh_peer_link_new (side->transport, config, remote_id,
       controlling);
   fail_unless (side->link != NULL);
-  g_signal_connect (side->link, "signal-out", G_CALLBACK (on_signal_out), side);
-  g_signal_connect (side->link, "ready", G_CALLBACK (on_ready), side);
-  g_signal_connect (side->link, "frame", G_CALLBACK (on_frame), side);
-  g_signal_connect (side->link, "writable", G_CALLBACK (on_writable), side);
-  g_signal_connect (side->link, "closed", G_CALLBACK (on_closed), side);
+  side_connect_signals (side);
+}
+
+/* Through the MeshPeerTransport interface, as the peer manager does. */
+static void
+side_init_connect (Pair * pair, Side * side,
+    const MeshPeerConnectParams * params)
+{
+  MeshPeerConnection *conn;
+
+  side_init_common (pair, side);
+  conn = mesh_peer_transport_connect (MESH_PEER_TRANSPORT (side->transport),
+      params);
+  fail_unless (MESH_IS_PEER_LINK (conn));
+  side->link = MESH_PEER_LINK (conn);
+  side_connect_signals (side);
 }
 
 /* A ("peer-a", controlling, uploads) and B ("peer-b"); @a_expects and
@@ -240,6 +274,34 @@ pair_new_full (RelayMode mode, const MeshPeerLinkConfig * ca,
   pair->mode = mode;
   side_init (pair, &pair->a, ca, a_expects, TRUE);
   side_init (pair, &pair->b, cb, b_expects, FALSE);
+  return pair;
+}
+
+static MeshPeerConnectParams
+default_params (const gchar * local, const gchar * remote, gboolean controlling)
+{
+  MeshPeerConnectParams params = {
+    .swarm_id = "swarm-1",
+    .local_peer_id = local,
+    .remote_peer_id = remote,
+    .controlling = controlling,
+    .local_address = "127.0.0.1",
+  };
+
+  return params;
+}
+
+static Pair *
+pair_new_connect (const MeshPeerConnectParams * pa,
+    const MeshPeerConnectParams * pb)
+{
+  Pair *pair = g_new0 (Pair, 1);
+
+  pair->context = g_main_context_new ();
+  g_main_context_push_thread_default (pair->context);
+  pair->mode = RELAY_DIRECT;
+  side_init_connect (pair, &pair->a, pa);
+  side_init_connect (pair, &pair->b, pb);
   return pair;
 }
 
@@ -271,6 +333,31 @@ pair_wait_ready (Pair * pair)
       pair->b.reason->message : "timeout");
 }
 
+static guint
+count_lingering (Pair * pair)
+{
+  Side *sides[] = { &pair->a, &pair->b };
+  guint i, n = 0;
+
+  for (i = 0; i < G_N_ELEMENTS (sides); i++)
+    if (sides[i]->transport)
+      n += mesh_nice_transport_count_lingering (sides[i]->transport);
+  return n;
+}
+
+/* The transport is freed once its lingering agents are. */
+static void
+side_clear_transport (Side * side)
+{
+  gpointer weak = side->transport;
+
+  if (!side->transport)
+    return;
+  g_object_add_weak_pointer (G_OBJECT (side->transport), &weak);
+  g_clear_object (&side->transport);
+  fail_unless (weak == NULL, "transport still referenced");
+}
+
 static void
 side_clear (Side * side)
 {
@@ -287,9 +374,10 @@ pair_free (Pair * pair)
 {
   side_clear (&pair->a);
   side_clear (&pair->b);
-  WAIT_FOR (pair->context, mesh_peer_link_count_lingering_agents () == 0,
-      10000);
-  fail_unless_equals_int (mesh_peer_link_count_lingering_agents (), 0);
+  WAIT_FOR (pair->context, count_lingering (pair) == 0, 10000);
+  fail_unless_equals_int (count_lingering (pair), 0);
+  side_clear_transport (&pair->a);
+  side_clear_transport (&pair->b);
   /* let idles of the freed agents run */
   while (g_main_context_iteration (pair->context, FALSE));
   g_main_context_pop_thread_default (pair->context);
@@ -298,10 +386,10 @@ pair_free (Pair * pair)
 }
 
 static void
-assert_closed (Side * side, MeshPeerLinkError why, guint16 code)
+assert_closed (Side * side, MeshPeerConnectionError why, guint16 code)
 {
   fail_unless_equals_int (side->n_closed, 1);
-  fail_unless (g_error_matches (side->reason, MESH_PEER_LINK_ERROR, why),
+  fail_unless (g_error_matches (side->reason, MESH_PEER_CONNECTION_ERROR, why),
       "closed with %d (%s), expected %d", side->reason->code,
       side->reason->message, why);
   fail_unless_equals_int (mesh_peer_link_get_close_code (side->link), code);
@@ -372,7 +460,7 @@ GST_START_TEST (test_connect_and_exchange)
   Pair *pair = pair_new (RELAY_DIRECT);
 
   fail_unless_equals_int (mesh_peer_link_get_state (pair->a.link),
-      MESH_PEER_LINK_CONNECTING);
+      MESH_PEER_CONNECTION_CONNECTING);
   fail_unless (mesh_peer_link_get_selected_type (pair->a.link) == NULL);
   fail_unless_equals_int (mesh_peer_link_get_rtt (pair->a.link), -1);
   {
@@ -463,9 +551,9 @@ GST_START_TEST (test_wrong_swarm)
   WAIT_FOR (pair->context, pair->a.n_closed && pair->b.n_closed, 20000);
   fail_if (pair->a.ready);
   fail_if (pair->b.ready);
-  assert_closed (&pair->a, MESH_PEER_LINK_ERROR_REJECTED,
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_REJECTED,
       MESH_WIRE_CLOSE_WRONG_SWARM);
-  assert_closed (&pair->b, MESH_PEER_LINK_ERROR_REJECTED,
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REJECTED,
       MESH_WIRE_CLOSE_WRONG_SWARM);
   pair_free (pair);
 }
@@ -483,12 +571,12 @@ GST_START_TEST (test_wrong_peer_id)
   pair_start (pair);
   WAIT_FOR (pair->context, pair->a.n_closed && pair->b.n_closed, 20000);
   fail_if (pair->a.ready);
-  assert_closed (&pair->a, MESH_PEER_LINK_ERROR_REJECTED,
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_REJECTED,
       MESH_WIRE_CLOSE_UNSPECIFIED);
   fail_unless (strstr (pair->a.reason->message, "peer-b") != NULL);
   /* B saw A's HELLO first, then A's ERROR */
   fail_unless (pair->b.ready);
-  assert_closed (&pair->b, MESH_PEER_LINK_ERROR_REMOTE,
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
       MESH_WIRE_CLOSE_UNSPECIFIED);
   pair_free (pair);
 }
@@ -623,7 +711,7 @@ GST_START_TEST (test_close_reaches_remote)
 
   mesh_peer_link_close (pair->a.link, MESH_WIRE_CLOSE_GOING_AWAY, "bye");
   /* at once for the closing side, once only */
-  assert_closed (&pair->a, MESH_PEER_LINK_ERROR_LOCAL,
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_LOCAL,
       MESH_WIRE_CLOSE_GOING_AWAY);
   mesh_peer_link_close (pair->a.link, MESH_WIRE_CLOSE_BUSY, "again");
   fail_unless_equals_int (pair->a.n_closed, 1);
@@ -631,7 +719,7 @@ GST_START_TEST (test_close_reaches_remote)
   mesh_peer_link_handle_signal (pair->a.link, json_object_new ());
 
   WAIT_FOR (pair->context, pair->b.n_closed, 3000);
-  assert_closed (&pair->b, MESH_PEER_LINK_ERROR_REMOTE,
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
       MESH_WIRE_CLOSE_GOING_AWAY);
   fail_unless (strstr (pair->b.reason->message, "bye") != NULL);
   fail_unless ((pair->b.closed_at - pair->a.closed_at) < G_USEC_PER_SEC);
@@ -654,9 +742,9 @@ GST_START_TEST (test_connect_timeout)
   start = g_get_monotonic_time ();
   pair_start (pair);
   WAIT_FOR (pair->context, pair->a.n_closed && pair->b.n_closed, 5000);
-  assert_closed (&pair->a, MESH_PEER_LINK_ERROR_CONNECT_TIMEOUT,
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_CONNECT_TIMEOUT,
       MESH_WIRE_CLOSE_TIMEOUT);
-  assert_closed (&pair->b, MESH_PEER_LINK_ERROR_CONNECT_TIMEOUT,
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_CONNECT_TIMEOUT,
       MESH_WIRE_CLOSE_TIMEOUT);
   fail_unless (pair->a.closed_at - start >= 390 * 1000);
   fail_unless (pair->a.closed_at - start < 1500 * 1000);
@@ -687,13 +775,13 @@ GST_START_TEST (test_idle_timeout)
   mesh_peer_link_set_silent_for_test (pair->b.link, TRUE);
   silenced = g_get_monotonic_time ();
   WAIT_FOR (pair->context, pair->a.n_closed, 5000);
-  assert_closed (&pair->a, MESH_PEER_LINK_ERROR_IDLE_TIMEOUT,
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_IDLE_TIMEOUT,
       MESH_WIRE_CLOSE_TIMEOUT);
   fail_unless (pair->a.closed_at - silenced >= 500 * 1000);
   fail_unless (pair->a.closed_at - silenced < 2500 * 1000);
   /* B still hears, and gets A's ERROR */
   WAIT_FOR (pair->context, pair->b.n_closed, 3000);
-  assert_closed (&pair->b, MESH_PEER_LINK_ERROR_REMOTE,
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
       MESH_WIRE_CLOSE_TIMEOUT);
   pair_free (pair);
 }
@@ -710,10 +798,10 @@ GST_START_TEST (test_garbage_received)
 
   mesh_peer_link_inject_received_for_test (pair->a.link, garbage,
       sizeof (garbage));
-  assert_closed (&pair->a, MESH_PEER_LINK_ERROR_PROTOCOL,
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_PROTOCOL,
       MESH_WIRE_CLOSE_PROTOCOL);
   WAIT_FOR (pair->context, pair->b.n_closed, 3000);
-  assert_closed (&pair->b, MESH_PEER_LINK_ERROR_REMOTE,
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
       MESH_WIRE_CLOSE_PROTOCOL);
   pair_free (pair);
 }
@@ -731,7 +819,7 @@ GST_START_TEST (test_frame_before_hello)
   pair_start (pair);
   data = g_bytes_get_data (ping, &size);
   mesh_peer_link_inject_received_for_test (pair->a.link, data, size);
-  assert_closed (&pair->a, MESH_PEER_LINK_ERROR_PROTOCOL,
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_PROTOCOL,
       MESH_WIRE_CLOSE_PROTOCOL);
   fail_unless (strstr (pair->a.reason->message, "PING before HELLO"));
 
@@ -740,7 +828,7 @@ GST_START_TEST (test_frame_before_hello)
   mesh_peer_link_inject_received_for_test (pair->b.link, data, size);
   fail_unless (pair->b.ready);
   mesh_peer_link_inject_received_for_test (pair->b.link, data, size);
-  assert_closed (&pair->b, MESH_PEER_LINK_ERROR_PROTOCOL,
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_PROTOCOL,
       MESH_WIRE_CLOSE_PROTOCOL);
 
   g_bytes_unref (ping);
@@ -802,7 +890,7 @@ GST_START_TEST (test_finalize_during_transfer)
   g_signal_handlers_disconnect_by_data (p.link, &p);
   g_clear_object (&pair->a.link);
   WAIT_FOR (pair->context, pair->b.n_closed, 5000);
-  assert_closed (&pair->b, MESH_PEER_LINK_ERROR_REMOTE,
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
       MESH_WIRE_CLOSE_GOING_AWAY);
   fail_if (pair->b.bulk_out_of_order);
   fail_unless (memcmp (pair->b.bulk->data, g_bytes_get_data (p.payload,
@@ -810,6 +898,171 @@ GST_START_TEST (test_finalize_during_transfer)
 
   g_bytes_unref (p.payload);
   pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* The transport seam */
+
+/* The peer manager's way: connections from mesh_peer_transport_connect(),
+ * used through MeshPeerConnection only. */
+GST_START_TEST (test_transport_interface)
+{
+  MeshPeerConnectParams pa = default_params ("peer-a", "peer-b", TRUE);
+  MeshPeerConnectParams pb = default_params ("peer-b", "peer-a", FALSE);
+  GBytes *frame = mesh_wire_encode_cancel (77);
+  MeshPeerConnection *a, *b;
+  Pair *pair;
+
+  pa.upload = TRUE;
+  /* unusable servers are ignored (with a warning), not fatal */
+  pa.stun_server = "no port";
+  pb.turn_server = "http://not-turn";
+  pair = pair_new_connect (&pa, &pb);
+  a = MESH_PEER_CONNECTION (pair->a.link);
+  b = MESH_PEER_CONNECTION (pair->b.link);
+  fail_unless_equals_int (mesh_peer_connection_get_state (a),
+      MESH_PEER_CONNECTION_CONNECTING);
+  fail_if (mesh_peer_connection_send (a, frame));
+  fail_unless (mesh_peer_connection_get_path_type (a) == NULL);
+
+  mesh_peer_connection_start (a);
+  mesh_peer_connection_start (b);
+  pair_wait_ready (pair);
+  fail_unless_equals_int (mesh_peer_connection_get_state (a),
+      MESH_PEER_CONNECTION_CONNECTED);
+  fail_unless_equals_string (mesh_peer_connection_get_remote_peer_id (a),
+      "peer-b");
+  fail_unless (mesh_peer_connection_get_remote_uploads (b));
+  fail_if (mesh_peer_connection_get_remote_uploads (a));
+  fail_unless (mesh_peer_connection_get_path_type (a) != NULL);
+
+  fail_unless (mesh_peer_connection_send (a, frame));
+  fail_unless (mesh_peer_connection_get_send_queue_size (a) <
+      MESH_PEER_CONNECTION_LOW_WATER);
+  WAIT_FOR (pair->context, pair->b.frames->len == 1
+      && mesh_peer_connection_get_rtt (a) >= 0, 5000);
+  fail_unless (frame_received (&pair->b, frame));
+  fail_unless (mesh_peer_connection_get_rtt (a) >= 0);
+
+  mesh_peer_connection_close (a, MESH_WIRE_CLOSE_GOING_AWAY, "bye");
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_LOCAL,
+      MESH_WIRE_CLOSE_GOING_AWAY);
+  WAIT_FOR (pair->context, pair->b.n_closed, 5000);
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
+      MESH_WIRE_CLOSE_GOING_AWAY);
+  g_bytes_unref (frame);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* Ids the wire cannot carry: no connection. */
+GST_START_TEST (test_transport_refuses_bad_ids)
+{
+  GMainContext *context = g_main_context_new ();
+  MeshNiceTransport *transport = mesh_nice_transport_new (context);
+  gchar *long_id = g_strnfill (MESH_WIRE_MAX_PEER_ID + 1, 'x');
+  MeshPeerConnectParams params = default_params (long_id, "peer-b", TRUE);
+
+  ASSERT_CRITICAL (fail_unless (mesh_peer_transport_connect
+          (MESH_PEER_TRANSPORT (transport), &params) == NULL));
+  g_free (long_id);
+  g_object_unref (transport);
+  g_main_context_unref (context);
+}
+
+GST_END_TEST;
+
+/* The lingering agents of closed links belong to their transport: another
+ * transport's shutdown leaves them alone, their own ends them at once (not
+ * after the linger), and a transport lives on while its agents linger. */
+GST_START_TEST (test_lingering_per_transport)
+{
+  Pair *pair = pair_new (RELAY_DIRECT);
+  Pump p = { 0 };
+  gpointer weak_a;
+  gint64 start;
+
+  pair_start (pair);
+  pair_wait_ready (pair);
+  p.link = pair->a.link;
+  p.payload = random_payload (1024 * 1024, 7);
+  pump (&p);
+  WAIT_FOR (pair->context, pair->b.bulk->len > 0, 5000);
+  fail_unless (mesh_peer_link_get_send_queue_size (p.link) > 0);
+
+  /* dropped with bytes queued: its agent lingers to finish the frame */
+  g_clear_object (&pair->a.link);
+  fail_unless_equals_int (mesh_nice_transport_count_lingering
+      (pair->a.transport), 1);
+  fail_unless_equals_int (mesh_nice_transport_count_lingering
+      (pair->b.transport), 0);
+
+  mesh_peer_transport_shutdown (MESH_PEER_TRANSPORT (pair->b.transport), 1000);
+  fail_unless_equals_int (mesh_nice_transport_count_lingering
+      (pair->a.transport), 1);
+
+  start = g_get_monotonic_time ();
+  mesh_peer_transport_shutdown (MESH_PEER_TRANSPORT (pair->a.transport), 2000);
+  fail_unless_equals_int (mesh_nice_transport_count_lingering
+      (pair->a.transport), 0);
+  /* well before the linger's grace of 500 ms */
+  fail_unless (g_get_monotonic_time () - start < 400 * G_TIME_SPAN_MILLISECOND);
+  pair_free (pair);
+
+  /* the owner lets go of the transport while an agent lingers: the linger
+   * keeps it until it is done */
+  pair = pair_new (RELAY_DIRECT);
+  pair_start (pair);
+  pair_wait_ready (pair);
+  p.link = pair->a.link;
+  p.next = 0;
+  p.done = FALSE;
+  pump (&p);
+  g_clear_object (&pair->a.link);
+  fail_unless_equals_int (mesh_nice_transport_count_lingering
+      (pair->a.transport), 1);
+  weak_a = pair->a.transport;
+  g_object_add_weak_pointer (G_OBJECT (weak_a), &weak_a);
+  g_clear_object (&pair->a.transport);
+  fail_unless (weak_a != NULL);
+  WAIT_FOR (pair->context, weak_a == NULL, 5000);
+  fail_unless (weak_a == NULL);
+
+  g_bytes_unref (p.payload);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* Busy periods only, smoothed; pauses do not count as slowness. */
+GST_START_TEST (test_goodput_meter)
+{
+  MeshGoodputMeter m = { 0, };
+  gint64 t = 1000 * G_USEC_PER_SEC, end;
+
+  fail_unless_equals_uint64 (mesh_goodput_meter_get (&m), 0);
+  /* 1 MB/s in 10 kB pieces every 10 ms, for a second */
+  for (end = t + G_USEC_PER_SEC; t <= end; t += 10 * G_TIME_SPAN_MILLISECOND)
+    mesh_goodput_meter_add (&m, t, 10000);
+  fail_unless (mesh_goodput_meter_get (&m) >= 950000);
+  fail_unless (mesh_goodput_meter_get (&m) <= 1050000);
+
+  /* ten idle seconds, then more at the same pace: unchanged */
+  t += 10 * G_USEC_PER_SEC;
+  for (end = t + G_USEC_PER_SEC; t <= end; t += 10 * G_TIME_SPAN_MILLISECOND)
+    mesh_goodput_meter_add (&m, t, 10000);
+  fail_unless (mesh_goodput_meter_get (&m) >= 950000);
+  fail_unless (mesh_goodput_meter_get (&m) <= 1050000);
+
+  /* a slower link: the estimate follows within a few windows */
+  for (end = t + 2 * G_USEC_PER_SEC; t <= end;
+      t += 10 * G_TIME_SPAN_MILLISECOND)
+    mesh_goodput_meter_add (&m, t, 1000);
+  fail_unless (mesh_goodput_meter_get (&m) <= 150000);
+  fail_unless (mesh_goodput_meter_get (&m) >= 90000);
 }
 
 GST_END_TEST;
@@ -976,6 +1229,7 @@ GST_START_TEST (test_turn_relay_only)
   pair = pair_new_full (RELAY_DIRECT, &ca, &cb, "peer-b", "peer-a");
   pair_start (pair);
   pair_wait_ready (pair);
+  fail_unless (pair->a.relay_candidate_out);
   fail_unless_equals_string (mesh_peer_link_get_selected_type
       (pair->a.link), "relay");
   fail_unless_equals_string (mesh_peer_link_get_selected_type
@@ -989,6 +1243,24 @@ GST_START_TEST (test_turn_relay_only)
     g_bytes_unref (f);
   }
   pair_free (pair);
+
+  /* the peer manager's way: the TURN server as text in the connection
+   * parameters gives relayed candidates too */
+  {
+    MeshPeerConnectParams pa = default_params ("peer-a", "peer-b", TRUE);
+    MeshPeerConnectParams pb = default_params ("peer-b", "peer-a", FALSE);
+    gchar *url = g_strdup_printf ("turn://mesh:secret@127.0.0.1:%u", port);
+
+    pa.turn_server = url;
+    pair = pair_new_connect (&pa, &pb);
+    pair_start (pair);
+    pair_wait_ready (pair);
+    WAIT_FOR (pair->context, pair->a.gathering_done, 5000);
+    fail_unless (pair->a.relay_candidate_out);
+    fail_if (pair->b.relay_candidate_out);
+    pair_free (pair);
+    g_free (url);
+  }
 
   turn_stop (&turn, context);
   g_main_context_pop_thread_default (context);
@@ -1007,7 +1279,7 @@ GST_START_TEST (test_relay_only_without_turn)
   ca.relay_only = TRUE;
   pair = pair_new_full (RELAY_NONE, &ca, &cb, "peer-b", "peer-a");
   mesh_peer_link_start (pair->a.link);
-  assert_closed (&pair->a, MESH_PEER_LINK_ERROR_CONFIG,
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_CONFIG,
       MESH_WIRE_CLOSE_UNSPECIFIED);
   pair_free (pair);
 }
@@ -1035,6 +1307,10 @@ peer_link_suite (void)
   tcase_add_test (tc, test_finalize_connecting);
   tcase_add_test (tc, test_finalize_during_transfer);
   tcase_add_test (tc, test_unref_in_closed_handler);
+  tcase_add_test (tc, test_transport_interface);
+  tcase_add_test (tc, test_transport_refuses_bad_ids);
+  tcase_add_test (tc, test_lingering_per_transport);
+  tcase_add_test (tc, test_goodput_meter);
   tcase_add_test (tc, test_turn_relay_only);
   tcase_add_test (tc, test_relay_only_without_turn);
   return s;

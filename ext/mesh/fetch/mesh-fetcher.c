@@ -33,8 +33,14 @@
  *
  * - Shutdown (last unref of the MeshFetcher): shutting_down is set, the
  *   thread's loop is quit, the thread aborts every live transfer, runs its
- *   context until they have all wound down, drops the session, and exits;
- *   finalize joins it.
+ *   context until they have all wound down, stops the peer manager and ends
+ *   what its transport still holds, drops the session, and exits; finalize
+ *   joins it.
+ *
+ * - Peer-to-peer (HAVE_P2P): the peer manager and its transport (libnice)
+ *   belong to the fetcher thread. The glue is in two blocks, "Transfer,
+ *   peer-to-peer side" and "Peer manager"; without HAVE_P2P they are stubs
+ *   and `peers` stays NULL, so no transfer ever goes to peers.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -45,8 +51,14 @@
 #include <string.h>
 #include <libsoup/soup.h>
 
+#if HAVE_P2P
 #include "p2p/mesh-peer-link.h"
 #include "p2p/mesh-peer-manager.h"
+#else
+/* never made without P2P: the pointers below stay NULL */
+typedef struct _MeshPeerManager MeshPeerManager;
+typedef struct _MeshPeerTransport MeshPeerTransport;
+#endif
 
 GST_DEBUG_CATEGORY_STATIC (mesh_fetcher_debug);
 #define GST_CAT_DEFAULT mesh_fetcher_debug
@@ -77,6 +89,10 @@ struct _MeshFetcherShared
   GList *live;                  /* MeshTransfer (one ref each) doing I/O */
   MeshPeerManager *peers;       /* peer-to-peer delivery, NULL when off;
                                  * written under `lock` (see the getters) */
+  MeshPeerTransport *transport; /* the peer managers' connections, made with
+                                 * the first one, ended at thread exit */
+  gpointer fetcher;             /* the MeshFetcher, for GST_*_OBJECT on the
+                                 * fetcher thread only (finalize joins it) */
 
   GMutex lock;
   gchar *user_agent;
@@ -209,6 +225,7 @@ shared_unref (MeshFetcherShared * shared)
   g_main_context_unref (shared->context);
   g_free (shared->user_agent);
   g_assert (shared->peers == NULL);
+  g_assert (shared->transport == NULL);
   if (shared->extra_headers)
     gst_structure_free (shared->extra_headers);
   g_mutex_clear (&shared->lock);
@@ -344,6 +361,7 @@ transfer_drop_io (MeshTransfer * t)
  * and wake the consumer. @error is taken. */
 static gboolean transfer_release_assembly (MeshTransfer * t);
 static void transfer_share_with_peers (MeshTransfer * t);
+static void transfer_leave_peers (MeshTransfer * t);
 
 static void
 transfer_finish (MeshTransfer * t, GError * error)
@@ -352,11 +370,7 @@ transfer_finish (MeshTransfer * t, GError * error)
     g_clear_error (&error);
     return;
   }
-  if (t->peer_pending) {
-    t->peer_pending = FALSE;
-    if (t->shared->peers)
-      mesh_peer_manager_cancel (t->shared->peers, t);
-  }
+  transfer_leave_peers (t);
   /* a rejected assembly starts again from the CDN instead of ending */
   if (error == NULL && t->assembly && !transfer_release_assembly (t))
     return;
@@ -365,10 +379,11 @@ transfer_finish (MeshTransfer * t, GError * error)
   t->finished = TRUE;
 
   if (error)
-    GST_DEBUG ("job %u: failed: %s", t->id, error->message);
+    GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: failed: %s", t->id,
+        error->message);
   else
-    GST_DEBUG ("job %u: done, %" G_GUINT64_FORMAT " bytes", t->id,
-        t->delivered);
+    GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: done, %" G_GUINT64_FORMAT
+        " bytes", t->id, t->delivered);
 
   transfer_drop_io (t);
   transfer_end_queue (t, error);
@@ -809,6 +824,8 @@ transfer_read_next (MeshTransfer * t)
 /* ------------------------------------------------------------------------ */
 /* Transfer, peer-to-peer side (fetcher thread) */
 
+#if HAVE_P2P
+
 static void
 shared_add_bytes_from_peers (MeshFetcherShared * shared, guint64 n)
 {
@@ -840,15 +857,16 @@ transfer_release_assembly (MeshTransfer * t)
   t->assembly = NULL;
   if (peers && !mesh_peer_manager_accept_segment (peers, t->segment_id,
           whole, expected, &error)) {
-    GST_WARNING ("job %u: rejected: %s; downloading it from the CDN", t->id,
-        error->message);
+    GST_WARNING_OBJECT (t->shared->fetcher, "job %u: rejected: %s; "
+        "downloading it from the CDN", t->id, error->message);
     t->from_peers = 0;
     t->delivered = 0;
     transfer_send_attempt (t);
     return FALSE;
   }
 
-  GST_DEBUG ("job %u: accepted %" G_GSIZE_FORMAT " bytes, %" G_GUINT64_FORMAT
+  GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: accepted %" G_GSIZE_FORMAT
+      " bytes, %" G_GUINT64_FORMAT
       " from peers", t->id, g_bytes_get_size (whole), t->from_peers);
   shared_add_bytes_from_peers (t->shared, t->from_peers);
   transfer_queue_whole (t, whole);
@@ -948,6 +966,43 @@ transfer_ask_peers (MeshTransfer * t)
       t->size > 0 ? (guint64) t->size : 0, t->deadline, &peer_sink, t);
 }
 
+/* The transfer ends: the peer manager lets go of it. */
+static void
+transfer_leave_peers (MeshTransfer * t)
+{
+  if (!t->peer_pending)
+    return;
+  t->peer_pending = FALSE;
+  if (t->shared->peers)
+    mesh_peer_manager_cancel (t->shared->peers, t);
+}
+
+#else /* !HAVE_P2P: no transfer goes to peers, nothing is assembled */
+
+static gboolean
+transfer_release_assembly (MeshTransfer * t)
+{
+  return TRUE;
+}
+
+static void
+transfer_share_with_peers (MeshTransfer * t)
+{
+}
+
+static void
+transfer_ask_peers (MeshTransfer * t)
+{
+  g_assert_not_reached ();
+}
+
+static void
+transfer_leave_peers (MeshTransfer * t)
+{
+}
+
+#endif /* HAVE_P2P */
+
 static void
 transfer_take_settings (MeshTransfer * t)
 {
@@ -1005,6 +1060,26 @@ quit_loop_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+peer_config_update_free (PeerConfigUpdate * update)
+{
+  MeshPeerConfig *c = &update->config;
+
+  g_free ((gchar *) c->tracker_url);
+  g_free ((gchar *) c->token);
+  g_free ((gchar *) c->swarm_id);
+  g_free ((gchar *) c->stun_server);
+  g_free ((gchar *) c->turn_server);
+  g_free ((gchar *) c->local_address);
+  shared_unref (update->shared);
+  g_free (update);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Peer manager (fetcher thread, except the getters' glue) */
+
+#if HAVE_P2P
+
 /* The callback is copied under the lock and called without it: its user
  * data outlives the fetcher thread (see mesh_fetcher_set_peer_event_func). */
 static void
@@ -1052,19 +1127,16 @@ peers_shut_down (MeshFetcherShared * shared)
   g_object_unref (peers);
 }
 
-static void
-peer_config_update_free (PeerConfigUpdate * update)
+/* Made with the first peer manager; one for the fetcher thread, so that
+ * at thread exit it can end what every manager's closed connections left
+ * (lingering libnice agents). */
+static MeshPeerTransport *
+peers_get_transport (MeshFetcherShared * shared)
 {
-  MeshPeerConfig *c = &update->config;
-
-  g_free ((gchar *) c->tracker_url);
-  g_free ((gchar *) c->token);
-  g_free ((gchar *) c->swarm_id);
-  g_free ((gchar *) c->stun_server);
-  g_free ((gchar *) c->turn_server);
-  g_free ((gchar *) c->local_address);
-  shared_unref (update->shared);
-  g_free (update);
+  if (!shared->transport)
+    shared->transport =
+        MESH_PEER_TRANSPORT (mesh_nice_transport_new (shared->context));
+  return shared->transport;
 }
 
 /* Replaces the peer manager (fetcher thread). Jobs already with the old one
@@ -1078,8 +1150,10 @@ peers_reconfigure_cb (gpointer data)
   peers_shut_down (shared);
   if (update->config.tracker_url && *update->config.tracker_url) {
     MeshPeerManager *peers = mesh_peer_manager_new (shared->session,
-        &update->config);
+        peers_get_transport (shared), NULL, &update->config);
 
+    GST_INFO_OBJECT (shared->fetcher, "peer-to-peer through %" GST_PTR_FORMAT,
+        peers);
     g_signal_connect (peers, "peer-connected",
         G_CALLBACK (on_peer_connected), shared);
     g_signal_connect (peers, "peer-disconnected",
@@ -1090,6 +1164,65 @@ peers_reconfigure_cb (gpointer data)
   }
   return G_SOURCE_REMOVE;
 }
+
+/* At thread exit: the manager stops, and what its transport still holds
+ * (agents finishing their last bytes) ends at once. */
+static void
+peers_finish (MeshFetcherShared * shared)
+{
+  peers_shut_down (shared);
+  if (shared->transport) {
+    mesh_peer_transport_shutdown (shared->transport, 2000);
+    g_clear_object (&shared->transport);
+  }
+}
+
+/* Under `lock`: the manager's atomic counters are safe from any thread. */
+static guint64
+peers_get_bytes_uploaded (MeshFetcherShared * shared)
+{
+  return shared->peers ?
+      mesh_peer_manager_get_bytes_uploaded (shared->peers) : 0;
+}
+
+static guint
+peers_get_n_peers (MeshFetcherShared * shared)
+{
+  return shared->peers ? mesh_peer_manager_get_n_peers (shared->peers) : 0;
+}
+
+#else /* !HAVE_P2P: CDN only; a tracker in the settings is only reported */
+
+static gboolean
+peers_reconfigure_cb (gpointer data)
+{
+  PeerConfigUpdate *update = data;
+
+  if (update->config.tracker_url && *update->config.tracker_url)
+    GST_WARNING_OBJECT (update->shared->fetcher, "tracker %s ignored: "
+        "built without peer-to-peer support (-Dp2p=disabled)",
+        update->config.tracker_url);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+peers_finish (MeshFetcherShared * shared)
+{
+}
+
+static guint64
+peers_get_bytes_uploaded (MeshFetcherShared * shared)
+{
+  return 0;
+}
+
+static guint
+peers_get_n_peers (MeshFetcherShared * shared)
+{
+  return 0;
+}
+
+#endif /* HAVE_P2P */
 
 static void
 shared_wind_down (MeshFetcherShared * shared)
@@ -1107,8 +1240,7 @@ shared_wind_down (MeshFetcherShared * shared)
   while (shared->live != NULL)
     g_main_context_iteration (shared->context, TRUE);
 
-  peers_shut_down (shared);
-  mesh_peer_link_finish_lingering (shared->context, 2000);
+  peers_finish (shared);
   soup_session_abort (shared->session);
   g_clear_object (&shared->session);
 
@@ -1279,8 +1411,7 @@ mesh_fetcher_get_bytes_uploaded (MeshFetcher * fetcher)
   guint64 bytes;
 
   g_mutex_lock (&shared->lock);
-  bytes = shared->peers ?
-      mesh_peer_manager_get_bytes_uploaded (shared->peers) : 0;
+  bytes = peers_get_bytes_uploaded (shared);
   bytes += shared->bytes_uploaded_before;
   g_mutex_unlock (&shared->lock);
   return bytes;
@@ -1293,7 +1424,7 @@ mesh_fetcher_get_n_peers (MeshFetcher * fetcher)
   guint n;
 
   g_mutex_lock (&shared->lock);
-  n = shared->peers ? mesh_peer_manager_get_n_peers (shared->peers) : 0;
+  n = peers_get_n_peers (shared);
   g_mutex_unlock (&shared->lock);
   return n;
 }
@@ -1396,6 +1527,7 @@ mesh_fetcher_init (MeshFetcher * fetcher)
   shared->retries = DEFAULT_RETRIES;
   shared->context = g_main_context_new ();
   shared->loop = g_main_loop_new (shared->context, FALSE);
+  shared->fetcher = fetcher;
   shared->thread = g_thread_new ("meshfetcher", fetcher_thread_main, shared);
   fetcher->shared = shared;
 }

@@ -3,11 +3,14 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * One peer-to-peer connection: a libnice agent in reliable mode (pseudo-TCP
- * over ICE, one stream, one component) carrying the wire protocol.
+ * The libnice transport: MeshNiceTransport opens MeshPeerLinks, one
+ * peer-to-peer connection each: a libnice agent in reliable mode
+ * (pseudo-TCP over ICE, one stream, one component) carrying the wire
+ * protocol.
  *
- * Threads: everything (the agent, its timers and sockets, our timers, the
- * server name lookups, every signal) lives on the owner's GMainContext; no
+ * Threads: everything (the transport, its lingering agents, the links'
+ * agents, their timers and sockets, our timers, the server name lookups,
+ * every signal) lives on the owner's GMainContext, the transport's; no
  * locks. Every entry point that may emit a signal holds a reference on the
  * link for its duration, as handlers may drop the owner's last reference.
  *
@@ -21,7 +24,9 @@
  * and knows nothing of the link: it finishes the partly written frame and
  * the ERROR frame, waits a moment for pseudo-TCP to deliver them, then
  * removes the stream and frees the agent from a timeout, never from inside
- * a libnice callback.
+ * a libnice callback. The lingers belong to the link's transport (each
+ * holds a reference on it), so that the transport's owner can end them at
+ * once when its thread ends (mesh_peer_transport_shutdown()).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -37,8 +42,6 @@
 GST_DEBUG_CATEGORY_STATIC (mesh_peer_link_debug);
 #define GST_CAT_DEFAULT mesh_peer_link_debug
 
-G_DEFINE_QUARK (mesh_peer_link_error_quark, mesh_peer_link_error);
-
 #define COMPONENT_ID 1
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 #define DEFAULT_IDLE_TIMEOUT_MS 15000
@@ -51,23 +54,27 @@ G_DEFINE_QUARK (mesh_peer_link_error_quark, mesh_peer_link_error);
 /* ...and this long after it was written, for pseudo-TCP to deliver it. */
 #define LINGER_GRACE_MS 500
 
-enum
+struct _MeshNiceTransport
 {
-  SIGNAL_SIGNAL_OUT,
-  SIGNAL_READY,
-  SIGNAL_FRAME,
-  SIGNAL_WRITABLE,
-  SIGNAL_CLOSED,
-  N_SIGNALS
-};
+  GObject parent;
 
-static guint signals[N_SIGNALS];
+  GMainContext *context;
+  GList *lingers;               /* Linger* */
+
+  /* the last STUN and TURN settings parsed, so that an unusable one is
+   * reported once rather than for every link */
+  gchar *stun_text, *stun_host;
+  guint stun_port;
+  gchar *turn_text, *turn_host, *turn_user, *turn_password;
+  guint turn_port;
+};
 
 struct _MeshPeerLink
 {
   GObject parent;
 
-  GMainContext *context;
+  MeshNiceTransport *transport;
+  GMainContext *context;        /* the transport's */
 
   /* copied configuration */
   gchar *swarm_id;
@@ -86,7 +93,7 @@ struct _MeshPeerLink
   guint idle_timeout_ms;
   gboolean controlling;
 
-  MeshPeerLinkState state;
+  MeshPeerConnectionState state;
   gboolean was_ready;
   guint16 close_code;
 
@@ -129,9 +136,21 @@ struct _MeshPeerLink
 
   guint64 bytes_sent;
   guint64 bytes_received;
+  MeshGoodputMeter goodput;
 };
 
-G_DEFINE_TYPE (MeshPeerLink, mesh_peer_link, G_TYPE_OBJECT);
+static void mesh_peer_link_connection_init (MeshPeerConnectionInterface *
+    iface);
+static void mesh_nice_transport_transport_init (MeshPeerTransportInterface *
+    iface);
+
+G_DEFINE_TYPE_WITH_CODE (MeshPeerLink, mesh_peer_link, G_TYPE_OBJECT,
+    G_IMPLEMENT_INTERFACE (MESH_TYPE_PEER_CONNECTION,
+        mesh_peer_link_connection_init));
+G_DEFINE_TYPE_WITH_CODE (MeshNiceTransport, mesh_nice_transport,
+    G_TYPE_OBJECT,
+    G_IMPLEMENT_INTERFACE (MESH_TYPE_PEER_TRANSPORT,
+        mesh_nice_transport_transport_init));
 
 static void flush_send_queue (MeshPeerLink * link, gboolean may_emit);
 
@@ -140,39 +159,37 @@ static void flush_send_queue (MeshPeerLink * link, gboolean may_emit);
 
 typedef struct
 {
+  MeshNiceTransport *transport; /* a reference */
   NiceAgent *agent;
   guint stream_id;
   GMainContext *context;
   GQueue queue;                 /* GBytes still to write */
   gsize head_offset;
-  GSource *timer;
+  GSource *timer;               /* NULL once the close has begun */
   gulong writable_handler;
 } Linger;
 
-static gint n_lingering;
-/* Every lingering agent, for mesh_peer_link_finish_lingering(); linger_lock
- * guards the list (lingers live on several owner contexts). */
-static GMutex linger_lock;
-static GList *lingers;
-
 guint
-mesh_peer_link_count_lingering_agents (void)
+mesh_nice_transport_count_lingering (MeshNiceTransport * transport)
 {
-  return g_atomic_int_get (&n_lingering);
+  g_return_val_if_fail (MESH_IS_NICE_TRANSPORT (transport), 0);
+
+  return g_list_length (transport->lingers);
 }
 
 static void
 linger_closed (GObject * source, GAsyncResult * res, gpointer user_data)
 {
   Linger *linger = user_data;
+  MeshNiceTransport *transport = linger->transport;
 
-  g_mutex_lock (&linger_lock);
-  lingers = g_list_remove (lingers, linger);
-  g_mutex_unlock (&linger_lock);
+  transport->lingers = g_list_remove (transport->lingers, linger);
+  GST_DEBUG_OBJECT (transport, "agent %p freed, %u lingering", linger->agent,
+      g_list_length (transport->lingers));
   g_object_unref (linger->agent);
   g_main_context_unref (linger->context);
   g_free (linger);
-  g_atomic_int_add (&n_lingering, -1);
+  g_object_unref (transport);
 }
 
 static gboolean
@@ -254,15 +271,14 @@ linger_on_writable (NiceAgent * agent, guint stream_id, guint component_id,
 
 /* Takes @agent and the GBytes of @queue (left empty). */
 static void
-linger_start (NiceAgent * agent, guint stream_id, GMainContext * context,
-    GQueue * queue, gsize head_offset)
+linger_start (MeshNiceTransport * transport, NiceAgent * agent,
+    guint stream_id, GQueue * queue, gsize head_offset)
 {
   Linger *linger = g_new0 (Linger, 1);
+  GMainContext *context = transport->context;
 
-  g_atomic_int_inc (&n_lingering);
-  g_mutex_lock (&linger_lock);
-  lingers = g_list_prepend (lingers, linger);
-  g_mutex_unlock (&linger_lock);
+  linger->transport = g_object_ref (transport);
+  transport->lingers = g_list_prepend (transport->lingers, linger);
   linger->agent = agent;
   linger->stream_id = stream_id;
   linger->context = g_main_context_ref (context);
@@ -284,37 +300,56 @@ linger_start (NiceAgent * agent, guint stream_id, GMainContext * context,
   linger_flush (linger);
 }
 
-/* A linger of @context whose close has not begun (timer still set), or
- * NULL; with @any, one that is still there at all. */
+/* A linger whose close has not begun (timer still set), or NULL. */
 static Linger *
-find_linger (GMainContext * context, gboolean any)
+find_unfinished_linger (MeshNiceTransport * transport)
 {
-  Linger *found = NULL;
   GList *l;
 
-  g_mutex_lock (&linger_lock);
-  for (l = lingers; l && !found; l = l->next) {
+  for (l = transport->lingers; l; l = l->next) {
     Linger *linger = l->data;
-    if (linger->context == context && (any || linger->timer))
-      found = linger;
+
+    if (linger->timer)
+      return linger;
   }
-  g_mutex_unlock (&linger_lock);
-  return found;
+  return NULL;
 }
 
-void
-mesh_peer_link_finish_lingering (GMainContext * context, guint timeout_ms)
+static gboolean
+set_flag (gpointer data)
 {
-  gint64 deadline = g_get_monotonic_time () + timeout_ms * 1000;
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Closes every lingering agent at once, then runs the owner context until
+ * libnice has answered all the closes, or @timeout_ms passed. */
+static void
+nice_transport_shutdown (MeshPeerTransport * base, guint timeout_ms)
+{
+  MeshNiceTransport *transport = MESH_NICE_TRANSPORT (base);
+  gboolean timed_out = FALSE;
+  GSource *timer;
   Linger *linger;
 
-  /* the owner thread runs this: nobody else touches these lingers */
-  while ((linger = find_linger (context, FALSE))) {
+  g_object_ref (transport);
+  GST_DEBUG_OBJECT (transport, "ending %u lingering agents",
+      g_list_length (transport->lingers));
+  while ((linger = find_unfinished_linger (transport))) {
     g_source_destroy (linger->timer);
     linger_finish (linger);
   }
-  while (find_linger (context, TRUE) && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (context, FALSE);
+  timer = g_timeout_source_new (timeout_ms);
+  g_source_set_callback (timer, set_flag, &timed_out, NULL);
+  g_source_attach (timer, transport->context);
+  while (transport->lingers && !timed_out)
+    g_main_context_iteration (transport->context, TRUE);
+  g_source_destroy (timer);
+  g_source_unref (timer);
+  if (transport->lingers)
+    GST_WARNING_OBJECT (transport, "%u agents still closing after %u ms",
+        g_list_length (transport->lingers), timeout_ms);
+  g_object_unref (transport);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -340,7 +375,7 @@ shut_down (MeshPeerLink * link, gboolean send_error, guint16 code,
   GQueue last = G_QUEUE_INIT;
   gsize last_offset = 0;
 
-  link->state = MESH_PEER_LINK_CLOSED;
+  link->state = MESH_PEER_CONNECTION_CLOSED;
   link->close_code = code;
   clear_timer (&link->connect_timer);
   clear_timer (&link->ping_timer);
@@ -363,37 +398,37 @@ shut_down (MeshPeerLink * link, gboolean send_error, guint16 code,
 
   if (link->agent) {
     g_signal_handlers_disconnect_by_data (link->agent, link);
-    linger_start (g_steal_pointer (&link->agent), link->stream_id,
-        link->context, &last, last_offset);
+    linger_start (link->transport, g_steal_pointer (&link->agent),
+        link->stream_id, &last, last_offset);
   }
 }
 
 /* Closes (once) and emits "closed" with @why and the formatted message,
  * which is also the ERROR frame's message when one is sent. */
 /* *INDENT-OFF* */
-static void close_link (MeshPeerLink * link, MeshPeerLinkError why,
+static void close_link (MeshPeerLink * link, MeshPeerConnectionError why,
     gboolean send_error, guint16 code, const gchar * format, ...)
     G_GNUC_PRINTF (5, 6);
 /* *INDENT-ON* */
 
 static void
-close_link (MeshPeerLink * link, MeshPeerLinkError why, gboolean send_error,
-    guint16 code, const gchar * format, ...)
+close_link (MeshPeerLink * link, MeshPeerConnectionError why,
+    gboolean send_error, guint16 code, const gchar * format, ...)
 {
   GError *reason;
   va_list args;
 
-  if (link->state == MESH_PEER_LINK_CLOSED)
+  if (link->state == MESH_PEER_CONNECTION_CLOSED)
     return;
 
   va_start (args, format);
-  reason = g_error_new_valist (MESH_PEER_LINK_ERROR, why, format, args);
+  reason = g_error_new_valist (MESH_PEER_CONNECTION_ERROR, why, format, args);
   va_end (args);
 
   GST_INFO_OBJECT (link, "closing link to %s: %s", link->remote_peer_id,
       reason->message);
   shut_down (link, send_error, code, reason->message);
-  g_signal_emit (link, signals[SIGNAL_CLOSED], 0, reason);
+  mesh_peer_connection_emit_closed (MESH_PEER_CONNECTION (link), reason);
   g_error_free (reason);
 }
 
@@ -405,7 +440,7 @@ enqueue (MeshPeerLink * link, GBytes * frame)
 {
   g_queue_push_tail (&link->send_queue, frame);
   link->queue_size += g_bytes_get_size (frame);
-  if (link->queue_size >= MESH_PEER_LINK_LOW_WATER)
+  if (link->queue_size >= MESH_PEER_CONNECTION_LOW_WATER)
     link->above_low_water = TRUE;
 }
 
@@ -417,7 +452,7 @@ enqueue_urgent (MeshPeerLink * link, GBytes * frame)
 
   g_queue_push_nth (&link->send_queue, frame, pos);
   link->queue_size += g_bytes_get_size (frame);
-  if (link->queue_size >= MESH_PEER_LINK_LOW_WATER)
+  if (link->queue_size >= MESH_PEER_CONNECTION_LOW_WATER)
     link->above_low_water = TRUE;
 }
 
@@ -451,10 +486,10 @@ flush_send_queue (MeshPeerLink * link, gboolean may_emit)
   }
 
   if (may_emit && link->above_low_water
-      && link->queue_size < MESH_PEER_LINK_LOW_WATER
-      && link->state == MESH_PEER_LINK_READY) {
+      && link->queue_size < MESH_PEER_CONNECTION_LOW_WATER
+      && link->state == MESH_PEER_CONNECTION_CONNECTED) {
     link->above_low_water = FALSE;
-    g_signal_emit (link, signals[SIGNAL_WRITABLE], 0);
+    mesh_peer_connection_emit_writable (MESH_PEER_CONNECTION (link));
   }
 }
 
@@ -486,7 +521,7 @@ on_connect_timeout (gpointer user_data)
 {
   MeshPeerLink *link = g_object_ref (user_data);
 
-  close_link (link, MESH_PEER_LINK_ERROR_CONNECT_TIMEOUT, TRUE,
+  close_link (link, MESH_PEER_CONNECTION_ERROR_CONNECT_TIMEOUT, TRUE,
       MESH_WIRE_CLOSE_TIMEOUT, "not connected within %u ms",
       link->connect_timeout_ms);
   g_object_unref (link);
@@ -501,7 +536,7 @@ on_ping_timer (gpointer user_data)
   gboolean keep = TRUE;
 
   if (idle >= (gint64) link->idle_timeout_ms * 1000) {
-    close_link (link, MESH_PEER_LINK_ERROR_IDLE_TIMEOUT, TRUE,
+    close_link (link, MESH_PEER_CONNECTION_ERROR_IDLE_TIMEOUT, TRUE,
         MESH_WIRE_CLOSE_TIMEOUT, "nothing received for %" G_GINT64_FORMAT
         " ms", idle / 1000);
     keep = FALSE;
@@ -518,14 +553,14 @@ on_ping_timer (gpointer user_data)
 static void
 protocol_error (MeshPeerLink * link, const gchar * what)
 {
-  close_link (link, MESH_PEER_LINK_ERROR_PROTOCOL, TRUE,
+  close_link (link, MESH_PEER_CONNECTION_ERROR_PROTOCOL, TRUE,
       MESH_WIRE_CLOSE_PROTOCOL, "protocol error: %s", what);
 }
 
 static void
 become_ready (MeshPeerLink * link)
 {
-  link->state = MESH_PEER_LINK_READY;
+  link->state = MESH_PEER_CONNECTION_CONNECTED;
   link->was_ready = TRUE;
   clear_timer (&link->connect_timer);
   link->ping_timer = start_timer (link, MAX (link->idle_timeout_ms / 3, 1),
@@ -534,7 +569,7 @@ become_ready (MeshPeerLink * link)
   send_ping (link);
   GST_INFO_OBJECT (link, "link to %s ready (%s)", link->remote_peer_id,
       link->selected_type ? link->selected_type : "?");
-  g_signal_emit (link, signals[SIGNAL_READY], 0);
+  mesh_peer_connection_emit_connected (MESH_PEER_CONNECTION (link));
 }
 
 static void
@@ -542,13 +577,13 @@ handle_hello (MeshPeerLink * link, const MeshWireFrame * f)
 {
   link->hello_received = TRUE;
   if (strcmp (f->hello.swarm_id, link->swarm_id) != 0) {
-    close_link (link, MESH_PEER_LINK_ERROR_REJECTED, TRUE,
+    close_link (link, MESH_PEER_CONNECTION_ERROR_REJECTED, TRUE,
         MESH_WIRE_CLOSE_WRONG_SWARM, "peer is in swarm '%s', not '%s'",
         f->hello.swarm_id, link->swarm_id);
     return;
   }
   if (strcmp (f->hello.peer_id, link->remote_peer_id) != 0) {
-    close_link (link, MESH_PEER_LINK_ERROR_REJECTED, TRUE,
+    close_link (link, MESH_PEER_CONNECTION_ERROR_REJECTED, TRUE,
         MESH_WIRE_CLOSE_UNSPECIFIED, "peer says it is '%s', expected '%s'",
         f->hello.peer_id, link->remote_peer_id);
     return;
@@ -589,12 +624,12 @@ handle_frame (MeshPeerLink * link, const MeshWireFrame * f)
         link->rtt = g_get_monotonic_time () - (gint64) link->last_ping;
       break;
     case MESH_WIRE_TYPE_ERROR:
-      close_link (link, MESH_PEER_LINK_ERROR_REMOTE, FALSE, f->error.code,
+      close_link (link, MESH_PEER_CONNECTION_ERROR_REMOTE, FALSE, f->error.code,
           "peer closed the link (code %u): %s", f->error.code,
           f->error.message);
       break;
     default:
-      g_signal_emit (link, signals[SIGNAL_FRAME], 0, f);
+      mesh_peer_connection_emit_frame (MESH_PEER_CONNECTION (link), f);
       break;
   }
 }
@@ -605,14 +640,15 @@ process_received (MeshPeerLink * link, const guint8 * data, gsize len)
   MeshWireFrame frame;
   GError *err = NULL;
 
-  if (link->state == MESH_PEER_LINK_CLOSED || len == 0)
+  if (link->state == MESH_PEER_CONNECTION_CLOSED || len == 0)
     return;
 
   link->bytes_received += len;
   link->last_received = g_get_monotonic_time ();
+  mesh_goodput_meter_add (&link->goodput, link->last_received, len);
   mesh_wire_decoder_feed (link->decoder, data, len);
 
-  while (link->state != MESH_PEER_LINK_CLOSED) {
+  while (link->state != MESH_PEER_CONNECTION_CLOSED) {
     MeshWireResult res = mesh_wire_decoder_next (link->decoder, &frame, &err);
 
     if (res == MESH_WIRE_RESULT_NEED_MORE)
@@ -622,7 +658,7 @@ process_received (MeshPeerLink * link, const guint8 * data, gsize len)
           MESH_WIRE_ERROR_UNSUPPORTED_VERSION) ? MESH_WIRE_CLOSE_VERSION :
           MESH_WIRE_CLOSE_PROTOCOL;
 
-      close_link (link, MESH_PEER_LINK_ERROR_PROTOCOL, TRUE, code,
+      close_link (link, MESH_PEER_CONNECTION_ERROR_PROTOCOL, TRUE, code,
           "protocol error: %s", err->message);
       g_clear_error (&err);
       break;
@@ -667,7 +703,7 @@ mesh_peer_link_set_silent_for_test (MeshPeerLink * link, gboolean silent)
 static void
 emit_signal_out (MeshPeerLink * link, JsonObject * data)
 {
-  g_signal_emit (link, signals[SIGNAL_SIGNAL_OUT], 0, data);
+  mesh_peer_connection_emit_signal_out (MESH_PEER_CONNECTION (link), data);
   json_object_unref (data);
 }
 
@@ -727,7 +763,7 @@ on_component_state_changed (NiceAgent * agent, guint stream_id,
       flush_send_queue (link, TRUE);
       break;
     case NICE_COMPONENT_STATE_FAILED:
-      close_link (link, MESH_PEER_LINK_ERROR_ICE_FAILED, FALSE,
+      close_link (link, MESH_PEER_CONNECTION_ERROR_TRANSPORT_FAILED, FALSE,
           MESH_WIRE_CLOSE_UNSPECIFIED, "%s", link->transport_up ?
           "transport failed" : "no candidate pair worked");
       break;
@@ -811,12 +847,12 @@ gather (MeshPeerLink * link)
     GST_WARNING_OBJECT (link, "TURN server %s refused", link->turn_ip);
 
   if (link->relay_only && !link->turn_ip) {
-    close_link (link, MESH_PEER_LINK_ERROR_CONFIG, FALSE,
+    close_link (link, MESH_PEER_CONNECTION_ERROR_CONFIG, FALSE,
         MESH_WIRE_CLOSE_UNSPECIFIED, "relay only, but no usable TURN server");
     return;
   }
   if (!nice_agent_gather_candidates (link->agent, link->stream_id))
-    close_link (link, MESH_PEER_LINK_ERROR_CONFIG, FALSE,
+    close_link (link, MESH_PEER_CONNECTION_ERROR_CONFIG, FALSE,
         MESH_WIRE_CLOSE_UNSPECIFIED, "could not gather candidates");
 }
 
@@ -859,7 +895,8 @@ on_server_resolved (GObject * source, GAsyncResult * res, gpointer user_data)
     g_resolver_free_addresses (addresses);
   }
 
-  if (--link->pending_lookups == 0 && link->state != MESH_PEER_LINK_CLOSED)
+  if (--link->pending_lookups == 0
+      && link->state != MESH_PEER_CONNECTION_CLOSED)
     gather (link);
   g_object_unref (link);
 }
@@ -912,7 +949,7 @@ emit_credentials (MeshPeerLink * link)
 
   if (!nice_agent_get_local_credentials (link->agent, link->stream_id,
           &ufrag, &pwd)) {
-    close_link (link, MESH_PEER_LINK_ERROR_CONFIG, FALSE,
+    close_link (link, MESH_PEER_CONNECTION_ERROR_CONFIG, FALSE,
         MESH_WIRE_CLOSE_UNSPECIFIED, "no local ICE credentials");
     return;
   }
@@ -933,7 +970,7 @@ mesh_peer_link_start (MeshPeerLink * link)
   g_return_if_fail (MESH_IS_PEER_LINK (link));
   g_return_if_fail (!link->started);
 
-  if (link->state == MESH_PEER_LINK_CLOSED)
+  if (link->state == MESH_PEER_CONNECTION_CLOSED)
     return;
   link->started = TRUE;
   g_object_ref (link);
@@ -942,7 +979,7 @@ mesh_peer_link_start (MeshPeerLink * link)
       on_connect_timeout);
 
   if (!restrict_local_address (link)) {
-    close_link (link, MESH_PEER_LINK_ERROR_CONFIG, FALSE,
+    close_link (link, MESH_PEER_CONNECTION_ERROR_CONFIG, FALSE,
         MESH_WIRE_CLOSE_UNSPECIFIED, "unusable local address '%s'",
         link->local_address);
     goto out;
@@ -950,10 +987,10 @@ mesh_peer_link_start (MeshPeerLink * link)
 
   /* both sides send their credentials first, whatever their role */
   emit_credentials (link);
-  if (link->state == MESH_PEER_LINK_CLOSED)
+  if (link->state == MESH_PEER_CONNECTION_CLOSED)
     goto out;
   apply_remote_signalling (link);
-  if (link->state == MESH_PEER_LINK_CLOSED)
+  if (link->state == MESH_PEER_CONNECTION_CLOSED)
     goto out;
 
   resolve_server (link, link->stun_host, &link->stun_ip);
@@ -1070,7 +1107,7 @@ mesh_peer_link_handle_signal (MeshPeerLink * link, JsonObject * data)
 
   g_return_if_fail (MESH_IS_PEER_LINK (link));
 
-  if (link->state == MESH_PEER_LINK_CLOSED)
+  if (link->state == MESH_PEER_CONNECTION_CLOSED)
     return;
   if (!data) {
     GST_WARNING_OBJECT (link, "empty signal: ignored");
@@ -1102,7 +1139,7 @@ mesh_peer_link_send (MeshPeerLink * link, GBytes * frame)
   g_return_val_if_fail (MESH_IS_PEER_LINK (link), FALSE);
   g_return_val_if_fail (frame != NULL && g_bytes_get_size (frame) > 0, FALSE);
 
-  if (link->state != MESH_PEER_LINK_READY)
+  if (link->state != MESH_PEER_CONNECTION_CONNECTED)
     return FALSE;
   enqueue (link, g_bytes_ref (frame));
   g_object_ref (link);
@@ -1125,15 +1162,15 @@ mesh_peer_link_close (MeshPeerLink * link, guint16 code, const gchar * message)
   g_return_if_fail (MESH_IS_PEER_LINK (link));
 
   g_object_ref (link);
-  close_link (link, MESH_PEER_LINK_ERROR_LOCAL, TRUE, code, "%s",
+  close_link (link, MESH_PEER_CONNECTION_ERROR_LOCAL, TRUE, code, "%s",
       message ? message : "closed");
   g_object_unref (link);
 }
 
-MeshPeerLinkState
+MeshPeerConnectionState
 mesh_peer_link_get_state (MeshPeerLink * link)
 {
-  g_return_val_if_fail (MESH_IS_PEER_LINK (link), MESH_PEER_LINK_CLOSED);
+  g_return_val_if_fail (MESH_IS_PEER_LINK (link), MESH_PEER_CONNECTION_CLOSED);
 
   return link->state;
 }
@@ -1235,13 +1272,14 @@ create_agent (MeshPeerLink * link)
 }
 
 MeshPeerLink *
-mesh_peer_link_new (GMainContext * context, const MeshPeerLinkConfig * config,
-    const gchar * remote_peer_id, gboolean controlling)
+mesh_peer_link_new (MeshNiceTransport * transport,
+    const MeshPeerLinkConfig * config, const gchar * remote_peer_id,
+    gboolean controlling)
 {
   MeshPeerLink *link;
   GBytes *hello;
 
-  g_return_val_if_fail (context != NULL, NULL);
+  g_return_val_if_fail (MESH_IS_NICE_TRANSPORT (transport), NULL);
   g_return_val_if_fail (config != NULL, NULL);
   g_return_val_if_fail (config->swarm_id != NULL, NULL);
   g_return_val_if_fail (config->local_peer_id != NULL, NULL);
@@ -1254,7 +1292,8 @@ mesh_peer_link_new (GMainContext * context, const MeshPeerLinkConfig * config,
     return NULL;
 
   link = g_object_new (MESH_TYPE_PEER_LINK, NULL);
-  link->context = g_main_context_ref (context);
+  link->transport = g_object_ref (transport);
+  link->context = g_main_context_ref (transport->context);
   link->swarm_id = g_strdup (config->swarm_id);
   link->local_peer_id = g_strdup (config->local_peer_id);
   link->remote_peer_id = g_strdup (remote_peer_id);
@@ -1282,15 +1321,16 @@ mesh_peer_link_new (GMainContext * context, const MeshPeerLinkConfig * config,
     g_object_unref (link);
     return NULL;
   }
-  GST_DEBUG_OBJECT (link, "link to %s (%s)", remote_peer_id,
-      controlling ? "controlling" : "controlled");
+  GST_DEBUG_OBJECT (link, "link %s -> %s (%s), transport %" GST_PTR_FORMAT,
+      link->local_peer_id, remote_peer_id,
+      controlling ? "controlling" : "controlled", transport);
   return link;
 }
 
 static void
 mesh_peer_link_init (MeshPeerLink * link)
 {
-  link->state = MESH_PEER_LINK_CONNECTING;
+  link->state = MESH_PEER_CONNECTION_CONNECTING;
   link->rtt = -1;
   link->cancellable = g_cancellable_new ();
   link->decoder = mesh_wire_decoder_new ();
@@ -1303,7 +1343,7 @@ mesh_peer_link_dispose (GObject * object)
   MeshPeerLink *link = MESH_PEER_LINK (object);
 
   /* dropped without close(): tell the peer, silently for our owner */
-  if (link->state != MESH_PEER_LINK_CLOSED)
+  if (link->state != MESH_PEER_CONNECTION_CLOSED)
     shut_down (link, TRUE, MESH_WIRE_CLOSE_GOING_AWAY, "going away");
 
   G_OBJECT_CLASS (mesh_peer_link_parent_class)->dispose (object);
@@ -1332,6 +1372,7 @@ mesh_peer_link_finalize (GObject * object)
   g_free (link->local_address);
   if (link->context)
     g_main_context_unref (link->context);
+  g_clear_object (&link->transport);
 
   G_OBJECT_CLASS (mesh_peer_link_parent_class)->finalize (object);
 }
@@ -1344,18 +1385,244 @@ mesh_peer_link_class_init (MeshPeerLinkClass * klass)
   gobject_class->dispose = mesh_peer_link_dispose;
   gobject_class->finalize = mesh_peer_link_finalize;
 
-  signals[SIGNAL_SIGNAL_OUT] = g_signal_new ("signal-out",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 1, JSON_TYPE_OBJECT);
-  signals[SIGNAL_READY] = g_signal_new ("ready", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_FRAME] = g_signal_new ("frame", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_POINTER);
-  signals[SIGNAL_WRITABLE] = g_signal_new ("writable",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 0);
-  signals[SIGNAL_CLOSED] = g_signal_new ("closed", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  GST_DEBUG_CATEGORY_INIT (mesh_peer_link_debug, "meshpeerlink", 0,
+      "mesh peer-to-peer link");
+}
+
+/* ------------------------------------------------------------------------ */
+/* MeshPeerConnection */
+
+static void
+link_start (MeshPeerConnection * conn)
+{
+  mesh_peer_link_start (MESH_PEER_LINK (conn));
+}
+
+static void
+link_handle_signal (MeshPeerConnection * conn, JsonObject * data)
+{
+  mesh_peer_link_handle_signal (MESH_PEER_LINK (conn), data);
+}
+
+static gboolean
+link_send (MeshPeerConnection * conn, GBytes * frame)
+{
+  return mesh_peer_link_send (MESH_PEER_LINK (conn), frame);
+}
+
+static gsize
+link_get_send_queue_size (MeshPeerConnection * conn)
+{
+  return MESH_PEER_LINK (conn)->queue_size;
+}
+
+static void
+link_close (MeshPeerConnection * conn, guint16 code, const gchar * message)
+{
+  mesh_peer_link_close (MESH_PEER_LINK (conn), code, message);
+}
+
+static MeshPeerConnectionState
+link_get_state (MeshPeerConnection * conn)
+{
+  return MESH_PEER_LINK (conn)->state;
+}
+
+static const gchar *
+link_get_remote_peer_id (MeshPeerConnection * conn)
+{
+  return MESH_PEER_LINK (conn)->remote_peer_id;
+}
+
+static gboolean
+link_get_remote_uploads (MeshPeerConnection * conn)
+{
+  return MESH_PEER_LINK (conn)->remote_uploads;
+}
+
+static gint64
+link_get_rtt (MeshPeerConnection * conn)
+{
+  return MESH_PEER_LINK (conn)->rtt;
+}
+
+static guint64
+link_get_goodput (MeshPeerConnection * conn)
+{
+  return mesh_goodput_meter_get (&MESH_PEER_LINK (conn)->goodput);
+}
+
+static const gchar *
+link_get_path_type (MeshPeerConnection * conn)
+{
+  return mesh_peer_link_get_selected_type (MESH_PEER_LINK (conn));
+}
+
+static void
+mesh_peer_link_connection_init (MeshPeerConnectionInterface * iface)
+{
+  iface->start = link_start;
+  iface->handle_signal = link_handle_signal;
+  iface->send = link_send;
+  iface->get_send_queue_size = link_get_send_queue_size;
+  iface->close = link_close;
+  iface->get_state = link_get_state;
+  iface->get_remote_peer_id = link_get_remote_peer_id;
+  iface->get_remote_uploads = link_get_remote_uploads;
+  iface->get_rtt = link_get_rtt;
+  iface->get_goodput = link_get_goodput;
+  iface->get_path_type = link_get_path_type;
+}
+
+/* ------------------------------------------------------------------------ */
+/* MeshNiceTransport */
+
+/* "host:port" */
+static gboolean
+parse_host_port (const gchar * text, gchar ** host, guint * port)
+{
+  const gchar *colon;
+  guint64 value;
+
+  if (!text || !*text || !(colon = strrchr (text, ':')))
+    return FALSE;
+  if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &value, NULL))
+    return FALSE;
+  *host = g_strndup (text, colon - text);
+  *port = value;
+  return TRUE;
+}
+
+/* "turn://user:pass@host:port" */
+static gboolean
+parse_turn (const gchar * text, gchar ** host, guint * port, gchar ** user,
+    gchar ** password)
+{
+  g_autoptr (GUri) uri = NULL;
+  const gchar *userinfo;
+  const gchar *colon;
+
+  if (!text || !*text)
+    return FALSE;
+  uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
+  if (!uri || g_strcmp0 (g_uri_get_scheme (uri), "turn") != 0
+      || !g_uri_get_host (uri) || g_uri_get_port (uri) <= 0)
+    return FALSE;
+  userinfo = g_uri_get_userinfo (uri);
+  if (!userinfo || !(colon = strchr (userinfo, ':')))
+    return FALSE;
+  *user = g_uri_unescape_segment (userinfo, colon, NULL);
+  *password = g_uri_unescape_string (colon + 1, NULL);
+  if (!*user || !*password) {
+    g_clear_pointer (user, g_free);
+    g_clear_pointer (password, g_free);
+    return FALSE;
+  }
+  *host = g_strdup (g_uri_get_host (uri));
+  *port = g_uri_get_port (uri);
+  return TRUE;
+}
+
+/* Parses @text into the transport's STUN settings unless it did already. */
+static void
+transport_take_stun (MeshNiceTransport * t, const gchar * text)
+{
+  if (g_strcmp0 (text, t->stun_text) == 0)
+    return;
+  g_free (t->stun_text);
+  t->stun_text = g_strdup (text);
+  g_clear_pointer (&t->stun_host, g_free);
+  if (text && *text && !parse_host_port (text, &t->stun_host, &t->stun_port))
+    GST_WARNING_OBJECT (t, "ignoring stun-server '%s': not host:port", text);
+}
+
+static void
+transport_take_turn (MeshNiceTransport * t, const gchar * text)
+{
+  if (g_strcmp0 (text, t->turn_text) == 0)
+    return;
+  g_free (t->turn_text);
+  t->turn_text = g_strdup (text);
+  g_clear_pointer (&t->turn_host, g_free);
+  g_clear_pointer (&t->turn_user, g_free);
+  g_clear_pointer (&t->turn_password, g_free);
+  if (text && *text && !parse_turn (text, &t->turn_host, &t->turn_port,
+          &t->turn_user, &t->turn_password))
+    GST_WARNING_OBJECT (t, "ignoring turn-server: not "
+        "turn://user:pass@host:port");
+}
+
+static MeshPeerConnection *
+nice_transport_connect (MeshPeerTransport * base,
+    const MeshPeerConnectParams * params)
+{
+  MeshNiceTransport *t = MESH_NICE_TRANSPORT (base);
+  MeshPeerLinkConfig config = { 0, };
+
+  transport_take_stun (t, params->stun_server);
+  transport_take_turn (t, params->turn_server);
+  config.swarm_id = params->swarm_id;
+  config.local_peer_id = params->local_peer_id;
+  config.upload = params->upload;
+  config.stun_host = t->stun_host;
+  config.stun_port = t->stun_port;
+  config.turn_host = t->turn_host;
+  config.turn_port = t->turn_port;
+  config.turn_user = t->turn_user;
+  config.turn_password = t->turn_password;
+  config.local_address = params->local_address;
+  config.connect_timeout_ms = params->connect_timeout_ms;
+  return (MeshPeerConnection *) mesh_peer_link_new (t, &config,
+      params->remote_peer_id, params->controlling);
+}
+
+MeshNiceTransport *
+mesh_nice_transport_new (GMainContext * context)
+{
+  MeshNiceTransport *t;
+
+  g_return_val_if_fail (context != NULL, NULL);
+
+  t = g_object_new (MESH_TYPE_NICE_TRANSPORT, NULL);
+  t->context = g_main_context_ref (context);
+  return t;
+}
+
+static void
+mesh_nice_transport_init (MeshNiceTransport * t)
+{
+}
+
+static void
+mesh_nice_transport_finalize (GObject * object)
+{
+  MeshNiceTransport *t = MESH_NICE_TRANSPORT (object);
+
+  /* every linger holds a reference */
+  g_assert (t->lingers == NULL);
+  g_main_context_unref (t->context);
+  g_free (t->stun_text);
+  g_free (t->stun_host);
+  g_free (t->turn_text);
+  g_free (t->turn_host);
+  g_free (t->turn_user);
+  g_free (t->turn_password);
+  G_OBJECT_CLASS (mesh_nice_transport_parent_class)->finalize (object);
+}
+
+static void
+mesh_nice_transport_transport_init (MeshPeerTransportInterface * iface)
+{
+  iface->connect = nice_transport_connect;
+  iface->shutdown = nice_transport_shutdown;
+}
+
+static void
+mesh_nice_transport_class_init (MeshNiceTransportClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+
+  gobject_class->finalize = mesh_nice_transport_finalize;
 
   GST_DEBUG_CATEGORY_INIT (mesh_peer_link_debug, "meshpeerlink", 0,
       "mesh peer-to-peer link");

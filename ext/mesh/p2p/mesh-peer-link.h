@@ -3,26 +3,36 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * MeshPeerLink: one peer-to-peer connection. A libnice agent in reliable mode
- * (pseudo-TCP over ICE, one stream, one component) carries the wire protocol
- * of mesh-wire.h: both sides send HELLO first, then any frame; PING/PONG and
- * the idle and connect timeouts are handled inside.
+ * The libnice transport (mesh-peer-transport.h):
  *
- * Threads: one owner, the GMainContext given at creation (the peer manager's
- * thread). Every function must be called from the thread running it, and
- * every signal is emitted there. Not thread-safe, no locks.
+ * - MeshNiceTransport (MeshPeerTransport): opens MeshPeerLinks, and owns the
+ *   agents of closed links while they finish sending their last bytes (the
+ *   "lingering" agents), so that a transport's owner can end them when its
+ *   thread ends.
+ * - MeshPeerLink (MeshPeerConnection): one peer-to-peer connection. A
+ *   libnice agent in reliable mode (pseudo-TCP over ICE, one stream, one
+ *   component) carries the wire protocol of mesh-wire.h: both sides send
+ *   HELLO first, then any frame; PING/PONG and the idle and connect timeouts
+ *   are handled inside.
+ *
+ * Threads: one owner, the GMainContext given to the transport (the peer
+ * manager's thread): the transport, its links, their agents and the
+ * lingering agents live there. Every function must be called from the
+ * thread running it, and every signal is emitted there. Not thread-safe, no
+ * locks. Time is the real monotonic clock (libnice's own timers use it).
  *
  * Signalling (through the tracker, relayed by the owner): both sides emit
  * their credentials when started, then each local candidate as it is
  * gathered (trickle ICE), then "end-of-candidates". Remote candidates that
- * arrive before the remote credentials, or before mesh_peer_link_start(), are
- * buffered. The controlling side is the one that initiated the connection.
+ * arrive before the remote credentials, or before start, are buffered. The
+ * controlling side is the one that initiated the connection.
  */
 #pragma once
 
 #include <glib-object.h>
 #include <json-glib/json-glib.h>
 
+#include "mesh-peer-transport.h"
 #include "mesh-wire.h"
 
 G_BEGIN_DECLS
@@ -48,35 +58,29 @@ typedef struct
                                  * and measure the RTT */
 } MeshPeerLinkConfig;
 
-#define MESH_PEER_LINK_ERROR (mesh_peer_link_error_quark ())
-GQuark mesh_peer_link_error_quark (void);
+#define MESH_TYPE_NICE_TRANSPORT (mesh_nice_transport_get_type ())
+G_DECLARE_FINAL_TYPE (MeshNiceTransport, mesh_nice_transport, MESH,
+    NICE_TRANSPORT, GObject)
 
-/* Why a link closed (the GError of "closed"). */
-typedef enum {
-  MESH_PEER_LINK_ERROR_CONNECT_TIMEOUT,
-  MESH_PEER_LINK_ERROR_ICE_FAILED,      /* no pair worked, or the transport
-                                         * failed later */
-  MESH_PEER_LINK_ERROR_IDLE_TIMEOUT,
-  MESH_PEER_LINK_ERROR_PROTOCOL,        /* the remote sent bytes we could not
-                                         * decode, or frames out of order */
-  MESH_PEER_LINK_ERROR_REJECTED,        /* remote HELLO: other swarm or
-                                         * unexpected peer id */
-  MESH_PEER_LINK_ERROR_REMOTE,          /* the remote sent ERROR */
-  MESH_PEER_LINK_ERROR_LOCAL,           /* mesh_peer_link_close() */
-  MESH_PEER_LINK_ERROR_CONFIG,          /* unusable local address */
-} MeshPeerLinkError;
+/* A transport whose links and agents live on @context. connect() takes the
+ * STUN and TURN servers of MeshPeerConnectParams as text (unusable ones are
+ * ignored with a warning, once per distinct value). */
+MeshNiceTransport *mesh_nice_transport_new (GMainContext * context);
 
-typedef enum {
-  MESH_PEER_LINK_CONNECTING,
-  MESH_PEER_LINK_READY,
-  MESH_PEER_LINK_CLOSED,
-} MeshPeerLinkState;
+/* Closed links hand their agent over to a short linger (at most 3 s) that
+ * finishes sending the ERROR frame and then frees the agent, on the owner
+ * context: that context must keep running until this is 0, or
+ * mesh_peer_transport_shutdown() ends them, for everything to be freed. A
+ * lingering agent holds a reference on its transport. */
+guint mesh_nice_transport_count_lingering (MeshNiceTransport * transport);
 
 #define MESH_TYPE_PEER_LINK (mesh_peer_link_get_type ())
 G_DECLARE_FINAL_TYPE (MeshPeerLink, mesh_peer_link, MESH, PEER_LINK, GObject)
 
-/* @controlling: TRUE for the side that initiated. Copies the config. */
-MeshPeerLink *mesh_peer_link_new (GMainContext * context,
+/* @controlling: TRUE for the side that initiated. Copies the config. For
+ * settings that MeshPeerConnectParams does not have (relay_only, the idle
+ * timeout); the peer manager uses mesh_peer_transport_connect(). */
+MeshPeerLink *mesh_peer_link_new (MeshNiceTransport * transport,
     const MeshPeerLinkConfig * config, const gchar * remote_peer_id,
     gboolean controlling);
 
@@ -89,24 +93,24 @@ void mesh_peer_link_start (MeshPeerLink * link);
 void mesh_peer_link_handle_signal (MeshPeerLink * link, JsonObject * data);
 
 /* Queues an encoded frame (from mesh_wire_encode_*) for sending. Only when
- * READY: returns FALSE (and queues nothing) otherwise. */
+ * CONNECTED: returns FALSE (and queues nothing) otherwise. */
 gboolean mesh_peer_link_send (MeshPeerLink * link, GBytes * frame);
 
 /* Bytes queued but not yet accepted by the transport (for upload pacing and
  * backpressure). "writable" is emitted when this falls below
- * MESH_PEER_LINK_LOW_WATER after having reached it. */
-#define MESH_PEER_LINK_LOW_WATER (64 * 1024)
+ * MESH_PEER_CONNECTION_LOW_WATER after having reached it. */
 gsize mesh_peer_link_get_send_queue_size (MeshPeerLink * link);
 
 /* Sends ERROR (@code, @message) if the transport is up, then closes: emits
- * "closed" with MESH_PEER_LINK_ERROR_LOCAL before returning. Idempotent. */
+ * "closed" with MESH_PEER_CONNECTION_ERROR_LOCAL before returning.
+ * Idempotent. */
 void mesh_peer_link_close (MeshPeerLink * link, guint16 code,
     const gchar * message);
 
-MeshPeerLinkState mesh_peer_link_get_state (MeshPeerLink * link);
+MeshPeerConnectionState mesh_peer_link_get_state (MeshPeerLink * link);
 const gchar *mesh_peer_link_get_remote_peer_id (MeshPeerLink * link);
 gboolean mesh_peer_link_is_controlling (MeshPeerLink * link);
-/* The remote HELLO flag MESH_WIRE_HELLO_UPLOAD (FALSE before READY). */
+/* The remote HELLO flag MESH_WIRE_HELLO_UPLOAD (FALSE before CONNECTED). */
 gboolean mesh_peer_link_remote_uploads (MeshPeerLink * link);
 /* Round-trip time of the last PING, in µs; -1 while unknown. */
 gint64 mesh_peer_link_get_rtt (MeshPeerLink * link);
@@ -115,23 +119,11 @@ guint64 mesh_peer_link_get_bytes_sent (MeshPeerLink * link);
 guint64 mesh_peer_link_get_bytes_received (MeshPeerLink * link);
 /* The candidate type of the selected pair: "relay" if either candidate is
  * relayed, else "srflx", "prflx" or "host" likewise (the most indirect of the
- * two); NULL before READY. */
+ * two); NULL before CONNECTED. */
 const gchar *mesh_peer_link_get_selected_type (MeshPeerLink * link);
 /* Once CLOSED: the MeshWireCloseCode of the ERROR sent or received
  * (MESH_WIRE_CLOSE_TIMEOUT for timeouts, UNSPECIFIED when none applies). */
 guint16 mesh_peer_link_get_close_code (MeshPeerLink * link);
-
-/* Closed links hand their agent over to a short linger (at most 3 s) that
- * finishes sending the ERROR frame and then frees the agent, on the owner
- * context: that context must keep running until this is 0 for everything to
- * be freed (e.g. before a test or the peer manager ends). */
-guint mesh_peer_link_count_lingering_agents (void);
-
-/* For the owner thread when it shuts down: closes the lingering agents of
- * @context at once, without waiting for their linger, and runs @context
- * until they are gone (at most @timeout_ms). */
-void mesh_peer_link_finish_lingering (GMainContext * context,
-    guint timeout_ms);
 
 /* Test hooks. Feeds @data as if received from the transport. */
 void mesh_peer_link_inject_received_for_test (MeshPeerLink * link,
@@ -141,20 +133,10 @@ void mesh_peer_link_inject_received_for_test (MeshPeerLink * link,
 void mesh_peer_link_set_silent_for_test (MeshPeerLink * link,
     gboolean silent);
 
-/* Signals (emitted on the owner context):
- *  "signal-out" (JsonObject *data): to relay to the remote peer through the
- *      tracker; one of {"kind":"credentials","ufrag":"...","pwd":"..."},
- *      {"kind":"candidate","sdp":"a=candidate:..."},
- *      {"kind":"end-of-candidates"}
- *  "ready": ICE connected and both HELLOs exchanged and checked (same swarm
- *      id, remote peer id as expected)
- *  "frame" (gpointer: const MeshWireFrame *, valid during the emission):
- *      every frame after HELLO except PING/PONG (handled inside) and ERROR
- *      (which closes the link)
- *  "writable": the send queue fell below MESH_PEER_LINK_LOW_WATER after
- *      having reached it
- *  "closed" (GError *reason, domain MESH_PEER_LINK_ERROR): once, whatever
- *      the reason. After "closed" the link sends and emits nothing more.
+/* Signals: those of MeshPeerConnection. "closed" is TRANSPORT_FAILED when
+ * no candidate pair worked or ICE failed later. The "signal-out" data is
+ * one of {"kind":"credentials","ufrag":"...","pwd":"..."},
+ * {"kind":"candidate","sdp":"a=candidate:..."}, {"kind":"end-of-candidates"}.
  */
 
 G_END_DECLS

@@ -7,13 +7,19 @@
  *
  * Threads: everything here runs on the MeshFetcher's thread and its
  * GMainContext (the owner context, thread-default when the manager was
- * created): the tracker client, the peer links and their libnice agents, the
+ * created): the tracker client, the connections of the transport, the
  * timers. Only the counters (`bytes_uploaded`, `n_peers`) are read from other
  * threads, as atomics.
  *
+ * Time: every time here is read from the manager's MeshPeerClock and every
+ * timer is a clock source on it, so that the tests drive a manager from a
+ * fake clock.
+ *
  * The pieces:
- * - Peer: a link to another viewer and what it announced (HAVE: segments it
- *   holds, FETCHING: segments it downloads from the CDN right now).
+ * - Peer: a connection to another viewer (MeshPeerConnection, made by the
+ *   MeshPeerTransport the manager was given) and what it announced (HAVE:
+ *   segments it holds, FETCHING: segments it downloads from the CDN right
+ *   now).
  * - Pending: a segment the fetcher asked for. mesh-scheduler.c decides, from
  *   what the peers announced and the deadline, whether it is requested from
  *   a peer, sent to the CDN, or waits for an announcement or a random
@@ -21,7 +27,8 @@
  *   resumes after the bytes already received) when it stalls or falls
  *   behind.
  * - Upload: a request of a peer, served from the cache in DATA frames paced
- *   by the link's send queue and by max-upload-rate.
+ *   by the connection's send queue and by max-upload-rate (a token bucket
+ *   over all uploads).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -32,9 +39,10 @@
 #include <gst/gst.h>
 #include <string.h>
 
-#include "mesh-peer-link.h"
+#include "mesh-peer-transport.h"
 #include "mesh-scheduler.h"
 #include "mesh-segment-cache.h"
+#include "mesh-token-bucket.h"
 #include "mesh-tracker-client.h"
 #include "mesh-wire.h"
 
@@ -60,7 +68,7 @@ struct _Peer
 {
   MeshPeerManager *manager;
   gchar *id;
-  MeshPeerLink *link;
+  MeshPeerConnection *conn;
   gboolean ready;
   GHashTable *has;              /* guint64 key -> guint size (GUINT_TO_POINTER) */
   GHashTable *fetching;         /* guint64 key set */
@@ -105,10 +113,11 @@ struct _MeshPeerManager
 
   GMainContext *context;
   SoupSession *session;
+  MeshPeerTransport *transport;
+  MeshPeerClock clock;
   gchar *peer_id;
   gchar *swarm_id;
-  gchar *stun_host, *turn_host, *turn_user, *turn_password;
-  guint stun_port, turn_port;
+  gchar *stun_server, *turn_server;
   gchar *local_address;
   guint max_peers;
   gboolean upload;
@@ -127,8 +136,7 @@ struct _MeshPeerManager
 
   GQueue uploads;               /* Upload*, served in turn */
   GSource *upload_timer;        /* waits for upload tokens */
-  gdouble upload_tokens;
-  gint64 upload_tokens_time;
+  MeshTokenBucket upload_bucket;        /* max-upload-rate */
 
   guint64 cdn_throughput;       /* bytes/s, from what the CDN delivered */
   guint64 typical_size;         /* bytes, average of the segments seen */
@@ -159,45 +167,31 @@ static void uploads_pump (MeshPeerManager * m);
 /* ------------------------------------------------------------------------ */
 /* Configuration */
 
-/* "host:port" */
-static gboolean
-parse_host_port (const gchar * text, gchar ** host, guint * port)
+static gint64
+manager_now (MeshPeerManager * m)
 {
-  const gchar *colon;
-  guint64 value;
-
-  if (!text || !*text || !(colon = strrchr (text, ':')))
-    return FALSE;
-  if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &value, NULL))
-    return FALSE;
-  *host = g_strndup (text, colon - text);
-  *port = value;
-  return TRUE;
+  return mesh_peer_clock_now (&m->clock);
 }
 
-/* "turn://user:pass@host:port" */
-static gboolean
-parse_turn (const gchar * text, gchar ** host, guint * port, gchar ** user,
-    gchar ** password)
+/* A one-shot timer on the manager's clock, at @when. */
+static GSource *
+manager_timer_new (MeshPeerManager * m, gint64 when, GSourceFunc func,
+    gpointer data)
 {
-  g_autoptr (GUri) uri = NULL;
-  const gchar *userinfo;
-  const gchar *colon;
+  GSource *timer = mesh_peer_clock_source_new (&m->clock, when);
 
-  if (!text || !*text)
-    return FALSE;
-  uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
-  if (!uri || g_strcmp0 (g_uri_get_scheme (uri), "turn") != 0
-      || !g_uri_get_host (uri) || g_uri_get_port (uri) <= 0)
-    return FALSE;
-  userinfo = g_uri_get_userinfo (uri);
-  if (!userinfo || !(colon = strchr (userinfo, ':')))
-    return FALSE;
-  *host = g_strdup (g_uri_get_host (uri));
-  *port = g_uri_get_port (uri);
-  *user = g_uri_unescape_segment (userinfo, colon, NULL);
-  *password = g_uri_unescape_string (colon + 1, NULL);
-  return *user && *password;
+  g_source_set_callback (timer, func, data, NULL);
+  g_source_attach (timer, m->context);
+  return timer;
+}
+
+static void
+clear_timer (GSource ** timer)
+{
+  if (*timer) {
+    g_source_destroy (*timer);
+    g_clear_pointer (timer, g_source_unref);
+  }
 }
 
 static gchar *
@@ -217,10 +211,10 @@ random_peer_id (GRand * rand)
 static void
 peer_free (Peer * peer)
 {
-  if (peer->link) {
-    g_signal_handlers_disconnect_by_data (peer->link, peer);
-    mesh_peer_link_close (peer->link, MESH_WIRE_CLOSE_GOING_AWAY, "bye");
-    g_object_unref (peer->link);
+  if (peer->conn) {
+    g_signal_handlers_disconnect_by_data (peer->conn, peer);
+    mesh_peer_connection_close (peer->conn, MESH_WIRE_CLOSE_GOING_AWAY, "bye");
+    g_object_unref (peer->conn);
   }
   g_hash_table_unref (peer->has);
   g_hash_table_unref (peer->fetching);
@@ -232,7 +226,7 @@ static void
 peer_send (Peer * peer, GBytes * frame)
 {
   if (peer->ready)
-    mesh_peer_link_send (peer->link, frame);
+    mesh_peer_connection_send (peer->conn, frame);
   g_bytes_unref (frame);
 }
 
@@ -245,7 +239,7 @@ broadcast (MeshPeerManager * m, GBytes * frame)
   g_hash_table_iter_init (&iter, m->peers);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer))
     if (peer->ready)
-      mesh_peer_link_send (peer->link, frame);
+      mesh_peer_connection_send (peer->conn, frame);
   g_bytes_unref (frame);
 }
 
@@ -318,20 +312,20 @@ peer_send_inventory (Peer * peer)
 }
 
 static void
-on_link_ready (MeshPeerLink * link, Peer * peer)
+on_conn_connected (MeshPeerConnection * conn, Peer * peer)
 {
   MeshPeerManager *m = peer->manager;
 
   peer->ready = TRUE;
   g_atomic_int_inc (&m->n_peers);
-  GST_INFO ("peer %s connected (%s)", peer->id,
-      mesh_peer_link_get_selected_type (link));
+  GST_INFO_OBJECT (m, "peer %s connected (%s, %" GST_PTR_FORMAT ")",
+      peer->id, GST_STR_NULL (mesh_peer_connection_get_path_type (conn)), conn);
   peer_send_inventory (peer);
   g_signal_emit (m, signals[SIGNAL_PEER_CONNECTED], 0, peer->id);
 }
 
 static void
-on_link_signal_out (MeshPeerLink * link, JsonObject * data, Peer * peer)
+on_conn_signal_out (MeshPeerConnection * conn, JsonObject * data, Peer * peer)
 {
   MeshPeerManager *m = peer->manager;
 
@@ -351,7 +345,7 @@ peer_remove (MeshPeerManager * m, Peer * peer, const gchar * why)
   gboolean was_ready = peer->ready;
   gchar *id = g_strdup (peer->id);
 
-  GST_INFO ("peer %s gone: %s", peer->id, why);
+  GST_INFO_OBJECT (m, "peer %s gone: %s", peer->id, why);
   for (l = m->pendings; l; l = next) {
     Pending *p = l->data;
 
@@ -371,7 +365,7 @@ peer_remove (MeshPeerManager * m, Peer * peer, const gchar * why)
 }
 
 static void
-on_link_closed (MeshPeerLink * link, GError * reason, Peer * peer)
+on_conn_closed (MeshPeerConnection * conn, GError * reason, Peer * peer)
 {
   peer_remove (peer->manager, peer, reason ? reason->message : "closed");
 }
@@ -379,51 +373,64 @@ on_link_closed (MeshPeerLink * link, GError * reason, Peer * peer)
 static void handle_frame (Peer * peer, const MeshWireFrame * frame);
 
 static void
-on_link_frame (MeshPeerLink * link, gpointer frame, Peer * peer)
+on_conn_frame (MeshPeerConnection * conn, gpointer frame, Peer * peer)
 {
   handle_frame (peer, frame);
 }
 
 static void
-on_link_writable (MeshPeerLink * link, Peer * peer)
+on_conn_writable (MeshPeerConnection * conn, Peer * peer)
 {
   uploads_pump (peer->manager);
 }
 
+static MeshPeerConnection *
+open_connection (MeshPeerManager * m, const gchar * id, gboolean controlling)
+{
+  MeshPeerConnectParams params = { 0, };
+
+  params.swarm_id = m->swarm_id;
+  params.local_peer_id = m->peer_id;
+  params.remote_peer_id = id;
+  params.controlling = controlling;
+  params.upload = m->upload;
+  params.stun_server = m->stun_server;
+  params.turn_server = m->turn_server;
+  params.local_address = m->local_address;
+  params.connect_timeout_ms = LINK_CONNECT_TIMEOUT_MS;
+  return mesh_peer_transport_connect (m->transport, &params);
+}
+
+/* A new peer with its connection started; NULL when the transport cannot
+ * make one (an id beyond the wire bounds). */
 static Peer *
 peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
 {
-  MeshPeerLinkConfig config = { 0, };
-  Peer *peer = g_new0 (Peer, 1);
+  MeshPeerConnection *conn = open_connection (m, id, controlling);
+  Peer *peer;
 
-  config.swarm_id = m->swarm_id;
-  config.local_peer_id = m->peer_id;
-  config.upload = m->upload;
-  config.stun_host = m->stun_host;
-  config.stun_port = m->stun_port;
-  config.turn_host = m->turn_host;
-  config.turn_port = m->turn_port;
-  config.turn_user = m->turn_user;
-  config.turn_password = m->turn_password;
-  config.local_address = m->local_address;
-  config.connect_timeout_ms = LINK_CONNECT_TIMEOUT_MS;
-
+  if (!conn) {
+    GST_WARNING_OBJECT (m, "no connection to peer '%s'", id);
+    return NULL;
+  }
+  peer = g_new0 (Peer, 1);
   peer->manager = m;
   peer->id = g_strdup (id);
   peer->has = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   peer->fetching = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       NULL);
-  peer->link = mesh_peer_link_new (m->context, &config, id, controlling);
-  g_signal_connect (peer->link, "ready", G_CALLBACK (on_link_ready), peer);
-  g_signal_connect (peer->link, "signal-out", G_CALLBACK (on_link_signal_out),
-      peer);
-  g_signal_connect (peer->link, "closed", G_CALLBACK (on_link_closed), peer);
-  g_signal_connect (peer->link, "frame", G_CALLBACK (on_link_frame), peer);
-  g_signal_connect (peer->link, "writable", G_CALLBACK (on_link_writable),
-      peer);
+  peer->conn = conn;
+  GST_DEBUG_OBJECT (m, "peer %s: %s %" GST_PTR_FORMAT, id,
+      controlling ? "calling" : "called by", conn);
+  g_signal_connect (conn, "connected", G_CALLBACK (on_conn_connected), peer);
+  g_signal_connect (conn, "signal-out", G_CALLBACK (on_conn_signal_out), peer);
+  g_signal_connect (conn, "closed", G_CALLBACK (on_conn_closed), peer);
+  g_signal_connect (conn, "frame", G_CALLBACK (on_conn_frame), peer);
+  g_signal_connect (conn, "writable", G_CALLBACK (on_conn_writable), peer);
   g_hash_table_insert (m->peers, peer->id, peer);
-  mesh_peer_link_start (peer->link);
-  return peer;
+  /* may close at once, and the peer be gone */
+  mesh_peer_connection_start (conn);
+  return g_hash_table_lookup (m->peers, id);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -484,13 +491,14 @@ on_tracker_signal (MeshTrackerClient * tracker, const gchar * from,
   }
   if (!peer) {
     if (g_hash_table_size (m->peers) >= m->max_peers) {
-      GST_DEBUG ("refusing %s: already %u peers", from, m->max_peers);
+      GST_DEBUG_OBJECT (m, "refusing %s: already %u peers", from, m->max_peers);
       send_busy (m, from);
       return;
     }
-    peer = peer_add (m, from, FALSE);
+    if (!(peer = peer_add (m, from, FALSE)))
+      return;
   }
-  mesh_peer_link_handle_signal (peer->link, data);
+  mesh_peer_connection_handle_signal (peer->conn, data);
 }
 
 /* A viewer with free slots asks for more peers now and then: the swarm
@@ -540,9 +548,19 @@ count_uploading_peers (MeshPeerManager * m)
 
   g_hash_table_iter_init (&iter, m->peers);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer))
-    if (peer->ready && mesh_peer_link_remote_uploads (peer->link))
+    if (peer->ready && mesh_peer_connection_get_remote_uploads (peer->conn))
       n++;
   return n;
+}
+
+/* What a peer's connection delivers: as measured over our last transfer
+ * from it, else the connection's own goodput (0 = unknown). */
+static guint64
+peer_throughput (Peer * peer)
+{
+  if (peer->throughput > 0)
+    return peer->throughput;
+  return mesh_peer_connection_get_goodput (peer->conn);
 }
 
 /* The best peer holding @key: the fewest running requests, then the
@@ -555,12 +573,12 @@ find_holder (MeshPeerManager * m, guint64 key)
 
   g_hash_table_iter_init (&iter, m->peers);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer)) {
-    if (!peer->ready || !mesh_peer_link_remote_uploads (peer->link)
+    if (!peer->ready || !mesh_peer_connection_get_remote_uploads (peer->conn)
         || !g_hash_table_contains (peer->has, &key))
       continue;
     if (!best || peer->requests < best->requests
         || (peer->requests == best->requests
-            && peer->throughput > best->throughput))
+            && peer_throughput (peer) > peer_throughput (best)))
       best = peer;
   }
   return best;
@@ -574,7 +592,7 @@ someone_fetches (MeshPeerManager * m, guint64 key)
 
   g_hash_table_iter_init (&iter, m->peers);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer))
-    if (peer->ready && mesh_peer_link_remote_uploads (peer->link)
+    if (peer->ready && mesh_peer_connection_get_remote_uploads (peer->conn)
         && g_hash_table_contains (peer->fetching, &key))
       return TRUE;
   return FALSE;
@@ -583,10 +601,7 @@ someone_fetches (MeshPeerManager * m, guint64 key)
 static void
 pending_clear_timer (Pending * p)
 {
-  if (p->timer) {
-    g_source_destroy (p->timer);
-    g_clear_pointer (&p->timer, g_source_unref);
-  }
+  clear_timer (&p->timer);
 }
 
 static void
@@ -615,8 +630,8 @@ pending_go_to_cdn (Pending * p, const gchar * why)
   const MeshPeerSink *sink = p->sink;
   gpointer owner = p->owner;
 
-  GST_DEBUG ("%s: CDN (%s), %" G_GUINT64_FORMAT " bytes from peers",
-      p->segment_id, why, p->received);
+  GST_DEBUG_OBJECT (p->manager, "%s: CDN (%s), %" G_GUINT64_FORMAT
+      " bytes from peers", p->segment_id, why, p->received);
   pending_remove (p);
   sink->use_cdn (owner);
 }
@@ -634,12 +649,8 @@ on_pending_timer (gpointer data)
 static void
 pending_set_timer (Pending * p, gint64 when)
 {
-  gint64 delay_ms = MAX (0, (when - g_get_monotonic_time () + 999) / 1000);
-
   pending_clear_timer (p);
-  p->timer = g_timeout_source_new (delay_ms);
-  g_source_set_callback (p->timer, on_pending_timer, p, NULL);
-  g_source_attach (p->timer, p->manager->context);
+  p->timer = manager_timer_new (p->manager, when, on_pending_timer, p);
 }
 
 static void
@@ -650,8 +661,8 @@ pending_request_from (Pending * p, Peer * peer)
   p->peer = peer;
   peer->requests++;
   p->request_id = ++m->next_request_id;
-  p->started = p->last_progress = g_get_monotonic_time ();
-  GST_DEBUG ("%s: from peer %s", p->segment_id, peer->id);
+  p->started = p->last_progress = manager_now (m);
+  GST_DEBUG_OBJECT (m, "%s: from peer %s", p->segment_id, peer->id);
   peer_send (peer, mesh_wire_encode_request (p->request_id, p->key, 0, 0));
   pending_set_timer (p, p->started + PROGRESS_CHECK_MS * 1000);
 }
@@ -660,7 +671,7 @@ pending_request_from (Pending * p, Peer * peer)
 static void
 pending_check_progress (Pending * p)
 {
-  MeshTransferProgress progress = { g_get_monotonic_time (), p->deadline,
+  MeshTransferProgress progress = { manager_now (p->manager), p->deadline,
     p->started, p->last_progress, p->received, p->size
   };
 
@@ -704,13 +715,13 @@ pending_decide (Pending * p)
   }
 
   holder = find_holder (m, p->key);
-  in.now = g_get_monotonic_time ();
+  in.now = manager_now (m);
   in.deadline = p->deadline;
   in.size = pending_expected_size (p, holder);
   in.n_peers = count_uploading_peers (m);
   in.n_connecting = count_connecting_peers (m);
   in.peer_has_it = holder != NULL;
-  in.peer_throughput = holder ? holder->throughput : 0;
+  in.peer_throughput = holder ? peer_throughput (holder) : 0;
   in.peer_fetching_it = someone_fetches (m, p->key);
   in.cdn_throughput = m->cdn_throughput;
   in.waiting_since = p->arrived;
@@ -722,7 +733,7 @@ pending_decide (Pending * p)
       pending_request_from (p, holder);
       break;
     case MESH_SCHEDULE_WAIT:
-      GST_LOG ("%s: waiting %" G_GINT64_FORMAT " ms", p->segment_id,
+      GST_LOG_OBJECT (m, "%s: waiting %" G_GINT64_FORMAT " ms", p->segment_id,
           (decision.wait_until - in.now) / 1000);
       pending_set_timer (p, decision.wait_until);
       break;
@@ -738,8 +749,8 @@ pending_decide (Pending * p)
 static void
 pending_abandon_peer (Pending * p, const gchar * why)
 {
-  GST_INFO ("%s: peer %s failed (%s) after %" G_GUINT64_FORMAT " bytes",
-      p->segment_id, p->peer->id, why, p->received);
+  GST_INFO_OBJECT (p->manager, "%s: peer %s failed (%s) after %"
+      G_GUINT64_FORMAT " bytes", p->segment_id, p->peer->id, why, p->received);
   g_hash_table_remove (p->peer->has, &p->key);
   p->peer->requests--;
   p->peer = NULL;
@@ -772,12 +783,12 @@ handle_data (Peer * peer, guint32 request_id, guint64 offset, GBytes * bytes)
     return;                     /* cancelled meanwhile */
   if (offset != p->received || (p->size > 0 && p->received +
           g_bytes_get_size (bytes) > p->size)) {
-    mesh_peer_link_close (peer->link, MESH_WIRE_CLOSE_PROTOCOL,
+    mesh_peer_connection_close (peer->conn, MESH_WIRE_CLOSE_PROTOCOL,
         "DATA out of order or beyond the segment");
     return;
   }
   p->received += g_bytes_get_size (bytes);
-  p->last_progress = g_get_monotonic_time ();
+  p->last_progress = manager_now (peer->manager);
   p->sink->deliver (p->owner, bytes);
 }
 
@@ -795,7 +806,7 @@ handle_end (Peer * peer, guint32 request_id, guint64 total)
     pending_abandon_peer (p, "END does not match the data");
     return;
   }
-  elapsed = MAX (g_get_monotonic_time () - p->started, 1000);
+  elapsed = MAX (manager_now (peer->manager) - p->started, 1000);
   peer->throughput = p->received * G_USEC_PER_SEC / elapsed;
   sink = p->sink;
   owner = p->owner;
@@ -825,7 +836,7 @@ mesh_peer_manager_request (MeshPeerManager * m, const gchar * segment_id,
   p->deadline = deadline;
   p->sink = sink;
   p->owner = owner;
-  p->arrived = g_get_monotonic_time ();
+  p->arrived = manager_now (m);
   p->random = g_rand_int (m->rand);
   m->pendings = g_list_prepend (m->pendings, p);
   pending_decide (p);
@@ -1040,22 +1051,6 @@ handle_request (Peer * peer, guint32 request_id, guint64 key, guint64 offset,
   uploads_pump (m);
 }
 
-/* Token bucket of max-upload-rate, one second deep. A chunk may be larger
- * than the bucket (64 KiB frames, low rates): it is sent once the bucket is
- * not empty and leaves it in debt, so the rate holds on average. */
-static void
-upload_tokens_refill (MeshPeerManager * m)
-{
-  gint64 now = g_get_monotonic_time ();
-
-  if (m->max_upload_rate == 0)
-    return;
-  m->upload_tokens = MIN ((gdouble) m->max_upload_rate, m->upload_tokens +
-      (now - m->upload_tokens_time) * (gdouble) m->max_upload_rate /
-      G_USEC_PER_SEC);
-  m->upload_tokens_time = now;
-}
-
 static gboolean
 on_upload_timer (gpointer data)
 {
@@ -1066,17 +1061,21 @@ on_upload_timer (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-upload_wait_for_tokens (MeshPeerManager * m)
+/* max-upload-rate: a token bucket one second deep over all uploads (see
+ * mesh-token-bucket.h: a 64 KiB frame goes out whenever the bucket is not
+ * empty, so that rates below a frame per second still send). TRUE when a
+ * frame may go now; else a timer brings the pump back. */
+static gboolean
+upload_rate_allows (MeshPeerManager * m)
 {
-  guint ms;
+  gint64 now = manager_now (m);
+  gint64 delay = mesh_token_bucket_delay (&m->upload_bucket, now);
 
-  if (m->upload_timer)
-    return;
-  ms = (guint) (-m->upload_tokens * 1000 / m->max_upload_rate) + 1;
-  m->upload_timer = g_timeout_source_new (ms);
-  g_source_set_callback (m->upload_timer, on_upload_timer, m, NULL);
-  g_source_attach (m->upload_timer, m->context);
+  if (delay == 0)
+    return TRUE;
+  if (!m->upload_timer)
+    m->upload_timer = manager_timer_new (m, now + delay, on_upload_timer, m);
+  return FALSE;
 }
 
 /* Sends one DATA frame of @upload; TRUE when the upload is over. */
@@ -1090,8 +1089,7 @@ upload_send_chunk (MeshPeerManager * m, Upload * upload, gsize len)
           upload->offset + upload->sent, chunk));
   upload->sent += len;
   __atomic_fetch_add (&m->bytes_uploaded, len, __ATOMIC_RELAXED);
-  if (m->max_upload_rate > 0)
-    m->upload_tokens -= len;
+  mesh_token_bucket_consume (&m->upload_bucket, len, manager_now (m));
   if (upload->sent < g_bytes_get_size (upload->data))
     return FALSE;
   peer_send (upload->peer, mesh_wire_encode_end (upload->request_id,
@@ -1106,22 +1104,20 @@ uploads_pump (MeshPeerManager * m)
 {
   guint stalled = 0;
 
-  upload_tokens_refill (m);
   while (!g_queue_is_empty (&m->uploads) && stalled < m->uploads.length) {
     Upload *upload = g_queue_pop_head (&m->uploads);
     gsize len = MIN (MESH_WIRE_MAX_CHUNK,
         g_bytes_get_size (upload->data) - upload->sent);
 
-    if (mesh_peer_link_get_send_queue_size (upload->peer->link) >
+    if (mesh_peer_connection_get_send_queue_size (upload->peer->conn) >
         UPLOAD_QUEUE_HIGH) {
       /* this link is full; "writable" brings us back */
       g_queue_push_tail (&m->uploads, upload);
       stalled++;
       continue;
     }
-    if (m->max_upload_rate > 0 && m->upload_tokens <= 0) {
+    if (!upload_rate_allows (m)) {
       g_queue_push_head (&m->uploads, upload);
-      upload_wait_for_tokens (m);
       return;
     }
     stalled = 0;
@@ -1166,7 +1162,7 @@ handle_frame (Peer * peer, const MeshWireFrame * frame)
       handle_absent (peer, frame->absent.request_id);
       break;
     default:
-      GST_DEBUG ("peer %s: ignoring %s", peer->id,
+      GST_DEBUG_OBJECT (peer->manager, "peer %s: ignoring %s", peer->id,
           mesh_wire_type_name (frame->type));
       break;
   }
@@ -1175,30 +1171,43 @@ handle_frame (Peer * peer, const MeshWireFrame * frame)
 /* ------------------------------------------------------------------------ */
 /* Life cycle */
 
-MeshPeerManager *
-mesh_peer_manager_new (SoupSession * session, const MeshPeerConfig * config)
+/* The connection side: the transport, the clock, the settings the
+ * connections get, the upload limit. */
+static void
+manager_set_up_transport (MeshPeerManager * m, MeshPeerTransport * transport,
+    const MeshPeerClock * clock, const MeshPeerConfig * config)
 {
-  MeshPeerManager *m = g_object_new (MESH_TYPE_PEER_MANAGER, NULL);
+  m->transport = g_object_ref (transport);
+  if (clock)
+    m->clock = *clock;
+  m->upload = config->upload;
+  m->max_upload_rate = config->max_upload_rate;
+  mesh_token_bucket_init (&m->upload_bucket, m->max_upload_rate, 0,
+      manager_now (m));
+  m->stun_server = g_strdup (config->stun_server);
+  m->turn_server = g_strdup (config->turn_server);
+  m->local_address = g_strdup (config->local_address);
+}
 
+MeshPeerManager *
+mesh_peer_manager_new (SoupSession * session, MeshPeerTransport * transport,
+    const MeshPeerClock * clock, const MeshPeerConfig * config)
+{
+  MeshPeerManager *m;
+
+  g_return_val_if_fail (MESH_IS_PEER_TRANSPORT (transport), NULL);
+
+  m = g_object_new (MESH_TYPE_PEER_MANAGER, NULL);
   m->context = g_main_context_ref_thread_default ();
   m->session = g_object_ref (session);
   m->peer_id = random_peer_id (m->rand);
   m->swarm_id = g_strdup (config->swarm_id);
   m->max_peers = MAX (config->max_peers, 1);
-  m->upload = config->upload;
-  m->max_upload_rate = config->max_upload_rate;
-  m->local_address = g_strdup (config->local_address);
   m->cache = mesh_segment_cache_new (config->cache_size);
-  if (config->stun_server && !parse_host_port (config->stun_server,
-          &m->stun_host, &m->stun_port))
-    GST_WARNING ("ignoring stun-server '%s': not host:port",
-        config->stun_server);
-  if (config->turn_server && !parse_turn (config->turn_server, &m->turn_host,
-          &m->turn_port, &m->turn_user, &m->turn_password))
-    GST_WARNING ("ignoring turn-server: not turn://user:pass@host:port");
+  manager_set_up_transport (m, transport, clock, config);
 
-  GST_INFO ("peer %s joining swarm '%s' at %s", m->peer_id, m->swarm_id,
-      config->tracker_url);
+  GST_INFO_OBJECT (m, "peer %s joining swarm '%s' at %s over %"
+      GST_PTR_FORMAT, m->peer_id, m->swarm_id, config->tracker_url, transport);
   m->tracker = mesh_tracker_client_new (session, config->tracker_url,
       m->swarm_id, m->peer_id, config->token, m->upload);
   g_signal_connect (m->tracker, "peers", G_CALLBACK (on_tracker_peers), m);
@@ -1228,10 +1237,7 @@ mesh_peer_manager_stop (MeshPeerManager * m)
     pending_go_to_cdn (p, "stopping");
   }
   g_queue_clear_full (&m->uploads, (GDestroyNotify) upload_free);
-  if (m->upload_timer) {
-    g_source_destroy (m->upload_timer);
-    g_clear_pointer (&m->upload_timer, g_source_unref);
-  }
+  clear_timer (&m->upload_timer);
   if (m->refresh_timer) {
     g_source_destroy (m->refresh_timer);
     g_clear_pointer (&m->refresh_timer, g_source_unref);
@@ -1282,13 +1288,12 @@ mesh_peer_manager_finalize (GObject * object)
   mesh_segment_cache_free (m->cache);
   g_rand_free (m->rand);
   g_clear_object (&m->session);
+  g_clear_object (&m->transport);
   g_main_context_unref (m->context);
   g_free (m->peer_id);
   g_free (m->swarm_id);
-  g_free (m->stun_host);
-  g_free (m->turn_host);
-  g_free (m->turn_user);
-  g_free (m->turn_password);
+  g_free (m->stun_server);
+  g_free (m->turn_server);
   g_free (m->local_address);
   G_OBJECT_CLASS (mesh_peer_manager_parent_class)->finalize (object);
 }

@@ -5,7 +5,8 @@
  *
  * MeshPeerManager: peer-to-peer delivery of media segments for one viewer.
  * It finds the other viewers of the stream through the tracker, keeps a
- * libnice link to some of them, tells them which segments it holds or is
+ * connection (MeshPeerConnection, from the MeshPeerTransport it is given)
+ * to some of them, tells them which segments it holds or is
  * downloading, serves their requests from a bounded cache, and decides for
  * each segment the fetcher asks for whether it comes from a peer now, from
  * the CDN now, or after a short wait for an announcement.
@@ -20,6 +21,7 @@
 #include <libsoup/soup.h>
 
 #include "fetch/mesh-peer-config.h"
+#include "mesh-peer-transport.h"
 
 G_BEGIN_DECLS
 
@@ -42,8 +44,13 @@ G_DECLARE_FINAL_TYPE (MeshPeerManager, mesh_peer_manager, MESH, PEER_MANAGER,
  * "peer-disconnected" (const gchar *peer_id). */
 
 /* Joins the swarm at once. Thread: the owner context is the thread-default
- * one at creation. */
+ * one at creation; @transport must live on it. @transport makes the
+ * connections to peers (a reference is taken; what it still holds after the
+ * manager stopped is its owner's to end, mesh_peer_transport_shutdown()).
+ * @clock: the time of every decision and timer (NULL = the monotonic clock;
+ * deadlines are on it). */
 MeshPeerManager *mesh_peer_manager_new (SoupSession * session,
+    MeshPeerTransport * transport, const MeshPeerClock * clock,
     const MeshPeerConfig * config);
 
 /* Leaves the swarm and closes every link; requests still pending go to the
