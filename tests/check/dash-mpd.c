@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "dash/mesh-dash-mpd.h"
+#include "dash/mesh-dash-segments.h"
 
 #define URL "http://cdn.example.com/vod/movie/manifest.mpd?token=abc"
 #define DIR "http://cdn.example.com/vod/movie/"

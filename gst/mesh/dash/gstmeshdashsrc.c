@@ -57,7 +57,7 @@
 
 #include <string.h>
 
-#include "mesh-dash-mpd.h"
+#include "mesh-dash-segments.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_mesh_dash_src_debug);
 #define GST_CAT_DEFAULT gst_mesh_dash_src_debug

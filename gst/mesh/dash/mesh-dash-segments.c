@@ -1,0 +1,544 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * MPEG-DASH segment listing: SegmentTemplate expansion, SegmentTimeline and
+ * @duration numbering, SegmentList entries, init sections, and the segments
+ * of a SegmentBase file from its 'sidx' index (parsed by
+ * mesh-isobmff-index.c).
+ *
+ * Threading: none of its own. Every function works on the caller's data only
+ * and may be called from any thread; there is no global state.
+ *
+ * Policy:
+ *  - A listing call appends at most MAX_LISTED_SEGMENTS segments, and counts
+ *    them before allocating any, so that a timeline repeating a billion
+ *    times costs an error, not the memory.
+ *  - Segments wholly before the Period start (presentationTimeOffset) are
+ *    left out; one across it is clamped to start at 0.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "mesh-dash-segments.h"
+#include "mesh-isobmff-index.h"
+
+#include <string.h>
+
+/* Bound on segments appended by one listing call */
+#define MAX_LISTED_SEGMENTS 1000000
+#define MAX_TEMPLATE_WIDTH 20
+
+void
+mesh_dash_segment_clear (MeshDashSegment * segment)
+{
+  g_clear_pointer (&segment->url, g_free);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Templates */
+
+/* "%0Nd" with 1 <= N <= MAX_TEMPLATE_WIDTH; "" = no format */
+static gboolean
+parse_width_format (const gchar * format, gsize len, guint * width)
+{
+  const gchar *p;
+  guint n = 0;
+
+  *width = 0;
+  if (len == 0)
+    return TRUE;
+  /* one or two digits between "%0" and "d" */
+  if (len < 4 || len > 5 || format[0] != '%' || format[1] != '0'
+      || format[len - 1] != 'd')
+    return FALSE;
+  for (p = format + 2; p < format + len - 1; p++) {
+    if (!g_ascii_isdigit (*p))
+      return FALSE;
+    n = n * 10 + (*p - '0');
+  }
+  if (n < 1 || n > MAX_TEMPLATE_WIDTH)
+    return FALSE;
+  *width = n;
+  return TRUE;
+}
+
+static gboolean
+append_identifier (GString * out, const gchar * ident, gsize len,
+    const MeshDashRepresentation * rep, guint64 number, guint64 time,
+    gboolean allow_number_time, GError ** error)
+{
+  const gchar *percent = memchr (ident, '%', len);
+  gsize name_len = percent ? (gsize) (percent - ident) : len;
+  guint width;
+  guint64 value;
+
+  if (!parse_width_format (ident + name_len, len - name_len, &width)) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "$%.*s$ has a format other than %%0<width>d", (int) len, ident);
+    return FALSE;
+  }
+#define IS(name) (name_len == strlen (name) && strncmp (ident, name, name_len) == 0)
+  if (IS ("RepresentationID") && percent == NULL) {
+    g_string_append (out, rep->id ? rep->id : "");
+    return TRUE;
+  }
+  if ((IS ("Number") || IS ("Time")) && !allow_number_time) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "$%.*s$ is not allowed here", (int) len, ident);
+    return FALSE;
+  }
+  if (IS ("Number"))
+    value = number;
+  else if (IS ("Time"))
+    value = time;
+  else if (IS ("Bandwidth"))
+    value = rep->bandwidth;
+  else {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "unknown identifier $%.*s$", (int) len, ident);
+    return FALSE;
+  }
+#undef IS
+  g_string_append_printf (out, "%0*" G_GUINT64_FORMAT, (int) width, value);
+  return TRUE;
+}
+
+gchar *
+mesh_dash_expand_template (const MeshDashRepresentation * rep,
+    const gchar * template, guint64 number, guint64 time,
+    gboolean allow_number_time, GError ** error)
+{
+  GString *out = g_string_new (NULL);
+  const gchar *p = template;
+  GError *uri_error = NULL;
+  gchar *resolved;
+
+  g_return_val_if_fail (rep != NULL, NULL);
+  g_return_val_if_fail (template != NULL, NULL);
+
+  while (*p != '\0') {
+    const gchar *start = strchr (p, '$'), *end;
+
+    if (start == NULL) {
+      g_string_append (out, p);
+      break;
+    }
+    g_string_append_len (out, p, start - p);
+    end = strchr (start + 1, '$');
+    if (end == NULL) {
+      g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+          "unterminated identifier in '%s'", template);
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+    if (end == start + 1)
+      g_string_append_c (out, '$');
+    else if (!append_identifier (out, start + 1, end - start - 1, rep, number,
+            time, allow_number_time, error)) {
+      g_string_free (out, TRUE);
+      return NULL;
+    }
+    p = end + 1;
+  }
+
+  resolved = g_uri_resolve_relative (rep->base_url, out->str,
+      G_URI_FLAGS_ENCODED, &uri_error);
+  if (resolved == NULL) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "'%s' cannot be resolved: %s", out->str, uri_error->message);
+    g_error_free (uri_error);
+  }
+  g_string_free (out, TRUE);
+  return resolved;
+}
+
+gchar *
+mesh_dash_expand_url (const MeshDashRepresentation * rep,
+    const gchar * template, guint64 number, guint64 time, GError ** error)
+{
+  return mesh_dash_expand_template (rep, template, number, time, TRUE, error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Segment listing */
+
+typedef enum
+{
+  EMIT_CONTINUE,
+  EMIT_DONE,
+  EMIT_FAILED,
+} EmitResult;
+
+typedef struct
+{
+  const MeshDashRepresentation *rep;
+  const MeshDashSegmentInfo *info;
+  GstClockTime from;
+  GstClockTime limit;           /* min (to, period end), NONE = unbounded */
+  GstClockTime period_duration;
+  GArray *out;
+  gboolean counting;            /* only count, to refuse too many segments
+                                 * before allocating anything */
+  guint appended;
+  GError **error;
+} Lister;
+
+/* Period-relative ns of media time @t; a segment starting before the
+ * period start is clamped to it */
+static GstClockTime
+period_time (const MeshDashSegmentInfo * info, guint64 t)
+{
+  if (t <= info->presentation_time_offset)
+    return 0;
+  return gst_util_uint64_scale (t - info->presentation_time_offset,
+      GST_SECOND, info->timescale);
+}
+
+/* Media time at or just below period-relative @ns, saturating */
+static guint64
+media_time (const MeshDashSegmentInfo * info, GstClockTime ns)
+{
+  guint64 units = gst_util_uint64_scale (ns, info->timescale, GST_SECOND);
+
+  if (units > G_MAXUINT64 - info->presentation_time_offset)
+    return G_MAXUINT64;
+  return units + info->presentation_time_offset;
+}
+
+static gboolean
+segment_url (Lister * l, guint64 seq, guint64 number, guint64 t,
+    MeshDashSegment * segment)
+{
+  const MeshDashSegmentInfo *info = l->info;
+  const MeshDashSegmentUrl *url;
+
+  if (info->kind == MESH_DASH_SEGMENTS_TEMPLATE) {
+    segment->url =
+        mesh_dash_expand_template (l->rep, info->media_template, number, t,
+        TRUE, l->error);
+    return segment->url != NULL;
+  }
+  url = g_ptr_array_index (info->urls, seq);
+  segment->url = g_strdup (url->media ? url->media : l->rep->base_url);
+  segment->offset = url->media_offset;
+  segment->size = url->media_size;
+  return TRUE;
+}
+
+/* Appends segment @seq (0-based from the first of the Representation) at
+ * media time @t lasting @d units (0: unknown, then @duration_ns) */
+static EmitResult
+emit (Lister * l, guint64 seq, guint64 t, guint64 d, GstClockTime duration_ns)
+{
+  const MeshDashSegmentInfo *info = l->info;
+  MeshDashSegment segment = { 0, };
+  GstClockTime start;
+  guint64 number;
+
+  if (info->kind == MESH_DASH_SEGMENTS_LIST && seq >= info->urls->len)
+    return EMIT_DONE;
+  start = period_time (info, t);
+  if (l->limit != GST_CLOCK_TIME_NONE && start >= l->limit)
+    return EMIT_DONE;
+  if (seq > G_MAXUINT64 - info->start_number)
+    return EMIT_DONE;
+  number = info->start_number + seq;
+  if (info->end_number >= 0 && number > (guint64) info->end_number)
+    return EMIT_DONE;
+  if (start < l->from)
+    return EMIT_CONTINUE;
+  if (l->appended >= MAX_LISTED_SEGMENTS) {
+    g_set_error (l->error, MESH_DASH_ERROR, MESH_DASH_ERROR_UNSUPPORTED,
+        "Representation '%s': more than %u segments in the requested range",
+        l->rep->id, MAX_LISTED_SEGMENTS);
+    return EMIT_FAILED;
+  }
+  if (l->counting) {
+    l->appended++;
+    return EMIT_CONTINUE;
+  }
+
+  segment.offset = segment.size = -1;
+  if (!segment_url (l, seq, number, t, &segment))
+    return EMIT_FAILED;
+  segment.number = number;
+  segment.time = t;
+  segment.start = start;
+  if (d == 0)
+    segment.duration = duration_ns;
+  else if (t > G_MAXUINT64 - d)
+    segment.duration = period_time (info, G_MAXUINT64) - start;
+  else
+    segment.duration = period_time (info, t + d) - start;
+  g_array_append_val (l->out, segment);
+  l->appended++;
+  return EMIT_CONTINUE;
+}
+
+/* How many segments S number @i stands for; G_MAXUINT64 when it repeats to
+ * the end of an open range (the limit stops it) */
+static guint64
+timeline_count (const Lister * l, guint i)
+{
+  const GArray *timeline = l->info->timeline;
+  const MeshDashTimelineEntry *e = &g_array_index (timeline,
+      MeshDashTimelineEntry, i);
+  guint64 end;
+
+  if (e->r >= 0)
+    return (guint64) e->r + 1;
+  if (i + 1 < timeline->len)
+    end = g_array_index (timeline, MeshDashTimelineEntry, i + 1).t;
+  else if (l->limit != GST_CLOCK_TIME_NONE)
+    return G_MAXUINT64;
+  else
+    return 0;
+  return end > e->t ? (end - e->t + e->d - 1) / e->d : 0;
+}
+
+static gboolean
+list_timeline (Lister * l)
+{
+  const GArray *timeline = l->info->timeline;
+  guint64 seq = 0, from_t = media_time (l->info, l->from);
+  guint i;
+
+  for (i = 0; i < timeline->len; i++) {
+    const MeshDashTimelineEntry *e = &g_array_index (timeline,
+        MeshDashTimelineEntry, i);
+    guint64 count = timeline_count (l, i), k = 0;
+
+    /* jump to the segment holding @from (repeat counts may be huge); this
+     * also leaves out segments wholly before the period start */
+    if (from_t > e->t)
+      k = MIN ((from_t - e->t) / e->d, count);
+    for (; k < count; k++) {
+      EmitResult result;
+
+      if (k > (G_MAXUINT64 - e->t) / e->d || k > G_MAXUINT64 - seq)
+        return TRUE;
+      result = emit (l, seq + k, e->t + k * e->d, e->d, 0);
+      if (result == EMIT_FAILED)
+        return FALSE;
+      if (result == EMIT_DONE)
+        return TRUE;
+    }
+    if (count > G_MAXUINT64 - seq)
+      return TRUE;
+    seq += count;
+  }
+  return TRUE;
+}
+
+/* Segments of @duration units each from the period start */
+static gboolean
+list_by_duration (Lister * l)
+{
+  const MeshDashSegmentInfo *info = l->info;
+  guint64 pto = info->presentation_time_offset, d = info->duration;
+  guint64 seq = (media_time (info, l->from) - pto) / d;
+
+  for (;; seq++) {
+    EmitResult result;
+
+    if (seq > (G_MAXUINT64 - pto) / d)
+      return TRUE;
+    result = emit (l, seq, pto + seq * d, d, 0);
+    if (result == EMIT_FAILED)
+      return FALSE;
+    if (result == EMIT_DONE)
+      return TRUE;
+  }
+}
+
+static gboolean
+list_segments (Lister * l)
+{
+  const MeshDashSegmentInfo *info = l->info;
+  const MeshDashRepresentation *rep = l->rep;
+  GError **error = l->error;
+
+  if (info->timeline != NULL) {
+    const MeshDashTimelineEntry *last = &g_array_index (info->timeline,
+        MeshDashTimelineEntry, info->timeline->len - 1);
+
+    if (last->r < 0 && l->limit == GST_CLOCK_TIME_NONE) {
+      g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+          "Representation '%s': the period is open and the SegmentTimeline "
+          "ends with @r=-1: an end time is needed", rep->id);
+      return FALSE;
+    }
+    return list_timeline (l);
+  }
+  if (info->duration != 0) {
+    if (l->limit == GST_CLOCK_TIME_NONE && info->end_number < 0) {
+      g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+          "Representation '%s': the period is open: an end time is needed",
+          rep->id);
+      return FALSE;
+    }
+    return list_by_duration (l);
+  }
+  /* a SegmentList of one segment lasting the whole period */
+  if (info->kind == MESH_DASH_SEGMENTS_LIST && info->urls != NULL
+      && info->urls->len == 1)
+    return emit (l, 0, info->presentation_time_offset, 0,
+        l->period_duration) != EMIT_FAILED;
+  g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+      "Representation '%s': neither @duration nor SegmentTimeline", rep->id);
+  return FALSE;
+}
+
+gboolean
+mesh_dash_representation_list_segments (const MeshDashRepresentation * rep,
+    GstClockTime period_duration, GstClockTime from, GstClockTime to,
+    GArray * out, GError ** error)
+{
+  const MeshDashSegmentInfo *info;
+  Lister l = { 0, };
+  guint initial_len;
+  gboolean ok;
+
+  g_return_val_if_fail (rep != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (GST_CLOCK_TIME_IS_VALID (from), FALSE);
+
+  info = &rep->segments;
+  if (info->kind != MESH_DASH_SEGMENTS_TEMPLATE
+      && info->kind != MESH_DASH_SEGMENTS_LIST) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_UNSUPPORTED,
+        "Representation '%s': %s", rep->id,
+        info->kind == MESH_DASH_SEGMENTS_BASE ? "SegmentBase segments come "
+        "from the sidx box" : "no segment information");
+    return FALSE;
+  }
+  if (info->timescale == 0 || (info->kind == MESH_DASH_SEGMENTS_TEMPLATE
+          && info->media_template == NULL) || (info->kind ==
+          MESH_DASH_SEGMENTS_LIST && (info->urls == NULL
+              || info->urls->len == 0))) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "Representation '%s': incomplete segment information", rep->id);
+    return FALSE;
+  }
+
+  initial_len = out->len;
+  l.rep = rep;
+  l.info = info;
+  l.from = from;
+  l.limit = MIN (to, period_duration);
+  l.period_duration = period_duration;
+  l.out = out;
+  l.error = error;
+  if (from >= l.limit)
+    return TRUE;
+
+  l.counting = TRUE;
+  if (!list_segments (&l))
+    return FALSE;
+  l.counting = FALSE;
+  l.appended = 0;
+  ok = list_segments (&l);
+  /* nothing half-done on error */
+  if (!ok)
+    g_array_set_size (out, initial_len);
+  return ok;
+}
+
+gboolean
+mesh_dash_representation_get_init (const MeshDashRepresentation * rep,
+    gchar ** url, gint64 * offset, gint64 * size, GError ** error)
+{
+  const MeshDashSegmentInfo *info;
+
+  g_return_val_if_fail (rep != NULL, FALSE);
+  g_return_val_if_fail (url != NULL, FALSE);
+
+  info = &rep->segments;
+  *url = NULL;
+  if (offset)
+    *offset = -1;
+  if (size)
+    *size = -1;
+
+  if (info->kind == MESH_DASH_SEGMENTS_TEMPLATE && info->init_template) {
+    *url =
+        mesh_dash_expand_template (rep, info->init_template, info->start_number,
+        0, FALSE, error);
+    return *url != NULL;
+  }
+  if (info->init_url != NULL) {
+    *url = g_strdup (info->init_url);
+    if (offset)
+      *offset = info->init_offset;
+    if (size)
+      *size = info->init_offset >= 0 ? info->init_size : -1;
+    return TRUE;
+  }
+  /* on-demand profile: ftyp and moov come before the sidx */
+  if (info->kind == MESH_DASH_SEGMENTS_BASE && info->index_offset > 0
+      && rep->base_url != NULL) {
+    *url = g_strdup (rep->base_url);
+    if (offset)
+      *offset = 0;
+    if (size)
+      *size = info->index_offset;
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* SegmentBase: the sidx */
+
+static MeshDashError
+dash_error_code (const GError * index_error)
+{
+  return index_error->code == MESH_ISOBMFF_ERROR_UNSUPPORTED ?
+      MESH_DASH_ERROR_UNSUPPORTED : MESH_DASH_ERROR_INVALID;
+}
+
+gboolean
+mesh_dash_parse_sidx (const guint8 * data, gsize len, guint64 sidx_offset,
+    const gchar * url, guint64 presentation_time_offset, GArray * out,
+    GError ** error)
+{
+  g_autoptr (MeshIsobmffIndex) index = NULL;
+  MeshDashSegmentInfo info = { 0, };
+  GError *index_error = NULL;
+  guint i;
+
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  index = mesh_isobmff_index_parse (data, len, sidx_offset, &index_error);
+  if (index == NULL) {
+    g_set_error_literal (error, MESH_DASH_ERROR, dash_error_code (index_error),
+        index_error->message);
+    g_error_free (index_error);
+    return FALSE;
+  }
+
+  info.timescale = index->timescale;
+  info.presentation_time_offset = presentation_time_offset;
+  for (i = 0; i < index->subsegments->len; i++) {
+    const MeshIsobmffSubsegment *sub = &g_array_index (index->subsegments,
+        MeshIsobmffSubsegment, i);
+    MeshDashSegment segment = { 0, };
+
+    segment.url = g_strdup (url);
+    segment.offset = sub->offset;
+    segment.size = sub->size;
+    /* like the default @startNumber */
+    segment.number = i + 1;
+    segment.time = sub->time;
+    segment.start = period_time (&info, sub->time);
+    segment.duration = period_time (&info, sub->time + sub->duration) -
+        segment.start;
+    g_array_append_val (out, segment);
+  }
+  return TRUE;
+}

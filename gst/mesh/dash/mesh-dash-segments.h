@@ -1,0 +1,78 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The segments of an MPEG-DASH Representation (ISO/IEC 23009-1 5.3.9):
+ * SegmentTemplate URLs, SegmentTimeline and @duration numbering,
+ * SegmentList entries, init sections, and the segments a SegmentBase file's
+ * 'sidx' index lists. Pure: a parsed MeshDashRepresentation in, segments out;
+ * no I/O, no global state, any thread.
+ *
+ * Segment times are relative to the start of their Period: the
+ * Representation's presentationTimeOffset is taken off.
+ */
+#pragma once
+
+#include "mesh-dash-mpd.h"
+
+G_BEGIN_DECLS
+
+/* A segment of a Representation. */
+typedef struct {
+  gchar *url;                   /* absolute */
+  gint64 offset;                /* byte range, -1 = whole file */
+  gint64 size;
+  guint64 number;               /* $Number$ (or index + startNumber) */
+  guint64 time;                 /* $Time$, timescale units */
+  GstClockTime start;           /* presentation time relative to the
+                                 * period start (presentationTimeOffset
+                                 * removed) */
+  GstClockTime duration;
+} MeshDashSegment;
+
+void mesh_dash_segment_clear (MeshDashSegment * segment);
+
+/* Expands $RepresentationID$, $Number$, $Time$, $Bandwidth$ (with %0Nd width
+ * formats) and $$ in @template and resolves the result against the
+ * Representation's BaseURL. NULL with @error on a malformed template. */
+gchar *mesh_dash_expand_url (const MeshDashRepresentation * rep,
+    const gchar * template, guint64 number, guint64 time, GError ** error);
+
+/* The same, for SegmentTemplate@initialization as well: with
+ * @allow_number_time FALSE, $Number$ and $Time$ are errors. */
+gchar *mesh_dash_expand_template (const MeshDashRepresentation * rep,
+    const gchar * template, guint64 number, guint64 time,
+    gboolean allow_number_time, GError ** error);
+
+/* Lists the segments of @rep (TEMPLATE or LIST kinds) that start within
+ * [@from, @to) of the period (period-relative times; @to NONE = to the end).
+ * @period_duration bounds templates without a timeline or with r = -1
+ * (NONE: open, then @to must be valid). Appends MeshDashSegment to @out
+ * (a GArray with mesh_dash_segment_clear as clear func). FALSE with @error
+ * on malformed templates. SegmentBase needs the sidx: see below. At most
+ * 1000000 segments per call: more is MESH_DASH_ERROR_UNSUPPORTED, and on any
+ * error nothing is appended. Segments wholly before the period start
+ * (presentationTimeOffset) are left out; one across it starts at 0. */
+gboolean mesh_dash_representation_list_segments (const MeshDashRepresentation *
+    rep, GstClockTime period_duration, GstClockTime from, GstClockTime to,
+    GArray * out, GError ** error);
+
+/* The init section of @rep: absolute URL and byte range (-1 offset = whole),
+ * or FALSE when it has none. Transfer full for @url. */
+gboolean mesh_dash_representation_get_init (const MeshDashRepresentation * rep,
+    gchar ** url, gint64 * offset, gint64 * size, GError ** error);
+
+/* Parses a 'sidx' box found at file offset @sidx_offset (the first byte of
+ * @data is that offset) and appends one MeshDashSegment per reference of
+ * type media to @out, with @url, byte ranges, start (from earliest
+ * presentation time, minus @presentation_time_offset, in @timescale units
+ * of the box) and duration; number counts references from 1. Pure. FALSE
+ * with @error (and nothing appended) when the box is
+ * truncated, not a sidx, or refers to other sidx boxes (hierarchical
+ * indexes are not supported). */
+gboolean mesh_dash_parse_sidx (const guint8 * data, gsize len,
+    guint64 sidx_offset, const gchar * url, guint64 presentation_time_offset,
+    GArray * out, GError ** error);
+
+G_END_DECLS
