@@ -47,6 +47,9 @@
 GST_DEBUG_CATEGORY_STATIC (gst_mesh_hls_src_debug);
 #define GST_CAT_DEFAULT gst_mesh_hls_src_debug
 
+/* EXTINF durations are rounded: segment boundaries of two variants computed
+ * from their sums differ by up to this much. */
+#define POSITION_TOLERANCE (10 * GST_MSECOND)
 
 struct _GstMeshHlsSrc
 {
@@ -61,6 +64,7 @@ struct _GstMeshHlsSrc
 typedef struct
 {
   gchar *name;
+  GstMeshStream *stream;        /* not a ref: the stream owns us */
   GPtrArray *uris;              /* media playlists it may switch between,
                                  * by ascending bandwidth */
   guint current;                /* index into uris */
@@ -71,6 +75,9 @@ typedef struct
   GstClockTime next_duration;   /* its duration, once next_fragment() ran */
   gboolean discont;
 } HlsStream;
+
+/* Logs about one stream name its pad (<meshhlssrc0:src_1>) */
+#define HS_OBJECT(hs) gst_mesh_stream_get_pad ((hs)->stream)
 
 G_DEFINE_TYPE_WITH_CODE (GstMeshHlsSrc, gst_mesh_hls_src,
     GST_TYPE_MESH_ADAPTIVE_SRC,
@@ -226,6 +233,7 @@ add_stream (GstMeshHlsSrc * self, HlsStream * hs, GstStreamType type,
 
   stream = gst_mesh_adaptive_src_add_stream (GST_MESH_ADAPTIVE_SRC (self),
       type, hs->name, hs, (GDestroyNotify) hls_stream_free);
+  hs->stream = stream;
   g_ptr_array_add (self->streams, hs);
   if (tags)
     gst_mesh_stream_add_tags (stream, tags);
@@ -454,9 +462,9 @@ skip_if_out_of_window (HlsStream * hs)
 
   if (hs->next_sequence >= first->sequence)
     return FALSE;
-  GST_WARNING ("%s: segment %" G_GINT64_FORMAT " left the live window, "
-      "skipping to %" G_GINT64_FORMAT, hs->name, hs->next_sequence,
-      first->sequence);
+  GST_WARNING_OBJECT (HS_OBJECT (hs), "%s: segment %" G_GINT64_FORMAT
+      " left the live window, skipping to %" G_GINT64_FORMAT, hs->name,
+      hs->next_sequence, first->sequence);
   hs->next_sequence = first->sequence;
   hs->discont = TRUE;
   return TRUE;
@@ -517,9 +525,29 @@ gst_mesh_hls_src_update (GstMeshAdaptiveSrc * src, GstMeshStream * stream,
   wait = hs->playlist->target_duration;
   if (g_bytes_equal (previous, hs->playlist_text))
     wait /= 2;
-  GST_LOG ("%s: reloaded, next in %" GST_TIME_FORMAT, hs->name,
-      GST_TIME_ARGS (wait));
+  GST_LOG_OBJECT (HS_OBJECT (hs), "%s: reloaded, next in %" GST_TIME_FORMAT,
+      hs->name, GST_TIME_ARGS (wait));
   return g_get_monotonic_time () + GST_TIME_AS_USECONDS (wait);
+}
+
+/* The sequence number in @playlist of the segment that holds @position:
+ * past the last one when @position is at its end. EXTINF sums of two
+ * variants differ by rounding, so a segment that ends within
+ * POSITION_TOLERANCE after @position does not hold it (it was played). */
+static gint64
+sequence_at_position (const MeshHlsMediaPlaylist * playlist,
+    GstClockTime position)
+{
+  gint found = mesh_hls_media_playlist_find_position (playlist,
+      position + POSITION_TOLERANCE);
+  const MeshHlsSegment *segment;
+
+  if (found < 0)
+    return playlist->media_sequence;
+  segment = segment_at (playlist, found);
+  if (segment->start + segment->duration <= position + POSITION_TOLERANCE)
+    return segment->sequence + 1;
+  return segment->sequence;
 }
 
 static gboolean
@@ -534,7 +562,6 @@ gst_mesh_hls_src_switch_representation (GstMeshAdaptiveSrc * src,
       mesh_hls_media_playlist_find_sequence (old, hs->next_sequence - 1);
   GstClockTime position = previous ? previous->start + previous->duration :
       hs->next_timestamp;
-  gint found;
 
   if (!hls_stream_load (self, hs, g_ptr_array_index (hs->uris, index),
           cancellable, error)) {
@@ -543,12 +570,18 @@ gst_mesh_hls_src_switch_representation (GstMeshAdaptiveSrc * src,
   }
   hs->current = index;
 
-  /* variants are aligned by sequence number; by time when they are not */
+  /* variants are aligned by sequence number; by time when they are not.
+   * After the last segment there is nothing left to play in any variant:
+   * the number past the end keeps the stream at its end. */
   if (!mesh_hls_media_playlist_find_sequence (hs->playlist, hs->next_sequence)
       && hs->playlist->endlist) {
-    found = mesh_hls_media_playlist_find_position (hs->playlist, position);
-    if (found >= 0)
-      hs->next_sequence = segment_at (hs->playlist, found)->sequence;
+    gint64 next = sequence_at_position (hs->playlist, position);
+
+    GST_DEBUG_OBJECT (HS_OBJECT (hs),
+        "%s: variant %u has no segment %" G_GINT64_FORMAT ", going on at %"
+        G_GINT64_FORMAT " (%" GST_TIME_FORMAT ")", hs->name, index,
+        hs->next_sequence, next, GST_TIME_ARGS (position));
+    hs->next_sequence = next;
   }
   hs->discont = TRUE;
   mesh_hls_media_playlist_free (old);

@@ -8,6 +8,7 @@
  * live, seeking, ABR, and broken servers and playlists.
  */
 #include <gst/check/gstcheck.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 
 #include "../mesh-test-util.h"
@@ -409,6 +410,124 @@ GST_START_TEST (test_restart_after_stop)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Playlists the tests write, served by an origin of their own (the
+ * "scratch" origin) around the generated media of mesh_test_origin */
+
+static gchar *scratch_dir;
+static MeshOriginServer *scratch_origin;
+static GPtrArray *scratch_files;
+
+static void
+scratch_setup (void)
+{
+  MeshOriginConfig config = { NULL, "127.0.0.1", 0, 0 };
+  GError *error = NULL;
+
+  mesh_test_origin_setup ();
+  scratch_dir = g_dir_make_tmp ("meshhlssrc-XXXXXX", &error);
+  fail_unless (scratch_dir != NULL, "%s", error ? error->message : "?");
+  scratch_files = g_ptr_array_new_with_free_func (g_free);
+  config.root = scratch_dir;
+  scratch_origin = mesh_origin_server_start (&config, &error);
+  fail_unless (scratch_origin != NULL, "%s", error ? error->message : "?");
+}
+
+static void
+scratch_teardown (void)
+{
+  guint i;
+
+  mesh_origin_server_stop (scratch_origin);
+  scratch_origin = NULL;
+  for (i = 0; i < scratch_files->len; i++)
+    g_unlink (g_ptr_array_index (scratch_files, i));
+  g_clear_pointer (&scratch_files, g_ptr_array_unref);
+  g_rmdir (scratch_dir);
+  g_clear_pointer (&scratch_dir, g_free);
+  mesh_test_origin_teardown ();
+}
+
+/* *INDENT-OFF* */
+static void scratch_write (const gchar * name, const gchar * format, ...)
+    G_GNUC_PRINTF (2, 3);
+/* *INDENT-ON* */
+
+static void
+scratch_write (const gchar * name, const gchar * format, ...)
+{
+  gchar *path = g_build_filename (scratch_dir, name, NULL);
+  g_autofree gchar *contents = NULL;
+  GError *error = NULL;
+  va_list args;
+
+  va_start (args, format);
+  contents = g_strdup_vprintf (format, args);
+  va_end (args);
+  fail_unless (g_file_set_contents (path, contents, -1, &error), "%s: %s",
+      path, error ? error->message : "?");
+  g_ptr_array_add (scratch_files, path);
+}
+
+/* A VOD media playlist of one 1 s segment of the generated media. */
+static void
+scratch_write_one_segment (const gchar * name, const gchar * media_path)
+{
+  g_autofree gchar *segment = mesh_test_origin_url (mesh_test_origin,
+      media_path);
+
+  scratch_write (name, "#EXTM3U\n#EXT-X-VERSION:3\n"
+      "#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n"
+      "#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:1.000000,\n%s\n#EXT-X-ENDLIST\n",
+      segment);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Variant switches */
+
+/* Two variants of one segment each. ABR starts on the lowest and the first
+ * download, at loopback speed, makes it switch up, after the only segment:
+ * nothing is left to play in either variant. */
+GST_START_TEST (test_switch_after_last_segment)
+{
+  GstElement *src;
+  MeshCollector *c;
+  g_autoptr (GBytes) got = NULL;
+  g_autoptr (GBytes) expected = mesh_test_read_media ("ts/v0/seg0.ts");
+  g_autofree gchar *url = NULL;
+  g_autofree gchar *mesh_uri = NULL;
+  g_autofree gchar *ref_sum = NULL;
+  g_autofree gchar *mesh_sum = NULL;
+  gint ref_frames, mesh_frames;
+
+  scratch_write_one_segment ("low.m3u8", "ts/v0/seg0.ts");
+  scratch_write_one_segment ("high.m3u8", "ts/v1/seg0.ts");
+  scratch_write ("master.m3u8", "#EXTM3U\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=20000,RESOLUTION=320x180\nlow.m3u8\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=40000,RESOLUTION=640x360\nhigh.m3u8\n");
+
+  src = mesh_test_hlssrc_new_on (scratch_origin, "master.m3u8");
+  c = play_to_end ("master.m3u8", src);
+  /* the switch happened: the high variant's playlist was loaded */
+  fail_unless (mesh_origin_server_get_requests (scratch_origin,
+          "/high.m3u8") >= 1, "ABR did not switch");
+  fail_unless_equals_int (c->pads->len, 1);
+  got = mesh_collector_get_bytes (c, 0);
+  assert_bytes_equal (got, expected, "the low variant's only segment");
+  mesh_collector_free (c);
+
+  url = mesh_test_origin_url (scratch_origin, "master.m3u8");
+  mesh_uri = g_strconcat ("meshhls+", url, NULL);
+  ref_frames = mesh_test_decode_video ("uridecodebin3", url, &ref_sum, 60);
+  mesh_frames = mesh_test_decode_video ("uridecodebin3", mesh_uri, &mesh_sum,
+      60);
+  GST_INFO ("hlsdemux2 %d frames, meshhlssrc %d", ref_frames, mesh_frames);
+  fail_unless (ref_frames > 0, "hlsdemux2 decoded %d frames", ref_frames);
+  fail_unless_equals_int (mesh_frames, ref_frames);
+}
+
+GST_END_TEST;
+
 static Suite *
 meshhlssrc_suite (void)
 {
@@ -430,6 +549,11 @@ meshhlssrc_suite (void)
   tcase_add_test (tc, test_uri_handler);
   tcase_add_test (tc, test_seek_vod);
   tcase_add_test (tc, test_restart_after_stop);
+
+  tc = tcase_create ("compat");
+  suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, scratch_setup, scratch_teardown);
+  tcase_add_test (tc, test_switch_after_last_segment);
   return s;
 }
 
