@@ -7,6 +7,7 @@ PACKAGES=(
   gcc meson ninja-build pkg-config
   libglib2.0-dev libsoup-3.0-dev libjson-glib-dev nettle-dev libxml2-dev
   libnice-dev
+  libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base-apps
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
