@@ -3,11 +3,14 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Tests of MeshTrackerClient (ext/mesh) against the real tracker
- * (tools/tracker) and against scripted fake trackers: joins and peer lists,
- * signal relay, departures, reconnection after a tracker restart, backoff
- * when nothing listens, join timeout, access tokens, heartbeats, malformed
- * and oversized tracker messages, and re-entrant stops.
+ * Tests of MeshTrackerClient (ext/mesh), the MeshSignaller of the
+ * WebSocket tracker, against the real tracker (tools/tracker) and against
+ * scripted fake trackers: joins and peer lists, signal relay, departures,
+ * reconnection after a tracker restart, backoff when nothing listens, join
+ * timeout, access tokens, heartbeats, malformed and oversized tracker
+ * messages, re-entrant stops, and the "error" that reports a tracker that
+ * cannot be used (bad URL, nothing listening, refused join or token, lost
+ * and not coming back).
  *
  * Threads: each test runs on the check thread with a GMainContext of its own
  * pushed as thread-default before anything is created; the SoupSession, the
@@ -26,6 +29,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "p2p/mesh-signaller.h"
 #include "p2p/mesh-tracker-client.h"
 #include "mesh-tracker-server.h"
 
@@ -102,23 +106,17 @@ typedef struct
   guint signals;
   gchar *signal_from;
   JsonObject *signal_data;
-  guint errors;
+  guint errors;                 /* "tracker-error" */
   gchar *error_code;
   gboolean error_fatal;
+  guint unusable;               /* MeshSignaller "error" */
+  GError *unusable_error;
+  guint disconnects_when_unusable;
   guint disconnected;
   GError *disconnect_reason;
   gint64 disconnect_times[MAX_DISCONNECTS];
   gboolean stop_when_joined;
 } Recorder;
-
-static void
-on_joined (MeshTrackerClient * client, Recorder * r)
-{
-  r->joined++;
-  fail_unless (mesh_tracker_client_is_joined (client));
-  if (r->stop_when_joined)
-    mesh_tracker_client_stop (client);
-}
 
 static void
 on_peers (MeshTrackerClient * client, GStrv peers, Recorder * r)
@@ -127,6 +125,17 @@ on_peers (MeshTrackerClient * client, GStrv peers, Recorder * r)
   r->peers++;
   g_strfreev (r->last_peers);
   r->last_peers = g_strdupv (peers);
+}
+
+/* The welcome's list counts as a peer list. */
+static void
+on_welcome (MeshTrackerClient * client, GStrv peers, Recorder * r)
+{
+  r->joined++;
+  fail_unless (mesh_tracker_client_is_joined (client));
+  on_peers (client, peers, r);
+  if (r->stop_when_joined)
+    mesh_tracker_client_stop (client);
 }
 
 static void
@@ -153,13 +162,23 @@ on_signal (MeshTrackerClient * client, const gchar * from, JsonObject * data,
 }
 
 static void
-on_error (MeshTrackerClient * client, const gchar * code,
+on_tracker_error (MeshTrackerClient * client, const gchar * code,
     const gchar * message, gboolean fatal, Recorder * r)
 {
   r->errors++;
   g_free (r->error_code);
   r->error_code = g_strdup (code);
   r->error_fatal = fatal;
+}
+
+static void
+on_unusable (MeshTrackerClient * client, GError * error, Recorder * r)
+{
+  fail_unless (error != NULL && error->domain == MESH_SIGNALLER_ERROR);
+  r->unusable++;
+  g_clear_error (&r->unusable_error);
+  r->unusable_error = g_error_copy (error);
+  r->disconnects_when_unusable = r->disconnected;
 }
 
 static void
@@ -187,6 +206,7 @@ recorder_free (gpointer data)
   g_free (r->signal_from);
   g_clear_pointer (&r->signal_data, json_object_unref);
   g_free (r->error_code);
+  g_clear_error (&r->unusable_error);
   g_clear_error (&r->disconnect_reason);
   g_free (r);
 }
@@ -203,12 +223,14 @@ recorder_new_full (const gchar * url, const gchar * peer, const gchar * token,
       "join-timeout-ms", join_timeout_ms, NULL);
   r->peer_joined = g_ptr_array_new_with_free_func (g_free);
   r->peer_left = g_ptr_array_new_with_free_func (g_free);
-  g_signal_connect (r->client, "joined", G_CALLBACK (on_joined), r);
+  g_signal_connect (r->client, "welcome", G_CALLBACK (on_welcome), r);
   g_signal_connect (r->client, "peers", G_CALLBACK (on_peers), r);
   g_signal_connect (r->client, "peer-joined", G_CALLBACK (on_peer_joined), r);
   g_signal_connect (r->client, "peer-left", G_CALLBACK (on_peer_left), r);
-  g_signal_connect (r->client, "signal", G_CALLBACK (on_signal), r);
-  g_signal_connect (r->client, "error", G_CALLBACK (on_error), r);
+  g_signal_connect (r->client, "message", G_CALLBACK (on_signal), r);
+  g_signal_connect (r->client, "tracker-error", G_CALLBACK (on_tracker_error),
+      r);
+  g_signal_connect (r->client, "error", G_CALLBACK (on_unusable), r);
   g_signal_connect (r->client, "disconnected", G_CALLBACK (on_disconnected), r);
   g_ptr_array_add (recorders, r);
   return r;
@@ -707,6 +729,14 @@ GST_START_TEST (test_backoff_when_nothing_listens)
   fail_unless (first >= (TEST_BACKOFF_MS * 1000) * 8 / 10,
       "retried after %" G_GINT64_FORMAT " us", first);
 
+  /* reported once, after the third attempt; the retries go on */
+  fail_unless_equals_int (r->unusable, 1);
+  fail_unless_equals_int (r->disconnects_when_unusable, 3);
+  fail_unless (g_error_matches (r->unusable_error, MESH_SIGNALLER_ERROR,
+          MESH_SIGNALLER_ERROR_UNREACHABLE));
+  fail_unless (strstr (r->unusable_error->message, url) != NULL, "%s",
+      r->unusable_error->message);
+
   /* and stop() ends the retries */
   mesh_tracker_client_stop (r->client);
   count = r->disconnected;
@@ -718,16 +748,29 @@ GST_END_TEST;
 
 GST_START_TEST (test_bad_url)
 {
-  Recorder *r = recorder_new ("http://127.0.0.1:1/announce", "peer-badurl",
-      FALSE);
+  const gchar *urls[] = { "http://127.0.0.1:1/announce", "not a url at all",
+    "ws:///announce"
+  };
+  guint i;
 
-  mesh_tracker_client_start (r->client);
-  fail_unless_equals_int (r->disconnected, 1);
-  fail_unless (g_error_matches (r->disconnect_reason, G_IO_ERROR,
-          G_IO_ERROR_INVALID_ARGUMENT));
-  /* no retry: a URL does not get better */
-  run_for (100);
-  fail_unless_equals_int (r->disconnected, 1);
+  for (i = 0; i < G_N_ELEMENTS (urls); i++) {
+    Recorder *r = recorder_new (urls[i], "peer-badurl", FALSE);
+
+    mesh_tracker_client_start (r->client);
+    /* what start() finds comes from the main loop, not from inside it */
+    fail_unless_equals_int (r->disconnected + r->unusable, 0);
+    WAIT_UNTIL (r->unusable == 1, WAIT_MS);
+    fail_unless_equals_int (r->disconnected, 1);
+    fail_unless (g_error_matches (r->unusable_error, MESH_SIGNALLER_ERROR,
+            MESH_SIGNALLER_ERROR_INVALID_CONFIG), "%s",
+        r->unusable_error->message);
+    fail_unless (strstr (r->unusable_error->message, urls[i]) != NULL,
+        "the error does not name the tracker: %s", r->unusable_error->message);
+    /* no retry: a URL does not get better */
+    run_for (100);
+    fail_unless_equals_int (r->disconnected, 1);
+    fail_unless_equals_int (r->unusable, 1);
+  }
 }
 
 GST_END_TEST;
@@ -866,10 +909,18 @@ GST_START_TEST (test_join_refused_as_malformed)
   fail_unless_equals_int (r->errors, 1);
   fail_unless_equals_string (r->error_code, "bad-message");
   fail_unless_equals_int (r->joined, 0);
+  fail_unless_equals_int (r->unusable, 1);
+  fail_unless (g_error_matches (r->unusable_error, MESH_SIGNALLER_ERROR,
+          MESH_SIGNALLER_ERROR_REFUSED), "%s", r->unusable_error->message);
+  fail_unless (strstr (r->unusable_error->message, fake->url) != NULL, "%s",
+      r->unusable_error->message);
+  fail_unless (strstr (r->unusable_error->message, "must be 8 to 64") !=
+      NULL, "the reason is missing: %s", r->unusable_error->message);
   /* the same join would be refused again: no retry */
   run_for (20 * TEST_BACKOFF_MS);
   fail_unless_equals_int (fake->connections->len, 1);
   fail_unless_equals_int (r->disconnected, 1);
+  fail_unless_equals_int (r->unusable, 1);
 
   mesh_tracker_client_stop (r->client);
   fake_free (fake);
@@ -932,6 +983,21 @@ GST_START_TEST (test_token)
   fail_unless_equals_int (none->errors, 1);
   fail_unless_equals_string (none->error_code, "unauthorized");
   fail_unless_equals_int (bad->joined + none->joined, 0);
+  /* both reported unusable at once, naming the tracker and why */
+  fail_unless_equals_int (bad->unusable, 1);
+  fail_unless_equals_int (none->unusable, 1);
+  fail_unless (g_error_matches (bad->unusable_error, MESH_SIGNALLER_ERROR,
+          MESH_SIGNALLER_ERROR_UNAUTHORIZED));
+  fail_unless (g_error_matches (none->unusable_error, MESH_SIGNALLER_ERROR,
+          MESH_SIGNALLER_ERROR_UNAUTHORIZED));
+  fail_unless (strstr (bad->unusable_error->message,
+          mesh_tracker_server_get_url (tracker)) != NULL, "%s",
+      bad->unusable_error->message);
+  fail_unless (strstr (bad->unusable_error->message, "invalid or expired")
+      != NULL, "%s", bad->unusable_error->message);
+  fail_unless (strstr (none->unusable_error->message, "needs a token")
+      != NULL, "%s", none->unusable_error->message);
+  fail_unless_equals_int (ok->unusable, 0);
 
   /* no retry: many backoff periods later, nothing more happened */
   mesh_tracker_server_get_stats (tracker, &stats);
@@ -944,10 +1010,102 @@ GST_START_TEST (test_token)
   fail_unless_equals_int (stats.joins, 1);
   fail_unless (mesh_tracker_client_is_joined (ok->client));
 
-  /* start() again is a fresh try (refused again) */
+  /* start() again is a fresh try (refused, and reported, again) */
   mesh_tracker_client_start (bad->client);
   WAIT_UNTIL (bad->disconnected == 2, WAIT_MS);
   fail_unless_equals_int (bad->errors, 2);
+  WAIT_UNTIL (bad->unusable == 2, WAIT_MS);
+}
+
+GST_END_TEST;
+
+static const gchar *const swarm_full_script[] = {
+  "{\"type\":\"error\",\"code\":\"swarm-full\",\"message\":\"this swarm "
+      "has too many peers\",\"fatal\":true}",
+  NULL
+};
+
+/* A refusal is reported at once, and not retried. */
+GST_START_TEST (test_unusable_refused_join)
+{
+  Fake *fake = fake_new (FAKE_SCRIPT, swarm_full_script);
+  Recorder *r = recorder_new (fake->url, "peer-client1", FALSE);
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->unusable == 1, WAIT_MS);
+  fail_unless (g_error_matches (r->unusable_error, MESH_SIGNALLER_ERROR,
+          MESH_SIGNALLER_ERROR_REFUSED), "%s", r->unusable_error->message);
+  fail_unless (strstr (r->unusable_error->message, fake->url) != NULL, "%s",
+      r->unusable_error->message);
+  fail_unless (strstr (r->unusable_error->message, "swarm-full") != NULL,
+      "%s", r->unusable_error->message);
+  fail_unless_equals_int (r->disconnected, 1);
+  run_for (20 * TEST_BACKOFF_MS);
+  fail_unless_equals_int (fake->connections->len, 1);
+  fail_unless_equals_int (r->unusable, 1);
+
+  mesh_tracker_client_stop (r->client);
+  fake_free (fake);
+}
+
+GST_END_TEST;
+
+/* A tracker that answers the handshake but never the join counts as gone
+ * too: each join timeout is a failed attempt. */
+GST_START_TEST (test_unusable_silent_tracker)
+{
+  Fake *fake = fake_new (FAKE_SILENT, NULL);
+  Recorder *r = recorder_new_full (fake->url, "peer-patient", NULL, FALSE,
+      50);
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->unusable == 1, WAIT_MS);
+  fail_unless_equals_int (r->disconnects_when_unusable, 3);
+  fail_unless (g_error_matches (r->unusable_error, MESH_SIGNALLER_ERROR,
+          MESH_SIGNALLER_ERROR_UNREACHABLE));
+  fail_unless (strstr (r->unusable_error->message, "did not answer the join")
+      != NULL, "%s", r->unusable_error->message);
+  mesh_tracker_client_stop (r->client);
+  fake_free (fake);
+}
+
+GST_END_TEST;
+
+/* Joined, then the tracker goes away for good: reported once the
+ * reconnects have failed "unusable-after" times; it comes back later, and
+ * is reported again the next time it goes. */
+GST_START_TEST (test_unusable_lost_tracker)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GError) error = NULL;
+  Recorder *r;
+  guint port;
+
+  start_default_tracker ();
+  port = mesh_tracker_server_get_port (tracker);
+  r = join ("peer-alice", FALSE);
+
+  g_clear_pointer (&tracker, mesh_tracker_server_stop);
+  WAIT_UNTIL (r->unusable == 1, WAIT_MS);
+  /* the drop itself, then three failed reconnects */
+  fail_unless_equals_int (r->disconnects_when_unusable, 4);
+  fail_unless (g_error_matches (r->unusable_error, MESH_SIGNALLER_ERROR,
+          MESH_SIGNALLER_ERROR_UNREACHABLE));
+  fail_unless (strstr (r->unusable_error->message, "127.0.0.1") != NULL,
+      "%s", r->unusable_error->message);
+  fail_unless_equals_int (r->joined, 1);
+
+  tracker = start_tracker_on (&config, port, &error);
+  if (!tracker) {
+    GST_WARNING ("could not restart the tracker on port %u (%s): skipping "
+        "the recovery part", port, error->message);
+    return;
+  }
+  WAIT_UNTIL (r->joined == 2, WAIT_MS);
+  fail_unless_equals_int (r->unusable, 1);
+
+  g_clear_pointer (&tracker, mesh_tracker_server_stop);
+  WAIT_UNTIL (r->unusable == 2, WAIT_MS);
 }
 
 GST_END_TEST;
@@ -989,10 +1147,11 @@ GST_START_TEST (test_stop_from_handler)
   WAIT_UNTIL (r->joined == 1, WAIT_MS);
   fail_if (mesh_tracker_client_is_joined (r->client));
 
-  /* the welcome's peer list came after the stop: not emitted */
+  /* nothing after the stop: the welcome's list came with it */
   WAIT_UNTIL (other->peer_left->len == 1, WAIT_MS);
-  fail_unless_equals_int (r->peers, 0);
-  fail_unless_equals_int (r->disconnected, 0);
+  fail_unless_equals_int (r->peers, 1);
+  fail_unless_equals_int (r->joined, 1);
+  fail_unless_equals_int (r->disconnected + r->unusable, 0);
 }
 
 GST_END_TEST;
@@ -1035,6 +1194,9 @@ tracker_client_suite (void)
   tcase_add_test (tc, test_join_refused_as_malformed);
   tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_token);
+  tcase_add_test (tc, test_unusable_refused_join);
+  tcase_add_test (tc, test_unusable_silent_tracker);
+  tcase_add_test (tc, test_unusable_lost_tracker);
   tcase_add_test (tc, test_heartbeat_keeps_joined);
   tcase_add_test (tc, test_stop_from_handler);
   tcase_add_test (tc, test_unref_while_connecting);

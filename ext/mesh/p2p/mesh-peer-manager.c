@@ -7,7 +7,8 @@
  *
  * Threads: everything here runs on the MeshFetcher's thread and its
  * GMainContext (the owner context, thread-default when the manager was
- * created): the tracker client, the connections of the transport, the
+ * created): the signaller (the tracker client unless a test gives
+ * another), the connections of the transport, the
  * timers. Only the counters (`bytes_uploaded`, `n_peers`) are read from other
  * threads, as atomics.
  *
@@ -112,7 +113,6 @@ struct _MeshPeerManager
   GObject parent;
 
   GMainContext *context;
-  SoupSession *session;
   MeshPeerTransport *transport;
   MeshPeerClock clock;
   gchar *peer_id;
@@ -124,7 +124,7 @@ struct _MeshPeerManager
   guint64 max_upload_rate;
   gboolean stopped;
 
-  MeshTrackerClient *tracker;
+  MeshSignaller *signaller;     /* how we meet the other viewers */
   GSource *refresh_timer;
   GHashTable *peers;            /* peer id -> Peer* */
   GList *pendings;              /* Pending* */
@@ -155,6 +155,7 @@ enum
 {
   SIGNAL_PEER_CONNECTED,
   SIGNAL_PEER_DISCONNECTED,
+  SIGNAL_SIGNALLER_ERROR,
   N_SIGNALS
 };
 
@@ -329,8 +330,8 @@ on_conn_signal_out (MeshPeerConnection * conn, JsonObject * data, Peer * peer)
 {
   MeshPeerManager *m = peer->manager;
 
-  if (m->tracker)
-    mesh_tracker_client_send_signal (m->tracker, peer->id, data);
+  if (m->signaller)
+    mesh_signaller_relay (m->signaller, peer->id, data);
 }
 
 static void pending_abandon_peer (Pending * p, const gchar * why);
@@ -434,7 +435,7 @@ peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Tracker */
+/* Signalling: the MeshSignaller (the WebSocket tracker by default) */
 
 /* Links we start ourselves leave a quarter of the slots to peers that call
  * us, so that later joiners find room in a swarm of full viewers. */
@@ -445,7 +446,7 @@ max_outgoing (MeshPeerManager * m)
 }
 
 static void
-on_tracker_peers (MeshTrackerClient * tracker, GStrv ids, MeshPeerManager * m)
+on_signaller_peers (MeshSignaller * signaller, GStrv ids, MeshPeerManager * m)
 {
   guint i;
 
@@ -475,11 +476,11 @@ send_busy (MeshPeerManager * m, const gchar * to)
   g_autoptr (JsonObject) busy = json_object_new ();
 
   json_object_set_string_member (busy, "kind", "busy");
-  mesh_tracker_client_send_signal (m->tracker, to, busy);
+  mesh_signaller_relay (m->signaller, to, busy);
 }
 
 static void
-on_tracker_signal (MeshTrackerClient * tracker, const gchar * from,
+on_signaller_message (MeshSignaller * signaller, const gchar * from,
     JsonObject * data, MeshPeerManager * m)
 {
   Peer *peer = g_hash_table_lookup (m->peers, from);
@@ -509,18 +510,45 @@ on_refresh_timer (gpointer data)
   MeshPeerManager *m = data;
 
   if (g_hash_table_size (m->peers) < max_outgoing (m))
-    mesh_tracker_client_request_peers (m->tracker);
+    mesh_signaller_request_peers (m->signaller);
   return G_SOURCE_CONTINUE;
 }
 
 static void
-on_tracker_peer_left (MeshTrackerClient * tracker, const gchar * id,
+on_signaller_peer_left (MeshSignaller * signaller, const gchar * id,
     MeshPeerManager * m)
 {
   Peer *peer = g_hash_table_lookup (m->peers, id);
 
   if (peer)
     peer_remove (m, peer, "left the swarm");
+}
+
+/* The signaller cannot be used (see MeshSignaller "error"): no new peers
+ * until it recovers, segments from the CDN meanwhile. Links already up
+ * stay. The fetcher turns this into the element's warning. */
+static void
+on_signaller_error (MeshSignaller * signaller, const GError * error,
+    MeshPeerManager * m)
+{
+  GST_WARNING_OBJECT (m, "%s", error->message);
+  g_signal_emit (m, signals[SIGNAL_SIGNALLER_ERROR], 0, error);
+}
+
+/* Joins the swarm through @signaller; what it finds comes from the main
+ * loop, once the manager is set up. */
+static void
+signaller_join (MeshPeerManager * m, MeshSignaller * signaller,
+    const gchar * token)
+{
+  m->signaller = g_object_ref (signaller);
+  g_signal_connect (signaller, "welcome", G_CALLBACK (on_signaller_peers), m);
+  g_signal_connect (signaller, "peers", G_CALLBACK (on_signaller_peers), m);
+  g_signal_connect (signaller, "message", G_CALLBACK (on_signaller_message), m);
+  g_signal_connect (signaller, "peer-left",
+      G_CALLBACK (on_signaller_peer_left), m);
+  g_signal_connect (signaller, "error", G_CALLBACK (on_signaller_error), m);
+  mesh_signaller_join (signaller, m->swarm_id, m->peer_id, token, m->upload);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1190,16 +1218,17 @@ manager_set_up_transport (MeshPeerManager * m, MeshPeerTransport * transport,
 }
 
 MeshPeerManager *
-mesh_peer_manager_new (SoupSession * session, MeshPeerTransport * transport,
-    const MeshPeerClock * clock, const MeshPeerConfig * config)
+mesh_peer_manager_new_with_signaller (MeshSignaller * signaller,
+    MeshPeerTransport * transport, const MeshPeerClock * clock,
+    const MeshPeerConfig * config)
 {
   MeshPeerManager *m;
 
+  g_return_val_if_fail (MESH_IS_SIGNALLER (signaller), NULL);
   g_return_val_if_fail (MESH_IS_PEER_TRANSPORT (transport), NULL);
 
   m = g_object_new (MESH_TYPE_PEER_MANAGER, NULL);
   m->context = g_main_context_ref_thread_default ();
-  m->session = g_object_ref (session);
   m->peer_id = random_peer_id (m->rand);
   m->swarm_id = g_strdup (config->swarm_id);
   m->max_peers = MAX (config->max_peers, 1);
@@ -1208,17 +1237,23 @@ mesh_peer_manager_new (SoupSession * session, MeshPeerTransport * transport,
 
   GST_INFO_OBJECT (m, "peer %s joining swarm '%s' at %s over %"
       GST_PTR_FORMAT, m->peer_id, m->swarm_id, config->tracker_url, transport);
-  m->tracker = mesh_tracker_client_new (session, config->tracker_url,
-      m->swarm_id, m->peer_id, config->token, m->upload);
-  g_signal_connect (m->tracker, "peers", G_CALLBACK (on_tracker_peers), m);
-  g_signal_connect (m->tracker, "signal", G_CALLBACK (on_tracker_signal), m);
-  g_signal_connect (m->tracker, "peer-left",
-      G_CALLBACK (on_tracker_peer_left), m);
-  mesh_tracker_client_start (m->tracker);
+  signaller_join (m, signaller, config->token);
   m->refresh_timer = g_timeout_source_new_seconds (PEER_REFRESH_S);
   g_source_set_callback (m->refresh_timer, on_refresh_timer, m, NULL);
   g_source_attach (m->refresh_timer, m->context);
   return m;
+}
+
+/* The default signaller: the WebSocket tracker at config->tracker_url. */
+MeshPeerManager *
+mesh_peer_manager_new (SoupSession * session, MeshPeerTransport * transport,
+    const MeshPeerClock * clock, const MeshPeerConfig * config)
+{
+  g_autoptr (MeshTrackerClient) tracker =
+      mesh_tracker_client_new_for_url (session, config->tracker_url);
+
+  return mesh_peer_manager_new_with_signaller (MESH_SIGNALLER (tracker),
+      transport, clock, config);
 }
 
 void
@@ -1242,9 +1277,9 @@ mesh_peer_manager_stop (MeshPeerManager * m)
     g_source_destroy (m->refresh_timer);
     g_clear_pointer (&m->refresh_timer, g_source_unref);
   }
-  if (m->tracker) {
-    g_signal_handlers_disconnect_by_data (m->tracker, m);
-    mesh_tracker_client_stop (m->tracker);
+  if (m->signaller) {
+    g_signal_handlers_disconnect_by_data (m->signaller, m);
+    mesh_signaller_leave (m->signaller);
   }
   g_hash_table_remove_all (m->peers);
   g_atomic_int_set (&m->n_peers, 0);
@@ -1283,11 +1318,10 @@ mesh_peer_manager_finalize (GObject * object)
   MeshPeerManager *m = MESH_PEER_MANAGER (object);
 
   mesh_peer_manager_stop (m);
-  g_clear_object (&m->tracker);
+  g_clear_object (&m->signaller);
   g_hash_table_unref (m->peers);
   mesh_segment_cache_free (m->cache);
   g_rand_free (m->rand);
-  g_clear_object (&m->session);
   g_clear_object (&m->transport);
   g_main_context_unref (m->context);
   g_free (m->peer_id);
@@ -1311,4 +1345,7 @@ mesh_peer_manager_class_init (MeshPeerManagerClass * klass)
   signals[SIGNAL_PEER_DISCONNECTED] = g_signal_new ("peer-disconnected",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_SIGNALLER_ERROR] = g_signal_new ("signaller-error",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, G_TYPE_ERROR);
 }

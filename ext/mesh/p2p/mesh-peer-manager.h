@@ -21,6 +21,7 @@
 #include <libsoup/soup.h>
 
 #include "fetch/mesh-peer-config.h"
+#include "mesh-signaller.h"
 #include "mesh-peer-transport.h"
 
 G_BEGIN_DECLS
@@ -41,7 +42,9 @@ G_DECLARE_FINAL_TYPE (MeshPeerManager, mesh_peer_manager, MESH, PEER_MANAGER,
     GObject)
 
 /* Signals (on the fetcher thread): "peer-connected" (const gchar *peer_id),
- * "peer-disconnected" (const gchar *peer_id). */
+ * "peer-disconnected" (const gchar *peer_id), "signaller-error" (GError
+ * *error): the signaller (the tracker) cannot be used, see MeshSignaller's
+ * "error"; no new peers until it recovers, segments come from the CDN. */
 
 /* Joins the swarm at once. Thread: the owner context is the thread-default
  * one at creation; @transport must live on it. @transport makes the
@@ -51,6 +54,15 @@ G_DECLARE_FINAL_TYPE (MeshPeerManager, mesh_peer_manager, MESH, PEER_MANAGER,
  * deadlines are on it). */
 MeshPeerManager *mesh_peer_manager_new (SoupSession * session,
     MeshPeerTransport * transport, const MeshPeerClock * clock,
+    const MeshPeerConfig * config);
+
+/* The same, meeting the other viewers through @signaller (a reference is
+ * taken; it must belong to the same context) instead of the WebSocket
+ * tracker at config->tracker_url that mesh_peer_manager_new() creates with
+ * @session. The manager joins with it at once and leaves at stop(). Unit
+ * tests use tests/check/p2p/mesh-memory-signaller.h. */
+MeshPeerManager *mesh_peer_manager_new_with_signaller (MeshSignaller *
+    signaller, MeshPeerTransport * transport, const MeshPeerClock * clock,
     const MeshPeerConfig * config);
 
 /* Leaves the swarm and closes every link; requests still pending go to the

@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * MeshTrackerClient (see mesh-tracker-client.h; protocol in
- * docs/protocol.md, section 1).
+ * docs/protocol.md, section 1): the MeshSignaller of the WebSocket tracker.
  *
  * Threads and ownership: the owner is the peer manager, which creates the
  * client on its own thread. The client keeps the thread-default GMainContext
@@ -16,10 +16,21 @@
  * from any thread as long as that thread has a thread-default context, which
  * is why the connect pushes client->context around the call.
  *
+ * Signals are only emitted from callbacks of client->context (WebSocket
+ * messages and closes, timers), never from inside a public function: even
+ * start() only schedules the first attempt.
+ *
  * Re-entrancy: a signal handler may call stop() or drop its reference. Every
  * function that emits holds a reference on the client, and checks
  * client->connection_id after an emission: it changes whenever the current
  * connection is dropped, so a handler that ended the connection is noticed.
+ *
+ * Unusable trackers: every connection attempt that ends before a welcome is
+ * a failure; `unusable-after` failures in a row (a tracker that nothing
+ * answers at, or that was lost and does not come back) are reported once as
+ * the MeshSignaller "error" UNREACHABLE, and the retries go on. What
+ * retrying cannot cure (a bad URL, a refused join or token) is reported at
+ * once and stops the retries.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -31,6 +42,7 @@
 #include <gst/gst.h>
 #include <string.h>
 
+#include "mesh-signaller.h"
 #include "mesh-tracker-proto.h"
 
 GST_DEBUG_CATEGORY_STATIC (mesh_tracker_client_debug);
@@ -39,6 +51,8 @@ GST_DEBUG_CATEGORY_STATIC (mesh_tracker_client_debug);
 #define DEFAULT_MIN_BACKOFF_MS 1000
 #define MAX_BACKOFF_MS 30000
 #define DEFAULT_JOIN_TIMEOUT_MS 10000
+/* with the default backoff: attempts at 0, ~1 and ~3 s */
+#define DEFAULT_UNUSABLE_AFTER 3
 #define DEFAULT_HEARTBEAT_S 15
 #define MAX_HEARTBEAT_S 3600
 /* The tracker's messages are small: a welcome with a few dozen peers is a
@@ -58,6 +72,10 @@ typedef enum
   STATE_FAILED,                 /* fatal error: no more retries */
 } State;
 
+/* What connection_lost() does next: retry, or give up with this
+ * MeshSignallerError. */
+#define RETRY (-1)
+
 struct _MeshTrackerClient
 {
   GObject parent;
@@ -71,6 +89,7 @@ struct _MeshTrackerClient
   gboolean upload;
   guint min_backoff_ms;
   guint join_timeout_ms;
+  guint unusable_after;
   GMainContext *context;
 
   State state;
@@ -83,6 +102,9 @@ struct _MeshTrackerClient
   GSource *join_timer;
   GSource *heartbeat_timer;
   GSource *reconnect_timer;
+  guint failures;               /* attempts in a row that got no welcome */
+  gint reported;                /* MeshSignallerError emitted since the last
+                                 * welcome or start, -1 = none */
 };
 
 enum
@@ -96,23 +118,23 @@ enum
   PROP_UPLOAD,
   PROP_MIN_BACKOFF_MS,
   PROP_JOIN_TIMEOUT_MS,
+  PROP_UNUSABLE_AFTER,
 };
 
 enum
 {
-  SIGNAL_JOINED,
-  SIGNAL_PEERS,
-  SIGNAL_PEER_JOINED,
-  SIGNAL_PEER_LEFT,
-  SIGNAL_SIGNAL,
-  SIGNAL_ERROR,
+  SIGNAL_TRACKER_ERROR,
   SIGNAL_DISCONNECTED,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
 
-G_DEFINE_FINAL_TYPE (MeshTrackerClient, mesh_tracker_client, G_TYPE_OBJECT);
+static void mesh_tracker_client_signaller_init (MeshSignallerInterface * iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (MeshTrackerClient, mesh_tracker_client,
+    G_TYPE_OBJECT, G_IMPLEMENT_INTERFACE (MESH_TYPE_SIGNALLER,
+        mesh_tracker_client_signaller_init));
 
 static void begin_connect (MeshTrackerClient * client);
 
@@ -170,19 +192,27 @@ send_join (MeshTrackerClient * client)
 /* ------------------------------------------------------------------------ */
 /* Connection life cycle                                                    */
 
-/* Error codes after which reconnecting would only be refused again. */
-static gboolean
-is_terminal_error (const gchar * code)
+/* What to do after the error @code (from an "error" message, or the reason
+ * of a close 1008): give up on what reconnecting would only see refused
+ * again, else retry. A join refused as malformed (our swarm or peer id
+ * does not suit the tracker) would be refused again too. */
+static gint
+give_up_on (const gchar * code, gboolean joining)
 {
-  static const gchar *const terminal[] = {
-    "unauthorized", "unsupported-version", "swarm-full",
-    /* another connection took our peer id: coming back would push it out,
-     * and the two would evict each other forever */
-    "replaced",
-    NULL
-  };
-
-  return code && g_strv_contains (terminal, code);
+  switch (mesh_tracker_error_code_from_name (code)) {
+    case MESH_TRACKER_ERROR_UNAUTHORIZED:
+      return MESH_SIGNALLER_ERROR_UNAUTHORIZED;
+    case MESH_TRACKER_ERROR_UNSUPPORTED_VERSION:
+    case MESH_TRACKER_ERROR_SWARM_FULL:
+      /* another connection took our peer id: coming back would push it
+       * out, and the two would evict each other forever */
+    case MESH_TRACKER_ERROR_REPLACED:
+      return MESH_SIGNALLER_ERROR_REFUSED;
+    case MESH_TRACKER_ERROR_BAD_MESSAGE:
+      return joining ? MESH_SIGNALLER_ERROR_REFUSED : RETRY;
+    default:
+      return RETRY;
+  }
 }
 
 static void
@@ -253,19 +283,64 @@ schedule_reconnect (MeshTrackerClient * client)
   client->reconnect_timer = add_timer (client, delay, on_reconnect_timer);
 }
 
-/* Drops the connection (if any), schedules the next attempt when @retry, and
- * tells the owner. Takes @reason. */
+/* The MeshSignaller "error", once per failure (see the top of the file). */
 static void
-connection_lost (MeshTrackerClient * client, GError * reason, gboolean retry)
+report_unusable (MeshTrackerClient * client, gint code, const GError * reason)
 {
+  g_autoptr (GError) error = NULL;
+
+  if (client->reported == code)
+    return;
+  client->reported = code;
+  switch (code) {
+    case MESH_SIGNALLER_ERROR_UNREACHABLE:
+      error = g_error_new (MESH_SIGNALLER_ERROR, code, "tracker %s "
+          "unreachable after %u attempts: %s", client->url, client->failures,
+          reason->message);
+      break;
+    case MESH_SIGNALLER_ERROR_UNAUTHORIZED:
+      error = g_error_new (MESH_SIGNALLER_ERROR, code, "tracker %s rejected "
+          "the access token: %s", client->url, reason->message);
+      break;
+    case MESH_SIGNALLER_ERROR_REFUSED:
+      error = g_error_new (MESH_SIGNALLER_ERROR, code, "tracker %s refused "
+          "the join: %s", client->url, reason->message);
+      break;
+    default:
+      error = g_error_new (MESH_SIGNALLER_ERROR, code, "tracker %s "
+          "unusable: %s", client->url, reason->message);
+      break;
+  }
+  GST_WARNING_OBJECT (client, "%s", error->message);
+  mesh_signaller_emit_error (MESH_SIGNALLER (client), error);
+}
+
+/* Drops the connection (if any), schedules the next attempt unless
+ * @give_up (a MeshSignallerError, or RETRY), tells the owner, and reports
+ * the tracker unusable when it is. Takes @reason. Call with a reference. */
+static void
+connection_lost (MeshTrackerClient * client, GError * reason, gint give_up)
+{
+  guint connection_id;
+
   GST_INFO_OBJECT (client, "disconnected from %s: %s%s", client->url,
-      reason->message, retry ? "" : " (not retrying)");
+      reason->message, give_up == RETRY ? "" : " (not retrying)");
+  /* a joined connection that drops is no failed attempt: the reconnects
+   * after it may be */
+  client->failures = client->state == STATE_JOINED ? 0 : client->failures + 1;
   drop_connection (client, FALSE);
-  if (retry)
+  if (give_up == RETRY)
     schedule_reconnect (client);
   else
     client->state = STATE_FAILED;
+  connection_id = client->connection_id;
   g_signal_emit (client, signals[SIGNAL_DISCONNECTED], 0, reason);
+  if (connection_id == client->connection_id && client->state != STATE_IDLE) {
+    if (give_up != RETRY)
+      report_unusable (client, give_up, reason);
+    else if (client->failures >= client->unusable_after)
+      report_unusable (client, MESH_SIGNALLER_ERROR_UNREACHABLE, reason);
+  }
   g_error_free (reason);
 }
 
@@ -278,7 +353,7 @@ on_join_timeout (gpointer data)
   g_object_ref (client);
   connection_lost (client, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
           "the tracker did not answer the join within %u ms",
-          client->join_timeout_ms), TRUE);
+          client->join_timeout_ms), RETRY);
   g_object_unref (client);
   return G_SOURCE_REMOVE;
 }
@@ -327,14 +402,15 @@ emit_peers (MeshTrackerClient * client, MeshTrackerMessage * msg)
   }
   peers = peer_ids (client, msg->peers);
   GST_DEBUG_OBJECT (client, "%u peers", g_strv_length (peers));
-  g_signal_emit (client, signals[SIGNAL_PEERS], 0, peers);
+  mesh_signaller_emit_peers (MESH_SIGNALLER (client),
+      (const gchar * const *) peers);
 }
 
 static void
 handle_welcome (MeshTrackerClient * client, MeshTrackerMessage * msg)
 {
-  guint connection_id = client->connection_id;
   gint64 heartbeat = msg->heartbeat;
+  g_auto (GStrv) peers = NULL;
 
   if (client->state != STATE_JOINING) {
     GST_WARNING_OBJECT (client, "ignoring a welcome we did not wait for");
@@ -358,22 +434,26 @@ handle_welcome (MeshTrackerClient * client, MeshTrackerMessage * msg)
   client->backoff_ms = client->min_backoff_ms;
   client->heartbeat_timer = add_timer (client, client->heartbeat_s * 1000,
       on_heartbeat_timer);
+  client->failures = 0;
+  client->reported = -1;
   GST_INFO_OBJECT (client, "joined swarm %s as %s (heartbeat %u s)",
       client->swarm_id, client->peer_id, client->heartbeat_s);
 
-  g_signal_emit (client, signals[SIGNAL_JOINED], 0);
-  if (connection_id != client->connection_id)
-    return;
-  emit_peers (client, msg);
+  /* a welcome without a list still welcomes */
+  peers = peer_ids (client, msg->peers);
+  mesh_signaller_emit_welcome (MESH_SIGNALLER (client),
+      (const gchar * const *) peers);
 }
 
 static void
-handle_peer_event (MeshTrackerClient * client, MeshTrackerMessage * msg,
-    guint signal_id)
+handle_peer_event (MeshTrackerClient * client, MeshTrackerMessage * msg)
 {
   if (g_str_equal (msg->peer, client->peer_id))
     return;
-  g_signal_emit (client, signals[signal_id], 0, msg->peer);
+  if (msg->type == MESH_TRACKER_MESSAGE_PEER_JOINED)
+    mesh_signaller_emit_peer_joined (MESH_SIGNALLER (client), msg->peer);
+  else
+    mesh_signaller_emit_peer_left (MESH_SIGNALLER (client), msg->peer);
 }
 
 /* The protocol lets "data" be any JSON value; ours are objects. */
@@ -385,7 +465,7 @@ handle_signal (MeshTrackerClient * client, MeshTrackerMessage * msg)
         "is no object", msg->peer);
     return;
   }
-  g_signal_emit (client, signals[SIGNAL_SIGNAL], 0, msg->peer,
+  mesh_signaller_emit_message (MESH_SIGNALLER (client), msg->peer,
       json_node_get_object (msg->data));
 }
 
@@ -401,7 +481,7 @@ handle_error (MeshTrackerClient * client, MeshTrackerMessage * msg)
   GST_WARNING_OBJECT (client, "tracker error %s%s: %s", code,
       fatal ? " (fatal)" : "", text);
 
-  g_signal_emit (client, signals[SIGNAL_ERROR], 0, code, text, fatal);
+  g_signal_emit (client, signals[SIGNAL_TRACKER_ERROR], 0, code, text, fatal);
   if (connection_id != client->connection_id)
     return;
 
@@ -410,8 +490,7 @@ handle_error (MeshTrackerClient * client, MeshTrackerMessage * msg)
    * id does not suit the tracker) would be again. */
   if (fatal || joining)
     connection_lost (client, g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
-            "tracker error %s: %s", code, text), !is_terminal_error (code)
-        && !(joining && g_str_equal (code, "bad-message")));
+            "%s (%s)", text, code), give_up_on (code, joining));
 }
 
 static void
@@ -426,10 +505,9 @@ handle_message (MeshTrackerClient * client, MeshTrackerMessage * msg)
         msg->type_name);
   } else if (msg->type == MESH_TRACKER_MESSAGE_PEERS) {
     emit_peers (client, msg);
-  } else if (msg->type == MESH_TRACKER_MESSAGE_PEER_JOINED) {
-    handle_peer_event (client, msg, SIGNAL_PEER_JOINED);
-  } else if (msg->type == MESH_TRACKER_MESSAGE_PEER_LEFT) {
-    handle_peer_event (client, msg, SIGNAL_PEER_LEFT);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_PEER_JOINED
+      || msg->type == MESH_TRACKER_MESSAGE_PEER_LEFT) {
+    handle_peer_event (client, msg);
   } else if (msg->type == MESH_TRACKER_MESSAGE_SIGNAL) {
     handle_signal (client, msg);
   } else {
@@ -499,11 +577,11 @@ on_ws_closed (SoupWebsocketConnection * ws, gpointer data)
   const gchar *why = soup_websocket_connection_get_close_data (ws);
   /* the tracker also gives the code of a fatal error as the close reason,
    * in case its "error" message was lost */
-  gboolean terminal = soup_websocket_connection_get_close_code (ws) ==
-      SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION && is_terminal_error (why);
+  gint give_up = soup_websocket_connection_get_close_code (ws) ==
+      SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION ? give_up_on (why, FALSE) : RETRY;
 
   g_object_ref (client);
-  connection_lost (client, close_reason (client, ws), !terminal);
+  connection_lost (client, close_reason (client, ws), give_up);
   g_object_unref (client);
 }
 
@@ -561,7 +639,7 @@ on_connected (GObject * source, GAsyncResult * result, gpointer data)
   connect_attempt_free (attempt);
 
   if (!ws) {
-    connection_lost (client, error, TRUE);
+    connection_lost (client, error, RETRY);
     return;
   }
 
@@ -608,7 +686,7 @@ begin_connect (MeshTrackerClient * client)
   if (!msg) {
     /* retrying would not change the URL */
     g_object_ref (client);
-    connection_lost (client, error, FALSE);
+    connection_lost (client, error, MESH_SIGNALLER_ERROR_INVALID_CONFIG);
     g_object_unref (client);
     return;
   }
@@ -646,6 +724,18 @@ mesh_tracker_client_new (SoupSession * session, const gchar * url,
       "upload", upload, NULL);
 }
 
+MeshTrackerClient *
+mesh_tracker_client_new_for_url (SoupSession * session, const gchar * url)
+{
+  g_return_val_if_fail (SOUP_IS_SESSION (session), NULL);
+  g_return_val_if_fail (url != NULL, NULL);
+
+  return g_object_new (MESH_TYPE_TRACKER_CLIENT, "session", session,
+      "url", url, NULL);
+}
+
+/* The first attempt is a timer like the reconnects, so that what it finds
+ * (a bad URL...) is reported from the main loop, not from inside start(). */
 void
 mesh_tracker_client_start (MeshTrackerClient * client)
 {
@@ -654,7 +744,10 @@ mesh_tracker_client_start (MeshTrackerClient * client)
   if (client->state != STATE_IDLE && client->state != STATE_FAILED)
     return;
   client->backoff_ms = client->min_backoff_ms;
-  begin_connect (client);
+  client->failures = 0;
+  client->reported = -1;
+  client->state = STATE_WAITING;
+  client->reconnect_timer = add_timer (client, 0, on_reconnect_timer);
 }
 
 void
@@ -712,6 +805,55 @@ mesh_tracker_client_request_peers (MeshTrackerClient * client)
 }
 
 /* ------------------------------------------------------------------------ */
+/* MeshSignaller                                                            */
+
+static void
+tracker_client_join (MeshSignaller * signaller, const gchar * swarm_id,
+    const gchar * peer_id, const gchar * token, gboolean upload)
+{
+  MeshTrackerClient *client = MESH_TRACKER_CLIENT (signaller);
+
+  mesh_tracker_client_stop (client);
+  g_free (client->swarm_id);
+  client->swarm_id = g_strdup (swarm_id);
+  g_free (client->peer_id);
+  client->peer_id = g_strdup (peer_id);
+  g_free (client->token);
+  client->token = g_strdup (token);
+  client->upload = upload;
+  mesh_tracker_client_start (client);
+}
+
+static void
+tracker_client_leave (MeshSignaller * signaller)
+{
+  mesh_tracker_client_stop (MESH_TRACKER_CLIENT (signaller));
+}
+
+static void
+tracker_client_relay (MeshSignaller * signaller, const gchar * to,
+    JsonObject * payload)
+{
+  mesh_tracker_client_send_signal (MESH_TRACKER_CLIENT (signaller), to,
+      payload);
+}
+
+static void
+tracker_client_request_peers (MeshSignaller * signaller)
+{
+  mesh_tracker_client_request_peers (MESH_TRACKER_CLIENT (signaller));
+}
+
+static void
+mesh_tracker_client_signaller_init (MeshSignallerInterface * iface)
+{
+  iface->join = tracker_client_join;
+  iface->leave = tracker_client_leave;
+  iface->relay = tracker_client_relay;
+  iface->request_peers = tracker_client_request_peers;
+}
+
+/* ------------------------------------------------------------------------ */
 /* GObject                                                                  */
 
 static void
@@ -744,6 +886,9 @@ mesh_tracker_client_set_property (GObject * object, guint prop_id,
       break;
     case PROP_JOIN_TIMEOUT_MS:
       client->join_timeout_ms = g_value_get_uint (value);
+      break;
+    case PROP_UNUSABLE_AFTER:
+      client->unusable_after = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -781,6 +926,9 @@ mesh_tracker_client_get_property (GObject * object, guint prop_id,
       break;
     case PROP_JOIN_TIMEOUT_MS:
       g_value_set_uint (value, client->join_timeout_ms);
+      break;
+    case PROP_UNUSABLE_AFTER:
+      g_value_set_uint (value, client->unusable_after);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -870,22 +1018,15 @@ mesh_tracker_client_class_init (MeshTrackerClientClass * klass)
           "How long the tracker may take to answer a join (ms)",
           1, G_MAXINT, DEFAULT_JOIN_TIMEOUT_MS, flags));
 
-  signals[SIGNAL_JOINED] = g_signal_new ("joined", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
-  signals[SIGNAL_PEERS] = g_signal_new ("peers", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRV);
-  signals[SIGNAL_PEER_JOINED] = g_signal_new ("peer-joined",
+  g_object_class_install_property (object_class, PROP_UNUSABLE_AFTER,
+      g_param_spec_uint ("unusable-after", "Unusable after",
+          "Connection attempts in a row without a welcome after which the "
+          "tracker is reported unusable (retries go on)", 1, G_MAXUINT,
+          DEFAULT_UNUSABLE_AFTER, flags));
+
+  signals[SIGNAL_TRACKER_ERROR] = g_signal_new ("tracker-error",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 1, G_TYPE_STRING);
-  signals[SIGNAL_PEER_LEFT] = g_signal_new ("peer-left",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 1, G_TYPE_STRING);
-  signals[SIGNAL_SIGNAL] = g_signal_new ("signal", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING,
-      JSON_TYPE_OBJECT);
-  signals[SIGNAL_ERROR] = g_signal_new ("error", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING,
-      G_TYPE_STRING, G_TYPE_BOOLEAN);
+      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_BOOLEAN);
   signals[SIGNAL_DISCONNECTED] = g_signal_new ("disconnected",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, G_TYPE_ERROR);
@@ -900,6 +1041,8 @@ mesh_tracker_client_init (MeshTrackerClient * client)
   client->context = g_main_context_ref_thread_default ();
   client->min_backoff_ms = DEFAULT_MIN_BACKOFF_MS;
   client->join_timeout_ms = DEFAULT_JOIN_TIMEOUT_MS;
+  client->unusable_after = DEFAULT_UNUSABLE_AFTER;
+  client->reported = -1;
   client->heartbeat_s = DEFAULT_HEARTBEAT_S;
   client->state = STATE_IDLE;
 }

@@ -1,0 +1,117 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * MeshSignaller: how a MeshPeerManager finds the other viewers of its
+ * stream and passes them the messages that set up peer links (ICE
+ * credentials and candidates, "busy"). A GObject interface, as the
+ * Signaller of gst-plugins-rs' webrtcsink is: the peer manager talks to
+ * nothing else, so that the way viewers meet can change without it.
+ *
+ * Implementations:
+ *  - MeshTrackerClient (mesh-tracker-client.h): the WebSocket tracker of
+ *    docs/protocol.md section 1, the default.
+ *  - MeshMemorySignaller (tests/check/p2p/mesh-memory-signaller.h): an
+ *    in-process hub, so that unit tests run several peer managers without
+ *    a tracker.
+ *
+ * Threads: a signaller belongs to its owner context, the thread-default
+ * GMainContext when it was created (for the peer manager's, the
+ * MeshFetcher's thread). Its methods are called from the thread that runs
+ * that context, and every signal is emitted on that thread, from that
+ * context's main loop: never from inside a method call, so a handler never
+ * runs in the middle of join(), relay() or the like, and may call any
+ * method (leave() included) or drop its reference. After leave() returns no
+ * signal is emitted until the next join(). Implementations emit with no
+ * lock held.
+ *
+ * Signals:
+ *  "welcome" (GStrv peer_ids): joined the swarm; also after a reconnection.
+ *      @peer_ids: a sample of the swarm to call, those that upload first,
+ *      never ourselves (may be empty).
+ *  "peers" (GStrv peer_ids): the answer to request_peers(), same format.
+ *  "peer-joined" (const gchar *peer_id): a new member that may call us.
+ *  "peer-left" (const gchar *peer_id): a member we heard of is gone.
+ *  "message" (const gchar *from, JsonObject *payload): what peer @from
+ *      relayed to us (payload owned by the emitter: ref it to keep it).
+ *  "error" (GError *error): the signalling service cannot be used; peers
+ *      are not found through it, and segments come from the CDN alone.
+ *      error->message names the service (the tracker URL) and the reason;
+ *      error->code is a MeshSignallerError. Emitted once per failure: an
+ *      UNREACHABLE service keeps being retried, and a later "welcome" says
+ *      it is back; after the others nothing is retried until the next
+ *      join().
+ */
+#pragma once
+
+#include <glib-object.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define MESH_SIGNALLER_ERROR (mesh_signaller_error_quark ())
+GQuark mesh_signaller_error_quark (void);
+
+typedef enum {
+  /* the settings are wrong: not a ws:// or wss:// URL */
+  MESH_SIGNALLER_ERROR_INVALID_CONFIG,
+  /* nothing answers, or the connection was lost and did not come back
+   * after the reconnect attempts; retries go on */
+  MESH_SIGNALLER_ERROR_UNREACHABLE,
+  /* the service refused the join (swarm full, another protocol version, a
+   * join it finds malformed, our id taken over by another connection) */
+  MESH_SIGNALLER_ERROR_REFUSED,
+  /* the access token is missing, expired or wrong */
+  MESH_SIGNALLER_ERROR_UNAUTHORIZED,
+} MeshSignallerError;
+
+#define MESH_TYPE_SIGNALLER (mesh_signaller_get_type ())
+G_DECLARE_INTERFACE (MeshSignaller, mesh_signaller, MESH, SIGNALLER, GObject)
+
+struct _MeshSignallerInterface
+{
+  GTypeInterface parent;
+
+  void (*join) (MeshSignaller * self, const gchar * swarm_id,
+      const gchar * peer_id, const gchar * token, gboolean upload);
+  void (*leave) (MeshSignaller * self);
+  void (*relay) (MeshSignaller * self, const gchar * to,
+      JsonObject * payload);
+  void (*request_peers) (MeshSignaller * self);
+};
+
+/* Joins swarm @swarm_id as @peer_id (@token: access token, NULL if the
+ * service needs none; @upload: we serve segments to others), and stays
+ * joined (reconnecting if need be) until leave(). The outcome comes as
+ * "welcome" or "error". Joining again leaves first. */
+void mesh_signaller_join (MeshSignaller * self, const gchar * swarm_id,
+    const gchar * peer_id, const gchar * token, gboolean upload);
+
+/* Leaves the swarm. Idempotent. No signal is emitted once it returns. */
+void mesh_signaller_leave (MeshSignaller * self);
+
+/* Passes @payload (transfer none) to peer @to, who gets it as "message".
+ * Best effort: dropped when not joined or @to is gone. */
+void mesh_signaller_relay (MeshSignaller * self, const gchar * to,
+    JsonObject * payload);
+
+/* Asks for a fresh sample of the swarm, answered by "peers". Ignored when
+ * not joined. */
+void mesh_signaller_request_peers (MeshSignaller * self);
+
+/* For implementations: emit the interface's signals (owner context, no
+ * lock held). */
+void mesh_signaller_emit_welcome (MeshSignaller * self,
+    const gchar * const *peer_ids);
+void mesh_signaller_emit_peers (MeshSignaller * self,
+    const gchar * const *peer_ids);
+void mesh_signaller_emit_peer_joined (MeshSignaller * self,
+    const gchar * peer_id);
+void mesh_signaller_emit_peer_left (MeshSignaller * self,
+    const gchar * peer_id);
+void mesh_signaller_emit_message (MeshSignaller * self, const gchar * from,
+    JsonObject * payload);
+void mesh_signaller_emit_error (MeshSignaller * self, const GError * error);
+
+G_END_DECLS
