@@ -1701,61 +1701,69 @@ make_sidx (guint version, gboolean large, guint32 timescale, guint64 ept,
 static void
 check_sidx_error (GByteArray * b, MeshDashError code, const gchar * needle)
 {
-  GArray *out = segment_array ();
   GError *error = NULL;
 
-  fail_if (mesh_dash_parse_sidx (b->data, b->len, 0, "http://x/v.mp4", 0,
-          out, &error));
+  fail_unless (mesh_dash_parse_index (b->data, b->len, 0, &error) == NULL);
   fail_unless (error != NULL && error->domain == MESH_DASH_ERROR);
   fail_unless_equals_int (error->code, code);
   fail_unless (strstr (error->message, needle) != NULL, "'%s' not in '%s'",
       needle, error->message);
-  fail_unless_equals_int (out->len, 0);
   g_error_free (error);
-  g_array_unref (out);
 }
 
 static const guint32 three_refs[3][3] = {
   {0, 1000, 48000}, {0, 2000, 48000}, {0, 500, 24000},
 };
 
+static const MeshIsobmffSubsegment *
+sub_at (const MeshIsobmffIndex * index, guint i)
+{
+  fail_unless (i < index->subsegments->len, "subsegment %u of %u", i,
+      index->subsegments->len);
+  return &g_array_index (index->subsegments, MeshIsobmffSubsegment, i);
+}
+
+static MeshIsobmffIndex *
+parse_index_ok (GByteArray * b, guint64 offset)
+{
+  GError *error = NULL;
+  MeshIsobmffIndex *index;
+
+  index = mesh_dash_parse_index (b->data, b->len, offset, &error);
+  fail_unless (index != NULL, "%s", error ? error->message : "?");
+  return index;
+}
+
 GST_START_TEST (test_sidx_v0)
 {
   GByteArray *b = make_sidx (0, FALSE, 48000, 96000, 0, 3, three_refs,
       "sidx");
-  GArray *out = segment_array ();
-  GError *error = NULL;
+  MeshIsobmffIndex *index;
 
   /* the sidx at byte 900, 68 bytes long: media from byte 968 */
   fail_unless_equals_int (b->len, 32 + 36);
-  fail_unless (mesh_dash_parse_sidx (b->data, b->len, 900,
-          "http://x/v.mp4", 48000, out, &error));
-  fail_unless (error == NULL);
-  fail_unless_equals_int (out->len, 3);
-  fail_unless_equals_string (seg (out, 0)->url, "http://x/v.mp4");
-  fail_unless_equals_int64 (seg (out, 0)->offset, 968);
-  fail_unless_equals_int64 (seg (out, 0)->size, 1000);
-  fail_unless_equals_uint64 (seg (out, 0)->time, 96000);
-  /* 96000 minus the 48000 offset, at 48 kHz: 1 s */
-  fail_unless_equals_uint64 (seg (out, 0)->start, GST_SECOND);
-  fail_unless_equals_uint64 (seg (out, 0)->duration, GST_SECOND);
-  fail_unless_equals_int64 (seg (out, 1)->offset, 1968);
-  fail_unless_equals_int64 (seg (out, 1)->size, 2000);
-  fail_unless_equals_uint64 (seg (out, 1)->start, 2 * GST_SECOND);
-  fail_unless_equals_int64 (seg (out, 2)->offset, 3968);
-  fail_unless_equals_int64 (seg (out, 2)->size, 500);
-  fail_unless_equals_uint64 (seg (out, 2)->start, 3 * GST_SECOND);
-  fail_unless_equals_uint64 (seg (out, 2)->duration, GST_SECOND / 2);
-  fail_unless_equals_uint64 (seg (out, 2)->number, 3);
-  g_array_unref (out);
+  index = parse_index_ok (b, 900);
+  fail_unless_equals_uint64 (index->timescale, 48000);
+  fail_unless_equals_int (index->subsegments->len, 3);
+  fail_unless_equals_uint64 (sub_at (index, 0)->offset, 968);
+  fail_unless_equals_uint64 (sub_at (index, 0)->size, 1000);
+  fail_unless_equals_uint64 (sub_at (index, 0)->time, 96000);
+  fail_unless_equals_uint64 (sub_at (index, 0)->duration, 48000);
+  fail_unless_equals_uint64 (sub_at (index, 1)->offset, 1968);
+  fail_unless_equals_uint64 (sub_at (index, 1)->size, 2000);
+  fail_unless_equals_uint64 (sub_at (index, 1)->time, 144000);
+  fail_unless_equals_uint64 (sub_at (index, 2)->offset, 3968);
+  fail_unless_equals_uint64 (sub_at (index, 2)->size, 500);
+  fail_unless_equals_uint64 (sub_at (index, 2)->time, 192000);
+  fail_unless_equals_uint64 (sub_at (index, 2)->duration, 24000);
+  mesh_isobmff_index_free (index);
 
   /* trailing bytes after the box are not part of it */
   g_byte_array_append (b, (const guint8 *) "moofjunk", 8);
-  out = segment_array ();
-  fail_unless (mesh_dash_parse_sidx (b->data, b->len, 0, "u", 0, out, NULL));
-  fail_unless_equals_int (out->len, 3);
-  fail_unless_equals_int64 (seg (out, 0)->offset, 68);
-  g_array_unref (out);
+  index = parse_index_ok (b, 0);
+  fail_unless_equals_int (index->subsegments->len, 3);
+  fail_unless_equals_uint64 (sub_at (index, 0)->offset, 68);
+  mesh_isobmff_index_free (index);
   g_byte_array_unref (b);
 }
 
@@ -1766,30 +1774,26 @@ GST_START_TEST (test_sidx_v1)
   GByteArray *b = make_sidx (1, FALSE, 1000,
       G_GUINT64_CONSTANT (0x100000000), G_GUINT64_CONSTANT (0x10), 2,
       three_refs, "sidx");
-  GArray *out = segment_array ();
+  MeshIsobmffIndex *index;
 
   fail_unless_equals_int (b->len, 40 + 24);
-  fail_unless (mesh_dash_parse_sidx (b->data, b->len, 100, "u", 0, out, NULL));
-  fail_unless_equals_int (out->len, 2);
+  index = parse_index_ok (b, 100);
+  fail_unless_equals_int (index->subsegments->len, 2);
   /* first_offset skips 16 bytes after the box */
-  fail_unless_equals_int64 (seg (out, 0)->offset, 100 + 64 + 16);
-  fail_unless_equals_uint64 (seg (out, 0)->time,
+  fail_unless_equals_uint64 (sub_at (index, 0)->offset, 100 + 64 + 16);
+  fail_unless_equals_uint64 (sub_at (index, 0)->time,
       G_GUINT64_CONSTANT (0x100000000));
-  fail_unless_equals_uint64 (seg (out, 0)->start,
-      G_GUINT64_CONSTANT (0x100000000) * GST_MSECOND);
-  fail_unless_equals_uint64 (seg (out, 0)->duration, 48 * GST_SECOND);
-  fail_unless_equals_int64 (seg (out, 1)->offset, 100 + 64 + 16 + 1000);
-  g_array_unref (out);
+  fail_unless_equals_uint64 (sub_at (index, 0)->duration, 48000);
+  fail_unless_equals_uint64 (sub_at (index, 1)->offset, 100 + 64 + 16 + 1000);
+  mesh_isobmff_index_free (index);
   g_byte_array_unref (b);
 
   /* 64-bit largesize header */
   b = make_sidx (0, TRUE, 1000, 0, 0, 1, three_refs, "sidx");
-  out = segment_array ();
-  fail_unless (mesh_dash_parse_sidx (b->data, b->len, 0, "u", 0, out, NULL));
-  fail_unless_equals_int (out->len, 1);
-  fail_unless_equals_int64 (seg (out, 0)->offset, b->len);
-  fail_unless_equals_uint64 (seg (out, 0)->duration, 48 * GST_SECOND);
-  g_array_unref (out);
+  index = parse_index_ok (b, 0);
+  fail_unless_equals_int (index->subsegments->len, 1);
+  fail_unless_equals_uint64 (sub_at (index, 0)->offset, b->len);
+  mesh_isobmff_index_free (index);
   g_byte_array_unref (b);
 }
 
@@ -1802,10 +1806,10 @@ GST_START_TEST (test_sidx_errors)
   };
   GByteArray *b = make_sidx (1, FALSE, 48000, 0, 0, 3, three_refs, "sidx");
   GByteArray *prefix;
-  GArray *out;
+  GError *error = NULL;
   guint cut;
 
-  /* every truncation is refused, and appends nothing */
+  /* every truncation is refused */
   for (cut = 0; cut < b->len; cut++) {
     prefix = g_byte_array_new ();
     g_byte_array_append (prefix, b->data, cut);
@@ -1816,6 +1820,11 @@ GST_START_TEST (test_sidx_errors)
 
   b = make_sidx (0, FALSE, 48000, 0, 0, 2, hierarchical, "sidx");
   check_sidx_error (b, MESH_DASH_ERROR_UNSUPPORTED, "hierarchical");
+  /* the ISO BMFF parser alone has its own domain */
+  fail_unless (mesh_isobmff_index_parse (b->data, b->len, 0, &error) == NULL);
+  fail_unless (g_error_matches (error, MESH_ISOBMFF_ERROR,
+          MESH_ISOBMFF_ERROR_UNSUPPORTED));
+  g_clear_error (&error);
   g_byte_array_unref (b);
   b = make_sidx (0, FALSE, 48000, 0, 0, 1, three_refs, "moof");
   check_sidx_error (b, MESH_DASH_ERROR_INVALID, "not a sidx box");
@@ -1839,15 +1848,110 @@ GST_START_TEST (test_sidx_errors)
   b = make_sidx (1, FALSE, 1000, 0, G_MAXUINT64, 1, three_refs, "sidx");
   check_sidx_error (b, MESH_DASH_ERROR_INVALID, "out of range");
   g_byte_array_unref (b);
+}
 
-  /* an error keeps what the array held before */
-  b = make_sidx (0, FALSE, 48000, 0, 0, 2, hierarchical, "sidx");
-  out = segment_array ();
-  g_array_set_size (out, 1);
-  fail_if (mesh_dash_parse_sidx (b->data, b->len, 0, "u", 0, out, NULL));
-  fail_unless_equals_int (out->len, 1);
-  g_array_unref (out);
+GST_END_TEST;
+
+/* A WebM SegmentBase names a Cues element as its index: refused by name,
+ * however the MPD labels the Representation. */
+GST_START_TEST (test_webm_cues_index)
+{
+  /* Cues (1C 53 BB 6B), size 0x85, a CuePoint (BB) */
+  static const guint8 cues[] = { 0x1c, 0x53, 0xbb, 0x6b, 0x85, 0xbb, 0x83,
+    0xb3, 0x81, 0x00
+  };
+  GByteArray *b = g_byte_array_new ();
+
+  g_byte_array_append (b, cues, sizeof (cues));
+  check_sidx_error (b, MESH_DASH_ERROR_UNSUPPORTED,
+      "WebM SegmentBase (Cues index) is not supported");
   g_byte_array_unref (b);
+}
+
+GST_END_TEST;
+
+/* The segments of a SegmentBase Representation in a Period with
+ * presentationTimeOffset @pto (@timescale units) lasting @duration: the
+ * index has 8 subsegments of 1 s (timescale 1000) from 0, of 100 bytes from
+ * byte 1000. */
+static GArray *
+period_segments (guint timescale, guint64 pto, GstClockTime duration)
+{
+  static const guint32 second_refs[8][3] = {
+    {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000},
+    {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000},
+  };
+  g_autofree gchar *segment_base = g_strdup_printf ("<BaseURL>v.mp4</BaseURL>"
+      "<SegmentBase timescale='%u' presentationTimeOffset='%" G_GUINT64_FORMAT
+      "' indexRange='944-999'/>", timescale, pto);
+  MeshDashMpd *mpd = parse_single (segment_base);
+  GByteArray *b = make_sidx (0, FALSE, 1000, 0, 0, 8, second_refs, "sidx");
+  MeshIsobmffIndex *index;
+  GArray *out = segment_array ();
+  GError *error = NULL;
+
+  fail_unless_equals_int (b->len, 32 + 8 * 12);
+  index = parse_index_ok (b, 1000 - b->len);
+  fail_unless (mesh_dash_representation_index_segments (rep_at (mpd, 0, 0, 0),
+          index, duration, out, &error), "%s", error ? error->message : "?");
+  mesh_isobmff_index_free (index);
+  g_byte_array_unref (b);
+  mesh_dash_mpd_free (mpd);
+  return out;
+}
+
+static void
+check_index_segment (GArray * segments, guint i, guint64 number,
+    GstClockTime start, GstClockTime duration)
+{
+  const MeshDashSegment *s = seg (segments, i);
+
+  fail_unless_equals_string (s->url, DIR "v.mp4");
+  fail_unless_equals_uint64 (s->number, number);
+  fail_unless_equals_int64 (s->offset, 1000 + (number - 1) * 100);
+  fail_unless_equals_int64 (s->size, 100);
+  fail_unless_equals_uint64 (s->start, start);
+  fail_unless_equals_uint64 (s->duration, duration);
+}
+
+GST_START_TEST (test_index_segments_in_period)
+{
+  GArray *out;
+
+  /* no offset, an open period: the whole index */
+  out = period_segments (1000, 0, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_int (out->len, 8);
+  check_index_segment (out, 0, 1, 0, GST_SECOND);
+  check_index_segment (out, 7, 8, 7 * GST_SECOND, GST_SECOND);
+  g_array_unref (out);
+
+  /* the first Period of a file: its first 2 s */
+  out = period_segments (1000, 0, 2 * GST_SECOND);
+  fail_unless_equals_int (out->len, 2);
+  check_index_segment (out, 1, 2, GST_SECOND, GST_SECOND);
+  g_array_unref (out);
+
+  /* a later Period of the same file: from 4 s for 3 s, in the MPD's own
+   * timescale (90 kHz where the index counts ms) */
+  out = period_segments (90000, 4 * 90000, 3 * GST_SECOND);
+  fail_unless_equals_int (out->len, 3);
+  check_index_segment (out, 0, 5, 0, GST_SECOND);
+  check_index_segment (out, 2, 7, 2 * GST_SECOND, GST_SECOND);
+  g_array_unref (out);
+
+  /* boundaries inside subsegments: the ones across them are kept, the one
+   * across the start clamped to it */
+  out = period_segments (1000, 2500, 2 * GST_SECOND);
+  fail_unless_equals_int (out->len, 3);
+  check_index_segment (out, 0, 3, 0, GST_SECOND / 2);
+  check_index_segment (out, 1, 4, GST_SECOND / 2, GST_SECOND);
+  check_index_segment (out, 2, 5, 3 * GST_SECOND / 2, GST_SECOND);
+  g_array_unref (out);
+
+  /* a Period past the end of the index has nothing */
+  out = period_segments (1000, 9000, GST_SECOND);
+  fail_unless_equals_int (out->len, 0);
+  g_array_unref (out);
 }
 
 GST_END_TEST;
@@ -1972,6 +2076,7 @@ GST_START_TEST (test_fuzz)
       "</AdaptationSet></Period></MPD>");
   GRand *rand = g_rand_new_with_seed (0x51d);
   GByteArray *b = make_sidx (1, FALSE, 1000, 5, 7, 3, three_refs, "sidx");
+  MeshDashMpd *base;
   guint n;
 
   mangle (vod_mpd);
@@ -1979,23 +2084,30 @@ GST_START_TEST (test_fuzz)
   mangle (list);
   g_free (list);
 
-  /* and the sidx parser */
+  /* and the sidx parser, with the segments of a Period from what it
+   * accepts */
+  base = parse_single ("<BaseURL>v.mp4</BaseURL><SegmentBase timescale='90' "
+      "presentationTimeOffset='45' indexRange='0-99'/>");
   for (n = 0; n < 3000; n++) {
     guint8 *copy = g_memdup2 (b->data, b->len);
     GArray *out = segment_array ();
     GError *error = NULL;
     gsize len = g_rand_int_range (rand, 0, b->len + 1);
-    gboolean ok;
+    MeshIsobmffIndex *index;
 
     copy[g_rand_int_range (rand, 0, b->len)] ^= 1 << g_rand_int_range (rand,
         0, 8);
-    ok = mesh_dash_parse_sidx (copy, len, g_rand_int (rand), "u", 0, out,
-        &error);
-    fail_unless (ok == (error == NULL));
+    index = mesh_dash_parse_index (copy, len, g_rand_int (rand), &error);
+    fail_unless ((index == NULL) == (error != NULL));
+    if (index)
+      fail_unless (mesh_dash_representation_index_segments (rep_at (base, 0,
+                  0, 0), index, 2 * GST_SECOND, out, NULL));
     g_clear_error (&error);
+    g_clear_pointer (&index, mesh_isobmff_index_free);
     g_array_unref (out);
     g_free (copy);
   }
+  mesh_dash_mpd_free (base);
   g_byte_array_unref (b);
   g_rand_free (rand);
 }
@@ -2070,6 +2182,8 @@ dash_mpd_suite (void)
   tcase_add_test (tc, test_sidx_v0);
   tcase_add_test (tc, test_sidx_v1);
   tcase_add_test (tc, test_sidx_errors);
+  tcase_add_test (tc, test_webm_cues_index);
+  tcase_add_test (tc, test_index_segments_in_period);
   tcase_add_test (tc, test_fuzz);
   tcase_add_test (tc, test_threads);
   return s;

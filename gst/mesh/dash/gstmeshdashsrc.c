@@ -116,9 +116,10 @@ typedef struct
                                  * Representation: the whole period (static
                                  * MPD, sidx) or a window around `position`
                                  * (dynamic); NULL = to be listed */
-  gboolean segments_borrowed;   /* `segments` belongs to `indexes` */
   guint hint;                   /* where the last lookup in it succeeded */
-  GHashTable *indexes;          /* "url@offset" -> GArray, parsed sidx boxes */
+  GHashTable *indexes;          /* "url@offset" -> MeshIsobmffIndex: the
+                                 * parsed sidx boxes, whichever Periods
+                                 * share them */
   GstClockTime position;        /* period-relative start of the next segment */
   GstClockTime next_end;        /* end of what next_fragment() returned */
   gboolean discont;
@@ -137,6 +138,9 @@ typedef enum
   NEXT_NEED_INDEX,
   NEXT_ERROR,
 } NextResult;
+
+/* Logs about one stream name its pad (<meshdashsrc0:src_1>) */
+#define DS_OBJECT(ds) gst_mesh_stream_get_pad ((ds)->stream)
 
 G_DEFINE_TYPE_WITH_CODE (GstMeshDashSrc, gst_mesh_dash_src,
     GST_TYPE_MESH_ADAPTIVE_SRC,
@@ -660,10 +664,7 @@ choose_live_delay (GstMeshDashSrc * self, const MeshDashMpd * mpd,
 static void
 dash_stream_drop_segments (DashStream * ds)
 {
-  if (ds->segments && !ds->segments_borrowed)
-    g_array_unref (ds->segments);
-  ds->segments = NULL;
-  ds->segments_borrowed = FALSE;
+  g_clear_pointer (&ds->segments, g_array_unref);
   ds->hint = 0;
 }
 
@@ -920,7 +921,8 @@ index_key (const MeshDashRepresentation * rep)
       rep->segments.index_offset);
 }
 
-/* Fetches and parses the sidx of the current (SegmentBase) Representation. */
+/* Fetches and parses the sidx of a SegmentBase Representation of the
+ * current set, once per file and index range: Periods may share it. */
 static gboolean
 dash_stream_fetch_index (GstMeshDashSrc * self, DashStream * ds,
     guint rep_index, GCancellable * cancellable, GError ** error)
@@ -928,35 +930,65 @@ dash_stream_fetch_index (GstMeshDashSrc * self, DashStream * ds,
   const MeshDashRepresentation *rep = rep_at (ds_set (ds), rep_index);
   const MeshDashSegmentInfo *info = &rep->segments;
   g_autoptr (GBytes) data = NULL;
-  g_autoptr (GArray) segments = NULL;
-  gchar *key = index_key (rep);
+  g_autofree gchar *key = index_key (rep);
+  MeshIsobmffIndex *index;
 
-  if (g_hash_table_contains (ds->indexes, key)) {
-    g_free (key);
+  if (g_hash_table_contains (ds->indexes, key))
     return TRUE;
-  }
   data = gst_mesh_adaptive_src_fetch_range (GST_MESH_ADAPTIVE_SRC (self),
       rep->base_url, info->index_offset, info->index_size, cancellable, error);
-  if (!data) {
-    g_free (key);
+  if (!data)
     return FALSE;
-  }
-  segments = g_array_new (FALSE, TRUE, sizeof (MeshDashSegment));
-  g_array_set_clear_func (segments, (GDestroyNotify) mesh_dash_segment_clear);
-  if (!mesh_dash_parse_sidx (g_bytes_get_data (data, NULL),
-          g_bytes_get_size (data), info->index_offset, rep->base_url,
-          info->presentation_time_offset, segments, error)) {
+  index = mesh_dash_parse_index (g_bytes_get_data (data, NULL),
+      g_bytes_get_size (data), info->index_offset, error);
+  if (!index) {
     g_autofree gchar *where = describe (ds_mpd (ds), ds->period,
         ds->adaptation_set, rep_index);
 
     g_prefix_error (error, "%s: ", where);
-    g_free (key);
     return FALSE;
   }
-  GST_DEBUG ("%s: %u segments in the index of %s", ds->name, segments->len,
-      rep->base_url);
-  g_hash_table_insert (ds->indexes, key, g_steal_pointer (&segments));
+  GST_DEBUG_OBJECT (DS_OBJECT (ds), "%s: %u subsegments in the index of %s",
+      ds->name, index->subsegments->len, rep->base_url);
+  g_hash_table_insert (ds->indexes, g_steal_pointer (&key), index);
   return TRUE;
+}
+
+static GArray *
+segment_array_new (void)
+{
+  GArray *segments = g_array_new (FALSE, TRUE, sizeof (MeshDashSegment));
+
+  g_array_set_clear_func (segments, (GDestroyNotify) mesh_dash_segment_clear);
+  return segments;
+}
+
+/* The segments of the current SegmentBase Representation in the current
+ * period: the part of its file's index that falls within the period. */
+static NextResult
+dash_stream_list_index_segments (DashStream * ds, GError ** error)
+{
+  const MeshDashRepresentation *rep = ds_rep (ds);
+  g_autofree gchar *key = index_key (rep);
+  const MeshIsobmffIndex *index = g_hash_table_lookup (ds->indexes, key);
+  GArray *segments;
+
+  if (ds->segments)
+    return NEXT_FOUND;
+  if (!index)
+    return NEXT_NEED_INDEX;
+  segments = segment_array_new ();
+  if (!mesh_dash_representation_index_segments (rep, index,
+          ds_period (ds)->duration, segments, error)) {
+    g_array_unref (segments);
+    return NEXT_ERROR;
+  }
+  GST_DEBUG_OBJECT (DS_OBJECT (ds), "%s: %u of the %u subsegments of %s in "
+      "period %u", ds->name, segments->len, index->subsegments->len,
+      rep->base_url, ds->period);
+  ds->segments = segments;
+  ds->hint = 0;
+  return NEXT_FOUND;
 }
 
 /* Lists the segments of the current Representation that may hold
@@ -970,18 +1002,8 @@ dash_stream_list_segments (DashStream * ds, GstClockTime edge, GError ** error)
   GstClockTime from = 0, to = GST_CLOCK_TIME_NONE, margin;
   GArray *segments;
 
-  if (rep->segments.kind == MESH_DASH_SEGMENTS_BASE) {
-    g_autofree gchar *key = index_key (rep);
-
-    if (ds->segments)
-      return NEXT_FOUND;
-    segments = g_hash_table_lookup (ds->indexes, key);
-    if (!segments)
-      return NEXT_NEED_INDEX;
-    ds->segments = segments;
-    ds->segments_borrowed = TRUE;
-    return NEXT_FOUND;
-  }
+  if (rep->segments.kind == MESH_DASH_SEGMENTS_BASE)
+    return dash_stream_list_index_segments (ds, error);
 
   if (!ds_mpd (ds)->dynamic) {
     if (ds->segments)
@@ -1004,8 +1026,7 @@ dash_stream_list_segments (DashStream * ds, GstClockTime edge, GError ** error)
     dash_stream_drop_segments (ds);
   }
 
-  segments = g_array_new (FALSE, TRUE, sizeof (MeshDashSegment));
-  g_array_set_clear_func (segments, (GDestroyNotify) mesh_dash_segment_clear);
+  segments = segment_array_new ();
   if (!mesh_dash_representation_list_segments (rep, period->duration, from,
           to, segments, error)) {
     g_autofree gchar *where = describe (ds_mpd (ds), ds->period,
@@ -1342,7 +1363,7 @@ add_stream (GstMeshDashSrc * self, DashManifest * m, guint period_index,
   ds->period = period_index;
   ds->adaptation_set = set_index;
   ds->indexes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      (GDestroyNotify) g_array_unref);
+      (GDestroyNotify) mesh_isobmff_index_free);
   ds->discont = TRUE;
   dash_stream_remember_set (ds);
 

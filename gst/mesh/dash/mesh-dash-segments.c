@@ -492,52 +492,90 @@ mesh_dash_representation_get_init (const MeshDashRepresentation * rep,
 }
 
 /* ------------------------------------------------------------------------ */
-/* SegmentBase: the sidx */
+/* SegmentBase: the index */
 
-static MeshDashError
-dash_error_code (const GError * index_error)
+/* The EBML ID a WebM Cues element starts with (Matroska 0x1C53BB6B) */
+static const guint8 webm_cues_id[] = { 0x1c, 0x53, 0xbb, 0x6b };
+
+MeshIsobmffIndex *
+mesh_dash_parse_index (const guint8 * data, gsize len, guint64 offset,
+    GError ** error)
 {
-  return index_error->code == MESH_ISOBMFF_ERROR_UNSUPPORTED ?
-      MESH_DASH_ERROR_UNSUPPORTED : MESH_DASH_ERROR_INVALID;
+  MeshIsobmffIndex *index;
+  GError *index_error = NULL;
+
+  g_return_val_if_fail (data != NULL || len == 0, NULL);
+
+  /* a packager's choice the MPD does not always tell (mimeType may be
+   * wrong): name it rather than call it a broken sidx */
+  if (len >= sizeof (webm_cues_id)
+      && memcmp (data, webm_cues_id, sizeof (webm_cues_id)) == 0) {
+    g_set_error_literal (error, MESH_DASH_ERROR, MESH_DASH_ERROR_UNSUPPORTED,
+        "WebM SegmentBase (Cues index) is not supported");
+    return NULL;
+  }
+  index = mesh_isobmff_index_parse (data, len, offset, &index_error);
+  if (index == NULL) {
+    g_set_error_literal (error, MESH_DASH_ERROR,
+        index_error->code == MESH_ISOBMFF_ERROR_UNSUPPORTED ?
+        MESH_DASH_ERROR_UNSUPPORTED : MESH_DASH_ERROR_INVALID,
+        index_error->message);
+    g_error_free (index_error);
+  }
+  return index;
+}
+
+/* ns of time @t of @index */
+static GstClockTime
+index_time (const MeshIsobmffIndex * index, guint64 t)
+{
+  return gst_util_uint64_scale (t, GST_SECOND, index->timescale);
 }
 
 gboolean
-mesh_dash_parse_sidx (const guint8 * data, gsize len, guint64 sidx_offset,
-    const gchar * url, guint64 presentation_time_offset, GArray * out,
-    GError ** error)
+mesh_dash_representation_index_segments (const MeshDashRepresentation * rep,
+    const MeshIsobmffIndex * index, GstClockTime period_duration,
+    GArray * out, GError ** error)
 {
-  g_autoptr (MeshIsobmffIndex) index = NULL;
-  MeshDashSegmentInfo info = { 0, };
-  GError *index_error = NULL;
+  const MeshDashSegmentInfo *info;
+  GstClockTime pto;
   guint i;
 
-  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (rep != NULL, FALSE);
+  g_return_val_if_fail (index != NULL, FALSE);
   g_return_val_if_fail (out != NULL, FALSE);
 
-  index = mesh_isobmff_index_parse (data, len, sidx_offset, &index_error);
-  if (index == NULL) {
-    g_set_error_literal (error, MESH_DASH_ERROR, dash_error_code (index_error),
-        index_error->message);
-    g_error_free (index_error);
+  info = &rep->segments;
+  if (info->kind != MESH_DASH_SEGMENTS_BASE) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "Representation '%s' has no SegmentBase", rep->id);
     return FALSE;
   }
+  /* presentationTimeOffset counts in the MPD's timescale, the index in its
+   * own: compare them in ns */
+  pto = gst_util_uint64_scale (info->presentation_time_offset, GST_SECOND,
+      MAX (info->timescale, 1));
 
-  info.timescale = index->timescale;
-  info.presentation_time_offset = presentation_time_offset;
   for (i = 0; i < index->subsegments->len; i++) {
     const MeshIsobmffSubsegment *sub = &g_array_index (index->subsegments,
         MeshIsobmffSubsegment, i);
+    GstClockTime start = index_time (index, sub->time);
+    GstClockTime end = index_time (index, sub->time + sub->duration);
     MeshDashSegment segment = { 0, };
 
-    segment.url = g_strdup (url);
+    /* wholly before the Period: it belongs to another one */
+    if (end <= pto)
+      continue;
+    /* subsegments follow each other: the rest is after the Period */
+    if (start >= pto && start - pto >= period_duration)
+      break;
+    segment.url = g_strdup (rep->base_url);
     segment.offset = sub->offset;
     segment.size = sub->size;
-    /* like the default @startNumber */
     segment.number = i + 1;
     segment.time = sub->time;
-    segment.start = period_time (&info, sub->time);
-    segment.duration = period_time (&info, sub->time + sub->duration) -
-        segment.start;
+    segment.start = start > pto ? start - pto : 0;
+    segment.duration = end - pto - segment.start;
     g_array_append_val (out, segment);
   }
   return TRUE;

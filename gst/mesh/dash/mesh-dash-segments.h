@@ -6,7 +6,7 @@
  * The segments of an MPEG-DASH Representation (ISO/IEC 23009-1 5.3.9):
  * SegmentTemplate URLs, SegmentTimeline and @duration numbering,
  * SegmentList entries, init sections, and the segments a SegmentBase file's
- * 'sidx' index lists. Pure: a parsed MeshDashRepresentation in, segments out;
+ * 'sidx' index lists within a Period. Pure: a parsed MeshDashRepresentation in, segments out;
  * no I/O, no global state, any thread.
  *
  * Segment times are relative to the start of their Period: the
@@ -15,6 +15,7 @@
 #pragma once
 
 #include "mesh-dash-mpd.h"
+#include "mesh-isobmff-index.h"
 
 G_BEGIN_DECLS
 
@@ -63,16 +64,23 @@ gboolean mesh_dash_representation_list_segments (const MeshDashRepresentation *
 gboolean mesh_dash_representation_get_init (const MeshDashRepresentation * rep,
     gchar ** url, gint64 * offset, gint64 * size, GError ** error);
 
-/* Parses a 'sidx' box found at file offset @sidx_offset (the first byte of
- * @data is that offset) and appends one MeshDashSegment per reference of
- * type media to @out, with @url, byte ranges, start (from earliest
- * presentation time, minus @presentation_time_offset, in @timescale units
- * of the box) and duration; number counts references from 1. Pure. FALSE
- * with @error (and nothing appended) when the box is
- * truncated, not a sidx, or refers to other sidx boxes (hierarchical
- * indexes are not supported). */
-gboolean mesh_dash_parse_sidx (const guint8 * data, gsize len,
-    guint64 sidx_offset, const gchar * url, guint64 presentation_time_offset,
+/* Parses the index that SegmentBase@indexRange names: @data, found at file
+ * offset @offset. The index is an ISO BMFF 'sidx' box; a WebM Cues element
+ * (the index of WebM SegmentBase files) is refused by name. NULL with @error
+ * (MESH_DASH_ERROR_INVALID, or _UNSUPPORTED for Cues and hierarchical
+ * indexes) when it cannot be used. */
+MeshIsobmffIndex *mesh_dash_parse_index (const guint8 * data, gsize len,
+    guint64 offset, GError ** error);
+
+/* Appends to @out the segments of SegmentBase Representation @rep that
+ * @index (its file's index) lists within the Period: the subsegments that
+ * overlap [0, @period_duration) of the Period once the Representation's
+ * presentationTimeOffset is taken off (@period_duration NONE: to the end of
+ * the index). One file may so serve several Periods. URLs are the
+ * Representation's BaseURL, numbers count subsegments from 1. FALSE with
+ * @error when @rep is not a SegmentBase Representation. */
+gboolean mesh_dash_representation_index_segments (const MeshDashRepresentation
+    * rep, const MeshIsobmffIndex * index, GstClockTime period_duration,
     GArray * out, GError ** error);
 
 G_END_DECLS

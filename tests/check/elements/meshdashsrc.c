@@ -615,25 +615,28 @@ read_be (const guint8 * p, guint bytes)
   return v;
 }
 
-/* Appends the bytes each media reference of the sidx box at @offset of
- * @relpath points to (ISO/IEC 14496-12 8.16.3). */
+/* Appends the bytes of the media references of the sidx box at @offset of
+ * @relpath (ISO/IEC 14496-12 8.16.3) that overlap [@from, @to) of the
+ * file's presentation time (ns), and returns how many. */
 static guint
-append_sidx_ranges (GByteArray * all, const gchar * relpath, gint64 offset,
-    gint64 size)
+append_sidx_window (GByteArray * all, const gchar * relpath, gint64 offset,
+    gint64 size, GstClockTime from, GstClockTime to)
 {
   g_autoptr (GBytes) file = read_dash (relpath);
   const guint8 *box = (const guint8 *) g_bytes_get_data (file, NULL) + offset;
-  guint version, field, count, i;
+  guint version, field, count, i, appended = 0;
   const guint8 *p;
-  guint64 position;
+  guint64 position, timescale, t;
 
   fail_unless ((gsize) (offset + size) <= g_bytes_get_size (file));
   fail_unless (memcmp (box + 4, "sidx", 4) == 0, "no sidx at %"
       G_GINT64_FORMAT, offset);
   version = box[8];
   field = version == 0 ? 4 : 8;
+  timescale = read_be (box + 16, 4);
   p = box + 12 + 4 + 4;         /* header, reference_ID, timescale */
-  p += field;                   /* earliest_presentation_time */
+  t = read_be (p, field);       /* earliest_presentation_time */
+  p += field;
   position = offset + read_be (box, 4) + read_be (p, field);
   p += field + 2;
   count = read_be (p, 2);
@@ -641,12 +644,29 @@ append_sidx_ranges (GByteArray * all, const gchar * relpath, gint64 offset,
   fail_unless (count > 1, "%u references", count);
   for (i = 0; i < count; i++, p += 12) {
     guint64 referenced = read_be (p, 4) & 0x7fffffff;
+    guint64 duration = read_be (p + 4, 4);
+    GstClockTime start = gst_util_uint64_scale (t, GST_SECOND, timescale);
+    GstClockTime end = gst_util_uint64_scale (t + duration, GST_SECOND,
+        timescale);
 
     fail_if (p[0] & 0x80, "hierarchical sidx in the test media");
-    append_file (all, relpath, position, referenced);
+    if (end > from && start < to) {
+      append_file (all, relpath, position, referenced);
+      appended++;
+    }
     position += referenced;
+    t += duration;
   }
-  return count;
+  return appended;
+}
+
+/* All of them */
+static guint
+append_sidx_ranges (GByteArray * all, const gchar * relpath, gint64 offset,
+    gint64 size)
+{
+  return append_sidx_window (all, relpath, offset, size, 0,
+      GST_CLOCK_TIME_NONE);
 }
 
 GST_START_TEST (test_segment_base_sidx)
@@ -1310,11 +1330,6 @@ static const gchar no_segments_mpd[] =
     "        <SegmentFromTheFuture media=\"x$Number$.m4s\"/>\n"
     "      </Representation>\n    </AdaptationSet>\n  </Period>\n</MPD>\n";
 
-static const gchar *const bad_files[] = { "garbage.mpd", "no-set.mpd",
-  "no-segments.mpd", "protected.mpd", "clock.mpd", "clock.txt",
-  "switching.mpd", NULL
-};
-
 static void
 write_bad_file (const gchar * name, const gchar * contents, gssize len)
 {
@@ -1385,14 +1400,18 @@ bad_origin_setup (void)
 static void
 bad_origin_teardown (void)
 {
-  guint i;
+  GDir *dir;
+  const gchar *name;
 
   mesh_origin_server_stop (bad_origin);
   bad_origin = NULL;
-  for (i = 0; bad_files[i]; i++) {
-    g_autofree gchar *path = g_build_filename (bad_dir, bad_files[i], NULL);
+  /* whatever the tests wrote */
+  dir = g_dir_open (bad_dir, 0, NULL);
+  while (dir && (name = g_dir_read_name (dir))) {
+    g_autofree gchar *path = g_build_filename (bad_dir, name, NULL);
     g_unlink (path);
   }
+  g_clear_pointer (&dir, g_dir_close);
   g_rmdir (bad_dir);
   g_clear_pointer (&bad_dir, g_free);
   origin_teardown ();
@@ -1681,6 +1700,128 @@ GST_START_TEST (test_live_becomes_static)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* What packagers write: MPDs written by the tests on the scratch origin
+ * (bad_origin), over the generated media of the main one */
+
+/* The SegmentBase of segment-base/'s video Representation, from its MPD */
+typedef struct
+{
+  gchar *file;                  /* under the media directory */
+  gchar *codecs;
+  gint64 init_offset, init_size;
+  gint64 index_offset, index_size;
+} SegmentBaseFile;
+
+static void
+segment_base_file_init (SegmentBaseFile * f)
+{
+  const gchar *mpd = "segment-base/manifest.mpd";
+  g_autofree gchar *text = read_dash_text (mpd);
+  g_autofree gchar *set = find_set (text, "video");
+  g_autofree gchar *rep_id = rep_id_by_bandwidth (set, FALSE);
+  g_autofree gchar *rep = find_rep (set, rep_id);
+  g_autofree gchar *base = xml_text (rep, "BaseURL");
+  g_autofree gchar *index_range = xml_attr (rep, "indexRange");
+  g_autoptr (GPtrArray) inits = xml_elements (rep, "Initialization");
+  g_autofree gchar *init_range = NULL;
+
+  fail_unless (base != NULL && inits->len == 1);
+  init_range = xml_attr (g_ptr_array_index (inits, 0), "range");
+  f->file = g_build_filename ("segment-base", base, NULL);
+  f->codecs = xml_attr (rep, "codecs");
+  parse_range (init_range, &f->init_offset, &f->init_size);
+  parse_range (index_range, &f->index_offset, &f->index_size);
+}
+
+static void
+segment_base_file_clear (SegmentBaseFile * f)
+{
+  g_free (f->file);
+  g_free (f->codecs);
+}
+
+/* A Period of one video Representation: SegmentBase @f with
+ * presentationTimeOffset @pto_ms (in a 1 kHz timescale) */
+static gchar *
+period_over_file (const SegmentBaseFile * f, const gchar * id,
+    const gchar * start, const gchar * duration, guint pto_ms)
+{
+  g_autofree gchar *url = mesh_test_origin_url (origin, f->file);
+
+  return g_strdup_printf ("  <Period id=\"%s\" start=\"%s\" "
+      "duration=\"%s\">\n"
+      "    <AdaptationSet contentType=\"video\" mimeType=\"video/mp4\">\n"
+      "      <Representation id=\"v\" bandwidth=\"300000\" "
+      "codecs=\"%s\">\n        <BaseURL>%s</BaseURL>\n"
+      "        <SegmentBase timescale=\"1000\" presentationTimeOffset=\"%u\" "
+      "indexRange=\"%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT "\">\n"
+      "          <Initialization range=\"%" G_GINT64_FORMAT "-%"
+      G_GINT64_FORMAT "\"/>\n        </SegmentBase>\n"
+      "      </Representation>\n    </AdaptationSet>\n  </Period>\n", id,
+      start, duration, f->codecs, url, pto_ms, f->index_offset,
+      f->index_offset + f->index_size - 1, f->init_offset,
+      f->init_offset + f->init_size - 1);
+}
+
+#define STATIC_MPD_HEAD "<?xml version=\"1.0\"?>\n" \
+  "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"static\" " \
+  "minBufferTime=\"PT2S\" "
+
+/* Two Periods cut from one SegmentBase file: p0 plays its [0, 2 s), p1
+ * (presentationTimeOffset 4 s) its [4 s, 7 s). Each plays the subsegments
+ * of its own part, not the whole file (dashdemux2 1.22 plays the whole file
+ * in each Period). */
+GST_START_TEST (test_periods_over_one_segment_base_file)
+{
+  SegmentBaseFile f = { 0, };
+  g_autofree gchar *p0 = NULL;
+  g_autofree gchar *p1 = NULL;
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *url = NULL;
+  g_autofree gchar *mesh_uri = NULL;
+  g_autofree gchar *sum = NULL;
+  GByteArray *all = g_byte_array_new ();
+  g_autoptr (GBytes) expected = NULL;
+  g_autoptr (GBytes) got = NULL;
+  MeshCollector *c;
+  guint n0, n1;
+  gint frames;
+
+  segment_base_file_init (&f);
+  p0 = period_over_file (&f, "p0", "PT0S", "PT2S", 0);
+  p1 = period_over_file (&f, "p1", "PT2S", "PT3S", 4000);
+  text = g_strdup_printf (STATIC_MPD_HEAD "mediaPresentationDuration="
+      "\"PT5S\">\n%s%s</MPD>\n", p0, p1);
+  write_bad_file ("periods.mpd", text, -1);
+
+  /* the init section once (the same for both), then each Period's part */
+  append_file (all, f.file, f.init_offset, f.init_size);
+  n0 = append_sidx_window (all, f.file, f.index_offset, f.index_size, 0,
+      2 * GST_SECOND);
+  n1 = append_sidx_window (all, f.file, f.index_offset, f.index_size,
+      4 * GST_SECOND, 7 * GST_SECOND);
+  expected = g_byte_array_free_to_bytes (all);
+  fail_unless (n0 == 2 && n1 == 3, "the test media has no 1 s subsegments "
+      "(%u and %u)", n0, n1);
+
+  c = play_to_end (make_src_on (bad_origin, "periods.mpd"), "periods.mpd");
+  got = mesh_collector_get_bytes (c, 0);
+  assert_bytes_equal (got, expected, "two Periods of one file");
+  fail_unless_equals_int (c->buffers_with_pts, n0 + n1);
+  mesh_collector_free (c);
+
+  /* 1 s subsegments of 25 frames */
+  url = mesh_test_origin_url (bad_origin, "periods.mpd");
+  mesh_uri = g_strconcat ("meshdash+", url, NULL);
+  frames = mesh_test_decode_video ("uridecodebin3", mesh_uri, &sum,
+      PLAY_TIMEOUT_S);
+  fail_unless_equals_int (frames, 25 * (n0 + n1));
+  segment_base_file_clear (&f);
+}
+
+GST_END_TEST;
+
 static Suite *
 meshdashsrc_suite (void)
 {
@@ -1689,6 +1830,7 @@ meshdashsrc_suite (void)
   TCase *tc_net = tcase_create ("net");
   TCase *tc_live = tcase_create ("live");
   TCase *tc_bad = tcase_create ("bad");
+  TCase *tc_compat;
 
   suite_add_tcase (s, tc_vod);
   tcase_add_checked_fixture (tc_vod, origin_setup, origin_teardown);
@@ -1719,6 +1861,11 @@ meshdashsrc_suite (void)
   tcase_add_test (tc_bad, test_content_protection_events);
   tcase_add_test (tc_bad, test_live_clock_from_utc_timing);
   tcase_add_test (tc_bad, test_live_becomes_static);
+
+  tc_compat = tcase_create ("compat");
+  suite_add_tcase (s, tc_compat);
+  tcase_add_checked_fixture (tc_compat, bad_origin_setup, bad_origin_teardown);
+  tcase_add_test (tc_compat, test_periods_over_one_segment_base_file);
   return s;
 }
 
