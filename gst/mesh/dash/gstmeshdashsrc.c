@@ -352,6 +352,14 @@ set_has_role (const MeshDashAdaptationSet * set, const gchar * role)
   return FALSE;
 }
 
+/* WebM files index their clusters with Cues, which is not a sidx */
+static gboolean
+rep_is_webm (const MeshDashRepresentation * rep)
+{
+  return rep->mime_type && (g_str_has_prefix (rep->mime_type, "video/webm")
+      || g_str_has_prefix (rep->mime_type, "audio/webm"));
+}
+
 /* NULL when every Representation of the set can be played, else why not. */
 static gchar *
 set_problem (const MeshDashMpd * mpd, guint period_index, guint set_index)
@@ -372,6 +380,11 @@ set_problem (const MeshDashMpd * mpd, guint period_index, guint set_index)
       where = describe (mpd, period_index, set_index, i);
       return g_strdup_printf ("%s has no supported segment information "
           "(SegmentTemplate, SegmentList or SegmentBase)", where);
+    }
+    if (rep->segments.kind == MESH_DASH_SEGMENTS_BASE && rep_is_webm (rep)) {
+      where = describe (mpd, period_index, set_index, i);
+      return g_strdup_printf ("%s: WebM SegmentBase (Cues index) is not "
+          "supported", where);
     }
     if (rep->segments.kind == MESH_DASH_SEGMENTS_BASE
         && rep->segments.index_offset < 0) {
@@ -1433,10 +1446,15 @@ gst_mesh_dash_src_load_manifest (GstMeshAdaptiveSrc * src, GBytes * manifest,
   }
 
   for (i = 0; i < G_N_ELEMENTS (kinds); i++) {
-    gint set = select_set (mpd, period, kinds[i], &problem);
+    g_autofree gchar *why = NULL;
+    gint set = select_set (mpd, period, kinds[i], &why);
 
     if (set >= 0)
       add_stream (self, m, period, set);
+    else if (why)
+      GST_WARNING_OBJECT (self, "no %s output: %s", kind_name (kinds[i]), why);
+    if (why && !problem)
+      problem = g_steal_pointer (&why);
   }
   if (self->streams->len == 0) {
     g_autofree gchar *where = describe (mpd, period, -1, -1);

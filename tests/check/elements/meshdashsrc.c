@@ -1417,8 +1417,11 @@ bad_origin_teardown (void)
   origin_teardown ();
 }
 
+/* Plays @name from the scratch origin, expecting an element error (DEMUX);
+ * @with_pads: the error comes once the pads were added (from a stream), not
+ * while loading the MPD. */
 static GError *
-play_bad_mpd (const gchar * name)
+play_bad_mpd_full (const gchar * name, gboolean with_pads)
 {
   MeshCollector *c = mesh_collector_new (make_src_on (bad_origin, name));
   GstBus *bus = gst_element_get_bus (c->pipeline);
@@ -1438,12 +1441,21 @@ play_bad_mpd (const gchar * name)
   gst_message_unref (msg);
   gst_object_unref (bus);
   gst_element_set_state (c->pipeline, GST_STATE_NULL);
-  fail_unless_equals_int (c->pads->len, 0);
+  if (with_pads)
+    fail_unless (c->pads->len > 0, "the MPD was refused before the streams");
+  else
+    fail_unless_equals_int (c->pads->len, 0);
   mesh_collector_free (c);
   fail_unless (error->domain == GST_STREAM_ERROR
       && error->code == GST_STREAM_ERROR_DEMUX, "%s: error %s/%d: %s", name,
       g_quark_to_string (error->domain), error->code, error->message);
   return error;
+}
+
+static GError *
+play_bad_mpd (const gchar * name)
+{
+  return play_bad_mpd_full (name, FALSE);
 }
 
 static void
@@ -1822,6 +1834,49 @@ GST_START_TEST (test_periods_over_one_segment_base_file)
 
 GST_END_TEST;
 
+/* A WebM SegmentBase: refused by name, from the mimeType when the MPD says
+ * so, else from the index itself (a Cues element where a sidx should be) */
+GST_START_TEST (test_webm_segment_base_refused)
+{
+  /* Cues, size 0x85, a CuePoint: what a WebM indexRange holds */
+  static const guint8 cues[] = { 0x1c, 0x53, 0xbb, 0x6b, 0x85, 0xbb, 0x83,
+    0xb3, 0x81, 0x00, 0, 0, 0, 0, 0, 0
+  };
+  g_autofree gchar *webm = NULL;
+  g_autofree gchar *mislabelled = NULL;
+  g_autofree gchar *cues_url = mesh_test_origin_url (bad_origin, "cues.bin");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) index_error = NULL;
+
+  webm = g_strdup_printf (STATIC_MPD_HEAD "mediaPresentationDuration="
+      "\"PT8S\">\n<Period id=\"p0\"><AdaptationSet contentType=\"video\" "
+      "mimeType=\"video/webm\"><Representation id=\"vp9\" "
+      "bandwidth=\"300000\" codecs=\"vp9\"><BaseURL>%s</BaseURL>"
+      "<SegmentBase indexRange=\"0-15\"><Initialization range=\"0-9\"/>"
+      "</SegmentBase></Representation></AdaptationSet></Period></MPD>\n",
+      cues_url);
+  write_bad_file ("webm.mpd", webm, -1);
+  mislabelled = g_strdup_printf (STATIC_MPD_HEAD "mediaPresentationDuration="
+      "\"PT8S\">\n<Period id=\"p0\"><AdaptationSet contentType=\"video\" "
+      "mimeType=\"video/mp4\"><Representation id=\"v\" "
+      "bandwidth=\"300000\"><BaseURL>%s</BaseURL>"
+      "<SegmentBase indexRange=\"0-15\"/></Representation></AdaptationSet>"
+      "</Period></MPD>\n", cues_url);
+  write_bad_file ("mislabelled.mpd", mislabelled, -1);
+  write_bad_file ("cues.bin", (const gchar *) cues, sizeof (cues));
+
+  error = play_bad_mpd ("webm.mpd");
+  assert_mentions (error, "WebM SegmentBase (Cues index) is not supported");
+  assert_mentions (error, "vp9");
+
+  index_error = play_bad_mpd_full ("mislabelled.mpd", TRUE);
+  assert_mentions (index_error, "WebM SegmentBase (Cues index) is not "
+      "supported");
+  assert_mentions (index_error, "Representation 'v'");
+}
+
+GST_END_TEST;
+
 static Suite *
 meshdashsrc_suite (void)
 {
@@ -1866,6 +1921,7 @@ meshdashsrc_suite (void)
   suite_add_tcase (s, tc_compat);
   tcase_add_checked_fixture (tc_compat, bad_origin_setup, bad_origin_teardown);
   tcase_add_test (tc_compat, test_periods_over_one_segment_base_file);
+  tcase_add_test (tc_compat, test_webm_segment_base_refused);
   return s;
 }
 
