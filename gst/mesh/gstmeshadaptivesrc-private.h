@@ -63,14 +63,25 @@ struct _GstMeshStream
   GQueue queued;                /* QueuedFragment*: downloads started ahead
                                  * of the push, oldest first */
   struct _QueuedFragment *pushing;      /* the one being pushed, or NULL */
-  /* written by the stream thread under priv->lock, read by the stats */
-  GstClockTime queued_duration; /* media held: queued + pushing */
   gint64 next_update;           /* monotonic µs of the next live reload */
   MeshBandwidthEstimator bandwidth;
+  /* the representation ABR chose after the last download, -1 for none:
+   * the switch to it (network I/O) is a step of the stream loop between
+   * fragments, and no download starts before it is done */
+  gint pending_representation;
+  gboolean switched;            /* the next download is the first of a new
+                                 * representation: DISCONT */
+  guint nominal_bitrate;        /* GST_TAG_NOMINAL_BITRATE of the tags, 0 */
+
+  /* written by the stream thread under priv->lock, read by the stats and
+   * by the other streams (not_linked, eos) */
+  GstClockTime queued_duration; /* media held: queued + pushing */
   MeshAbrCandidate *representations;
   guint n_representations;
-  gint current_representation;  /* these three written under priv->lock */
-  gboolean not_linked;
+  gint current_representation;
+  guint playing_bitrate;        /* bit/s of the fragment being pushed */
+  gboolean not_linked;          /* the last push returned NOT_LINKED */
+  gboolean eos;                 /* EOS was pushed */
 
   gpointer data;
   GDestroyNotify destroy;
@@ -104,6 +115,12 @@ typedef struct
   /* what the manifest says, set by the subclass */
   gboolean live;
   GstClockTime duration;
+  /* property name -> the problem with its value, posted at start */
+  GHashTable *property_problems;
+
+  /* serialises the hand-over of settings to the fetcher (taken before the
+   * object lock, never under it): the last snapshot handed over wins */
+  GMutex config_lock;
 
   /* GST_OBJECT_LOCK: the fetcher exists from READY to NULL; the counters keep
    * its last figures once it is gone */
@@ -117,6 +134,14 @@ typedef struct
   /* priv->lock (see the top of the file) */
   GMutex lock;
   GCond cond;
+  /* GstMeshStream*. Written under priv->lock, only while no stream task
+   * runs and no seek can: added by the manifest task before
+   * expose_streams(), removed after stop_streaming(). Read under priv->lock
+   * by the stream threads and the stats; read WITHOUT it by do_seek() and
+   * push_event_to_all(), which rely on priv->seek_lock instead: a seek
+   * checks `exposed` under the seek lock, and `exposed` is only TRUE
+   * between expose_streams() and stop_streaming(), both of which hold the
+   * seek lock, so the list cannot change while a seek runs. */
   GPtrArray *streams;
   GHashTable *keys;             /* URL -> GBytes */
   gboolean stopping;
@@ -150,6 +175,10 @@ GstClockTime gst_mesh_adaptive_src_get_max_buffering_time (GstMeshAdaptiveSrc *
 void gst_mesh_adaptive_src_get_abr_limits (GstMeshAdaptiveSrc * src,
     MeshAbrLimits * limits);
 
+/* The mesh-stats of the end (the last stream's EOS, or stopping), when
+ * stats-interval is not 0. Not under any lock of the element. */
+void gst_mesh_adaptive_src_post_final_stats (GstMeshAdaptiveSrc * src);
+
 /* `current-bandwidth`: what the main stream measured. */
 void gst_mesh_adaptive_src_set_current_bandwidth (GstMeshAdaptiveSrc * src,
     guint64 bandwidth);
@@ -165,6 +194,10 @@ void gst_mesh_stream_free (GstMeshStream * stream);
 /* Wakes the stream thread from any wait (fetch, throttle, live reload) with
  * the order to stop, or lets it run again. Any thread. */
 void gst_mesh_stream_set_flushing (GstMeshStream * stream, gboolean flushing);
+
+/* TRUE on the thread of a stream's task, inside its loop (also while it
+ * pushes downstream). */
+gboolean gst_mesh_stream_thread_is_current (void);
 
 /* (Re)starts the pad task. Application or manifest thread. */
 void gst_mesh_stream_start_task (GstMeshStream * stream);

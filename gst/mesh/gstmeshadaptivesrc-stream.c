@@ -33,6 +33,15 @@
 
 static void stream_loop (GstMeshStream * stream);
 
+/* The stream whose loop runs on this thread, NULL on any other thread. */
+static GPrivate current_stream;
+
+gboolean
+gst_mesh_stream_thread_is_current (void)
+{
+  return g_private_get (&current_stream) != NULL;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Fragments and streams */
 
@@ -72,11 +81,18 @@ gst_mesh_stream_set_representations (GstMeshStream * stream,
   stream->n_representations = n_candidates;
   stream->current_representation = current;
   g_mutex_unlock (&priv->lock);
+  /* a choice among the old candidates means nothing among the new ones */
+  stream->pending_representation = -1;
 }
 
 void
 gst_mesh_stream_add_tags (GstMeshStream * stream, GstTagList * tags)
 {
+  guint nominal;
+
+  /* what current-bitrate says where no representations were declared */
+  if (gst_tag_list_get_uint (tags, GST_TAG_NOMINAL_BITRATE, &nominal))
+    stream->nominal_bitrate = nominal;
   if (stream->tags) {
     gst_tag_list_insert (stream->tags, tags, GST_TAG_MERGE_REPLACE);
     gst_tag_list_unref (tags);
@@ -115,6 +131,7 @@ gst_mesh_stream_new (GstMeshAdaptiveSrc * src, guint index, GstPad * pad,
   stream->need_discont = TRUE;
   stream->segment_start = GST_CLOCK_TIME_NONE;
   stream->current_representation = 0;
+  stream->pending_representation = -1;
   mesh_bandwidth_estimator_init (&stream->bandwidth);
   gst_segment_init (&stream->segment, GST_FORMAT_UNDEFINED);
   return stream;
@@ -199,8 +216,14 @@ gst_mesh_stream_prepare_restart (GstMeshStream * stream, GstClockTime start,
 void
 gst_mesh_stream_start_task (GstMeshStream * stream)
 {
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+
   gst_mesh_stream_set_flushing (stream, FALSE);
+  /* the other streams read these to tell whether they are the last */
+  g_mutex_lock (&priv->lock);
   stream->not_linked = FALSE;
+  stream->eos = FALSE;
+  g_mutex_unlock (&priv->lock);
   gst_pad_start_task (stream->pad, (GstTaskFunction) stream_loop, stream, NULL);
 }
 
@@ -215,6 +238,7 @@ typedef struct _QueuedFragment
 {
   GstMeshFragment fragment;
   MeshFetchJob *job;            /* the media download */
+  guint nominal_bitrate;        /* of its representation, 0 when unknown */
   gboolean measured;            /* its throughput went to ABR */
 } QueuedFragment;
 
@@ -248,10 +272,23 @@ gst_mesh_stream_clear_queue (GstMeshStream * stream)
   stream_set_queued_duration (stream, 0);
 }
 
-static void stream_adapt_bitrate (GstMeshStream * stream);
+static void stream_choose_representation (GstMeshStream * stream);
 
-/* A download ended: its throughput feeds ABR before the next one starts, so
- * that the next download already uses the choice it leads to. */
+/* The download started last: the tail of the queue, else the one being
+ * pushed, else NULL. */
+static QueuedFragment *
+stream_last_download (GstMeshStream * stream)
+{
+  QueuedFragment *last = g_queue_peek_tail (&stream->queued);
+
+  return last ? last : stream->pushing;
+}
+
+/* A download ended: its throughput feeds the estimator and ABR chooses
+ * before the next download starts, so that the next one already uses the
+ * choice. Only the choice is made here; the switch may fetch a media
+ * playlist and is a step of its own between fragments
+ * (stream_switch_representation). */
 static void
 stream_download_done (GstMeshStream * stream, QueuedFragment * queued)
 {
@@ -261,23 +298,21 @@ stream_download_done (GstMeshStream * stream, QueuedFragment * queued)
   mesh_bandwidth_estimator_add (&stream->bandwidth,
       mesh_fetch_job_get_bytes (queued->job),
       mesh_fetch_job_get_elapsed (queued->job));
-  stream_adapt_bitrate (stream);
+  stream_choose_representation (stream);
 }
 
-/* Whether another download may start: the last one has ended and less than
- * max-buffering-time is held. */
+/* Whether another download may start: the last one has ended and ABR has
+ * seen it, no switch waits for the stream loop, and less than
+ * max-buffering-time is held. A predicate: no side effects, no network. */
 static gboolean
 stream_has_room (GstMeshStream * stream)
 {
-  QueuedFragment *last = g_queue_peek_tail (&stream->queued);
+  QueuedFragment *last = stream_last_download (stream);
 
-  if (!last)
-    last = stream->pushing;
-  if (last) {
-    if (!mesh_fetch_job_is_done (last->job))
-      return FALSE;
-    stream_download_done (stream, last);
-  }
+  if (last && !last->measured)
+    return FALSE;
+  if (stream->pending_representation >= 0)
+    return FALSE;
   return stream->queued_duration <
       gst_mesh_adaptive_src_get_max_buffering_time (stream->src);
 }
@@ -342,19 +377,27 @@ start_media_download (GstMeshStream * stream, const GstMeshFragment * fragment)
   return fetcher ? mesh_fetcher_fetch (fetcher, &request) : NULL;
 }
 
-/* Starts downloading the next fragment when there is room. GST_FLOW_OK when
- * it did or there is no room; otherwise what next_fragment() said
- * (GST_MESH_FLOW_WAIT, GST_FLOW_EOS, GST_FLOW_ERROR). */
+/* Bitrate the manifest declares for what the stream downloads now. */
+static guint
+stream_nominal_bitrate (GstMeshStream * stream)
+{
+  if (stream->current_representation >= 0
+      && (guint) stream->current_representation < stream->n_representations)
+    return MIN (stream->representations[stream->current_representation]
+        .bandwidth, G_MAXUINT);
+  return stream->nominal_bitrate;
+}
+
+/* Starts downloading the next fragment. GST_FLOW_OK when it did; otherwise
+ * what next_fragment() said (GST_MESH_FLOW_WAIT, GST_FLOW_EOS,
+ * GST_FLOW_ERROR), or GST_FLOW_FLUSHING once the element stopped. */
 static GstFlowReturn
-stream_queue_next (GstMeshStream * stream, GError ** error)
+stream_start_download (GstMeshStream * stream, GError ** error)
 {
   GstMeshAdaptiveSrcClass *klass =
       GST_MESH_ADAPTIVE_SRC_GET_CLASS (stream->src);
   QueuedFragment *queued;
   GstFlowReturn ret;
-
-  if (!stream_has_room (stream))
-    return GST_FLOW_OK;
 
   queued = g_new0 (QueuedFragment, 1);
   queued->fragment.size = -1;
@@ -373,10 +416,29 @@ stream_queue_next (GstMeshStream * stream, GError ** error)
       GST_TIME_ARGS (queued->fragment.timestamp),
       GST_TIME_ARGS (stream->queued_duration));
   klass->advance (stream->src, stream);
+  queued->nominal_bitrate = stream_nominal_bitrate (stream);
+  if (stream->switched)
+    queued->fragment.discont = TRUE;
+  stream->switched = FALSE;
   stream_set_queued_duration (stream,
       stream->queued_duration + queued->fragment.duration);
   g_queue_push_tail (&stream->queued, queued);
   return GST_FLOW_OK;
+}
+
+/* Between two pushed chunks: a download that ended goes to ABR, and the
+ * next one starts when there is room. GST_FLOW_OK when there is no room;
+ * otherwise as stream_start_download(). */
+static GstFlowReturn
+stream_queue_next (GstMeshStream * stream, GError ** error)
+{
+  QueuedFragment *last = stream_last_download (stream);
+
+  if (last && mesh_fetch_job_is_done (last->job))
+    stream_download_done (stream, last);
+  if (!stream_has_room (stream))
+    return GST_FLOW_OK;
+  return stream_start_download (stream, error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -638,6 +700,43 @@ stream_make_decryptor (GstMeshStream * stream, const GstMeshFragment * fragment,
   return mesh_aes_decryptor_new (g_bytes_get_data (key, NULL), fragment->iv);
 }
 
+/* bit/s of @bytes of media lasting @duration; 0 when either is unknown. */
+static guint
+bitrate_of (gint64 bytes, GstClockTime duration)
+{
+  if (bytes <= 0 || !GST_CLOCK_TIME_IS_VALID (duration) || duration == 0)
+    return 0;
+  return MIN (gst_util_uint64_scale (bytes, 8 * GST_SECOND, duration),
+      G_MAXUINT);
+}
+
+/* The bitrate of the fragment being pushed, for current-bitrate: the one
+ * its manifest declares, else its size over its duration (the final size
+ * when @complete, else the size announced or received so far). */
+static void
+stream_set_playing_bitrate (GstMeshStream * stream, QueuedFragment * queued,
+    gboolean complete)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+  const GstMeshFragment *fragment = &queued->fragment;
+  gint64 size = mesh_fetch_job_get_bytes (queued->job);
+  guint bitrate = queued->nominal_bitrate;
+
+  if (bitrate == 0 && !complete) {
+    if (fragment->size > 0)
+      size = fragment->size;
+    else if (mesh_fetch_job_get_content_size (queued->job) > 0)
+      size = mesh_fetch_job_get_content_size (queued->job);
+  }
+  if (bitrate == 0)
+    bitrate = bitrate_of (size, fragment->duration);
+  if (bitrate == 0)
+    return;
+  g_mutex_lock (&priv->lock);
+  stream->playing_bitrate = bitrate;
+  g_mutex_unlock (&priv->lock);
+}
+
 /* Pushes the media of @queued as it arrives, starting the next download as
  * soon as there is room. */
 static GstFlowReturn
@@ -669,6 +768,8 @@ stream_push_media (GstMeshStream * stream, QueuedFragment * queued,
       chunk = plain;
     }
     empty = g_bytes_get_size (chunk) == 0;
+    if (!empty && GST_CLOCK_TIME_IS_VALID (timestamp))
+      stream_set_playing_bitrate (stream, queued, FALSE);
     ret = stream_push_bytes (stream, chunk, fragment->url, timestamp, 0, error);
     if (!empty)
       timestamp = GST_CLOCK_TIME_NONE;
@@ -689,21 +790,21 @@ stream_push_media (GstMeshStream * stream, QueuedFragment * queued,
   }
 
   stream_download_done (stream, queued);
+  stream_set_playing_bitrate (stream, queued, TRUE);
   return ret;
 }
 
 /* ------------------------------------------------------------------------ */
 /* ABR */
 
+/* ABR's choice once a download ended (see stream_download_done()). Only a
+ * choice: no network I/O, no lock held across anything slow. */
 static void
-stream_adapt_bitrate (GstMeshStream * stream)
+stream_choose_representation (GstMeshStream * stream)
 {
   GstMeshAdaptiveSrc *src = stream->src;
-  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
   GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
   guint64 estimate = mesh_bandwidth_estimator_get (&stream->bandwidth);
-  g_autoptr (GCancellable) cancellable = NULL;
-  g_autoptr (GError) error = NULL;
   MeshAbrLimits limits;
   gint choice;
 
@@ -711,20 +812,43 @@ stream_adapt_bitrate (GstMeshStream * stream)
    * finished a fragment last */
   if (stream->index == 0)
     gst_mesh_adaptive_src_set_current_bandwidth (src, estimate);
-  gst_mesh_adaptive_src_get_abr_limits (src, &limits);
 
   if (stream->n_representations < 2 || !klass->switch_representation)
     return;
+  gst_mesh_adaptive_src_get_abr_limits (src, &limits);
   choice = mesh_abr_choose (stream->representations,
       stream->n_representations, &limits, estimate, 0);
-  if (choice == stream->current_representation)
+  if (choice == stream->current_representation) {
+    stream->pending_representation = -1;
     return;
+  }
+  GST_DEBUG_OBJECT (stream->pad, "ABR chose %" G_GUINT64_FORMAT " bit/s "
+      "(estimate %" G_GUINT64_FORMAT "); switching before the next download",
+      stream->representations[choice].bandwidth, estimate);
+  stream->pending_representation = choice;
+}
+
+/* A step of the stream loop, between two fragments: the switch ABR chose.
+ * The subclass may fetch the new media playlist here, on the stream thread
+ * with no lock held; no download starts before it is done. */
+static void
+stream_switch_representation (GstMeshStream * stream,
+    GCancellable * cancellable)
+{
+  GstMeshAdaptiveSrc *src = stream->src;
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstMeshAdaptiveSrcClass *klass = GST_MESH_ADAPTIVE_SRC_GET_CLASS (src);
+  g_autoptr (GError) error = NULL;
+  gint choice = stream->pending_representation;
+
+  if (choice < 0)
+    return;
+  stream->pending_representation = -1;
 
   GST_INFO_OBJECT (stream->pad, "switching from %" G_GUINT64_FORMAT
-      " to %" G_GUINT64_FORMAT " bit/s (estimate %" G_GUINT64_FORMAT ")",
+      " to %" G_GUINT64_FORMAT " bit/s",
       stream->representations[stream->current_representation].bandwidth,
-      stream->representations[choice].bandwidth, estimate);
-  cancellable = stream_get_cancellable (stream);
+      stream->representations[choice].bandwidth);
   if (!klass->switch_representation (src, stream, choice, cancellable, &error)) {
     /* keep playing the current one; a later fragment tries again */
     GST_WARNING_OBJECT (stream->pad, "switch failed: %s", error->message);
@@ -733,23 +857,48 @@ stream_adapt_bitrate (GstMeshStream * stream)
   g_mutex_lock (&priv->lock);
   stream->current_representation = choice;
   g_mutex_unlock (&priv->lock);
-  stream->need_discont = TRUE;
+  /* the first fragment of the new representation is not contiguous with
+   * the last of the old one */
+  stream->switched = TRUE;
 }
 
 /* ------------------------------------------------------------------------ */
 /* The stream loop */
 
+/* Marks @stream NOT_LINKED. TRUE for the one stream whose mark makes every
+ * stream of the element NOT_LINKED: it alone posts the error. The mark and
+ * the look at the others are one step under priv->lock. */
 static gboolean
-all_streams_not_linked (GstMeshAdaptiveSrc * src)
+stream_mark_not_linked (GstMeshStream * stream)
 {
-  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
   gboolean all = TRUE;
   guint i;
 
   g_mutex_lock (&priv->lock);
+  stream->not_linked = TRUE;
   for (i = 0; i < priv->streams->len; i++) {
-    GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
-    all &= stream->not_linked;
+    GstMeshStream *other = g_ptr_array_index (priv->streams, i);
+    all &= other->not_linked;
+  }
+  g_mutex_unlock (&priv->lock);
+  return all;
+}
+
+/* Marks @stream at its end. TRUE for the one stream whose mark makes every
+ * stream of the element end. */
+static gboolean
+stream_mark_eos (GstMeshStream * stream)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+  gboolean all = TRUE;
+  guint i;
+
+  g_mutex_lock (&priv->lock);
+  stream->eos = TRUE;
+  for (i = 0; i < priv->streams->len; i++) {
+    GstMeshStream *other = g_ptr_array_index (priv->streams, i);
+    all &= other->eos;
   }
   g_mutex_unlock (&priv->lock);
   return all;
@@ -763,6 +912,18 @@ stream_push_eos (GstMeshStream * stream)
   if (stream->segment_seqnum)
     gst_event_set_seqnum (eos, stream->segment_seqnum);
   gst_pad_push_event (stream->pad, eos);
+}
+
+/* The end of the presentation on this stream. The last stream to get there
+ * posts the final mesh-stats before its EOS, so that they reach the bus
+ * ahead of the EOS message. */
+static void
+stream_finish (GstMeshStream * stream)
+{
+  GST_INFO_OBJECT (stream->pad, "end of stream");
+  if (stream_mark_eos (stream))
+    gst_mesh_adaptive_src_post_final_stats (stream->src);
+  stream_push_eos (stream);
 }
 
 /* Live: reload the manifest when its time has come. */
@@ -792,7 +953,8 @@ stream_fill_queue (GstMeshStream * stream, GError ** error)
 
   if (!g_queue_is_empty (&stream->queued))
     return GST_FLOW_OK;
-  ret = stream_queue_next (stream, error);
+  /* nothing is held: no throttle */
+  ret = stream_start_download (stream, error);
   if (ret == GST_MESH_FLOW_WAIT) {
     GST_LOG_OBJECT (stream->pad, "waiting for the next live update");
     return stream_wait_until (stream, stream->next_update) ?
@@ -810,6 +972,7 @@ stream_fetch_next (GstMeshStream * stream, GCancellable * cancellable,
 
   if (!stream_update_if_due (stream, cancellable, error))
     return GST_FLOW_ERROR;
+  stream_switch_representation (stream, cancellable);
   ret = stream_fill_queue (stream, error);
   if (ret == GST_MESH_FLOW_WAIT)
     return GST_FLOW_OK;
@@ -819,6 +982,8 @@ stream_fetch_next (GstMeshStream * stream, GCancellable * cancellable,
   queued = stream->pushing = g_queue_pop_head (&stream->queued);
   GST_DEBUG_OBJECT (stream->pad, "pushing %s at %" GST_TIME_FORMAT,
       queued->fragment.url, GST_TIME_ARGS (queued->fragment.timestamp));
+  /* from its init section on; the first chunk refines a measured figure */
+  stream_set_playing_bitrate (stream, queued, FALSE);
   ret = stream_push_init (stream, &queued->fragment, cancellable, error);
   if (ret == GST_FLOW_OK)
     ret = stream_push_media (stream, queued, cancellable, error);
@@ -830,32 +995,25 @@ stream_fetch_next (GstMeshStream * stream, GCancellable * cancellable,
   return ret;
 }
 
+/* What the loop does when a fragment could not be pushed: the end, an
+ * error, or nothing when flushing; then the task pauses. */
 static void
-stream_loop (GstMeshStream * stream)
+stream_stop_on (GstMeshStream * stream, GstFlowReturn ret, GError * error)
 {
   GstMeshAdaptiveSrc *src = stream->src;
-  g_autoptr (GCancellable) cancellable = stream_get_cancellable (stream);
-  g_autoptr (GError) error = NULL;
-  GstFlowReturn ret;
-
-  ret = stream_fetch_next (stream, cancellable, &error);
-  if (ret == GST_FLOW_OK)
-    return;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     ret = GST_FLOW_FLUSHING;
 
   switch (ret) {
     case GST_FLOW_EOS:
-      GST_INFO_OBJECT (stream->pad, "end of stream");
-      stream_push_eos (stream);
+      stream_finish (stream);
       break;
     case GST_FLOW_FLUSHING:
       GST_DEBUG_OBJECT (stream->pad, "flushing");
       break;
     case GST_FLOW_NOT_LINKED:
-      stream->not_linked = TRUE;
-      if (all_streams_not_linked (src)) {
+      if (stream_mark_not_linked (stream)) {
         GST_ELEMENT_FLOW_ERROR (src, ret);
         stream_push_eos (stream);
       }
@@ -874,4 +1032,18 @@ stream_loop (GstMeshStream * stream)
       break;
   }
   gst_pad_pause_task (stream->pad);
+}
+
+static void
+stream_loop (GstMeshStream * stream)
+{
+  g_autoptr (GCancellable) cancellable = stream_get_cancellable (stream);
+  g_autoptr (GError) error = NULL;
+  GstFlowReturn ret;
+
+  g_private_set (&current_stream, stream);
+  ret = stream_fetch_next (stream, cancellable, &error);
+  if (ret != GST_FLOW_OK)
+    stream_stop_on (stream, ret, error);
+  g_private_set (&current_stream, NULL);
 }

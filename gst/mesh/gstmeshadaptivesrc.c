@@ -59,6 +59,7 @@ enum
   PROP_LOCAL_ADDRESS,
   PROP_BYTES_UPLOADED,
   PROP_PEERS,
+  PROP_CURRENT_BITRATE,
 };
 
 #define DEFAULT_CONNECTION_SPEED 0
@@ -119,24 +120,64 @@ typedef struct
   guint peers;
 } Counters;
 
+/* The fetcher's figures, or the last ones once it is gone. */
 static void
 get_counters (GstMeshAdaptiveSrc * src, Counters * counters)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  g_autoptr (MeshFetcher) fetcher = NULL;
 
   GST_OBJECT_LOCK (src);
-  if (priv->fetcher) {
-    counters->from_cdn = mesh_fetcher_get_bytes_from_cdn (priv->fetcher);
-    counters->from_peers = mesh_fetcher_get_bytes_from_peers (priv->fetcher);
-    counters->uploaded = mesh_fetcher_get_bytes_uploaded (priv->fetcher);
-    counters->peers = mesh_fetcher_get_n_peers (priv->fetcher);
-  } else {
-    counters->from_cdn = priv->last_bytes_from_cdn;
-    counters->from_peers = priv->last_bytes_from_peers;
-    counters->uploaded = priv->last_bytes_uploaded;
-    counters->peers = 0;
-  }
+  fetcher = priv->fetcher ? g_object_ref (priv->fetcher) : NULL;
+  counters->from_cdn = priv->last_bytes_from_cdn;
+  counters->from_peers = priv->last_bytes_from_peers;
+  counters->uploaded = priv->last_bytes_uploaded;
+  counters->peers = 0;
   GST_OBJECT_UNLOCK (src);
+
+  if (fetcher) {
+    counters->from_cdn = mesh_fetcher_get_bytes_from_cdn (fetcher);
+    counters->from_peers = mesh_fetcher_get_bytes_from_peers (fetcher);
+    counters->uploaded = mesh_fetcher_get_bytes_uploaded (fetcher);
+    counters->peers = mesh_fetcher_get_n_peers (fetcher);
+  }
+}
+
+/* current-bitrate: what the main stream (the first: the variant, or the
+ * first AdaptationSet) plays now, as the manifest declares it or else as
+ * measured; 0 before the first fragment. */
+static guint
+get_current_bitrate (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  guint bitrate = 0;
+
+  g_mutex_lock (&priv->lock);
+  if (priv->streams->len > 0)
+    bitrate = ((GstMeshStream *) g_ptr_array_index (priv->streams, 0))
+        ->playing_bitrate;
+  g_mutex_unlock (&priv->lock);
+  return bitrate;
+}
+
+/* The media held that downstream did not take yet: the lowest over the
+ * streams. */
+static GstClockTime
+get_buffer_level (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  GstClockTime level = GST_CLOCK_TIME_NONE;
+  guint i;
+
+  g_mutex_lock (&priv->lock);
+  for (i = 0; i < priv->streams->len; i++) {
+    GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
+
+    level = GST_CLOCK_TIME_IS_VALID (level) ?
+        MIN (level, stream->queued_duration) : stream->queued_duration;
+  }
+  g_mutex_unlock (&priv->lock);
+  return GST_CLOCK_TIME_IS_VALID (level) ? level : 0;
 }
 
 static gdouble
@@ -147,17 +188,156 @@ p2p_ratio (guint64 from_cdn, guint64 from_peers)
   return (gdouble) from_peers / (gdouble) (from_cdn + from_peers);
 }
 
+/* What the fetcher gets from the properties, as one snapshot: taken under
+ * the object lock, handed over without it, since g_object_set() on the
+ * fetcher emits notify. */
+typedef struct
+{
+  gchar *user_agent;
+  guint timeout;
+  gint retries;
+  GstStructure *extra_headers;
+} FetcherSettings;
+
 /* Called with the object lock held. */
 static void
-configure_fetcher_locked (GstMeshAdaptiveSrc * src)
+fetcher_settings_snapshot_locked (GstMeshAdaptiveSrc * src,
+    FetcherSettings * settings)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
 
-  if (!priv->fetcher)
-    return;
-  g_object_set (priv->fetcher, "user-agent", priv->user_agent,
-      "timeout", priv->timeout, "retries", priv->retries,
-      "extra-headers", priv->extra_headers, NULL);
+  settings->user_agent = g_strdup (priv->user_agent);
+  settings->timeout = priv->timeout;
+  settings->retries = priv->retries;
+  settings->extra_headers = priv->extra_headers ?
+      gst_structure_copy (priv->extra_headers) : NULL;
+}
+
+static void
+fetcher_settings_clear (FetcherSettings * settings)
+{
+  g_clear_pointer (&settings->user_agent, g_free);
+  g_clear_pointer (&settings->extra_headers, gst_structure_free);
+}
+
+/* Hands the fetcher settings of the properties to the fetcher, if there is
+ * one. priv->config_lock makes snapshot and hand-over one step, so that
+ * when two threads set properties at once the last value wins. Not with
+ * the object lock held. */
+static void
+configure_fetcher (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  g_autoptr (MeshFetcher) fetcher = NULL;
+  FetcherSettings settings = { NULL, };
+
+  g_mutex_lock (&priv->config_lock);
+  GST_OBJECT_LOCK (src);
+  if (priv->fetcher) {
+    fetcher = g_object_ref (priv->fetcher);
+    fetcher_settings_snapshot_locked (src, &settings);
+  }
+  GST_OBJECT_UNLOCK (src);
+
+  if (fetcher) {
+    GST_DEBUG_OBJECT (src, "fetcher: user-agent '%s', timeout %u s, "
+        "retries %d", settings.user_agent, settings.timeout, settings.retries);
+    g_object_set (fetcher, "user-agent", settings.user_agent,
+        "timeout", settings.timeout, "retries", settings.retries,
+        "extra-headers", settings.extra_headers, NULL);
+  }
+  g_mutex_unlock (&priv->config_lock);
+  fetcher_settings_clear (&settings);
+}
+
+/* Property problems: values the element cannot use, posted as warnings
+ * on the bus when it starts (the bus is seldom there when properties are
+ * set: gst-launch and most applications set them before adding the element
+ * to a pipeline). */
+
+void
+gst_mesh_adaptive_src_report_property_problem (GstMeshAdaptiveSrc * src,
+    const gchar * property, const gchar * problem)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  if (problem)
+    GST_WARNING_OBJECT (src, "%s", problem);
+  GST_OBJECT_LOCK (src);
+  if (problem)
+    g_hash_table_replace (priv->property_problems, g_strdup (property),
+        g_strdup (problem));
+  else
+    g_hash_table_remove (priv->property_problems, property);
+  GST_OBJECT_UNLOCK (src);
+}
+
+static void
+post_property_problems (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  g_autoptr (GPtrArray) problems = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer property, problem;
+  guint i;
+
+  GST_OBJECT_LOCK (src);
+  g_hash_table_iter_init (&iter, priv->property_problems);
+  while (g_hash_table_iter_next (&iter, &property, &problem)) {
+    g_ptr_array_add (problems, g_strdup (property));
+    g_ptr_array_add (problems, g_strdup (problem));
+  }
+  GST_OBJECT_UNLOCK (src);
+
+  for (i = 0; i + 1 < problems->len; i += 2)
+    GST_ELEMENT_WARNING (src, RESOURCE, SETTINGS, ("%s",
+            (const gchar *) g_ptr_array_index (problems, i + 1)),
+        ("property %s", (const gchar *) g_ptr_array_index (problems, i)));
+}
+
+/* "host:port", as the peer manager reads stun-server. */
+static gboolean
+is_host_port (const gchar * text)
+{
+  const gchar *colon = strrchr (text, ':');
+  guint64 port;
+
+  return colon && colon != text
+      && g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL);
+}
+
+/* "turn://user:password@host:port", as the peer manager reads turn-server. */
+static gboolean
+is_turn_url (const gchar * text)
+{
+  g_autoptr (GUri) uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
+  const gchar *userinfo;
+
+  if (!uri || g_ascii_strcasecmp (g_uri_get_scheme (uri), "turn") != 0
+      || !g_uri_get_host (uri) || !*g_uri_get_host (uri)
+      || g_uri_get_port (uri) <= 0)
+    return FALSE;
+  userinfo = g_uri_get_userinfo (uri);
+  return userinfo && strchr (userinfo, ':');
+}
+
+/* Checks stun-server or turn-server (@property) and reports @value when it
+ * is malformed: the peer manager would ignore it. */
+static void
+check_ice_server (GstMeshAdaptiveSrc * src, const gchar * property,
+    const gchar * value)
+{
+  g_autofree gchar *problem = NULL;
+  gboolean stun = g_str_equal (property, "stun-server");
+
+  /* not the TURN value itself: it holds a password */
+  if (value && *value && stun && !is_host_port (value))
+    problem = g_strdup_printf ("Ignoring stun-server '%s': not host:port",
+        value);
+  else if (value && *value && !stun && !is_turn_url (value))
+    problem = g_strdup ("Ignoring turn-server: not "
+        "turn://user:password@host:port");
+  gst_mesh_adaptive_src_report_property_problem (src, property, problem);
 }
 
 static void
@@ -166,6 +346,7 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
 {
   GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (object);
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  gboolean fetcher_setting = FALSE;
 
   GST_OBJECT_LOCK (src);
   switch (prop_id) {
@@ -202,23 +383,23 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_RETRIES:
       priv->retries = g_value_get_int (value);
-      configure_fetcher_locked (src);
+      fetcher_setting = TRUE;
       break;
     case PROP_TIMEOUT:
       priv->timeout = g_value_get_uint (value);
-      configure_fetcher_locked (src);
+      fetcher_setting = TRUE;
       break;
     case PROP_USER_AGENT:
       g_free (priv->user_agent);
       priv->user_agent = g_value_dup_string (value);
-      configure_fetcher_locked (src);
+      fetcher_setting = TRUE;
       break;
     case PROP_EXTRA_HEADERS:
       g_clear_pointer (&priv->extra_headers, gst_structure_free);
       if (gst_value_get_structure (value))
         priv->extra_headers = gst_structure_copy (gst_value_get_structure
             (value));
-      configure_fetcher_locked (src);
+      fetcher_setting = TRUE;
       break;
     case PROP_STATS_INTERVAL:
       priv->stats_interval = g_value_get_uint (value);
@@ -260,6 +441,12 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
       break;
   }
   GST_OBJECT_UNLOCK (src);
+
+  /* calls into other objects, after the object lock */
+  if (fetcher_setting)
+    configure_fetcher (src);
+  if (prop_id == PROP_STUN_SERVER || prop_id == PROP_TURN_SERVER)
+    check_ice_server (src, pspec->name, g_value_get_string (value));
 }
 
 static void
@@ -291,6 +478,9 @@ gst_mesh_adaptive_src_get_property (GObject * object, guint prop_id,
     case PROP_PEERS:
       get_counters (src, &counters);
       g_value_set_uint (value, counters.peers);
+      return;
+    case PROP_CURRENT_BITRATE:
+      g_value_set_uint (value, get_current_bitrate (src));
       return;
     default:
       break;
@@ -688,6 +878,7 @@ streams_are_running (GstMeshAdaptiveSrc * src)
   return running;
 }
 
+/* Called with the seek lock held (see priv->streams). */
 static void
 push_event_to_all (GstMeshAdaptiveSrc * src, GstEvent * event)
 {
@@ -729,6 +920,11 @@ gst_mesh_adaptive_src_do_seek (GstMeshAdaptiveSrc * src, GstEvent * event)
     GST_WARNING_OBJECT (src, "cannot seek in a live stream");
     return FALSE;
   }
+
+  /* A seek stops the stream tasks and changes their state: from a stream's
+   * own thread (a pad probe or a downstream element reacting to a buffer)
+   * it would do that under the feet of the loop that pushes. */
+  g_return_val_if_fail (!gst_mesh_stream_thread_is_current (), FALSE);
 
   g_mutex_lock (&priv->seek_lock);
   if (!streams_are_running (src)) {
@@ -982,34 +1178,17 @@ manifest_task_func (GstMeshAdaptiveSrc * src)
 /* ------------------------------------------------------------------------ */
 /* Statistics */
 
-static gboolean
-post_stats (GstClock * clock, GstClockTime time, GstClockID id,
-    gpointer user_data)
+static void
+post_stats_message (GstMeshAdaptiveSrc * src)
 {
-  GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (user_data);
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
   Counters counters;
-  guint bandwidth, bitrate = 0;
-  GstClockTime level = GST_CLOCK_TIME_NONE;
-  guint i;
+  guint bandwidth;
 
   get_counters (src, &counters);
   GST_OBJECT_LOCK (src);
   bandwidth = priv->current_bandwidth;
   GST_OBJECT_UNLOCK (src);
-
-  g_mutex_lock (&priv->lock);
-  for (i = 0; i < priv->streams->len; i++) {
-    GstMeshStream *stream = g_ptr_array_index (priv->streams, i);
-    GstClockTime stream_level = stream->queued_duration;
-
-    if (stream->n_representations > 0 && bitrate == 0)
-      bitrate = stream->representations[stream->current_representation]
-          .bandwidth;
-    level = GST_CLOCK_TIME_IS_VALID (level) ? MIN (level, stream_level)
-        : stream_level;
-  }
-  g_mutex_unlock (&priv->lock);
 
   gst_element_post_message (GST_ELEMENT (src),
       gst_message_new_element (GST_OBJECT (src),
@@ -1021,10 +1200,33 @@ post_stats (GstClock * clock, GstClockTime time, GstClockID id,
                   counters.from_peers),
               "peers", G_TYPE_UINT, counters.peers,
               "current-bandwidth", G_TYPE_UINT, bandwidth,
-              "current-bitrate", G_TYPE_UINT, bitrate,
-              "buffer-level", G_TYPE_UINT64, (guint64) (GST_CLOCK_TIME_IS_VALID
-                  (level) ? level : 0), NULL)));
+              "current-bitrate", G_TYPE_UINT, get_current_bitrate (src),
+              "buffer-level", G_TYPE_UINT64,
+              (guint64) get_buffer_level (src), NULL)));
+}
+
+/* The periodic clock id's callback, on the system clock's thread. */
+static gboolean
+post_stats (GstClock * clock, GstClockTime time, GstClockID id,
+    gpointer user_data)
+{
+  post_stats_message (GST_MESH_ADAPTIVE_SRC (user_data));
   return TRUE;
+}
+
+void
+gst_mesh_adaptive_src_post_final_stats (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  guint interval;
+
+  GST_OBJECT_LOCK (src);
+  interval = priv->stats_interval;
+  GST_OBJECT_UNLOCK (src);
+  if (interval == 0)
+    return;
+  GST_DEBUG_OBJECT (src, "final mesh-stats");
+  post_stats_message (src);
 }
 
 static void
@@ -1091,34 +1293,144 @@ default_swarm_id (const gchar * location)
       NULL);
 }
 
-/* Joins the swarm when a tracker is set; leaves it otherwise. */
+/* Whether peer-to-peer can use @tracker: a ws:// or wss:// URL with a host.
+ * @reason says why not. */
+static gboolean
+tracker_is_usable (const gchar * tracker, const gchar ** reason)
+{
+  g_autoptr (GUri) uri = g_uri_parse (tracker, G_URI_FLAGS_NONE, NULL);
+  const gchar *scheme = uri ? g_uri_get_scheme (uri) : NULL;
+
+  if (!uri || (g_ascii_strcasecmp (scheme, "ws") != 0
+          && g_ascii_strcasecmp (scheme, "wss") != 0)) {
+    *reason = "not a ws:// or wss:// URL";
+    return FALSE;
+  }
+  if (!g_uri_get_host (uri) || !*g_uri_get_host (uri)) {
+    *reason = "no host";
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Peer-to-peer is off, as @message (naming the tracker and the reason)
+ * says: the element plays from the CDN. Any thread, never under a lock of
+ * the element. */
+static void
+post_tracker_unusable (GstMeshAdaptiveSrc * src, const gchar * message,
+    const gchar * tracker)
+{
+  GST_ELEMENT_WARNING (src, RESOURCE, OPEN_READ_WRITE, ("%s", message),
+      ("tracker property: %s", tracker ? tracker : "(none)"));
+}
+
+/* "p2p-warning" of the fetcher, on the fetcher thread: the tracker cannot
+ * be used (unreachable, refused, gone, or no peer-to-peer in this build).
+ * Not under any lock of ours: the object lock is only held to copy the
+ * property. */
+static void
+on_p2p_warning (MeshFetcher * fetcher, const gchar * message,
+    GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  g_autofree gchar *tracker = NULL;
+
+  GST_OBJECT_LOCK (src);
+  tracker = g_strdup (priv->tracker);
+  GST_OBJECT_UNLOCK (src);
+  post_tracker_unusable (src, message, tracker);
+}
+
+/* The peer settings of the properties, as one snapshot (copies): taken
+ * under the object lock, handed to the fetcher without it. */
+typedef struct
+{
+  gchar *tracker;
+  gchar *swarm_id;
+  gchar *stun_server;
+  gchar *turn_server;
+  gchar *local_address;
+  guint max_peers;
+  gboolean upload;
+  guint64 max_upload_rate;
+  guint64 cache_size;
+} PeerSettings;
+
+/* Called with the object lock held. */
+static void
+peer_settings_snapshot_locked (GstMeshAdaptiveSrc * src,
+    PeerSettings * settings)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  settings->tracker = g_strdup (priv->tracker);
+  settings->swarm_id = priv->swarm_id && *priv->swarm_id ?
+      g_strdup (priv->swarm_id) : priv->location ?
+      default_swarm_id (priv->location) : NULL;
+  settings->stun_server = g_strdup (priv->stun_server);
+  settings->turn_server = g_strdup (priv->turn_server);
+  settings->local_address = g_strdup (priv->local_address);
+  settings->max_peers = priv->max_peers;
+  settings->upload = priv->upload;
+  settings->max_upload_rate = priv->max_upload_rate;
+  settings->cache_size = priv->cache_size;
+}
+
+static void
+peer_settings_clear (PeerSettings * settings)
+{
+  g_free (settings->tracker);
+  g_free (settings->swarm_id);
+  g_free (settings->stun_server);
+  g_free (settings->turn_server);
+  g_free (settings->local_address);
+}
+
+/* Joins the swarm when a usable tracker is set (@on), leaves it otherwise.
+ * A tracker that cannot be used is a warning on the bus, and playback goes
+ * on from the CDN; so are malformed ICE servers, left out (see
+ * check_ice_server()). */
 static void
 configure_peers (GstMeshAdaptiveSrc * src, gboolean on)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
   g_autoptr (MeshFetcher) fetcher = gst_mesh_adaptive_src_get_fetcher (src);
-  g_autofree gchar *swarm = NULL;
+  PeerSettings settings = { NULL, };
   MeshPeerConfig config = { 0, };
+  const gchar *reason = NULL;
 
   if (!fetcher)
     return;
   GST_OBJECT_LOCK (src);
-  if (on && priv->tracker && *priv->tracker && priv->location) {
-    swarm = priv->swarm_id && *priv->swarm_id ? g_strdup (priv->swarm_id) :
-        default_swarm_id (priv->location);
-    config.tracker_url = priv->tracker;
-    config.swarm_id = swarm;
-    config.stun_server = priv->stun_server;
-    config.turn_server = priv->turn_server;
-    config.local_address = priv->local_address;
-    config.max_peers = priv->max_peers;
-    config.upload = priv->upload;
-    config.max_upload_rate = priv->max_upload_rate;
-    config.cache_size = priv->cache_size;
-    GST_INFO_OBJECT (src, "joining swarm '%s' at %s", swarm, priv->tracker);
-  }
-  mesh_fetcher_set_peer_config (fetcher, &config);
+  if (on)
+    peer_settings_snapshot_locked (src, &settings);
   GST_OBJECT_UNLOCK (src);
+
+  if (settings.tracker && *settings.tracker
+      && !tracker_is_usable (settings.tracker, &reason)) {
+    g_autofree gchar *message = g_strdup_printf ("Cannot use the tracker "
+        "%s: %s; segments come from the CDN", settings.tracker, reason);
+
+    post_tracker_unusable (src, message, settings.tracker);
+  } else if (settings.tracker && *settings.tracker && settings.swarm_id) {
+    config.tracker_url = settings.tracker;
+    config.swarm_id = settings.swarm_id;
+    if (settings.stun_server && is_host_port (settings.stun_server))
+      config.stun_server = settings.stun_server;
+    if (settings.turn_server && is_turn_url (settings.turn_server))
+      config.turn_server = settings.turn_server;
+    config.local_address = settings.local_address;
+    config.max_peers = settings.max_peers;
+    config.upload = settings.upload;
+    config.max_upload_rate = settings.max_upload_rate;
+    config.cache_size = settings.cache_size;
+    GST_INFO_OBJECT (src, "joining swarm '%s' at %s", settings.swarm_id,
+        settings.tracker);
+  }
+  g_mutex_lock (&priv->config_lock);
+  mesh_fetcher_set_peer_config (fetcher, &config);
+  g_mutex_unlock (&priv->config_lock);
+  peer_settings_clear (&settings);
 }
 
 static void
@@ -1129,10 +1441,16 @@ create_fetcher (GstMeshAdaptiveSrc * src)
 
   /* the element outlives the fetcher thread, which calls back */
   mesh_fetcher_set_peer_event_func (fetcher, post_peer_event, src);
+  /* looked up: a fetcher without the signal still plays, silently */
+  if (g_signal_lookup ("p2p-warning", MESH_TYPE_FETCHER) != 0)
+    g_signal_connect (fetcher, "p2p-warning", G_CALLBACK (on_p2p_warning), src);
+  else
+    GST_WARNING_OBJECT (src, "the fetcher has no p2p-warning signal: an "
+        "unusable tracker will not show on the bus");
   GST_OBJECT_LOCK (src);
   priv->fetcher = fetcher;
-  configure_fetcher_locked (src);
   GST_OBJECT_UNLOCK (src);
+  configure_fetcher (src);
 }
 
 static void
@@ -1143,19 +1461,65 @@ destroy_fetcher (GstMeshAdaptiveSrc * src)
 
   GST_OBJECT_LOCK (src);
   fetcher = g_steal_pointer (&priv->fetcher);
-  if (fetcher) {
-    priv->last_bytes_from_cdn = mesh_fetcher_get_bytes_from_cdn (fetcher);
-    priv->last_bytes_from_peers = mesh_fetcher_get_bytes_from_peers (fetcher);
-    priv->last_bytes_uploaded = mesh_fetcher_get_bytes_uploaded (fetcher);
-  }
   GST_OBJECT_UNLOCK (src);
-  g_clear_object (&fetcher);
+  if (!fetcher)
+    return;
+
+  g_signal_handlers_disconnect_by_data (fetcher, src);
+  /* what the counters say from now on */
+  {
+    guint64 from_cdn = mesh_fetcher_get_bytes_from_cdn (fetcher);
+    guint64 from_peers = mesh_fetcher_get_bytes_from_peers (fetcher);
+    guint64 uploaded = mesh_fetcher_get_bytes_uploaded (fetcher);
+
+    GST_OBJECT_LOCK (src);
+    priv->last_bytes_from_cdn = from_cdn;
+    priv->last_bytes_from_peers = from_peers;
+    priv->last_bytes_uploaded = uploaded;
+    GST_OBJECT_UNLOCK (src);
+  }
+  g_object_unref (fetcher);
 }
 
-static void
+/* A source that cannot start fails its state change at once, with an
+ * error on the bus, as souphttpsrc does: there must be an http(s) URL
+ * with a host to fetch. */
+static gboolean
+check_location (GstMeshAdaptiveSrc * src)
+{
+  g_autofree gchar *location = gst_mesh_adaptive_src_dup_location (src);
+  g_autoptr (GUri) uri = NULL;
+  const gchar *scheme;
+
+  if (!location || !*location) {
+    GST_ELEMENT_ERROR (src, RESOURCE, OPEN_READ, ("No URL set."),
+        ("Missing location property"));
+    return FALSE;
+  }
+  uri = g_uri_parse (location, G_URI_FLAGS_NONE, NULL);
+  scheme = uri ? g_uri_get_scheme (uri) : NULL;
+  if (!uri || (g_ascii_strcasecmp (scheme, "http") != 0
+          && g_ascii_strcasecmp (scheme, "https") != 0)) {
+    GST_ELEMENT_ERROR (src, RESOURCE, OPEN_READ,
+        ("Not an http:// or https:// URL: \"%s\"", location), (NULL));
+    return FALSE;
+  }
+  if (!g_uri_get_host (uri) || !*g_uri_get_host (uri)) {
+    GST_ELEMENT_ERROR (src, RESOURCE, OPEN_READ,
+        ("No host in the URL \"%s\"", location), (NULL));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
 start_streaming (GstMeshAdaptiveSrc * src)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  if (!check_location (src))
+    return FALSE;
+  post_property_problems (src);
 
   g_mutex_lock (&priv->lock);
   priv->stopping = FALSE;
@@ -1165,6 +1529,7 @@ start_streaming (GstMeshAdaptiveSrc * src)
   configure_peers (src, TRUE);
   gst_task_start (priv->manifest_task);
   start_stats (src);
+  return TRUE;
 }
 
 static void
@@ -1184,6 +1549,8 @@ stop_streaming (GstMeshAdaptiveSrc * src)
   priv->exposed = FALSE;
   g_mutex_unlock (&priv->seek_lock);
   stop_stats (src);
+  /* what the run came to, even when it was shorter than stats-interval */
+  gst_mesh_adaptive_src_post_final_stats (src);
   configure_peers (src, FALSE);
 }
 
@@ -1199,7 +1566,8 @@ gst_mesh_adaptive_src_change_state (GstElement * element,
       create_fetcher (src);
       break;
     case GST_STATE_CHANGE_READY_TO_PAUSED:
-      start_streaming (src);
+      if (!start_streaming (src))
+        return GST_STATE_CHANGE_FAILURE;
       break;
     case GST_STATE_CHANGE_PAUSED_TO_READY:
       stop_streaming (src);
@@ -1248,6 +1616,9 @@ gst_mesh_adaptive_src_init (GstMeshAdaptiveSrc * src)
   g_mutex_init (&priv->lock);
   g_cond_init (&priv->cond);
   g_mutex_init (&priv->seek_lock);
+  g_mutex_init (&priv->config_lock);
+  priv->property_problems = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, g_free);
   priv->streams = g_ptr_array_new ();
   priv->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) g_bytes_unref);
@@ -1274,6 +1645,8 @@ gst_mesh_adaptive_src_finalize (GObject * object)
   g_mutex_clear (&priv->lock);
   g_cond_clear (&priv->cond);
   g_mutex_clear (&priv->seek_lock);
+  g_mutex_clear (&priv->config_lock);
+  g_hash_table_unref (priv->property_problems);
   g_free (priv->location);
   g_free (priv->user_agent);
   g_free (priv->tracker);
@@ -1287,6 +1660,10 @@ gst_mesh_adaptive_src_finalize (GObject * object)
   G_OBJECT_CLASS (gst_mesh_adaptive_src_parent_class)->finalize (object);
 }
 
+/* Ranges: numbers a user types stop at G_MAXINT / G_MAXINT64, so that a
+ * negative value typed for an unsigned property ("cache-size=-1", which
+ * reads as the largest unsigned number) is out of range and refused, not
+ * taken as "huge". */
 static void
 install_properties (GObjectClass * gobject_class)
 {
@@ -1296,7 +1673,8 @@ install_properties (GObjectClass * gobject_class)
   /**
    * GstMeshAdaptiveSrc:location:
    *
-   * The http:// or https:// URL of the manifest.
+   * The http:// or https:// URL of the manifest. Without one, or with
+   * another kind of URL, the element fails to go to PAUSED.
    */
   g_object_class_install_property (gobject_class, PROP_LOCATION,
       g_param_spec_string ("location", "Location",
@@ -1310,8 +1688,9 @@ install_properties (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_CONNECTION_SPEED,
       g_param_spec_uint ("connection-speed", "Connection speed",
-          "Network connection speed to use in kbit/s (0 = measure it)",
-          0, G_MAXUINT / 1000, DEFAULT_CONNECTION_SPEED, rw));
+          "Network speed to assume when choosing a representation, in kbit/s "
+          "(0 = measure it)", 0, G_MAXUINT / 1000, DEFAULT_CONNECTION_SPEED,
+          rw));
 
   /**
    * GstMeshAdaptiveSrc:bandwidth-target-ratio:
@@ -1322,33 +1701,35 @@ install_properties (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_BANDWIDTH_TARGET_RATIO,
       g_param_spec_float ("bandwidth-target-ratio",
           "Ratio of target bandwidth / available bandwidth",
-          "Limit of the available bitrate to use when switching to "
-          "alternates", 0, 1, DEFAULT_BANDWIDTH_TARGET_RATIO, rw));
+          "Share of the measured bandwidth that the chosen representation "
+          "may use; the rest is a safety margin", 0, 1,
+          DEFAULT_BANDWIDTH_TARGET_RATIO, rw));
 
   g_object_class_install_property (gobject_class, PROP_MIN_BITRATE,
-      g_param_spec_uint ("min-bitrate", "Minimum Bitrate",
-          "Minimum bitrate to use when switching to alternates (bits/s, "
-          "0 = no limit)", 0, G_MAXUINT, DEFAULT_MIN_BITRATE, rw));
+      g_param_spec_uint ("min-bitrate", "Minimum bitrate",
+          "Lowest bitrate ABR may choose, in bit/s (0 = no limit)",
+          0, G_MAXINT, DEFAULT_MIN_BITRATE, rw));
 
   g_object_class_install_property (gobject_class, PROP_MAX_BITRATE,
-      g_param_spec_uint ("max-bitrate", "Maximum Bitrate",
-          "Maximum bitrate to use when switching to alternates (bits/s, "
-          "0 = no limit)", 0, G_MAXUINT, DEFAULT_MAX_BITRATE, rw));
+      g_param_spec_uint ("max-bitrate", "Maximum bitrate",
+          "Highest bitrate ABR may choose, in bit/s (0 = no limit)",
+          0, G_MAXINT, DEFAULT_MAX_BITRATE, rw));
 
   g_object_class_install_property (gobject_class, PROP_START_BITRATE,
-      g_param_spec_uint ("start-bitrate", "Starting Bitrate",
-          "Initial bitrate to use to choose the first alternate (bits/s, "
-          "0 = the lowest)", 0, G_MAXUINT, DEFAULT_START_BITRATE, rw));
+      g_param_spec_uint ("start-bitrate", "Starting bitrate",
+          "Bitrate that picks the first representation, in bit/s: the "
+          "highest one that fits (0 = the lowest representation)",
+          0, G_MAXINT, DEFAULT_START_BITRATE, rw));
 
   g_object_class_install_property (gobject_class, PROP_MAX_VIDEO_WIDTH,
-      g_param_spec_uint ("max-video-width", "Max video width",
-          "Maximum video width of the alternates to choose from (0 = no "
-          "limit)", 0, G_MAXUINT, DEFAULT_MAX_VIDEO_WIDTH, rw));
+      g_param_spec_uint ("max-video-width", "Maximum video width",
+          "Widest video representation ABR may choose, in pixels (0 = no "
+          "limit)", 0, G_MAXINT, DEFAULT_MAX_VIDEO_WIDTH, rw));
 
   g_object_class_install_property (gobject_class, PROP_MAX_VIDEO_HEIGHT,
-      g_param_spec_uint ("max-video-height", "Max video height",
-          "Maximum video height of the alternates to choose from (0 = no "
-          "limit)", 0, G_MAXUINT, DEFAULT_MAX_VIDEO_HEIGHT, rw));
+      g_param_spec_uint ("max-video-height", "Maximum video height",
+          "Tallest video representation ABR may choose, in pixels (0 = no "
+          "limit)", 0, G_MAXINT, DEFAULT_MAX_VIDEO_HEIGHT, rw));
 
   /**
    * GstMeshAdaptiveSrc:max-buffering-time:
@@ -1358,8 +1739,9 @@ install_properties (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_MAX_BUFFERING_TIME,
       g_param_spec_uint64 ("max-buffering-time", "Maximum buffering time",
-          "Media to download ahead of what downstream has taken (ns)",
-          GST_SECOND, G_MAXUINT64, DEFAULT_MAX_BUFFERING_TIME, rw));
+          "Media to download ahead of what downstream has taken, in "
+          "nanoseconds (at least 1 s)", GST_SECOND, G_MAXINT64,
+          DEFAULT_MAX_BUFFERING_TIME, rw));
 
   /**
    * GstMeshAdaptiveSrc:live-delay:
@@ -1369,13 +1751,27 @@ install_properties (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_LIVE_DELAY,
       g_param_spec_int64 ("live-delay", "Live delay",
-          "How far behind the live edge to start a live stream (ns, -1 = "
-          "as the manifest advises)", -1, G_MAXINT64, DEFAULT_LIVE_DELAY,
-          rw | GST_PARAM_MUTABLE_READY));
+          "How far behind the live edge a live stream starts, in nanoseconds "
+          "(-1 = as the manifest advises, else three segments)", -1,
+          G_MAXINT64, DEFAULT_LIVE_DELAY, rw | GST_PARAM_MUTABLE_READY));
 
   g_object_class_install_property (gobject_class, PROP_CURRENT_BANDWIDTH,
       g_param_spec_uint ("current-bandwidth", "Current download bandwidth",
-          "Download bandwidth measured over the last fragments (bits/s)",
+          "Download throughput measured over the last fragments of the main "
+          "stream, in bit/s", 0, G_MAXUINT, 0, ro));
+
+  /**
+   * GstMeshAdaptiveSrc:current-bitrate:
+   *
+   * The bitrate of what the main stream (the HLS variant, or the first
+   * DASH AdaptationSet) plays now: the bandwidth the manifest declares for
+   * it, or the size of the fragment over its duration where the manifest
+   * declares none. 0 until the first fragment.
+   */
+  g_object_class_install_property (gobject_class, PROP_CURRENT_BITRATE,
+      g_param_spec_uint ("current-bitrate", "Current bitrate",
+          "Bitrate of the representation the main stream plays now, in "
+          "bit/s: as the manifest declares it, else as measured",
           0, G_MAXUINT, 0, ro));
 
   g_object_class_install_property (gobject_class, PROP_RETRIES,
@@ -1401,9 +1797,9 @@ install_properties (GObjectClass * gobject_class)
    * name; a string value, or an array or list of them for repeated headers.
    */
   g_object_class_install_property (gobject_class, PROP_EXTRA_HEADERS,
-      g_param_spec_boxed ("extra-headers", "Extra Headers",
-          "Extra headers to append to the HTTP requests", GST_TYPE_STRUCTURE,
-          rw));
+      g_param_spec_boxed ("extra-headers", "Extra headers",
+          "Extra HTTP request headers: each field a header name, with a "
+          "string value or an array of strings", GST_TYPE_STRUCTURE, rw));
 
   g_object_class_install_property (gobject_class, PROP_BYTES_FROM_CDN,
       g_param_spec_uint64 ("bytes-from-cdn", "Bytes from CDN",
@@ -1426,12 +1822,14 @@ install_properties (GObjectClass * gobject_class)
    * bytes-from-cdn, bytes-from-peers, bytes-uploaded (guint64), p2p-ratio
    * (gdouble), peers (guint),
    * current-bandwidth, current-bitrate (guint, bit/s) and buffer-level
-   * (guint64, ns).
+   * (guint64, ns). One more is posted at the end of the stream and when
+   * the element stops, so that a run shorter than the interval reports too.
    */
   g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
       g_param_spec_uint ("stats-interval", "Statistics interval",
-          "Milliseconds between mesh-stats messages on the bus (0 = none)",
-          0, G_MAXUINT, DEFAULT_STATS_INTERVAL, rw | GST_PARAM_MUTABLE_READY));
+          "Milliseconds between mesh-stats messages on the bus; one more at "
+          "the end and on stop (0 = none at all)", 0, G_MAXINT,
+          DEFAULT_STATS_INTERVAL, rw | GST_PARAM_MUTABLE_READY));
 }
 
 static void
@@ -1445,12 +1843,14 @@ install_peer_properties (GObjectClass * gobject_class)
    * GstMeshAdaptiveSrc:tracker:
    *
    * The mesh-tracker WebSocket URL, e.g. ws://127.0.0.1:8765/announce.
-   * Empty: every byte comes from the CDN.
+   * Empty: every byte comes from the CDN. A URL that is not ws:// or
+   * wss://, or a tracker that cannot be reached, is a warning on the bus,
+   * and playback goes on from the CDN.
    */
   g_object_class_install_property (gobject_class, PROP_TRACKER,
       g_param_spec_string ("tracker", "Tracker",
           "mesh-tracker URL (ws:// or wss://) that puts viewers of the stream "
-          "in touch; empty = CDN only", NULL, rw));
+          "in touch (empty = CDN only)", NULL, rw));
 
   /**
    * GstMeshAdaptiveSrc:swarm-id:
@@ -1460,18 +1860,18 @@ install_peer_properties (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_SWARM_ID,
       g_param_spec_string ("swarm-id", "Swarm id",
-          "Identity of the stream among viewers (default: the manifest URL "
+          "Identity of the stream among viewers (NULL = the manifest URL "
           "without its query)", NULL, rw));
 
   g_object_class_install_property (gobject_class, PROP_STUN_SERVER,
       g_param_spec_string ("stun-server", "STUN server",
-          "STUN server for server-reflexive ICE candidates (host:port)", NULL,
-          rw));
+          "STUN server for server-reflexive ICE candidates, as host:port "
+          "(NULL = none)", NULL, rw));
 
   g_object_class_install_property (gobject_class, PROP_TURN_SERVER,
       g_param_spec_string ("turn-server", "TURN server",
-          "TURN server for relayed ICE candidates "
-          "(turn://user:password@host:port)", NULL, rw));
+          "TURN server for relayed ICE candidates, as "
+          "turn://user:password@host:port (NULL = none)", NULL, rw));
 
   g_object_class_install_property (gobject_class, PROP_MAX_PEERS,
       g_param_spec_uint ("max-peers", "Maximum peers",
@@ -1485,16 +1885,16 @@ install_peer_properties (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_MAX_UPLOAD_RATE,
       g_param_spec_uint64 ("max-upload-rate", "Maximum upload rate",
           "Bytes per second sent to other viewers at most (0 = unlimited)",
-          0, G_MAXUINT64, DEFAULT_MAX_UPLOAD_RATE, rw));
+          0, G_MAXINT64, DEFAULT_MAX_UPLOAD_RATE, rw));
 
   g_object_class_install_property (gobject_class, PROP_CACHE_SIZE,
       g_param_spec_uint64 ("cache-size", "Cache size",
-          "Bytes of recent segments kept to serve other viewers", 0,
-          G_MAXUINT64, DEFAULT_CACHE_SIZE, rw));
+          "Bytes of recent segments kept to serve other viewers (0 = keep "
+          "none)", 0, G_MAXINT64, DEFAULT_CACHE_SIZE, rw));
 
   g_object_class_install_property (gobject_class, PROP_LOCAL_ADDRESS,
       g_param_spec_string ("local-address", "Local address",
-          "Only offer ICE host candidates on this IP address (default: all "
+          "Only offer ICE host candidates on this IP address (NULL = all "
           "interfaces)", NULL, rw));
 
   g_object_class_install_property (gobject_class, PROP_BYTES_UPLOADED,

@@ -160,6 +160,16 @@ gint gst_mesh_adaptive_src_choose_initial (GstMeshAdaptiveSrc * src,
 GstClockTime gst_mesh_adaptive_src_get_live_delay (GstMeshAdaptiveSrc * src,
     GstClockTime default_delay);
 
+/* A property value the element cannot use, such as a malformed
+ * presentation-delay: @problem says what is wrong and what the element does
+ * instead ("Ignoring presentation-delay '3x': not like 12s, 2500ms or 3f"),
+ * NULL when the property is fine again. The element posts each problem as a
+ * GST_RESOURCE_ERROR_SETTINGS warning on the bus when it starts
+ * (READY to PAUSED): properties are mostly set before there is a bus. Any
+ * thread, not under the object lock. */
+void gst_mesh_adaptive_src_report_property_problem (GstMeshAdaptiveSrc * src,
+    const gchar * property, const gchar * problem);
+
 /* The URL the user gave (transfer full). */
 gchar *gst_mesh_adaptive_src_dup_location (GstMeshAdaptiveSrc * src);
 

@@ -1644,18 +1644,24 @@ gst_mesh_dash_src_set_property (GObject * object, guint prop_id,
   guint64 segments;
 
   switch (prop_id) {
-    case PROP_PRESENTATION_DELAY:
+    case PROP_PRESENTATION_DELAY:{
+      g_autofree gchar *problem = NULL;
+
       delay = g_value_get_string (value);
-      if (delay && !parse_presentation_delay (delay, &time, &segments)) {
-        GST_WARNING_OBJECT (self, "ignoring presentation-delay '%s': not "
+      /* kept out, and a warning on the bus when the element starts */
+      if (delay && !parse_presentation_delay (delay, &time, &segments))
+        problem = g_strdup_printf ("Ignoring presentation-delay '%s': not "
             "like 12s, 2500ms or 3f", delay);
+      gst_mesh_adaptive_src_report_property_problem (GST_MESH_ADAPTIVE_SRC
+          (self), "presentation-delay", problem);
+      if (problem)
         break;
-      }
       GST_OBJECT_LOCK (self);
       g_free (self->presentation_delay);
       self->presentation_delay = g_strdup (delay);
       GST_OBJECT_UNLOCK (self);
       break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
