@@ -28,8 +28,10 @@
  *                its running time (+ latency) on the pipeline clock, the
  *                stall lasting from when it was due until it arrived;
  *   the element's counters (bytes-from-cdn, bytes-from-peers,
- *   bytes-uploaded, p2p-ratio, peers), the peers seen, and the process's
- *   CPU time and peak RSS (getrusage: every thread of this process).
+ *   bytes-uploaded, p2p-ratio, peers), current_bitrate (bit/s of the
+ *   variant played when the line is printed), the peers seen, and the
+ *   process's CPU time and peak RSS (getrusage: every thread of this
+ *   process).
  *
  * Exit status: 0 when it played to the end, 1 on a pipeline error or EOS
  * (a live stream does not end), 2 on bad options.
@@ -286,7 +288,7 @@ add_and_link_chain (Viewer * viewer, GstPad * srcpad, GstElement * first,
   ok = gst_pad_link (srcpad, sinkpad) == GST_PAD_LINK_OK;
   gst_object_unref (sinkpad);
   if (!ok)
-    GST_WARNING ("could not link %" GST_PTR_FORMAT, srcpad);
+    GST_WARNING_OBJECT (srcpad, "could not link to %" GST_PTR_FORMAT, first);
   return ok;
 }
 
@@ -386,6 +388,7 @@ typedef struct
   guint64 from_cdn, from_peers, uploaded;
   gdouble ratio;
   guint peers;
+  guint bitrate;
 } ElementCounters;
 
 static void
@@ -393,7 +396,8 @@ read_counters (Viewer * viewer, ElementCounters * c)
 {
   g_object_get (viewer->src, "bytes-from-cdn", &c->from_cdn,
       "bytes-from-peers", &c->from_peers, "bytes-uploaded", &c->uploaded,
-      "p2p-ratio", &c->ratio, "peers", &c->peers, NULL);
+      "p2p-ratio", &c->ratio, "peers", &c->peers, "current-bitrate",
+      &c->bitrate, NULL);
 }
 
 static gdouble
@@ -486,8 +490,9 @@ print_report (Viewer * viewer, gboolean final)
   append_stalls (viewer, out, final);
   g_string_append_printf (out, ", \"bytes_from_cdn\": %" G_GUINT64_FORMAT
       ", \"bytes_from_peers\": %" G_GUINT64_FORMAT ", \"bytes_uploaded\": %"
-      G_GUINT64_FORMAT ", \"p2p_ratio\": %.4f, \"peers\": %u", c.from_cdn,
-      c.from_peers, c.uploaded, c.ratio, c.peers);
+      G_GUINT64_FORMAT ", \"p2p_ratio\": %.4f, \"peers\": %u, "
+      "\"current_bitrate\": %u", c.from_cdn, c.from_peers, c.uploaded, c.ratio,
+      c.peers, c.bitrate);
   g_string_append_printf (out, ", \"cpu_ms\": %.1f, \"user_ms\": %.1f, "
       "\"sys_ms\": %.1f, \"max_rss_kib\": %ld",
       (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000.0 +

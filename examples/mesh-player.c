@@ -3,16 +3,28 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A small player: playbin on a meshhls+http(s):// URI, printing the
- * mesh-stats messages as they arrive. Everything runs on the main thread's
- * GMainContext; the bus watch is the only callback.
+ * A small player: playbin on a meshhls+http(s):// or meshdash+http(s)://
+ * URI, printing the mesh-stats messages as they arrive (the P2P ratio and
+ * the bitrate played), and the warnings. Everything runs on the main
+ * thread's GMainContext; the bus watch and playbin's source-setup (on the
+ * thread that changes the state, the main thread here) are the callbacks.
  *
  *   mesh-player [--no-video] [--seconds N] [--tracker ws://HOST:PORT/announce]
- *       [--local-address IP] [--name NAME] meshhls+http://HOST/master.m3u8
+ *       [--local-address IP] [--name NAME] URI
  *
- * With --tracker, the source shares segments with the other viewers of the
- * stream; the tracker and local-address are set on it from playbin's
- * source-setup signal.
+ * --no-video plays headless: fakesinks in real time instead of a window and
+ * a sound card. With --tracker, the source shares segments with the other
+ * viewers of the stream; the tracker and local-address are set on it from
+ * playbin's source-setup signal.
+ *
+ * With the test origin (docs/test-origin.md) serving the test media:
+ *
+ *   build/tools/origin/mesh-origin --root build/tests/media \
+ *       --listen 127.0.0.1:8080 &
+ *   build/examples/mesh-player --no-video \
+ *       meshhls+http://127.0.0.1:8080/hls/ts/master.m3u8
+ *   build/examples/mesh-player --no-video \
+ *       meshdash+http://127.0.0.1:8080/dash/template-timeline/manifest.mpd
  */
 #include <gst/gst.h>
 
@@ -40,8 +52,9 @@ print_stats (Player * player, const GstStructure * s)
   gst_structure_get_uint (s, "current-bitrate", &bitrate);
   gst_structure_get_uint (s, "peers", &peers);
   g_print ("%s: p2p-ratio=%.3f from-cdn=%" G_GUINT64_FORMAT " from-peers=%"
-      G_GUINT64_FORMAT " uploaded=%" G_GUINT64_FORMAT " peers=%u bitrate=%u\n",
-      player->name, ratio, cdn, from_peers, uploaded, peers, bitrate);
+      G_GUINT64_FORMAT " uploaded=%" G_GUINT64_FORMAT " peers=%u "
+      "current-bitrate=%u\n", player->name, ratio, cdn, from_peers, uploaded,
+      peers, bitrate);
 }
 
 /* The source's counters once playback is over. */
@@ -61,15 +74,15 @@ print_final_stats (Player * player)
   {
     guint64 cdn, from_peers, uploaded;
     gdouble ratio;
-    guint peers;
+    guint peers, bitrate;
 
     g_object_get (source, "bytes-from-cdn", &cdn, "bytes-from-peers",
         &from_peers, "bytes-uploaded", &uploaded, "p2p-ratio", &ratio,
-        "peers", &peers, NULL);
+        "peers", &peers, "current-bitrate", &bitrate, NULL);
     gst_structure_set (s, "bytes-from-cdn", G_TYPE_UINT64, cdn,
         "bytes-from-peers", G_TYPE_UINT64, from_peers, "bytes-uploaded",
         G_TYPE_UINT64, uploaded, "p2p-ratio", G_TYPE_DOUBLE, ratio, "peers",
-        G_TYPE_UINT, peers, NULL);
+        G_TYPE_UINT, peers, "current-bitrate", G_TYPE_UINT, bitrate, NULL);
   }
   g_print ("final ");
   print_stats (player, s);
@@ -99,6 +112,12 @@ on_bus_message (GstBus * bus, GstMessage * msg, gpointer user_data)
     case GST_MESSAGE_ELEMENT:
       if (gst_message_has_name (msg, "mesh-stats"))
         print_stats (player, gst_message_get_structure (msg));
+      break;
+    case GST_MESSAGE_WARNING:
+      /* e.g. a tracker that cannot be used: playback goes on from the CDN */
+      gst_message_parse_warning (msg, &error, &debug);
+      g_printerr ("%s: warning from %s: %s\n", player->name,
+          GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), error->message);
       break;
     case GST_MESSAGE_ERROR:
       gst_message_parse_error (msg, &error, &debug);
@@ -138,7 +157,8 @@ main (int argc, char **argv)
   g_auto (GStrv) uris = NULL;
   GOptionEntry entries[] = {
     {"no-video", 0, 0, G_OPTION_ARG_NONE, &no_video,
-        "Decode but do not display (fakesink, in real time)", NULL},
+          "Headless: decode into fakesinks in real time, no window or sound",
+        NULL},
     {"seconds", 0, 0, G_OPTION_ARG_INT, &seconds,
         "Stop after this many seconds (0 = at the end)", "N"},
     {"tracker", 0, 0, G_OPTION_ARG_STRING, &tracker,
@@ -159,7 +179,8 @@ main (int argc, char **argv)
   if (!g_option_context_parse (context, &argc, &argv, &error) || !uris
       || !uris[0]) {
     g_printerr ("usage: %s [--no-video] [--seconds N] [--tracker URL] "
-        "meshhls+http://HOST/PATH.m3u8\n", argv[0]);
+        "[--local-address IP] [--name NAME] meshhls+http://HOST/PATH.m3u8 | "
+        "meshdash+http://HOST/PATH.mpd\n", argv[0]);
     return 2;
   }
 

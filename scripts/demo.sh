@@ -2,8 +2,8 @@
 # The demo: builds gst-mesh, makes test media, starts the test origin with a
 # simulated live HLS stream (6 segments of 2 s in the window), a mesh-tracker,
 # and several viewers (playbin on meshhls+http://, decoding in real time)
-# that share segments with each other, printing each viewer's P2P ratio as it
-# climbs and, at the end, what the origin served.
+# that share segments with each other, printing each viewer's P2P ratio and
+# the bitrate it plays as they go and, at the end, what the origin served.
 #   DEMO_VIEWERS (default 4), DEMO_SECONDS (default 40); ^C stops everything.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,6 +47,7 @@ uri="meshhls+$origin/live/live/index.m3u8"
 echo "origin:  $origin (simulated live: /live/live/index.m3u8)"
 echo "tracker: $tracker"
 echo "$viewers viewers for $seconds s; each line is a viewer's mesh-stats"
+echo "(current-bitrate: the bitrate of the variant the viewer plays, bit/s)"
 
 export GST_PLUGIN_PATH=$build/gst/mesh
 viewer_pids=()
@@ -74,6 +75,10 @@ for log in sys.argv[2:]:
         continue
     m = re.search(r"from-cdn=(\d+) from-peers=(\d+)", finals[-1])
     received += int(m.group(1)) + int(m.group(2))
+    ratio = re.search(r"p2p-ratio=([0-9.]+)", finals[-1])
+    bitrate = re.search(r"current-bitrate=(\d+)", finals[-1])
+    print(f"{log.rsplit('/', 1)[-1][:-4]}: p2p-ratio {ratio.group(1)}, "
+          f"playing {int(bitrate.group(1)) / 1000:.0f} kbit/s")
 n = len(sys.argv) - 2
 print(f"origin served {served} segment bytes; viewers received {received}")
 if received:
