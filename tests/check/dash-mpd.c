@@ -1493,9 +1493,6 @@ GST_START_TEST (test_representation_attributes)
       MESH_DASH_ERROR_INVALID, "Period 1: AdaptationSet 'v': "
       "Representation 1: Representation@id is missing");
   check_error (STATIC_MPD "<Period><AdaptationSet id='v'><Representation "
-      "id='x'/></AdaptationSet></Period></MPD>", MESH_DASH_ERROR_INVALID,
-      "Representation 'x': Representation@bandwidth is missing");
-  check_error (STATIC_MPD "<Period><AdaptationSet id='v'><Representation "
       "id='x' bandwidth='-5'/></AdaptationSet></Period></MPD>",
       MESH_DASH_ERROR_INVALID, "Representation@bandwidth '-5' is negative");
   check_error (STATIC_MPD "<Period><AdaptationSet id='v'><Representation "
@@ -1508,6 +1505,132 @@ GST_START_TEST (test_representation_attributes)
   check_error (STATIC_MPD "<Period><AdaptationSet><Role value='main'/>"
       "</AdaptationSet></Period></MPD>", MESH_DASH_ERROR_INVALID,
       "Role@schemeIdUri is missing");
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* What packagers write: defaults and loose numbers, with a warning each */
+
+/* Asserts that one of @mpd's warnings contains @needle */
+static void
+check_warning (const MeshDashMpd * mpd, const gchar * needle)
+{
+  guint i;
+
+  for (i = 0; i < mpd->warnings->len; i++) {
+    if (strstr (g_ptr_array_index (mpd->warnings, i), needle) != NULL)
+      return;
+  }
+  fail ("no warning mentions '%s' (%u warnings)", needle, mpd->warnings->len);
+}
+
+GST_START_TEST (test_missing_mandatory_defaulted)
+{
+  MeshDashMpd *mpd;
+
+  /* MPD@minBufferTime */
+  mpd = parse_ok ("<MPD " MPD_NS "><Period/></MPD>");
+  fail_unless_equals_uint64 (mpd->min_buffer_time, 2 * GST_SECOND);
+  fail_unless_equals_int (mpd->warnings->len, 1);
+  check_warning (mpd, "MPD@minBufferTime is missing: 0:00:02");
+  mesh_dash_mpd_free (mpd);
+
+  /* a sidecar subtitle file without Representation@bandwidth */
+  mpd = parse_ok (STATIC_MPD "<Period><AdaptationSet id='subs' "
+      "contentType='text' mimeType='text/vtt' lang='en'><Representation "
+      "id='sub-en'><BaseURL>subs/en.vtt</BaseURL></Representation>"
+      "</AdaptationSet></Period></MPD>");
+  fail_unless_equals_uint64 (rep_at (mpd, 0, 0, 0)->bandwidth, 0);
+  fail_unless_equals_int (as_at (mpd, 0, 0)->content_type,
+      MESH_DASH_CONTENT_TEXT);
+  check_warning (mpd, "Period 1: AdaptationSet 'subs': Representation "
+      "'sub-en': Representation@bandwidth is missing: 0 assumed");
+  mesh_dash_mpd_free (mpd);
+
+  /* nothing to say about a complete MPD */
+  mpd = parse_ok (vod_mpd);
+  fail_unless_equals_int (mpd->warnings->len, 0);
+  mesh_dash_mpd_free (mpd);
+}
+
+GST_END_TEST;
+
+static MeshDashMpd *
+parse_rep_attributes (const gchar * attributes)
+{
+  g_autofree gchar *text = g_strdup_printf (STATIC_MPD "<Period>"
+      "<AdaptationSet id='v'><Representation id='r' %s/></AdaptationSet>"
+      "</Period></MPD>", attributes);
+
+  return parse_ok (text);
+}
+
+static void
+check_frame_rate (const gchar * written, gint n, gint d)
+{
+  g_autofree gchar *attributes = g_strdup_printf ("bandwidth='1' "
+      "frameRate='%s'", written);
+  g_autofree gchar *warning = g_strdup_printf ("Representation@frameRate "
+      "'%s' is not written as a fraction: read as %d/%d", written, n, d);
+  MeshDashMpd *mpd = parse_rep_attributes (attributes);
+
+  fail_unless_equals_int (rep_at (mpd, 0, 0, 0)->framerate_n, n);
+  fail_unless_equals_int (rep_at (mpd, 0, 0, 0)->framerate_d, d);
+  check_warning (mpd, warning);
+  mesh_dash_mpd_free (mpd);
+}
+
+GST_START_TEST (test_loose_numbers)
+{
+  static const gchar *still_wrong[] = {
+    "width='1280.5'", "width='.0'", "width='1280.'", "width='+-1'",
+    "width='++1'", "height='1e3'", "frameRate='30.'", "frameRate='.5'",
+    "frameRate='29.9700001'", "frameRate='0.0'", "frameRate='1.2.3'",
+    "frameRate='-29.97'", "frameRate='30000/1001.0'",
+  };
+  MeshDashMpd *mpd;
+  guint i;
+
+  check_frame_rate ("30.0", 30, 1);
+  check_frame_rate ("29.97", 2997, 100);
+  check_frame_rate ("23.976", 2997, 125);
+  check_frame_rate ("25.000", 25, 1);
+
+  mpd = parse_rep_attributes ("bandwidth='+500000' width='1280.0' "
+      "height='720.00'");
+  fail_unless_equals_uint64 (rep_at (mpd, 0, 0, 0)->bandwidth, 500000);
+  fail_unless_equals_int (rep_at (mpd, 0, 0, 0)->width, 1280);
+  fail_unless_equals_int (rep_at (mpd, 0, 0, 0)->height, 720);
+  fail_unless_equals_int (mpd->warnings->len, 3);
+  check_warning (mpd, "Representation 'r': Representation@bandwidth "
+      "'+500000' is not written as an integer: read as 500000");
+  check_warning (mpd, "Representation@width '1280.0'");
+  check_warning (mpd, "Representation@height '720.00'");
+  mesh_dash_mpd_free (mpd);
+
+  /* segment timing read the same way */
+  mpd = parse_single ("<SegmentTemplate timescale='90000.0' "
+      "duration='+180000' startNumber='1.0' media='$Number$.m4s'/>");
+  fail_unless_equals_uint64 (rep_at (mpd, 0, 0, 0)->segments.timescale, 90000);
+  fail_unless_equals_uint64 (rep_at (mpd, 0, 0, 0)->segments.duration, 180000);
+  fail_unless_equals_uint64 (rep_at (mpd, 0, 0, 0)->segments.start_number, 1);
+  fail_unless_equals_int (mpd->warnings->len, 3);
+  mesh_dash_mpd_free (mpd);
+
+  /* what is not a number with no doubt stays an error */
+  for (i = 0; i < G_N_ELEMENTS (still_wrong); i++) {
+    g_autofree gchar *text = g_strdup_printf (STATIC_MPD "<Period>"
+        "<AdaptationSet id='v'><Representation id='r' bandwidth='1' %s/>"
+        "</AdaptationSet></Period></MPD>", still_wrong[i]);
+    GError *error = NULL;
+
+    fail_unless (mesh_dash_mpd_parse (text, strlen (text), URL, &error) ==
+        NULL, "%s was accepted", still_wrong[i]);
+    fail_unless (g_error_matches (error, MESH_DASH_ERROR,
+            MESH_DASH_ERROR_INVALID), "%s", still_wrong[i]);
+    g_error_free (error);
+  }
 }
 
 GST_END_TEST;
@@ -1578,8 +1701,6 @@ GST_START_TEST (test_malformed)
       "<BaseURL>&evil;</BaseURL><Period/></MPD>", MESH_DASH_ERROR_XML,
       "line 2: XML parse error: Entity 'evil' not defined");
 
-  check_error ("<MPD " MPD_NS "><Period/></MPD>", MESH_DASH_ERROR_INVALID,
-      "MPD@minBufferTime is missing");
   check_error ("<MPD " MPD_NS " type='live' minBufferTime='PT1S'><Period/>"
       "</MPD>", MESH_DASH_ERROR_INVALID,
       "MPD@type 'live' is neither static nor dynamic");
@@ -2176,6 +2297,8 @@ dash_mpd_suite (void)
   tcase_add_test (tc, test_content_protection);
   tcase_add_test (tc, test_content_types);
   tcase_add_test (tc, test_representation_attributes);
+  tcase_add_test (tc, test_missing_mandatory_defaulted);
+  tcase_add_test (tc, test_loose_numbers);
   tcase_add_test (tc, test_namespaces);
   tcase_add_test (tc, test_malformed);
   tcase_add_test (tc, test_doctype_refused);

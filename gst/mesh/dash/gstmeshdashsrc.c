@@ -1397,13 +1397,21 @@ add_stream (GstMeshDashSrc * self, DashManifest * m, guint period_index,
   return ds;
 }
 
+/* Parses @text; what the parser read leniently is logged at @level (a
+ * warning once, debug on every live reload of the same MPD). */
 static MeshDashMpd *
-parse_mpd (GBytes * text, const gchar * url, GError ** error)
+parse_mpd (GstMeshDashSrc * self, GBytes * text, const gchar * url,
+    GstDebugLevel level, GError ** error)
 {
   gsize len;
   const gchar *data = g_bytes_get_data (text, &len);
+  MeshDashMpd *mpd = mesh_dash_mpd_parse (data, len, url, error);
+  guint i;
 
-  return mesh_dash_mpd_parse (data, len, url, error);
+  for (i = 0; mpd && i < mpd->warnings->len; i++)
+    GST_CAT_LEVEL_LOG (GST_CAT_DEFAULT, level, self, "%s: %s", url,
+        (const gchar *) g_ptr_array_index (mpd->warnings, i));
+  return mpd;
 }
 
 static gboolean
@@ -1420,7 +1428,7 @@ gst_mesh_dash_src_load_manifest (GstMeshAdaptiveSrc * src, GBytes * manifest,
   GstClockTime target = 0;
   guint period = 0, i;
 
-  mpd = parse_mpd (manifest, url, error);
+  mpd = parse_mpd (self, manifest, url, GST_LEVEL_WARNING, error);
   if (!mpd)
     return FALSE;
   m = dash_manifest_new (mpd);
@@ -1512,7 +1520,7 @@ reload_manifest (GstMeshDashSrc * self, const DashManifest * current,
       url, &final_url, cancellable, error);
   if (!text)
     return NULL;
-  mpd = parse_mpd (text, final_url, error);
+  mpd = parse_mpd (self, text, final_url, GST_LEVEL_DEBUG, error);
   if (!mpd)
     return NULL;
   if (mpd->periods->len == 0) {

@@ -20,10 +20,18 @@
  *    and the network is never used.
  *  - Elements match by local name in the DASH namespace; an MPD without any
  *    namespace is accepted too, elements of other namespaces are ignored.
- *  - Mandatory attributes (MPD@minBufferTime, MPD@availabilityStartTime of a
- *    dynamic MPD, Representation@id and @bandwidth, S@d, SegmentTemplate@media,
- *    ContentProtection@schemeIdUri...) are required: a document without them
- *    is MESH_DASH_ERROR_INVALID, with the place in the message.
+ *  - Mandatory attributes that decide what is fetched and when
+ *    (MPD@availabilityStartTime of a dynamic MPD, Representation@id, S@d,
+ *    SegmentTemplate@media, ContentProtection@schemeIdUri...) are required:
+ *    a document without them is MESH_DASH_ERROR_INVALID, with the place in
+ *    the message. Two mandatory ones that packagers leave out and that
+ *    playback can do without are defaulted instead, with a warning:
+ *    MPD@minBufferTime (DEFAULT_MIN_BUFFER_TIME) and Representation@bandwidth
+ *    (0, typically on a sidecar subtitle file).
+ *  - Numbers written loosely but without doubt are read, with a warning: an
+ *    integer with a '+' sign or a zero fraction ("1280.0"), a decimal
+ *    frameRate ("30.0", "29.97"). Warnings go to the debug log and to
+ *    MeshDashMpd.warnings, with the place.
  *  - xs:duration years and months count 365 and 30 days. Durations and
  *    times are bounded by MAX_TIME_NS so that sums of them cannot overflow.
  *  - A Representation without any segment information keeps kind NONE;
@@ -56,6 +64,10 @@ GST_DEBUG_CATEGORY_STATIC (mesh_dash_mpd_debug);
 
 /* ~146 years: sums of two such times cannot overflow a GstClockTime */
 #define MAX_TIME_NS (G_GUINT64_CONSTANT (1) << 62)
+/* What the specification suggests and packagers commonly write */
+#define DEFAULT_MIN_BUFFER_TIME (2 * GST_SECOND)
+/* Decimals of a frameRate kept: enough for 23.976 and 29.97 */
+#define MAX_FRAME_RATE_DECIMALS 6
 
 G_DEFINE_QUARK (mesh_dash_error_quark, mesh_dash_error);
 
@@ -88,6 +100,7 @@ typedef struct
 {
   const gchar *url;
   GError **error;
+  GPtrArray *warnings;          /* the model's */
   gchar *where[WHERE_LEVELS];
 } ParseCtx;
 
@@ -117,28 +130,54 @@ ctx_leave (ParseCtx * ctx, guint level)
 /* *INDENT-OFF* */
 static void set_error (ParseCtx * ctx, MeshDashError code,
     const gchar * format, ...) G_GNUC_PRINTF (3, 4);
+static void set_warning (ParseCtx * ctx, const gchar * format, ...)
+    G_GNUC_PRINTF (2, 3);
 /* *INDENT-ON* */
 
-static void
-set_error (ParseCtx * ctx, MeshDashError code, const gchar * format, ...)
+static gchar *
+message_with_place (ParseCtx * ctx, const gchar * format, va_list args)
 {
   GString *message = g_string_new (NULL);
-  va_list args;
   guint i;
 
   for (i = 0; i < WHERE_LEVELS; i++) {
     if (ctx->where[i] != NULL)
       g_string_append_printf (message, "%s: ", ctx->where[i]);
   }
-  va_start (args, format);
   g_string_append_vprintf (message, format, args);
+  return g_string_free (message, FALSE);
+}
+
+static void
+set_error (ParseCtx * ctx, MeshDashError code, const gchar * format, ...)
+{
+  gchar *message;
+  va_list args;
+
+  va_start (args, format);
+  message = message_with_place (ctx, format, args);
   va_end (args);
 
-  GST_DEBUG ("%s", message->str);
+  GST_DEBUG ("%s", message);
   /* the first error wins: later ones are consequences */
   if (ctx->error != NULL && *ctx->error == NULL)
-    g_set_error_literal (ctx->error, MESH_DASH_ERROR, code, message->str);
-  g_string_free (message, TRUE);
+    g_set_error_literal (ctx->error, MESH_DASH_ERROR, code, message);
+  g_free (message);
+}
+
+/* Something read leniently: parsing goes on */
+static void
+set_warning (ParseCtx * ctx, const gchar * format, ...)
+{
+  gchar *message;
+  va_list args;
+
+  va_start (args, format);
+  message = message_with_place (ctx, format, args);
+  va_end (args);
+
+  GST_WARNING ("%s", message);
+  g_ptr_array_add (ctx->warnings, message);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -263,19 +302,46 @@ parse_uint64 (const gchar * s, guint64 * out)
   return TRUE;
 }
 
+/* An unsigned integer as packagers also write them: with a '+' sign, or
+ * with a fraction of zeros ("1280.0"). *@loose is TRUE when it was not
+ * plain digits. */
+static gboolean
+parse_loose_uint64 (const gchar * s, guint64 * out, gboolean * loose)
+{
+  const gchar *dot;
+  gchar *digits;
+  gboolean ok;
+
+  *loose = FALSE;
+  if (parse_uint64 (s, out))
+    return TRUE;
+  if (*s == '+')
+    s++;
+  dot = strchr (s, '.');
+  if (dot != NULL && (dot == s || dot[1] == '\0'
+          || strspn (dot + 1, "0") != strlen (dot + 1)))
+    return FALSE;
+  digits = g_strndup (s, dot ? (gsize) (dot - s) : strlen (s));
+  ok = parse_uint64 (digits, out);
+  g_free (digits);
+  *loose = ok;
+  return ok;
+}
+
 /* FALSE on error; @value untouched and *@present FALSE when absent */
 static gboolean
 get_uint_attr (ParseCtx * ctx, const xmlNode * node, const gchar * name,
     guint64 min, guint64 max, guint64 * value, gboolean * present)
 {
   gchar *text = dup_attr (node, name);
+  gboolean loose;
   guint64 v;
 
   if (present != NULL)
     *present = text != NULL;
   if (text == NULL)
     return TRUE;
-  if (!parse_uint64 (text, &v)) {
+  if (!parse_loose_uint64 (text, &v, &loose)) {
     invalid_attr (ctx, node, name, text, text[0] == '-' ? "is negative" :
         "is not a non-negative integer");
     g_free (text);
@@ -286,6 +352,9 @@ get_uint_attr (ParseCtx * ctx, const xmlNode * node, const gchar * name,
     g_free (text);
     return FALSE;
   }
+  if (loose)
+    set_warning (ctx, "%s@%s '%s' is not written as an integer: read as %"
+        G_GUINT64_FORMAT, node->name, name, text, v);
   g_free (text);
   *value = v;
   return TRUE;
@@ -532,26 +601,71 @@ get_range_attr (ParseCtx * ctx, const xmlNode * node, const gchar * name,
   return ok;
 }
 
-/* "25" or "30000/1001" */
+/* A decimal frame rate ("29.97") as a fraction (2997/100, reduced) */
+static gboolean
+parse_decimal_frame_rate (const gchar * s, guint64 * num, guint64 * den)
+{
+  const gchar *dot = strchr (s, '.');
+  gchar *whole;
+  guint64 integer, fraction = 0, scale = 1, a, b;
+  gboolean ok;
+  guint decimals;
+
+  if (dot == NULL || dot == s)
+    return FALSE;
+  decimals = strlen (dot + 1);
+  if (decimals == 0 || decimals > MAX_FRAME_RATE_DECIMALS
+      || !parse_uint64 (dot + 1, &fraction))
+    return FALSE;
+  whole = g_strndup (s, dot - s);
+  ok = parse_uint64 (whole, &integer) && integer <= G_MAXINT;
+  g_free (whole);
+  if (!ok)
+    return FALSE;
+  while (decimals-- > 0)
+    scale *= 10;
+  *num = integer * scale + fraction;
+  *den = scale;
+  /* Euclid */
+  for (a = *num, b = *den; b != 0;) {
+    guint64 r = a % b;
+
+    a = b;
+    b = r;
+  }
+  if (a > 1) {
+    *num /= a;
+    *den /= a;
+  }
+  return TRUE;
+}
+
+/* "25" or "30000/1001"; "29.97" with a warning */
 static gboolean
 get_frame_rate_attr (ParseCtx * ctx, const xmlNode * node, gint * n, gint * d)
 {
   gchar *text = dup_attr (node, "frameRate");
   gchar **parts;
   guint64 num = 0, den = 1;
-  gboolean ok;
+  gboolean ok, decimal = FALSE;
 
   if (text == NULL)
     return TRUE;
   parts = g_strsplit (text, "/", 3);
   ok = parts[0] != NULL && parse_uint64 (parts[0], &num)
       && (parts[1] == NULL || (parts[2] == NULL
-          && parse_uint64 (parts[1], &den)))
-      && num > 0 && den > 0 && num <= G_MAXINT && den <= G_MAXINT;
+          && parse_uint64 (parts[1], &den)));
+  if (!ok && parts[0] != NULL && parts[1] == NULL)
+    ok = decimal = parse_decimal_frame_rate (parts[0], &num, &den);
+  ok = ok && num > 0 && den > 0 && num <= G_MAXINT && den <= G_MAXINT;
   g_strfreev (parts);
   if (!ok) {
     invalid_attr (ctx, node, "frameRate", text, "is not a frame rate");
   } else {
+    if (decimal)
+      set_warning (ctx, "%s@frameRate '%s' is not written as a fraction: "
+          "read as %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, node->name,
+          text, num, den);
     *n = num;
     *d = den;
   }
@@ -1092,11 +1206,10 @@ parse_representation_attributes (ParseCtx * ctx, const xmlNode * node,
       || !get_uint_attr (ctx, node, "height", 0, G_MAXINT, &height, NULL)
       || !get_frame_rate_attr (ctx, node, &rep->framerate_n, &rep->framerate_d))
     return FALSE;
-  if (xmlHasProp (node, (const xmlChar *) "bandwidth") == NULL) {
-    set_error (ctx, MESH_DASH_ERROR_INVALID,
-        "Representation@bandwidth is missing");
-    return FALSE;
-  }
+  /* mandatory, but meaningless for a sidecar subtitle file, where it is
+   * often left out: the lowest then */
+  if (xmlHasProp (node, (const xmlChar *) "bandwidth") == NULL)
+    set_warning (ctx, "Representation@bandwidth is missing: 0 assumed");
   rep->width = width;
   rep->height = height;
   rep->codecs = dup_attr (node, "codecs");
@@ -1750,9 +1863,11 @@ parse_mpd_attributes (ParseCtx * ctx, const xmlNode * root, MeshDashMpd * mpd)
       || !get_duration_attr (ctx, root, "maxSegmentDuration",
           &mpd->max_segment_duration))
     return FALSE;
+  /* mandatory, but nothing here depends on it */
   if (mpd->min_buffer_time == GST_CLOCK_TIME_NONE) {
-    set_error (ctx, MESH_DASH_ERROR_INVALID, "MPD@minBufferTime is missing");
-    return FALSE;
+    mpd->min_buffer_time = DEFAULT_MIN_BUFFER_TIME;
+    set_warning (ctx, "MPD@minBufferTime is missing: %" GST_TIME_FORMAT
+        " assumed", GST_TIME_ARGS (mpd->min_buffer_time));
   }
   if (mpd->dynamic && mpd->availability_start_time == G_MININT64) {
     set_error (ctx, MESH_DASH_ERROR_INVALID, "MPD@availabilityStartTime is "
@@ -1913,6 +2028,7 @@ mpd_new (const gchar * url)
       utc_timing_free);
   mpd->periods = g_ptr_array_new_with_free_func ((GDestroyNotify)
       period_free);
+  mpd->warnings = g_ptr_array_new_with_free_func (g_free);
   return mpd;
 }
 
@@ -1948,6 +2064,7 @@ mesh_dash_mpd_parse (const gchar * text, gsize len, const gchar * url,
     return NULL;
   }
   mpd = mpd_new (url);
+  ctx.warnings = mpd->warnings;
   ok = parse_mpd_element (&ctx, xmlDocGetRootElement (doc), mpd);
   xmlFreeDoc (doc);
   ctx_leave (&ctx, 0);
@@ -1970,5 +2087,6 @@ mesh_dash_mpd_free (MeshDashMpd * mpd)
   g_free (mpd->location);
   g_clear_pointer (&mpd->utc_timings, g_ptr_array_unref);
   g_clear_pointer (&mpd->periods, g_ptr_array_unref);
+  g_clear_pointer (&mpd->warnings, g_ptr_array_unref);
   g_free (mpd);
 }

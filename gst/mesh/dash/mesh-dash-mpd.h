@@ -90,7 +90,7 @@ typedef struct {
 
 typedef struct {
   gchar *id;
-  guint64 bandwidth;            /* bits/s */
+  guint64 bandwidth;            /* bits/s; 0 when absent (see warnings) */
   gint width, height;           /* 0 when absent */
   gint framerate_n, framerate_d;        /* 0/1 when absent */
   gchar *codecs;                /* inherited from the AdaptationSet */
@@ -148,11 +148,14 @@ typedef struct {
   GstClockTime minimum_update_period;   /* NONE when absent */
   GstClockTime time_shift_buffer_depth; /* NONE when absent */
   GstClockTime suggested_presentation_delay;    /* NONE when absent */
-  GstClockTime min_buffer_time;
+  GstClockTime min_buffer_time;        /* 2 s when absent (see warnings) */
   GstClockTime max_segment_duration;    /* NONE when absent */
   gchar *location;              /* Location element, absolute, may be NULL */
   GPtrArray *utc_timings;       /* MeshDashUtcTiming*, document order */
   GPtrArray *periods;           /* MeshDashPeriod* */
+  GPtrArray *warnings;          /* gchar*: what was read leniently (a missing
+                                 * mandatory attribute defaulted, a number
+                                 * written loosely), with the place */
 } MeshDashMpd;
 
 /* Parses an MPD. On error returns NULL and sets @error with a message that
