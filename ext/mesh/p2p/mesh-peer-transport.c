@@ -107,8 +107,10 @@ mesh_peer_clock_source_set (GSource * source, gint64 when)
 /* ------------------------------------------------------------------------ */
 /* Goodput */
 
-/* A gap longer than this between arrivals ends a busy period. */
-#define GOODPUT_IDLE_US (200 * G_TIME_SPAN_MILLISECOND)
+/* A gap longer than this between arrivals ends a busy period: longer than
+ * a 64 KiB frame takes at 128 KiB/s, shorter than the pause between two
+ * segment requests. */
+#define GOODPUT_IDLE_US (500 * G_TIME_SPAN_MILLISECOND)
 /* A sample covers at least this much time. */
 #define GOODPUT_WINDOW_US (100 * G_TIME_SPAN_MILLISECOND)
 

@@ -1,0 +1,1002 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * MeshPeerManager (ext/mesh/p2p/mesh-peer-manager.[ch]) in one process:
+ * two or three managers ("viewers") meet through the in-memory signaller
+ * and talk over the loopback transport, on one fake clock. The test plays
+ * the fetcher (MeshPeerSink) and, where it needs to speak the wire protocol
+ * itself, a raw peer.
+ *
+ * Threads and time: only the test's thread, which runs one GMainContext
+ * (pushed as thread-default) owning every manager, signaller and transport.
+ * Nothing sleeps: RUN_UNTIL iterates the context and, whenever nothing is
+ * ready, moves the fake clock on by STEP, until a condition holds; a test
+ * fails when it does not within a bound of fake time (or of real time, in
+ * case something spins).
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <gst/check/gstcheck.h>
+
+#include "p2p/mesh-loopback-transport.h"
+#include "p2p/mesh-memory-signaller.h"
+#include "p2p/mesh-peer-manager.h"
+#include "p2p/mesh-wire.h"
+
+#define S G_GINT64_CONSTANT (1000000)
+#define MS G_GINT64_CONSTANT (1000)
+#define T0 (1000 * S)
+#define STEP (1 * MS)
+#define REAL_LIMIT (60 * S)
+#define SWARM "swarm-1"
+#define MAX_VIEWERS 3
+
+typedef struct _Swarm Swarm;
+
+typedef struct
+{
+  Swarm *swarm;
+  MeshPeerManager *manager;
+  MeshSignaller *signaller;
+  MeshLoopbackTransport *transport;
+  guint n_connected;
+  guint n_disconnected;
+} Viewer;
+
+struct _Swarm
+{
+  GMainContext *context;
+  gint64 now;                   /* the fake clock */
+  MeshPeerClock clock;
+  MeshMemoryHub *hub;
+  MeshLoopbackNetwork *network;
+  Viewer viewers[MAX_VIEWERS];
+  guint n_viewers;
+};
+
+/* The test as the fetcher of one segment. */
+typedef struct
+{
+  Swarm *swarm;
+  GByteArray *data;             /* what deliver() gave */
+  gint64 first_data;            /* fake time of the first deliver() */
+  guint n_complete, n_use_cdn;
+  gint64 ended;                 /* fake time of complete() or use_cdn() */
+} Fetch;
+
+/* ------------------------------------------------------------------------ */
+/* Running */
+
+static gint64
+fake_now (gpointer data)
+{
+  return ((Swarm *) data)->now;
+}
+
+/* Iterates @swarm's context until @cond, moving the fake clock on by STEP
+ * whenever nothing was ready; fails after @max_us of fake time. */
+#define RUN_UNTIL(swarm, cond, max_us) G_STMT_START {                   \
+  gint64 _end = (swarm)->now + (max_us);                                 \
+  gint64 _real_end = g_get_monotonic_time () + REAL_LIMIT;               \
+  while (!(cond) && (swarm)->now <= _end                                 \
+      && g_get_monotonic_time () < _real_end) {                          \
+    if (!g_main_context_iteration ((swarm)->context, FALSE))             \
+      (swarm)->now += STEP;                                              \
+  }                                                                      \
+  fail_unless ((cond), "not within %" G_GINT64_FORMAT " ms: %s",         \
+      (gint64) (max_us) / 1000, #cond);                                  \
+} G_STMT_END
+
+/* Runs for @us of fake time, whatever happens. */
+static void
+run_for (Swarm * swarm, gint64 us)
+{
+  gint64 end = swarm->now + us;
+
+  RUN_UNTIL (swarm, swarm->now >= end, us + STEP);
+}
+
+static GBytes *
+make_segment (gsize size, guint32 seed)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+  guint8 *data = g_malloc (size);
+  gsize i;
+
+  for (i = 0; i < size; i++)
+    data[i] = g_rand_int (rand);
+  g_rand_free (rand);
+  return g_bytes_new_take (data, size);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Viewers */
+
+static MeshPeerConfig
+default_config (void)
+{
+  MeshPeerConfig config = {
+    .swarm_id = SWARM,
+    .max_peers = 10,
+    .upload = TRUE,
+    .cache_size = 64 * 1024 * 1024,
+  };
+
+  return config;
+}
+
+static void
+on_peer_connected (MeshPeerManager * m, const gchar * id, Viewer * v)
+{
+  v->n_connected++;
+}
+
+static void
+on_peer_disconnected (MeshPeerManager * m, const gchar * id, Viewer * v)
+{
+  v->n_disconnected++;
+}
+
+static Swarm *
+swarm_new (void)
+{
+  Swarm *swarm = g_new0 (Swarm, 1);
+
+  swarm->context = g_main_context_new ();
+  g_main_context_push_thread_default (swarm->context);
+  swarm->now = T0;
+  swarm->clock.now = fake_now;
+  swarm->clock.user_data = swarm;
+  swarm->hub = mesh_memory_hub_new ();
+  swarm->network = mesh_loopback_network_new ();
+  return swarm;
+}
+
+static Viewer *
+viewer_add (Swarm * swarm, const MeshPeerConfig * config)
+{
+  Viewer *v = &swarm->viewers[swarm->n_viewers++];
+
+  g_assert (swarm->n_viewers <= MAX_VIEWERS);
+  v->swarm = swarm;
+  v->signaller = mesh_memory_signaller_new (swarm->hub);
+  v->transport = mesh_loopback_transport_new (swarm->network, swarm->context,
+      &swarm->clock);
+  v->manager = mesh_peer_manager_new_with_signaller (v->signaller,
+      MESH_PEER_TRANSPORT (v->transport), &swarm->clock, config);
+  fail_unless (v->manager != NULL);
+  g_signal_connect (v->manager, "peer-connected",
+      G_CALLBACK (on_peer_connected), v);
+  g_signal_connect (v->manager, "peer-disconnected",
+      G_CALLBACK (on_peer_disconnected), v);
+  return v;
+}
+
+static const gchar *
+viewer_id (Viewer * v)
+{
+  return mesh_peer_manager_get_peer_id (v->manager);
+}
+
+/* @from's end of its connection to @to. */
+static MeshLoopbackConnection *
+path (Viewer * from, Viewer * to)
+{
+  MeshLoopbackConnection *c =
+      mesh_loopback_transport_get_connection (from->transport, viewer_id (to));
+
+  fail_unless (c != NULL, "no connection %s -> %s", viewer_id (from),
+      viewer_id (to));
+  return c;
+}
+
+static void
+viewer_clear (Viewer * v)
+{
+  if (v->manager) {
+    g_signal_handlers_disconnect_by_data (v->manager, v);
+    mesh_peer_manager_stop (v->manager);
+    g_clear_object (&v->manager);
+  }
+  g_clear_object (&v->signaller);
+  g_clear_object (&v->transport);
+}
+
+static void
+swarm_free (Swarm * swarm)
+{
+  guint i;
+
+  for (i = 0; i < swarm->n_viewers; i++)
+    viewer_clear (&swarm->viewers[i]);
+  /* what the signaller queued for the gone */
+  while (g_main_context_iteration (swarm->context, FALSE));
+  g_object_unref (swarm->hub);
+  g_object_unref (swarm->network);
+  g_main_context_pop_thread_default (swarm->context);
+  g_main_context_unref (swarm->context);
+  g_free (swarm);
+}
+
+/* Two viewers, connected to each other; @config_a for the first. */
+static Swarm *
+swarm_new_pair (const MeshPeerConfig * config_a)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a, *b;
+
+  a = viewer_add (swarm, config_a ? config_a : &config);
+  b = viewer_add (swarm, &config);
+  RUN_UNTIL (swarm, a->n_connected == 1 && b->n_connected == 1, 2 * S);
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (a->manager), 1);
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (b->manager), 1);
+  return swarm;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The test as the fetcher */
+
+static void
+sink_deliver (gpointer owner, GBytes * bytes)
+{
+  Fetch *f = owner;
+
+  fail_unless (f->n_complete + f->n_use_cdn == 0, "deliver() after the end");
+  if (f->data->len == 0)
+    f->first_data = f->swarm->now;
+  g_byte_array_append (f->data, g_bytes_get_data (bytes, NULL),
+      g_bytes_get_size (bytes));
+}
+
+static void
+sink_complete (gpointer owner)
+{
+  Fetch *f = owner;
+
+  f->n_complete++;
+  f->ended = f->swarm->now;
+}
+
+static void
+sink_use_cdn (gpointer owner)
+{
+  Fetch *f = owner;
+
+  f->n_use_cdn++;
+  f->ended = f->swarm->now;
+}
+
+static const MeshPeerSink sink = { sink_deliver, sink_complete, sink_use_cdn };
+
+static Fetch *
+fetch_new (Swarm * swarm)
+{
+  Fetch *f = g_new0 (Fetch, 1);
+
+  f->swarm = swarm;
+  f->data = g_byte_array_new ();
+  return f;
+}
+
+static void
+fetch_free (Fetch * f)
+{
+  g_byte_array_unref (f->data);
+  g_free (f);
+}
+
+static gboolean
+fetch_ended (Fetch * f)
+{
+  return f->n_complete + f->n_use_cdn > 0;
+}
+
+/* Exactly one end, and what came from peers is the start of @segment. */
+static void
+assert_fetch_ended (Fetch * f, GBytes * segment, gboolean complete)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (segment, &size);
+
+  fail_unless_equals_int (f->n_complete + f->n_use_cdn, 1);
+  fail_unless_equals_int (f->n_complete, complete ? 1 : 0);
+  fail_unless (f->data->len <= size);
+  fail_unless (memcmp (f->data->data, data, f->data->len) == 0,
+      "peer bytes differ from the segment");
+  if (complete)
+    fail_unless_equals_int (f->data->len, size);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A raw peer: the test speaks the wire protocol to a manager itself */
+
+typedef struct
+{
+  Swarm *swarm;
+  MeshSignaller *signaller;
+  MeshLoopbackTransport *transport;
+  MeshPeerConnection *conn;
+  gchar *target;
+  gboolean connected;
+  gboolean closed;
+  MeshWireHaveEntry have[16];
+  guint n_have;
+  guint n_absent;
+  guint8 absent_reason;
+  guint64 data_bytes;
+  gint64 first_data, last_data;
+  gboolean ended;
+} RawPeer;
+
+static void
+raw_on_signal_out (MeshPeerConnection * conn, JsonObject * data, RawPeer * r)
+{
+  mesh_signaller_relay (r->signaller, r->target, data);
+}
+
+static void
+raw_on_connected (MeshPeerConnection * conn, RawPeer * r)
+{
+  r->connected = TRUE;
+}
+
+static void
+raw_on_closed (MeshPeerConnection * conn, GError * reason, RawPeer * r)
+{
+  r->closed = TRUE;
+}
+
+static void
+raw_on_frame (MeshPeerConnection * conn, const MeshWireFrame * f, RawPeer * r)
+{
+  switch (f->type) {
+    case MESH_WIRE_TYPE_HAVE:
+      if (r->n_have + f->have.n_entries <= G_N_ELEMENTS (r->have)) {
+        memcpy (&r->have[r->n_have], f->have.entries,
+            f->have.n_entries * sizeof (MeshWireHaveEntry));
+        r->n_have += f->have.n_entries;
+      }
+      break;
+    case MESH_WIRE_TYPE_ABSENT:
+      r->n_absent++;
+      r->absent_reason = f->absent.reason;
+      break;
+    case MESH_WIRE_TYPE_DATA:
+      if (r->data_bytes == 0)
+        r->first_data = r->swarm->now;
+      fail_unless_equals_uint64 (f->data.offset, r->data_bytes);
+      r->data_bytes += g_bytes_get_size (f->data.bytes);
+      r->last_data = r->swarm->now;
+      break;
+    case MESH_WIRE_TYPE_END:
+      r->ended = TRUE;
+      break;
+    default:
+      break;
+  }
+}
+
+static void
+raw_on_welcome (MeshSignaller * s, GStrv ids, RawPeer * r)
+{
+  MeshPeerConnectParams params = {
+    .swarm_id = SWARM,
+    .local_peer_id = "raw-peer-0001",
+    .remote_peer_id = r->target,
+    .controlling = TRUE,
+  };
+
+  if (r->conn || !g_strv_contains ((const gchar * const *) ids, r->target))
+    return;
+  r->conn = mesh_peer_transport_connect (MESH_PEER_TRANSPORT (r->transport),
+      &params);
+  g_signal_connect (r->conn, "signal-out", G_CALLBACK (raw_on_signal_out), r);
+  g_signal_connect (r->conn, "connected", G_CALLBACK (raw_on_connected), r);
+  g_signal_connect (r->conn, "closed", G_CALLBACK (raw_on_closed), r);
+  g_signal_connect (r->conn, "frame", G_CALLBACK (raw_on_frame), r);
+  mesh_peer_connection_start (r->conn);
+}
+
+static void
+raw_on_message (MeshSignaller * s, const gchar * from, JsonObject * payload,
+    RawPeer * r)
+{
+  if (r->conn && g_strcmp0 (from, r->target) == 0)
+    mesh_peer_connection_handle_signal (r->conn, payload);
+}
+
+/* Joins the swarm and connects to @target. */
+static RawPeer *
+raw_peer_new (Swarm * swarm, Viewer * target)
+{
+  RawPeer *r = g_new0 (RawPeer, 1);
+
+  r->swarm = swarm;
+  r->target = g_strdup (viewer_id (target));
+  r->signaller = mesh_memory_signaller_new (swarm->hub);
+  r->transport = mesh_loopback_transport_new (swarm->network, swarm->context,
+      &swarm->clock);
+  g_signal_connect (r->signaller, "welcome", G_CALLBACK (raw_on_welcome), r);
+  g_signal_connect (r->signaller, "message", G_CALLBACK (raw_on_message), r);
+  mesh_signaller_join (r->signaller, SWARM, "raw-peer-0001", NULL, FALSE);
+  RUN_UNTIL (swarm, r->connected || r->closed, 2 * S);
+  fail_unless (r->connected);
+  return r;
+}
+
+static void
+raw_send (RawPeer * r, GBytes * frame)
+{
+  fail_unless (mesh_peer_connection_send (r->conn, frame));
+  g_bytes_unref (frame);
+}
+
+static void
+raw_peer_free (RawPeer * r)
+{
+  if (r->conn) {
+    g_signal_handlers_disconnect_by_data (r->conn, r);
+    mesh_peer_connection_close (r->conn, MESH_WIRE_CLOSE_GOING_AWAY, "bye");
+    g_object_unref (r->conn);
+  }
+  g_signal_handlers_disconnect_by_data (r->signaller, r);
+  mesh_signaller_leave (r->signaller);
+  g_object_unref (r->signaller);
+  g_object_unref (r->transport);
+  g_free (r->target);
+  g_free (r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The loopback transport itself (the fixture must be right) */
+
+/* Its rate limit holds, a stall stops the flow, a break closes both ends. */
+GST_START_TEST (test_loopback_fixture)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  MeshLoopbackConnection *ab = path (a, b), *ba = path (b, a);
+  GBytes *chunk = make_segment (MESH_WIRE_MAX_CHUNK, 1);
+  guint64 start_bytes;
+  gint64 start;
+  guint i;
+
+  /* 20 DATA frames (of 65553 bytes) for an unknown request at 256 KiB/s:
+   * the first at once, the 20th 19 × 65553 / 262144 = 4.75 s later */
+  mesh_loopback_connection_set_rate (ab, 256 * 1024);
+  start = swarm->now;
+  start_bytes = mesh_loopback_connection_get_bytes_received (ba);
+  for (i = 0; i < 20; i++)
+    fail_unless (mesh_peer_connection_send (MESH_PEER_CONNECTION (ab),
+            mesh_wire_encode_data (999, i * MESH_WIRE_MAX_CHUNK, chunk)));
+  RUN_UNTIL (swarm, mesh_loopback_connection_get_bytes_received (ba) -
+      start_bytes >= 20 * (guint64) MESH_WIRE_MAX_CHUNK, 10 * S);
+  fail_unless (swarm->now - start >= 4700 * MS);
+  fail_unless (swarm->now - start <= 4800 * MS);
+  fail_unless (mesh_peer_connection_get_goodput (MESH_PEER_CONNECTION (ba))
+      >= 230 * 1024);
+  fail_unless (mesh_peer_connection_get_goodput (MESH_PEER_CONNECTION (ba))
+      <= 280 * 1024);
+
+  /* stalled: nothing arrives, the send queue grows */
+  mesh_loopback_connection_set_stalled (ab, TRUE);
+  start_bytes = mesh_loopback_connection_get_bytes_received (ba);
+  fail_unless (mesh_peer_connection_send (MESH_PEER_CONNECTION (ab),
+          mesh_wire_encode_data (999, 0, chunk)));
+  run_for (swarm, 3 * S);
+  fail_unless_equals_uint64 (mesh_loopback_connection_get_bytes_received (ba),
+      start_bytes);
+  fail_unless (mesh_peer_connection_get_send_queue_size
+      (MESH_PEER_CONNECTION (ab)) > 0);
+
+  /* a break closes both managers' connections */
+  mesh_loopback_connection_break (ab);
+  RUN_UNTIL (swarm, a->n_disconnected == 1 && b->n_disconnected == 1, 1 * S);
+
+  g_bytes_unref (chunk);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Serving */
+
+/* A viewer that holds a segment serves it: the bytes arrive whole, and
+ * complete() (not use_cdn()) ends the request. */
+GST_START_TEST (test_holder_serves_segment)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  GBytes *segment = make_segment (700 * 1000, 2);
+  Fetch *f = fetch_new (swarm);
+
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) > 0, 1 * S);
+
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 6 * S,
+      &sink, f);
+  RUN_UNTIL (swarm, fetch_ended (f), 6 * S);
+  assert_fetch_ended (f, segment, TRUE);
+  fail_unless (f->ended < swarm->now + 6 * S);
+  fail_unless_equals_uint64 (mesh_peer_manager_get_bytes_uploaded
+      (a->manager), g_bytes_get_size (segment));
+  fail_unless (mesh_peer_manager_accept_segment (b->manager, "seg-1",
+          segment, 0, NULL));
+
+  /* nothing more happens to a finished request */
+  run_for (swarm, 2 * S);
+  fail_unless_equals_int (f->n_complete + f->n_use_cdn, 1);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* A holder that evicted the segment announces LOST: the other goes to the
+ * CDN (after its back-off) without asking. */
+GST_START_TEST (test_lost_segment_goes_to_cdn)
+{
+  MeshPeerConfig small = default_config ();
+  Swarm *swarm;
+  Viewer *a, *b;
+  GBytes *seg1 = make_segment (400 * 1000, 3);
+  GBytes *seg2 = make_segment (400 * 1000, 4);
+  Fetch *f;
+
+  small.cache_size = 500 * 1000;        /* one segment */
+  swarm = swarm_new_pair (&small);
+  a = &swarm->viewers[0];
+  b = &swarm->viewers[1];
+  f = fetch_new (swarm);
+
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", seg1);
+  mesh_peer_manager_segment_complete (a->manager, "seg-2", seg2);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_LOST) > 0, 1 * S);
+
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 5 * S,
+      &sink, f);
+  RUN_UNTIL (swarm, fetch_ended (f), 5 * S);
+  assert_fetch_ended (f, seg1, FALSE);
+  fail_unless_equals_int (f->data->len, 0);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (a,
+              b), MESH_WIRE_TYPE_REQUEST), 0);
+
+  /* seg-2 is still there and is served */
+  fetch_free (f);
+  f = fetch_new (swarm);
+  mesh_peer_manager_request (b->manager, "seg-2", 0, swarm->now + 5 * S,
+      &sink, f);
+  RUN_UNTIL (swarm, fetch_ended (f), 5 * S);
+  assert_fetch_ended (f, seg2, TRUE);
+
+  fetch_free (f);
+  g_bytes_unref (seg1);
+  g_bytes_unref (seg2);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* The request crosses the LOST announcement: the holder answers ABSENT,
+ * and the requester goes to the CDN. */
+GST_START_TEST (test_absent_goes_to_cdn)
+{
+  MeshPeerConfig small = default_config ();
+  Swarm *swarm;
+  Viewer *a, *b;
+  GBytes *seg1 = make_segment (400 * 1000, 5);
+  GBytes *seg2 = make_segment (400 * 1000, 6);
+  Fetch *f;
+
+  small.cache_size = 500 * 1000;
+  swarm = swarm_new_pair (&small);
+  a = &swarm->viewers[0];
+  b = &swarm->viewers[1];
+  f = fetch_new (swarm);
+
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", seg1);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) > 0, 1 * S);
+  /* a's LOST takes 300 ms to reach b */
+  mesh_loopback_connection_set_delay (path (a, b), 300 * MS);
+  mesh_peer_manager_segment_complete (a->manager, "seg-2", seg2);
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 5 * S,
+      &sink, f);
+  RUN_UNTIL (swarm, fetch_ended (f), 5 * S);
+  assert_fetch_ended (f, seg1, FALSE);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (a,
+              b), MESH_WIRE_TYPE_REQUEST), 1);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (b,
+              a), MESH_WIRE_TYPE_ABSENT), 1);
+
+  fetch_free (f);
+  g_bytes_unref (seg1);
+  g_bytes_unref (seg2);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* upload=FALSE: requesters are told so (ABSENT UPLOAD_DISABLED), and
+ * managers do not even ask (HELLO says it). */
+GST_START_TEST (test_upload_disabled_answers_absent)
+{
+  MeshPeerConfig no_upload = default_config ();
+  Swarm *swarm;
+  Viewer *a, *b;
+  GBytes *segment = make_segment (100 * 1000, 7);
+  RawPeer *raw;
+  Fetch *f;
+
+  no_upload.upload = FALSE;
+  swarm = swarm_new_pair (&no_upload);
+  a = &swarm->viewers[0];
+  b = &swarm->viewers[1];
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+
+  raw = raw_peer_new (swarm, a);
+  RUN_UNTIL (swarm, raw->n_have > 0, 1 * S);
+  fail_unless_equals_uint64 (raw->have[0].key, mesh_wire_segment_key ("seg-1"));
+  raw_send (raw, mesh_wire_encode_request (1, raw->have[0].key, 0, 0));
+  RUN_UNTIL (swarm, raw->n_absent > 0, 1 * S);
+  fail_unless_equals_int (raw->absent_reason, MESH_WIRE_ABSENT_UPLOAD_DISABLED);
+  fail_unless_equals_uint64 (raw->data_bytes, 0);
+
+  f = fetch_new (swarm);
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 5 * S,
+      &sink, f);
+  RUN_UNTIL (swarm, fetch_ended (f), 5 * S);
+  assert_fetch_ended (f, segment, FALSE);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (a,
+              b), MESH_WIRE_TYPE_REQUEST), 0);
+  fail_unless_equals_uint64 (mesh_peer_manager_get_bytes_uploaded
+      (a->manager), 0);
+
+  fetch_free (f);
+  raw_peer_free (raw);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Peers that fail */
+
+/* A 1 MB segment at 200 kB/s, request with a deadline 8 s away; the
+ * holder's path to the requester stalls once @stall_after bytes arrived. */
+static Swarm *
+start_slow_transfer (GBytes * segment, Fetch ** fetch, gint64 * deadline,
+    guint64 stall_after)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) > 0, 1 * S);
+  mesh_loopback_connection_set_rate (path (a, b), 200 * 1000);
+  *fetch = fetch_new (swarm);
+  *deadline = swarm->now + 8 * S;
+  mesh_peer_manager_request (b->manager, "seg-1", 0, *deadline, &sink, *fetch);
+  RUN_UNTIL (swarm, (*fetch)->data->len >= stall_after, 5 * S);
+  return swarm;
+}
+
+/* Stalled mid-transfer: the CDN takes over before the deadline, resuming
+ * after the bytes delivered, and the holder is told to stop. */
+GST_START_TEST (test_stalled_peer_goes_to_cdn)
+{
+  GBytes *segment = make_segment (1000 * 1000, 8);
+  Fetch *f;
+  gint64 deadline, stalled_at;
+  Swarm *swarm = start_slow_transfer (segment, &f, &deadline, 300 * 1000);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  guint delivered;
+
+  mesh_loopback_connection_set_stalled (path (a, b), TRUE);
+  stalled_at = swarm->now;
+  RUN_UNTIL (swarm, fetch_ended (f), 5 * S);
+  assert_fetch_ended (f, segment, FALSE);
+  delivered = f->data->len;
+  fail_unless (delivered >= 300 * 1000);
+  fail_unless (delivered < g_bytes_get_size (segment));
+  /* the CDN's rest (700 kB at the default 1 MB/s) still fits */
+  fail_unless (f->ended <= deadline - 700 * MS - 700 * MS,
+      "use_cdn %" G_GINT64_FORMAT " ms before the deadline",
+      (deadline - f->ended) / 1000);
+  /* no sooner than a stall can be told from a pause */
+  fail_unless (f->ended - stalled_at >= 1000 * MS);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (a, b),
+          MESH_WIRE_TYPE_CANCEL) == 1, 1 * S);
+
+  /* what was on its way after use_cdn() is not delivered */
+  mesh_loopback_connection_set_stalled (path (a, b), FALSE);
+  run_for (swarm, 2 * S);
+  fail_unless_equals_int (f->data->len, delivered);
+  fail_unless_equals_int (f->n_use_cdn, 1);
+  /* the link itself is fine */
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (b->manager), 1);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* The fetcher cancels: the holder stops sending, and the sink hears
+ * nothing more. */
+GST_START_TEST (test_cancel_stops_transfer)
+{
+  GBytes *segment = make_segment (1000 * 1000, 9);
+  Fetch *f;
+  gint64 deadline;
+  Swarm *swarm = start_slow_transfer (segment, &f, &deadline, 200 * 1000);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  guint64 uploaded;
+
+  mesh_peer_manager_cancel (b->manager, f);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (a, b),
+          MESH_WIRE_TYPE_CANCEL) == 1, 1 * S);
+  /* at most what the link had queued before the CANCEL arrived */
+  uploaded = mesh_peer_manager_get_bytes_uploaded (a->manager);
+  run_for (swarm, 5 * S);
+  fail_unless_equals_uint64 (mesh_peer_manager_get_bytes_uploaded
+      (a->manager), uploaded);
+  fail_unless (uploaded < g_bytes_get_size (segment));
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (b,
+              a), MESH_WIRE_TYPE_END), 0);
+  fail_unless_equals_int (f->n_complete + f->n_use_cdn, 0);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* The holder leaves the swarm mid-transfer: the CDN takes over at once. */
+GST_START_TEST (test_peer_leaves_mid_transfer)
+{
+  GBytes *segment = make_segment (1000 * 1000, 10);
+  Fetch *f;
+  gint64 deadline, left_at;
+  Swarm *swarm = start_slow_transfer (segment, &f, &deadline, 200 * 1000);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+
+  viewer_clear (a);
+  left_at = swarm->now;
+  RUN_UNTIL (swarm, fetch_ended (f), 1 * S);
+  assert_fetch_ended (f, segment, FALSE);
+  fail_unless (f->data->len >= 200 * 1000);
+  fail_unless (f->ended - left_at < 100 * MS);
+  RUN_UNTIL (swarm, b->n_disconnected == 1, 1 * S);
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (b->manager), 0);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* The path to the holder is lost mid-transfer (no goodbye): the same. */
+GST_START_TEST (test_path_lost_mid_transfer)
+{
+  GBytes *segment = make_segment (1000 * 1000, 11);
+  Fetch *f;
+  gint64 deadline;
+  Swarm *swarm = start_slow_transfer (segment, &f, &deadline, 200 * 1000);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+
+  mesh_loopback_connection_break (path (a, b));
+  RUN_UNTIL (swarm, fetch_ended (f), 1 * S);
+  assert_fetch_ended (f, segment, FALSE);
+  fail_unless (f->data->len >= 200 * 1000);
+  RUN_UNTIL (swarm, b->n_disconnected == 1 && a->n_disconnected == 1, 1 * S);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Upload rate */
+
+/* Served at max-upload-rate: the rate holds over the transfer. */
+GST_START_TEST (test_upload_rate_holds)
+{
+  MeshPeerConfig capped = default_config ();
+  Swarm *swarm;
+  Viewer *a, *b;
+  GBytes *segment = make_segment (2 * 1024 * 1024, 12);
+  Fetch *f;
+  gint64 elapsed, expected;
+
+  capped.max_upload_rate = 512 * 1024;
+  swarm = swarm_new_pair (&capped);
+  a = &swarm->viewers[0];
+  b = &swarm->viewers[1];
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) > 0, 2 * S);
+
+  f = fetch_new (swarm);
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 30 * S,
+      &sink, f);
+  RUN_UNTIL (swarm, fetch_ended (f), 30 * S);
+  assert_fetch_ended (f, segment, TRUE);
+  /* the bucket starts full (one second of the rate): 8 frames of 64 KiB at
+   * once, the 9th as soon as it is not empty, then one per 1/8 s: the 32nd
+   * 23/8 s after the first */
+  elapsed = f->ended - f->first_data;
+  expected = 23 * S / 8;
+  fail_unless (elapsed >= expected - 50 * MS && elapsed <= expected + 100 * MS,
+      "2 MiB at 512 KiB/s in %" G_GINT64_FORMAT " ms", elapsed / 1000);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* A cap below one 64 KiB frame per second still sends, at that rate. */
+GST_START_TEST (test_upload_rate_below_one_frame_per_second)
+{
+  MeshPeerConfig capped = default_config ();
+  Swarm *swarm;
+  Viewer *a;
+  GBytes *segment = make_segment (400 * 1024, 13);
+  RawPeer *raw;
+  gint64 start, elapsed;
+
+  capped.max_upload_rate = 20 * 1024;
+  swarm = swarm_new_pair (&capped);
+  a = &swarm->viewers[0];
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  raw = raw_peer_new (swarm, a);
+  RUN_UNTIL (swarm, raw->n_have > 0, 1 * S);
+
+  start = swarm->now;
+  raw_send (raw, mesh_wire_encode_request (1, raw->have[0].key, 0, 0));
+  RUN_UNTIL (swarm, raw->ended, 40 * S);
+  fail_unless_equals_uint64 (raw->data_bytes, 400 * 1024);
+  /* a 64 KiB frame leaves whenever the bucket is not empty and its debt
+   * holds back the next: the 7th and last frame (16 KiB) leaves once the
+   * 6 × 64 KiB before it are paid for, beyond the 20 KiB the bucket held:
+   * (384 - 20) / 20 = 18.2 s */
+  elapsed = raw->last_data - start;
+  fail_unless (elapsed >= 18100 * MS && elapsed <= 18400 * MS,
+      "%" G_GINT64_FORMAT " ms", elapsed / 1000);
+
+  raw_peer_free (raw);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* What the scheduler decides */
+
+/* A viewer downloads a segment from the CDN and says so (FETCHING): the two
+ * others wait for it rather than downloading it too, then take it from
+ * that viewer as soon as it has it. */
+GST_START_TEST (test_waits_for_fetching_peer)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a, *b, *c;
+  GBytes *segment = make_segment (300 * 1000, 14);
+  Fetch *fb, *fc;
+
+  a = viewer_add (swarm, &config);
+  b = viewer_add (swarm, &config);
+  c = viewer_add (swarm, &config);
+  RUN_UNTIL (swarm, a->n_connected == 2 && b->n_connected == 2
+      && c->n_connected == 2, 2 * S);
+
+  mesh_peer_manager_cdn_started (a->manager, "seg-1");
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_FETCHING) == 1
+      && mesh_loopback_connection_count_received (path (c, a),
+          MESH_WIRE_TYPE_FETCHING) == 1, 1 * S);
+
+  fb = fetch_new (swarm);
+  fc = fetch_new (swarm);
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 5 * S,
+      &sink, fb);
+  mesh_peer_manager_request (c->manager, "seg-1", 0, swarm->now + 5 * S,
+      &sink, fc);
+  /* a's download takes 2 s: b and c wait (a CDN download would have
+   * started within the back-off, at most 1.5 s) */
+  run_for (swarm, 2 * S);
+  fail_unless_equals_int (fb->n_complete + fb->n_use_cdn, 0);
+  fail_unless_equals_int (fc->n_complete + fc->n_use_cdn, 0);
+
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, fetch_ended (fb) && fetch_ended (fc), 3 * S);
+  assert_fetch_ended (fb, segment, TRUE);
+  assert_fetch_ended (fc, segment, TRUE);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (a,
+              b), MESH_WIRE_TYPE_REQUEST), 1);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (a,
+              c), MESH_WIRE_TYPE_REQUEST), 1);
+  fail_unless_equals_uint64 (mesh_peer_manager_get_bytes_uploaded
+      (a->manager), 2 * g_bytes_get_size (segment));
+
+  fetch_free (fb);
+  fetch_free (fc);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* The FETCHING viewer never delivers: the wait ends in time for the CDN. */
+GST_START_TEST (test_fetching_peer_that_never_delivers)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  GBytes *segment = make_segment (300 * 1000, 15);
+  Fetch *f = fetch_new (swarm);
+  gint64 deadline;
+
+  mesh_peer_manager_cdn_started (a->manager, "seg-1");
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_FETCHING) == 1, 1 * S);
+  deadline = swarm->now + 5 * S;
+  mesh_peer_manager_request (b->manager, "seg-1", 0, deadline, &sink, f);
+  RUN_UNTIL (swarm, fetch_ended (f), 5 * S);
+  assert_fetch_ended (f, segment, FALSE);
+  /* it waited, but left the CDN its time: 700 ms, and 0.52 s for a
+   * segment of unknown size (512 KiB) at an unknown rate (1 MB/s) */
+  fail_unless (f->ended >= deadline - 2 * S);
+  fail_unless (f->ended <= deadline - 1000 * MS);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+static Suite *
+peer_manager_suite (void)
+{
+  Suite *s = suite_create ("peer-manager");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_loopback_fixture);
+  tcase_add_test (tc, test_holder_serves_segment);
+  tcase_add_test (tc, test_lost_segment_goes_to_cdn);
+  tcase_add_test (tc, test_absent_goes_to_cdn);
+  tcase_add_test (tc, test_upload_disabled_answers_absent);
+  tcase_add_test (tc, test_stalled_peer_goes_to_cdn);
+  tcase_add_test (tc, test_cancel_stops_transfer);
+  tcase_add_test (tc, test_peer_leaves_mid_transfer);
+  tcase_add_test (tc, test_path_lost_mid_transfer);
+  tcase_add_test (tc, test_upload_rate_holds);
+  tcase_add_test (tc, test_upload_rate_below_one_frame_per_second);
+  tcase_add_test (tc, test_waits_for_fetching_peer);
+  tcase_add_test (tc, test_fetching_peer_that_never_delivers);
+  return s;
+}
+
+GST_CHECK_MAIN (peer_manager);
