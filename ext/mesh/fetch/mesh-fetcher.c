@@ -469,8 +469,8 @@ transfer_attempt_failed (MeshTransfer * t, MeshFetchError kind, gchar * reason)
   }
 
   delay = backoff_delay_ms (t->attempts);
-  GST_INFO ("job %u: attempt %u failed (%s), retrying in %u ms", t->id,
-      t->attempts, reason, delay);
+  GST_INFO_OBJECT (t->shared->fetcher, "job %u: attempt %u failed (%s), "
+      "retrying in %u ms", t->id, t->attempts, reason, delay);
   g_free (reason);
 
   t->backoff = g_timeout_source_new (delay);
@@ -566,7 +566,8 @@ transfer_send_attempt (MeshTransfer * t)
   t->attempt_cancellable = g_cancellable_new ();
   t->msg = transfer_build_message (t, range_start);
 
-  GST_DEBUG ("job %u: attempt %u, GET %s from byte %" G_GINT64_FORMAT
+  GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: attempt %u, GET %s from "
+      "byte %" G_GINT64_FORMAT
       ", %" G_GINT64_FORMAT " bytes", t->id, t->attempts, t->url,
       range_start, t->want);
 
@@ -632,8 +633,8 @@ transfer_accept_response (MeshTransfer * t)
     if (t->response_length >= 0)
       available = MAX (t->response_length - t->skip, 0);
     if (t->skip > 0)
-      GST_DEBUG ("job %u: server ignored Range, skipping %" G_GINT64_FORMAT
-          " bytes", t->id, t->skip);
+      GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: server ignored Range, "
+          "skipping %" G_GINT64_FORMAT " bytes", t->id, t->skip);
   }
 
   if (available >= 0 && t->want >= 0)
@@ -674,7 +675,7 @@ on_sent (GObject * source, GAsyncResult * result, gpointer data)
 
   t->stream = stream;
   status = soup_message_get_status (t->msg);
-  GST_DEBUG ("job %u: response %u", t->id, status);
+  GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: response %u", t->id, status);
 
   if (SOUP_STATUS_IS_SERVER_ERROR (status)) {
     transfer_attempt_failed (t, MESH_FETCH_ERROR_HTTP_SERVER,
@@ -1267,10 +1268,10 @@ fetcher_thread_main (gpointer data)
   soup_session_remove_feature_by_type (shared->session,
       SOUP_TYPE_CONTENT_DECODER);
 
-  GST_DEBUG ("fetcher thread running");
+  GST_DEBUG_OBJECT (shared->fetcher, "fetcher thread running");
   g_main_loop_run (shared->loop);
   shared_wind_down (shared);
-  GST_DEBUG ("fetcher thread exiting");
+  GST_DEBUG_OBJECT (shared->fetcher, "fetcher thread exiting");
 
   g_main_context_pop_thread_default (shared->context);
   return NULL;
@@ -1356,13 +1357,13 @@ mesh_fetcher_fetch (MeshFetcher * fetcher, const MeshFetchRequest * request)
 
   error = transfer_validate (t, request);
   if (error != NULL) {
-    GST_WARNING ("job %u: %s", t->id, error->message);
+    GST_WARNING_OBJECT (fetcher, "job %u: %s", t->id, error->message);
     transfer_end_queue (t, error);
     return job;
   }
 
-  GST_DEBUG ("job %u: kind %d, %s, offset %" G_GINT64_FORMAT ", size %"
-      G_GINT64_FORMAT, t->id, t->kind, t->url, t->offset, t->size);
+  GST_DEBUG_OBJECT (fetcher, "job %u: kind %d, %s, offset %" G_GINT64_FORMAT
+      ", size %" G_GINT64_FORMAT, t->id, t->kind, t->url, t->offset, t->size);
 
   if (!shared_invoke (t->shared, transfer_start_cb, transfer_ref (t),
           transfer_unref))
