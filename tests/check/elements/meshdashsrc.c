@@ -1877,6 +1877,65 @@ GST_START_TEST (test_webm_segment_base_refused)
 
 GST_END_TEST;
 
+/* template-number's video set on the main origin, with @protection
+ * (ContentProtection elements) in its AdaptationSet 'vid' */
+static gchar *
+template_number_with (const gchar * protection)
+{
+  g_autofree gchar *text = read_dash_text ("template-number/manifest.mpd");
+  g_autofree gchar *set = find_set (text, "video");
+  g_autofree gchar *base = mesh_test_origin_url (origin, "template-number/");
+  const gchar *rep = strstr (set, "<Representation");
+
+  fail_unless (rep != NULL);
+  return g_strdup_printf (STATIC_MPD_HEAD "mediaPresentationDuration="
+      "\"PT8S\">\n<BaseURL>%s</BaseURL>\n<Period id=\"p0\" "
+      "duration=\"PT8S\">\n<AdaptationSet id=\"vid\" contentType=\"video\" "
+      "mimeType=\"video/mp4\">\n%s\n%s\n</Period>\n</MPD>\n", base,
+      protection, rep);
+}
+
+/* Protection the element cannot work with is refused by name, before any
+ * segment is fetched: SEA encrypts whole segments, which would otherwise
+ * fail as "Could not determine the type". */
+GST_START_TEST (test_unsupported_protection_refused)
+{
+  g_autofree gchar *sea = template_number_with ("<ContentProtection "
+      "schemeIdUri=\"urn:mpeg:dash:sea:2012\"/>");
+  g_autofree gchar *unknown = template_number_with ("<ContentProtection "
+      "schemeIdUri=\"urn:example:drm:2024\"/>");
+  g_autofree gchar *with_cenc = template_number_with ("<ContentProtection "
+      "schemeIdUri=\"urn:example:drm:2024\"/><ContentProtection "
+      "schemeIdUri=\"urn:mpeg:dash:mp4protection:2011\" value=\"cenc\"/>");
+  g_autoptr (GError) sea_error = NULL;
+  g_autoptr (GError) unknown_error = NULL;
+  MeshCollector *c;
+
+  mesh_origin_server_reset_stats (origin);
+  write_bad_file ("sea.mpd", sea, -1);
+  write_bad_file ("unknown.mpd", unknown, -1);
+  write_bad_file ("with-cenc.mpd", with_cenc, -1);
+
+  sea_error = play_bad_mpd ("sea.mpd");
+  assert_mentions (sea_error, "AdaptationSet 'vid': ContentProtection "
+      "urn:mpeg:dash:sea:2012 (segment encryption) is not supported");
+  fail_if (strstr (sea_error->message, "Could not determine") != NULL);
+
+  unknown_error = play_bad_mpd ("unknown.mpd");
+  assert_mentions (unknown_error, "ContentProtection urn:example:drm:2024 is "
+      "not a supported protection scheme");
+
+  fail_unless_equals_int (mesh_origin_server_get_requests (origin,
+          "/template-number/"), 0);
+
+  /* beside Common Encryption, an unknown scheme is only one more */
+  c = play_to_end (make_src_on (bad_origin, "with-cenc.mpd"), "with-cenc.mpd");
+  fail_unless_equals_int (c->pads->len, 1);
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
 static Suite *
 meshdashsrc_suite (void)
 {
@@ -1922,6 +1981,7 @@ meshdashsrc_suite (void)
   tcase_add_checked_fixture (tc_compat, bad_origin_setup, bad_origin_teardown);
   tcase_add_test (tc_compat, test_periods_over_one_segment_base_file);
   tcase_add_test (tc_compat, test_webm_segment_base_refused);
+  tcase_add_test (tc_compat, test_unsupported_protection_refused);
   return s;
 }
 
