@@ -352,6 +352,44 @@ set_has_role (const MeshDashAdaptationSet * set, const gchar * role)
   return FALSE;
 }
 
+/* Common Encryption (ISO/IEC 23001-7): samples are encrypted, the ISO BMFF
+ * boxes are not, so the demuxer and a decryptor downstream play it from the
+ * protection events. */
+#define CENC_SCHEME "urn:mpeg:dash:mp4protection:2011"
+/* Segment Encryption and Authentication (ISO/IEC 23009-4): whole segments
+ * are encrypted with keys the MPD points at; not implemented. */
+#define SEA_SCHEME "urn:mpeg:dash:sea:2012"
+
+/* NULL when @set is clear, or protected by Common Encryption or a DRM
+ * system (urn:uuid:); else why it cannot be played: its segments would
+ * reach the demuxer encrypted, and fail as data of an unknown type. */
+static gchar *
+protection_problem (const MeshDashAdaptationSet * set)
+{
+  const gchar *unknown = NULL;
+  gboolean usable = FALSE;
+  guint i;
+
+  for (i = 0; set->content_protections && i < set->content_protections->len;
+      i++) {
+    const MeshDashContentProtection *cp =
+        g_ptr_array_index (set->content_protections, i);
+
+    if (g_ascii_strcasecmp (cp->scheme_id_uri, SEA_SCHEME) == 0)
+      return g_strdup ("ContentProtection " SEA_SCHEME " (segment "
+          "encryption) is not supported");
+    if (g_ascii_strcasecmp (cp->scheme_id_uri, CENC_SCHEME) == 0
+        || g_ascii_strncasecmp (cp->scheme_id_uri, "urn:uuid:", 9) == 0)
+      usable = TRUE;
+    else if (!unknown)
+      unknown = cp->scheme_id_uri;
+  }
+  if (unknown && !usable)
+    return g_strdup_printf ("ContentProtection %s is not a supported "
+        "protection scheme", unknown);
+  return NULL;
+}
+
 /* WebM files index their clusters with Cues, which is not a sidx */
 static gboolean
 rep_is_webm (const MeshDashRepresentation * rep)
@@ -367,11 +405,16 @@ set_problem (const MeshDashMpd * mpd, guint period_index, guint set_index)
   const MeshDashAdaptationSet *set =
       set_at (period_at (mpd, period_index), set_index);
   g_autofree gchar *where = NULL;
+  g_autofree gchar *protection = NULL;
   guint i;
 
   if (set->representations->len == 0) {
     where = describe (mpd, period_index, set_index, -1);
     return g_strdup_printf ("%s has no Representation", where);
+  }
+  if ((protection = protection_problem (set))) {
+    where = describe (mpd, period_index, set_index, -1);
+    return g_strdup_printf ("%s: %s", where, protection);
   }
   for (i = 0; i < set->representations->len; i++) {
     const MeshDashRepresentation *rep = rep_at (set, i);
