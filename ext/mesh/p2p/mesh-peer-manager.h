@@ -70,9 +70,9 @@ MeshPeerManager *mesh_peer_manager_new_with_signaller (MeshSignaller *
 void mesh_peer_manager_stop (MeshPeerManager * manager);
 
 /* The fetcher needs segment @segment_id (@size bytes when known, else 0)
- * by @deadline (µs on the manager's clock, 0 = at once). Exactly one of the sink's
- * complete() or use_cdn() follows, unless mesh_peer_manager_cancel() comes
- * first. */
+ * by @deadline (µs on the manager's clock, 0 = at once). Exactly one of the
+ * sink's complete() or use_cdn() follows, unless mesh_peer_manager_cancel()
+ * comes first. */
 void mesh_peer_manager_request (MeshPeerManager * manager,
     const gchar * segment_id, guint64 size, gint64 deadline,
     const MeshPeerSink * sink, gpointer owner);
