@@ -41,6 +41,13 @@
  *   belong to the fetcher thread. The glue is in two blocks, "Transfer,
  *   peer-to-peer side" and "Peer manager"; without HAVE_P2P they are stubs
  *   and `peers` stays NULL, so no transfer ever goes to peers.
+ *
+ * - "p2p-warning" is emitted on the fetcher thread, on the MeshFetcher that
+ *   the thread must not reference (its last unref joins the thread). So
+ *   the emission is gated: under `lock`, `warn_target` is the fetcher until
+ *   dispose clears it, and `warnings_emitting` counts the emissions under
+ *   way; dispose waits on `warn_cond` until none is, so the fetcher outlives
+ *   every emission that started, and none starts after dispose.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -104,6 +111,10 @@ struct _MeshFetcherShared
   guint64 bytes_uploaded_before;        /* by peer managers now gone */
   MeshPeerEventFunc peer_event_func;
   gpointer peer_event_data;
+  MeshFetcher *warn_target;     /* "p2p-warning" goes to it; NULL once the
+                                 * fetcher is disposed */
+  guint warnings_emitting;      /* emissions under way (fetcher thread) */
+  GCond warn_cond;              /* signalled when one ends */
 
   /* atomic */
   guint64 bytes_from_cdn;
@@ -201,6 +212,14 @@ enum
   PROP_BYTES_FROM_PEERS,
 };
 
+enum
+{
+  SIGNAL_P2P_WARNING,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void transfer_send_attempt (MeshTransfer * t);
 static void transfer_read_next (MeshTransfer * t);
 
@@ -229,6 +248,7 @@ shared_unref (MeshFetcherShared * shared)
   if (shared->extra_headers)
     gst_structure_free (shared->extra_headers);
   g_mutex_clear (&shared->lock);
+  g_cond_clear (&shared->warn_cond);
   g_free (shared);
 }
 
@@ -1077,6 +1097,32 @@ peer_config_update_free (PeerConfigUpdate * update)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Warnings (fetcher thread) */
+
+/* Emits "p2p-warning" unless the fetcher is being disposed (see the top of
+ * the file); no lock is held while the handlers run. */
+static void
+shared_emit_p2p_warning (MeshFetcherShared * shared, const gchar * message)
+{
+  MeshFetcher *target;
+
+  g_mutex_lock (&shared->lock);
+  target = shared->warn_target;
+  if (target)
+    shared->warnings_emitting++;
+  g_mutex_unlock (&shared->lock);
+  if (!target)
+    return;
+
+  g_signal_emit (target, signals[SIGNAL_P2P_WARNING], 0, message);
+
+  g_mutex_lock (&shared->lock);
+  shared->warnings_emitting--;
+  g_cond_broadcast (&shared->warn_cond);
+  g_mutex_unlock (&shared->lock);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Peer manager (fetcher thread, except the getters' glue) */
 
 #if HAVE_P2P
@@ -1110,6 +1156,19 @@ on_peer_disconnected (MeshPeerManager * peers, const gchar * id,
     MeshFetcherShared * shared)
 {
   shared_peer_event (shared, id, FALSE);
+}
+
+/* The tracker cannot be used (its URL and why are in @error): playback
+ * goes on from the CDN, and the element tells the application. */
+static void
+on_signaller_error (MeshPeerManager * peers, const GError * error,
+    MeshFetcherShared * shared)
+{
+  g_autofree gchar *message = g_strdup_printf ("peer-to-peer delivery "
+      "unavailable, segments come from the CDN: %s", error->message);
+
+  GST_WARNING_OBJECT (shared->fetcher, "%s", message);
+  shared_emit_p2p_warning (shared, message);
 }
 
 static void
@@ -1159,6 +1218,8 @@ peers_reconfigure_cb (gpointer data)
         G_CALLBACK (on_peer_connected), shared);
     g_signal_connect (peers, "peer-disconnected",
         G_CALLBACK (on_peer_disconnected), shared);
+    g_signal_connect (peers, "signaller-error",
+        G_CALLBACK (on_signaller_error), shared);
     g_mutex_lock (&shared->lock);
     shared->peers = peers;
     g_mutex_unlock (&shared->lock);
@@ -1199,10 +1260,14 @@ peers_reconfigure_cb (gpointer data)
 {
   PeerConfigUpdate *update = data;
 
-  if (update->config.tracker_url && *update->config.tracker_url)
-    GST_WARNING_OBJECT (update->shared->fetcher, "tracker %s ignored: "
+  if (update->config.tracker_url && *update->config.tracker_url) {
+    g_autofree gchar *message = g_strdup_printf ("tracker %s ignored: "
         "built without peer-to-peer support (-Dp2p=disabled)",
         update->config.tracker_url);
+
+    GST_WARNING_OBJECT (update->shared->fetcher, "%s", message);
+    shared_emit_p2p_warning (update->shared, message);
+  }
   return G_SOURCE_REMOVE;
 }
 
@@ -1529,8 +1594,25 @@ mesh_fetcher_init (MeshFetcher * fetcher)
   shared->context = g_main_context_new ();
   shared->loop = g_main_loop_new (shared->context, FALSE);
   shared->fetcher = fetcher;
+  shared->warn_target = fetcher;
+  g_cond_init (&shared->warn_cond);
   shared->thread = g_thread_new ("meshfetcher", fetcher_thread_main, shared);
   fetcher->shared = shared;
+}
+
+/* No "p2p-warning" starts from now on, and those under way end first. */
+static void
+mesh_fetcher_dispose (GObject * object)
+{
+  MeshFetcherShared *shared = MESH_FETCHER (object)->shared;
+
+  g_mutex_lock (&shared->lock);
+  shared->warn_target = NULL;
+  while (shared->warnings_emitting > 0)
+    g_cond_wait (&shared->warn_cond, &shared->lock);
+  g_mutex_unlock (&shared->lock);
+
+  G_OBJECT_CLASS (mesh_fetcher_parent_class)->dispose (object);
 }
 
 static void
@@ -1561,6 +1643,7 @@ mesh_fetcher_class_init (MeshFetcherClass * klass)
 
   gobject_class->set_property = mesh_fetcher_set_property;
   gobject_class->get_property = mesh_fetcher_get_property;
+  gobject_class->dispose = mesh_fetcher_dispose;
   gobject_class->finalize = mesh_fetcher_finalize;
 
   g_object_class_install_property (gobject_class, PROP_USER_AGENT,
@@ -1590,6 +1673,10 @@ mesh_fetcher_class_init (MeshFetcherClass * klass)
       g_param_spec_uint64 ("bytes-from-peers", "Bytes from peers",
           "Body bytes received from peers", 0, G_MAXUINT64, 0,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  signals[SIGNAL_P2P_WARNING] = g_signal_new ("p2p-warning",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 /* ------------------------------------------------------------------------ */

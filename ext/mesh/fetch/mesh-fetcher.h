@@ -68,6 +68,21 @@ G_DECLARE_FINAL_TYPE (MeshFetcher, mesh_fetcher, MESH, FETCHER, GObject)
  * Counters (read-only, guint64): "bytes-from-cdn" (body bytes of INIT and
  * SEGMENT jobs received from the CDN), "bytes-from-peers" (body bytes of
  * segments that came from peers, counted once accepted).
+ *
+ * Signal "p2p-warning":
+ *   void handler (MeshFetcher *fetcher, const gchar *message,
+ *                 gpointer user_data);
+ * Peer-to-peer delivery is unavailable for a reason the application should
+ * hear of, and playback goes on from the CDN: the tracker cannot be used
+ * (not a ws:// or wss:// URL, nothing listening, join or token refused,
+ * lost and not back after the reconnect attempts), or this build has no
+ * peer-to-peer support. @message is for people and names the tracker and
+ * the reason. Emitted on the fetcher's own thread, once per failure (a
+ * tracker that comes back and fails again warns again); the elements post
+ * it as a GST_ELEMENT_WARNING. A handler must not drop the last reference
+ * to the fetcher; and the last unref waits for a running emission to
+ * return, so do not drop it while holding a lock the handler takes (the
+ * element's object lock, for gst_element_post_message()).
  */
 MeshFetcher *mesh_fetcher_new (void);
 
