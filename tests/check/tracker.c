@@ -1087,6 +1087,211 @@ GST_START_TEST (test_oversize_message)
 
 GST_END_TEST;
 
+/* A masked client text frame (RFC 6455 5.2) of @text. */
+static GBytes *
+client_frame (const gchar * text)
+{
+  const guint8 mask[4] = { 0x12, 0x34, 0x56, 0x78 };
+  gsize size = strlen (text), i;
+  GByteArray *frame = g_byte_array_new ();
+  guint8 header[4];
+
+  header[0] = 0x81;             /* FIN, text */
+  if (size < 126) {
+    header[1] = 0x80 | size;
+    g_byte_array_append (frame, header, 2);
+  } else {
+    g_assert (size < 65536);
+    header[1] = 0x80 | 126;
+    header[2] = size >> 8;
+    header[3] = size & 0xff;
+    g_byte_array_append (frame, header, 4);
+  }
+  g_byte_array_append (frame, mask, 4);
+  for (i = 0; i < size; i++) {
+    guint8 byte = text[i] ^ mask[i % 4];
+
+    g_byte_array_append (frame, &byte, 1);
+  }
+  return g_byte_array_free_to_bytes (frame);
+}
+
+/* A WebSocket client that joins @swarm as @peer and then never reads: a
+ * plain TCP connection, the handshake done by hand (blocking; the tracker
+ * has a thread of its own). */
+static GSocketConnection *
+deaf_client_new (const gchar * swarm, const gchar * peer)
+{
+  g_autoptr (GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *request = NULL;
+  g_autofree gchar *join = NULL;
+  g_autoptr (GBytes) frame = NULL;
+  GString *response = g_string_new (NULL);
+  GSocketConnection *conn;
+  GInputStream *in;
+  GOutputStream *out;
+  guint port = mesh_tracker_server_get_port (tracker);
+
+  conn = g_socket_client_connect_to_host (socket_client, "127.0.0.1", port,
+      NULL, &error);
+  fail_unless (conn != NULL, "connect: %s", error ? error->message : "");
+  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+
+  request = g_strdup_printf ("GET /announce HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+      "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+      "Sec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Protocol: " MESH_TRACKER_SUBPROTOCOL "\r\n\r\n", port);
+  fail_unless (g_output_stream_write_all (out, request, strlen (request),
+          NULL, NULL, &error), "write: %s", error ? error->message : "");
+  /* the response headers, byte by byte: not one byte more */
+  while (!g_str_has_suffix (response->str, "\r\n\r\n")) {
+    gchar c;
+
+    fail_unless (g_input_stream_read (in, &c, 1, NULL, &error) == 1,
+        "handshake: %s", error ? error->message : "closed");
+    g_string_append_c (response, c);
+  }
+  fail_unless (g_str_has_prefix (response->str, "HTTP/1.1 101"), "%s",
+      response->str);
+  g_string_free (response, TRUE);
+
+  join = g_strdup_printf ("{\"type\":\"join\",\"version\":1,"
+      "\"swarm\":\"%s\",\"peer\":\"%s\"}", swarm, peer);
+  frame = client_frame (join);
+  fail_unless (g_output_stream_write_all (out, g_bytes_get_data (frame, NULL),
+          g_bytes_get_size (frame), NULL, NULL, &error), "write: %s",
+      error ? error->message : "");
+  return conn;
+}
+
+/* Whether @c got "peer-left" for @peer (the other messages are dropped);
+ * TRUE also when "peers" arrived, to end a round trip. */
+static gboolean
+take_until_peers (Client * c, const gchar * peer, gboolean * left)
+{
+  JsonNode *node;
+  gboolean answered = FALSE;
+
+  while ((node = g_queue_pop_head (&c->pending))) {
+    const gchar *type = member_string (node, "type");
+
+    if (g_str_equal (type, "peer-left")
+        && g_strcmp0 (member_string (node, "peer"), peer) == 0)
+      *left = TRUE;
+    answered |= g_str_equal (type, "peers");
+    json_node_unref (node);
+  }
+  return answered;
+}
+
+typedef struct
+{
+  Client *client;
+  gboolean answered;
+  gboolean left;
+} RoundTrip;
+
+static gboolean
+round_trip_done (gpointer data)
+{
+  RoundTrip *trip = data;
+
+  trip->answered |= take_until_peers (trip->client, "peer-deaf01", &trip->left);
+  return trip->answered;
+}
+
+typedef struct
+{
+  Client *client;
+  guint expected;
+} SignalCount;
+
+static gboolean
+received_signals (gpointer data)
+{
+  SignalCount *count = data;
+
+  return client_count (count->client, "signal", NULL) >= count->expected;
+}
+
+/* libsoup queues without a bound what a client does not read: the tracker
+ * cuts such a client off once it holds max-backlog bytes for it, and only
+ * that client. */
+GST_START_TEST (test_client_that_does_not_read)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autofree gchar *data = g_strnfill (15000, 'd');
+  g_autofree gchar *to_deaf = NULL;
+  g_autofree gchar *to_listener = NULL;
+  g_autofree gchar *metrics = NULL;
+  g_autoptr (GSocketConnection) deaf = NULL;
+  g_autoptr (JsonNode) joined = NULL;
+  Client *flooder, *listener;
+  RoundTrip trip = { 0, };
+  SignalCount count = { 0, };
+  guint64 sent = 0;
+  guint status, i;
+  gchar buffer[65536];
+  gssize n;
+
+  config.rate = 1000000;
+  config.burst = 1000000;
+  config.max_backlog = 256 * 1024;
+  start_tracker (&config);
+  flooder = joined_client ("s", "peer-flood1");
+  listener = joined_client ("s", "peer-listen");
+  deaf = deaf_client_new ("s", "peer-deaf01");
+  joined = client_expect (flooder, "peer-joined");
+  g_clear_pointer (&joined, json_node_unref);
+  joined = client_expect (flooder, "peer-joined");
+  fail_unless_equals_string (member_string (joined, "peer"), "peer-deaf01");
+  client_drop_pending (listener);
+
+  to_deaf = g_strdup_printf ("{\"type\":\"signal\",\"to\":\"peer-deaf01\","
+      "\"data\":\"%s\"}", data);
+  to_listener = g_strdup_printf ("{\"type\":\"signal\","
+      "\"to\":\"peer-listen\",\"data\":\"%s\"}", data);
+  trip.client = flooder;
+  /* far more than the kernel buffers on both ends could hold */
+  while (!trip.left && sent < 64 * 1024 * 1024) {
+    for (i = 0; i < 16; i++) {
+      client_send (flooder, to_deaf);
+      sent += strlen (data);
+    }
+    client_send (flooder, to_listener);
+    count.expected++;
+    /* the tracker has handled the batch once it answers this */
+    client_send (flooder, "{\"type\":\"get-peers\"}");
+    trip.answered = FALSE;
+    fail_unless (run_until (round_trip_done, &trip, WAIT_MS));
+  }
+  fail_unless (trip.left, "a client that reads nothing was sent %"
+      G_GUINT64_FORMAT " bytes and is still connected", sent);
+  GST_INFO ("cut off after %" G_GUINT64_FORMAT " bytes", sent);
+
+  /* the reader got everything and stays */
+  count.client = listener;
+  fail_unless (run_until (received_signals, &count, WAIT_MS));
+  fail_unless_equals_int (client_count (listener, "signal", NULL),
+      count.expected);
+  fail_if (listener->closed || flooder->closed);
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 2);
+  metrics = http_get ("/metrics", &status);
+  expect_metric (metrics,
+      "mesh_tracker_disconnects_total{reason=\"too-slow\"} 1");
+
+  /* and its connection was closed: what it finally reads ends */
+  g_socket_set_timeout (g_socket_connection_get_socket (deaf), 10);
+  while ((n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM
+                  (deaf)), buffer, sizeof (buffer), NULL, NULL)) > 0);
+  fail_unless_equals_int (n, 0);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_rate_limit)
 {
   MeshTrackerConfig config = { 0, };
@@ -1430,6 +1635,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_health_and_metrics);
   tcase_add_test (tc, test_large_swarm);
   tcase_add_test (tc, test_shutdown_going_away);
+  tcase_add_test (tc, test_client_that_does_not_read);
   tcase_add_test (tc, test_start_errors);
 
   return s;

@@ -27,6 +27,15 @@
  * (which may fire in the middle of a send to that peer) only schedules
  * peer_reap() on an idle source, so a Peer never disappears under a function
  * that is busy with it.
+ *
+ * Clients that do not read: libsoup queues what we send without a bound,
+ * and libsoup 3.2 does not tell how much is queued. It writes whenever the
+ * socket takes more, so while the socket is writable its queue is (about)
+ * empty; what we send while it is not piles up in that queue. `backlog`
+ * counts the bytes sent since the socket was last seen writable; past
+ * max_backlog the client is cut off (peer_too_slow(), from an idle source:
+ * sends happen in the middle of loops over peers). The kernel's buffers come
+ * on top, bounded by the kernel.
  */
 
 #define G_LOG_DOMAIN "mesh-tracker"
@@ -55,11 +64,12 @@ typedef enum
   DISCONNECT_REPLACED,
   DISCONNECT_ERROR,             /* any other fatal error */
   DISCONNECT_SHUTDOWN,
+  DISCONNECT_TOO_SLOW,          /* did not read what we sent */
   N_DISCONNECT_REASONS
 } DisconnectReason;
 
 static const gchar *const disconnect_reason_names[N_DISCONNECT_REASONS] = {
-  "closed", "leave", "timeout", "replaced", "error", "shutdown",
+  "closed", "leave", "timeout", "replaced", "error", "shutdown", "too-slow",
 };
 
 typedef struct _Swarm Swarm;
@@ -93,6 +103,10 @@ struct _Peer
   gboolean closing;             /* we are done with it, waiting for "closed" */
   GSource *timeout_source;
   GSource *reap_source;
+
+  GSocket *socket;              /* to see whether it takes more */
+  gsize backlog;                /* bytes sent since it was last writable */
+  GSource *too_slow_source;     /* set once backlog passed max_backlog */
 };
 
 struct _MeshTrackerServer
@@ -111,6 +125,7 @@ struct _MeshTrackerServer
   guint max_swarms;
   guint max_connections;
   guint max_bad_messages;
+  guint max_backlog;
   gchar *token_secret;
   gchar *url;
   gchar *http_url;
@@ -138,6 +153,7 @@ struct _MeshTrackerServer
 
 static void peer_close (Peer * peer, DisconnectReason reason, gushort code,
     const gchar * why);
+static void peer_note_sent (Peer * peer, gsize size);
 
 /* ------------------------------------------------------------------------ */
 /* Counters (written here, read from any thread under stats_lock)           */
@@ -284,15 +300,18 @@ mesh_tracker_check_token (const gchar * secret, const gchar * swarm,
 static gboolean
 peer_can_send (Peer * peer)
 {
-  return !peer->closing && soup_websocket_connection_get_state (peer->ws) ==
+  return !peer->closing && !peer->too_slow_source &&
+      soup_websocket_connection_get_state (peer->ws) ==
       SOUP_WEBSOCKET_STATE_OPEN;
 }
 
 static void
 send_text (Peer * peer, const gchar * text)
 {
-  if (peer_can_send (peer))
+  if (peer_can_send (peer)) {
+    peer_note_sent (peer, strlen (text));
     soup_websocket_connection_send_text (peer->ws, text);
+  }
 }
 
 static void
@@ -569,6 +588,11 @@ peer_free (gpointer data)
     g_source_destroy (peer->reap_source);
     g_source_unref (peer->reap_source);
   }
+  if (peer->too_slow_source) {
+    g_source_destroy (peer->too_slow_source);
+    g_source_unref (peer->too_slow_source);
+  }
+  g_clear_object (&peer->socket);
   g_hash_table_unref (peer->knows);
   g_hash_table_unref (peer->known_by);
   g_free (peer->id);
@@ -616,6 +640,39 @@ peer_reap (gpointer data)
   stats_update_sizes (server);
   maybe_finish_shutdown (server);
   return G_SOURCE_REMOVE;
+}
+
+/* Cuts off a client that does not read: out of its swarm, a close frame
+ * queued (it will not read that either), and the socket shut down, so that
+ * libsoup gives up on what it holds for it and reports "closed". */
+static gboolean
+peer_too_slow (gpointer data)
+{
+  Peer *peer = data;
+
+  g_debug ("peer %s: more than %u bytes not read, disconnecting",
+      peer->id ? peer->id : "(not joined)", peer->server->max_backlog);
+  peer_close (peer, DISCONNECT_TOO_SLOW, CLOSE_POLICY_VIOLATION, "too-slow");
+  if (peer->socket)
+    g_socket_shutdown (peer->socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* Counts @size bytes about to be sent (see the top of the file). */
+static void
+peer_note_sent (Peer * peer, gsize size)
+{
+  MeshTrackerServer *server = peer->server;
+
+  if (!peer->socket
+      || (g_socket_condition_check (peer->socket, G_IO_OUT) & G_IO_OUT))
+    peer->backlog = 0;
+  peer->backlog += size;
+  if (peer->backlog <= server->max_backlog || peer->too_slow_source)
+    return;
+  peer->too_slow_source = g_idle_source_new ();
+  g_source_set_callback (peer->too_slow_source, peer_too_slow, peer, NULL);
+  g_source_attach (peer->too_slow_source, server->context);
 }
 
 static void
@@ -886,13 +943,15 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
 }
 
 static Peer *
-peer_new (MeshTrackerServer * server, SoupWebsocketConnection * ws)
+peer_new (MeshTrackerServer * server, SoupWebsocketConnection * ws,
+    GSocket * socket)
 {
   Peer *peer = g_new0 (Peer, 1);
   gint64 now = g_get_monotonic_time ();
 
   peer->server = server;
   peer->ws = g_object_ref (ws);
+  peer->socket = socket ? g_object_ref (socket) : NULL;
   peer->knows = g_hash_table_new (g_direct_hash, g_direct_equal);
   peer->known_by = g_hash_table_new (g_direct_hash, g_direct_equal);
   peer->last_seen = now;
@@ -928,7 +987,7 @@ on_websocket (SoupServer * soup, SoupServerMessage * msg, const char *path,
     return;
   }
 
-  peer = peer_new (server, ws);
+  peer = peer_new (server, ws, soup_server_message_get_socket (msg));
   g_hash_table_add (server->connections, peer);
   stats_update_sizes (server);
   if (full)
@@ -1228,6 +1287,8 @@ server_configure (MeshTrackerServer * server, const MeshTrackerConfig * config)
       MESH_TRACKER_DEFAULT_MAX_CONNECTIONS);
   server->max_bad_messages = OR_DEFAULT (config->max_bad_messages,
       MESH_TRACKER_DEFAULT_MAX_BAD_MESSAGES);
+  server->max_backlog = OR_DEFAULT (config->max_backlog,
+      MESH_TRACKER_DEFAULT_MAX_BACKLOG);
   server->token_secret = g_strdup (config->token_secret);
 }
 

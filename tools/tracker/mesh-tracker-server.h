@@ -40,6 +40,7 @@ G_BEGIN_DECLS
 #define MESH_TRACKER_DEFAULT_MAX_SWARMS 100000
 #define MESH_TRACKER_DEFAULT_MAX_CONNECTIONS 100000
 #define MESH_TRACKER_DEFAULT_MAX_BAD_MESSAGES 10
+#define MESH_TRACKER_DEFAULT_MAX_BACKLOG (1024 * 1024)
 
 typedef struct _MeshTrackerServer MeshTrackerServer;
 
@@ -57,6 +58,8 @@ typedef struct {
   guint max_swarms;
   guint max_connections;        /* WebSocket connections, joined or not */
   guint max_bad_messages;       /* tolerated before "bad-message" is fatal */
+  guint max_backlog;            /* bytes queued for a client that does not
+                                 * read, before it is disconnected */
   const gchar *token_secret;    /* NULL = no access tokens needed */
 } MeshTrackerConfig;
 

@@ -36,6 +36,7 @@ typedef struct
   gint max_swarms;
   gint max_connections;
   gint max_bad_messages;
+  gint max_backlog;
   gchar *token_secret_file;
   gchar *make_token;
   gint ttl;
@@ -91,7 +92,8 @@ take_bounds (const Options * opts, MeshTrackerConfig * config)
       && take_bound ("max-connections", opts->max_connections,
       &config->max_connections)
       && take_bound ("max-bad-messages", opts->max_bad_messages,
-      &config->max_bad_messages);
+      &config->max_bad_messages)
+      && take_bound ("max-backlog", opts->max_backlog, &config->max_backlog);
 }
 
 static int
@@ -136,7 +138,7 @@ main (int argc, char **argv)
 {
   Options opts = {
     NULL, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
-    UNSET, NULL, NULL, DEFAULT_TTL
+    UNSET, UNSET, NULL, NULL, DEFAULT_TTL
   };
   GOptionEntry entries[] = {
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts.listen,
@@ -165,6 +167,9 @@ main (int argc, char **argv)
     {"max-bad-messages", 0, 0, G_OPTION_ARG_INT, &opts.max_bad_messages,
         "Bad messages tolerated per connection before closing it (default "
           "10)", "N"},
+    {"max-backlog", 0, 0, G_OPTION_ARG_INT, &opts.max_backlog,
+        "Bytes queued for a client that does not read them before it is "
+          "disconnected (default 1048576)", "BYTES"},
     {"token-secret", 0, 0, G_OPTION_ARG_FILENAME, &opts.token_secret_file,
         "Require access tokens signed with the secret in FILE", "FILE"},
     {"make-token", 0, 0, G_OPTION_ARG_STRING, &opts.make_token,
