@@ -7,7 +7,9 @@
  * three meshhlssrc viewers in this process, linked over libnice on loopback.
  * Each viewer plays in real time (fakesink sync=true on the segment bytes, so
  * the first buffer of every fragment waits for its running time) and records
- * its fragments and how late each one arrived.
+ * its fragments and how late each one arrived. And a tracker that cannot be
+ * used (nothing listening, a join refused for want of a token) is a WARNING
+ * naming it, while playback goes on from the CDN.
  *
  * Threads: each viewer's streaming thread runs the probe, which writes the
  * viewer's record under `lock` and signals `cond`; the test thread waits on
@@ -373,17 +375,73 @@ GST_START_TEST (test_vod_three_viewers)
 
 GST_END_TEST;
 
-/* No tracker reachable: exactly the CDN-only playback. */
-GST_START_TEST (test_unreachable_tracker_plays_from_cdn)
+/* Plays @c until EOS and until a WARNING came (the pipeline stays PLAYING
+ * after EOS for it), within WAIT_S; fails on an ERROR. Returns the
+ * warning's message and debug text, joined. */
+static gchar *
+run_to_eos_and_warning (MeshCollector * c)
+{
+  GstBus *bus = gst_element_get_bus (c->pipeline);
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  gchar *warning = NULL;
+  gboolean eos = FALSE;
+
+  fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  while (!(eos && warning) && g_get_monotonic_time () < deadline) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus,
+        (deadline - g_get_monotonic_time ()) * GST_USECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_WARNING);
+    GError *error = NULL;
+    gchar *debug = NULL;
+
+    if (!msg)
+      break;
+    fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR, "error: %"
+        GST_PTR_FORMAT, msg);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
+      eos = TRUE;
+    } else if (!warning) {
+      fail_unless (GST_MESSAGE_SRC (msg) == GST_OBJECT (c->src),
+          "a warning of %" GST_PTR_FORMAT, GST_MESSAGE_SRC (msg));
+      gst_message_parse_warning (msg, &error, &debug);
+      warning = g_strdup_printf ("%s (%s)", error->message, debug);
+      GST_INFO ("warning: %s", warning);
+      g_error_free (error);
+      g_free (debug);
+    }
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  gst_element_set_state (c->pipeline, GST_STATE_NULL);
+  fail_unless (eos, "no EOS");
+  fail_unless (warning != NULL, "no warning");
+  return warning;
+}
+
+/* The whole of single/index.m3u8 came out, every byte from the CDN. */
+static void
+assert_played_from_cdn (MeshCollector * c)
 {
   g_autoptr (GBytes) expected = mesh_test_expected_stream ("single/index.m3u8");
+  g_autoptr (GBytes) got = mesh_collector_get_bytes (c, 0);
+  guint64 from_peers = 1;
+
+  fail_unless (g_bytes_equal (got, expected));
+  g_object_get (c->src, "bytes-from-peers", &from_peers, NULL);
+  fail_unless_equals_uint64 (from_peers, 0);
+}
+
+/* No tracker reachable: exactly the CDN-only playback, and a warning that
+ * names the tracker once the reconnect attempts have failed. */
+GST_START_TEST (test_unreachable_tracker_plays_from_cdn)
+{
   GstElement *src = gst_element_factory_make ("meshhlssrc", NULL);
   g_autofree gchar *url = mesh_test_origin_url (origin, "single/index.m3u8");
   g_autofree gchar *dead_tracker = NULL;
+  g_autofree gchar *warning = NULL;
   MeshCollector *c;
-  g_autoptr (GBytes) got = NULL;
   guint port = mesh_tracker_server_get_port (tracker);
-  guint64 from_peers = 1;
 
   mesh_tracker_server_stop (tracker);
   tracker = NULL;
@@ -391,12 +449,44 @@ GST_START_TEST (test_unreachable_tracker_plays_from_cdn)
   g_object_set (src, "location", url, "tracker", dead_tracker,
       "local-address", "127.0.0.1", NULL);
   c = mesh_collector_new (src);
-  fail_unless (mesh_collector_run (c, WAIT_S, NULL));
-  got = mesh_collector_get_bytes (c, 0);
-  fail_unless (g_bytes_equal (got, expected));
-  g_object_get (src, "bytes-from-peers", &from_peers, NULL);
-  fail_unless_equals_uint64 (from_peers, 0);
+  warning = run_to_eos_and_warning (c);
+  fail_unless (strstr (warning, dead_tracker) != NULL,
+      "the warning does not name the tracker: %s", warning);
+  fail_unless (strstr (warning, "unreachable") != NULL,
+      "the warning does not say why: %s", warning);
+  assert_played_from_cdn (c);
   mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
+/* A tracker that wants a token the viewer does not have refuses the join:
+ * a warning naming it and the reason at once, and CDN-only playback. */
+GST_START_TEST (test_refused_token_plays_from_cdn)
+{
+  MeshTrackerConfig config = { 0, };
+  MeshTrackerServer *strict;
+  GError *error = NULL;
+  GstElement *src = gst_element_factory_make ("meshhlssrc", NULL);
+  g_autofree gchar *url = mesh_test_origin_url (origin, "single/index.m3u8");
+  g_autofree gchar *warning = NULL;
+  MeshCollector *c;
+
+  config.host = "127.0.0.1";
+  config.token_secret = "the content provider's secret";
+  strict = mesh_tracker_server_start (&config, &error);
+  fail_unless (strict != NULL, "tracker: %s", error ? error->message : "");
+  g_object_set (src, "location", url, "tracker",
+      mesh_tracker_server_get_url (strict), "local-address", "127.0.0.1", NULL);
+  c = mesh_collector_new (src);
+  warning = run_to_eos_and_warning (c);
+  fail_unless (strstr (warning, mesh_tracker_server_get_url (strict)) != NULL,
+      "the warning does not name the tracker: %s", warning);
+  fail_unless (strstr (warning, "token") != NULL,
+      "the warning does not say why: %s", warning);
+  assert_played_from_cdn (c);
+  mesh_collector_free (c);
+  mesh_tracker_server_stop (strict);
 }
 
 GST_END_TEST;
@@ -502,6 +592,7 @@ p2p_suite (void)
   tcase_add_test (tc, test_live_three_viewers);
   tcase_add_test (tc, test_vod_three_viewers);
   tcase_add_test (tc, test_unreachable_tracker_plays_from_cdn);
+  tcase_add_test (tc, test_refused_token_plays_from_cdn);
   tcase_add_test (tc, test_upload_disabled);
   tcase_add_test (tc, test_max_upload_rate);
   return s;
