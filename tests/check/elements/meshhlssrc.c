@@ -10,6 +10,7 @@
 #include <gst/check/gstcheck.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../mesh-test-util.h"
 
@@ -528,6 +529,181 @@ GST_START_TEST (test_switch_after_last_segment)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Subtitle renditions */
+
+/* What reached a player's text sink */
+typedef struct
+{
+  GMutex lock;
+  guint buffers;
+  gchar *first;                 /* the first cue's text */
+} TextSeen;
+
+static void
+on_text (GstElement * sink, GstBuffer * buffer, GstPad * pad, TextSeen * seen)
+{
+  GstMapInfo map;
+
+  g_mutex_lock (&seen->lock);
+  if (seen->buffers++ == 0 && gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+    seen->first = g_strndup ((const gchar *) map.data, map.size);
+    gst_buffer_unmap (buffer, &map);
+  }
+  g_mutex_unlock (&seen->lock);
+}
+
+/* Plays @uri to the end in @player ("playbin" or "playbin3") and returns
+ * the first cue its text sink got (NULL for none); *@n_buffers gets how
+ * many text buffers arrived. */
+static gchar *
+play_first_cue (const gchar * player, const gchar * uri, guint * n_buffers)
+{
+  GstElement *playbin = gst_element_factory_make (player, NULL);
+  GstElement *text_sink = gst_element_factory_make ("fakesink", NULL);
+  GstBus *bus = gst_element_get_bus (playbin);
+  TextSeen seen = { {0,}, 0, NULL };
+  GstMessage *msg;
+  gchar *first;
+
+  g_mutex_init (&seen.lock);
+  g_object_set (text_sink, "signal-handoffs", TRUE, "sync", FALSE, NULL);
+  g_signal_connect (text_sink, "handoff", G_CALLBACK (on_text), &seen);
+  g_object_set (playbin, "uri", uri, "text-sink", text_sink,
+      "video-sink", gst_element_factory_make ("fakesink", NULL),
+      "audio-sink", gst_element_factory_make ("fakesink", NULL), NULL);
+  /* playsink makes its text sink sync: without a clock nothing waits */
+  gst_pipeline_use_clock (GST_PIPELINE (playbin), NULL);
+  gst_element_set_state (playbin, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "%s: %s timed out", player, uri);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s: %s: %"
+      GST_PTR_FORMAT, player, uri, msg);
+  gst_message_unref (msg);
+  gst_element_set_state (playbin, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (playbin);
+
+  *n_buffers = seen.buffers;
+  first = seen.first;
+  g_mutex_clear (&seen.lock);
+  GST_INFO ("%s %s: %u text buffers, first '%s'", player, uri, *n_buffers,
+      first ? first : "");
+  return first;
+}
+
+/* Two WebVTT renditions (en, fr) of 2 x 4 s beside single/ (8 s), in
+ * master @name with the EXT-X-MEDIA attributes @en and @fr */
+static void
+scratch_write_subtitled (const gchar * name, const gchar * en, const gchar * fr)
+{
+  static const gchar *const languages[] = { "en", "fr" };
+  g_autofree gchar *variant = mesh_test_origin_url (mesh_test_origin,
+      "single/index.m3u8");
+  guint l, s, c;
+
+  for (l = 0; l < G_N_ELEMENTS (languages); l++) {
+    g_autofree gchar *playlist = g_strdup_printf ("subs-%s.m3u8",
+        languages[l]);
+
+    for (s = 0; s < 2; s++) {
+      g_autofree gchar *file = g_strdup_printf ("subs-%s-%u.vtt",
+          languages[l], s);
+      GString *cues = g_string_new ("WEBVTT\n\n");
+
+      for (c = 4 * s; c < 4 * s + 4; c++)
+        g_string_append_printf (cues, "00:00:%02u.000 --> 00:00:%02u.900\n"
+            "%s cue %u\n\n", c, c, languages[l], c);
+      scratch_write (file, "%s", cues->str);
+      g_string_free (cues, TRUE);
+    }
+    scratch_write (playlist, "#EXTM3U\n#EXT-X-TARGETDURATION:4\n"
+        "#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:4.0,\nsubs-%s-0.vtt\n"
+        "#EXTINF:4.0,\nsubs-%s-1.vtt\n#EXT-X-ENDLIST\n", languages[l],
+        languages[l]);
+  }
+  scratch_write (name, "#EXTM3U\n"
+      "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"English\","
+      "LANGUAGE=\"en\",%s,URI=\"subs-en.m3u8\"\n"
+      "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"Francais\","
+      "LANGUAGE=\"fr\",%s,URI=\"subs-fr.m3u8\"\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=400000,SUBTITLES=\"subs\"\n%s\n", en, fr,
+      variant);
+}
+
+/* The text meshhlssrc outputs for master @name: the rendition hlsdemux2
+ * selects (DEFAULT=YES, else the first one), as served. */
+static void
+check_subtitle_pad (const gchar * name, const gchar * language)
+{
+  MeshCollector *c = play_to_end (name, mesh_test_hlssrc_new_on
+      (scratch_origin, name));
+  g_autofree gchar *file0 = g_strdup_printf ("subs-%s-0.vtt", language);
+  g_autofree gchar *file1 = g_strdup_printf ("subs-%s-1.vtt", language);
+  g_autofree gchar *path0 = g_build_filename (scratch_dir, file0, NULL);
+  g_autofree gchar *path1 = g_build_filename (scratch_dir, file1, NULL);
+  g_autofree gchar *text0 = NULL;
+  g_autofree gchar *text1 = NULL;
+  g_autofree gchar *expected_text = NULL;
+  g_autoptr (GBytes) expected = NULL;
+  g_autoptr (GBytes) got = NULL;
+
+  fail_unless (g_file_get_contents (path0, &text0, NULL, NULL));
+  fail_unless (g_file_get_contents (path1, &text1, NULL, NULL));
+  expected_text = g_strconcat (text0, text1, NULL);
+  expected = g_bytes_new (expected_text, strlen (expected_text));
+  fail_unless_equals_int (c->pads->len, 2);
+  fail_unless_equals_string (caps_name (c, 1), "application/x-subtitle-vtt");
+  got = mesh_collector_get_bytes (c, 1);
+  assert_bytes_equal (got, expected, name);
+  mesh_collector_free (c);
+}
+
+/* The cue playbin and playbin3 show through meshhlssrc for master @name,
+ * and the one playbin3 shows through hlsdemux2 (which refuses playbin,
+ * where the legacy hlsdemux plays no rendition at all). */
+static void
+check_players_show (const gchar * name, const gchar * first_cue)
+{
+  g_autofree gchar *url = mesh_test_origin_url (scratch_origin, name);
+  g_autofree gchar *mesh_uri = g_strconcat ("meshhls+", url, NULL);
+  g_autofree gchar *reference = NULL;
+  guint n, i;
+  static const gchar *const players[] = { "playbin", "playbin3" };
+
+  reference = play_first_cue ("playbin3", url, &n);
+  fail_unless_equals_string (reference, first_cue);
+  for (i = 0; i < G_N_ELEMENTS (players); i++) {
+    g_autofree gchar *cue = play_first_cue (players[i], mesh_uri, &n);
+
+    fail_unless (cue != NULL, "%s showed no subtitle", players[i]);
+    fail_unless_equals_string (cue, first_cue);
+    fail_unless_equals_int (n, 8);
+  }
+}
+
+GST_START_TEST (test_subtitles_default)
+{
+  scratch_write_subtitled ("fr-default.m3u8", "DEFAULT=NO,AUTOSELECT=YES",
+      "DEFAULT=YES,AUTOSELECT=YES");
+  check_subtitle_pad ("fr-default.m3u8", "fr");
+  check_players_show ("fr-default.m3u8", "fr cue 0");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_subtitles_without_default)
+{
+  /* AUTOSELECT does not matter to hlsdemux2: the first one */
+  scratch_write_subtitled ("no-default.m3u8", "DEFAULT=NO,AUTOSELECT=NO",
+      "DEFAULT=NO,AUTOSELECT=YES");
+  check_subtitle_pad ("no-default.m3u8", "en");
+  check_players_show ("no-default.m3u8", "en cue 0");
+}
+
+GST_END_TEST;
+
 static Suite *
 meshhlssrc_suite (void)
 {
@@ -554,6 +730,8 @@ meshhlssrc_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_checked_fixture (tc, scratch_setup, scratch_teardown);
   tcase_add_test (tc, test_switch_after_last_segment);
+  tcase_add_test (tc, test_subtitles_default);
+  tcase_add_test (tc, test_subtitles_without_default);
   return s;
 }
 
