@@ -1210,6 +1210,47 @@ GST_START_TEST (test_segment_base)
 
 GST_END_TEST;
 
+/* A Representation that is one file: a sidecar subtitle file */
+GST_START_TEST (test_single_file_representation)
+{
+  MeshDashMpd *mpd = parse_ok (STATIC_MPD "<Period duration='PT30S'>"
+      "<AdaptationSet contentType='text' mimeType='text/vtt' lang='en'>"
+      "<Representation id='en' bandwidth='256'><BaseURL>subs/en.vtt</BaseURL>"
+      "</Representation></AdaptationSet>"
+      "<AdaptationSet contentType='text' mimeType='text/vtt' lang='fr'>"
+      "<BaseURL>subs/fr.vtt</BaseURL><Representation id='fr' bandwidth='256'/>"
+      "</AdaptationSet></Period></MPD>");
+  const MeshDashRepresentation *en = rep_at (mpd, 0, 0, 0);
+  const MeshDashRepresentation *fr = rep_at (mpd, 0, 1, 0);
+  GArray *segments;
+  gchar *init = NULL;
+
+  fail_unless_equals_int (en->segments.kind, MESH_DASH_SEGMENTS_SINGLE);
+  fail_unless_equals_int (fr->segments.kind, MESH_DASH_SEGMENTS_SINGLE);
+  /* no init section, one segment lasting the period */
+  fail_if (mesh_dash_representation_get_init (en, &init, NULL, NULL, NULL));
+  segments = list_ok (en, 30 * GST_SECOND, 0, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_int (segments->len, 1);
+  check_segment (segments, 0, DIR "subs/en.vtt", 1, 0, 0,
+      30 * GST_SECOND);
+  fail_unless_equals_int64 (seg (segments, 0)->offset, -1);
+  g_array_unref (segments);
+  segments = list_ok (fr, 30 * GST_SECOND, 0, GST_CLOCK_TIME_NONE);
+  check_segment (segments, 0, DIR "subs/fr.vtt", 1, 0, 0,
+      30 * GST_SECOND);
+  g_array_unref (segments);
+  /* past the start: nothing more */
+  segments = list_ok (en, 30 * GST_SECOND, GST_SECOND, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_int (segments->len, 0);
+  g_array_unref (segments);
+  /* its duration is the period's: an open one has none */
+  list_error (en, GST_CLOCK_TIME_NONE, 0, 60 * GST_SECOND,
+      MESH_DASH_ERROR_INVALID, "open period");
+  mesh_dash_mpd_free (mpd);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_template_init)
 {
   MeshDashMpd *mpd = parse_ok (STATIC_MPD "<Period><AdaptationSet>"
@@ -2292,6 +2333,7 @@ dash_mpd_suite (void)
   tcase_add_test (tc, test_duration_template);
   tcase_add_test (tc, test_segment_list);
   tcase_add_test (tc, test_segment_base);
+  tcase_add_test (tc, test_single_file_representation);
   tcase_add_test (tc, test_template_init);
   tcase_add_test (tc, test_periods);
   tcase_add_test (tc, test_content_protection);

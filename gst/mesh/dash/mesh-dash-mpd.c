@@ -34,8 +34,11 @@
  *    MeshDashMpd.warnings, with the place.
  *  - xs:duration years and months count 365 and 30 days. Durations and
  *    times are bounded by MAX_TIME_NS so that sums of them cannot overflow.
- *  - A Representation without any segment information keeps kind NONE;
- *    listing its segments is MESH_DASH_ERROR_UNSUPPORTED.
+ *  - A Representation without any segment information but with a BaseURL
+ *    of its own or of its AdaptationSet is that one file for the whole
+ *    Period (kind SINGLE, ISO/IEC 23009-1 5.3.9.1: sidecar subtitles);
+ *    without such a BaseURL it keeps kind NONE, and listing its segments is
+ *    MESH_DASH_ERROR_UNSUPPORTED.
  *  - ContentProtection elements of Representations are folded into their
  *    AdaptationSet's list (without duplicates).
  *  - A SegmentBase without Initialization has its init section before the
@@ -1141,14 +1144,16 @@ check_segment_info (ParseCtx * ctx, const MeshDashRepresentation * rep)
   return TRUE;
 }
 
-/* Fills rep->segments from the three levels, rep->base_url being known */
+/* Fills rep->segments from the three levels, rep->base_url being known;
+ * @own_base_url: the Representation or its AdaptationSet has a BaseURL */
 static gboolean
 resolve_segment_info (ParseCtx * ctx, const SegmentLevel * const *levels,
-    MeshDashRepresentation * rep)
+    gboolean own_base_url, MeshDashRepresentation * rep)
 {
   gint i;
 
-  rep->segments.kind = MESH_DASH_SEGMENTS_NONE;
+  rep->segments.kind = own_base_url ? MESH_DASH_SEGMENTS_SINGLE :
+      MESH_DASH_SEGMENTS_NONE;
   for (i = 2; i >= 0; i--) {
     if (levels[i] != NULL && levels[i]->kind != MESH_DASH_SEGMENTS_NONE) {
       rep->segments.kind = levels[i]->kind;
@@ -1172,6 +1177,7 @@ typedef struct
   gint framerate_n, framerate_d;
   const SegmentLevel *period_level;
   const SegmentLevel *as_level;
+  gboolean as_base_url;         /* the AdaptationSet has a BaseURL */
   /* the AdaptationSet's, where the Representation's are folded */
   GPtrArray *content_protections;
 } RepresentationDefaults;
@@ -1250,7 +1256,8 @@ parse_representation (ParseCtx * ctx, const xmlNode * node, guint position,
     levels[0] = defaults->period_level;
     levels[1] = defaults->as_level;
     levels[2] = &level;
-    ok = resolve_segment_info (ctx, levels, rep);
+    ok = resolve_segment_info (ctx, levels, defaults->as_base_url
+        || first_child (node, "BaseURL") != NULL, rep);
   }
   segment_level_clear (&level);
   if (!ok) {
@@ -1543,6 +1550,7 @@ parse_adaptation_set_body (ParseCtx * ctx, const xmlNode * node,
   if (base_url == NULL)
     return FALSE;
   defaults->base_url = base_url;
+  defaults->as_base_url = first_child (node, "BaseURL") != NULL;
   ok = parse_segment_level (ctx, node, &level);
   if (ok) {
     defaults->as_level = &level;

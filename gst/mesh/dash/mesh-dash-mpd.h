@@ -38,6 +38,10 @@ typedef enum {
   MESH_DASH_SEGMENTS_TEMPLATE,  /* SegmentTemplate, with or without timeline */
   MESH_DASH_SEGMENTS_LIST,      /* SegmentList / SegmentURL */
   MESH_DASH_SEGMENTS_BASE,      /* SegmentBase: one file, index in a sidx */
+  MESH_DASH_SEGMENTS_SINGLE,    /* no segment information but a BaseURL of
+                                 * the Representation or its AdaptationSet:
+                                 * that file is the one segment of the
+                                 * Period (e.g. a sidecar subtitle file) */
 } MeshDashSegmentsKind;
 
 /* One S element of a SegmentTimeline, r expanded only when >= 0:

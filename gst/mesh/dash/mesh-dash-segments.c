@@ -216,6 +216,10 @@ segment_url (Lister * l, guint64 seq, guint64 number, guint64 t,
   const MeshDashSegmentInfo *info = l->info;
   const MeshDashSegmentUrl *url;
 
+  if (info->kind == MESH_DASH_SEGMENTS_SINGLE) {
+    segment->url = g_strdup (l->rep->base_url);
+    return TRUE;
+  }
   if (info->kind == MESH_DASH_SEGMENTS_TEMPLATE) {
     segment->url =
         mesh_dash_expand_template (l->rep, info->media_template, number, t,
@@ -383,11 +387,18 @@ list_segments (Lister * l)
     }
     return list_by_duration (l);
   }
-  /* a SegmentList of one segment lasting the whole period */
-  if (info->kind == MESH_DASH_SEGMENTS_LIST && info->urls != NULL
-      && info->urls->len == 1)
+  /* one segment lasting the whole period: a SegmentList of one, or a file */
+  if ((info->kind == MESH_DASH_SEGMENTS_LIST && info->urls != NULL
+          && info->urls->len == 1) || info->kind == MESH_DASH_SEGMENTS_SINGLE) {
+    if (l->period_duration == GST_CLOCK_TIME_NONE) {
+      g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+          "Representation '%s': one segment for an open period: its "
+          "duration is needed", rep->id);
+      return FALSE;
+    }
     return emit (l, 0, info->presentation_time_offset, 0,
         l->period_duration) != EMIT_FAILED;
+  }
   g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
       "Representation '%s': neither @duration nor SegmentTimeline", rep->id);
   return FALSE;
@@ -409,7 +420,8 @@ mesh_dash_representation_list_segments (const MeshDashRepresentation * rep,
 
   info = &rep->segments;
   if (info->kind != MESH_DASH_SEGMENTS_TEMPLATE
-      && info->kind != MESH_DASH_SEGMENTS_LIST) {
+      && info->kind != MESH_DASH_SEGMENTS_LIST
+      && info->kind != MESH_DASH_SEGMENTS_SINGLE) {
     g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_UNSUPPORTED,
         "Representation '%s': %s", rep->id,
         info->kind == MESH_DASH_SEGMENTS_BASE ? "SegmentBase segments come "

@@ -5,9 +5,10 @@
  *
  * The segments of an MPEG-DASH Representation (ISO/IEC 23009-1 5.3.9):
  * SegmentTemplate URLs, SegmentTimeline and @duration numbering,
- * SegmentList entries, init sections, and the segments a SegmentBase file's
- * 'sidx' index lists within a Period. Pure: a parsed MeshDashRepresentation in, segments out;
- * no I/O, no global state, any thread.
+ * SegmentList entries, init sections, the segments a SegmentBase file's
+ * 'sidx' index lists within a Period, and single-file Representations.
+ * Pure: a parsed MeshDashRepresentation in, segments out; no I/O, no
+ * global state, any thread.
  *
  * Segment times are relative to the start of their Period: the
  * Representation's presentationTimeOffset is taken off.
@@ -46,8 +47,9 @@ gchar *mesh_dash_expand_template (const MeshDashRepresentation * rep,
     const gchar * template, guint64 number, guint64 time,
     gboolean allow_number_time, GError ** error);
 
-/* Lists the segments of @rep (TEMPLATE or LIST kinds) that start within
- * [@from, @to) of the period (period-relative times; @to NONE = to the end).
+/* Lists the segments of @rep (TEMPLATE, LIST or SINGLE kinds) that start
+ * within [@from, @to) of the period (period-relative times; @to NONE = to
+ * the end).
  * @period_duration bounds templates without a timeline or with r = -1
  * (NONE: open, then @to must be valid). Appends MeshDashSegment to @out
  * (a GArray with mesh_dash_segment_clear as clear func). FALSE with @error

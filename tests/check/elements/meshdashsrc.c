@@ -1877,10 +1877,13 @@ GST_START_TEST (test_webm_segment_base_refused)
 
 GST_END_TEST;
 
-/* template-number's video set on the main origin, with @protection
- * (ContentProtection elements) in its AdaptationSet 'vid' */
+/* A static MPD of 8 s (attributes @mpd_attributes) whose one Period has
+ * template-number's video set on the main origin, as AdaptationSet 'vid'
+ * with @set_attributes and @set_children, then @sets */
 static gchar *
-template_number_with (const gchar * protection)
+template_number_mpd (const gchar * mpd_attributes,
+    const gchar * set_attributes, const gchar * set_children,
+    const gchar * sets)
 {
   g_autofree gchar *text = read_dash_text ("template-number/manifest.mpd");
   g_autofree gchar *set = find_set (text, "video");
@@ -1888,11 +1891,20 @@ template_number_with (const gchar * protection)
   const gchar *rep = strstr (set, "<Representation");
 
   fail_unless (rep != NULL);
-  return g_strdup_printf (STATIC_MPD_HEAD "mediaPresentationDuration="
-      "\"PT8S\">\n<BaseURL>%s</BaseURL>\n<Period id=\"p0\" "
-      "duration=\"PT8S\">\n<AdaptationSet id=\"vid\" contentType=\"video\" "
-      "mimeType=\"video/mp4\">\n%s\n%s\n</Period>\n</MPD>\n", base,
-      protection, rep);
+  return g_strdup_printf ("<?xml version=\"1.0\"?>\n"
+      "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"static\" "
+      "mediaPresentationDuration=\"PT8S\" %s>\n<BaseURL>%s</BaseURL>\n"
+      "<Period id=\"p0\" duration=\"PT8S\">\n<AdaptationSet id=\"vid\" "
+      "contentType=\"video\" mimeType=\"video/mp4\" %s>\n%s\n%s\n%s"
+      "</Period>\n</MPD>\n", mpd_attributes, base, set_attributes,
+      set_children, rep, sets);
+}
+
+/* ... with @protection (ContentProtection elements) in the video set */
+static gchar *
+template_number_with (const gchar * protection)
+{
+  return template_number_mpd ("minBufferTime=\"PT2S\"", "", protection, "");
 }
 
 /* Protection the element cannot work with is refused by name, before any
@@ -1932,6 +1944,186 @@ GST_START_TEST (test_unsupported_protection_refused)
   c = play_to_end (make_src_on (bad_origin, "with-cenc.mpd"), "with-cenc.mpd");
   fail_unless_equals_int (c->pads->len, 1);
   mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
+/* What reached a player's text sink */
+typedef struct
+{
+  GMutex lock;
+  guint buffers;
+  gchar *first;                 /* the first cue's text */
+} TextSeen;
+
+static void
+on_text (GstElement * sink, GstBuffer * buffer, GstPad * pad, TextSeen * seen)
+{
+  GstMapInfo map;
+
+  g_mutex_lock (&seen->lock);
+  if (seen->buffers++ == 0 && gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+    seen->first = g_strndup ((const gchar *) map.data, map.size);
+    gst_buffer_unmap (buffer, &map);
+  }
+  g_mutex_unlock (&seen->lock);
+}
+
+/* Plays @uri to the end in @player ("playbin" or "playbin3") and returns
+ * the first cue its text sink got (NULL for none); *@n_buffers gets how
+ * many text buffers arrived. */
+static gchar *
+play_first_cue (const gchar * player, const gchar * uri, guint * n_buffers)
+{
+  GstElement *playbin = gst_element_factory_make (player, NULL);
+  GstElement *text_sink = gst_element_factory_make ("fakesink", NULL);
+  GstBus *bus = gst_element_get_bus (playbin);
+  TextSeen seen = { {0,}, 0, NULL };
+  GstMessage *msg;
+  gchar *first;
+
+  g_mutex_init (&seen.lock);
+  g_object_set (text_sink, "signal-handoffs", TRUE, "sync", FALSE, NULL);
+  g_signal_connect (text_sink, "handoff", G_CALLBACK (on_text), &seen);
+  g_object_set (playbin, "uri", uri, "text-sink", text_sink,
+      "video-sink", gst_element_factory_make ("fakesink", NULL),
+      "audio-sink", gst_element_factory_make ("fakesink", NULL), NULL);
+  /* playsink makes its text sink sync: without a clock nothing waits */
+  gst_pipeline_use_clock (GST_PIPELINE (playbin), NULL);
+  gst_element_set_state (playbin, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (bus, PLAY_TIMEOUT_S * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "%s: %s timed out", player, uri);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s: %s: %"
+      GST_PTR_FORMAT, player, uri, msg);
+  gst_message_unref (msg);
+  gst_element_set_state (playbin, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (playbin);
+
+  *n_buffers = seen.buffers;
+  first = seen.first;
+  g_mutex_clear (&seen.lock);
+  GST_INFO ("%s %s: %u text buffers, first '%s'", player, uri, *n_buffers,
+      first ? first : "");
+  return first;
+}
+
+/* sub-en.vtt and sub-fr.vtt on the scratch origin: 8 cues of 1 s each */
+static void
+write_sidecar_files (void)
+{
+  static const gchar *const languages[] = { "en", "fr" };
+  guint l, c;
+
+  for (l = 0; l < G_N_ELEMENTS (languages); l++) {
+    g_autofree gchar *name = g_strdup_printf ("sub-%s.vtt", languages[l]);
+    GString *cues = g_string_new ("WEBVTT\n\n");
+
+    for (c = 0; c < 8; c++)
+      g_string_append_printf (cues, "00:00:%02u.000 --> 00:00:%02u.900\n"
+          "%s cue %u\n\n", c, c, languages[l], c);
+    write_bad_file (name, cues->str, -1);
+    g_string_free (cues, TRUE);
+  }
+}
+
+/* A text AdaptationSet (with @set_children) of the sidecar file of
+ * @language: no segment information, the file is the Period's one segment */
+static gchar *
+sidecar_set (const gchar * language, const gchar * set_children,
+    const gchar * representation_attributes)
+{
+  g_autofree gchar *file = g_strdup_printf ("sub-%s.vtt", language);
+  g_autofree gchar *url = mesh_test_origin_url (bad_origin, file);
+
+  return g_strdup_printf ("<AdaptationSet id=\"subs-%s\" "
+      "contentType=\"text\" mimeType=\"text/vtt\" lang=\"%s\">%s\n"
+      "<Representation id=\"sub-%s\" %s><BaseURL>%s</BaseURL>"
+      "</Representation>\n</AdaptationSet>\n", language, language,
+      set_children, language, representation_attributes, url);
+}
+
+/* Plays @name: a video pad and a text pad whose bytes are sub-en.vtt, the
+ * first text AdaptationSet, as dashdemux2 selects */
+static void
+check_sidecar_pad (const gchar * name)
+{
+  MeshCollector *c = play_to_end (make_src_on (bad_origin, name), name);
+  g_autofree gchar *path = g_build_filename (bad_dir, "sub-en.vtt", NULL);
+  g_autofree gchar *text = NULL;
+  g_autoptr (GBytes) expected = NULL;
+  g_autoptr (GBytes) got = NULL;
+
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
+  expected = g_bytes_new (text, strlen (text));
+  fail_unless_equals_int (c->pads->len, 2);
+  fail_unless_equals_string (caps_name (c, 1), "application/x-subtitle-vtt");
+  got = mesh_collector_get_bytes (c, 1);
+  assert_bytes_equal (got, expected, name);
+  mesh_collector_free (c);
+}
+
+/* The first cue playbin and playbin3 show through meshdashsrc */
+static void
+check_players_show (const gchar * name, const gchar * first_cue)
+{
+  static const gchar *const players[] = { "playbin", "playbin3" };
+  g_autofree gchar *url = mesh_test_origin_url (bad_origin, name);
+  g_autofree gchar *mesh_uri = g_strconcat ("meshdash+", url, NULL);
+  guint i, n;
+
+  for (i = 0; i < G_N_ELEMENTS (players); i++) {
+    g_autofree gchar *cue = play_first_cue (players[i], mesh_uri, &n);
+
+    fail_unless (cue != NULL, "%s showed no subtitle", players[i]);
+    fail_unless_equals_string (cue, first_cue);
+    fail_unless_equals_int (n, 8);
+  }
+}
+
+/* Two sidecar WebVTT files in text AdaptationSets (the second with Role
+ * main, which dashdemux2 does not prefer): the first is played, as
+ * dashdemux2 does under playbin3 (and the legacy dashdemux under playbin). */
+GST_START_TEST (test_sidecar_subtitles)
+{
+  g_autofree gchar *en = sidecar_set ("en", "", "bandwidth=\"256\"");
+  g_autofree gchar *fr = sidecar_set ("fr", "<Role schemeIdUri="
+      "\"urn:mpeg:dash:role:2011\" value=\"main\"/>", "bandwidth=\"256\"");
+  g_autofree gchar *sets = g_strconcat (en, fr, NULL);
+  g_autofree gchar *mpd = template_number_mpd ("minBufferTime=\"PT2S\"", "",
+      "", sets);
+  g_autofree gchar *url = NULL;
+  g_autofree gchar *reference = NULL;
+  guint n;
+
+  write_sidecar_files ();
+  write_bad_file ("subs.mpd", mpd, -1);
+
+  check_sidecar_pad ("subs.mpd");
+  url = mesh_test_origin_url (bad_origin, "subs.mpd");
+  reference = play_first_cue ("playbin3", url, &n);
+  fail_unless_equals_string (reference, "en cue 0");
+  check_players_show ("subs.mpd", "en cue 0");
+}
+
+GST_END_TEST;
+
+/* The same as packagers also write it: no minBufferTime, no bandwidth on
+ * the sidecar Representations (dashdemux2 refuses both), frameRate as a
+ * decimal */
+GST_START_TEST (test_sidecar_subtitles_lenient)
+{
+  g_autofree gchar *en = sidecar_set ("en", "", "");
+  g_autofree gchar *fr = sidecar_set ("fr", "", "");
+  g_autofree gchar *sets = g_strconcat (en, fr, NULL);
+  g_autofree gchar *mpd = template_number_mpd ("", "frameRate=\"25.0\"",
+      "", sets);
+
+  write_sidecar_files ();
+  write_bad_file ("subs-lenient.mpd", mpd, -1);
+  check_sidecar_pad ("subs-lenient.mpd");
+  check_players_show ("subs-lenient.mpd", "en cue 0");
 }
 
 GST_END_TEST;
@@ -1982,6 +2174,8 @@ meshdashsrc_suite (void)
   tcase_add_test (tc_compat, test_periods_over_one_segment_base_file);
   tcase_add_test (tc_compat, test_webm_segment_base_refused);
   tcase_add_test (tc_compat, test_unsupported_protection_refused);
+  tcase_add_test (tc_compat, test_sidecar_subtitles);
+  tcase_add_test (tc_compat, test_sidecar_subtitles_lenient);
   return s;
 }
 
