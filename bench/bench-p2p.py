@@ -297,7 +297,9 @@ class Procs:
             cmd = ["ip", "netns", "exec", netns] + cmd
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err,
                                 stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True)
+                                start_new_session=True,
+                                preexec_fn=netlab.die_with_parent
+                                if netns else None)
         proc.bench_name = name
         proc.bench_stderr = err
         self.procs.append(proc)

@@ -28,6 +28,7 @@ Python standard library only.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import re
@@ -350,7 +351,7 @@ class Lab:
             [self.shaper_path, "--config", conf, "--exit-on-eof"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=open(os.path.join(self.workdir, "shaper.log"), "wb"),
-            start_new_session=True)
+            start_new_session=True, preexec_fn=die_with_parent)
         # The links' timing is the shaper's wake-up latency: on a busy
         # machine a starved shaper adds delay spikes (which, among others,
         # make TCP's HyStart leave slow start early). It sleeps unless
@@ -401,7 +402,8 @@ class Lab:
                                 stdin=stdin, stdout=stdout,
                                 stderr=stderr if stderr is not None
                                 else subprocess.DEVNULL,
-                                env=env, start_new_session=True)
+                                env=env, start_new_session=True,
+                                preexec_fn=die_with_parent)
         self.procs.append(proc)
         return proc
 
@@ -531,6 +533,17 @@ def nat_ruleset(nat_type):
                   "  }"]
     rules.append("}")
     return "\n".join(rules) + "\n"
+
+
+def die_with_parent():
+    """preexec_fn for the lab's processes: the kernel sends them SIGTERM
+    when the runner dies, even of SIGKILL (`ip netns exec` execs the
+    command, which keeps the setting)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))      # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def install_signal_handlers():
