@@ -852,7 +852,8 @@ dash_stream_queue_protection (DashStream * ds)
     if (!data)
       data = g_bytes_new (cp->xml, cp->xml ? strlen (cp->xml) : 0);
     buffer = gst_buffer_new_wrapped_bytes (data);
-    GST_DEBUG ("%s: protection system %s", ds->name, system_id);
+    GST_DEBUG_OBJECT (DS_OBJECT (ds), "%s: protection system %s", ds->name,
+        system_id);
     gst_mesh_stream_queue_event (ds->stream,
         gst_event_new_protection (system_id, buffer, "dash/mpd"));
     gst_buffer_unref (buffer);
@@ -883,7 +884,8 @@ dash_stream_enter_period (DashStream * ds, guint index)
     set = find_matching_set (mpd, index, ds);
     if (set >= 0)
       break;
-    GST_INFO ("%s: nothing to play in period %u", ds->name, index);
+    GST_INFO_OBJECT (DS_OBJECT (ds), "%s: nothing to play in period %u",
+        ds->name, index);
   }
   dash_stream_drop_segments (ds);
   ds->period = index;
@@ -945,7 +947,7 @@ dash_stream_adopt (DashStream * ds, DashManifest * m)
   ds->manifest = dash_manifest_ref (m);
 
   if (period < 0) {
-    GST_WARNING ("%s: period %s left the MPD", ds->name,
+    GST_WARNING_OBJECT (DS_OBJECT (ds), "%s: period %s left the MPD", ds->name,
         old_period->id ? old_period->id : "");
     period = find_period (mpd, absolute);
     ds->discont = TRUE;
@@ -1140,7 +1142,8 @@ dash_stream_next_segment (GstMeshDashSrc * self, DashStream * ds,
         && (GstClockTime) edge > mpd->time_shift_buffer_depth
         && ds->position + rep_segment_duration (mpd, ds_rep (ds)) <
         (GstClockTime) edge - mpd->time_shift_buffer_depth) {
-      GST_WARNING ("%s: %" GST_TIME_FORMAT " left the time-shift buffer, "
+      GST_WARNING_OBJECT (DS_OBJECT (ds),
+          "%s: %" GST_TIME_FORMAT " left the time-shift buffer, "
           "skipping ahead", ds->name, GST_TIME_ARGS (ds->position));
       ds->position = edge - mpd->time_shift_buffer_depth;
       ds->discont = TRUE;
@@ -1265,15 +1268,17 @@ gst_mesh_dash_src_next_fragment (GstMeshAdaptiveSrc * src,
         return fill_fragment (ds, segment, fragment, error) ? GST_FLOW_OK :
             GST_FLOW_ERROR;
       case NEXT_END_OF_PERIOD:
-        GST_DEBUG ("%s: end of period %u", ds->name, ds->period);
+        GST_DEBUG_OBJECT (DS_OBJECT (ds), "%s: end of period %u", ds->name,
+            ds->period);
         dash_stream_enter_period (ds, ds->period + 1);
         if (ds_ended (ds) && !ds_mpd (ds)->dynamic)
           return GST_FLOW_EOS;
         continue;
       case NEXT_NOT_YET:
         reload = dash_manifest_next_reload (ds->manifest);
-        GST_LOG ("%s: next segment available in %" G_GINT64_FORMAT " ms",
-            ds->name, (available_at - g_get_monotonic_time ()) / 1000);
+        GST_LOG_OBJECT (DS_OBJECT (ds),
+            "%s: next segment available in %" G_GINT64_FORMAT " ms", ds->name,
+            (available_at - g_get_monotonic_time ()) / 1000);
         gst_mesh_stream_set_next_update (stream, MIN (available_at, reload));
         return GST_MESH_FLOW_WAIT;
       case NEXT_NEED_RELOAD:
@@ -1396,7 +1401,8 @@ dash_stream_start_live (GstMeshDashSrc * self, DashStream * ds,
   }
   if (pick)
     ds->position = pick->start;
-  GST_INFO ("%s: live start at %" GST_TIME_FORMAT " in period %u (edge %"
+  GST_INFO_OBJECT (DS_OBJECT (ds),
+      "%s: live start at %" GST_TIME_FORMAT " in period %u (edge %"
       GST_TIME_FORMAT ")", ds->name, GST_TIME_ARGS (ds->position), ds->period,
       GST_TIME_ARGS (edge));
 }
@@ -1673,7 +1679,7 @@ gst_mesh_dash_src_switch_representation (GstMeshAdaptiveSrc * src,
   if (rep_at (ds_set (ds), index)->segments.kind == MESH_DASH_SEGMENTS_BASE
       && !dash_stream_fetch_index (self, ds, index, cancellable, error))
     return FALSE;
-  GST_DEBUG ("%s: to representation %s", ds->name,
+  GST_DEBUG_OBJECT (DS_OBJECT (ds), "%s: to representation %s", ds->name,
       rep_at (ds_set (ds), index)->id);
   /* Representations of a set are aligned: the position carries over */
   ds->rep = ds->declared_current = index;
