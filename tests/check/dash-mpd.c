@@ -1231,13 +1231,11 @@ GST_START_TEST (test_single_file_representation)
   fail_if (mesh_dash_representation_get_init (en, &init, NULL, NULL, NULL));
   segments = list_ok (en, 30 * GST_SECOND, 0, GST_CLOCK_TIME_NONE);
   fail_unless_equals_int (segments->len, 1);
-  check_segment (segments, 0, DIR "subs/en.vtt", 1, 0, 0,
-      30 * GST_SECOND);
+  check_segment (segments, 0, DIR "subs/en.vtt", 1, 0, 0, 30 * GST_SECOND);
   fail_unless_equals_int64 (seg (segments, 0)->offset, -1);
   g_array_unref (segments);
   segments = list_ok (fr, 30 * GST_SECOND, 0, GST_CLOCK_TIME_NONE);
-  check_segment (segments, 0, DIR "subs/fr.vtt", 1, 0, 0,
-      30 * GST_SECOND);
+  check_segment (segments, 0, DIR "subs/fr.vtt", 1, 0, 0, 30 * GST_SECOND);
   g_array_unref (segments);
   /* past the start: nothing more */
   segments = list_ok (en, 30 * GST_SECOND, GST_SECOND, GST_CLOCK_TIME_NONE);
