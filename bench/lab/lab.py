@@ -525,6 +525,10 @@ def nat_ruleset(nat_type):
                   "policy drop;",
                   "    ct state established,related accept",
                   '    iifname "br-lan" oifname "wan" accept',
+                  # LAN to LAN: when br_netfilter is loaded (it is on
+                  # machines that run Docker), bridged frames go through
+                  # this chain too, as from br-lan to br-lan
+                  '    iifname "br-lan" oifname "br-lan" accept',
                   "  }",
                   "  chain input {",
                   "    type filter hook input priority filter; policy accept;",
@@ -775,6 +779,7 @@ def selftest(args):
         routers = {t: lab.add_nat("nat-" + t[:3], t) for t in NAT_TYPES}
         inside = {t: lab.add_behind("in-" + t[:3], r)
                   for t, r in routers.items()}
+        neighbour = lab.add_behind("in-eim2", routers["eim"])
         lab.start()
         print("lab: %d hosts" % len(lab.hosts))
         print("\n".join(lab.describe()))
@@ -782,6 +787,10 @@ def selftest(args):
         selftest_rate(lab, check, a, b)
         lab.start_turn(turn)
         selftest_nat(lab, check, a, echo2, turn, inside)
+        lan = [r for r in lab.ping(inside["eim"], neighbour.addr, count=3,
+                                   interval=0.05) if r is not None]
+        check(len(lan) == 3, "LAN: two hosts behind one router reach each "
+              "other (%d of 3 pings)" % len(lan))
         selftest_turn(lab, check, a, inside)
         stats = lab.shaper_stats()
         check(stats is not None and stats["unroutable"] == 0,
