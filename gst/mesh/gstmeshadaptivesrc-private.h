@@ -104,6 +104,7 @@ typedef struct
   guint stats_interval;
   guint current_bandwidth;
   gchar *tracker;
+  gchar *tracker_token;
   gchar *swarm_id;
   gchar *stun_server;
   gchar *turn_server;

@@ -49,6 +49,7 @@ enum
   PROP_P2P_RATIO,
   PROP_STATS_INTERVAL,
   PROP_TRACKER,
+  PROP_TRACKER_TOKEN,
   PROP_SWARM_ID,
   PROP_STUN_SERVER,
   PROP_TURN_SERVER,
@@ -408,6 +409,10 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
       g_free (priv->tracker);
       priv->tracker = g_value_dup_string (value);
       break;
+    case PROP_TRACKER_TOKEN:
+      g_free (priv->tracker_token);
+      priv->tracker_token = g_value_dup_string (value);
+      break;
     case PROP_SWARM_ID:
       g_free (priv->swarm_id);
       priv->swarm_id = g_value_dup_string (value);
@@ -538,6 +543,9 @@ gst_mesh_adaptive_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_TRACKER:
       g_value_set_string (value, priv->tracker);
+      break;
+    case PROP_TRACKER_TOKEN:
+      g_value_set_string (value, priv->tracker_token);
       break;
     case PROP_SWARM_ID:
       g_value_set_string (value, priv->swarm_id);
@@ -1346,6 +1354,7 @@ on_p2p_warning (MeshFetcher * fetcher, const gchar * message,
 typedef struct
 {
   gchar *tracker;
+  gchar *tracker_token;
   gchar *swarm_id;
   gchar *stun_server;
   gchar *turn_server;
@@ -1364,6 +1373,7 @@ peer_settings_snapshot_locked (GstMeshAdaptiveSrc * src,
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
 
   settings->tracker = g_strdup (priv->tracker);
+  settings->tracker_token = g_strdup (priv->tracker_token);
   settings->swarm_id = priv->swarm_id && *priv->swarm_id ?
       g_strdup (priv->swarm_id) : priv->location ?
       default_swarm_id (priv->location) : NULL;
@@ -1380,6 +1390,7 @@ static void
 peer_settings_clear (PeerSettings * settings)
 {
   g_free (settings->tracker);
+  g_free (settings->tracker_token);
   g_free (settings->swarm_id);
   g_free (settings->stun_server);
   g_free (settings->turn_server);
@@ -1414,6 +1425,7 @@ configure_peers (GstMeshAdaptiveSrc * src, gboolean on)
     post_tracker_unusable (src, message, settings.tracker);
   } else if (settings.tracker && *settings.tracker && settings.swarm_id) {
     config.tracker_url = settings.tracker;
+    config.token = settings.tracker_token;
     config.swarm_id = settings.swarm_id;
     if (settings.stun_server && is_host_port (settings.stun_server))
       config.stun_server = settings.stun_server;
@@ -1650,6 +1662,7 @@ gst_mesh_adaptive_src_finalize (GObject * object)
   g_free (priv->location);
   g_free (priv->user_agent);
   g_free (priv->tracker);
+  g_free (priv->tracker_token);
   g_free (priv->swarm_id);
   g_free (priv->stun_server);
   g_free (priv->turn_server);
@@ -1851,6 +1864,18 @@ install_peer_properties (GObjectClass * gobject_class)
       g_param_spec_string ("tracker", "Tracker",
           "mesh-tracker URL (ws:// or wss://) that puts viewers of the stream "
           "in touch (empty = CDN only)", NULL, rw));
+
+  /**
+   * GstMeshAdaptiveSrc:tracker-token:
+   *
+   * The access token the content provider's backend issued for this swarm,
+   * presented when joining a tracker that requires tokens (see
+   * docs/tracker.md). A bearer credential: it is never logged.
+   */
+  g_object_class_install_property (gobject_class, PROP_TRACKER_TOKEN,
+      g_param_spec_string ("tracker-token", "Tracker access token",
+          "Access token presented to the tracker when joining the swarm "
+          "(NULL = none; needed when the tracker requires tokens)", NULL, rw));
 
   /**
    * GstMeshAdaptiveSrc:swarm-id:

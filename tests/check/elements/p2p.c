@@ -114,6 +114,7 @@ watch_peer_messages (GstBus * bus, GstMessage * msg, Viewer * v)
   if (gst_message_has_name (msg, "mesh-peer-connected")) {
     g_mutex_lock (&v->lock);
     v->saw_peer = TRUE;
+    g_cond_broadcast (&v->cond);
     g_mutex_unlock (&v->lock);
   }
   return GST_BUS_PASS;
@@ -524,6 +525,75 @@ viewer_uploaded (Viewer * v)
   return uploaded;
 }
 
+/* Waits until @v has seen a peer connect. */
+static gboolean
+viewer_wait_peer (Viewer * v)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_S * G_USEC_PER_SEC;
+  gboolean seen;
+
+  g_mutex_lock (&v->lock);
+  while (!v->saw_peer && g_cond_wait_until (&v->cond, &v->lock, deadline));
+  seen = v->saw_peer;
+  g_mutex_unlock (&v->lock);
+  return seen;
+}
+
+/* Viewers that present a token made for their swarm (the manifest URL
+ * without its query, by default) join a tracker that requires tokens and
+ * link up; a wrong token is refused with a warning. */
+GST_START_TEST (test_tracker_token_admits_viewers)
+{
+  const gchar *secret = "the content provider's secret";
+  const gchar *path = "ts/v0/index.m3u8";
+  MeshTrackerConfig config = { 0, };
+  MeshTrackerServer *strict;
+  GError *error = NULL;
+  g_autofree gchar *url = mesh_test_origin_url (origin, path);
+  g_autofree gchar *token = NULL, *wrong = NULL;
+  Viewer *a, *b;
+
+  config.host = "127.0.0.1";
+  config.token_secret = secret;
+  strict = mesh_tracker_server_start (&config, &error);
+  fail_unless (strict != NULL, "tracker: %s", error ? error->message : "");
+  token = mesh_tracker_make_token (secret, url,
+      g_get_real_time () / G_USEC_PER_SEC + 600);
+  wrong = mesh_tracker_make_token ("another secret", url,
+      g_get_real_time () / G_USEC_PER_SEC + 600);
+
+  a = viewer_start_with (path, "tracker", mesh_tracker_server_get_url (strict),
+      "tracker-token", token, NULL);
+  b = viewer_start_with (path, "tracker", mesh_tracker_server_get_url (strict),
+      "tracker-token", token, NULL);
+  fail_unless (viewer_wait_peer (a), "viewers with a valid token never met");
+  fail_unless (viewer_wait_peer (b), "viewers with a valid token never met");
+  viewer_free (a);
+  viewer_free (b);
+
+  {
+    GstElement *src = gst_element_factory_make ("meshhlssrc", NULL);
+    g_autofree gchar *single = mesh_test_origin_url (origin,
+        "single/index.m3u8");
+    g_autofree gchar *warning = NULL;
+    MeshCollector *c;
+
+    g_object_set (src, "location", single, "tracker",
+        mesh_tracker_server_get_url (strict), "tracker-token", wrong,
+        "local-address", "127.0.0.1", NULL);
+    c = mesh_collector_new (src);
+    warning = run_to_eos_and_warning (c);
+    fail_unless (strstr (warning, "token") != NULL,
+        "the warning does not say why: %s", warning);
+    fail_if (strstr (warning, wrong) != NULL, "the warning shows the token");
+    assert_played_from_cdn (c);
+    mesh_collector_free (c);
+  }
+  mesh_tracker_server_stop (strict);
+}
+
+GST_END_TEST;
+
 /* A viewer on a metered link (upload=FALSE) serves nobody. */
 GST_START_TEST (test_upload_disabled)
 {
@@ -593,6 +663,7 @@ p2p_suite (void)
   tcase_add_test (tc, test_vod_three_viewers);
   tcase_add_test (tc, test_unreachable_tracker_plays_from_cdn);
   tcase_add_test (tc, test_refused_token_plays_from_cdn);
+  tcase_add_test (tc, test_tracker_token_admits_viewers);
   tcase_add_test (tc, test_upload_disabled);
   tcase_add_test (tc, test_max_upload_rate);
   return s;
