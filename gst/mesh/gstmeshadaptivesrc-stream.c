@@ -532,6 +532,36 @@ stream_push_segment (GstMeshStream * stream, GstClockTime first_timestamp)
 
 /* Sticky events due before @data, the first bytes of a fragment. */
 static gboolean
+caps_are_elementary_text (const GstCaps * caps)
+{
+  const gchar *name = gst_structure_get_name (gst_caps_get_structure (caps,
+          0));
+
+  return g_str_has_prefix (name, "application/x-subtitle")
+      || g_str_has_prefix (name, "text/")
+      || g_str_equal (name, "application/ttml+xml");
+}
+
+/* decodebin3 (playbin3) only selects streams it finds in a stream
+ * collection. No collection goes downstream in general (a collection of
+ * containers reaching decodebin3 through qtdemux would hide the elementary
+ * streams the demuxers announce), but a pad that carries text itself (a
+ * WebVTT rendition, a sidecar TTML file) has no demuxer to announce it:
+ * it announces its own one stream, after caps and before the first buffer. */
+static void
+stream_push_own_collection (GstMeshStream * stream)
+{
+  GstStreamCollection *collection = gst_stream_collection_new (NULL);
+
+  gst_stream_collection_add_stream (collection,
+      gst_object_ref (stream->gst_stream));
+  gst_pad_push_event (stream->pad,
+      gst_event_new_stream_collection (collection));
+  gst_object_unref (collection);
+  GST_DEBUG_OBJECT (stream->pad, "announced its text stream");
+}
+
+static gboolean
 stream_push_headers (GstMeshStream * stream, GBytes * data,
     const gchar * url, GstClockTime timestamp, GError ** error)
 {
@@ -548,6 +578,8 @@ stream_push_headers (GstMeshStream * stream, GBytes * data,
     GST_INFO_OBJECT (stream->pad, "caps %" GST_PTR_FORMAT, stream->caps);
     gst_stream_set_caps (stream->gst_stream, stream->caps);
     gst_pad_push_event (stream->pad, gst_event_new_caps (stream->caps));
+    if (caps_are_elementary_text (stream->caps))
+      stream_push_own_collection (stream);
   }
 
   if (stream->need_segment)

@@ -1407,50 +1407,6 @@ dash_stream_start_live (GstMeshDashSrc * self, DashStream * ds,
       GST_TIME_ARGS (edge));
 }
 
-static gboolean
-caps_are_elementary_text (const GstCaps * caps)
-{
-  const gchar *name = gst_structure_get_name (gst_caps_get_structure (caps,
-          0));
-
-  return g_str_has_prefix (name, "application/x-subtitle")
-      || g_str_has_prefix (name, "text/")
-      || g_str_equal (name, "application/ttml+xml");
-}
-
-/* decodebin3 (playbin3) only selects streams it finds in a stream
- * collection. The base class sends none downstream (containers would hide
- * what their demuxers announce); a text pad that carries the text itself (a
- * sidecar WebVTT or TTML file) has no demuxer to announce it, and would be
- * left out. Its own collection, of its one stream, is queued once its caps
- * are known: after stream-start and caps, before the first buffer. The same
- * as meshhlssrc does for its subtitle renditions. */
-static GstPadProbeReturn
-announce_text_stream (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
-{
-  GstMeshStream *stream = user_data;
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  GstStreamCollection *collection;
-  GstStream *gst_stream;
-  GstCaps *caps;
-
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
-    return GST_PAD_PROBE_OK;
-  gst_event_parse_caps (event, &caps);
-  gst_stream = gst_pad_get_stream (pad);
-  if (gst_stream && caps_are_elementary_text (caps)) {
-    collection = gst_stream_collection_new (NULL);
-    gst_stream_collection_add_stream (collection, gst_stream);
-    gst_mesh_stream_queue_event (stream,
-        gst_event_new_stream_collection (collection));
-    gst_object_unref (collection);
-    GST_DEBUG_OBJECT (pad, "announcing its text stream");
-  } else {
-    gst_clear_object (&gst_stream);
-  }
-  return GST_PAD_PROBE_REMOVE;
-}
-
 static DashStream *
 add_stream (GstMeshDashSrc * self, DashManifest * m, guint period_index,
     guint set_index)
@@ -1484,9 +1440,6 @@ add_stream (GstMeshDashSrc * self, DashManifest * m, guint period_index,
   ds->stream = gst_mesh_adaptive_src_add_stream (src, stream_type_of
       (ds->kind), ds->name, ds, (GDestroyNotify) dash_stream_free);
   g_ptr_array_add (self->streams, ds);
-  if (ds->kind == MESH_DASH_CONTENT_TEXT)
-    gst_pad_add_probe (DS_OBJECT (ds), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-        announce_text_stream, ds->stream, NULL);
   gst_mesh_stream_add_tags (ds->stream, set_tags (set, ds_rep (ds)));
   dash_stream_declare_representations (ds);
   dash_stream_queue_protection (ds);

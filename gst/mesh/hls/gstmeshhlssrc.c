@@ -333,49 +333,6 @@ pick_rendition (const MeshHlsMasterPlaylist * master,
 }
 
 static gboolean
-caps_are_elementary_text (const GstCaps * caps)
-{
-  const gchar *name = gst_structure_get_name (gst_caps_get_structure (caps,
-          0));
-
-  return g_str_has_prefix (name, "application/x-subtitle")
-      || g_str_has_prefix (name, "text/")
-      || g_str_equal (name, "application/ttml+xml");
-}
-
-/* decodebin3 (playbin3) only selects streams it finds in a stream
- * collection. The base class sends none downstream (containers would hide
- * what their demuxers announce); a subtitle pad that carries the text itself
- * has no demuxer to announce it, and would be left out. Its own collection,
- * of its one stream, is queued once its caps are known: after stream-start
- * and caps, before the first buffer. */
-static GstPadProbeReturn
-announce_text_stream (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
-{
-  GstMeshStream *stream = user_data;
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  GstStreamCollection *collection;
-  GstStream *gst_stream;
-  GstCaps *caps;
-
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
-    return GST_PAD_PROBE_OK;
-  gst_event_parse_caps (event, &caps);
-  gst_stream = gst_pad_get_stream (pad);
-  if (gst_stream && caps_are_elementary_text (caps)) {
-    collection = gst_stream_collection_new (NULL);
-    gst_stream_collection_add_stream (collection, gst_stream);
-    gst_mesh_stream_queue_event (stream,
-        gst_event_new_stream_collection (collection));
-    gst_object_unref (collection);
-    GST_DEBUG_OBJECT (pad, "announcing its text stream");
-  } else {
-    gst_clear_object (&gst_stream);
-  }
-  return GST_PAD_PROBE_REMOVE;
-}
-
-static gboolean
 add_rendition_stream (GstMeshHlsSrc * self, const MeshHlsRendition * rendition,
     const HlsStream * main, GCancellable * cancellable, GError ** error)
 {
@@ -401,9 +358,6 @@ add_rendition_stream (GstMeshHlsSrc * self, const MeshHlsRendition * rendition,
         rendition->language, NULL);
   add_stream (self, hs, audio ? GST_STREAM_TYPE_AUDIO : GST_STREAM_TYPE_TEXT,
       tags);
-  if (!audio)
-    gst_pad_add_probe (HS_OBJECT (hs), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-        announce_text_stream, hs->stream, NULL);
   return TRUE;
 }
 
