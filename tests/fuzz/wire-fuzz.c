@@ -3,7 +3,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * libFuzzer target for the peer-to-peer wire decoder (ext/mesh/mesh-wire.c).
+ * libFuzzer target for the peer-to-peer wire decoder (ext/mesh/p2p/mesh-wire.c).
  * See README.md in this directory for how to build and run it.
  *
  * Threads: libFuzzer's one; each input gets a decoder of its own.
