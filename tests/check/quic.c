@@ -89,6 +89,7 @@ typedef struct
   guint server_max_streams;
   gsize stream_send_buffer;
   guint64 stream_window, connection_window;
+  MeshQuicCongestionControl cc;
 } PairOptions;
 
 /* ------------------------------------------------------------------------ */
@@ -427,6 +428,7 @@ side_connect (Side * side, MeshQuicRole role, const PairOptions * opts,
   config.stream_send_buffer = opts->stream_send_buffer;
   config.stream_window = opts->stream_window;
   config.connection_window = opts->connection_window;
+  config.cc = opts->cc;
   side->conn = mesh_quic_connection_new (side->pair->context, &config,
       path_send, side, NULL, &error);
   fail_unless (side->conn != NULL, "%s", error ? error->message : "");
@@ -981,6 +983,39 @@ GST_START_TEST (test_keep_alive_then_idle_close)
 
 GST_END_TEST;
 
+GST_START_TEST (test_every_congestion_control)
+{
+  static const gchar *names[] = { "cubic", "bbr", "bbr2", "reno" };
+  MeshQuicCongestionControl cc;
+  guint i;
+
+  fail_unless_equals_string (mesh_quic_cc_to_string (MESH_QUIC_CC_DEFAULT),
+      "bbr2");
+  fail_if (mesh_quic_cc_from_string ("vegas", &cc));
+  for (i = 0; i < G_N_ELEMENTS (names); i++) {
+    PairOptions opts = { 0 };
+    MeshQuicStats stats;
+    Pair *pair;
+    gint64 id;
+
+    fail_unless (mesh_quic_cc_from_string (names[i], &opts.cc));
+    fail_unless_equals_string (mesh_quic_cc_to_string (opts.cc), names[i]);
+    pair = pair_new_full (&opts);
+    pair->one_way_us = 5 * 1000;
+    pair->loss = 0.01;
+    wait_connected (pair);
+    id = request (pair, 500 * 1000);
+    WAIT_FOR (pair->context, answered (&pair->client, id), 10000);
+    check_answer (&pair->client, id, 500 * 1000);
+    mesh_quic_connection_get_stats (pair->server.conn, &stats);
+    fail_unless (stats.pacing_rate > 0, "%s", names[i]);
+    fail_unless (stats.cwnd > 0);
+    pair_free (pair);
+  }
+}
+
+GST_END_TEST;
+
 static void
 drop_on_close (MeshQuicConnection * conn, GError * reason, Side * side)
 {
@@ -1113,6 +1148,7 @@ quic_suite (void)
 
   suite_add_tcase (s, tc_path);
   tcase_add_test (tc_path, test_loss_and_delay);
+  tcase_add_test (tc_path, test_every_congestion_control);
   tcase_add_test (tc_path, test_keep_alive_then_idle_close);
   tcase_add_test (tc_path, test_close_with_reason);
   tcase_add_test (tc_path, test_garbage_is_ignored);

@@ -71,7 +71,7 @@ typedef enum {
 } MeshQuicRole;
 
 typedef enum {
-  MESH_QUIC_CC_DEFAULT,         /* BBR: measured best under loss */
+  MESH_QUIC_CC_DEFAULT,         /* BBR2: measured best, see mesh-quic.c */
   MESH_QUIC_CC_CUBIC,
   MESH_QUIC_CC_BBR,
   MESH_QUIC_CC_BBR2,
@@ -152,7 +152,7 @@ typedef struct
   guint64 latest_rtt_us;
   guint64 cwnd;                 /* bytes */
   guint64 bytes_in_flight;
-  guint64 pacing_rate;          /* bytes/s the congestion controller paces at */
+  guint64 pacing_rate;          /* bytes/s that packets are paced at */
   guint64 delivery_rate;        /* bytes/s ngtcp2 measured (acks) */
   guint64 bytes_sent;           /* UDP payload bytes */
   guint64 bytes_received;
@@ -185,7 +185,9 @@ G_DECLARE_FINAL_TYPE (MeshQuicConnection, mesh_quic_connection, MESH,
  *     request already) when the stream closes, as ngtcp2 0.12 reports its
  *     code only then; writes fail from its arrival on
  * "stream-closed" (gint64 stream_id)  both directions are over and the id is
- *     gone (after fin both ways and acknowledgements, or after resets)
+ *     gone (after fin both ways and acknowledgements, or after resets): each
+ *     side must finish or reset its direction of every stream, the peer's
+ *     ones too, or they stay open and count against the limit
  * "stream-writable" (gint64 stream_id)  a write was short and half of the
  *     stream's send buffer is free again
  * "streams-available" ()  open_stream() failed with STREAM_LIMIT and the peer
