@@ -85,6 +85,13 @@ void mesh_collector_free (MeshCollector * c);
 gint mesh_test_decode_video (const gchar * decodebin, const gchar * uri,
     gchar ** checksum, guint timeout_s);
 
+/* Plays @uri to the end (EOS within @timeout_s, or the test fails) in
+ * @player ("playbin" or "playbin3", no clock, fakesinks) and returns the
+ * first cue its text sink got (transfer full, NULL for none); *@n_buffers
+ * gets how many text buffers arrived. */
+gchar *mesh_test_play_first_cue (const gchar * player, const gchar * uri,
+    guint * n_buffers, guint timeout_s);
+
 /* A probe on pad "src_0" of a source element that splits what it pushes into
  * fragments (a buffer with a valid PTS starts one) and records, per fragment,
  * its bytes, the PTS and DISCONT flag of its first buffer and when that

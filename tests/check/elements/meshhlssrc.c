@@ -532,67 +532,6 @@ GST_END_TEST;
 /* ------------------------------------------------------------------------ */
 /* Subtitle renditions */
 
-/* What reached a player's text sink */
-typedef struct
-{
-  GMutex lock;
-  guint buffers;
-  gchar *first;                 /* the first cue's text */
-} TextSeen;
-
-static void
-on_text (GstElement * sink, GstBuffer * buffer, GstPad * pad, TextSeen * seen)
-{
-  GstMapInfo map;
-
-  g_mutex_lock (&seen->lock);
-  if (seen->buffers++ == 0 && gst_buffer_map (buffer, &map, GST_MAP_READ)) {
-    seen->first = g_strndup ((const gchar *) map.data, map.size);
-    gst_buffer_unmap (buffer, &map);
-  }
-  g_mutex_unlock (&seen->lock);
-}
-
-/* Plays @uri to the end in @player ("playbin" or "playbin3") and returns
- * the first cue its text sink got (NULL for none); *@n_buffers gets how
- * many text buffers arrived. */
-static gchar *
-play_first_cue (const gchar * player, const gchar * uri, guint * n_buffers)
-{
-  GstElement *playbin = gst_element_factory_make (player, NULL);
-  GstElement *text_sink = gst_element_factory_make ("fakesink", NULL);
-  GstBus *bus = gst_element_get_bus (playbin);
-  TextSeen seen = { {0,}, 0, NULL };
-  GstMessage *msg;
-  gchar *first;
-
-  g_mutex_init (&seen.lock);
-  g_object_set (text_sink, "signal-handoffs", TRUE, "sync", FALSE, NULL);
-  g_signal_connect (text_sink, "handoff", G_CALLBACK (on_text), &seen);
-  g_object_set (playbin, "uri", uri, "text-sink", text_sink,
-      "video-sink", gst_element_factory_make ("fakesink", NULL),
-      "audio-sink", gst_element_factory_make ("fakesink", NULL), NULL);
-  /* playsink makes its text sink sync: without a clock nothing waits */
-  gst_pipeline_use_clock (GST_PIPELINE (playbin), NULL);
-  gst_element_set_state (playbin, GST_STATE_PLAYING);
-  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL, "%s: %s timed out", player, uri);
-  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%s: %s: %"
-      GST_PTR_FORMAT, player, uri, msg);
-  gst_message_unref (msg);
-  gst_element_set_state (playbin, GST_STATE_NULL);
-  gst_object_unref (bus);
-  gst_object_unref (playbin);
-
-  *n_buffers = seen.buffers;
-  first = seen.first;
-  g_mutex_clear (&seen.lock);
-  GST_INFO ("%s %s: %u text buffers, first '%s'", player, uri, *n_buffers,
-      first ? first : "");
-  return first;
-}
-
 /* Two WebVTT renditions (en, fr) of 2 x 4 s beside single/ (8 s), in
  * master @name with the EXT-X-MEDIA attributes @en and @fr */
 static void
@@ -672,10 +611,11 @@ check_players_show (const gchar * name, const gchar * first_cue)
   guint n, i;
   static const gchar *const players[] = { "playbin", "playbin3" };
 
-  reference = play_first_cue ("playbin3", url, &n);
+  reference = mesh_test_play_first_cue ("playbin3", url, &n, 60);
   fail_unless_equals_string (reference, first_cue);
   for (i = 0; i < G_N_ELEMENTS (players); i++) {
-    g_autofree gchar *cue = play_first_cue (players[i], mesh_uri, &n);
+    g_autofree gchar *cue =
+        mesh_test_play_first_cue (players[i], mesh_uri, &n, 60);
 
     fail_unless (cue != NULL, "%s showed no subtitle", players[i]);
     fail_unless_equals_string (cue, first_cue);
