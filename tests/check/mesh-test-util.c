@@ -274,6 +274,38 @@ mesh_collector_free (MeshCollector * c)
   g_free (c);
 }
 
+const gchar *
+mesh_collector_caps_name (MeshCollector * c, guint index)
+{
+  GstCaps *caps = g_ptr_array_index (c->caps, index);
+
+  fail_unless (caps != NULL, "pad %u got no caps", index);
+  return gst_structure_get_name (gst_caps_get_structure (caps, 0));
+}
+
+void
+mesh_test_assert_bytes_equal (GBytes * got, GBytes * expected,
+    const gchar * what)
+{
+  gsize got_len = g_bytes_get_size (got), exp_len = g_bytes_get_size (expected);
+
+  fail_unless (got_len == exp_len, "%s: got %" G_GSIZE_FORMAT " bytes, "
+      "expected %" G_GSIZE_FORMAT, what, got_len, exp_len);
+  fail_unless (g_bytes_equal (got, expected), "%s: content differs", what);
+}
+
+GstMessage *
+mesh_test_wait_for (GstBus * bus, GstMessageType types)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+      types | GST_MESSAGE_ERROR);
+
+  fail_unless (msg != NULL, "timed out");
+  fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR, "error: %"
+      GST_PTR_FORMAT, msg);
+  return msg;
+}
+
 /* ------------------------------------------------------------------------ */
 
 /* Past this a held streaming thread goes on by itself, so that a test that

@@ -78,6 +78,18 @@ void mesh_collector_reset (MeshCollector * c);
 
 void mesh_collector_free (MeshCollector * c);
 
+/* The name of the first caps pad @index got (fails the test if none). */
+const gchar *mesh_collector_caps_name (MeshCollector * c, guint index);
+
+/* Fails the test unless @got and @expected are the same bytes; @what names
+ * them in the message. */
+void mesh_test_assert_bytes_equal (GBytes * got, GBytes * expected,
+    const gchar * what);
+
+/* The next message of @types on @bus (transfer full); fails the test on an
+ * ERROR or after 30 s. */
+GstMessage *mesh_test_wait_for (GstBus * bus, GstMessageType types);
+
 /* Plays @uri through "@decodebin ! videoconvert ! I420 appsink" (sync off;
  * @decodebin is "uridecodebin" or "uridecodebin3") and returns the number of
  * decoded video frames; *checksum gets a checksum (SHA-256 in hex) of all

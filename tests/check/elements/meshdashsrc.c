@@ -97,16 +97,6 @@ make_src (const gchar * path)
   return make_src_on (origin, path);
 }
 
-static void
-assert_bytes_equal (GBytes * got, GBytes * expected, const gchar * what)
-{
-  gsize got_len = g_bytes_get_size (got), exp_len = g_bytes_get_size (expected);
-
-  fail_unless (got_len == exp_len, "%s: got %" G_GSIZE_FORMAT " bytes, "
-      "expected %" G_GSIZE_FORMAT, what, got_len, exp_len);
-  fail_unless (g_bytes_equal (got, expected), "%s: content differs", what);
-}
-
 static MeshCollector *
 play_to_end (GstElement * src, const gchar * what)
 {
@@ -116,15 +106,6 @@ play_to_end (GstElement * src, const gchar * what)
   fail_unless (mesh_collector_run (c, PLAY_TIMEOUT_S, &error),
       "%s did not reach EOS: %s", what, error ? error->message : "timeout");
   return c;
-}
-
-static const gchar *
-caps_name (MeshCollector * c, guint index)
-{
-  GstCaps *caps = g_ptr_array_index (c->caps, index);
-
-  fail_unless (caps != NULL, "pad %u got no caps", index);
-  return gst_structure_get_name (gst_caps_get_structure (caps, 0));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -497,13 +478,15 @@ check_template_vod (const gchar * mpd, gboolean with_audio)
   g_object_set (src, "connection-speed", 100, NULL);
   c = play_to_end (src, mpd);
   fail_unless_equals_int (c->pads->len, with_audio ? 2 : 1);
-  fail_unless_equals_string (caps_name (c, 0), "video/quicktime");
+  fail_unless_equals_string (mesh_collector_caps_name (c, 0),
+      "video/quicktime");
   got_video = mesh_collector_get_bytes (c, 0);
-  assert_bytes_equal (got_video, video, "video pad");
+  mesh_test_assert_bytes_equal (got_video, video, "video pad");
   if (with_audio) {
-    fail_unless_equals_string (caps_name (c, 1), "video/quicktime");
+    fail_unless_equals_string (mesh_collector_caps_name (c, 1),
+        "video/quicktime");
     got_audio = mesh_collector_get_bytes (c, 1);
-    assert_bytes_equal (got_audio, audio, "audio pad");
+    mesh_test_assert_bytes_equal (got_audio, audio, "audio pad");
   }
   /* one timestamped buffer (the first) per media segment */
   fail_unless_equals_int (c->buffers_with_pts, video_segments + audio_segments);
@@ -582,10 +565,10 @@ GST_START_TEST (test_segment_list)
   c = play_to_end (src, mpd);
   fail_unless_equals_int (c->pads->len, audio ? 2 : 1);
   got_video = mesh_collector_get_bytes (c, 0);
-  assert_bytes_equal (got_video, video, "segment list, video");
+  mesh_test_assert_bytes_equal (got_video, video, "segment list, video");
   if (audio) {
     got_audio = mesh_collector_get_bytes (c, 1);
-    assert_bytes_equal (got_audio, audio, "segment list, audio");
+    mesh_test_assert_bytes_equal (got_audio, audio, "segment list, audio");
   }
   fail_unless_equals_int (c->buffers_with_pts, video_count + audio_count);
   mesh_collector_free (c);
@@ -716,9 +699,10 @@ GST_START_TEST (test_segment_base_sidx)
 
   g_object_set (src, "connection-speed", 100, NULL);
   c = play_to_end (src, mpd);
-  fail_unless_equals_string (caps_name (c, 0), "video/quicktime");
+  fail_unless_equals_string (mesh_collector_caps_name (c, 0),
+      "video/quicktime");
   got = mesh_collector_get_bytes (c, 0);
-  assert_bytes_equal (got, expected, "segment base");
+  mesh_test_assert_bytes_equal (got, expected, "segment base");
   /* byte ranges: the index, the init section and each segment on its own */
   requests = mesh_origin_server_get_requests (origin, file_path);
   fail_unless_equals_int (requests, segments + 2);
@@ -774,7 +758,7 @@ GST_START_TEST (test_multi_period_timestamps)
   g_object_set (src, "connection-speed", 100, NULL);
   c = play_to_end (src, mpd);
   got = mesh_collector_get_bytes (c, 0);
-  assert_bytes_equal (got, expected, "both periods");
+  mesh_test_assert_bytes_equal (got, expected, "both periods");
 
   fail_unless_equals_int (mesh_fragment_recorder_get_n_fragments (r), total);
   fail_unless_equals_uint64 (mesh_fragment_recorder_get_pts (r, 0), 0);
@@ -941,18 +925,6 @@ GST_END_TEST;
 /* ------------------------------------------------------------------------ */
 /* Seeking */
 
-static GstMessage *
-wait_for (GstBus * bus, GstMessageType types)
-{
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
-      types | GST_MESSAGE_ERROR);
-
-  fail_unless (msg != NULL, "timed out");
-  fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR, "error: %"
-      GST_PTR_FORMAT, msg);
-  return msg;
-}
-
 /* "/template-number/<file of segment @n (0-based) of the video>" */
 static gchar *
 video_segment_path (const gchar * mpd, guint n)
@@ -994,7 +966,7 @@ GST_START_TEST (test_seek_vod)
       "video-sink", gst_element_factory_make ("fakesink", NULL),
       "audio-sink", gst_element_factory_make ("fakesink", NULL), NULL);
   gst_element_set_state (playbin, GST_STATE_PAUSED);
-  gst_message_unref (wait_for (bus, GST_MESSAGE_ASYNC_DONE));
+  gst_message_unref (mesh_test_wait_for (bus, GST_MESSAGE_ASYNC_DONE));
 
   fail_unless (gst_element_query_duration (playbin, GST_FORMAT_TIME,
           &duration));
@@ -1009,7 +981,7 @@ GST_START_TEST (test_seek_vod)
   mesh_origin_server_reset_stats (origin);
   fail_unless (gst_element_seek_simple (playbin, GST_FORMAT_TIME,
           GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT, 5 * GST_SECOND));
-  gst_message_unref (wait_for (bus, GST_MESSAGE_ASYNC_DONE));
+  gst_message_unref (mesh_test_wait_for (bus, GST_MESSAGE_ASYNC_DONE));
 
   fail_unless (gst_element_query_position (playbin, GST_FORMAT_TIME,
           &position));
@@ -1022,7 +994,7 @@ GST_START_TEST (test_seek_vod)
   fail_unless_equals_int (mesh_origin_server_get_requests (origin, seg2), 0);
 
   gst_element_set_state (playbin, GST_STATE_PLAYING);
-  gst_message_unref (wait_for (bus, GST_MESSAGE_EOS));
+  gst_message_unref (mesh_test_wait_for (bus, GST_MESSAGE_EOS));
   gst_element_set_state (playbin, GST_STATE_NULL);
   gst_object_unref (bus);
   gst_object_unref (playbin);
@@ -1819,7 +1791,7 @@ GST_START_TEST (test_periods_over_one_segment_base_file)
 
   c = play_to_end (make_src_on (bad_origin, "periods.mpd"), "periods.mpd");
   got = mesh_collector_get_bytes (c, 0);
-  assert_bytes_equal (got, expected, "two Periods of one file");
+  mesh_test_assert_bytes_equal (got, expected, "two Periods of one file");
   fail_unless_equals_int (c->buffers_with_pts, n0 + n1);
   mesh_collector_free (c);
 
@@ -1997,9 +1969,10 @@ check_sidecar_pad (const gchar * name)
   fail_unless (g_file_get_contents (path, &text, NULL, NULL));
   expected = g_bytes_new (text, strlen (text));
   fail_unless_equals_int (c->pads->len, 2);
-  fail_unless_equals_string (caps_name (c, 1), "application/x-subtitle-vtt");
+  fail_unless_equals_string (mesh_collector_caps_name (c, 1),
+      "application/x-subtitle-vtt");
   got = mesh_collector_get_bytes (c, 1);
-  assert_bytes_equal (got, expected, name);
+  mesh_test_assert_bytes_equal (got, expected, name);
   mesh_collector_free (c);
 }
 

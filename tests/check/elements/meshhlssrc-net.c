@@ -38,17 +38,6 @@ add_fault (const gchar * path_prefix, guint count, guint status,
   mesh_origin_server_add_fault (mesh_test_origin, &fault);
 }
 
-static void
-assert_bytes_equal (GBytes * got, GBytes * expected, const gchar * what)
-{
-  gsize got_len = g_bytes_get_size (got);
-  gsize exp_len = g_bytes_get_size (expected);
-
-  fail_unless (got_len == exp_len, "%s: got %" G_GSIZE_FORMAT " bytes, "
-      "expected %" G_GSIZE_FORMAT, what, got_len, exp_len);
-  fail_unless (g_bytes_equal (got, expected), "%s: content differs", what);
-}
-
 static guint64
 collector_total_bytes (MeshCollector * c)
 {
@@ -213,7 +202,7 @@ GST_START_TEST (test_server_error_then_recovery)
   fail_unless (mesh_collector_run (c, PLAY_TIMEOUT_S, &error),
       "no EOS: %s", error ? error->message : "timeout");
   got = mesh_collector_get_bytes (c, 0);
-  assert_bytes_equal (got, expected, "single/ after two 500s");
+  mesh_test_assert_bytes_equal (got, expected, "single/ after two 500s");
   /* two failures, then the answer */
   fail_unless_equals_int (mesh_origin_server_get_requests (mesh_test_origin,
           "/single/seg3.ts"), 3);
@@ -235,7 +224,8 @@ GST_START_TEST (test_connection_dropped_mid_segment)
   fail_unless (mesh_collector_run (c, PLAY_TIMEOUT_S, &error),
       "no EOS: %s", error ? error->message : "timeout");
   got = mesh_collector_get_bytes (c, 0);
-  assert_bytes_equal (got, expected, "single/ with a dropped connection");
+  mesh_test_assert_bytes_equal (got, expected,
+      "single/ with a dropped connection");
   fail_unless (mesh_origin_server_get_requests (mesh_test_origin,
           "/single/seg2.ts") > 1,
       "the dropped segment was not requested again");

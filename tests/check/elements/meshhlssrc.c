@@ -14,16 +14,6 @@
 
 #include "../mesh-test-util.h"
 
-static void
-assert_bytes_equal (GBytes * got, GBytes * expected, const gchar * what)
-{
-  gsize got_len = g_bytes_get_size (got), exp_len = g_bytes_get_size (expected);
-
-  fail_unless (got_len == exp_len, "%s: got %" G_GSIZE_FORMAT " bytes, "
-      "expected %" G_GSIZE_FORMAT, what, got_len, exp_len);
-  fail_unless (g_bytes_equal (got, expected), "%s: content differs", what);
-}
-
 /* Plays @path to the end and checks that pad @pad output @expected. */
 static MeshCollector *
 play_to_end (const gchar * path, GstElement * src)
@@ -37,15 +27,6 @@ play_to_end (const gchar * path, GstElement * src)
   return c;
 }
 
-static const gchar *
-caps_name (MeshCollector * c, guint index)
-{
-  GstCaps *caps = g_ptr_array_index (c->caps, index);
-
-  fail_unless (caps != NULL, "pad %u got no caps", index);
-  return gst_structure_get_name (gst_caps_get_structure (caps, 0));
-}
-
 GST_START_TEST (test_media_playlist_ts_bytes)
 {
   MeshCollector *c = play_to_end ("single/index.m3u8", NULL);
@@ -53,9 +34,9 @@ GST_START_TEST (test_media_playlist_ts_bytes)
   g_autoptr (GBytes) expected = mesh_test_expected_stream ("single/index.m3u8");
 
   fail_unless_equals_int (c->pads->len, 1);
-  fail_unless_equals_string (caps_name (c, 0), "video/mpegts");
+  fail_unless_equals_string (mesh_collector_caps_name (c, 0), "video/mpegts");
   got = mesh_collector_get_bytes (c, 0);
-  assert_bytes_equal (got, expected, "single");
+  mesh_test_assert_bytes_equal (got, expected, "single");
   /* one timestamped buffer (the first) per segment */
   fail_unless_equals_int (c->buffers_with_pts, 8);
   mesh_collector_free (c);
@@ -80,8 +61,8 @@ GST_START_TEST (test_master_variant_and_audio_rendition)
   fail_unless_equals_int (c->pads->len, 2);
   video = mesh_collector_get_bytes (c, 0);
   audio = mesh_collector_get_bytes (c, 1);
-  assert_bytes_equal (video, expected_video, "variant v0");
-  assert_bytes_equal (audio, expected_audio, "audio rendition");
+  mesh_test_assert_bytes_equal (video, expected_video, "variant v0");
+  mesh_test_assert_bytes_equal (audio, expected_audio, "audio rendition");
   mesh_collector_free (c);
 }
 
@@ -135,8 +116,9 @@ GST_START_TEST (test_fmp4_init_then_fragments)
   expected_bytes = g_byte_array_free_to_bytes (expected);
 
   fail_unless_equals_int (c->pads->len, 1);
-  fail_unless_equals_string (caps_name (c, 0), "video/quicktime");
-  assert_bytes_equal (got, expected_bytes, "fmp4");
+  fail_unless_equals_string (mesh_collector_caps_name (c, 0),
+      "video/quicktime");
+  mesh_test_assert_bytes_equal (got, expected_bytes, "fmp4");
   mesh_collector_free (c);
 }
 
@@ -148,7 +130,7 @@ GST_START_TEST (test_byterange_playlist)
   g_autoptr (GBytes) expected = expected_byterange_stream ("byterange");
   g_autoptr (GBytes) got = mesh_collector_get_bytes (c, 0);
 
-  assert_bytes_equal (got, expected, "byterange");
+  mesh_test_assert_bytes_equal (got, expected, "byterange");
   /* every range was a request of its own */
   fail_unless (mesh_origin_server_get_requests (mesh_test_origin,
           "/byterange/media.ts") > 1);
@@ -167,7 +149,7 @@ check_decrypts_to_plain (const gchar * playlist)
 
   fail_if (g_bytes_equal (encrypted, expected), "the test media is not "
       "encrypted");
-  assert_bytes_equal (got, expected, playlist);
+  mesh_test_assert_bytes_equal (got, expected, playlist);
   /* the key is fetched once, not per segment */
   fail_unless_equals_int (mesh_origin_server_get_requests (mesh_test_origin,
           strstr (playlist, "aes-seq") ? "/aes-seq/key.bin" : "/aes/key.bin"),
@@ -280,18 +262,6 @@ GST_START_TEST (test_uri_handler)
 
 GST_END_TEST;
 
-static GstMessage *
-wait_for (GstBus * bus, GstMessageType types)
-{
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
-      types | GST_MESSAGE_ERROR);
-
-  fail_unless (msg != NULL, "timed out");
-  fail_if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR, "error: %"
-      GST_PTR_FORMAT, msg);
-  return msg;
-}
-
 /* The timestamp of the first fragment pushed after a flush. Written by the
  * streaming thread, read once the seek prerolled, under `lock`. */
 typedef struct
@@ -335,7 +305,7 @@ GST_START_TEST (test_seek_vod)
       "video-sink", gst_element_factory_make ("fakesink", NULL),
       "audio-sink", gst_element_factory_make ("fakesink", NULL), NULL);
   gst_element_set_state (playbin, GST_STATE_PAUSED);
-  gst_message_unref (wait_for (bus, GST_MESSAGE_ASYNC_DONE));
+  gst_message_unref (mesh_test_wait_for (bus, GST_MESSAGE_ASYNC_DONE));
 
   fail_unless (gst_element_query_duration (playbin, GST_FORMAT_TIME,
           &duration));
@@ -359,7 +329,7 @@ GST_START_TEST (test_seek_vod)
   mesh_origin_server_reset_stats (mesh_test_origin);
   fail_unless (gst_element_seek_simple (playbin, GST_FORMAT_TIME,
           GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT, 5 * GST_SECOND));
-  gst_message_unref (wait_for (bus, GST_MESSAGE_ASYNC_DONE));
+  gst_message_unref (mesh_test_wait_for (bus, GST_MESSAGE_ASYNC_DONE));
 
   fail_unless (gst_element_query_position (playbin, GST_FORMAT_TIME,
           &position));
@@ -377,7 +347,7 @@ GST_START_TEST (test_seek_vod)
   g_mutex_unlock (&watch.lock);
 
   gst_element_set_state (playbin, GST_STATE_PLAYING);
-  gst_message_unref (wait_for (bus, GST_MESSAGE_EOS));
+  gst_message_unref (mesh_test_wait_for (bus, GST_MESSAGE_EOS));
   gst_element_set_state (playbin, GST_STATE_NULL);
   gst_object_unref (bus);
   gst_object_unref (playbin);
@@ -402,7 +372,7 @@ GST_START_TEST (test_restart_after_stop)
     fail_unless (mesh_collector_run (c, 60, NULL));
     fail_unless_equals_int (c->pads->len, 1);
     got = mesh_collector_get_bytes (c, 0);
-    assert_bytes_equal (got, expected, "replay");
+    mesh_test_assert_bytes_equal (got, expected, "replay");
   }
   g_object_get (src, "bytes-from-cdn", &from_cdn, NULL);
   fail_unless (from_cdn >= g_bytes_get_size (expected));
@@ -514,7 +484,8 @@ GST_START_TEST (test_switch_after_last_segment)
           "/high.m3u8") >= 1, "ABR did not switch");
   fail_unless_equals_int (c->pads->len, 1);
   got = mesh_collector_get_bytes (c, 0);
-  assert_bytes_equal (got, expected, "the low variant's only segment");
+  mesh_test_assert_bytes_equal (got, expected,
+      "the low variant's only segment");
   mesh_collector_free (c);
 
   url = mesh_test_origin_url (scratch_origin, "master.m3u8");
@@ -593,9 +564,10 @@ check_subtitle_pad (const gchar * name, const gchar * language)
   expected_text = g_strconcat (text0, text1, NULL);
   expected = g_bytes_new (expected_text, strlen (expected_text));
   fail_unless_equals_int (c->pads->len, 2);
-  fail_unless_equals_string (caps_name (c, 1), "application/x-subtitle-vtt");
+  fail_unless_equals_string (mesh_collector_caps_name (c, 1),
+      "application/x-subtitle-vtt");
   got = mesh_collector_get_bytes (c, 1);
-  assert_bytes_equal (got, expected, name);
+  mesh_test_assert_bytes_equal (got, expected, name);
   mesh_collector_free (c);
 }
 
