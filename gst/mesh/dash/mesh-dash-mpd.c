@@ -218,17 +218,25 @@ first_child (const xmlNode * parent, const gchar * name)
   return NULL;
 }
 
+/* @value (xmlFree'd) as a stripped GLib string; NULL for NULL */
+static gchar *
+take_stripped (xmlChar * value)
+{
+  gchar *copy;
+
+  if (value == NULL)
+    return NULL;
+  copy = g_strstrip (g_strdup ((const gchar *) value));
+  xmlFree (value);
+  return copy;
+}
+
 static gchar *
 node_text (const xmlNode * node)
 {
-  xmlChar *content = xmlNodeGetContent (node);
-  gchar *text;
+  gchar *text = take_stripped (xmlNodeGetContent (node));
 
-  if (content == NULL)
-    return g_strdup ("");
-  text = g_strstrip (g_strdup ((const gchar *) content));
-  xmlFree (content);
-  return text;
+  return text ? text : g_strdup ("");
 }
 
 /* Attribute without namespace (all DASH attributes are), stripped; NULL
@@ -236,28 +244,14 @@ node_text (const xmlNode * node)
 static gchar *
 dup_attr (const xmlNode * node, const gchar * name)
 {
-  xmlChar *value = xmlGetNoNsProp (node, (const xmlChar *) name);
-  gchar *copy;
-
-  if (value == NULL)
-    return NULL;
-  copy = g_strstrip (g_strdup ((const gchar *) value));
-  xmlFree (value);
-  return copy;
+  return take_stripped (xmlGetNoNsProp (node, (const xmlChar *) name));
 }
 
 static gchar *
 dup_ns_attr (const xmlNode * node, const gchar * name, const gchar * ns)
 {
-  xmlChar *value = xmlGetNsProp (node, (const xmlChar *) name,
-      (const xmlChar *) ns);
-  gchar *copy;
-
-  if (value == NULL)
-    return NULL;
-  copy = g_strstrip (g_strdup ((const gchar *) value));
-  xmlFree (value);
-  return copy;
+  return take_stripped (xmlGetNsProp (node, (const xmlChar *) name,
+          (const xmlChar *) ns));
 }
 
 static gboolean
