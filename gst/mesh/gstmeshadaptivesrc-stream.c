@@ -897,40 +897,23 @@ stream_switch_representation (GstMeshStream * stream,
 /* ------------------------------------------------------------------------ */
 /* The stream loop */
 
-/* Marks @stream NOT_LINKED. TRUE for the one stream whose mark makes every
- * stream of the element NOT_LINKED: it alone posts the error. The mark and
- * the look at the others are one step under priv->lock. */
+/* Sets the gboolean of GstMeshStream at @flag (G_STRUCT_OFFSET of
+ * not_linked or eos) on @stream. TRUE for the one stream whose mark sets it
+ * on every stream of the element: it alone acts on that (posts the error,
+ * the final stats). The mark and the look at the others are one step under
+ * priv->lock. */
 static gboolean
-stream_mark_not_linked (GstMeshStream * stream)
+stream_mark (GstMeshStream * stream, glong flag)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
   gboolean all = TRUE;
   guint i;
 
   g_mutex_lock (&priv->lock);
-  stream->not_linked = TRUE;
+  G_STRUCT_MEMBER (gboolean, stream, flag) = TRUE;
   for (i = 0; i < priv->streams->len; i++) {
     GstMeshStream *other = g_ptr_array_index (priv->streams, i);
-    all &= other->not_linked;
-  }
-  g_mutex_unlock (&priv->lock);
-  return all;
-}
-
-/* Marks @stream at its end. TRUE for the one stream whose mark makes every
- * stream of the element end. */
-static gboolean
-stream_mark_eos (GstMeshStream * stream)
-{
-  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
-  gboolean all = TRUE;
-  guint i;
-
-  g_mutex_lock (&priv->lock);
-  stream->eos = TRUE;
-  for (i = 0; i < priv->streams->len; i++) {
-    GstMeshStream *other = g_ptr_array_index (priv->streams, i);
-    all &= other->eos;
+    all &= G_STRUCT_MEMBER (gboolean, other, flag);
   }
   g_mutex_unlock (&priv->lock);
   return all;
@@ -953,7 +936,7 @@ static void
 stream_finish (GstMeshStream * stream)
 {
   GST_INFO_OBJECT (stream->pad, "end of stream");
-  if (stream_mark_eos (stream))
+  if (stream_mark (stream, G_STRUCT_OFFSET (GstMeshStream, eos)))
     gst_mesh_adaptive_src_post_final_stats (stream->src);
   stream_push_eos (stream);
 }
@@ -1045,7 +1028,7 @@ stream_stop_on (GstMeshStream * stream, GstFlowReturn ret, GError * error)
       GST_DEBUG_OBJECT (stream->pad, "flushing");
       break;
     case GST_FLOW_NOT_LINKED:
-      if (stream_mark_not_linked (stream)) {
+      if (stream_mark (stream, G_STRUCT_OFFSET (GstMeshStream, not_linked))) {
         GST_ELEMENT_FLOW_ERROR (src, ret);
         stream_push_eos (stream);
       }
