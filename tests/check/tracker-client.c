@@ -32,6 +32,7 @@
 #include "p2p/mesh-signaller.h"
 #include "p2p/mesh-tracker-client.h"
 #include "mesh-tracker-server.h"
+#include "mesh-test-port.h"
 
 #define WAIT_MS 5000
 #define SWARM "live/channel-1"
@@ -690,28 +691,10 @@ GST_START_TEST (test_reconnect_after_restart)
 
 GST_END_TEST;
 
-/* A port on 127.0.0.1 where nothing listens. */
-static guint
-unused_port (void)
-{
-  g_autoptr (GSocket) socket = NULL;
-  g_autoptr (GInetAddress) loopback = NULL;
-  g_autoptr (GSocketAddress) address = NULL;
-  g_autoptr (GSocketAddress) bound = NULL;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-      G_SOCKET_PROTOCOL_TCP, NULL);
-  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  address = g_inet_socket_address_new (loopback, 0);
-  fail_unless (g_socket_bind (socket, address, FALSE, NULL));
-  bound = g_socket_get_local_address (socket, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 GST_START_TEST (test_backoff_when_nothing_listens)
 {
   g_autofree gchar *url = g_strdup_printf ("ws://127.0.0.1:%u/announce",
-      unused_port ());
+      mesh_test_unused_port ());
   Recorder *r = recorder_new (url, "peer-lonely", FALSE);
   gint64 first, later;
   guint count;

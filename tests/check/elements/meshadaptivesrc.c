@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "../mesh-test-util.h"
+#include "../mesh-test-port.h"
 
 #define PLAY_TIMEOUT_S 60
 #define ERROR_TIMEOUT_S 20
@@ -1052,25 +1053,6 @@ GST_START_TEST (test_malformed_presentation_delay_warns)
 
 GST_END_TEST;
 
-/* A port nothing listens on. */
-static guint
-unused_port (void)
-{
-  g_autoptr (GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4,
-      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr (GInetAddress) loopback =
-      g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
-  guint port;
-
-  fail_unless (socket && g_socket_bind (socket, address, FALSE, NULL));
-  bound = g_socket_get_local_address (socket, NULL);
-  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  g_socket_close (socket, NULL);
-  return port;
-}
-
 GST_START_TEST (test_unusable_tracker_warns_and_plays)
 {
   guint i;
@@ -1103,7 +1085,7 @@ GST_END_TEST;
 GST_START_TEST (test_unreachable_tracker_warns)
 {
   g_autofree gchar *tracker = g_strdup_printf ("ws://127.0.0.1:%u/announce",
-      unused_port ());
+      mesh_test_unused_port ());
   GstElement *src = make_src (&cases[0], cases[0].path);
   MeshCollector *c = mesh_collector_new (src);
   GstBus *bus = gst_element_get_bus (c->pipeline);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../mesh-test-util.h"
+#include "../mesh-test-port.h"
 
 /* Bounds of the waits: generous enough for AddressSanitizer builds. */
 #define ERROR_TIMEOUT_S 20
@@ -303,34 +304,10 @@ GST_START_TEST (test_media_playlist_404)
 
 GST_END_TEST;
 
-/* A port nothing listens on: bound by us, then closed. */
-static guint
-unused_port (void)
-{
-  g_autoptr (GSocket) socket = NULL;
-  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback
-      (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
-  GError *error = NULL;
-  guint port;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-      G_SOCKET_PROTOCOL_TCP, &error);
-  fail_unless (socket != NULL, "socket: %s", error ? error->message : "?");
-  fail_unless (g_socket_bind (socket, address, FALSE, &error), "bind: %s",
-      error ? error->message : "?");
-  bound = g_socket_get_local_address (socket, &error);
-  fail_unless (bound != NULL);
-  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  g_socket_close (socket, NULL);
-  return port;
-}
-
 GST_START_TEST (test_unreachable_host)
 {
   g_autofree gchar *url = g_strdup_printf ("http://127.0.0.1:%u/index.m3u8",
-      unused_port ());
+      mesh_test_unused_port ());
   GstElement *src = mesh_test_hlssrc_new_for_url (url);
   MeshCollector *c;
   g_autoptr (GError) error = NULL;

@@ -23,6 +23,7 @@
 
 #include "fetch/mesh-fetcher.h"
 #include "mesh-tracker-server.h"
+#include "../mesh-test-port.h"
 
 #define WAIT_S 20
 #define SWARM "warning-swarm"
@@ -97,24 +98,6 @@ warnings_clear (Warnings * w)
   g_cond_clear (&w->cond);
 }
 
-/* A port on 127.0.0.1 where nothing listens. */
-static guint
-unused_port (void)
-{
-  g_autoptr (GSocket) socket = NULL;
-  g_autoptr (GInetAddress) loopback = NULL;
-  g_autoptr (GSocketAddress) address = NULL;
-  g_autoptr (GSocketAddress) bound = NULL;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-      G_SOCKET_PROTOCOL_TCP, NULL);
-  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  address = g_inet_socket_address_new (loopback, 0);
-  fail_unless (g_socket_bind (socket, address, FALSE, NULL));
-  bound = g_socket_get_local_address (socket, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 GST_START_TEST (test_not_a_websocket_url)
 {
   Warnings w = { 0, };
@@ -131,7 +114,7 @@ GST_END_TEST;
 GST_START_TEST (test_nothing_listening)
 {
   g_autofree gchar *url = g_strdup_printf ("ws://127.0.0.1:%u/announce",
-      unused_port ());
+      mesh_test_unused_port ());
   Warnings w = { 0, };
   MeshFetcher *fetcher = fetcher_with_tracker (url, NULL, &w);
 
