@@ -107,10 +107,11 @@ typedef struct
                                  * discovery probes up to it from 1200 */
 } MeshQuicConfig;
 
-/* Called with each datagram to put on the path. Return TRUE when it was sent
- * (or dropped: QUIC recovers), FALSE when the path cannot take it now (e.g.
- * EWOULDBLOCK): the connection keeps it and retries 1 ms later. Must not
- * call back into the connection. */
+/* Called from the owner context with each datagram (at most max_udp_payload
+ * bytes) to put on the path. Return TRUE when it was sent (or dropped: QUIC
+ * recovers), FALSE when the path cannot take it now (e.g. EWOULDBLOCK): the
+ * connection keeps it and retries 1 ms later. Must not call back into the
+ * connection. */
 typedef gboolean (*MeshQuicSendFunc) (const guint8 * data, gsize len,
     gpointer user_data);
 
@@ -198,7 +199,11 @@ MeshQuicConnection *mesh_quic_connection_new (GMainContext * context,
     gpointer user_data, GDestroyNotify notify, GError ** error);
 
 /* Feeds one datagram from the path. Anything that is not QUIC for this
- * connection is dropped. May emit signals. */
+ * connection is dropped. May emit signals. Note for demultiplexing: ngtcp2
+ * 0.12 always lets the peer grease the QUIC fixed bit (RFC 9287), so a
+ * short-header packet's first byte can be anything in 0x00-0x7f: do not
+ * tell QUIC from STUN or TURN by its first byte (RFC 9443) on a shared
+ * path. */
 void mesh_quic_connection_receive_datagram (MeshQuicConnection * conn,
     const guint8 * data, gsize len);
 
