@@ -23,6 +23,8 @@
 
 #include "p2p/mesh-peer-link.h"
 
+#include "mesh-test-wait.h"
+
 #define TOTAL_BULK (4 * 1024 * 1024)
 #define BULK_REQUEST 7
 #define MAX_QUEUED (256 * 1024)
@@ -67,24 +69,8 @@ struct _Pair
 /* ------------------------------------------------------------------------ */
 /* Helpers */
 
-static gboolean
-set_flag (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /* Iterates @ctx until @cond holds or @ms pass. */
-#define WAIT_FOR(ctx, cond, ms) G_STMT_START {                         \
-  gboolean _timed_out = FALSE;                                          \
-  GSource *_timer = g_timeout_source_new (ms);                          \
-  g_source_set_callback (_timer, set_flag, &_timed_out, NULL);          \
-  g_source_attach (_timer, ctx);                                        \
-  while (!(cond) && !_timed_out)                                        \
-    g_main_context_iteration (ctx, TRUE);                               \
-  g_source_destroy (_timer);                                            \
-  g_source_unref (_timer);                                              \
-} G_STMT_END
+#define WAIT_FOR(ctx, cond, ms) MESH_TEST_ITERATE_UNTIL (ctx, cond, ms)
 
 static Side *
 other_side (Side * side)

@@ -33,6 +33,7 @@
 #include "p2p/mesh-tracker-client.h"
 #include "mesh-tracker-server.h"
 #include "mesh-test-port.h"
+#include "mesh-test-wait.h"
 
 #define WAIT_MS 5000
 #define SWARM "live/channel-1"
@@ -48,25 +49,8 @@ static GPtrArray *recorders;
 /* ------------------------------------------------------------------------ */
 /* waiting                                                                  */
 
-static gboolean
-set_flag (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /* Iterates the test context until @cond holds or @ms pass, then asserts it. */
-#define WAIT_UNTIL(cond, ms) G_STMT_START {                             \
-    gboolean expired_ = FALSE;                                          \
-    GSource *timer_ = g_timeout_source_new (ms);                        \
-    g_source_set_callback (timer_, set_flag, &expired_, NULL);          \
-    g_source_attach (timer_, context);                                  \
-    while (!(cond) && !expired_)                                        \
-      g_main_context_iteration (context, TRUE);                         \
-    g_source_destroy (timer_);                                          \
-    g_source_unref (timer_);                                            \
-    fail_unless (cond, "timed out waiting for: %s", #cond);             \
-  } G_STMT_END
+#define WAIT_UNTIL(cond, ms) MESH_TEST_WAIT_UNTIL (context, cond, ms)
 
 static gboolean
 quit_loop (gpointer data)
@@ -287,7 +271,7 @@ drain (void)
     GSource *timer = g_timeout_source_new (50);
     gboolean busy = FALSE;
 
-    g_source_set_callback (timer, set_flag, &quiet, NULL);
+    g_source_set_callback (timer, mesh_test_set_flag, &quiet, NULL);
     g_source_attach (timer, context);
     while (!quiet)
       busy |= g_main_context_iteration (context, TRUE) && !quiet;

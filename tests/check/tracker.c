@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "mesh-tracker-server.h"
+#include "mesh-test-wait.h"
 
 #define WAIT_MS 5000
 #define SECRET "correct horse battery staple"
@@ -48,26 +49,11 @@ typedef struct
 
 typedef gboolean (*Condition) (gpointer data);
 
-static gboolean
-set_flag (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /* Iterates the test context until @condition holds or @timeout_ms pass. */
 static gboolean
 run_until (Condition condition, gpointer data, guint timeout_ms)
 {
-  gboolean expired = FALSE;
-  GSource *timer = g_timeout_source_new (timeout_ms);
-
-  g_source_set_callback (timer, set_flag, &expired, NULL);
-  g_source_attach (timer, context);
-  while (!condition (data) && !expired)
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (timer);
-  g_source_unref (timer);
+  MESH_TEST_ITERATE_UNTIL (context, condition (data), timeout_ms);
   return condition (data);
 }
 
@@ -113,7 +99,7 @@ tracker_teardown (void)
   g_clear_object (&session);
   /* let the dropped connections finish */
   source = g_idle_source_new ();
-  g_source_set_callback (source, set_flag, &done, NULL);
+  g_source_set_callback (source, mesh_test_set_flag, &done, NULL);
   g_source_attach (source, context);
   g_source_unref (source);
   while (!done)

@@ -25,6 +25,8 @@
 #include "p2p/mesh-peer-link.h"
 #include "p2p/mesh-peer-manager.h"
 
+#include "../mesh-test-wait.h"
+
 #define WAIT_MS 5000
 #define SWARM "swarm-1"
 
@@ -32,25 +34,8 @@ static GMainContext *context;
 static MeshMemoryHub *hub;
 static GPtrArray *recorders;
 
-static gboolean
-set_flag (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /* Iterates the test context until @cond holds or @ms pass, then asserts it. */
-#define WAIT_UNTIL(cond, ms) G_STMT_START {                             \
-    gboolean expired_ = FALSE;                                          \
-    GSource *timer_ = g_timeout_source_new (ms);                        \
-    g_source_set_callback (timer_, set_flag, &expired_, NULL);          \
-    g_source_attach (timer_, context);                                  \
-    while (!(cond) && !expired_)                                        \
-      g_main_context_iteration (context, TRUE);                         \
-    g_source_destroy (timer_);                                          \
-    g_source_unref (timer_);                                            \
-    fail_unless (cond, "timed out waiting for: %s", #cond);             \
-  } G_STMT_END
+#define WAIT_UNTIL(cond, ms) MESH_TEST_WAIT_UNTIL (context, cond, ms)
 
 /* Runs everything already queued on the test context. */
 static void
