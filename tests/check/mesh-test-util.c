@@ -274,6 +274,17 @@ mesh_collector_free (MeshCollector * c)
   g_free (c);
 }
 
+guint64
+mesh_collector_total_bytes (MeshCollector * c)
+{
+  guint64 total = 0;
+  guint i;
+
+  for (i = 0; i < c->data->len; i++)
+    total += ((GByteArray *) g_ptr_array_index (c->data, i))->len;
+  return total;
+}
+
 const gchar *
 mesh_collector_caps_name (MeshCollector * c, guint index)
 {

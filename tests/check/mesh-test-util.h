@@ -72,6 +72,9 @@ gboolean mesh_collector_run (MeshCollector * c, guint timeout_s,
 
 GBytes *mesh_collector_get_bytes (MeshCollector * c, guint pad_index);
 
+/* The bytes collected on all pads together. */
+guint64 mesh_collector_total_bytes (MeshCollector * c);
+
 /* Back to a pipeline of the source alone (the pipeline must be in NULL):
  * removes the sinks and forgets what was collected, to run again. */
 void mesh_collector_reset (MeshCollector * c);

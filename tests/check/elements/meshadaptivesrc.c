@@ -87,17 +87,6 @@ make_src (const ElementCase * ec, const gchar * path)
   return src;
 }
 
-static guint64
-collector_total_bytes (MeshCollector * c)
-{
-  guint64 total = 0;
-  guint i;
-
-  for (i = 0; i < c->data->len; i++)
-    total += ((GByteArray *) g_ptr_array_index (c->data, i))->len;
-  return total;
-}
-
 /* Plays @c to EOS; the element messages and warnings posted until then go
  * to @before (may be NULL), those posted while the pipeline goes to NULL to
  * @after (may be NULL). Fails on an error or a timeout. */
@@ -678,9 +667,9 @@ GST_START_TEST (test_final_stats_at_eos_and_stop)
     fail_unless (gst_structure_get_uint64 (at_eos, "bytes-from-cdn",
             &from_cdn));
     /* everything was downloaded by then */
-    fail_unless (from_cdn == collector_total_bytes (c), "%s: %"
+    fail_unless (from_cdn == mesh_collector_total_bytes (c), "%s: %"
         G_GUINT64_FORMAT " bytes from the CDN at EOS, %" G_GUINT64_FORMAT
-        " output", cases[i].factory, from_cdn, collector_total_bytes (c));
+        " output", cases[i].factory, from_cdn, mesh_collector_total_bytes (c));
     fail_unless (gst_structure_get_uint (at_eos, "current-bitrate", &bitrate));
     fail_unless (bitrate > 0, "%s: current-bitrate 0 at EOS", cases[i].factory);
 
@@ -689,7 +678,7 @@ GST_START_TEST (test_final_stats_at_eos_and_stop)
         cases[i].factory);
     fail_unless (gst_structure_get_uint64 (at_stop, "bytes-from-cdn",
             &from_cdn));
-    fail_unless (from_cdn == collector_total_bytes (c));
+    fail_unless (from_cdn == mesh_collector_total_bytes (c));
     mesh_collector_free (c);
   }
 }
@@ -1070,7 +1059,7 @@ GST_START_TEST (test_unusable_tracker_warns_and_plays)
             GST_RESOURCE_ERROR_OPEN_READ_WRITE), 1);
     g_object_get (src, "bytes-from-cdn", &from_cdn, "bytes-from-peers",
         &from_peers, NULL);
-    fail_unless (from_cdn == collector_total_bytes (c));
+    fail_unless (from_cdn == mesh_collector_total_bytes (c));
     fail_unless (from_peers == 0);
     mesh_collector_free (c);
   }
@@ -1134,7 +1123,7 @@ GST_START_TEST (test_unreachable_tracker_warns)
   }
   gst_element_set_state (c->pipeline, GST_STATE_NULL);
   g_object_get (src, "bytes-from-cdn", &from_cdn, NULL);
-  fail_unless (from_cdn == collector_total_bytes (c));
+  fail_unless (from_cdn == mesh_collector_total_bytes (c));
   gst_object_unref (bus);
   mesh_collector_free (c);
 }

@@ -39,17 +39,6 @@ add_fault (const gchar * path_prefix, guint count, guint status,
   mesh_origin_server_add_fault (mesh_test_origin, &fault);
 }
 
-static guint64
-collector_total_bytes (MeshCollector * c)
-{
-  guint64 total = 0;
-  guint i;
-
-  for (i = 0; i < c->data->len; i++)
-    total += ((GByteArray *) g_ptr_array_index (c->data, i))->len;
-  return total;
-}
-
 static void
 assert_counters_all_from_cdn (GstElement * src, guint64 expected_cdn)
 {
@@ -276,7 +265,7 @@ GST_START_TEST (test_key_404)
   assert_mentions (error, key_url);
   assert_mentions (error, "404");
   /* nothing still encrypted went downstream */
-  fail_unless_equals_uint64 (collector_total_bytes (c), 0);
+  fail_unless_equals_uint64 (mesh_collector_total_bytes (c), 0);
   mesh_collector_free (c);
 }
 
@@ -587,7 +576,7 @@ GST_START_TEST (test_abr_switches_down_and_up)
   }
 
   /* everything came from the CDN, and exactly what the pads output */
-  assert_counters_all_from_cdn (src, collector_total_bytes (c));
+  assert_counters_all_from_cdn (src, mesh_collector_total_bytes (c));
   fail_unless_equals_int (c->pads->len, 2);
 
   mesh_collector_free (c);
@@ -670,7 +659,7 @@ play_counting_stats (guint stats_interval, guint delay_ms)
 
   g_object_get (src, "bytes-from-cdn", &final_from_cdn, NULL);
   fail_unless (seen.last_from_cdn <= final_from_cdn);
-  fail_unless (final_from_cdn == collector_total_bytes (c));
+  fail_unless (final_from_cdn == mesh_collector_total_bytes (c));
   mesh_collector_free (c);
   return seen;
 }
