@@ -10,6 +10,8 @@
  *   meshhlssrc ! tsdemux ! (per elementary stream) queue ! fakesink sync=true
  *
  *   mesh-viewer --uri URI [--tracker URL] [--local-address IP] [--seconds N]
+ *               [--stun-server HOST:PORT] [--turn-server turn://U:P@HOST:PORT]
+ *               [--set PROPERTY=VALUE]...
  *               [--json-interval MS] [--max-peers N] [--live-delay S]
  *
  * At the end it prints one JSON line with "type": "result" (and, with
@@ -347,9 +349,28 @@ on_src_pad_added (GstElement * src, GstPad * pad, gpointer user_data)
   add_and_link_chain (viewer, pad, demux, demux);
 }
 
+/* "--set PROPERTY=VALUE": any other property of the source element. */
+static gboolean
+set_source_properties (GstElement * src, gchar ** assignments)
+{
+  for (; assignments && *assignments; assignments++) {
+    g_auto (GStrv) pair = g_strsplit (*assignments, "=", 2);
+
+    if (!pair[0] || !pair[1]
+        || !g_object_class_find_property (G_OBJECT_GET_CLASS (src), pair[0])) {
+      g_printerr ("mesh-viewer: --set %s: not PROPERTY=VALUE of %s\n",
+          *assignments, G_OBJECT_TYPE_NAME (src));
+      return FALSE;
+    }
+    gst_util_set_object_arg (G_OBJECT (src), pair[0], pair[1]);
+  }
+  return TRUE;
+}
+
 static gboolean
 build_pipeline (Viewer * viewer, const gchar * uri, const gchar * tracker,
-    const gchar * local_address, guint max_peers, gint64 live_delay)
+    const gchar * local_address, guint max_peers, gint64 live_delay,
+    gchar ** assignments)
 {
   const gchar *location = uri;
 
@@ -370,6 +391,8 @@ build_pipeline (Viewer * viewer, const gchar * uri, const gchar * tracker,
     g_object_set (viewer->src, "max-peers", max_peers, NULL);
   if (live_delay >= 0)
     g_object_set (viewer->src, "live-delay", live_delay, NULL);
+  if (!set_source_properties (viewer->src, assignments))
+    return FALSE;
   g_signal_connect (viewer->src, "pad-added", G_CALLBACK (on_src_pad_added),
       viewer);
   gst_bin_add (GST_BIN (viewer->pipeline), viewer->src);
@@ -635,10 +658,24 @@ run_viewer (Viewer * viewer)
   return viewer->error || viewer->eos ? 1 : 0;
 }
 
+/* Appends "NAME=VALUE" to a NULL-terminated array it takes and returns. */
+static gchar **
+strv_append (gchar ** strv, const gchar * name, const gchar * value)
+{
+  guint n = strv ? g_strv_length (strv) : 0;
+
+  strv = g_renew (gchar *, strv, n + 2);
+  strv[n] = g_strdup_printf ("%s=%s", name, value);
+  strv[n + 1] = NULL;
+  return strv;
+}
+
 int
 main (int argc, char **argv)
 {
   gchar *uri = NULL, *tracker = NULL, *local_address = NULL;
+  gchar *stun_server = NULL, *turn_server = NULL;
+  gchar **assignments = NULL;
   gint seconds = 60, json_interval = 0, max_peers = 0;
   gdouble live_delay = -1;
   GOptionEntry entries[] = {
@@ -656,6 +693,12 @@ main (int argc, char **argv)
         "max-peers of the element (default: its own)", "N"},
     {"live-delay", 0, 0, G_OPTION_ARG_DOUBLE, &live_delay,
         "live-delay of the element in seconds (default: its own)", "S"},
+    {"stun-server", 0, 0, G_OPTION_ARG_STRING, &stun_server,
+        "stun-server of the element", "HOST:PORT"},
+    {"turn-server", 0, 0, G_OPTION_ARG_STRING, &turn_server,
+        "turn-server of the element", "turn://USER:PASS@HOST:PORT"},
+    {"set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &assignments,
+        "any other property of the element (repeatable)", "PROPERTY=VALUE"},
     {NULL}
   };
   GOptionContext *context = g_option_context_new ("- one viewer of the "
@@ -686,8 +729,13 @@ main (int argc, char **argv)
   viewer.seconds = seconds;
   viewer.json_interval = json_interval;
   viewer.loop = g_main_loop_new (NULL, FALSE);
+  if (stun_server)
+    assignments = strv_append (assignments, "stun-server", stun_server);
+  if (turn_server)
+    assignments = strv_append (assignments, "turn-server", turn_server);
   if (!build_pipeline (&viewer, uri, tracker, local_address, max_peers,
-          live_delay >= 0 ? (gint64) (live_delay * GST_SECOND) : -1)) {
+          live_delay >= 0 ? (gint64) (live_delay * GST_SECOND) : -1,
+          assignments)) {
     ret = 2;
   } else {
     ret = run_viewer (&viewer);
@@ -702,6 +750,9 @@ main (int argc, char **argv)
   g_free (uri);
   g_free (tracker);
   g_free (local_address);
+  g_free (stun_server);
+  g_free (turn_server);
+  g_strfreev (assignments);
   gst_deinit ();
   return ret;
 }
