@@ -759,3 +759,20 @@ mesh_test_play_first_cue (const gchar * player, const gchar * uri,
       first ? first : "");
   return first;
 }
+
+void
+mesh_test_check_players_show (const gchar * uri, const gchar * first_cue,
+    guint n_cues, guint timeout_s)
+{
+  static const gchar *const players[] = { "playbin", "playbin3" };
+  guint i, n;
+
+  for (i = 0; i < G_N_ELEMENTS (players); i++) {
+    g_autofree gchar *cue =
+        mesh_test_play_first_cue (players[i], uri, &n, timeout_s);
+
+    fail_unless (cue != NULL, "%s showed no subtitle", players[i]);
+    fail_unless_equals_string (cue, first_cue);
+    fail_unless_equals_int (n, n_cues);
+  }
+}

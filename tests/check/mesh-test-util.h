@@ -107,6 +107,12 @@ gint mesh_test_decode_video (const gchar * decodebin, const gchar * uri,
 gchar *mesh_test_play_first_cue (const gchar * player, const gchar * uri,
     guint * n_buffers, guint timeout_s);
 
+/* Plays @uri in playbin and in playbin3 (mesh_test_play_first_cue) and
+ * fails the test unless each shows @first_cue first and @n_cues text
+ * buffers in all. */
+void mesh_test_check_players_show (const gchar * uri, const gchar * first_cue,
+    guint n_cues, guint timeout_s);
+
 /* A probe on pad "src_0" of a source element that splits what it pushes into
  * fragments (a buffer with a valid PTS starts one) and records, per fragment,
  * its bytes, the PTS and DISCONT flag of its first buffer and when that

@@ -1980,19 +1980,10 @@ check_sidecar_pad (const gchar * name)
 static void
 check_players_show (const gchar * name, const gchar * first_cue)
 {
-  static const gchar *const players[] = { "playbin", "playbin3" };
   g_autofree gchar *url = mesh_test_origin_url (bad_origin, name);
   g_autofree gchar *mesh_uri = g_strconcat ("meshdash+", url, NULL);
-  guint i, n;
 
-  for (i = 0; i < G_N_ELEMENTS (players); i++) {
-    g_autofree gchar *cue =
-        mesh_test_play_first_cue (players[i], mesh_uri, &n, PLAY_TIMEOUT_S);
-
-    fail_unless (cue != NULL, "%s showed no subtitle", players[i]);
-    fail_unless_equals_string (cue, first_cue);
-    fail_unless_equals_int (n, 8);
-  }
+  mesh_test_check_players_show (mesh_uri, first_cue, 8, PLAY_TIMEOUT_S);
 }
 
 /* Two sidecar WebVTT files in text AdaptationSets (the second with Role

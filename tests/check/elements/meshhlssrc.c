@@ -580,19 +580,11 @@ check_players_show (const gchar * name, const gchar * first_cue)
   g_autofree gchar *url = mesh_test_origin_url (scratch_origin, name);
   g_autofree gchar *mesh_uri = g_strconcat ("meshhls+", url, NULL);
   g_autofree gchar *reference = NULL;
-  guint n, i;
-  static const gchar *const players[] = { "playbin", "playbin3" };
+  guint n;
 
   reference = mesh_test_play_first_cue ("playbin3", url, &n, 60);
   fail_unless_equals_string (reference, first_cue);
-  for (i = 0; i < G_N_ELEMENTS (players); i++) {
-    g_autofree gchar *cue =
-        mesh_test_play_first_cue (players[i], mesh_uri, &n, 60);
-
-    fail_unless (cue != NULL, "%s showed no subtitle", players[i]);
-    fail_unless_equals_string (cue, first_cue);
-    fail_unless_equals_int (n, 8);
-  }
+  mesh_test_check_players_show (mesh_uri, first_cue, 8, 60);
 }
 
 GST_START_TEST (test_subtitles_default)
