@@ -40,6 +40,7 @@
 #include <gst/gst.h>
 #include <string.h>
 
+#include "mesh-link-backoff.h"
 #include "mesh-peer-transport.h"
 #include "mesh-scheduler.h"
 #include "mesh-segment-cache.h"
@@ -127,6 +128,8 @@ struct _MeshPeerManager
   MeshSignaller *signaller;     /* how we meet the other viewers */
   GSource *refresh_timer;
   GHashTable *peers;            /* peer id -> Peer* */
+  MeshLinkBackoff *backoff;     /* when to call again a peer whose link
+                                 * failed to come up */
   GList *pendings;              /* Pending* */
   MeshSegmentCache *cache;
   GHashTable *sizes;            /* guint64 key -> guint64 size of segments we
@@ -318,6 +321,7 @@ on_conn_connected (MeshPeerConnection * conn, Peer * peer)
   MeshPeerManager *m = peer->manager;
 
   peer->ready = TRUE;
+  mesh_link_backoff_forget (m->backoff, peer->id);
   g_atomic_int_inc (&m->n_peers);
   GST_INFO_OBJECT (m, "peer %s connected (%s, %" GST_PTR_FORMAT ")",
       peer->id, GST_STR_NULL (mesh_peer_connection_get_path_type (conn)), conn);
@@ -365,9 +369,32 @@ peer_remove (MeshPeerManager * m, Peer * peer, const gchar * why)
   pendings_reconsider_all (m);
 }
 
+/* A link that never came up (no path, a connect timeout) will likely fail
+ * again soon: its peer is not called again before its back-off ends. A call
+ * from that peer is still answered. */
+static void
+note_link_failure (MeshPeerManager * m, Peer * peer, const GError * reason)
+{
+  gint64 retry_at;
+
+  if (peer->ready || !reason
+      || (!g_error_matches (reason, MESH_PEER_CONNECTION_ERROR,
+              MESH_PEER_CONNECTION_ERROR_CONNECT_TIMEOUT)
+          && !g_error_matches (reason, MESH_PEER_CONNECTION_ERROR,
+              MESH_PEER_CONNECTION_ERROR_TRANSPORT_FAILED)))
+    return;
+  retry_at = mesh_link_backoff_failed (m->backoff, peer->id, manager_now (m),
+      m->rand);
+  GST_INFO_OBJECT (m, "peer %s: link failed %u time(s) in a row, not called "
+      "again for %" G_GINT64_FORMAT " s", peer->id,
+      mesh_link_backoff_get_failures (m->backoff, peer->id),
+      (retry_at - manager_now (m)) / G_USEC_PER_SEC);
+}
+
 static void
 on_conn_closed (MeshPeerConnection * conn, GError * reason, Peer * peer)
 {
+  note_link_failure (peer->manager, peer, reason);
   peer_remove (peer->manager, peer, reason ? reason->message : "closed");
 }
 
@@ -454,8 +481,13 @@ on_signaller_peers (MeshSignaller * signaller, GStrv ids, MeshPeerManager * m)
   for (i = 0; ids[i]; i++) {
     if (g_hash_table_size (m->peers) >= max_outgoing (m))
       break;
-    if (!g_hash_table_contains (m->peers, ids[i]))
-      peer_add (m, ids[i], TRUE);
+    if (g_hash_table_contains (m->peers, ids[i]))
+      continue;
+    if (!mesh_link_backoff_may_call (m->backoff, ids[i], manager_now (m))) {
+      GST_LOG_OBJECT (m, "not calling %s yet: its last links failed", ids[i]);
+      continue;
+    }
+    peer_add (m, ids[i], TRUE);
   }
 }
 
@@ -511,6 +543,8 @@ on_refresh_timer (gpointer data)
 
   if (g_hash_table_size (m->peers) < max_outgoing (m))
     mesh_signaller_request_peers (m->signaller);
+  mesh_peer_clock_source_set (m->refresh_timer,
+      manager_now (m) + PEER_REFRESH_S * G_USEC_PER_SEC);
   return G_SOURCE_CONTINUE;
 }
 
@@ -520,6 +554,7 @@ on_signaller_peer_left (MeshSignaller * signaller, const gchar * id,
 {
   Peer *peer = g_hash_table_lookup (m->peers, id);
 
+  mesh_link_backoff_forget (m->backoff, id);
   if (peer)
     peer_remove (m, peer, "left the swarm");
 }
@@ -1238,9 +1273,8 @@ mesh_peer_manager_new_with_signaller (MeshSignaller * signaller,
   GST_INFO_OBJECT (m, "peer %s joining swarm '%s' at %s over %"
       GST_PTR_FORMAT, m->peer_id, m->swarm_id, config->tracker_url, transport);
   signaller_join (m, signaller, config->token);
-  m->refresh_timer = g_timeout_source_new_seconds (PEER_REFRESH_S);
-  g_source_set_callback (m->refresh_timer, on_refresh_timer, m, NULL);
-  g_source_attach (m->refresh_timer, m->context);
+  m->refresh_timer = manager_timer_new (m,
+      manager_now (m) + PEER_REFRESH_S * G_USEC_PER_SEC, on_refresh_timer, m);
   return m;
 }
 
@@ -1309,6 +1343,7 @@ mesh_peer_manager_init (MeshPeerManager * m)
   m->rand = g_rand_new ();
   m->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) peer_free);
+  m->backoff = mesh_link_backoff_new ();
   g_queue_init (&m->uploads);
 }
 
@@ -1320,6 +1355,7 @@ mesh_peer_manager_finalize (GObject * object)
   mesh_peer_manager_stop (m);
   g_clear_object (&m->signaller);
   g_hash_table_unref (m->peers);
+  mesh_link_backoff_free (m->backoff);
   mesh_segment_cache_free (m->cache);
   g_rand_free (m->rand);
   g_clear_object (&m->transport);

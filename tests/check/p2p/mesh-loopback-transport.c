@@ -91,6 +91,7 @@ struct _MeshLoopbackTransport
   gint64 default_delay;
   GList *connections;           /* MeshLoopbackConnection (weak) */
   guint n_connections;
+  gboolean unreachable;         /* no connection to or from it comes up */
 };
 
 typedef struct
@@ -555,6 +556,10 @@ lb_handle_signal (MeshPeerConnection * conn, JsonObject * data)
     GST_WARNING_OBJECT (c, "already paired: '%s' ignored", endpoint);
     return;
   }
+  if (c->transport->unreachable || other->transport->unreachable) {
+    GST_DEBUG_OBJECT (c, "no path to '%s': it will time out", endpoint);
+    return;
+  }
   g_object_ref (c);
   pair (c, other);
   g_object_unref (c);
@@ -911,4 +916,11 @@ mesh_loopback_transport_class_init (MeshLoopbackTransportClass * klass)
   G_OBJECT_CLASS (klass)->finalize = mesh_loopback_transport_finalize;
   GST_DEBUG_CATEGORY_INIT (mesh_loopback_debug, "meshloopback", 0,
       "mesh loopback transport (tests)");
+}
+
+void
+mesh_loopback_transport_set_unreachable (MeshLoopbackTransport * transport,
+    gboolean unreachable)
+{
+  transport->unreachable = unreachable;
 }

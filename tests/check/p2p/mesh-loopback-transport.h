@@ -64,6 +64,11 @@ void mesh_loopback_transport_set_default_rate (MeshLoopbackTransport *
 void mesh_loopback_transport_set_default_delay (MeshLoopbackTransport *
     transport, gint64 delay_us);
 
+/* A viewer behind a NAT that never maps: connections to and from it start
+ * but never come up (they end in a connect timeout). */
+void mesh_loopback_transport_set_unreachable (MeshLoopbackTransport *
+    transport, gboolean unreachable);
+
 /* The connection of this transport to @remote_peer_id that is not closed,
  * or NULL (transfer none). */
 MeshLoopbackConnection *mesh_loopback_transport_get_connection
