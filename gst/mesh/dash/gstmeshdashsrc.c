@@ -1173,34 +1173,41 @@ dash_stream_next_segment (GstMeshDashSrc * self, DashStream * ds,
 /* ------------------------------------------------------------------------ */
 /* Fragments */
 
-/* Identity of a segment across viewers: the MPD URL without its query
- * (tokens differ between viewers), period, set, Representation and the
- * segment's number (or time, for $Time$ templates). */
+/* An MPD id, escaped so that it holds no separator, or @index when the
+ * element has none. */
+static gchar *
+id_or_index (const gchar * id, guint index)
+{
+  g_autofree gchar *escaped = id ? g_uri_escape_string (id, NULL, FALSE) : NULL;
+
+  return escaped ? g_strdup_printf ("id:%s", escaped) :
+      g_strdup_printf ("index:%u", index);
+}
+
+/* Identity of a segment across viewers (within a swarm): what is the same
+ * on every CDN hostname, never a URL. The Period (its id, else its start
+ * time, which stays when earlier Periods leave a live MPD), the
+ * AdaptationSet and the Representation (ids, else indexes), the segment's
+ * number (or time, for $Time$ templates) and, for byte ranges (SegmentBase
+ * indexes, SegmentList mediaRange), the offset:
+ * "dash/id:p0/id:0/id:1/n:17@-1" (docs/protocol.md). */
 static gchar *
 segment_identity (const DashStream * ds, const MeshDashSegment * segment)
 {
-  const MeshDashMpd *mpd = ds_mpd (ds);
   const MeshDashPeriod *period = ds_period (ds);
-  const MeshDashAdaptationSet *set = ds_set (ds);
   const MeshDashRepresentation *rep = ds_rep (ds);
-  g_autoptr (GUri) uri = g_uri_parse (mpd->url, G_URI_FLAGS_NONE, NULL);
-  g_autofree gchar *base = NULL;
-  g_autofree gchar *period_id = period->id ? g_strdup (period->id) :
-      g_strdup_printf ("%u", ds->period);
-  g_autofree gchar *set_id = set->id ? g_strdup (set->id) :
-      g_strdup_printf ("%u", ds->adaptation_set);
-  g_autofree gchar *rep_id = rep->id ? g_strdup (rep->id) :
-      g_strdup_printf ("%u", ds->rep);
+  g_autofree gchar *escaped = period->id ?
+      g_uri_escape_string (period->id, NULL, FALSE) : NULL;
+  g_autofree gchar *period_id = escaped ? g_strdup_printf ("id:%s", escaped) :
+      g_strdup_printf ("start:%" G_GUINT64_FORMAT, period->start);
+  g_autofree gchar *set_id = id_or_index (ds_set (ds)->id, ds->adaptation_set);
+  g_autofree gchar *rep_id = id_or_index (rep->id, ds->rep);
   gboolean by_time = rep->segments.media_template &&
       strstr (rep->segments.media_template, "$Time") != NULL;
 
-  if (uri)
-    base = g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL,
-        g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
-        NULL, NULL);
-  return g_strdup_printf ("%s#%s/%s/%s/%" G_GUINT64_FORMAT,
-      base ? base : mpd->url, period_id, set_id, rep_id,
-      by_time ? segment->time : segment->number);
+  return g_strdup_printf ("dash/%s/%s/%s/%s:%" G_GUINT64_FORMAT "@%"
+      G_GINT64_FORMAT, period_id, set_id, rep_id, by_time ? "t" : "n",
+      by_time ? segment->time : segment->number, segment->offset);
 }
 
 /* The init section: as the MPD gives it, else (SegmentBase) everything
@@ -1305,6 +1312,50 @@ gst_mesh_dash_src_advance (GstMeshAdaptiveSrc * src, GstMeshStream * stream)
 
   ds->position = ds->next_end;
   ds->discont = FALSE;
+}
+
+/* The fragments from the one next_fragment() returns on, up to @until,
+ * among the segments of the current Period already listed (and, live,
+ * available): no listing, no reload, the position does not move. */
+static guint
+gst_mesh_dash_src_peek_fragments (GstMeshAdaptiveSrc * src,
+    GstMeshStream * stream, GstClockTime until, GstMeshFragment * fragments,
+    guint max)
+{
+  GstMeshDashSrc *self = GST_MESH_DASH_SRC (src);
+  DashStream *ds = gst_mesh_stream_get_data (stream);
+  GstClockTime next_end = ds->next_end;
+  gboolean discont = ds->discont;
+  const MeshDashMpd *mpd;
+  const MeshDashPeriod *period;
+  GstClockTimeDiff edge = G_MAXINT64;
+  guint n = 0;
+  gint i;
+
+  if (ds_ended (ds) || !ds->segments)
+    return 0;
+  mpd = ds_mpd (ds);
+  period = ds_period (ds);
+  if (mpd->dynamic)
+    edge = live_edge_in_period (self, mpd, period);
+  i = dash_stream_find_segment (ds, ds->position);
+  for (; i >= 0 && (guint) i < ds->segments->len && n < max; i++) {
+    const MeshDashSegment *segment =
+        &g_array_index (ds->segments, MeshDashSegment, i);
+
+    if (period->start + segment->start >= until
+        || (GstClockTimeDiff) (segment->start + segment->duration) > edge)
+      break;
+    if (!fill_fragment (ds, segment, &fragments[n], NULL)) {
+      gst_mesh_fragment_clear (&fragments[n]);
+      break;
+    }
+    n++;
+    ds->discont = FALSE;
+  }
+  ds->next_end = next_end;
+  ds->discont = discont;
+  return n;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1802,6 +1853,7 @@ gst_mesh_dash_src_class_init (GstMeshDashSrcClass * klass)
   adaptive_class->load_manifest = gst_mesh_dash_src_load_manifest;
   adaptive_class->next_fragment = gst_mesh_dash_src_next_fragment;
   adaptive_class->advance = gst_mesh_dash_src_advance;
+  adaptive_class->peek_fragments = gst_mesh_dash_src_peek_fragments;
   adaptive_class->update = gst_mesh_dash_src_update;
   adaptive_class->switch_representation =
       gst_mesh_dash_src_switch_representation;

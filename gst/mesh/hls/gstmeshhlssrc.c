@@ -68,6 +68,8 @@ typedef struct
   GPtrArray *uris;              /* media playlists it may switch between,
                                  * by ascending bandwidth */
   guint current;                /* index into uris */
+  GPtrArray *ids;               /* the rendition identity of each of uris,
+                                 * for segment_identity() */
   MeshHlsMediaPlaylist *playlist;
   GBytes *playlist_text;        /* to notice unchanged reloads */
   gint64 next_sequence;         /* media sequence number to fetch next */
@@ -93,6 +95,7 @@ hls_stream_free (HlsStream * hs)
 {
   g_free (hs->name);
   g_ptr_array_unref (hs->uris);
+  g_ptr_array_unref (hs->ids);
   g_clear_pointer (&hs->playlist, mesh_hls_media_playlist_free);
   g_clear_pointer (&hs->playlist_text, g_bytes_unref);
   g_free (hs);
@@ -222,6 +225,7 @@ hls_stream_new (const gchar * name)
 
   hs->name = g_strdup (name);
   hs->uris = g_ptr_array_new_with_free_func (g_free);
+  hs->ids = g_ptr_array_new_with_free_func (g_free);
   return hs;
 }
 
@@ -241,6 +245,57 @@ add_stream (GstMeshHlsSrc * self, HlsStream * hs, GstStreamType type,
     gst_mesh_stream_set_next_update (stream, g_get_monotonic_time () +
         GST_TIME_AS_USECONDS (hs->playlist->target_duration));
   return stream;
+}
+
+/* Rendition identities (see segment_identity()): names that are the same on
+ * every CDN, each component escaped so that none holds a separator. */
+
+/* The path of @uri relative to the directory of @base (the master playlist,
+ * where it was fetched from), without scheme, host, port, query or fragment:
+ * the same on every CDN that mirrors the origin's tree. A URI outside that
+ * directory keeps its absolute path (with its leading '/'). */
+static gchar *
+path_relative_to (const gchar * base, const gchar * uri)
+{
+  g_autoptr (GUri) b = g_uri_parse (base, G_URI_FLAGS_NONE, NULL);
+  g_autoptr (GUri) u = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
+  const gchar *path, *dir, *slash;
+
+  if (!u)
+    return g_strndup (uri, strcspn (uri, "?#"));
+  path = g_uri_get_path (u);
+  dir = b ? g_uri_get_path (b) : NULL;
+  slash = dir ? strrchr (dir, '/') : NULL;
+  if (slash && strncmp (path, dir, slash + 1 - dir) == 0)
+    return g_strdup (path + (slash + 1 - dir));
+  return g_strdup (path);
+}
+
+/* A variant: its URI relative to the master playlist, and its BANDWIDTH
+ * (which tells apart variants whose URIs differ only by their query). */
+static gchar *
+variant_identity (const MeshHlsMasterPlaylist * master,
+    const MeshHlsVariant * variant)
+{
+  g_autofree gchar *path = path_relative_to (master->uri, variant->uri);
+  g_autofree gchar *escaped = g_uri_escape_string (path, NULL, FALSE);
+
+  return g_strdup_printf ("variant:%s:%" G_GUINT64_FORMAT, escaped,
+      variant->bandwidth);
+}
+
+/* An audio or subtitles rendition: TYPE, GROUP-ID and NAME (unique in the
+ * master playlist). */
+static gchar *
+rendition_identity (const MeshHlsRendition * rendition)
+{
+  g_autofree gchar *group = g_uri_escape_string (rendition->group_id, NULL,
+      FALSE);
+  g_autofree gchar *name = g_uri_escape_string (rendition->name, NULL, FALSE);
+
+  return g_strdup_printf ("%s:%s:%s",
+      rendition->type == MESH_HLS_RENDITION_AUDIO ? "AUDIO" : "SUBTITLES",
+      group, name);
 }
 
 /* The variant stream: every variant is a representation ABR may pick. */
@@ -264,6 +319,8 @@ add_variant_stream (GstMeshHlsSrc * self, GBytes * media_text,
     candidates[i].width = variant->width;
     candidates[i].height = variant->height;
     g_ptr_array_add (hs->uris, g_strdup (variant->uri));
+    g_ptr_array_add (hs->ids, media_text ? g_strdup ("media") :
+        variant_identity (self->master, variant));
   }
   initial = gst_mesh_adaptive_src_choose_initial (GST_MESH_ADAPTIVE_SRC (self),
       candidates, variants->len);
@@ -343,6 +400,7 @@ add_rendition_stream (GstMeshHlsSrc * self, const MeshHlsRendition * rendition,
   GstTagList *tags;
 
   g_ptr_array_add (hs->uris, g_strdup (rendition->uri));
+  g_ptr_array_add (hs->ids, rendition_identity (rendition));
   if (!hls_stream_load (self, hs, rendition->uri, cancellable, error)) {
     hls_stream_free (hs);
     return FALSE;
@@ -413,21 +471,21 @@ gst_mesh_hls_src_load_manifest (GstMeshAdaptiveSrc * src, GBytes * manifest,
 /* ------------------------------------------------------------------------ */
 /* Fragments */
 
-/* Identity of a segment across viewers: the playlist URL without its query
- * (tokens differ between viewers), the sequence number and byte range. */
+/* Identity of a segment across viewers (within a swarm): what is the same
+ * on every CDN hostname, never a URL's scheme, host, port or query. The
+ * rendition as the master playlist names it (variant_identity(),
+ * rendition_identity(), or "media" for a media playlist opened directly),
+ * then the discontinuity sequence (so that a packager that numbers its
+ * segments again after a discontinuity, and counts it, reuses no identity),
+ * media sequence number and byte range offset:
+ * "hls/variant:v0%2Findex.m3u8:300000/0/17@0" (docs/protocol.md). */
 static gchar *
-segment_identity (const MeshHlsMediaPlaylist * playlist,
-    const MeshHlsSegment * segment)
+segment_identity (const HlsStream * hs, const MeshHlsSegment * segment)
 {
-  g_autoptr (GUri) uri = g_uri_parse (playlist->uri, G_URI_FLAGS_NONE, NULL);
-  g_autofree gchar *base = NULL;
-
-  if (uri)
-    base = g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL,
-        g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri),
-        NULL, NULL);
-  return g_strdup_printf ("%s#%" G_GINT64_FORMAT "@%" G_GINT64_FORMAT,
-      base ? base : playlist->uri, segment->sequence, segment->offset);
+  return g_strdup_printf ("hls/%s/%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+      "@%" G_GINT64_FORMAT, (const gchar *) g_ptr_array_index (hs->ids,
+          hs->current), segment->discont_sequence, segment->sequence,
+      segment->offset);
 }
 
 static void
@@ -452,7 +510,7 @@ fill_fragment (const HlsStream * hs, const MeshHlsSegment * segment,
   fragment->timestamp = hs->next_timestamp;
   fragment->duration = segment->duration;
   fragment->discont = hs->discont || segment->discontinuity;
-  fragment->segment_id = segment_identity (hs->playlist, segment);
+  fragment->segment_id = segment_identity (hs, segment);
 }
 
 /* A live stream that fell behind the window skips to its start. */
@@ -505,6 +563,34 @@ gst_mesh_hls_src_advance (GstMeshAdaptiveSrc * src, GstMeshStream * stream)
   hs->next_sequence++;
   hs->next_timestamp += hs->next_duration;
   hs->discont = FALSE;
+}
+
+/* The fragments from the one next_fragment() returns on, up to @until, as
+ * the playlist lists them now: the walk moves a copy of the position. */
+static guint
+gst_mesh_hls_src_peek_fragments (GstMeshAdaptiveSrc * src,
+    GstMeshStream * stream, GstClockTime until, GstMeshFragment * fragments,
+    guint max)
+{
+  HlsStream probe = *(HlsStream *) gst_mesh_stream_get_data (stream);
+  const MeshHlsSegment *segment;
+  guint n = 0;
+
+  if (!probe.playlist || probe.playlist->segments->len == 0)
+    return 0;
+  probe.next_sequence = MAX (probe.next_sequence,
+      segment_at (probe.playlist, 0)->sequence);
+  while (n < max && probe.next_timestamp < until
+      && (segment = mesh_hls_media_playlist_find_sequence (probe.playlist,
+              probe.next_sequence))) {
+    if (!segment->gap) {
+      fill_fragment (&probe, segment, &fragments[n++]);
+      probe.discont = FALSE;
+    }
+    probe.next_sequence++;
+    probe.next_timestamp += segment->duration;
+  }
+  return n;
 }
 
 /* RFC 8216 6.3.4: reload after the target duration, or half of it when the
@@ -658,6 +744,7 @@ gst_mesh_hls_src_class_init (GstMeshHlsSrcClass * klass)
   adaptive_class->load_manifest = gst_mesh_hls_src_load_manifest;
   adaptive_class->next_fragment = gst_mesh_hls_src_next_fragment;
   adaptive_class->advance = gst_mesh_hls_src_advance;
+  adaptive_class->peek_fragments = gst_mesh_hls_src_peek_fragments;
   adaptive_class->update = gst_mesh_hls_src_update;
   adaptive_class->switch_representation =
       gst_mesh_hls_src_switch_representation;

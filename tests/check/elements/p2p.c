@@ -650,6 +650,95 @@ GST_START_TEST (test_max_upload_rate)
 
 GST_END_TEST;
 
+/* Multi-CDN: a viewer on each of two origins serving the same files
+ * (two CDN hostnames), with the same swarm-id, share segments: their
+ * identities name the rendition and the segment, not the host. */
+static guint64
+segment_bytes (MeshOriginServer * server, const gchar * const *prefixes)
+{
+  guint64 total = 0;
+
+  for (; *prefixes; prefixes++)
+    total += mesh_origin_server_get_bytes (server, *prefixes);
+  return total;
+}
+
+/* @prefixes: the paths of the segment files (NULL-terminated). */
+static void
+two_cdns_one_swarm (const gchar * path, const gchar * const *prefixes,
+    GBytes * expected)
+{
+  MeshOriginServer *second = mesh_test_origin_start ();
+  g_autofree gchar *url = mesh_test_origin_url (origin, path);
+  g_autofree gchar *second_url = mesh_test_origin_url (second, path);
+  Viewer *viewers[2];
+  guint64 second_bytes;
+  guint i;
+
+  /* max-bitrate pins the lowest variant of a master playlist */
+  viewers[0] = viewer_start_with (path, "location", url, "swarm-id",
+      "multi-cdn", "max-bitrate", 500000, NULL);
+  viewer_wait_fragments (viewers[0], 2);
+  viewers[1] = viewer_start_with (path, "location", second_url, "swarm-id",
+      "multi-cdn", "max-bitrate", 500000, NULL);
+  for (i = 0; i < 2; i++) {
+    viewer_wait_eos (viewers[i]);
+    viewer_stop (viewers[i]);
+  }
+
+  second_bytes = segment_bytes (second, prefixes);
+  GST_INFO ("second origin served %" G_GUINT64_FORMAT " segment bytes, its "
+      "viewer received %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " from "
+      "peers); the first served %" G_GUINT64_FORMAT, second_bytes,
+      viewers[1]->from_cdn + viewers[1]->from_peers, viewers[1]->from_peers,
+      segment_bytes (origin, prefixes));
+  fail_unless (viewers[0]->from_peers + viewers[1]->from_peers > 0,
+      "no viewer got bytes from a peer on the other CDN");
+  fail_unless (second_bytes < viewers[1]->from_cdn + viewers[1]->from_peers,
+      "the second origin served %" G_GUINT64_FORMAT " bytes of %"
+      G_GUINT64_FORMAT, second_bytes,
+      viewers[1]->from_cdn + viewers[1]->from_peers);
+  for (i = 0; i < 2; i++) {
+    if (expected) {
+      GByteArray *all = g_byte_array_new ();
+      g_autoptr (GBytes) got = NULL;
+      guint f;
+
+      for (f = 0; f < viewers[i]->fragments->len; f++) {
+        GByteArray *fragment = g_ptr_array_index (viewers[i]->fragments, f);
+        g_byte_array_append (all, fragment->data, fragment->len);
+      }
+      got = g_byte_array_free_to_bytes (all);
+      fail_unless (g_bytes_equal (got, expected), "viewer %u output differs "
+          "from the CDN's", i);
+    }
+    viewer_free (viewers[i]);
+  }
+  mesh_origin_server_stop (second);
+}
+
+/* A media playlist (one output: compared byte for byte). */
+GST_START_TEST (test_two_cdns_one_swarm_media_playlist)
+{
+  g_autoptr (GBytes) expected = mesh_test_expected_stream ("ts/v0/index.m3u8");
+  const gchar *const prefixes[] = { "/ts/v0/seg", NULL };
+
+  two_cdns_one_swarm ("ts/v0/index.m3u8", prefixes, expected);
+}
+
+GST_END_TEST;
+
+/* A master playlist: the variant (by its path relative to the master) and
+ * the audio rendition (by TYPE, GROUP-ID, NAME) are shared. */
+GST_START_TEST (test_two_cdns_one_swarm_master_playlist)
+{
+  const gchar *const prefixes[] = { "/ts/v0/seg", "/ts/audio/seg", NULL };
+
+  two_cdns_one_swarm ("ts/master.m3u8", prefixes, NULL);
+}
+
+GST_END_TEST;
+
 static Suite *
 p2p_suite (void)
 {
@@ -666,6 +755,8 @@ p2p_suite (void)
   tcase_add_test (tc, test_tracker_token_admits_viewers);
   tcase_add_test (tc, test_upload_disabled);
   tcase_add_test (tc, test_max_upload_rate);
+  tcase_add_test (tc, test_two_cdns_one_swarm_media_playlist);
+  tcase_add_test (tc, test_two_cdns_one_swarm_master_playlist);
   return s;
 }
 
