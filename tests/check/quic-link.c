@@ -1,0 +1,904 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Tests of MeshQuicLink and MeshQuicTransport (ext/mesh/p2p/mesh-quic-link.
+ * [ch]): two links in one process, both on 127.0.0.1, each made by its own
+ * transport (as two viewers would, with their own credentials), their
+ * signalling relayed by the test (which may tamper with it).
+ *
+ * Threads: only the test's own, which runs one GMainContext per test (pushed
+ * as thread-default) that owns both transports and links; every wait
+ * iterates it with a bounded timeout. The TURN test also runs coturn as a
+ * child process.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+
+#include "p2p/mesh-quic-link.h"
+
+#include "mesh-test-wait.h"
+
+#define WAIT_FOR(ctx, cond, ms) MESH_TEST_ITERATE_UNTIL (ctx, cond, ms)
+#define BULK_SIZE (2 * 1024 * 1024)
+#define N_TRANSFERS 3
+
+typedef struct _Pair Pair;
+
+typedef struct
+{
+  guint32 id;
+  GByteArray *bytes;
+  gboolean out_of_order;
+  gboolean ended;
+  gboolean absent;
+} Transfer;
+
+typedef struct
+{
+  Pair *pair;
+  MeshQuicTransport *transport;
+  MeshQuicLink *link;
+  gboolean ready;
+  guint n_closed;
+  GError *reason;
+  guint n_writable;
+  GPtrArray *frames;            /* GBytes: non-DATA frames, re-encoded */
+  Transfer transfers[N_TRANSFERS];      /* ids 1..N_TRANSFERS */
+  gboolean serve;               /* answer REQUESTs with BULK_SIZE bytes */
+  GHashTable *serving;          /* request id -> next offset (guint64 *) */
+  GSource *serve_idle;
+  guint n_cancels;
+  gchar *tamper_fingerprint;    /* replaces ours in the offer we send */
+  gboolean relay_candidate_out;
+} Side;
+
+struct _Pair
+{
+  GMainContext *context;
+  Side a, b;
+};
+
+static Side *
+other_side (Side * side)
+{
+  return side == &side->pair->a ? &side->pair->b : &side->pair->a;
+}
+
+static MeshPeerConnection *
+conn (Side * side)
+{
+  return MESH_PEER_CONNECTION (side->link);
+}
+
+/* The bytes of the segment a holder serves: a position-dependent pattern. */
+static GBytes *
+bulk_chunk (guint64 offset, gsize size)
+{
+  guint8 *data = g_malloc (size);
+  gsize i;
+
+  for (i = 0; i < size; i++)
+    data[i] = (guint8) ((offset + i) * 7 + ((offset + i) >> 12));
+  return g_bytes_new_take (data, size);
+}
+
+static void
+on_signal_out (MeshPeerConnection * c, JsonObject * data, Side * side)
+{
+  Side *to = other_side (side);
+  const gchar *kind = json_object_get_string_member (data, "kind");
+
+  fail_unless (kind != NULL);
+  if (strcmp (kind, "quic-offer") == 0) {
+    fail_unless (json_object_get_string_member (data, "ufrag") != NULL);
+    fail_unless_equals_string (json_object_get_string_member (data, "alpn"),
+        "gst-mesh/1");
+    fail_unless_equals_string (json_object_get_string_member (data,
+            "fingerprint"),
+        mesh_quic_transport_get_fingerprint (side->transport));
+    if (side->tamper_fingerprint)
+      json_object_set_string_member (data, "fingerprint",
+          side->tamper_fingerprint);
+  } else if (strcmp (kind, "candidate") == 0) {
+    if (strstr (json_object_get_string_member (data, "sdp"), " typ relay"))
+      side->relay_candidate_out = TRUE;
+  }
+  if (to->link)
+    mesh_peer_connection_handle_signal (conn (to), data);
+}
+
+static void
+on_connected (MeshPeerConnection * c, Side * side)
+{
+  fail_unless (!side->ready);
+  fail_unless_equals_int (mesh_peer_connection_get_state (c),
+      MESH_PEER_CONNECTION_CONNECTED);
+  side->ready = TRUE;
+}
+
+static Transfer *
+find_transfer (Side * side, guint32 id)
+{
+  if (id < 1 || id > N_TRANSFERS)
+    return NULL;
+  return &side->transfers[id - 1];
+}
+
+static void
+send_frame (Side * side, GBytes * frame)
+{
+  fail_unless (mesh_peer_connection_send (conn (side), frame));
+  g_bytes_unref (frame);
+}
+
+/* A holder's answer, paced like an uploader: the segment in 64 KiB DATA
+ * frames, one per transfer and main loop iteration, then END. */
+static gboolean
+serve_some (gpointer user_data)
+{
+  Side *side = user_data;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (!side->link || mesh_peer_connection_get_state (conn (side)) !=
+      MESH_PEER_CONNECTION_CONNECTED)
+    g_hash_table_remove_all (side->serving);
+  g_hash_table_iter_init (&iter, side->serving);
+  while (g_hash_table_iter_next (&iter, &key, &value)) {
+    guint32 id = GPOINTER_TO_UINT (key);
+    guint64 *offset = value;
+    GBytes *chunk = bulk_chunk (*offset, MIN (MESH_WIRE_MAX_CHUNK,
+            BULK_SIZE - *offset));
+
+    send_frame (side, mesh_wire_encode_data (id, *offset, chunk));
+    *offset += g_bytes_get_size (chunk);
+    g_bytes_unref (chunk);
+    if (*offset == BULK_SIZE) {
+      send_frame (side, mesh_wire_encode_end (id, BULK_SIZE));
+      g_hash_table_iter_remove (&iter);
+    }
+  }
+  if (g_hash_table_size (side->serving) > 0)
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&side->serve_idle, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+serve (Side * side, const MeshWireFrame * f)
+{
+  g_hash_table_insert (side->serving,
+      GUINT_TO_POINTER (f->request.request_id), g_new0 (guint64, 1));
+  if (!side->serve_idle) {
+    side->serve_idle = g_idle_source_new ();
+    g_source_set_callback (side->serve_idle, serve_some, side, NULL);
+    g_source_attach (side->serve_idle, side->pair->context);
+  }
+}
+
+static void
+on_frame (MeshPeerConnection * c, const MeshWireFrame * f, Side * side)
+{
+  Transfer *t;
+
+  switch (f->type) {
+    case MESH_WIRE_TYPE_DATA:
+      t = find_transfer (side, f->data.request_id);
+      fail_unless (t != NULL);
+      {
+        gsize size;
+        const guint8 *data = g_bytes_get_data (f->data.bytes, &size);
+
+        if (f->data.offset != t->bytes->len)
+          t->out_of_order = TRUE;
+        g_byte_array_append (t->bytes, data, size);
+      }
+      return;
+    case MESH_WIRE_TYPE_END:
+      t = find_transfer (side, f->end.request_id);
+      if (t)
+        t->ended = TRUE;
+      break;
+    case MESH_WIRE_TYPE_ABSENT:
+      t = find_transfer (side, f->absent.request_id);
+      if (t)
+        t->absent = TRUE;
+      break;
+    case MESH_WIRE_TYPE_CANCEL:
+      side->n_cancels++;
+      g_hash_table_remove (side->serving,
+          GUINT_TO_POINTER (f->cancel.request_id));
+      break;
+    case MESH_WIRE_TYPE_REQUEST:
+      if (side->serve)
+        serve (side, f);
+      break;
+    default:
+      break;
+  }
+  g_ptr_array_add (side->frames, mesh_wire_encode (f));
+}
+
+static void
+on_writable (MeshPeerConnection * c, Side * side)
+{
+  fail_unless (mesh_peer_connection_get_send_queue_size (c) <
+      MESH_PEER_CONNECTION_LOW_WATER);
+  side->n_writable++;
+}
+
+static void
+on_closed (MeshPeerConnection * c, GError * reason, Side * side)
+{
+  fail_unless (reason != NULL);
+  fail_unless (reason->domain == MESH_PEER_CONNECTION_ERROR);
+  fail_unless_equals_int (mesh_peer_connection_get_state (c),
+      MESH_PEER_CONNECTION_CLOSED);
+  side->n_closed++;
+  g_clear_error (&side->reason);
+  side->reason = g_error_copy (reason);
+}
+
+static MeshQuicLinkConfig
+default_config (const gchar * peer_id)
+{
+  MeshQuicLinkConfig config = {
+    .swarm_id = "swarm-1",
+    .local_peer_id = peer_id,
+    .local_address = "127.0.0.1",
+  };
+
+  return config;
+}
+
+static void
+side_init (Pair * pair, Side * side, const MeshQuicLinkConfig * config,
+    const gchar * remote_id, gboolean controlling)
+{
+  GError *err = NULL;
+  guint i;
+
+  side->pair = pair;
+  side->serving = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  side->frames = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_bytes_unref);
+  for (i = 0; i < N_TRANSFERS; i++) {
+    side->transfers[i].id = i + 1;
+    side->transfers[i].bytes = g_byte_array_new ();
+  }
+  side->transport = mesh_quic_transport_new (pair->context, &err);
+  fail_unless (side->transport != NULL, "%s", err ? err->message : "");
+  side->link = mesh_quic_link_new (side->transport, config, remote_id,
+      controlling);
+  fail_unless (side->link != NULL);
+  g_signal_connect (side->link, "signal-out", G_CALLBACK (on_signal_out), side);
+  g_signal_connect (side->link, "connected", G_CALLBACK (on_connected), side);
+  g_signal_connect (side->link, "frame", G_CALLBACK (on_frame), side);
+  g_signal_connect (side->link, "writable", G_CALLBACK (on_writable), side);
+  g_signal_connect (side->link, "closed", G_CALLBACK (on_closed), side);
+}
+
+/* A ("peer-a", controlling = QUIC client, uploads) and B ("peer-b"). */
+static Pair *
+pair_new_full (const MeshQuicLinkConfig * ca, const MeshQuicLinkConfig * cb)
+{
+  Pair *pair = g_new0 (Pair, 1);
+
+  pair->context = g_main_context_new ();
+  g_main_context_push_thread_default (pair->context);
+  side_init (pair, &pair->a, ca, "peer-b", TRUE);
+  side_init (pair, &pair->b, cb, "peer-a", FALSE);
+  return pair;
+}
+
+static Pair *
+pair_new (void)
+{
+  MeshQuicLinkConfig ca = default_config ("peer-a");
+  MeshQuicLinkConfig cb = default_config ("peer-b");
+
+  ca.upload = TRUE;
+  return pair_new_full (&ca, &cb);
+}
+
+static void
+pair_start (Pair * pair)
+{
+  mesh_peer_connection_start (conn (&pair->a));
+  mesh_peer_connection_start (conn (&pair->b));
+}
+
+static void
+pair_wait_ready (Pair * pair)
+{
+  WAIT_FOR (pair->context, (pair->a.ready && pair->b.ready)
+      || pair->a.n_closed || pair->b.n_closed, 20000);
+  fail_unless (pair->a.ready, "A not ready: %s", pair->a.reason ?
+      pair->a.reason->message : "timeout");
+  fail_unless (pair->b.ready, "B not ready: %s", pair->b.reason ?
+      pair->b.reason->message : "timeout");
+}
+
+static guint
+count_lingering (Pair * pair)
+{
+  return mesh_quic_transport_count_lingering (pair->a.transport) +
+      mesh_quic_transport_count_lingering (pair->b.transport);
+}
+
+static void
+side_clear (Side * side)
+{
+  gpointer weak;
+  guint i;
+
+  g_clear_object (&side->link);
+  g_clear_error (&side->reason);
+  if (side->serve_idle)
+    g_source_destroy (side->serve_idle);
+  g_clear_pointer (&side->serve_idle, g_source_unref);
+  g_hash_table_unref (side->serving);
+  g_ptr_array_unref (side->frames);
+  for (i = 0; i < N_TRANSFERS; i++)
+    g_byte_array_unref (side->transfers[i].bytes);
+  g_free (side->tamper_fingerprint);
+  /* the transport is freed once its lingering links are */
+  weak = side->transport;
+  g_object_add_weak_pointer (G_OBJECT (side->transport), &weak);
+  g_clear_object (&side->transport);
+  fail_unless (weak == NULL, "transport still referenced");
+}
+
+/* Also checks that every lingering connection drained by itself. */
+static void
+pair_free (Pair * pair)
+{
+  g_clear_object (&pair->a.link);
+  g_clear_object (&pair->b.link);
+  WAIT_FOR (pair->context, count_lingering (pair) == 0, 10000);
+  fail_unless_equals_int (count_lingering (pair), 0);
+  side_clear (&pair->a);
+  side_clear (&pair->b);
+  while (g_main_context_iteration (pair->context, FALSE));
+  g_main_context_pop_thread_default (pair->context);
+  g_main_context_unref (pair->context);
+  g_free (pair);
+}
+
+static void
+assert_closed (Side * side, MeshPeerConnectionError why, guint16 code)
+{
+  fail_unless_equals_int (side->n_closed, 1);
+  fail_unless (g_error_matches (side->reason, MESH_PEER_CONNECTION_ERROR, why),
+      "closed with %d (%s), expected %d", side->reason->code,
+      side->reason->message, why);
+  fail_unless_equals_int (mesh_quic_link_get_close_code (side->link), code);
+}
+
+static gboolean
+transfer_is_bulk (Transfer * t)
+{
+  GBytes *expected = bulk_chunk (0, BULK_SIZE);
+  gboolean same = t->bytes->len == BULK_SIZE && !t->out_of_order
+      && memcmp (t->bytes->data, g_bytes_get_data (expected, NULL),
+      BULK_SIZE) == 0;
+
+  g_bytes_unref (expected);
+  return same;
+}
+
+/* ------------------------------------------------------------------------ */
+
+GST_START_TEST (test_connect_and_exchange)
+{
+  Pair *pair = pair_new ();
+  MeshWireHaveEntry have[] = { {1, 1000}, {2, 2000}
+  };
+  GBytes *f1 = mesh_wire_encode_have (have, G_N_ELEMENTS (have));
+  GBytes *f2 = mesh_wire_encode_lost ((guint64[]){ 3 }, 1);
+  GBytes *f3 = mesh_wire_encode_fetching ((guint64[]){ 4 }, 1);
+  const gchar *type;
+
+  pair_start (pair);
+  pair_wait_ready (pair);
+  fail_unless_equals_string (mesh_peer_connection_get_remote_peer_id (conn
+          (&pair->a)), "peer-b");
+  /* A uploads, B does not */
+  fail_if (mesh_peer_connection_get_remote_uploads (conn (&pair->a)));
+  fail_unless (mesh_peer_connection_get_remote_uploads (conn (&pair->b)));
+  type = mesh_peer_connection_get_path_type (conn (&pair->a));
+  fail_unless (g_strv_contains ((const gchar *[]) { "host", "prflx", NULL },
+          type), "selected %s on loopback", type);
+  fail_unless (mesh_quic_link_get_socket_rcvbuf (pair->a.link) > 0);
+  fail_unless (mesh_peer_connection_get_rtt (conn (&pair->a)) >= 0);
+
+  fail_unless (mesh_peer_connection_send (conn (&pair->a), f1));
+  fail_unless (mesh_peer_connection_send (conn (&pair->a), f2));
+  fail_unless (mesh_peer_connection_send (conn (&pair->b), f3));
+  WAIT_FOR (pair->context, pair->b.frames->len == 2
+      && pair->a.frames->len == 1, 5000);
+  fail_unless_equals_int (pair->b.frames->len, 2);
+  fail_unless_equals_int (pair->a.frames->len, 1);
+  /* in order on the control stream, byte for byte */
+  fail_unless (g_bytes_equal (g_ptr_array_index (pair->b.frames, 0), f1));
+  fail_unless (g_bytes_equal (g_ptr_array_index (pair->b.frames, 1), f2));
+  fail_unless (g_bytes_equal (g_ptr_array_index (pair->a.frames, 0), f3));
+  fail_unless_equals_int (pair->a.n_closed, 0);
+  fail_unless_equals_int (pair->b.n_closed, 0);
+  /* only the control stream */
+  fail_unless_equals_int (mesh_quic_link_count_streams_for_test
+      (pair->a.link), 1);
+
+  g_bytes_unref (f1);
+  g_bytes_unref (f2);
+  g_bytes_unref (f3);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* Through the MeshPeerTransport interface, as the peer manager does. */
+GST_START_TEST (test_transport_interface)
+{
+  GMainContext *context = g_main_context_new ();
+  MeshPeerConnectParams params = {
+    .swarm_id = "swarm-1",
+    .local_peer_id = "peer-a",
+    .remote_peer_id = "peer-b",
+    .controlling = TRUE,
+    .local_address = "127.0.0.1",
+    .stun_server = "not a server",
+  };
+  MeshQuicTransport *t = mesh_quic_transport_new (context, NULL);
+  MeshPeerConnection *c;
+
+  fail_unless (t != NULL);
+  c = mesh_peer_transport_connect (MESH_PEER_TRANSPORT (t), &params);
+  fail_unless (MESH_IS_QUIC_LINK (c));
+  fail_unless_equals_int (mesh_peer_connection_get_state (c),
+      MESH_PEER_CONNECTION_CONNECTING);
+  fail_unless (mesh_peer_connection_get_path_type (c) == NULL);
+  mesh_peer_connection_start (c);
+  mesh_peer_connection_close (c, MESH_WIRE_CLOSE_GOING_AWAY, "bye");
+  fail_unless_equals_int (mesh_peer_connection_get_state (c),
+      MESH_PEER_CONNECTION_CLOSED);
+  g_object_unref (c);
+  mesh_peer_transport_shutdown (MESH_PEER_TRANSPORT (t), 5000);
+  fail_unless_equals_int (mesh_quic_transport_count_lingering (t), 0);
+  g_object_unref (t);
+  g_main_context_unref (context);
+}
+
+GST_END_TEST;
+
+/* The signalling says B's certificate is another one: A refuses B's, and
+ * the link never connects. */
+GST_START_TEST (test_wrong_fingerprint)
+{
+  Pair *pair = pair_new ();
+  GError *err = NULL;
+  MeshQuicCredentials *other = mesh_quic_credentials_new (&err);
+
+  fail_unless (other != NULL);
+  pair->b.tamper_fingerprint =
+      g_strdup (mesh_quic_credentials_get_fingerprint (other));
+  mesh_quic_credentials_unref (other);
+  pair_start (pair);
+  WAIT_FOR (pair->context, pair->a.n_closed && pair->b.n_closed, 20000);
+  fail_if (pair->a.ready || pair->b.ready);
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_REJECTED,
+      MESH_WIRE_CLOSE_UNSPECIFIED);
+  fail_unless (strstr (pair->a.reason->message, "QUIC") != NULL, "%s",
+      pair->a.reason->message);
+  fail_unless_equals_int (pair->b.n_closed, 1);
+  fail_if (g_error_matches (pair->b.reason, MESH_PEER_CONNECTION_ERROR,
+          MESH_PEER_CONNECTION_ERROR_CONNECT_TIMEOUT), "B: %s",
+      pair->b.reason->message);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_wrong_swarm)
+{
+  MeshQuicLinkConfig ca = default_config ("peer-a");
+  MeshQuicLinkConfig cb = default_config ("peer-b");
+  Pair *pair;
+
+  cb.swarm_id = "swarm-2";
+  pair = pair_new_full (&ca, &cb);
+  pair_start (pair);
+  WAIT_FOR (pair->context, pair->a.n_closed && pair->b.n_closed, 20000);
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_REJECTED,
+      MESH_WIRE_CLOSE_WRONG_SWARM);
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REJECTED,
+      MESH_WIRE_CLOSE_WRONG_SWARM);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* B serves a 2 MB segment over 32 DATA frames on the transfer's stream. */
+GST_START_TEST (test_bulk_transfer)
+{
+  Pair *pair = pair_new ();
+  Transfer *t = &pair->a.transfers[0];
+
+  pair->b.serve = TRUE;
+  pair_start (pair);
+  pair_wait_ready (pair);
+  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0));
+  WAIT_FOR (pair->context, t->ended || pair->a.n_closed, 20000);
+  fail_unless (t->ended);
+  fail_unless (transfer_is_bulk (t), "got %u bytes", t->bytes->len);
+  {
+    MeshQuicStats stats;
+
+    mesh_quic_link_get_stats (pair->a.link, &stats);
+    fail_unless (stats.stream_bytes_received >= BULK_SIZE);
+  }
+  /* both directions ended: the stream is gone on both sides */
+  WAIT_FOR (pair->context,
+      mesh_quic_link_count_streams_for_test (pair->a.link) == 1
+      && mesh_quic_link_count_streams_for_test (pair->b.link) == 1, 5000);
+  fail_unless_equals_int (mesh_quic_link_count_streams_for_test
+      (pair->a.link), 1);
+  fail_unless_equals_int (mesh_quic_link_count_streams_for_test
+      (pair->b.link), 1);
+  fail_unless_equals_int (mesh_peer_connection_get_send_queue_size (conn
+          (&pair->b)), 0);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* Two transfers at once, each on its stream; cancelling one leaves the
+ * other whole. */
+GST_START_TEST (test_concurrent_and_cancel)
+{
+  Pair *pair = pair_new ();
+  Transfer *t1 = &pair->a.transfers[0];
+  Transfer *t2 = &pair->a.transfers[1];
+  Transfer *t3 = &pair->a.transfers[2];
+
+  pair->b.serve = TRUE;
+  pair_start (pair);
+  pair_wait_ready (pair);
+  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0));
+  send_frame (&pair->a, mesh_wire_encode_request (2, 43, 0, 0));
+  send_frame (&pair->a, mesh_wire_encode_request (3, 44, 0, 0));
+  /* 3 is cancelled at once, 1 as soon as some of it arrived */
+  send_frame (&pair->a, mesh_wire_encode_cancel (3));
+  WAIT_FOR (pair->context, t1->bytes->len > 0 || pair->a.n_closed, 10000);
+  fail_unless (t1->bytes->len > 0);
+  fail_if (t1->ended);
+  send_frame (&pair->a, mesh_wire_encode_cancel (1));
+  WAIT_FOR (pair->context, t2->ended || pair->a.n_closed, 20000);
+  fail_unless (t2->ended);
+  fail_unless (transfer_is_bulk (t2));
+  WAIT_FOR (pair->context, pair->b.n_cancels == 2, 5000);
+  fail_unless_equals_int (pair->b.n_cancels, 2);
+  fail_if (t1->ended);
+  fail_if (t3->ended);
+  fail_unless_equals_int (t3->bytes->len, 0);
+  /* every stream but control ends on both sides */
+  WAIT_FOR (pair->context,
+      mesh_quic_link_count_streams_for_test (pair->a.link) == 1
+      && mesh_quic_link_count_streams_for_test (pair->b.link) == 1, 5000);
+  fail_unless_equals_int (mesh_quic_link_count_streams_for_test
+      (pair->a.link), 1);
+  fail_unless_equals_int (mesh_quic_link_count_streams_for_test
+      (pair->b.link), 1);
+  fail_unless_equals_int (pair->a.n_closed + pair->b.n_closed, 0);
+  /* frames of forgotten transfers are dropped, not errors */
+  send_frame (&pair->a, mesh_wire_encode_cancel (1));
+  send_frame (&pair->b, mesh_wire_encode_end (2, BULK_SIZE));
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_remote_close)
+{
+  Pair *pair = pair_new ();
+
+  pair_start (pair);
+  pair_wait_ready (pair);
+  mesh_peer_connection_close (conn (&pair->a), MESH_WIRE_CLOSE_GOING_AWAY,
+      "bye");
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_LOCAL,
+      MESH_WIRE_CLOSE_GOING_AWAY);
+  fail_unless_equals_int (mesh_quic_transport_count_lingering
+      (pair->a.transport), 1);
+  WAIT_FOR (pair->context, pair->b.n_closed, 5000);
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
+      MESH_WIRE_CLOSE_GOING_AWAY);
+  fail_unless (strstr (pair->b.reason->message, "bye") != NULL);
+  /* both drain by themselves */
+  WAIT_FOR (pair->context, count_lingering (pair) == 0, 5000);
+  fail_unless_equals_int (count_lingering (pair), 0);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_idle_timeout)
+{
+  MeshQuicLinkConfig ca = default_config ("peer-a");
+  MeshQuicLinkConfig cb = default_config ("peer-b");
+  Pair *pair;
+  gint64 start;
+
+  ca.idle_timeout_ms = 900;
+  cb.idle_timeout_ms = 60000;
+  pair = pair_new_full (&ca, &cb);
+  pair_start (pair);
+  pair_wait_ready (pair);
+  /* B keeps acknowledging QUIC packets but sends no frame */
+  mesh_quic_link_set_silent_for_test (pair->b.link, TRUE);
+  start = g_get_monotonic_time ();
+  WAIT_FOR (pair->context, pair->a.n_closed, 5000);
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_IDLE_TIMEOUT,
+      MESH_WIRE_CLOSE_TIMEOUT);
+  fail_unless (g_get_monotonic_time () - start >= 500 * 1000);
+  WAIT_FOR (pair->context, pair->b.n_closed, 5000);
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
+      MESH_WIRE_CLOSE_TIMEOUT);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* Undecodable bytes on the control stream. */
+GST_START_TEST (test_garbage_on_control)
+{
+  Pair *pair = pair_new ();
+  const guint8 garbage[] = { 0, 0, 0, 5, 99, 1, 2, 3, 4 };
+
+  pair_start (pair);
+  pair_wait_ready (pair);
+  fail_unless (mesh_quic_link_send_raw_for_test (pair->a.link, garbage,
+          sizeof (garbage)));
+  WAIT_FOR (pair->context, pair->b.n_closed && pair->a.n_closed, 5000);
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_PROTOCOL,
+      MESH_WIRE_CLOSE_PROTOCOL);
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_REMOTE,
+      MESH_WIRE_CLOSE_PROTOCOL);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* Well-formed frames out of place: a control frame opening a transfer
+ * stream, DATA on the control stream, a second HELLO. */
+GST_START_TEST (test_frames_out_of_place)
+{
+  GBytes *frames[3];
+  guint i;
+
+  frames[0] = mesh_wire_encode_have (NULL, 0);
+  frames[1] = mesh_wire_encode_data (1, 0, g_bytes_new_static ("x", 1));
+  frames[2] = mesh_wire_encode_hello (0, "swarm-1", "peer-a");
+  for (i = 0; i < G_N_ELEMENTS (frames); i++) {
+    Pair *pair = pair_new ();
+    gsize size;
+    const guint8 *data = g_bytes_get_data (frames[i], &size);
+
+    pair_start (pair);
+    pair_wait_ready (pair);
+    if (i == 0)
+      fail_unless (mesh_quic_link_send_raw_stream_for_test (pair->a.link,
+              data, size));
+    else
+      fail_unless (mesh_quic_link_send_raw_for_test (pair->a.link, data, size));
+    WAIT_FOR (pair->context, pair->b.n_closed, 5000);
+    assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_PROTOCOL,
+        MESH_WIRE_CLOSE_PROTOCOL);
+    pair_free (pair);
+    g_bytes_unref (frames[i]);
+  }
+}
+
+GST_END_TEST;
+
+/* Dropping a link without close() still tells the peer and drains. */
+GST_START_TEST (test_finalize_during_transfer)
+{
+  Pair *pair = pair_new ();
+  Transfer *t = &pair->a.transfers[0];
+
+  pair->b.serve = TRUE;
+  pair_start (pair);
+  pair_wait_ready (pair);
+  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0));
+  WAIT_FOR (pair->context, t->bytes->len > 0, 10000);
+  g_clear_object (&pair->b.link);
+  WAIT_FOR (pair->context, pair->a.n_closed, 5000);
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_REMOTE,
+      MESH_WIRE_CLOSE_GOING_AWAY);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Through a TURN relay (coturn) */
+
+typedef struct
+{
+  GSubprocess *proc;
+  GDataInputStream *out;
+  gboolean ready;
+  gboolean eof;
+  gchar *dir;
+} Turn;
+
+static void
+on_turn_line (GObject * source, GAsyncResult * res, gpointer user_data)
+{
+  Turn *turn = user_data;
+  gchar *line = g_data_input_stream_read_line_finish (turn->out, res, NULL,
+      NULL);
+
+  if (!line) {
+    turn->eof = TRUE;
+    return;
+  }
+  if (strstr (line, "Total General servers"))
+    turn->ready = TRUE;
+  g_free (line);
+  /* keep draining, or coturn blocks on a full pipe */
+  g_data_input_stream_read_line_async (turn->out, G_PRIORITY_DEFAULT, NULL,
+      on_turn_line, turn);
+}
+
+/* coturn cannot listen on port 0: take a free port from the OS. */
+static guint
+free_udp_port (void)
+{
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+      G_SOCKET_PROTOCOL_UDP, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *addr = g_inet_socket_address_new (lo, 0);
+  GSocketAddress *bound;
+  guint port;
+
+  fail_unless (g_socket_bind (sock, addr, FALSE, NULL));
+  bound = g_socket_get_local_address (sock, NULL);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_object_unref (bound);
+  g_object_unref (addr);
+  g_object_unref (lo);
+  g_object_unref (sock);
+  return port;
+}
+
+static gboolean
+turn_start (Turn * turn, GMainContext * context, guint port)
+{
+  gchar *path = g_find_program_in_path ("turnserver");
+  gchar *listen = g_strdup_printf ("--listening-port=%u", port);
+  gchar *pidfile, *userdb;
+  GError *err = NULL;
+
+  if (!path)
+    return FALSE;
+  turn->dir = g_dir_make_tmp ("mesh-turn-XXXXXX", NULL);
+  fail_unless (turn->dir != NULL);
+  pidfile = g_strdup_printf ("--pidfile=%s/turn.pid", turn->dir);
+  userdb = g_strdup_printf ("--userdb=%s/turndb", turn->dir);
+  turn->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+      G_SUBPROCESS_FLAGS_STDERR_MERGE, &err, path, "-n",
+      "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", listen,
+      "--no-tls", "--no-dtls", "--no-cli", "--lt-cred-mech",
+      "--user=mesh:secret", "--realm=mesh.test", "--allow-loopback-peers",
+      "--log-file=stdout", "--simple-log", pidfile, userdb, NULL);
+  fail_unless (turn->proc != NULL, "turnserver: %s", err ? err->message : "");
+  turn->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe
+      (turn->proc));
+  g_data_input_stream_read_line_async (turn->out, G_PRIORITY_DEFAULT, NULL,
+      on_turn_line, turn);
+  WAIT_FOR (context, turn->ready || turn->eof, 10000);
+  fail_unless (turn->ready, "turnserver did not start");
+  g_free (path);
+  g_free (listen);
+  g_free (pidfile);
+  g_free (userdb);
+  return TRUE;
+}
+
+static void
+turn_stop (Turn * turn, GMainContext * context)
+{
+  gchar *file;
+
+  g_subprocess_force_exit (turn->proc);
+  WAIT_FOR (context, turn->eof, 10000);
+  fail_unless (g_subprocess_wait (turn->proc, NULL, NULL));
+  g_object_unref (turn->out);
+  g_object_unref (turn->proc);
+  file = g_build_filename (turn->dir, "turn.pid", NULL);
+  g_unlink (file);
+  g_free (file);
+  file = g_build_filename (turn->dir, "turndb", NULL);
+  g_unlink (file);
+  g_free (file);
+  g_rmdir (turn->dir);
+  g_free (turn->dir);
+}
+
+/* Relayed candidates only: QUIC over TURN, a transfer across it. */
+GST_START_TEST (test_turn_relay_only)
+{
+  MeshQuicLinkConfig ca = default_config ("peer-a");
+  MeshQuicLinkConfig cb;
+  GMainContext *context = g_main_context_new ();
+  Turn turn = { 0 };
+  guint port = free_udp_port ();
+  Pair *pair;
+
+  g_main_context_push_thread_default (context);
+  if (!turn_start (&turn, context, port)) {
+    g_print ("quic-link: turnserver not found, TURN test skipped\n");
+    g_main_context_pop_thread_default (context);
+    g_main_context_unref (context);
+    return;
+  }
+  ca.turn_host = "127.0.0.1";
+  ca.turn_port = port;
+  ca.turn_user = "mesh";
+  ca.turn_password = "secret";
+  ca.relay_only = TRUE;
+  cb = ca;
+  cb.local_peer_id = "peer-b";
+  pair = pair_new_full (&ca, &cb);
+  pair->b.serve = TRUE;
+  pair_start (pair);
+  pair_wait_ready (pair);
+  fail_unless (pair->a.relay_candidate_out);
+  fail_unless_equals_string (mesh_peer_connection_get_path_type (conn
+          (&pair->a)), "relay");
+  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0));
+  WAIT_FOR (pair->context, pair->a.transfers[0].ended || pair->a.n_closed,
+      20000);
+  fail_unless (transfer_is_bulk (&pair->a.transfers[0]));
+  pair_free (pair);
+
+  turn_stop (&turn, context);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+}
+
+GST_END_TEST;
+
+static Suite *
+quic_link_suite (void)
+{
+  Suite *s = suite_create ("quic-link");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_connect_and_exchange);
+  tcase_add_test (tc, test_transport_interface);
+  tcase_add_test (tc, test_wrong_fingerprint);
+  tcase_add_test (tc, test_wrong_swarm);
+  tcase_add_test (tc, test_bulk_transfer);
+  tcase_add_test (tc, test_concurrent_and_cancel);
+  tcase_add_test (tc, test_remote_close);
+  tcase_add_test (tc, test_idle_timeout);
+  tcase_add_test (tc, test_garbage_on_control);
+  tcase_add_test (tc, test_frames_out_of_place);
+  tcase_add_test (tc, test_finalize_during_transfer);
+  tcase_add_test (tc, test_turn_relay_only);
+  return s;
+}
+
+GST_CHECK_MAIN (quic_link);
