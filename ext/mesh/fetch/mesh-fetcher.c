@@ -59,7 +59,7 @@
 #include <libsoup/soup.h>
 
 #if HAVE_P2P
-#include "p2p/mesh-peer-link.h"
+#include "p2p/mesh-quic-link.h"
 #include "p2p/mesh-peer-manager.h"
 #else
 /* never made without P2P: the pointers below stay NULL */
@@ -1189,13 +1189,16 @@ peers_shut_down (MeshFetcherShared * shared)
 
 /* Made with the first peer manager; one for the fetcher thread, so that
  * at thread exit it can end what every manager's closed connections left
- * (lingering libnice agents). */
+ * (QUIC connections draining, their libnice agents). NULL, with @error,
+ * when its TLS credentials cannot be made. */
 static MeshPeerTransport *
-peers_get_transport (MeshFetcherShared * shared)
+peers_get_transport (MeshFetcherShared * shared, GError ** error)
 {
-  if (!shared->transport)
-    shared->transport =
-        MESH_PEER_TRANSPORT (mesh_nice_transport_new (shared->context));
+  if (!shared->transport) {
+    MeshQuicTransport *quic = mesh_quic_transport_new (shared->context, error);
+
+    shared->transport = quic ? MESH_PEER_TRANSPORT (quic) : NULL;
+  }
   return shared->transport;
 }
 
@@ -1209,8 +1212,21 @@ peers_reconfigure_cb (gpointer data)
 
   peers_shut_down (shared);
   if (update->config.tracker_url && *update->config.tracker_url) {
-    MeshPeerManager *peers = mesh_peer_manager_new (shared->session,
-        peers_get_transport (shared), NULL, &update->config);
+    g_autoptr (GError) error = NULL;
+    MeshPeerTransport *transport = peers_get_transport (shared, &error);
+    MeshPeerManager *peers;
+
+    if (!transport) {
+      g_autofree gchar *message = g_strdup_printf ("peer-to-peer delivery "
+          "unavailable, segments come from the CDN: no peer transport: %s",
+          error->message);
+
+      GST_WARNING_OBJECT (shared->fetcher, "%s", message);
+      shared_emit_p2p_warning (shared, message);
+      return G_SOURCE_REMOVE;
+    }
+    peers = mesh_peer_manager_new (shared->session, transport, NULL,
+        &update->config);
 
     GST_INFO_OBJECT (shared->fetcher, "peer-to-peer through %" GST_PTR_FORMAT,
         peers);
