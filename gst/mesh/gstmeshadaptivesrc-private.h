@@ -71,6 +71,9 @@ struct _GstMeshStream
   gint pending_representation;
   gboolean switched;            /* the next download is the first of a new
                                  * representation: DISCONT */
+  GPtrArray *prefetched;        /* segment ids asked of the swarm ahead
+                                 * (gchar*), newest last, for cancelling the
+                                 * ones not adopted on a switch or flush */
   guint nominal_bitrate;        /* GST_TAG_NOMINAL_BITRATE of the tags, 0 */
 
   /* written by the stream thread under priv->lock, read by the stats and
@@ -127,6 +130,8 @@ typedef struct
    * its last figures once it is gone */
   MeshFetcher *fetcher;
   guint64 last_bytes_from_cdn, last_bytes_from_peers, last_bytes_uploaded;
+  MeshPeerStats last_peer_stats;
+  guint64 last_prefetched, last_adopted;
 
   GstTask *manifest_task;
   GRecMutex manifest_task_lock;

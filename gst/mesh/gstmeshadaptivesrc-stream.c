@@ -29,6 +29,8 @@
 #define GST_CAT_DEFAULT gst_mesh_adaptive_src_debug
 
 #define MAX_INIT_SIZE (16 * 1024 * 1024)
+/* At most this many fragments per stream are asked of the swarm ahead */
+#define MAX_PREFETCH 16
 #define AES_KEY_SIZE 16
 
 static void stream_loop (GstMeshStream * stream);
@@ -132,6 +134,7 @@ gst_mesh_stream_new (GstMeshAdaptiveSrc * src, guint index, GstPad * pad,
   stream->segment_start = GST_CLOCK_TIME_NONE;
   stream->current_representation = 0;
   stream->pending_representation = -1;
+  stream->prefetched = g_ptr_array_new_with_free_func (g_free);
   mesh_bandwidth_estimator_init (&stream->bandwidth);
   gst_segment_init (&stream->segment, GST_FORMAT_UNDEFINED);
   return stream;
@@ -148,6 +151,7 @@ gst_mesh_stream_free (GstMeshStream * stream)
   g_clear_pointer (&stream->tags, gst_tag_list_unref);
   g_queue_clear_full (&stream->events, (GDestroyNotify) gst_event_unref);
   gst_mesh_stream_clear_queue (stream);
+  g_ptr_array_unref (stream->prefetched);
   g_free (stream->current_init);
   g_free (stream->representations);
   gst_object_unref (stream->pad);
@@ -264,9 +268,12 @@ stream_set_queued_duration (GstMeshStream * stream, GstClockTime duration)
   g_mutex_unlock (&priv->lock);
 }
 
+static void stream_cancel_prefetches (GstMeshStream * stream);
+
 void
 gst_mesh_stream_clear_queue (GstMeshStream * stream)
 {
+  stream_cancel_prefetches (stream);
   g_queue_clear_full (&stream->queued, (GDestroyNotify) queued_fragment_free);
   g_clear_pointer (&stream->pushing, queued_fragment_free);
   stream_set_queued_duration (stream, 0);
@@ -362,6 +369,113 @@ stream_deadline (GstMeshStream * stream, GstClockTime timestamp)
           (gint64) GST_TIME_AS_USECONDS (running_at - running_now) : 0);
   }
   return now + GST_TIME_AS_USECONDS (stream->queued_duration);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Asking the swarm ahead: with peer-to-peer on, every fragment known within
+ * max-buffering-time of the playback position is handed to the fetcher
+ * with its real deadline, long before the download-ahead above reaches it;
+ * the fetcher starts it through the peer manager (which keeps the CDN
+ * fallback on that deadline) and the later download adopts that job. */
+
+/* The stream time playback has reached, NONE before playing. */
+static GstClockTime
+stream_playback_position (GstMeshStream * stream)
+{
+  GstClockTime running_now = current_running_time (stream->src);
+
+  if (!GST_CLOCK_TIME_IS_VALID (running_now)
+      || stream->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  return gst_segment_position_from_running_time (&stream->segment,
+      GST_FORMAT_TIME, running_now);
+}
+
+/* When playback needs the fragment at @timestamp, @first being the
+ * fragment the next download fetches (it plays once what is held did). */
+static gint64
+stream_deadline_ahead (GstMeshStream * stream, GstClockTime timestamp,
+    GstClockTime first)
+{
+  gint64 deadline = stream_deadline (stream, timestamp);
+
+  if (!GST_CLOCK_TIME_IS_VALID (current_running_time (stream->src))
+      && GST_CLOCK_TIME_IS_VALID (first) && timestamp > first)
+    deadline += GST_TIME_AS_USECONDS (timestamp - first);
+  return deadline;
+}
+
+static void
+stream_remember_prefetch (GstMeshStream * stream, const gchar * segment_id)
+{
+  guint i;
+
+  for (i = 0; i < stream->prefetched->len; i++)
+    if (g_str_equal (g_ptr_array_index (stream->prefetched, i), segment_id))
+      return;
+  /* the old ones were adopted or expired in the fetcher long ago */
+  if (stream->prefetched->len >= 4 * MAX_PREFETCH)
+    g_ptr_array_remove_range (stream->prefetched, 0, MAX_PREFETCH);
+  g_ptr_array_add (stream->prefetched, g_strdup (segment_id));
+}
+
+/* After each fragment and live reload: ask for what is coming. */
+static void
+stream_prefetch (GstMeshStream * stream)
+{
+  GstMeshAdaptiveSrcClass *klass =
+      GST_MESH_ADAPTIVE_SRC_GET_CLASS (stream->src);
+  g_autoptr (MeshFetcher) fetcher = NULL;
+  GstMeshFragment fragments[MAX_PREFETCH] = { {0,}, };
+  GstClockTime max_buffering =
+      gst_mesh_adaptive_src_get_max_buffering_time (stream->src);
+  GstClockTime position, until = GST_CLOCK_TIME_NONE;
+  guint i, n;
+
+  if (!klass->peek_fragments || stream->pending_representation >= 0)
+    return;
+  fetcher = gst_mesh_adaptive_src_get_fetcher (stream->src);
+  /* no link up yet (a viewer that just joined): asked now, everything
+   * would go to the CDN before the links and their announcements come */
+  if (!fetcher || mesh_fetcher_get_n_peers (fetcher) == 0)
+    return;
+  position = stream_playback_position (stream);
+  if (GST_CLOCK_TIME_IS_VALID (position))
+    until = position + max_buffering;
+  n = klass->peek_fragments (stream->src, stream, until, fragments,
+      MAX_PREFETCH);
+  for (i = 0; i < n; i++) {
+    GstMeshFragment *fragment = &fragments[i];
+    MeshFetchRequest request = { fragment->url, fragment->offset,
+      fragment->size, MESH_FETCH_KIND_SEGMENT, 0, fragment->segment_id
+    };
+
+    /* before playing: what max-buffering-time holds from the next one */
+    if (fragment->segment_id && (GST_CLOCK_TIME_IS_VALID (position)
+            || fragment->timestamp < fragments[0].timestamp + max_buffering)) {
+      request.deadline = stream_deadline_ahead (stream, fragment->timestamp,
+          fragments[0].timestamp);
+      if (mesh_fetcher_prefetch (fetcher, &request))
+        stream_remember_prefetch (stream, fragment->segment_id);
+    }
+    gst_mesh_fragment_clear (fragment);
+  }
+}
+
+/* The prefetches of this stream nobody adopted (switch, flush, stop). */
+static void
+stream_cancel_prefetches (GstMeshStream * stream)
+{
+  g_autoptr (MeshFetcher) fetcher = NULL;
+  guint i;
+
+  if (stream->prefetched->len == 0)
+    return;
+  fetcher = gst_mesh_adaptive_src_get_fetcher (stream->src);
+  for (i = 0; fetcher && i < stream->prefetched->len; i++)
+    mesh_fetcher_cancel_prefetch (fetcher,
+        g_ptr_array_index (stream->prefetched, i));
+  g_ptr_array_set_size (stream->prefetched, 0);
 }
 
 static MeshFetchJob *
@@ -771,6 +885,23 @@ stream_set_playing_bitrate (GstMeshStream * stream, QueuedFragment * queued,
 
 /* Pushes the media of @queued as it arrives, starting the next download as
  * soon as there is room. */
+static gboolean stream_update_if_due (GstMeshStream * stream,
+    GCancellable * cancellable, GError ** error);
+
+/* Live, with peer-to-peer on: a reload that falls due while a fragment is
+ * pushed (in real time, a whole fragment's duration) is done between two
+ * chunks, so that the swarm hears of new segments as they appear. A
+ * failure shows again at the top of the stream loop. */
+static void
+stream_update_while_pushing (GstMeshStream * stream, GCancellable * cancellable)
+{
+  if (!stream->next_update || g_get_monotonic_time () < stream->next_update
+      || stream->prefetched->len == 0)
+    return;
+  if (stream_update_if_due (stream, cancellable, NULL))
+    stream_prefetch (stream);
+}
+
 static GstFlowReturn
 stream_push_media (GstMeshStream * stream, QueuedFragment * queued,
     GCancellable * cancellable, GError ** error)
@@ -806,8 +937,10 @@ stream_push_media (GstMeshStream * stream, QueuedFragment * queued,
     if (!empty)
       timestamp = GST_CLOCK_TIME_NONE;
     /* manifest trouble here shows again once the queue is empty */
-    if (ret == GST_FLOW_OK)
+    if (ret == GST_FLOW_OK) {
       stream_queue_next (stream, NULL);
+      stream_update_while_pushing (stream, cancellable);
+    }
   }
   if (ret != GST_FLOW_OK)
     return ret;
@@ -889,6 +1022,8 @@ stream_switch_representation (GstMeshStream * stream,
   g_mutex_lock (&priv->lock);
   stream->current_representation = choice;
   g_mutex_unlock (&priv->lock);
+  /* what was asked of the swarm for the old representation is not needed */
+  stream_cancel_prefetches (stream);
   /* the first fragment of the new representation is not contiguous with
    * the last of the old one */
   stream->switched = TRUE;
@@ -988,6 +1123,7 @@ stream_fetch_next (GstMeshStream * stream, GCancellable * cancellable,
   if (!stream_update_if_due (stream, cancellable, error))
     return GST_FLOW_ERROR;
   stream_switch_representation (stream, cancellable);
+  stream_prefetch (stream);
   ret = stream_fill_queue (stream, error);
   if (ret == GST_MESH_FLOW_WAIT)
     return GST_FLOW_OK;

@@ -119,6 +119,8 @@ typedef struct
   guint64 from_peers;
   guint64 uploaded;
   guint peers;
+  MeshPeerStats peer_stats;
+  guint64 prefetched, adopted;
 } Counters;
 
 /* The fetcher's figures, or the last ones once it is gone. */
@@ -134,6 +136,9 @@ get_counters (GstMeshAdaptiveSrc * src, Counters * counters)
   counters->from_peers = priv->last_bytes_from_peers;
   counters->uploaded = priv->last_bytes_uploaded;
   counters->peers = 0;
+  counters->peer_stats = priv->last_peer_stats;
+  counters->prefetched = priv->last_prefetched;
+  counters->adopted = priv->last_adopted;
   GST_OBJECT_UNLOCK (src);
 
   if (fetcher) {
@@ -141,7 +146,30 @@ get_counters (GstMeshAdaptiveSrc * src, Counters * counters)
     counters->from_peers = mesh_fetcher_get_bytes_from_peers (fetcher);
     counters->uploaded = mesh_fetcher_get_bytes_uploaded (fetcher);
     counters->peers = mesh_fetcher_get_n_peers (fetcher);
+    mesh_fetcher_get_peer_stats (fetcher, &counters->peer_stats);
+    mesh_fetcher_get_prefetch_counts (fetcher, &counters->prefetched,
+        &counters->adopted);
   }
+}
+
+/* "500:3,1000:0,...,inf:2": requests per slack bucket (upper bound, ms). */
+static gchar *
+slack_histogram (const MeshPeerStats * stats)
+{
+  GString *out = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < MESH_PEER_STATS_N_SLACK; i++) {
+    if (i > 0)
+      g_string_append_c (out, ',');
+    if (mesh_peer_stats_slack_bounds_ms[i] == G_MAXINT64)
+      g_string_append (out, "inf");
+    else
+      g_string_append_printf (out, "%" G_GINT64_FORMAT,
+          mesh_peer_stats_slack_bounds_ms[i]);
+    g_string_append_printf (out, ":%" G_GUINT64_FORMAT, stats->slack[i]);
+  }
+  return g_string_free (out, FALSE);
 }
 
 /* current-bitrate: what the main stream (the first: the variant, or the
@@ -1192,8 +1220,10 @@ post_stats_message (GstMeshAdaptiveSrc * src)
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
   Counters counters;
   guint bandwidth;
+  g_autofree gchar *slack = NULL;
 
   get_counters (src, &counters);
+  slack = slack_histogram (&counters.peer_stats);
   GST_OBJECT_LOCK (src);
   bandwidth = priv->current_bandwidth;
   GST_OBJECT_UNLOCK (src);
@@ -1210,7 +1240,18 @@ post_stats_message (GstMeshAdaptiveSrc * src)
               "current-bandwidth", G_TYPE_UINT, bandwidth,
               "current-bitrate", G_TYPE_UINT, get_current_bitrate (src),
               "buffer-level", G_TYPE_UINT64,
-              (guint64) get_buffer_level (src), NULL)));
+              (guint64) get_buffer_level (src),
+              "segments-to-peers", G_TYPE_UINT64,
+              counters.peer_stats.requests,
+              "segments-from-peers", G_TYPE_UINT64,
+              counters.peer_stats.from_peers,
+              "cdn-nobody", G_TYPE_UINT64, counters.peer_stats.cdn_nobody,
+              "cdn-no-time", G_TYPE_UINT64, counters.peer_stats.cdn_no_time,
+              "cdn-peer-failed", G_TYPE_UINT64,
+              counters.peer_stats.cdn_peer_failed,
+              "slack-histogram", G_TYPE_STRING, slack,
+              "prefetched", G_TYPE_UINT64, counters.prefetched,
+              "prefetch-adopted", G_TYPE_UINT64, counters.adopted, NULL)));
 }
 
 /* The periodic clock id's callback, on the system clock's thread. */
@@ -1483,8 +1524,16 @@ destroy_fetcher (GstMeshAdaptiveSrc * src)
     guint64 from_cdn = mesh_fetcher_get_bytes_from_cdn (fetcher);
     guint64 from_peers = mesh_fetcher_get_bytes_from_peers (fetcher);
     guint64 uploaded = mesh_fetcher_get_bytes_uploaded (fetcher);
+    MeshPeerStats peer_stats;
+    guint64 prefetched, adopted;
 
+    mesh_fetcher_cancel_prefetches (fetcher);
+    mesh_fetcher_get_peer_stats (fetcher, &peer_stats);
+    mesh_fetcher_get_prefetch_counts (fetcher, &prefetched, &adopted);
     GST_OBJECT_LOCK (src);
+    priv->last_peer_stats = peer_stats;
+    priv->last_prefetched = prefetched;
+    priv->last_adopted = adopted;
     priv->last_bytes_from_cdn = from_cdn;
     priv->last_bytes_from_peers = from_peers;
     priv->last_bytes_uploaded = uploaded;
@@ -1835,7 +1884,12 @@ install_properties (GObjectClass * gobject_class)
    * bytes-from-cdn, bytes-from-peers, bytes-uploaded (guint64), p2p-ratio
    * (gdouble), peers (guint),
    * current-bandwidth, current-bitrate (guint, bit/s) and buffer-level
-   * (guint64, ns). One more is posted at the end of the stream and when
+   * (guint64, ns); and how the segments asked of the swarm fared (guint64):
+   * segments-to-peers, segments-from-peers, cdn-nobody, cdn-no-time,
+   * cdn-peer-failed (why one went to the CDN), prefetched and
+   * prefetch-adopted (asked ahead of the download, and later adopted by
+   * it), with slack-histogram (string, "500:3,1000:0,...,inf:2": requests
+   * by their deadline minus request time, upper bounds in ms). One more is posted at the end of the stream and when
    * the element stops, so that a run shorter than the interval reports too.
    */
   g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,

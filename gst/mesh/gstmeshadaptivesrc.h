@@ -101,6 +101,14 @@ struct _GstMeshAdaptiveSrcClass {
   /* Move past the fragment that next_fragment() returned. Stream thread. */
   void (*advance) (GstMeshAdaptiveSrc * src, GstMeshStream * stream);
 
+  /* Optional, for asking peers early: fill @fragments (zeroed, at most @max)
+   * with the fragments from the one next_fragment() would return on, whose
+   * timestamp is before @until, as the manifest lists them now. Must not
+   * advance, reload or fetch anything. Returns how many were filled.
+   * Stream thread. */
+  guint (*peek_fragments) (GstMeshAdaptiveSrc * src, GstMeshStream * stream,
+      GstClockTime until, GstMeshFragment * fragments, guint max);
+
   /* Live only: reload what @stream needs from the manifest. Returns the
    * monotonic time (µs) of the next reload, or 0 with @error set. Called by
    * the base class when the reload time has come. Stream thread. */

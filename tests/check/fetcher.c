@@ -1295,6 +1295,197 @@ GST_START_TEST (test_aes_iv_from_sequence)
 
 GST_END_TEST;
 
+
+/* ------------------------------------------------------------------------ */
+/* Prefetching (mesh_fetcher_prefetch) */
+
+/* Peer-to-peer on, with a tracker nobody answers: no peer ever connects,
+ * so the peer manager sends every segment to the CDN at once. */
+static MeshFetcher *
+p2p_fetcher_new (void)
+{
+  MeshFetcher *fetcher = mesh_fetcher_new ();
+  MeshPeerConfig config = { 0, };
+
+  config.tracker_url = "ws://127.0.0.1:9/announce";
+  config.swarm_id = "test";
+  config.max_peers = 4;
+  config.upload = TRUE;
+  config.cache_size = 16 * 1024 * 1024;
+  mesh_fetcher_set_peer_config (fetcher, &config);
+  return fetcher;
+}
+
+static gboolean
+prefetch (MeshFetcher * fetcher, const gchar * path, gint64 offset,
+    gint64 size, const gchar * segment_id, gint64 deadline)
+{
+  g_autofree gchar *url = url_for (path);
+  MeshFetchRequest req = { url, offset, size, MESH_FETCH_KIND_SEGMENT,
+    deadline, segment_id
+  };
+
+  return mesh_fetcher_prefetch (fetcher, &req);
+}
+
+static MeshFetchJob *
+fetch_segment (MeshFetcher * fetcher, const gchar * path, gint64 offset,
+    gint64 size, const gchar * segment_id)
+{
+  g_autofree gchar *url = url_for (path);
+  MeshFetchRequest req = { url, offset, size, MESH_FETCH_KIND_SEGMENT,
+    g_get_monotonic_time () + G_USEC_PER_SEC, segment_id
+  };
+
+  return mesh_fetcher_fetch (fetcher, &req);
+}
+
+#if HAVE_P2P
+GST_START_TEST (test_prefetch_adopted)
+{
+  MeshFetcher *fetcher = p2p_fetcher_new ();
+  MeshPeerStats stats;
+  MeshFetchJob *job;
+  GError *error = NULL;
+  GBytes *body;
+  guint64 prefetched, adopted;
+
+  fail_unless (prefetch (fetcher, "/body", 0, -1, "seg/1",
+          g_get_monotonic_time () + 5 * G_USEC_PER_SEC));
+  /* asked again: still the one job */
+  fail_unless (prefetch (fetcher, "/body", 0, -1, "seg/1",
+          g_get_monotonic_time () + 5 * G_USEC_PER_SEC));
+  fail_unless_equals_int (mesh_fetcher_get_n_prefetches (fetcher), 1);
+  /* it starts at once, before anybody fetches it */
+  wait_for_requests ("/body", 1);
+
+  job = fetch_segment (fetcher, "/body", 0, -1, "seg/1");
+  fail_unless_equals_int (mesh_fetcher_get_n_prefetches (fetcher), 0);
+  body = pop_all (job, &error);
+  fail_unless (error == NULL, "%s", error ? error->message : "");
+  assert_body_range (body, 0, BODY_SIZE);
+  /* the origin saw one download, not two */
+  fail_unless_equals_int (requests_for ("/body"), 1);
+  fail_unless_equals_uint64 (mesh_fetcher_get_bytes_from_cdn (fetcher),
+      BODY_SIZE);
+  mesh_fetcher_get_prefetch_counts (fetcher, &prefetched, &adopted);
+  fail_unless_equals_uint64 (prefetched, 1);
+  fail_unless_equals_uint64 (adopted, 1);
+  /* the swarm was asked once, ~5 s ahead, and nobody had it */
+  mesh_fetcher_get_peer_stats (fetcher, &stats);
+  fail_unless_equals_uint64 (stats.requests, 1);
+  fail_unless_equals_uint64 (stats.cdn_nobody, 1);
+  fail_unless_equals_uint64 (stats.slack[4], 1);        /* 4 - 8 s */
+  g_bytes_unref (body);
+  g_object_unref (job);
+
+  /* a fetch of another segment is not served by a prefetch */
+  check_fetch (fetcher, "/body", 1000, 5000);
+  fail_unless_equals_int (requests_for ("/body"), 2);
+  g_object_unref (fetcher);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_prefetch_other_range)
+{
+  MeshFetcher *fetcher = p2p_fetcher_new ();
+  MeshFetchJob *job;
+  GError *error = NULL;
+  GBytes *body;
+
+  fail_unless (prefetch (fetcher, "/body", 0, 1000, "seg/2",
+          g_get_monotonic_time () + 5 * G_USEC_PER_SEC));
+  wait_for_requests ("/body", 1);
+  /* same identity, another range: a download of its own */
+  job = fetch_segment (fetcher, "/body", 1000, 5000, "seg/2");
+  body = pop_all (job, &error);
+  fail_unless (error == NULL, "%s", error ? error->message : "");
+  assert_body_range (body, 1000, 5000);
+  fail_unless_equals_int (requests_for ("/body"), 2);
+  fail_unless_equals_int (mesh_fetcher_get_n_prefetches (fetcher), 0);
+  g_bytes_unref (body);
+  g_object_unref (job);
+  g_object_unref (fetcher);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_prefetch_bound_and_cancel)
+{
+  MeshFetcher *fetcher = p2p_fetcher_new ();
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  guint i, accepted = 0;
+
+  for (i = 0; i < 40; i++) {
+    g_autofree gchar *id = g_strdup_printf ("hang/%u", i);
+
+    accepted += prefetch (fetcher, "/hang", 0, -1, id, deadline);
+  }
+  fail_unless_equals_int (accepted, 32);
+  fail_unless_equals_int (mesh_fetcher_get_n_prefetches (fetcher), 32);
+  wait_for_requests ("/hang", 1);
+
+  /* one, then all: cancelled, a later fetch starts anew */
+  mesh_fetcher_cancel_prefetch (fetcher, "hang/0");
+  fail_unless_equals_int (mesh_fetcher_get_n_prefetches (fetcher), 31);
+  mesh_fetcher_cancel_prefetches (fetcher);
+  fail_unless_equals_int (mesh_fetcher_get_n_prefetches (fetcher), 0);
+  fail_unless (prefetch (fetcher, "/body", 0, -1, "body/0", deadline));
+  g_object_unref (fetcher);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_prefetch_unref_fetcher)
+{
+  MeshFetcher *fetcher = p2p_fetcher_new ();
+
+  /* nobody adopts it: it goes with the fetcher */
+  fail_unless (prefetch (fetcher, "/hang", 0, -1, "hang/x",
+          g_get_monotonic_time () + 5 * G_USEC_PER_SEC));
+  wait_for_requests ("/hang", 1);
+  g_object_unref (fetcher);
+}
+
+GST_END_TEST;
+#endif
+
+GST_START_TEST (test_prefetch_off_without_p2p)
+{
+  MeshFetcher *fetcher = mesh_fetcher_new ();
+  MeshPeerConfig config = { 0, };
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  g_autofree gchar *url = url_for ("/body");
+  MeshFetchRequest playlist = { url, 0, -1, MESH_FETCH_KIND_PLAYLIST,
+    deadline, "seg/1"
+  };
+  MeshFetchRequest no_id = { url, 0, -1, MESH_FETCH_KIND_SEGMENT,
+    deadline, NULL
+  };
+  MeshPeerStats stats;
+
+  /* no tracker: nothing starts */
+  fail_if (prefetch (fetcher, "/body", 0, -1, "seg/1", deadline));
+  mesh_fetcher_set_peer_config (fetcher, &config);
+  fail_if (prefetch (fetcher, "/body", 0, -1, "seg/1", deadline));
+  fail_unless_equals_int (mesh_fetcher_get_n_prefetches (fetcher), 0);
+  check_fetch (fetcher, "/body", 0, -1);
+  fail_unless_equals_int (requests_for ("/body"), 1);
+  mesh_fetcher_get_peer_stats (fetcher, &stats);
+  fail_unless_equals_uint64 (stats.requests, 0);
+  g_object_unref (fetcher);
+
+  /* with peers, only segments with an identity are prefetched */
+  fetcher = p2p_fetcher_new ();
+  fail_if (mesh_fetcher_prefetch (fetcher, &playlist));
+  fail_if (mesh_fetcher_prefetch (fetcher, &no_id));
+  fail_unless_equals_int (mesh_fetcher_get_n_prefetches (fetcher), 0);
+  g_object_unref (fetcher);
+}
+
+GST_END_TEST;
+
 static Suite *
 fetcher_suite (void)
 {
@@ -1325,6 +1516,13 @@ fetcher_suite (void)
   tcase_add_test (tc_http, test_bytes_from_cdn);
   tcase_add_test (tc_http, test_request_headers);
   tcase_add_test (tc_http, test_concurrent_jobs);
+#if HAVE_P2P
+  tcase_add_test (tc_http, test_prefetch_adopted);
+  tcase_add_test (tc_http, test_prefetch_other_range);
+  tcase_add_test (tc_http, test_prefetch_bound_and_cancel);
+  tcase_add_test (tc_http, test_prefetch_unref_fetcher);
+#endif
+  tcase_add_test (tc_http, test_prefetch_off_without_p2p);
 
   suite_add_tcase (s, tc_aes);
   tcase_add_test (tc_aes, test_aes_known_vector);

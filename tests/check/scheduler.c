@@ -262,6 +262,42 @@ GST_START_TEST (test_cache_lru_eviction)
 
 GST_END_TEST;
 
+/* Why a segment goes to the CDN, for the statistics. */
+GST_START_TEST (test_cdn_reason)
+{
+  MeshScheduleInput in = live_input (MESH_SCHEDULE_SAFETY_US + 100 * MS);
+  MeshScheduleDecision d;
+
+  /* no time: the deadline is too close, for a holder or anyone */
+  in.peer_has_it = TRUE;
+  d = mesh_schedule_decide (&in);
+  fail_unless_equals_int (d.action, MESH_SCHEDULE_CDN);
+  fail_unless_equals_int (d.reason, MESH_SCHEDULE_REASON_NO_TIME);
+  in = live_input (4 * S);
+  in.peer_has_it = TRUE;
+  in.peer_throughput = 50000;
+  fail_unless_equals_int (mesh_schedule_decide (&in).reason,
+      MESH_SCHEDULE_REASON_NO_TIME);
+  /* a peer in time is no CDN reason */
+  in.peer_throughput = 2000000;
+  d = mesh_schedule_decide (&in);
+  fail_unless_equals_int (d.action, MESH_SCHEDULE_PEER);
+  fail_unless_equals_int (d.reason, MESH_SCHEDULE_REASON_NONE);
+  /* nobody: no peer, or the back-off ended without an announcement */
+  in = live_input (4 * S);
+  in.n_peers = 0;
+  d = mesh_schedule_decide (&in);
+  fail_unless_equals_int (d.action, MESH_SCHEDULE_CDN);
+  fail_unless_equals_int (d.reason, MESH_SCHEDULE_REASON_NOBODY);
+  in = live_input (4 * S);
+  in.now += MESH_SCHEDULE_MAX_BACKOFF_US;
+  d = mesh_schedule_decide (&in);
+  fail_unless_equals_int (d.action, MESH_SCHEDULE_CDN);
+  fail_unless_equals_int (d.reason, MESH_SCHEDULE_REASON_NOBODY);
+}
+
+GST_END_TEST;
+
 static Suite *
 scheduler_suite (void)
 {
@@ -277,6 +313,7 @@ scheduler_suite (void)
   tcase_add_test (tc, test_random_backoff_spreads_and_is_bounded);
   tcase_add_test (tc, test_backoff_never_eats_the_margin);
   tcase_add_test (tc, test_abandon_stalled_or_slow_peer);
+  tcase_add_test (tc, test_cdn_reason);
   tcase_add_test (tc, test_cache_lru_eviction);
   return s;
 }

@@ -75,6 +75,12 @@ GST_DEBUG_CATEGORY_STATIC (mesh_fetcher_debug);
 #define DEFAULT_RETRIES 3
 
 #define READ_SIZE (64 * 1024)
+/* Segments started ahead for the swarm and not adopted yet: at most this
+ * many, holding at most this many bytes; one still there this long after
+ * its deadline was forgotten by its caller (a seek, a switch) and goes. */
+#define PREFETCH_MAX_JOBS 32
+#define PREFETCH_MAX_BYTES (64 * 1024 * 1024)
+#define PREFETCH_STALE_US (10 * G_USEC_PER_SEC)
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 4000
 
@@ -109,6 +115,9 @@ struct _MeshFetcherShared
   gboolean shutting_down;
   gboolean thread_gone;
   guint64 bytes_uploaded_before;        /* by peer managers now gone */
+  MeshPeerStats peer_stats_before;      /* of peer managers now gone */
+  gboolean p2p_on;              /* the last peer config has a tracker (and
+                                 * this build peer-to-peer support) */
   MeshPeerEventFunc peer_event_func;
   gpointer peer_event_data;
   MeshFetcher *warn_target;     /* "p2p-warning" goes to it; NULL once the
@@ -192,10 +201,25 @@ struct _MeshFetchJob
   MeshTransfer *transfer;
 };
 
+/* A segment started ahead by mesh_fetcher_prefetch(). */
+typedef struct
+{
+  MeshFetchJob *job;
+  gchar *segment_id;
+  gchar *url;
+  gint64 offset;
+  gint64 size;
+  gint64 deadline;
+} Prefetch;
+
 struct _MeshFetcher
 {
   GObject parent;
   MeshFetcherShared *shared;
+
+  GMutex prefetch_lock;         /* guards the fields below */
+  GQueue prefetches;            /* Prefetch*, oldest first */
+  guint64 n_prefetched, n_adopted;
 };
 
 G_DEFINE_FINAL_TYPE (MeshFetchJob, mesh_fetch_job, G_TYPE_OBJECT);
@@ -1181,6 +1205,12 @@ peers_shut_down (MeshFetcherShared * shared)
   g_mutex_lock (&shared->lock);
   shared->peers = NULL;
   shared->bytes_uploaded_before += mesh_peer_manager_get_bytes_uploaded (peers);
+  {
+    MeshPeerStats stats;
+
+    mesh_peer_manager_get_stats (peers, &stats);
+    mesh_peer_stats_add (&shared->peer_stats_before, &stats);
+  }
   g_mutex_unlock (&shared->lock);
   g_signal_handlers_disconnect_by_data (peers, shared);
   mesh_peer_manager_stop (peers);
@@ -1269,6 +1299,13 @@ peers_get_n_peers (MeshFetcherShared * shared)
   return shared->peers ? mesh_peer_manager_get_n_peers (shared->peers) : 0;
 }
 
+static void
+peers_get_stats (MeshFetcherShared * shared, MeshPeerStats * stats)
+{
+  if (shared->peers)
+    mesh_peer_manager_get_stats (shared->peers, stats);
+}
+
 #else /* !HAVE_P2P: CDN only; a tracker in the settings is only reported */
 
 static gboolean
@@ -1302,6 +1339,11 @@ static guint
 peers_get_n_peers (MeshFetcherShared * shared)
 {
   return 0;
+}
+
+static void
+peers_get_stats (MeshFetcherShared * shared, MeshPeerStats * stats)
+{
 }
 
 #endif /* HAVE_P2P */
@@ -1422,15 +1464,12 @@ transfer_validate (MeshTransfer * t, const MeshFetchRequest * request)
   return NULL;
 }
 
-MeshFetchJob *
-mesh_fetcher_fetch (MeshFetcher * fetcher, const MeshFetchRequest * request)
+static MeshFetchJob *
+fetcher_start (MeshFetcher * fetcher, const MeshFetchRequest * request)
 {
   MeshFetchJob *job;
   MeshTransfer *t;
   GError *error;
-
-  g_return_val_if_fail (MESH_IS_FETCHER (fetcher), NULL);
-  g_return_val_if_fail (request != NULL, NULL);
 
   t = transfer_new (fetcher, request);
   job = g_object_new (MESH_TYPE_FETCH_JOB, NULL);
@@ -1451,6 +1490,197 @@ mesh_fetcher_fetch (MeshFetcher * fetcher, const MeshFetchRequest * request)
     transfer_end_queue (t, g_error_new_literal (G_IO_ERROR,
             G_IO_ERROR_CANCELLED, "Fetcher is shutting down"));
   return job;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Prefetching: segments asked of the swarm ahead of need */
+
+static void
+prefetch_free (Prefetch * prefetch)
+{
+  mesh_fetch_job_cancel (prefetch->job);
+  g_object_unref (prefetch->job);
+  g_free (prefetch->segment_id);
+  g_free (prefetch->url);
+  g_free (prefetch);
+}
+
+static gboolean
+prefetch_matches (const Prefetch * prefetch, const MeshFetchRequest * request)
+{
+  return g_strcmp0 (prefetch->url, request->url) == 0
+      && prefetch->offset == request->offset && prefetch->size == request->size;
+}
+
+/* Under prefetch_lock. */
+static GList *
+prefetch_find (MeshFetcher * fetcher, const gchar * segment_id)
+{
+  GList *l;
+
+  for (l = fetcher->prefetches.head; l; l = l->next)
+    if (g_strcmp0 (((Prefetch *) l->data)->segment_id, segment_id) == 0)
+      return l;
+  return NULL;
+}
+
+/* Under prefetch_lock: forgets the prefetches long past their deadline,
+ * returns the bytes the others hold. */
+static guint64
+prefetch_expire (MeshFetcher * fetcher, gint64 now)
+{
+  guint64 bytes = 0;
+  GList *l = fetcher->prefetches.head;
+
+  while (l) {
+    Prefetch *prefetch = l->data;
+    GList *next = l->next;
+
+    if (prefetch->deadline && prefetch->deadline + PREFETCH_STALE_US < now) {
+      GST_DEBUG_OBJECT (fetcher, "prefetch of %s not adopted, dropped",
+          prefetch->segment_id);
+      g_queue_delete_link (&fetcher->prefetches, l);
+      prefetch_free (prefetch);
+    } else {
+      bytes += mesh_fetch_job_get_bytes (prefetch->job);
+    }
+    l = next;
+  }
+  return bytes;
+}
+
+gboolean
+mesh_fetcher_prefetch (MeshFetcher * fetcher, const MeshFetchRequest * request)
+{
+  Prefetch *prefetch;
+  gboolean on, started = FALSE;
+  guint64 held;
+
+  g_return_val_if_fail (MESH_IS_FETCHER (fetcher), FALSE);
+  g_return_val_if_fail (request != NULL, FALSE);
+
+  if (request->kind != MESH_FETCH_KIND_SEGMENT || !request->segment_id)
+    return FALSE;
+  g_mutex_lock (&fetcher->shared->lock);
+  on = fetcher->shared->p2p_on;
+  g_mutex_unlock (&fetcher->shared->lock);
+  if (!on)
+    return FALSE;
+
+  g_mutex_lock (&fetcher->prefetch_lock);
+  held = prefetch_expire (fetcher, g_get_monotonic_time ());
+  if (prefetch_find (fetcher, request->segment_id)) {
+    started = TRUE;
+  } else if (fetcher->prefetches.length < PREFETCH_MAX_JOBS
+      && held < PREFETCH_MAX_BYTES) {
+    prefetch = g_new0 (Prefetch, 1);
+    prefetch->segment_id = g_strdup (request->segment_id);
+    prefetch->url = g_strdup (request->url);
+    prefetch->offset = request->offset;
+    prefetch->size = request->size;
+    prefetch->deadline = request->deadline;
+    prefetch->job = fetcher_start (fetcher, request);
+    g_queue_push_tail (&fetcher->prefetches, prefetch);
+    fetcher->n_prefetched++;
+    started = TRUE;
+    GST_DEBUG_OBJECT (fetcher, "prefetching %s, %" G_GINT64_FORMAT
+        " ms before its deadline", request->segment_id, request->deadline ?
+        (request->deadline - g_get_monotonic_time ()) / 1000 : 0);
+  }
+  g_mutex_unlock (&fetcher->prefetch_lock);
+  return started;
+}
+
+/* The prefetched job of @request, taken out of the table; NULL when there is
+ * none (a prefetch of the same segment for another range is dropped). */
+static MeshFetchJob *
+prefetch_adopt (MeshFetcher * fetcher, const MeshFetchRequest * request)
+{
+  MeshFetchJob *job = NULL;
+  Prefetch *prefetch;
+  GList *l;
+
+  if (request->kind != MESH_FETCH_KIND_SEGMENT || !request->segment_id)
+    return NULL;
+  g_mutex_lock (&fetcher->prefetch_lock);
+  l = prefetch_find (fetcher, request->segment_id);
+  if (l) {
+    prefetch = l->data;
+    g_queue_delete_link (&fetcher->prefetches, l);
+    if (prefetch_matches (prefetch, request)) {
+      job = g_steal_pointer (&prefetch->job);
+      fetcher->n_adopted++;
+      GST_DEBUG_OBJECT (fetcher, "adopting the prefetch of %s (%"
+          G_GUINT64_FORMAT " bytes so far)", request->segment_id,
+          mesh_fetch_job_get_bytes (job));
+    }
+    if (prefetch->job)
+      mesh_fetch_job_cancel (prefetch->job);
+    g_clear_object (&prefetch->job);
+    g_free (prefetch->segment_id);
+    g_free (prefetch->url);
+    g_free (prefetch);
+  }
+  g_mutex_unlock (&fetcher->prefetch_lock);
+  return job;
+}
+
+void
+mesh_fetcher_cancel_prefetches (MeshFetcher * fetcher)
+{
+  GQueue dropped = G_QUEUE_INIT;
+
+  g_return_if_fail (MESH_IS_FETCHER (fetcher));
+
+  g_mutex_lock (&fetcher->prefetch_lock);
+  dropped = fetcher->prefetches;
+  g_queue_init (&fetcher->prefetches);
+  g_mutex_unlock (&fetcher->prefetch_lock);
+  g_queue_clear_full (&dropped, (GDestroyNotify) prefetch_free);
+}
+
+void
+mesh_fetcher_cancel_prefetch (MeshFetcher * fetcher, const gchar * segment_id)
+{
+  Prefetch *prefetch = NULL;
+  GList *l;
+
+  g_return_if_fail (MESH_IS_FETCHER (fetcher));
+
+  g_mutex_lock (&fetcher->prefetch_lock);
+  l = prefetch_find (fetcher, segment_id);
+  if (l) {
+    prefetch = l->data;
+    g_queue_delete_link (&fetcher->prefetches, l);
+  }
+  g_mutex_unlock (&fetcher->prefetch_lock);
+  if (prefetch)
+    prefetch_free (prefetch);
+}
+
+guint
+mesh_fetcher_get_n_prefetches (MeshFetcher * fetcher)
+{
+  guint n;
+
+  g_return_val_if_fail (MESH_IS_FETCHER (fetcher), 0);
+
+  g_mutex_lock (&fetcher->prefetch_lock);
+  n = fetcher->prefetches.length;
+  g_mutex_unlock (&fetcher->prefetch_lock);
+  return n;
+}
+
+MeshFetchJob *
+mesh_fetcher_fetch (MeshFetcher * fetcher, const MeshFetchRequest * request)
+{
+  MeshFetchJob *job;
+
+  g_return_val_if_fail (MESH_IS_FETCHER (fetcher), NULL);
+  g_return_val_if_fail (request != NULL, NULL);
+
+  job = prefetch_adopt (fetcher, request);
+  return job ? job : fetcher_start (fetcher, request);
 }
 
 void
@@ -1479,6 +1709,10 @@ mesh_fetcher_set_peer_config (MeshFetcher * fetcher,
   update->config.stun_server = g_strdup (config->stun_server);
   update->config.turn_server = g_strdup (config->turn_server);
   update->config.local_address = g_strdup (config->local_address);
+  g_mutex_lock (&fetcher->shared->lock);
+  fetcher->shared->p2p_on = HAVE_P2P && config->tracker_url
+      && *config->tracker_url;
+  g_mutex_unlock (&fetcher->shared->lock);
   shared_invoke (fetcher->shared, peers_reconfigure_cb, update,
       (GDestroyNotify) peer_config_update_free);
 }
@@ -1509,6 +1743,29 @@ mesh_fetcher_get_n_peers (MeshFetcher * fetcher)
   n = peers_get_n_peers (shared);
   g_mutex_unlock (&shared->lock);
   return n;
+}
+
+void
+mesh_fetcher_get_peer_stats (MeshFetcher * fetcher, MeshPeerStats * stats)
+{
+  MeshFetcherShared *shared = fetcher->shared;
+  MeshPeerStats current = { 0, };
+
+  g_mutex_lock (&shared->lock);
+  peers_get_stats (shared, &current);
+  *stats = shared->peer_stats_before;
+  g_mutex_unlock (&shared->lock);
+  mesh_peer_stats_add (stats, &current);
+}
+
+void
+mesh_fetcher_get_prefetch_counts (MeshFetcher * fetcher, guint64 * prefetched,
+    guint64 * adopted)
+{
+  g_mutex_lock (&fetcher->prefetch_lock);
+  *prefetched = fetcher->n_prefetched;
+  *adopted = fetcher->n_adopted;
+  g_mutex_unlock (&fetcher->prefetch_lock);
 }
 
 guint64
@@ -1614,14 +1871,18 @@ mesh_fetcher_init (MeshFetcher * fetcher)
   g_cond_init (&shared->warn_cond);
   shared->thread = g_thread_new ("meshfetcher", fetcher_thread_main, shared);
   fetcher->shared = shared;
+  g_mutex_init (&fetcher->prefetch_lock);
+  g_queue_init (&fetcher->prefetches);
 }
 
 /* No "p2p-warning" starts from now on, and those under way end first. */
 static void
 mesh_fetcher_dispose (GObject * object)
 {
-  MeshFetcherShared *shared = MESH_FETCHER (object)->shared;
+  MeshFetcher *fetcher = MESH_FETCHER (object);
+  MeshFetcherShared *shared = fetcher->shared;
 
+  mesh_fetcher_cancel_prefetches (fetcher);
   g_mutex_lock (&shared->lock);
   shared->warn_target = NULL;
   while (shared->warnings_emitting > 0)
@@ -1645,6 +1906,7 @@ mesh_fetcher_finalize (GObject * object)
   g_thread_join (shared->thread);
   shared->thread = NULL;
   shared_unref (shared);
+  g_mutex_clear (&MESH_FETCHER (object)->prefetch_lock);
 
   G_OBJECT_CLASS (mesh_fetcher_parent_class)->finalize (object);
 }

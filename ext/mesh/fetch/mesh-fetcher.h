@@ -91,6 +91,38 @@ MeshFetcher *mesh_fetcher_new (void);
 MeshFetchJob *mesh_fetcher_fetch (MeshFetcher * fetcher,
     const MeshFetchRequest * request);
 
+/* Asks the swarm for a segment ahead of need: a SEGMENT @request with a
+ * segment_id and its real deadline (when playback will need it). When
+ * peer-to-peer is on, the job starts now and goes through the peer manager,
+ * which waits for peers or falls back to the CDN by the deadline; a later
+ * mesh_fetcher_fetch() of the same segment_id and range adopts it (returns
+ * that job, running or finished, instead of starting another). Prefetched
+ * jobs are bounded (32 jobs, 64 MiB) and dropped 10 s past their deadline
+ * if nobody adopted them. Does nothing when peer-to-peer is off or for
+ * other requests. Returns TRUE when the segment is (now or already)
+ * prefetched. Thread-safe. */
+gboolean mesh_fetcher_prefetch (MeshFetcher * fetcher,
+    const MeshFetchRequest * request);
+
+/* Cancels every prefetched job nobody adopted (seek, switch, stop).
+ * Thread-safe. */
+void mesh_fetcher_cancel_prefetches (MeshFetcher * fetcher);
+/* The same for the prefetch of @segment_id, if not adopted yet. */
+void mesh_fetcher_cancel_prefetch (MeshFetcher * fetcher,
+    const gchar * segment_id);
+
+/* Prefetched jobs waiting to be adopted. */
+guint mesh_fetcher_get_n_prefetches (MeshFetcher * fetcher);
+
+/* Prefetches started and adopted since the fetcher was made. */
+void mesh_fetcher_get_prefetch_counts (MeshFetcher * fetcher,
+    guint64 * prefetched, guint64 * adopted);
+
+/* How the segments asked of the swarm fared (see MeshPeerStats); zeros
+ * without peer-to-peer. Thread-safe. */
+void mesh_fetcher_get_peer_stats (MeshFetcher * fetcher,
+    MeshPeerStats * stats);
+
 guint64 mesh_fetcher_get_bytes_from_cdn (MeshFetcher * fetcher);
 guint64 mesh_fetcher_get_bytes_from_peers (MeshFetcher * fetcher);
 

@@ -26,4 +26,49 @@ typedef struct {
   guint64 cache_size;           /* bytes */
 } MeshPeerConfig;
 
+/* How the segments asked of the swarm fared: the peer manager counts, the
+ * fetcher adds up over its managers, the elements post them in mesh-stats.
+ * Slack is the deadline minus the time of the request, in buckets whose
+ * upper bounds are mesh_peer_stats_slack_bounds_ms (the last is open). */
+#define MESH_PEER_STATS_N_SLACK 7
+
+static const gint64 mesh_peer_stats_slack_bounds_ms[MESH_PEER_STATS_N_SLACK] = {
+  500, 1000, 2000, 4000, 8000, 16000, G_MAXINT64
+};
+
+typedef struct {
+  guint64 requests;             /* segments asked of the swarm */
+  guint64 from_peers;           /* of them, came whole from peers */
+  guint64 cdn_nobody;           /* to the CDN: no peer had it in time */
+  guint64 cdn_no_time;          /* to the CDN: the deadline left no time */
+  guint64 cdn_peer_failed;      /* to the CDN after a peer failed (stall,
+                                 * too slow, absent, link lost) */
+  guint64 slack[MESH_PEER_STATS_N_SLACK];       /* requests per bucket */
+} MeshPeerStats;
+
+static inline guint
+mesh_peer_stats_slack_bucket (gint64 slack_us)
+{
+  guint i;
+
+  for (i = 0; i < MESH_PEER_STATS_N_SLACK - 1; i++)
+    if (slack_us < mesh_peer_stats_slack_bounds_ms[i] * 1000)
+      break;
+  return i;
+}
+
+static inline void
+mesh_peer_stats_add (MeshPeerStats * sum, const MeshPeerStats * more)
+{
+  guint i;
+
+  sum->requests += more->requests;
+  sum->from_peers += more->from_peers;
+  sum->cdn_nobody += more->cdn_nobody;
+  sum->cdn_no_time += more->cdn_no_time;
+  sum->cdn_peer_failed += more->cdn_peer_failed;
+  for (i = 0; i < MESH_PEER_STATS_N_SLACK; i++)
+    sum->slack[i] += more->slack[i];
+}
+
 G_END_DECLS

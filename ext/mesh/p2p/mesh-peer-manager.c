@@ -97,6 +97,7 @@ struct _Pending
   guint64 received;
   gint64 started;
   gint64 last_progress;
+  gboolean peer_failed;         /* a peer transfer of it failed */
 };
 
 struct _Upload
@@ -143,6 +144,9 @@ struct _MeshPeerManager
 
   guint64 cdn_throughput;       /* bytes/s, from what the CDN delivered */
   guint64 typical_size;         /* bytes, average of the segments seen */
+
+  GMutex stats_lock;            /* guards `stats`, read from any thread */
+  MeshPeerStats stats;
 
   /* atomics, read from any thread */
   guint64 bytes_uploaded;
@@ -687,14 +691,31 @@ pending_remove (Pending * p)
   pending_free (p);
 }
 
+/* Counts why a request went to the CDN (NONE: not counted, stopping). */
 static void
-pending_go_to_cdn (Pending * p, const gchar * why)
+stats_count_cdn (MeshPeerManager * m, Pending * p, MeshScheduleReason reason)
+{
+  g_mutex_lock (&m->stats_lock);
+  if (p->peer_failed)
+    m->stats.cdn_peer_failed++;
+  else if (reason == MESH_SCHEDULE_REASON_NO_TIME)
+    m->stats.cdn_no_time++;
+  else if (reason == MESH_SCHEDULE_REASON_NOBODY)
+    m->stats.cdn_nobody++;
+  g_mutex_unlock (&m->stats_lock);
+}
+
+static void
+pending_go_to_cdn (Pending * p, const gchar * why, MeshScheduleReason reason)
 {
   const MeshPeerSink *sink = p->sink;
   gpointer owner = p->owner;
 
+  stats_count_cdn (p->manager, p, reason);
   GST_DEBUG_OBJECT (p->manager, "%s: CDN (%s), %" G_GUINT64_FORMAT
-      " bytes from peers", p->segment_id, why, p->received);
+      " bytes from peers, %" G_GINT64_FORMAT " ms before the deadline",
+      p->segment_id, why, p->received,
+      (p->deadline - manager_now (p->manager)) / 1000);
   pending_remove (p);
   sink->use_cdn (owner);
 }
@@ -773,7 +794,7 @@ pending_decide (Pending * p)
     return;
   }
   if (m->stopped) {
-    pending_go_to_cdn (p, "stopped");
+    pending_go_to_cdn (p, "stopped", MESH_SCHEDULE_REASON_NONE);
     return;
   }
 
@@ -801,8 +822,8 @@ pending_decide (Pending * p)
       pending_set_timer (p, decision.wait_until);
       break;
     case MESH_SCHEDULE_CDN:
-      pending_go_to_cdn (p, in.peer_has_it ? "no time for the peer" :
-          "nobody has it");
+      pending_go_to_cdn (p, decision.reason == MESH_SCHEDULE_REASON_NO_TIME ?
+          "no time for the peer" : "nobody has it", decision.reason);
       break;
   }
 }
@@ -817,9 +838,10 @@ pending_abandon_peer (Pending * p, const gchar * why)
   g_hash_table_remove (p->peer->has, &p->key);
   p->peer->requests--;
   p->peer = NULL;
+  p->peer_failed = TRUE;
   pending_clear_timer (p);
   if (p->received > 0)
-    pending_go_to_cdn (p, why);
+    pending_go_to_cdn (p, why, MESH_SCHEDULE_REASON_NONE);
   else
     pending_decide (p);
 }
@@ -873,6 +895,9 @@ handle_end (Peer * peer, guint32 request_id, guint64 total)
   peer->throughput = p->received * G_USEC_PER_SEC / elapsed;
   sink = p->sink;
   owner = p->owner;
+  g_mutex_lock (&peer->manager->stats_lock);
+  peer->manager->stats.from_peers++;
+  g_mutex_unlock (&peer->manager->stats_lock);
   pending_remove (p);
   sink->complete (owner);
 }
@@ -901,6 +926,11 @@ mesh_peer_manager_request (MeshPeerManager * m, const gchar * segment_id,
   p->owner = owner;
   p->arrived = manager_now (m);
   p->random = g_rand_int (m->rand);
+  g_mutex_lock (&m->stats_lock);
+  m->stats.requests++;
+  m->stats.slack[mesh_peer_stats_slack_bucket (deadline == 0 ? 0 :
+          deadline - p->arrived)]++;
+  g_mutex_unlock (&m->stats_lock);
   m->pendings = g_list_prepend (m->pendings, p);
   pending_decide (p);
 }
@@ -1303,7 +1333,7 @@ mesh_peer_manager_stop (MeshPeerManager * m)
 
     if (p->peer)
       peer_send (p->peer, mesh_wire_encode_cancel (p->request_id));
-    pending_go_to_cdn (p, "stopping");
+    pending_go_to_cdn (p, "stopping", MESH_SCHEDULE_REASON_NONE);
   }
   g_queue_clear_full (&m->uploads, (GDestroyNotify) upload_free);
   clear_timer (&m->upload_timer);
@@ -1331,6 +1361,14 @@ mesh_peer_manager_get_n_peers (MeshPeerManager * m)
   return g_atomic_int_get (&m->n_peers);
 }
 
+void
+mesh_peer_manager_get_stats (MeshPeerManager * m, MeshPeerStats * stats)
+{
+  g_mutex_lock (&m->stats_lock);
+  *stats = m->stats;
+  g_mutex_unlock (&m->stats_lock);
+}
+
 const gchar *
 mesh_peer_manager_get_peer_id (MeshPeerManager * m)
 {
@@ -1341,6 +1379,7 @@ static void
 mesh_peer_manager_init (MeshPeerManager * m)
 {
   m->rand = g_rand_new ();
+  g_mutex_init (&m->stats_lock);
   m->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) peer_free);
   m->backoff = mesh_link_backoff_new ();
@@ -1358,6 +1397,7 @@ mesh_peer_manager_finalize (GObject * object)
   mesh_link_backoff_free (m->backoff);
   mesh_segment_cache_free (m->cache);
   g_rand_free (m->rand);
+  g_mutex_clear (&m->stats_lock);
   g_clear_object (&m->transport);
   g_main_context_unref (m->context);
   g_free (m->peer_id);

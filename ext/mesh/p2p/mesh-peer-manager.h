@@ -105,5 +105,8 @@ gboolean mesh_peer_manager_accept_segment (MeshPeerManager * manager,
 guint64 mesh_peer_manager_get_bytes_uploaded (MeshPeerManager * manager);
 guint mesh_peer_manager_get_n_peers (MeshPeerManager * manager);
 const gchar *mesh_peer_manager_get_peer_id (MeshPeerManager * manager);
+/* How the requests fared so far (see MeshPeerStats). Any thread. */
+void mesh_peer_manager_get_stats (MeshPeerManager * manager,
+    MeshPeerStats * stats);
 
 G_END_DECLS

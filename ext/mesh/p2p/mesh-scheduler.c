@@ -43,7 +43,9 @@ backoff_end (const MeshScheduleInput * in, gint64 latest_cdn_start)
 MeshScheduleDecision
 mesh_schedule_decide (const MeshScheduleInput * in)
 {
-  MeshScheduleDecision out = { MESH_SCHEDULE_CDN, 0 };
+  MeshScheduleDecision out = { MESH_SCHEDULE_CDN, 0,
+    MESH_SCHEDULE_REASON_NO_TIME
+  };
   gint64 latest_cdn_start;
   gint64 until;
 
@@ -56,11 +58,14 @@ mesh_schedule_decide (const MeshScheduleInput * in)
 
   if (in->peer_has_it) {
     if (in->now + transfer_time (in->size, in->peer_throughput) +
-        MESH_SCHEDULE_SAFETY_US <= in->deadline)
+        MESH_SCHEDULE_SAFETY_US <= in->deadline) {
       out.action = MESH_SCHEDULE_PEER;
+      out.reason = MESH_SCHEDULE_REASON_NONE;
+    }
     return out;
   }
 
+  out.reason = MESH_SCHEDULE_REASON_NOBODY;
   if (in->peer_fetching_it) {
     out.action = MESH_SCHEDULE_WAIT;
     out.wait_until = latest_cdn_start;

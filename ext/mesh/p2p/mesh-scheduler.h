@@ -61,9 +61,17 @@ typedef struct {
   guint32 random;               /* uniformly random, for the back-off */
 } MeshScheduleInput;
 
+/* Why a segment goes to the CDN (for the statistics). */
+typedef enum {
+  MESH_SCHEDULE_REASON_NONE,    /* not the CDN */
+  MESH_SCHEDULE_REASON_NO_TIME, /* the deadline left no time for a peer */
+  MESH_SCHEDULE_REASON_NOBODY,  /* no peer had it or announced it in time */
+} MeshScheduleReason;
+
 typedef struct {
   MeshScheduleAction action;
   gint64 wait_until;            /* for MESH_SCHEDULE_WAIT */
+  MeshScheduleReason reason;    /* for MESH_SCHEDULE_CDN */
 } MeshScheduleDecision;
 
 MeshScheduleDecision mesh_schedule_decide (const MeshScheduleInput * in);

@@ -1314,6 +1314,50 @@ gst_mesh_dash_src_advance (GstMeshAdaptiveSrc * src, GstMeshStream * stream)
   ds->discont = FALSE;
 }
 
+/* The fragments from the one next_fragment() returns on, up to @until,
+ * among the segments of the current Period already listed (and, live,
+ * available): no listing, no reload, the position does not move. */
+static guint
+gst_mesh_dash_src_peek_fragments (GstMeshAdaptiveSrc * src,
+    GstMeshStream * stream, GstClockTime until, GstMeshFragment * fragments,
+    guint max)
+{
+  GstMeshDashSrc *self = GST_MESH_DASH_SRC (src);
+  DashStream *ds = gst_mesh_stream_get_data (stream);
+  GstClockTime next_end = ds->next_end;
+  gboolean discont = ds->discont;
+  const MeshDashMpd *mpd;
+  const MeshDashPeriod *period;
+  GstClockTimeDiff edge = G_MAXINT64;
+  guint n = 0;
+  gint i;
+
+  if (ds_ended (ds) || !ds->segments)
+    return 0;
+  mpd = ds_mpd (ds);
+  period = ds_period (ds);
+  if (mpd->dynamic)
+    edge = live_edge_in_period (self, mpd, period);
+  i = dash_stream_find_segment (ds, ds->position);
+  for (; i >= 0 && (guint) i < ds->segments->len && n < max; i++) {
+    const MeshDashSegment *segment =
+        &g_array_index (ds->segments, MeshDashSegment, i);
+
+    if (period->start + segment->start >= until
+        || (GstClockTimeDiff) (segment->start + segment->duration) > edge)
+      break;
+    if (!fill_fragment (ds, segment, &fragments[n], NULL)) {
+      gst_mesh_fragment_clear (&fragments[n]);
+      break;
+    }
+    n++;
+    ds->discont = FALSE;
+  }
+  ds->next_end = next_end;
+  ds->discont = discont;
+  return n;
+}
+
 /* ------------------------------------------------------------------------ */
 /* load_manifest */
 
@@ -1809,6 +1853,7 @@ gst_mesh_dash_src_class_init (GstMeshDashSrcClass * klass)
   adaptive_class->load_manifest = gst_mesh_dash_src_load_manifest;
   adaptive_class->next_fragment = gst_mesh_dash_src_next_fragment;
   adaptive_class->advance = gst_mesh_dash_src_advance;
+  adaptive_class->peek_fragments = gst_mesh_dash_src_peek_fragments;
   adaptive_class->update = gst_mesh_dash_src_update;
   adaptive_class->switch_representation =
       gst_mesh_dash_src_switch_representation;

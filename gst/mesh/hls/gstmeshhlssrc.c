@@ -565,6 +565,34 @@ gst_mesh_hls_src_advance (GstMeshAdaptiveSrc * src, GstMeshStream * stream)
   hs->discont = FALSE;
 }
 
+/* The fragments from the one next_fragment() returns on, up to @until, as
+ * the playlist lists them now: the walk moves a copy of the position. */
+static guint
+gst_mesh_hls_src_peek_fragments (GstMeshAdaptiveSrc * src,
+    GstMeshStream * stream, GstClockTime until, GstMeshFragment * fragments,
+    guint max)
+{
+  HlsStream probe = *(HlsStream *) gst_mesh_stream_get_data (stream);
+  const MeshHlsSegment *segment;
+  guint n = 0;
+
+  if (!probe.playlist || probe.playlist->segments->len == 0)
+    return 0;
+  probe.next_sequence = MAX (probe.next_sequence,
+      segment_at (probe.playlist, 0)->sequence);
+  while (n < max && probe.next_timestamp < until
+      && (segment = mesh_hls_media_playlist_find_sequence (probe.playlist,
+              probe.next_sequence))) {
+    if (!segment->gap) {
+      fill_fragment (&probe, segment, &fragments[n++]);
+      probe.discont = FALSE;
+    }
+    probe.next_sequence++;
+    probe.next_timestamp += segment->duration;
+  }
+  return n;
+}
+
 /* RFC 8216 6.3.4: reload after the target duration, or half of it when the
  * playlist had not changed. */
 static gint64
@@ -716,6 +744,7 @@ gst_mesh_hls_src_class_init (GstMeshHlsSrcClass * klass)
   adaptive_class->load_manifest = gst_mesh_hls_src_load_manifest;
   adaptive_class->next_fragment = gst_mesh_hls_src_next_fragment;
   adaptive_class->advance = gst_mesh_hls_src_advance;
+  adaptive_class->peek_fragments = gst_mesh_hls_src_peek_fragments;
   adaptive_class->update = gst_mesh_hls_src_update;
   adaptive_class->switch_representation =
       gst_mesh_hls_src_switch_representation;

@@ -739,6 +739,115 @@ GST_START_TEST (test_two_cdns_one_swarm_master_playlist)
 
 GST_END_TEST;
 
+/* Asking the swarm ahead (mesh_fetcher_prefetch): the last mesh-stats
+ * that @v posted so far. */
+static GstStructure *
+viewer_last_stats (Viewer * v)
+{
+  GstBus *bus = gst_element_get_bus (v->pipeline);
+  GstStructure *last = NULL;
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    if (gst_message_has_name (msg, "mesh-stats")) {
+      g_clear_pointer (&last, gst_structure_free);
+      last = gst_structure_copy (gst_message_get_structure (msg));
+    }
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  return last;
+}
+
+static guint64
+stats_get (const GstStructure * s, const gchar * field)
+{
+  guint64 v = 0;
+
+  fail_unless (gst_structure_get_uint64 (s, field, &v), "no %s in %"
+      GST_PTR_FORMAT, field, s);
+  return v;
+}
+
+/* Requests in the slack buckets of @s from @min_ms on, and in all. */
+static guint64
+slack_at_least (const GstStructure * s, gint64 min_ms, guint64 * all)
+{
+  const gchar *histogram = gst_structure_get_string (s, "slack-histogram");
+  g_auto (GStrv) buckets = NULL;
+  gint64 lower = 0;
+  guint64 n = 0;
+  guint i;
+
+  fail_unless (histogram != NULL);
+  buckets = g_strsplit (histogram, ",", -1);
+  *all = 0;
+  for (i = 0; buckets[i]; i++) {
+    g_auto (GStrv) kv = g_strsplit (buckets[i], ":", 2);
+    guint64 count = g_ascii_strtoull (kv[1], NULL, 10);
+
+    *all += count;
+    if (lower >= min_ms)
+      n += count;
+    lower = g_str_equal (kv[0], "inf") ? G_MAXINT64 :
+        g_ascii_strtoll (kv[0], NULL, 10);
+  }
+  return n;
+}
+
+GST_START_TEST (test_live_prefetch_asks_peers_early)
+{
+  Viewer *viewers[N_VIEWERS];
+  GstStructure *stats[N_VIEWERS];
+  guint64 origin_bytes, early = 0;
+  guint i;
+
+  for (i = 0; i < N_VIEWERS; i++) {
+    viewers[i] = viewer_start_with ("live/live/index.m3u8", "stats-interval",
+        250, NULL);
+    viewer_wait_fragments (viewers[i], 1);
+  }
+  for (i = 0; i < N_VIEWERS; i++)
+    viewer_wait_fragments (viewers[i], 8);
+  for (i = 0; i < N_VIEWERS; i++) {
+    stats[i] = viewer_last_stats (viewers[i]);
+    fail_unless (stats[i] != NULL, "viewer %u posted no mesh-stats", i);
+    fail_unless (viewers[i]->worst_lateness < STALL_NS, "viewer %u stalled", i);
+    viewer_stop (viewers[i]);
+  }
+
+  origin_bytes = mesh_origin_server_get_bytes (origin, "/live/live/seg");
+  fail_unless (origin_bytes < total_received (viewers),
+      "origin served %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes",
+      origin_bytes, total_received (viewers));
+  for (i = 0; i < N_VIEWERS; i++) {
+    guint64 requests = stats_get (stats[i], "segments-to-peers");
+    guint64 all;
+
+    GST_INFO ("viewer %u: %" GST_PTR_FORMAT, i, stats[i]);
+    /* upcoming segments went to the swarm ahead of their download, which
+     * adopted them */
+    fail_unless (stats_get (stats[i], "prefetched") > 0);
+    fail_unless (stats_get (stats[i], "prefetch-adopted") > 0);
+    fail_unless (requests > 0);
+    fail_unless (stats_get (stats[i], "cdn-nobody") + stats_get (stats[i],
+            "cdn-no-time") + stats_get (stats[i], "cdn-peer-failed")
+        <= requests);
+    early += slack_at_least (stats[i], 2000, &all);
+    fail_unless_equals_uint64 (all, requests);
+    gst_structure_free (stats[i]);
+  }
+  /* fetched one fragment ahead of a sink that holds nothing, no request
+   * would have 2 s of slack */
+  fail_unless (early > 0, "no request was made 2 s ahead of its deadline");
+  for (i = 0; i < N_VIEWERS; i++) {
+    assert_live_output_is_cdn_content (viewers[i]);
+    viewer_free (viewers[i]);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 p2p_suite (void)
 {
@@ -757,6 +866,7 @@ p2p_suite (void)
   tcase_add_test (tc, test_max_upload_rate);
   tcase_add_test (tc, test_two_cdns_one_swarm_media_playlist);
   tcase_add_test (tc, test_two_cdns_one_swarm_master_playlist);
+  tcase_add_test (tc, test_live_prefetch_asks_peers_early);
   return s;
 }
 
