@@ -607,7 +607,62 @@ def summarize(args, results, baseline, origin_stats, machine, helpers):
                                          and b_first else None)
     summary["cpu_s_per_s"] = median(r["cpu_ms"] / r["t_ms"] for r in ok
                                     if r.get("t_ms"))
+    summary["swarm"] = summarize_swarm(ok)
     return summary
+
+
+SWARM_COUNTERS = ("segments_to_peers", "segments_from_peers", "cdn_nobody",
+                  "cdn_no_time", "cdn_peer_failed", "prefetched",
+                  "prefetch_adopted")
+
+
+def slack_percentile(histogram, q):
+    """The upper bound (ms, None = open) of the slack bucket holding the
+    q-quantile of the requests."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    seen = 0
+    for bound, count in histogram.items():
+        seen += count
+        if seen >= q * total:
+            return None if bound == "inf" else int(bound)
+    return None
+
+
+def summarize_swarm(ok):
+    """How the segments asked of the swarm fared, over every viewer (the
+    "swarm" object of mesh-viewer's result), or None when none reported."""
+    swarms = [r["swarm"] for r in ok if r.get("swarm")]
+    if not swarms:
+        return None
+    out = {k: sum(w.get(k, 0) for w in swarms) for k in SWARM_COUNTERS}
+    histogram = {}
+    for w in swarms:
+        for bound, count in w.get("slack_ms", {}).items():
+            histogram[bound] = histogram.get(bound, 0) + count
+    out["slack_ms"] = histogram
+    out["slack_ms_p10"] = slack_percentile(histogram, 0.1)
+    out["slack_ms_p50"] = slack_percentile(histogram, 0.5)
+    out["slack_ms_p90"] = slack_percentile(histogram, 0.9)
+    return out
+
+
+def print_swarm(w):
+    if not w:
+        return
+    asked = w["segments_to_peers"]
+    print("swarm requests              %d segments asked of peers, %d came "
+          "from peers; to the CDN: %d nobody had it, %d no time, %d peer "
+          "failed; %d prefetched, %d adopted" % (
+              asked, w["segments_from_peers"], w["cdn_nobody"],
+              w["cdn_no_time"], w["cdn_peer_failed"], w["prefetched"],
+              w["prefetch_adopted"]))
+    print("slack (deadline - request)  %s; p10 <= %s ms, median <= %s ms, "
+          "p90 <= %s ms" % (
+              " ".join("<%s:%d" % (b, c) for b, c in w["slack_ms"].items()),
+              fmt(w["slack_ms_p10"]), fmt(w["slack_ms_p50"]),
+              fmt(w["slack_ms_p90"])))
 
 
 def verdict(ok):
@@ -628,6 +683,7 @@ def print_summary(s):
               "times; ideal 1)" % (s["offload"], s["ceiling"],
                                    s["offload_of_ceiling"],
                                    s["stream_copies_from_origin"]))
+    print_swarm(s.get("swarm"))
     p = s["p2p_ratio"]
     print("p2p-ratio per viewer        median %s [%s..%s]" % (
         fmt(p["median"], "%.3f"), fmt(p["min"], "%.3f"),

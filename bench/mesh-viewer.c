@@ -30,7 +30,10 @@
  *                its running time (+ latency) on the pipeline clock, the
  *                stall lasting from when it was due until it arrived;
  *   the element's counters (bytes-from-cdn, bytes-from-peers,
- *   bytes-uploaded, p2p-ratio, peers), current_bitrate (bit/s of the
+ *   bytes-uploaded, p2p-ratio, peers), "swarm" (from the last mesh-stats:
+ *   segments_to_peers, segments_from_peers, cdn_nobody, cdn_no_time,
+ *   cdn_peer_failed, prefetched, prefetch_adopted, and slack_ms: requests
+ *   per slack bucket, {"500": n, ..., "inf": n}), current_bitrate (bit/s of the
  *   variant played when the line is printed), the peers seen, and the
  *   process's CPU time and peak RSS (getrusage: every thread of this
  *   process).
@@ -102,6 +105,7 @@ typedef struct
   guint peer_disconnects;       /* lock */
   guint sinks;                  /* lock */
 
+  GstStructure *last_stats;     /* main thread: the last mesh-stats */
   gchar *error;                 /* main thread */
   gboolean eos;                 /* main thread */
   gboolean interrupted;         /* main thread */
@@ -476,6 +480,46 @@ json_string (const gchar * s)
   return g_string_free (out, FALSE);
 }
 
+/* "swarm": how the segments asked of the swarm fared (the last
+ * mesh-stats; main thread). */
+static void
+append_swarm (Viewer * viewer, GString * out)
+{
+  static const gchar *const fields[] = { "segments-to-peers",
+    "segments-from-peers", "cdn-nobody", "cdn-no-time", "cdn-peer-failed",
+    "prefetched", "prefetch-adopted"
+  };
+  const GstStructure *s = viewer->last_stats;
+  const gchar *slack;
+  guint i;
+
+  if (!s || !gst_structure_has_field (s, "segments-to-peers"))
+    return;
+  g_string_append (out, ", \"swarm\": {");
+  for (i = 0; i < G_N_ELEMENTS (fields); i++) {
+    guint64 v = 0;
+    g_autofree gchar *key = g_strdelimit (g_strdup (fields[i]), "-", '_');
+
+    gst_structure_get_uint64 (s, fields[i], &v);
+    g_string_append_printf (out, "%s\"%s\": %" G_GUINT64_FORMAT,
+        i ? ", " : "", key, v);
+  }
+  slack = gst_structure_get_string (s, "slack-histogram");
+  g_string_append (out, ", \"slack_ms\": {");
+  if (slack) {
+    g_auto (GStrv) buckets = g_strsplit (slack, ",", -1);
+
+    for (i = 0; buckets[i]; i++) {
+      g_auto (GStrv) kv = g_strsplit (buckets[i], ":", 2);
+
+      if (kv[0] && kv[1])
+        g_string_append_printf (out, "%s\"%s\": %s", i ? ", " : "", kv[0],
+            kv[1]);
+    }
+  }
+  g_string_append (out, "}}");
+}
+
 static void
 print_report (Viewer * viewer, gboolean final)
 {
@@ -516,6 +560,7 @@ print_report (Viewer * viewer, gboolean final)
       G_GUINT64_FORMAT ", \"p2p_ratio\": %.4f, \"peers\": %u, "
       "\"current_bitrate\": %u", c.from_cdn, c.from_peers, c.uploaded, c.ratio,
       c.peers, c.bitrate);
+  append_swarm (viewer, out);
   g_string_append_printf (out, ", \"cpu_ms\": %.1f, \"user_ms\": %.1f, "
       "\"sys_ms\": %.1f, \"max_rss_kib\": %ld",
       (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000.0 +
@@ -586,8 +631,13 @@ on_bus_message (GstBus * bus, GstMessage * msg, gpointer user_data)
     case GST_MESSAGE_ELEMENT:{
       const GstStructure *s = gst_message_get_structure (msg);
 
-      if (s && GST_MESSAGE_SRC (msg) == GST_OBJECT (viewer->src))
+      if (s && GST_MESSAGE_SRC (msg) == GST_OBJECT (viewer->src)) {
         note_peers (viewer, s);
+        if (gst_structure_has_name (s, "mesh-stats")) {
+          g_clear_pointer (&viewer->last_stats, gst_structure_free);
+          viewer->last_stats = gst_structure_copy (s);
+        }
+      }
       break;
     }
     default:
@@ -747,6 +797,7 @@ main (int argc, char **argv)
   g_array_unref (viewer.stalls);
   g_mutex_clear (&viewer.lock);
   g_free (viewer.error);
+  g_clear_pointer (&viewer.last_stats, gst_structure_free);
   g_free (uri);
   g_free (tracker);
   g_free (local_address);
