@@ -6,7 +6,9 @@
  * Tests of MeshQuicLink and MeshQuicTransport (ext/mesh/p2p/mesh-quic-link.
  * [ch]): two links in one process, both on 127.0.0.1, each made by its own
  * transport (as two viewers would, with their own credentials), their
- * signalling relayed by the test (which may tamper with it).
+ * signalling relayed by the test (which may tamper with it, reorder it or
+ * drop it). The transport-independent helpers of mesh-peer-transport.h are
+ * tested in peer-transport.c, the session rules in wire-session.c.
  *
  * Threads: only the test's own, which runs one GMainContext per test (pushed
  * as thread-default) that owns both transports and links; every wait
@@ -30,6 +32,14 @@
 #define BULK_SIZE (2 * 1024 * 1024)
 #define N_TRANSFERS 3
 
+typedef enum
+{
+  RELAY_DIRECT,                 /* every signal at once */
+  RELAY_OFFER_LAST,             /* candidates first, the offer after
+                                 * end-of-candidates, from an idle */
+  RELAY_NONE,                   /* nothing: never connects */
+} RelayMode;
+
 typedef struct _Pair Pair;
 
 typedef struct
@@ -49,6 +59,7 @@ typedef struct
   gboolean ready;
   guint n_closed;
   GError *reason;
+  gint64 closed_at;
   guint n_writable;
   GPtrArray *frames;            /* GBytes: non-DATA frames, re-encoded */
   Transfer transfers[N_TRANSFERS];      /* ids 1..N_TRANSFERS */
@@ -58,11 +69,15 @@ typedef struct
   guint n_cancels;
   gchar *tamper_fingerprint;    /* replaces ours in the offer we send */
   gboolean relay_candidate_out;
+  guint n_candidates_out;
+  gboolean gathering_done;
+  JsonObject *held_offer;       /* RELAY_OFFER_LAST */
 } Side;
 
 struct _Pair
 {
   GMainContext *context;
+  RelayMode mode;
   Side a, b;
 };
 
@@ -90,6 +105,19 @@ bulk_chunk (guint64 offset, gsize size)
   return g_bytes_new_take (data, size);
 }
 
+static gboolean
+deliver_held (gpointer user_data)
+{
+  Side *side = user_data;
+  Side *to = other_side (side);
+  JsonObject *offer = g_steal_pointer (&side->held_offer);
+
+  if (offer && to->link)
+    mesh_peer_connection_handle_signal (conn (to), offer);
+  g_clear_pointer (&offer, json_object_unref);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_signal_out (MeshPeerConnection * c, JsonObject * data, Side * side)
 {
@@ -97,6 +125,10 @@ on_signal_out (MeshPeerConnection * c, JsonObject * data, Side * side)
   const gchar *kind = json_object_get_string_member (data, "kind");
 
   fail_unless (kind != NULL);
+  if (strcmp (kind, "candidate") == 0)
+    side->n_candidates_out++;
+  else if (strcmp (kind, "end-of-candidates") == 0)
+    side->gathering_done = TRUE;
   if (strcmp (kind, "quic-offer") == 0) {
     fail_unless (json_object_get_string_member (data, "ufrag") != NULL);
     fail_unless_equals_string (json_object_get_string_member (data, "alpn"),
@@ -110,6 +142,26 @@ on_signal_out (MeshPeerConnection * c, JsonObject * data, Side * side)
   } else if (strcmp (kind, "candidate") == 0) {
     if (strstr (json_object_get_string_member (data, "sdp"), " typ relay"))
       side->relay_candidate_out = TRUE;
+  }
+  switch (side->pair->mode) {
+    case RELAY_NONE:
+      return;
+    case RELAY_OFFER_LAST:
+      if (strcmp (kind, "quic-offer") == 0) {
+        fail_unless (side->held_offer == NULL);
+        side->held_offer = json_object_ref (data);
+        return;
+      }
+      if (strcmp (kind, "end-of-candidates") == 0) {
+        GSource *idle = g_idle_source_new ();
+
+        g_source_set_callback (idle, deliver_held, side, NULL);
+        g_source_attach (idle, side->pair->context);
+        g_source_unref (idle);
+      }
+      break;
+    case RELAY_DIRECT:
+      break;
   }
   if (to->link)
     mesh_peer_connection_handle_signal (conn (to), data);
@@ -243,6 +295,7 @@ on_closed (MeshPeerConnection * c, GError * reason, Side * side)
   fail_unless_equals_int (mesh_peer_connection_get_state (c),
       MESH_PEER_CONNECTION_CLOSED);
   side->n_closed++;
+  side->closed_at = g_get_monotonic_time ();
   g_clear_error (&side->reason);
   side->reason = g_error_copy (reason);
 }
@@ -260,8 +313,17 @@ default_config (const gchar * peer_id)
 }
 
 static void
-side_init (Pair * pair, Side * side, const MeshQuicLinkConfig * config,
-    const gchar * remote_id, gboolean controlling)
+side_connect_signals (Side * side)
+{
+  g_signal_connect (side->link, "signal-out", G_CALLBACK (on_signal_out), side);
+  g_signal_connect (side->link, "connected", G_CALLBACK (on_connected), side);
+  g_signal_connect (side->link, "frame", G_CALLBACK (on_frame), side);
+  g_signal_connect (side->link, "writable", G_CALLBACK (on_writable), side);
+  g_signal_connect (side->link, "closed", G_CALLBACK (on_closed), side);
+}
+
+static void
+side_init_common (Pair * pair, Side * side)
 {
   GError *err = NULL;
   guint i;
@@ -276,37 +338,105 @@ side_init (Pair * pair, Side * side, const MeshQuicLinkConfig * config,
   }
   side->transport = mesh_quic_transport_new (pair->context, &err);
   fail_unless (side->transport != NULL, "%s", err ? err->message : "");
+}
+
+static void
+side_init (Pair * pair, Side * side, const MeshQuicLinkConfig * config,
+    const gchar * remote_id, gboolean controlling)
+{
+  side_init_common (pair, side);
   side->link = mesh_quic_link_new (side->transport, config, remote_id,
       controlling);
   fail_unless (side->link != NULL);
-  g_signal_connect (side->link, "signal-out", G_CALLBACK (on_signal_out), side);
-  g_signal_connect (side->link, "connected", G_CALLBACK (on_connected), side);
-  g_signal_connect (side->link, "frame", G_CALLBACK (on_frame), side);
-  g_signal_connect (side->link, "writable", G_CALLBACK (on_writable), side);
-  g_signal_connect (side->link, "closed", G_CALLBACK (on_closed), side);
+  side_connect_signals (side);
 }
 
-/* A ("peer-a", controlling = QUIC client, uploads) and B ("peer-b"). */
+/* The peer manager's way: mesh_peer_transport_connect(). */
+static void
+side_init_connect (Pair * pair, Side * side,
+    const MeshPeerConnectParams * params)
+{
+  MeshPeerConnection *c;
+
+  side_init_common (pair, side);
+  c = mesh_peer_transport_connect (MESH_PEER_TRANSPORT (side->transport),
+      params);
+  fail_unless (MESH_IS_QUIC_LINK (c));
+  side->link = MESH_QUIC_LINK (c);
+  side_connect_signals (side);
+}
+
 static Pair *
-pair_new_full (const MeshQuicLinkConfig * ca, const MeshQuicLinkConfig * cb)
+pair_alloc (RelayMode mode)
 {
   Pair *pair = g_new0 (Pair, 1);
 
+  pair->mode = mode;
   pair->context = g_main_context_new ();
   g_main_context_push_thread_default (pair->context);
-  side_init (pair, &pair->a, ca, "peer-b", TRUE);
-  side_init (pair, &pair->b, cb, "peer-a", FALSE);
+  return pair;
+}
+
+/* A ("peer-a", controlling = QUIC client) and B ("peer-b"), each expecting
+ * the other under @a_expects / @b_expects. */
+static Pair *
+pair_new_ids (RelayMode mode, const MeshQuicLinkConfig * ca,
+    const MeshQuicLinkConfig * cb, const gchar * a_expects,
+    const gchar * b_expects)
+{
+  Pair *pair = pair_alloc (mode);
+
+  side_init (pair, &pair->a, ca, a_expects, TRUE);
+  side_init (pair, &pair->b, cb, b_expects, FALSE);
   return pair;
 }
 
 static Pair *
-pair_new (void)
+pair_new_full (const MeshQuicLinkConfig * ca, const MeshQuicLinkConfig * cb)
+{
+  return pair_new_ids (RELAY_DIRECT, ca, cb, "peer-b", "peer-a");
+}
+
+static MeshPeerConnectParams
+default_params (const gchar * local, const gchar * remote, gboolean controlling)
+{
+  MeshPeerConnectParams params = {
+    .swarm_id = "swarm-1",
+    .local_peer_id = local,
+    .remote_peer_id = remote,
+    .controlling = controlling,
+    .local_address = "127.0.0.1",
+  };
+
+  return params;
+}
+
+static Pair *
+pair_new_connect (const MeshPeerConnectParams * pa,
+    const MeshPeerConnectParams * pb)
+{
+  Pair *pair = pair_alloc (RELAY_DIRECT);
+
+  side_init_connect (pair, &pair->a, pa);
+  side_init_connect (pair, &pair->b, pb);
+  return pair;
+}
+
+/* A uploads. */
+static Pair *
+pair_new_mode (RelayMode mode)
 {
   MeshQuicLinkConfig ca = default_config ("peer-a");
   MeshQuicLinkConfig cb = default_config ("peer-b");
 
   ca.upload = TRUE;
-  return pair_new_full (&ca, &cb);
+  return pair_new_ids (mode, &ca, &cb, "peer-b", "peer-a");
+}
+
+static Pair *
+pair_new (void)
+{
+  return pair_new_mode (RELAY_DIRECT);
 }
 
 static void
@@ -330,8 +460,10 @@ pair_wait_ready (Pair * pair)
 static guint
 count_lingering (Pair * pair)
 {
-  return mesh_quic_transport_count_lingering (pair->a.transport) +
-      mesh_quic_transport_count_lingering (pair->b.transport);
+  return (pair->a.transport ?
+      mesh_quic_transport_count_lingering (pair->a.transport) : 0) +
+      (pair->b.transport ?
+      mesh_quic_transport_count_lingering (pair->b.transport) : 0);
 }
 
 static void
@@ -350,6 +482,9 @@ side_clear (Side * side)
   for (i = 0; i < N_TRANSFERS; i++)
     g_byte_array_unref (side->transfers[i].bytes);
   g_free (side->tamper_fingerprint);
+  g_clear_pointer (&side->held_offer, json_object_unref);
+  if (!side->transport)
+    return;
   /* the transport is freed once its lingering links are */
   weak = side->transport;
   g_object_add_weak_pointer (G_OBJECT (side->transport), &weak);
@@ -365,6 +500,8 @@ pair_free (Pair * pair)
   g_clear_object (&pair->b.link);
   WAIT_FOR (pair->context, count_lingering (pair) == 0, 10000);
   fail_unless_equals_int (count_lingering (pair), 0);
+  /* idles that would relay a held offer */
+  while (g_main_context_iteration (pair->context, FALSE));
   side_clear (&pair->a);
   side_clear (&pair->b);
   while (g_main_context_iteration (pair->context, FALSE));
@@ -445,27 +582,73 @@ GST_START_TEST (test_connect_and_exchange)
 
 GST_END_TEST;
 
-/* Through the MeshPeerTransport interface, as the peer manager does. */
+/* Through the MeshPeerTransport interface, as the peer manager does:
+ * connections from mesh_peer_transport_connect(), used through
+ * MeshPeerConnection only. */
 GST_START_TEST (test_transport_interface)
 {
+  MeshPeerConnectParams pa = default_params ("peer-a", "peer-b", TRUE);
+  MeshPeerConnectParams pb = default_params ("peer-b", "peer-a", FALSE);
+  MeshWireHaveEntry have[] = { {5, 500} };
+  GBytes *frame = mesh_wire_encode_have (have, 1);
+  MeshPeerConnection *a, *b;
+  Pair *pair;
+
+  pa.upload = TRUE;
+  /* unusable servers are ignored (with a warning), not fatal */
+  pa.stun_server = "no port";
+  pb.turn_server = "http://not-turn";
+  pair = pair_new_connect (&pa, &pb);
+  a = conn (&pair->a);
+  b = conn (&pair->b);
+  fail_unless_equals_int (mesh_peer_connection_get_state (a),
+      MESH_PEER_CONNECTION_CONNECTING);
+  /* nothing may be sent before CONNECTED */
+  fail_if (mesh_peer_connection_send (a, frame));
+  fail_unless (mesh_peer_connection_get_path_type (a) == NULL);
+  fail_unless_equals_int (mesh_peer_connection_get_rtt (a), -1);
+  fail_if (mesh_peer_connection_get_remote_uploads (b));
+
+  pair_start (pair);
+  pair_wait_ready (pair);
+  fail_unless_equals_string (mesh_peer_connection_get_remote_peer_id (a),
+      "peer-b");
+  fail_unless (mesh_peer_connection_get_remote_uploads (b));
+  fail_if (mesh_peer_connection_get_remote_uploads (a));
+  fail_unless (mesh_peer_connection_get_path_type (a) != NULL);
+
+  fail_unless (mesh_peer_connection_send (a, frame));
+  fail_unless (mesh_peer_connection_get_send_queue_size (a) <
+      MESH_PEER_CONNECTION_LOW_WATER);
+  WAIT_FOR (pair->context, pair->b.frames->len == 1
+      && mesh_peer_connection_get_rtt (a) >= 0, 5000);
+  fail_unless_equals_int (pair->b.frames->len, 1);
+  fail_unless (g_bytes_equal (g_ptr_array_index (pair->b.frames, 0), frame));
+  fail_unless (mesh_peer_connection_get_rtt (a) >= 0);
+
+  mesh_peer_connection_close (a, MESH_WIRE_CLOSE_GOING_AWAY, "bye");
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_LOCAL,
+      MESH_WIRE_CLOSE_GOING_AWAY);
+  WAIT_FOR (pair->context, pair->b.n_closed, 5000);
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
+      MESH_WIRE_CLOSE_GOING_AWAY);
+  g_bytes_unref (frame);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* Closed before it got anywhere: the transport ends what is left. */
+GST_START_TEST (test_transport_close_connecting)
+{
   GMainContext *context = g_main_context_new ();
-  MeshPeerConnectParams params = {
-    .swarm_id = "swarm-1",
-    .local_peer_id = "peer-a",
-    .remote_peer_id = "peer-b",
-    .controlling = TRUE,
-    .local_address = "127.0.0.1",
-    .stun_server = "not a server",
-  };
+  MeshPeerConnectParams params = default_params ("peer-a", "peer-b", TRUE);
   MeshQuicTransport *t = mesh_quic_transport_new (context, NULL);
   MeshPeerConnection *c;
 
   fail_unless (t != NULL);
   c = mesh_peer_transport_connect (MESH_PEER_TRANSPORT (t), &params);
   fail_unless (MESH_IS_QUIC_LINK (c));
-  fail_unless_equals_int (mesh_peer_connection_get_state (c),
-      MESH_PEER_CONNECTION_CONNECTING);
-  fail_unless (mesh_peer_connection_get_path_type (c) == NULL);
   mesh_peer_connection_start (c);
   mesh_peer_connection_close (c, MESH_WIRE_CLOSE_GOING_AWAY, "bye");
   fail_unless_equals_int (mesh_peer_connection_get_state (c),
@@ -475,6 +658,119 @@ GST_START_TEST (test_transport_interface)
   fail_unless_equals_int (mesh_quic_transport_count_lingering (t), 0);
   g_object_unref (t);
   g_main_context_unref (context);
+}
+
+GST_END_TEST;
+
+/* Ids the wire cannot carry: no connection. */
+GST_START_TEST (test_transport_refuses_bad_ids)
+{
+  GMainContext *context = g_main_context_new ();
+  MeshQuicTransport *transport = mesh_quic_transport_new (context, NULL);
+  gchar *long_id = g_strnfill (MESH_WIRE_MAX_PEER_ID + 1, 'x');
+  gchar *long_swarm = g_strnfill (MESH_WIRE_MAX_SWARM_ID + 1, 's');
+  MeshPeerConnectParams params = default_params (long_id, "peer-b", TRUE);
+
+  fail_unless (transport != NULL);
+  ASSERT_CRITICAL (fail_unless (mesh_peer_transport_connect
+          (MESH_PEER_TRANSPORT (transport), &params) == NULL));
+  params = default_params ("peer-a", "peer-b", TRUE);
+  params.swarm_id = long_swarm;
+  ASSERT_CRITICAL (fail_unless (mesh_peer_transport_connect
+          (MESH_PEER_TRANSPORT (transport), &params) == NULL));
+  g_free (long_id);
+  g_free (long_swarm);
+  g_object_unref (transport);
+  g_main_context_unref (context);
+}
+
+GST_END_TEST;
+
+/* A STUN server given as "host:port" through connect(): the link asks it
+ * for its server-reflexive address (a Binding request reaches it). */
+GST_START_TEST (test_stun_server_through_connect)
+{
+  MeshPeerConnectParams params = default_params ("peer-a", "peer-b", TRUE);
+  GMainContext *context = g_main_context_new ();
+  GSocket *server = g_socket_new (G_SOCKET_FAMILY_IPV4,
+      G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *addr = g_inet_socket_address_new (lo, 0);
+  GSocketAddress *bound;
+  MeshQuicTransport *t;
+  MeshPeerConnection *c;
+  gchar *stun;
+  guint8 buf[1500];
+  gssize n = -1;
+  gint64 end;
+
+  g_main_context_push_thread_default (context);
+  fail_unless (g_socket_bind (server, addr, FALSE, NULL));
+  g_socket_set_blocking (server, FALSE);
+  bound = g_socket_get_local_address (server, NULL);
+  stun = g_strdup_printf ("127.0.0.1:%u",
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  params.stun_server = stun;
+  t = mesh_quic_transport_new (context, NULL);
+  c = mesh_peer_transport_connect (MESH_PEER_TRANSPORT (t), &params);
+  fail_unless (c != NULL);
+  mesh_peer_connection_start (c);
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end) {
+    n = g_socket_receive (server, (gchar *) buf, sizeof (buf), NULL, NULL);
+    if (n > 0)
+      break;
+    g_main_context_iteration (context, FALSE);
+    g_usleep (1000);
+  }
+  /* a STUN Binding request: type 0x0001, a 20-byte header, then the
+   * attributes it announces (libnice asks servers in RFC 3489 style, without
+   * the RFC 5389 magic cookie) */
+  fail_unless (n >= 20, "no STUN request");
+  fail_unless (buf[0] == 0x00 && buf[1] == 0x01, "type %02x%02x", buf[0],
+      buf[1]);
+  fail_unless_equals_int (n, 20 + (buf[2] << 8 | buf[3]));
+
+  mesh_peer_connection_close (c, MESH_WIRE_CLOSE_GOING_AWAY, "bye");
+  g_object_unref (c);
+  mesh_peer_transport_shutdown (MESH_PEER_TRANSPORT (t), 5000);
+  g_object_unref (t);
+  g_free (stun);
+  g_object_unref (bound);
+  g_object_unref (addr);
+  g_object_unref (lo);
+  g_object_unref (server);
+  while (g_main_context_iteration (context, FALSE));
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+}
+
+GST_END_TEST;
+
+/* Settings that cannot work end the link at start(), cleanly. */
+GST_START_TEST (test_unusable_local_settings)
+{
+  MeshQuicLinkConfig ca = default_config ("peer-a");
+  MeshQuicLinkConfig cb = default_config ("peer-b");
+  Pair *pair;
+
+  /* not an IP address */
+  ca.local_address = "not-an-address";
+  pair = pair_new_ids (RELAY_NONE, &ca, &cb, "peer-b", "peer-a");
+  mesh_peer_connection_start (conn (&pair->a));
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_CONFIG,
+      MESH_WIRE_CLOSE_UNSPECIFIED);
+  fail_unless (strstr (pair->a.reason->message, "not-an-address") != NULL);
+  pair_free (pair);
+
+  /* relay only without a TURN server */
+  ca = default_config ("peer-a");
+  ca.relay_only = TRUE;
+  pair = pair_new_ids (RELAY_NONE, &ca, &cb, "peer-b", "peer-a");
+  mesh_peer_connection_start (conn (&pair->a));
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_CONFIG,
+      MESH_WIRE_CLOSE_UNSPECIFIED);
+  pair_free (pair);
 }
 
 GST_END_TEST;
@@ -609,19 +905,33 @@ GST_END_TEST;
 GST_START_TEST (test_remote_close)
 {
   Pair *pair = pair_new ();
+  GBytes *f = mesh_wire_encode_cancel (3);
 
   pair_start (pair);
   pair_wait_ready (pair);
   mesh_peer_connection_close (conn (&pair->a), MESH_WIRE_CLOSE_GOING_AWAY,
       "bye");
+  /* at once for the closing side, once only; nothing more after */
   assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_LOCAL,
       MESH_WIRE_CLOSE_GOING_AWAY);
+  mesh_peer_connection_close (conn (&pair->a), MESH_WIRE_CLOSE_BUSY, "again");
+  fail_unless_equals_int (pair->a.n_closed, 1);
+  fail_if (mesh_peer_connection_send (conn (&pair->a), f));
+  {
+    JsonObject *empty = json_object_new ();
+
+    mesh_peer_connection_handle_signal (conn (&pair->a), empty);
+    json_object_unref (empty);
+  }
   fail_unless_equals_int (mesh_quic_transport_count_lingering
       (pair->a.transport), 1);
   WAIT_FOR (pair->context, pair->b.n_closed, 5000);
   assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
       MESH_WIRE_CLOSE_GOING_AWAY);
   fail_unless (strstr (pair->b.reason->message, "bye") != NULL);
+  fail_unless (pair->b.closed_at - pair->a.closed_at < G_USEC_PER_SEC);
+  fail_if (mesh_peer_connection_send (conn (&pair->b), f));
+  g_bytes_unref (f);
   /* both drain by themselves */
   WAIT_FOR (pair->context, count_lingering (pair) == 0, 5000);
   fail_unless_equals_int (count_lingering (pair), 0);
@@ -724,6 +1034,251 @@ GST_START_TEST (test_finalize_during_transfer)
   WAIT_FOR (pair->context, pair->a.n_closed, 5000);
   assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_REMOTE,
       MESH_WIRE_CLOSE_GOING_AWAY);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* A expected someone else; B is happy with A. */
+GST_START_TEST (test_wrong_peer_id)
+{
+  MeshQuicLinkConfig ca = default_config ("peer-a");
+  MeshQuicLinkConfig cb = default_config ("peer-b");
+  Pair *pair;
+
+  pair = pair_new_ids (RELAY_DIRECT, &ca, &cb, "peer-x", "peer-a");
+  pair_start (pair);
+  WAIT_FOR (pair->context, pair->a.n_closed && pair->b.n_closed, 20000);
+  fail_if (pair->a.ready);
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_REJECTED,
+      MESH_WIRE_CLOSE_UNSPECIFIED);
+  fail_unless (strstr (pair->a.reason->message, "peer-b") != NULL);
+  /* B saw A's HELLO first, then A's ERROR */
+  fail_unless (pair->b.ready);
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_REMOTE,
+      MESH_WIRE_CLOSE_UNSPECIFIED);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+static void
+inject_bad_signals (Side * side)
+{
+  static const gchar *const bad[] = {
+    "{}",
+    "{\"kind\":42}",
+    "{\"kind\":\"what\"}",
+    /* the old pseudo-TCP transport's set-up */
+    "{\"kind\":\"credentials\",\"ufrag\":\"abcd\",\"pwd\":\"x\"}",
+    "{\"kind\":\"quic-offer\"}",
+    "{\"kind\":\"quic-offer\",\"ufrag\":\"abcd\"}",
+    "{\"kind\":\"quic-offer\",\"ufrag\":[],\"pwd\":\"x\"}",
+    /* no fingerprint, a malformed one, another hash */
+    "{\"kind\":\"quic-offer\",\"ufrag\":\"abcd\",\"pwd\":\"0123456789abcdef"
+        "01234567\",\"alpn\":\"gst-mesh/1\"}",
+    "{\"kind\":\"quic-offer\",\"ufrag\":\"abcd\",\"pwd\":\"0123456789abcdef"
+        "01234567\",\"alpn\":\"gst-mesh/1\",\"fingerprint\":\"sha-256 zz\"}",
+    "{\"kind\":\"quic-offer\",\"ufrag\":\"abcd\",\"pwd\":\"0123456789abcdef"
+        "01234567\",\"alpn\":\"gst-mesh/1\",\"fingerprint\":\"sha-1 AB:CD\"}",
+    "{\"kind\":\"candidate\"}",
+    "{\"kind\":\"candidate\",\"sdp\":17}",
+    "{\"kind\":\"candidate\",\"sdp\":\"a=candidate:garbage\"}",
+    "{\"kind\":\"candidate\",\"sdp\":\"hello\"}",
+    /* component 2 does not exist */
+    "{\"kind\":\"candidate\",\"sdp\":\"a=candidate:1 2 UDP 2013266431 "
+        "127.0.0.1 9 typ host\"}",
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++) {
+    JsonNode *node = json_from_string (bad[i], NULL);
+
+    fail_unless (node != NULL, "%s", bad[i]);
+    mesh_peer_connection_handle_signal (conn (side),
+        json_node_get_object (node));
+    json_node_unref (node);
+  }
+  mesh_peer_connection_handle_signal (conn (side), NULL);
+}
+
+/* Remote candidates before the remote offer (and before start), and
+ * malformed signals, which must change nothing. */
+GST_START_TEST (test_reordered_signalling)
+{
+  Pair *pair = pair_new_mode (RELAY_OFFER_LAST);
+
+  inject_bad_signals (&pair->a);
+  inject_bad_signals (&pair->b);
+  /* B gets all of A's candidates before it even starts */
+  mesh_peer_connection_start (conn (&pair->a));
+  WAIT_FOR (pair->context, pair->a.gathering_done
+      && pair->a.held_offer == NULL, 5000);
+  fail_unless (pair->a.gathering_done);
+  fail_unless (pair->a.n_candidates_out > 0);
+  fail_unless_equals_int (pair->b.n_closed, 0);
+  mesh_peer_connection_start (conn (&pair->b));
+  pair_wait_ready (pair);
+  fail_unless (mesh_peer_connection_get_remote_uploads (conn (&pair->b)));
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_connect_timeout)
+{
+  MeshQuicLinkConfig ca = default_config ("peer-a");
+  MeshQuicLinkConfig cb = default_config ("peer-b");
+  Pair *pair;
+  gint64 start;
+
+  ca.connect_timeout_ms = cb.connect_timeout_ms = 400;
+  pair = pair_new_ids (RELAY_NONE, &ca, &cb, "peer-b", "peer-a");
+  start = g_get_monotonic_time ();
+  pair_start (pair);
+  WAIT_FOR (pair->context, pair->a.n_closed && pair->b.n_closed, 5000);
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_CONNECT_TIMEOUT,
+      MESH_WIRE_CLOSE_TIMEOUT);
+  assert_closed (&pair->b, MESH_PEER_CONNECTION_ERROR_CONNECT_TIMEOUT,
+      MESH_WIRE_CLOSE_TIMEOUT);
+  fail_unless (pair->a.closed_at - start >= 390 * 1000);
+  fail_unless (pair->a.closed_at - start < 1500 * 1000);
+  fail_unless (pair->b.closed_at - start < 1500 * 1000);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_rtt)
+{
+  Pair *pair = pair_new ();
+
+  pair_start (pair);
+  pair_wait_ready (pair);
+  /* the first PING leaves as soon as connected */
+  WAIT_FOR (pair->context, mesh_peer_connection_get_rtt (conn (&pair->a)) >= 0
+      && mesh_peer_connection_get_rtt (conn (&pair->b)) >= 0, 5000);
+  fail_unless (mesh_peer_connection_get_rtt (conn (&pair->a)) >= 0);
+  fail_unless (mesh_peer_connection_get_rtt (conn (&pair->b)) >= 0);
+  fail_unless (mesh_peer_connection_get_rtt (conn (&pair->a)) < G_USEC_PER_SEC);
+  /* PING and PONG are not frames for the owner */
+  fail_unless_equals_int (pair->a.frames->len, 0);
+  fail_unless_equals_int (pair->b.frames->len, 0);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Dropping links */
+
+GST_START_TEST (test_finalize_connecting)
+{
+  Pair *pair;
+
+  /* right after start, with gathering under way */
+  pair = pair_new ();
+  pair_start (pair);
+  g_clear_object (&pair->a.link);
+  g_clear_object (&pair->b.link);
+  pair_free (pair);
+
+  /* in the middle of the connectivity checks */
+  pair = pair_new ();
+  pair_start (pair);
+  g_main_context_iteration (pair->context, FALSE);
+  g_main_context_iteration (pair->context, FALSE);
+  g_clear_object (&pair->a.link);
+  WAIT_FOR (pair->context, FALSE, 100);
+  g_clear_object (&pair->b.link);
+  fail_unless_equals_int (pair->a.n_closed, 0);
+  pair_free (pair);
+
+  /* never started */
+  pair = pair_new ();
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* Handlers that drop the link they are called for. */
+static void
+unref_on_closed (MeshPeerConnection * c, GError * reason, Side * side)
+{
+  g_clear_object (&side->link);
+}
+
+GST_START_TEST (test_unref_in_closed_handler)
+{
+  static const guint8 garbage[] = { 0, 0, 0, 0 };
+  Pair *pair = pair_new ();
+
+  pair_start (pair);
+  pair_wait_ready (pair);
+  g_signal_connect (pair->a.link, "closed", G_CALLBACK (unref_on_closed),
+      &pair->a);
+  g_signal_connect (pair->b.link, "closed", G_CALLBACK (unref_on_closed),
+      &pair->b);
+  /* B closes from inside its stream callback, A from the ERROR it gets */
+  fail_unless (mesh_quic_link_send_raw_for_test (pair->a.link, garbage,
+          sizeof (garbage)));
+  WAIT_FOR (pair->context, pair->a.link == NULL && pair->b.link == NULL, 5000);
+  fail_unless (pair->b.link == NULL);
+  fail_unless (pair->a.link == NULL);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* The lingering connections of closed links belong to their transport:
+ * another transport's shutdown leaves them alone, their own ends them at
+ * once, and a transport lives on while its links linger. */
+GST_START_TEST (test_lingering_per_transport)
+{
+  Pair *pair = pair_new ();
+  gpointer weak_a;
+  gint64 start;
+
+  pair->b.serve = TRUE;
+  pair_start (pair);
+  pair_wait_ready (pair);
+  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0));
+  WAIT_FOR (pair->context, pair->a.transfers[0].bytes->len > 0, 10000);
+
+  /* B dropped in the middle of a transfer: its connection lingers */
+  g_clear_object (&pair->b.link);
+  fail_unless_equals_int (mesh_quic_transport_count_lingering
+      (pair->b.transport), 1);
+  fail_unless_equals_int (mesh_quic_transport_count_lingering
+      (pair->a.transport), 0);
+
+  /* A's transport has nothing to end: B's linger is untouched */
+  mesh_peer_transport_shutdown (MESH_PEER_TRANSPORT (pair->a.transport), 1000);
+  fail_unless_equals_int (mesh_quic_transport_count_lingering
+      (pair->b.transport), 1);
+
+  start = g_get_monotonic_time ();
+  mesh_peer_transport_shutdown (MESH_PEER_TRANSPORT (pair->b.transport), 2000);
+  fail_unless_equals_int (mesh_quic_transport_count_lingering
+      (pair->b.transport), 0);
+  /* at once, not after a drain */
+  fail_unless (g_get_monotonic_time () - start < 400 * G_TIME_SPAN_MILLISECOND);
+  pair_free (pair);
+
+  /* the owner lets go of the transport while a link lingers: the linger
+   * keeps it until it is done */
+  pair = pair_new ();
+  pair_start (pair);
+  pair_wait_ready (pair);
+  g_clear_object (&pair->a.link);
+  fail_unless_equals_int (mesh_quic_transport_count_lingering
+      (pair->a.transport), 1);
+  weak_a = pair->a.transport;
+  g_object_add_weak_pointer (G_OBJECT (weak_a), &weak_a);
+  g_clear_object (&pair->a.transport);
+  fail_unless (weak_a != NULL);
+  WAIT_FOR (pair->context, weak_a == NULL, 10000);
+  fail_unless (weak_a == NULL);
   pair_free (pair);
 }
 
@@ -872,6 +1427,24 @@ GST_START_TEST (test_turn_relay_only)
   fail_unless (transfer_is_bulk (&pair->a.transfers[0]));
   pair_free (pair);
 
+  /* the peer manager's way: the TURN server as a turn:// URL in the
+   * connection parameters gives relayed candidates too (on A only) */
+  {
+    MeshPeerConnectParams pa = default_params ("peer-a", "peer-b", TRUE);
+    MeshPeerConnectParams pb = default_params ("peer-b", "peer-a", FALSE);
+    gchar *url = g_strdup_printf ("turn://mesh:secret@127.0.0.1:%u", port);
+
+    pa.turn_server = url;
+    pair = pair_new_connect (&pa, &pb);
+    pair_start (pair);
+    pair_wait_ready (pair);
+    WAIT_FOR (pair->context, pair->a.gathering_done, 5000);
+    fail_unless (pair->a.relay_candidate_out);
+    fail_if (pair->b.relay_candidate_out);
+    pair_free (pair);
+    g_free (url);
+  }
+
   turn_stop (&turn, context);
   g_main_context_pop_thread_default (context);
   g_main_context_unref (context);
@@ -888,8 +1461,16 @@ quic_link_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_connect_and_exchange);
   tcase_add_test (tc, test_transport_interface);
+  tcase_add_test (tc, test_transport_close_connecting);
+  tcase_add_test (tc, test_transport_refuses_bad_ids);
+  tcase_add_test (tc, test_stun_server_through_connect);
+  tcase_add_test (tc, test_unusable_local_settings);
   tcase_add_test (tc, test_wrong_fingerprint);
   tcase_add_test (tc, test_wrong_swarm);
+  tcase_add_test (tc, test_wrong_peer_id);
+  tcase_add_test (tc, test_reordered_signalling);
+  tcase_add_test (tc, test_connect_timeout);
+  tcase_add_test (tc, test_rtt);
   tcase_add_test (tc, test_bulk_transfer);
   tcase_add_test (tc, test_concurrent_and_cancel);
   tcase_add_test (tc, test_remote_close);
@@ -897,6 +1478,9 @@ quic_link_suite (void)
   tcase_add_test (tc, test_garbage_on_control);
   tcase_add_test (tc, test_frames_out_of_place);
   tcase_add_test (tc, test_finalize_during_transfer);
+  tcase_add_test (tc, test_finalize_connecting);
+  tcase_add_test (tc, test_unref_in_closed_handler);
+  tcase_add_test (tc, test_lingering_per_transport);
   tcase_add_test (tc, test_turn_relay_only);
   return s;
 }

@@ -22,7 +22,7 @@
 #include <gst/check/gstcheck.h>
 
 #include "p2p/mesh-memory-signaller.h"
-#include "p2p/mesh-peer-link.h"
+#include "p2p/mesh-quic-link.h"
 #include "p2p/mesh-peer-manager.h"
 
 #include "../mesh-test-wait.h"
@@ -467,17 +467,18 @@ count_connected (MeshPeerManager * m, const gchar * peer, guint * n)
 }
 
 /* What the hub is for: two peer managers meet through it, without a
- * tracker, and set up a real (libnice, loopback) link. */
+ * tracker, and set up a real (QUIC over ICE, loopback) link. */
 GST_START_TEST (test_two_peer_managers)
 {
   MeshPeerConfig config = { 0, };
   MeshPeerTransport *transport =
-      MESH_PEER_TRANSPORT (mesh_nice_transport_new (context));
+      MESH_PEER_TRANSPORT (mesh_quic_transport_new (context, NULL));
   MeshSignaller *sa = mesh_memory_signaller_new (hub);
   MeshSignaller *sb = mesh_memory_signaller_new (hub);
   MeshPeerManager *a, *b;
   guint a_connected = 0, b_connected = 0;
 
+  fail_unless (transport != NULL);
   config.swarm_id = SWARM;
   config.local_address = "127.0.0.1";
   config.max_peers = 4;

@@ -15,6 +15,11 @@
  * "tick", armed for the earliest of: the next arrival in its inbox, the
  * next time its bucket lets a frame leave. Nothing lingers after a close:
  * the last frames are already in the remote's inbox.
+ *
+ * The session rules (HELLO checks, PING/PONG, the idle timeout) are
+ * mesh-wire-session's, as for the real transports, on the transport's
+ * clock: a second clock source per end, the keepalive, ticks the session
+ * every ping interval once connected.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -27,6 +32,7 @@
 
 #include "p2p/mesh-token-bucket.h"
 #include "p2p/mesh-wire.h"
+#include "p2p/mesh-wire-session.h"
 
 GST_DEBUG_CATEGORY_STATIC (mesh_loopback_debug);
 #define GST_CAT_DEFAULT mesh_loopback_debug
@@ -106,15 +112,17 @@ struct _MeshLoopbackConnection
 
   MeshLoopbackTransport *transport;     /* a reference */
   gchar *name;                  /* in the network */
-  gchar *swarm_id, *local_peer_id, *remote_peer_id;
-  gboolean controlling, upload;
+  gchar *local_peer_id, *remote_peer_id;
+  gboolean controlling;
   guint connect_timeout_ms;
+  MeshWireSession *session;     /* HELLO, PING/PONG, idle timeout */
 
   MeshPeerConnectionState state;
   gboolean started;
   gboolean broken;              /* the other end broke the path */
   MeshLoopbackConnection *remote;       /* weak pointer, once paired */
-  gboolean hello_sent;          /* HELLO left for the path */
+  gboolean hello_sent;          /* HELLO queued for the path */
+  gboolean hello_in_queue;      /* ...and still at the head of the queue */
 
   GQueue send_queue;            /* GBytes */
   gsize queue_size;
@@ -126,10 +134,9 @@ struct _MeshLoopbackConnection
   GSource *tick;
   gint64 tick_when;             /* when the tick is armed for */
   GSource *connect_timer;
+  GSource *keepalive;           /* clock source: the session's tick */
 
   MeshWireDecoder *decoder;
-  gboolean hello_received;
-  gboolean remote_uploads;
   guint64 bytes_sent, bytes_received;
   guint received[N_TYPES];
   MeshGoodputMeter goodput;
@@ -209,20 +216,23 @@ static void
 shut_down (MeshLoopbackConnection * c, gboolean send_error, guint16 code,
     const gchar * message)
 {
+  gboolean hello_still_queued = c->hello_in_queue;
+
   c->state = MESH_PEER_CONNECTION_CLOSED;
   clear_source (&c->tick);
   clear_source (&c->connect_timer);
+  clear_source (&c->keepalive);
   g_queue_clear_full (&c->send_queue, (GDestroyNotify) g_bytes_unref);
   c->queue_size = 0;
+  c->hello_in_queue = FALSE;
   g_queue_clear_full (&c->inbox, (GDestroyNotify) in_flight_free);
   if (c->name)
     g_hash_table_remove (c->transport->network->endpoints, c->name);
 
   if (send_error && c->remote && c->remote->state !=
       MESH_PEER_CONNECTION_CLOSED && c->started) {
-    if (!c->hello_sent)
-      push_last (c, mesh_wire_encode_hello (c->upload ?
-              MESH_WIRE_HELLO_UPLOAD : 0, c->swarm_id, c->local_peer_id));
+    if (!c->hello_sent || hello_still_queued)
+      push_last (c, mesh_wire_session_encode_hello (c->session));
     push_last (c, mesh_wire_encode_error (code, message));
   }
   unpair (c);
@@ -256,53 +266,50 @@ close_conn (MeshLoopbackConnection * c, MeshPeerConnectionError why,
 /* ------------------------------------------------------------------------ */
 /* Receiving */
 
+static void enqueue_urgent (MeshLoopbackConnection * c, GBytes * frame);
+static void keepalive_start (MeshLoopbackConnection * c);
+
+/* Closes as the session says (@error taken): ERROR goes out unless the
+ * remote sent one. */
 static void
-become_connected (MeshLoopbackConnection * c, const MeshWireFrame * f)
+close_from_session (MeshLoopbackConnection * c, GError * error, guint16 code)
 {
-  if (strcmp (f->hello.swarm_id, c->swarm_id) != 0
-      || strcmp (f->hello.peer_id, c->remote_peer_id) != 0) {
-    close_conn (c, MESH_PEER_CONNECTION_ERROR_REJECTED, TRUE,
-        MESH_WIRE_CLOSE_WRONG_SWARM, "HELLO from %s in %s, expected %s in %s",
-        f->hello.peer_id, f->hello.swarm_id, c->remote_peer_id, c->swarm_id);
-    return;
-  }
-  c->hello_received = TRUE;
-  c->remote_uploads = (f->hello.flags & MESH_WIRE_HELLO_UPLOAD) != 0;
-  c->state = MESH_PEER_CONNECTION_CONNECTED;
-  clear_source (&c->connect_timer);
-  GST_DEBUG_OBJECT (c, "%s -> %s connected", c->local_peer_id,
-      c->remote_peer_id);
-  mesh_peer_connection_emit_connected (MESH_PEER_CONNECTION (c));
+  gboolean send_error = !g_error_matches (error, MESH_PEER_CONNECTION_ERROR,
+      MESH_PEER_CONNECTION_ERROR_REMOTE);
+
+  close_conn (c, error->code, send_error, code, "%s", error->message);
+  g_error_free (error);
 }
 
 static void
 handle_frame (MeshLoopbackConnection * c, const MeshWireFrame * f)
 {
+  GBytes *reply = NULL;
+  GError *error = NULL;
+  guint16 code = 0;
+  MeshWireSessionAction action;
+
   c->received[f->type]++;
-  if (!c->hello_received) {
-    if (f->type == MESH_WIRE_TYPE_HELLO)
-      become_connected (c, f);
-    else
-      close_conn (c, MESH_PEER_CONNECTION_ERROR_PROTOCOL, TRUE,
-          MESH_WIRE_CLOSE_PROTOCOL, "%s before HELLO",
-          mesh_wire_type_name (f->type));
-    return;
-  }
-  switch (f->type) {
-    case MESH_WIRE_TYPE_HELLO:
-      close_conn (c, MESH_PEER_CONNECTION_ERROR_PROTOCOL, TRUE,
-          MESH_WIRE_CLOSE_PROTOCOL, "second HELLO");
+  action = mesh_wire_session_handle_frame (c->session, f, conn_now (c),
+      &reply, &code, &error);
+  if (reply)
+    enqueue_urgent (c, reply);
+  switch (action) {
+    case MESH_WIRE_SESSION_CONSUMED:
       break;
-    case MESH_WIRE_TYPE_ERROR:
-      close_conn (c, MESH_PEER_CONNECTION_ERROR_REMOTE, FALSE, f->error.code,
-          "peer closed the connection (code %u): %s", f->error.code,
-          f->error.message);
+    case MESH_WIRE_SESSION_CONNECTED:
+      c->state = MESH_PEER_CONNECTION_CONNECTED;
+      clear_source (&c->connect_timer);
+      keepalive_start (c);
+      GST_DEBUG_OBJECT (c, "%s -> %s connected", c->local_peer_id,
+          c->remote_peer_id);
+      mesh_peer_connection_emit_connected (MESH_PEER_CONNECTION (c));
       break;
-    case MESH_WIRE_TYPE_PING:
-    case MESH_WIRE_TYPE_PONG:
-      break;
-    default:
+    case MESH_WIRE_SESSION_DELIVER:
       mesh_peer_connection_emit_frame (MESH_PEER_CONNECTION (c), f);
+      break;
+    case MESH_WIRE_SESSION_CLOSE:
+      close_from_session (c, error, code);
       break;
   }
 }
@@ -317,6 +324,7 @@ receive (MeshLoopbackConnection * c, GBytes * bytes)
 
   c->bytes_received += size;
   mesh_goodput_meter_add (&c->goodput, conn_now (c), size);
+  mesh_wire_session_received (c->session, conn_now (c));
   mesh_wire_decoder_feed (c->decoder, data, size);
   while (c->state != MESH_PEER_CONNECTION_CLOSED) {
     MeshWireResult res = mesh_wire_decoder_next (c->decoder, &frame, &err);
@@ -324,9 +332,12 @@ receive (MeshLoopbackConnection * c, GBytes * bytes)
     if (res == MESH_WIRE_RESULT_NEED_MORE)
       break;
     if (res == MESH_WIRE_RESULT_ERROR) {
-      close_conn (c, MESH_PEER_CONNECTION_ERROR_PROTOCOL, TRUE,
-          MESH_WIRE_CLOSE_PROTOCOL, "protocol error: %s", err->message);
+      GError *error = NULL;
+      guint16 code = 0;
+
+      mesh_wire_session_decode_error (c->session, err, &code, &error);
       g_clear_error (&err);
+      close_from_session (c, error, code);
       break;
     }
     handle_frame (c, &frame);
@@ -354,6 +365,7 @@ send_some (MeshLoopbackConnection * c, gint64 now)
     if (wait > 0)
       return now + wait;
     g_queue_pop_head (&c->send_queue);
+    c->hello_in_queue = FALSE;
     c->queue_size -= size;
     c->bytes_sent += size;
     mesh_token_bucket_consume (&c->bucket, size, now);
@@ -449,13 +461,69 @@ tick_arm (MeshLoopbackConnection * c, gint64 when)
 }
 
 static void
-enqueue (MeshLoopbackConnection * c, GBytes * frame)
+enqueue_at (MeshLoopbackConnection * c, GBytes * frame, gint pos)
 {
-  g_queue_push_tail (&c->send_queue, frame);
+  g_queue_push_nth (&c->send_queue, frame, pos);
   c->queue_size += g_bytes_get_size (frame);
   if (c->queue_size >= MESH_PEER_CONNECTION_LOW_WATER)
     c->above_low_water = TRUE;
   tick_arm (c, conn_now (c));
+}
+
+static void
+enqueue (MeshLoopbackConnection * c, GBytes * frame)
+{
+  enqueue_at (c, frame, -1);
+}
+
+/* PING and PONG: ahead of everything but HELLO, so that liveness and RTT
+ * are not measured behind a bulk upload (the path's rate still applies). */
+static void
+enqueue_urgent (MeshLoopbackConnection * c, GBytes * frame)
+{
+  if (c->state == MESH_PEER_CONNECTION_CLOSED) {
+    g_bytes_unref (frame);
+    return;
+  }
+  enqueue_at (c, frame, c->hello_in_queue ? 1 : 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keepalive */
+
+static gboolean
+on_keepalive (gpointer data)
+{
+  MeshLoopbackConnection *c = g_object_ref (data);
+  gint64 now = conn_now (c);
+  GBytes *ping = NULL;
+  GError *error = NULL;
+  guint16 code = 0;
+  gboolean keep = TRUE;
+
+  if (mesh_wire_session_tick (c->session, now, &ping, &code, &error)) {
+    enqueue_urgent (c, ping);
+    mesh_peer_clock_source_set (c->keepalive, now +
+        mesh_wire_session_get_ping_interval_ms (c->session) *
+        G_TIME_SPAN_MILLISECOND);
+  } else {
+    g_clear_pointer (&c->keepalive, g_source_unref);
+    close_from_session (c, error, code);
+    keep = FALSE;
+  }
+  g_object_unref (c);
+  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+keepalive_start (MeshLoopbackConnection * c)
+{
+  clear_source (&c->keepalive);
+  c->keepalive = mesh_peer_clock_source_new (&c->transport->clock,
+      conn_now (c) + mesh_wire_session_get_ping_interval_ms (c->session) *
+      G_TIME_SPAN_MILLISECOND);
+  g_source_set_callback (c->keepalive, on_keepalive, c, NULL);
+  g_source_attach (c->keepalive, c->transport->context);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -482,8 +550,9 @@ begin (MeshLoopbackConnection * c)
       || c->state == MESH_PEER_CONNECTION_CLOSED)
     return;
   c->hello_sent = TRUE;
-  enqueue (c, mesh_wire_encode_hello (c->upload ? MESH_WIRE_HELLO_UPLOAD : 0,
-          c->swarm_id, c->local_peer_id));
+  /* nothing is queued before HELLO: it is the head until it leaves */
+  c->hello_in_queue = TRUE;
+  enqueue (c, mesh_wire_session_encode_hello (c->session));
 }
 
 static void
@@ -611,17 +680,14 @@ lb_get_remote_peer_id (MeshPeerConnection * conn)
 static gboolean
 lb_get_remote_uploads (MeshPeerConnection * conn)
 {
-  return MESH_LOOPBACK_CONNECTION (conn)->remote_uploads;
+  return mesh_wire_session_get_remote_uploads (MESH_LOOPBACK_CONNECTION
+      (conn)->session);
 }
 
 static gint64
 lb_get_rtt (MeshPeerConnection * conn)
 {
-  MeshLoopbackConnection *c = MESH_LOOPBACK_CONNECTION (conn);
-
-  if (c->state != MESH_PEER_CONNECTION_CONNECTED || !c->remote)
-    return -1;
-  return c->delay + c->remote->delay;
+  return mesh_wire_session_get_rtt (MESH_LOOPBACK_CONNECTION (conn)->session);
 }
 
 static guint64
@@ -762,8 +828,8 @@ mesh_loopback_connection_finalize (GObject * object)
   g_queue_clear_full (&c->send_queue, (GDestroyNotify) g_bytes_unref);
   g_queue_clear_full (&c->inbox, (GDestroyNotify) in_flight_free);
   mesh_wire_decoder_free (c->decoder);
+  mesh_wire_session_free (c->session);
   g_free (c->name);
-  g_free (c->swarm_id);
   g_free (c->local_peer_id);
   g_free (c->remote_peer_id);
   g_clear_object (&c->transport);
@@ -795,22 +861,26 @@ lb_connect (MeshPeerTransport * base, const MeshPeerConnectParams * params)
 {
   MeshLoopbackTransport *t = MESH_LOOPBACK_TRANSPORT (base);
   MeshLoopbackConnection *c;
-  GBytes *hello;
+  MeshWireSession *session;
+  MeshWireSessionConfig config = {
+    .swarm_id = params->swarm_id,
+    .local_peer_id = params->local_peer_id,
+    .remote_peer_id = params->remote_peer_id,
+    .upload = params->upload,
+  };
 
-  /* the ids must fit the wire, as for a real transport */
-  hello = mesh_wire_encode_hello (0, params->swarm_id, params->local_peer_id);
-  if (!hello)
+  /* NULL when the ids do not fit the wire, as for a real transport */
+  session = mesh_wire_session_new (&config);
+  if (!session)
     return NULL;
-  g_bytes_unref (hello);
 
   c = g_object_new (MESH_TYPE_LOOPBACK_CONNECTION, NULL);
+  c->session = session;
   c->transport = g_object_ref (t);
   c->name = g_strdup_printf ("ep-%u", ++t->network->next_endpoint);
-  c->swarm_id = g_strdup (params->swarm_id);
   c->local_peer_id = g_strdup (params->local_peer_id);
   c->remote_peer_id = g_strdup (params->remote_peer_id);
   c->controlling = params->controlling;
-  c->upload = params->upload;
   c->connect_timeout_ms = params->connect_timeout_ms ?
       params->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
   c->delay = t->default_delay;

@@ -13,10 +13,13 @@
  *   side receives the other's first joins the two.
  * - MeshLoopbackConnection (MeshPeerConnection): the real protocol on top of
  *   a pretend path. Frames are encoded, carried and decoded with mesh-wire;
- *   both sides send HELLO first and check the remote's, like MeshPeerLink.
- *   PING/PONG are not sent (RTT is twice the delay). Each direction has a
- *   send queue (what get_send_queue_size() reports and "writable" is about)
- *   that drains at the sender's rate into the path, where a frame spends the
+ *   the session rules are mesh-wire-session's, as for MeshQuicLink: HELLO
+ *   first and checked, PING every idle timeout / 3 (the RTT is the last
+ *   PING's), PONG, ERROR, the idle timeout (15 s of the clock without a
+ *   byte received: a stalled end that stays stalled that long is closed).
+ *   PING and PONG overtake queued frames. Each direction has a send queue
+ *   (what get_send_queue_size() reports and "writable" is about) that
+ *   drains at the sender's rate into the path, where a frame spends the
  *   sender's delay before the receiver gets it.
  *
  * What a test controls, per connection end (what that end sends):
@@ -28,7 +31,7 @@
  *
  * Threads and time: everything belongs to the GMainContext given to the
  * transport, and every signal is emitted from a source dispatched there,
- * except "closed" from close() and break() (as MeshPeerLink does). Time is
+ * except "closed" from close() and break() (as MeshQuicLink does). Time is
  * the MeshPeerClock given to the transport: timers are clock sources, so a
  * test that moves a fake clock and iterates the context drives it all.
  */
