@@ -1069,7 +1069,7 @@ inject_bad_signals (Side * side)
     "{}",
     "{\"kind\":42}",
     "{\"kind\":\"what\"}",
-    /* the old pseudo-TCP transport's set-up */
+    /* a set-up kind this transport does not speak */
     "{\"kind\":\"credentials\",\"ufrag\":\"abcd\",\"pwd\":\"x\"}",
     "{\"kind\":\"quic-offer\"}",
     "{\"kind\":\"quic-offer\",\"ufrag\":\"abcd\"}",

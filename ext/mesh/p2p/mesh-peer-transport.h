@@ -17,9 +17,10 @@
  *   connect and idle timeouts itself; its owner sees "connected", then the
  *   frames after HELLO except PING, PONG and ERROR.
  *
- * Implementations: MeshNiceTransport (mesh-peer-link.h, libnice pseudo-TCP),
- * the loopback transport of the tests (tests/check/p2p/). A QUIC-over-ICE
- * or a WebRTC data-channel transport implements the same two interfaces.
+ * Implementations: MeshQuicTransport (mesh-quic-link.h, QUIC over libnice
+ * ICE), the loopback transport of the tests (tests/check/p2p/); both apply
+ * the session rules of mesh-wire-session.h. A WebRTC data-channel transport
+ * would implement the same two interfaces.
  *
  * Threads: a transport and its connections belong to one GMainContext, the
  * owner context given to the implementation's constructor (the peer

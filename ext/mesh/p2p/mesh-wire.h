@@ -5,7 +5,7 @@
  *
  * The peer-to-peer wire protocol, version 1 (docs/protocol.md, section 2):
  * framing, encoding and incremental decoding of the frames peers exchange
- * over a reliable byte stream (libnice pseudo-TCP).
+ * over reliable byte streams (QUIC streams, mesh-quic-link.h).
  *
  * Pure: bytes in, frames out; no I/O, no global state, no clock. A decoder
  * has one owner and takes no lock (not thread-safe); the encoders are
