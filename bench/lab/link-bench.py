@@ -12,14 +12,19 @@ on one warm connection (after an unmeasured transfer on it), --runs of
 each, and prints the median goodput in MB/s (10^6 bytes per second).
 
 Transports are pluggable. Each is a pair of commands (shell words; {addr},
-{port}, {size} and {runs} are replaced):
+{port}, {size}, {runs}, {client_addr} (the client's own address), {build}
+(the build directory) and {tracker} are replaced; a transport naming
+{tracker} gets a mesh-tracker on a host of its own, unshaped, whose URL that
+is):
 
   server: runs in the server's namespace, listens on {addr}:{port}, prints
           one line to standard output once it listens, serves until
           SIGTERM;
   client: runs in the client's namespace, prints one JSON line
           {"fresh_s": [seconds, ...], "warm_s": [seconds, ...]}
-          ({runs} of each, {size} bytes each, from {addr}:{port}).
+          ({runs} of each, {size} bytes each, from {addr}:{port}); it may
+          add "fresh_transfer_s" (fresh, request to last byte, set-up
+          excluded) and "connect_s" (set-up times).
 
 Kernel TCP (cubic, set on every socket) is built in and always measured,
 through the same interface (this file's _tcp-server and _tcp-client), and
@@ -27,6 +32,10 @@ every other transport is printed as a ratio against TCP in the same run:
 
   link-bench.py --transport quic 'quic-peer serve {addr} {port}' \\
       'quic-peer fetch {addr} {port} {size} {runs}'
+
+Built in as well: --mesh-quic-link (our peer link, bench/mesh-link-bench,
+set up through a mesh-tracker as in the product) and --quic-udp (the QUIC
+core over a plain UDP socket, tests/check/quic-udp-bench).
 
 Python standard library only; needs root (see lab.py check).
 """
@@ -101,12 +110,14 @@ def connect(addr, port):
 
 def tcp_client(addr, port, size, runs):
     port, size, runs = int(port), int(size), int(runs)
-    fresh = []
+    fresh, transfer, connected = [], [], []
     for _ in range(runs):
         start = time.monotonic()
         with connect(addr, port) as sock:
+            connected.append(time.monotonic() - start)
             fetch(sock, size)
             fresh.append(time.monotonic() - start)
+            transfer.append(fresh[-1] - connected[-1])
     warm = []
     with connect(addr, port) as sock:
         fetch(sock, size)           # warms the congestion window up
@@ -114,7 +125,8 @@ def tcp_client(addr, port, size, runs):
             start = time.monotonic()
             fetch(sock, size)
             warm.append(time.monotonic() - start)
-    return {"fresh_s": fresh, "warm_s": warm}
+    return {"fresh_s": fresh, "warm_s": warm, "fresh_transfer_s": transfer,
+            "connect_s": connected}
 
 
 TCP = ("tcp",
@@ -122,6 +134,21 @@ TCP = ("tcp",
                                             os.path.abspath(__file__)),
        "%s %s _tcp-client {addr} {port} {size} {runs}"
        % (sys.executable, os.path.abspath(__file__)))
+
+# Our peer link: MeshQuicLink set up by the tracker's signalling
+MESH_QUIC_LINK = (
+    "mesh-quic-link",
+    "{build}/bench/mesh-link-bench --serve --tracker {tracker} "
+    "--local-address {addr}",
+    "{build}/bench/mesh-link-bench --fetch --tracker {tracker} "
+    "--local-address {client_addr} --bytes {size} --repeat {runs}")
+
+# The QUIC core alone, over a plain UDP socket (no ICE, no libnice)
+QUIC_UDP = (
+    "quic-udp",
+    "{build}/tests/check/quic-udp-bench --listen {addr}:{port}",
+    "{build}/tests/check/quic-udp-bench --connect {addr}:{port} "
+    "--bytes {size} --repeat {runs} --json")
 
 
 # ---------------------------------------------------------------------------
@@ -136,9 +163,10 @@ def expand(template, **values):
     return [word.format(**values) for word in shlex.split(template)]
 
 
-def measure(lab, server, client, transport, size, runs):
+def measure(lab, server, client, transport, size, runs, build, tracker):
     name, server_cmd, client_cmd = transport
-    values = dict(addr=server.addr, port=PORT, size=size, runs=runs)
+    values = dict(addr=server.addr, port=PORT, size=size, runs=runs,
+                  client_addr=client.addr, build=build, tracker=tracker)
     srv = lab.spawn(server, expand(server_cmd, **values))
     try:
         ready = srv.stdout.readline()
@@ -148,9 +176,29 @@ def measure(lab, server, client, transport, size, runs):
         answer = json.loads(out.stdout.decode().strip().splitlines()[-1])
     finally:
         lab.stop(srv)
-    return {kind: {"seconds": answer[kind + "_s"],
-                   "mb_s": size / statistics.median(answer[kind + "_s"]) / 1e6}
-            for kind in ("fresh", "warm")}
+    row = {kind: {"seconds": answer[kind + "_s"],
+                  "mb_s": size / statistics.median(answer[kind + "_s"]) / 1e6}
+           for kind in ("fresh", "warm", "fresh_transfer")
+           if answer.get(kind + "_s")}
+    if answer.get("connect_s"):
+        row["connect_ms"] = statistics.median(answer["connect_s"]) * 1e3
+    return row
+
+
+def uses_tracker(transports):
+    return any("{tracker}" in cmd for t in transports for cmd in t[1:])
+
+
+def start_tracker(lab, host, build):
+    """A mesh-tracker on host; its ws:// URL."""
+    proc = lab.spawn(host, [os.path.join(build, "tools", "tracker",
+                                         "mesh-tracker"),
+                            "--listen", "%s:8765" % host.addr])
+    banner = proc.stdout.readline().decode().strip()
+    prefix = "mesh-tracker listening on "
+    if not banner.startswith(prefix):
+        raise netlab.LabError("mesh-tracker did not start: %r" % banner)
+    return banner[len(prefix):]
 
 
 def run_condition(args, rtt, loss, transports):
@@ -160,7 +208,11 @@ def run_condition(args, rtt, loss, transports):
         client = lab.add_public("client", netlab.Access.make(
             rtt_ms=rtt, loss=loss, down_kbit=args.rate_kbit,
             up_kbit=args.rate_kbit))
+        tracker_host = (lab.add_public("tracker", addr=netlab.TRACKER_ADDR)
+                        if uses_tracker(transports) else None)
         lab.start()
+        tracker = (start_tracker(lab, tracker_host, args.build)
+                   if tracker_host else None)
         pings = [r for r in lab.ping(client, server.addr, count=5,
                                      interval=0.05) if r is not None]
         row = {"rtt_ms": rtt, "loss": loss,
@@ -168,10 +220,16 @@ def run_condition(args, rtt, loss, transports):
                "transports": {}}
         for transport in transports:
             row["transports"][transport[0]] = measure(
-                lab, server, client, transport, args.size, args.runs)
+                lab, server, client, transport, args.size, args.runs,
+                args.build, tracker)
         return row
     finally:
         lab.close()
+
+
+HEADER = ("condition (ping ms)", "transport", "fresh MB/s", "warm MB/s",
+          "fresh/TCP", "warm/TCP", "xfer MB/s", "conn ms")
+FORMAT = "%-26s %-14s %10s %10s %9s %9s %9s %7s"
 
 
 def print_row(row):
@@ -180,11 +238,16 @@ def print_row(row):
                             if row["loss"] else "")
     measured = row["measured_rtt_ms"]
     for name, r in row["transports"].items():
-        print("%-26s %-9s %10.2f %10.2f %9.2f %9.2f" % (
+        print(FORMAT % (
             "%s (%s)" % (cond, "%.1f" % measured if measured else "-")
-            if name == "tcp" else "", name, r["fresh"]["mb_s"],
-            r["warm"]["mb_s"], r["fresh"]["mb_s"] / tcp["fresh"]["mb_s"],
-            r["warm"]["mb_s"] / tcp["warm"]["mb_s"]), flush=True)
+            if name == "tcp" else "", name,
+            "%.2f" % r["fresh"]["mb_s"], "%.2f" % r["warm"]["mb_s"],
+            "%.2f" % (r["fresh"]["mb_s"] / tcp["fresh"]["mb_s"]),
+            "%.2f" % (r["warm"]["mb_s"] / tcp["warm"]["mb_s"]),
+            "%.2f" % r["fresh_transfer"]["mb_s"]
+            if "fresh_transfer" in r else "-",
+            "%.0f" % r["connect_ms"] if "connect_ms" in r else "-"),
+            flush=True)
 
 
 def parse_args():
@@ -209,9 +272,16 @@ def parse_args():
     parser.add_argument("--transport", nargs=3, action="append", default=[],
                         metavar=("NAME", "SERVER_CMD", "CLIENT_CMD"),
                         help="another transport to compare with TCP")
+    parser.add_argument("--mesh-quic-link", action="store_true",
+                        help="measure our peer link (bench/mesh-link-bench, "
+                        "set up through a mesh-tracker)")
+    parser.add_argument("--quic-udp", action="store_true",
+                        help="measure the QUIC core over plain UDP "
+                        "(tests/check/quic-udp-bench)")
     parser.add_argument("--json", action="store_true",
                         help="also print every figure as one JSON object")
     args = parser.parse_args()
+    args.build = os.path.abspath(args.build)
     if args.size < 1 or args.runs < 1:
         parser.error("--size and --runs must be >= 1")
     try:
@@ -231,15 +301,16 @@ def main():
         return 0
     args = parse_args()
     netlab.install_signal_handlers()
-    transports = [TCP] + [tuple(t) for t in args.transport]
+    transports = ([TCP] + [QUIC_UDP] * args.quic_udp
+                  + [MESH_QUIC_LINK] * args.mesh_quic_link
+                  + [tuple(t) for t in args.transport])
     print("link-bench: %d-byte transfers server -> client, median of %d, "
           "client link %s; MB/s = 10^6 bytes/s; fresh includes the "
-          "handshake" % (args.size, args.runs,
+          "handshake (xfer: fresh, request to last byte; conn: set-up)"
+          % (args.size, args.runs,
                          "%g kbit/s" % args.rate_kbit if args.rate_kbit
                          else "uncapped"))
-    print("%-26s %-9s %10s %10s %9s %9s" % (
-        "condition (ping ms)", "transport", "fresh MB/s", "warm MB/s",
-        "fresh/TCP", "warm/TCP"))
+    print(FORMAT % HEADER)
     rows = []
     try:
         for rtt, loss in args.conditions:
