@@ -621,13 +621,21 @@ count_uploading_peers (MeshPeerManager * m)
 }
 
 /* What a peer's connection delivers: as measured over our last transfer
- * from it, else the connection's own goodput (0 = unknown). */
+ * from it, else the connection's own goodput when that shows at least the
+ * scheduler's default, else 0 (unknown: the default). An idle link's
+ * goodput is what little went over it (announcements), not what it can
+ * carry: taken as is, it would make every first transfer look too slow to
+ * try, and nothing would ever be measured. A transfer that turns out too
+ * slow is abandoned to the CDN by its deadline. */
 static guint64
 peer_throughput (Peer * peer)
 {
+  guint64 goodput;
+
   if (peer->throughput > 0)
     return peer->throughput;
-  return mesh_peer_connection_get_goodput (peer->conn);
+  goodput = mesh_peer_connection_get_goodput (peer->conn);
+  return goodput >= MESH_SCHEDULE_DEFAULT_THROUGHPUT ? goodput : 0;
 }
 
 /* The best peer holding @key: the fewest running requests, then the
