@@ -1850,7 +1850,12 @@ mesh_quic_link_send (MeshQuicLink * link, GBytes * frame)
     return TRUE;
   }
   g_return_val_if_fail (size >= MESH_WIRE_LENGTH_SIZE + 5, FALSE);
-  id = GST_READ_UINT32_BE (data + MESH_WIRE_LENGTH_SIZE + 1);
+  /* byte by byte: GST_READ_UINT32_BE is an unaligned 32-bit load (UB)
+   * where the platform allows them, and the id sits at offset 5 */
+  id = (guint32) data[MESH_WIRE_LENGTH_SIZE + 1] << 24
+      | (guint32) data[MESH_WIRE_LENGTH_SIZE + 2] << 16
+      | (guint32) data[MESH_WIRE_LENGTH_SIZE + 3] << 8
+      | data[MESH_WIRE_LENGTH_SIZE + 4];
 
   if (type == MESH_WIRE_TYPE_REQUEST) {
     s = open_request_stream (link, id);
