@@ -759,15 +759,25 @@ pending_request_from (Pending * p, Peer * peer)
   pending_set_timer (p, p->started + PROGRESS_CHECK_MS * 1000);
 }
 
-/* A running peer transfer: is it still on time? */
+static guint64 pending_expected_size (Pending * p, Peer * holder);
+
+/* A running peer transfer: is it still on time? Its size is what the
+ * playlist or, for a whole file, the holder's announcement says: without
+ * one, no pace could be judged and only a stall would end it. */
 static void
 pending_check_progress (Pending * p)
 {
   MeshTransferProgress progress = { manager_now (p->manager), p->deadline,
-    p->started, p->last_progress, p->received, p->size
+    p->started, p->last_progress, p->received,
+    pending_expected_size (p, p->peer)
   };
 
   if (mesh_schedule_should_abandon (&progress)) {
+    gint64 elapsed = progress.now - p->started;
+
+    /* the pace it showed, so that it is not tried again as if unknown */
+    if (p->received > 0 && elapsed > 0)
+      p->peer->throughput = MAX (1, p->received * G_USEC_PER_SEC / elapsed);
     peer_send (p->peer, mesh_wire_encode_cancel (p->request_id));
     pending_abandon_peer (p, "peer too slow");
     return;
