@@ -638,6 +638,9 @@ GST_START_TEST (test_template_expansion)
     "$Number%00d$", "$Number%0d$", "$RepresentationID%05d$", "$Number",
     "x$", "$Number%05d", "$number$", "$Number%05dd$", "$Number%-5d$",
     "$Number%05lld$", "$%05d$",
+    /* resolves to a path "//$Number$" without a host: GLib cannot write
+     * it, and returned NULL without an error (fuzzing found it) */
+    "x:/..//$Number$",
   };
   MeshDashRepresentation rep = { 0, };
   guint i;
@@ -1758,6 +1761,10 @@ GST_START_TEST (test_malformed)
   check_error ("<MPD " MPD_NS " minBufferTime='PT1S'><Period><BaseURL>"
       "http://[bad</BaseURL></Period></MPD>", MESH_DASH_ERROR_INVALID,
       "Period 1: BaseURL 'http://[bad'");
+  /* path "//h/" without a host: was a NULL GError dereferenced */
+  check_error ("<MPD " MPD_NS " minBufferTime='PT1S'><BaseURL>x:/..//h/"
+      "</BaseURL><Period/></MPD>", MESH_DASH_ERROR_INVALID,
+      "BaseURL 'x:/..//h/' cannot be resolved");
 
   /* the MPD URL must be absolute */
   fail_unless (mesh_dash_mpd_parse ("<MPD/>", 6, "relative/x.mpd",

@@ -769,6 +769,9 @@ GST_START_TEST (test_media_malformed)
     {"#EXTM3U\n#EXTINF:nan,\na.ts\n", MESH_HLS_ERROR_SYNTAX, 2},
     {"#EXTM3U\n#EXTINF:inf,\na.ts\n", MESH_HLS_ERROR_SYNTAX, 2},
     {"#EXTM3U\n#EXTINF:1e3,\na.ts\n", MESH_HLS_ERROR_SYNTAX, 2},
+    /* resolves to path "//a" without a host, which GLib cannot write: was a
+     * NULL GError dereferenced (fuzzing found it) */
+    {"#EXTM3U\n#EXTINF:1,\nx:/..//a\n", MESH_HLS_ERROR_SYNTAX, 3},
     {"#EXTM3U\n#EXTINF\na.ts\n", MESH_HLS_ERROR_SYNTAX, 2},
     {"#EXTM3U\n#EXTINF:-4,\na.ts\n", MESH_HLS_ERROR_INVALID, 2},
     {"#EXTM3U\n#EXTINF:86401,\na.ts\n", MESH_HLS_ERROR_INVALID, 2},

@@ -52,6 +52,7 @@
 
 #include "mesh-dash-mpd.h"
 #include "mesh-dash-segments.h"
+#include "../mesh-uri.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -680,8 +681,7 @@ resolve_url (ParseCtx * ctx, const gchar * base, const gchar * reference,
   GError *uri_error = NULL;
   gchar *resolved;
 
-  resolved = g_uri_resolve_relative (base, reference, G_URI_FLAGS_ENCODED,
-      &uri_error);
+  resolved = mesh_uri_resolve (base, reference, &uri_error);
   if (resolved == NULL) {
     set_error (ctx, MESH_DASH_ERROR_INVALID, "%s '%s' cannot be resolved: %s",
         what, reference, uri_error->message);

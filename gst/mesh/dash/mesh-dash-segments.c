@@ -25,6 +25,7 @@
 
 #include "mesh-dash-segments.h"
 #include "mesh-isobmff-index.h"
+#include "../mesh-uri.h"
 
 #include <string.h>
 
@@ -145,8 +146,7 @@ mesh_dash_expand_template (const MeshDashRepresentation * rep,
     p = end + 1;
   }
 
-  resolved = g_uri_resolve_relative (rep->base_url, out->str,
-      G_URI_FLAGS_ENCODED, &uri_error);
+  resolved = mesh_uri_resolve (rep->base_url, out->str, &uri_error);
   if (resolved == NULL) {
     g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
         "'%s' cannot be resolved: %s", out->str, uri_error->message);

@@ -35,6 +35,7 @@
 #endif
 
 #include "mesh-hls-playlist.h"
+#include "../mesh-uri.h"
 
 #include <string.h>
 
@@ -341,8 +342,7 @@ resolve_uri (const gchar * base, const gchar * reference, guint lineno,
   GError *uri_error = NULL;
   gchar *resolved;
 
-  resolved = g_uri_resolve_relative (base, reference, G_URI_FLAGS_ENCODED,
-      &uri_error);
+  resolved = mesh_uri_resolve (base, reference, &uri_error);
   if (resolved == NULL) {
     set_line_error (error, MESH_HLS_ERROR_SYNTAX, lineno,
         "cannot resolve URI '%s': %s", reference, uri_error->message);
