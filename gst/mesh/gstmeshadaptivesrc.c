@@ -1335,7 +1335,9 @@ default_swarm_id (const gchar * location)
 {
   g_autoptr (GUri) uri = g_uri_parse (location, G_URI_FLAGS_NONE, NULL);
 
-  if (!uri)
+  /* without a host, a path of "//..." (http:/..//a) cannot be written: GLib
+   * logs a critical and gives NULL; no host is no usable location anyway */
+  if (!uri || !g_uri_get_host (uri))
     return g_strdup (location);
   return g_uri_join (G_URI_FLAGS_NONE, g_uri_get_scheme (uri), NULL,
       g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri), NULL,
