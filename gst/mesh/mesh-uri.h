@@ -12,8 +12,9 @@
 
 G_BEGIN_DECLS
 
-/* g_uri_resolve_relative() (G_URI_FLAGS_ENCODED), except that a result GLib
- * cannot write is an error: without a host, a path starting with "//"
+/* g_uri_resolve_relative() (G_URI_FLAGS_ENCODED; @base may be NULL),
+ * except that a result GLib cannot write is an error: without a host, a
+ * path starting with "//"
  * ("x:/..//a" resolves to path "//a", RFC 3986 5.2.4), for which GLib 2.74
  * logs a critical and returns NULL *without setting @error*. NULL with
  * @error on failure. */
@@ -25,12 +26,17 @@ mesh_uri_resolve (const gchar * base, const gchar * reference,
   const gchar *path;
   gchar *resolved = NULL;
 
-  base_uri = g_uri_parse (base, G_URI_FLAGS_ENCODED, error);
-  if (base_uri == NULL)
-    return NULL;
-  uri = g_uri_parse_relative (base_uri, reference, G_URI_FLAGS_ENCODED,
-      error);
-  g_uri_unref (base_uri);
+  /* no @base: @reference must be absolute, as for g_uri_resolve_relative */
+  if (base == NULL) {
+    uri = g_uri_parse (reference, G_URI_FLAGS_ENCODED, error);
+  } else {
+    base_uri = g_uri_parse (base, G_URI_FLAGS_ENCODED, error);
+    if (base_uri == NULL)
+      return NULL;
+    uri = g_uri_parse_relative (base_uri, reference, G_URI_FLAGS_ENCODED,
+        error);
+    g_uri_unref (base_uri);
+  }
   if (uri == NULL)
     return NULL;
   path = g_uri_get_path (uri);
