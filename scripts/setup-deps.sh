@@ -14,6 +14,7 @@ PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-libav
   ffmpeg openssl python3 coturn
   indent
+  iproute2 nftables   # the network lab (bench/lab, lab-smoke)
 )
 
 missing=()
