@@ -769,6 +769,99 @@ GST_START_TEST (test_cancel_stops_transfer)
 
 GST_END_TEST;
 
+/* A holder with a slow uplink and three prefetched requests of one peer
+ * serves them one after another, in the order of their deadlines: the most
+ * urgent gets the whole uplink, each makes its deadline, none is abandoned.
+ * (Served together, each would get a third of it and the first, paced at
+ * a third, would be abandoned.) */
+GST_START_TEST (test_holder_serves_requests_in_turn)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  GBytes *segs[3];
+  Fetch *f[3];
+  gint64 deadline[3];
+  guint i;
+
+  for (i = 0; i < 3; i++) {
+    gchar *id = g_strdup_printf ("seg-%u", i);
+
+    segs[i] = make_segment (400 * 1000, 20 + i);
+    mesh_peer_manager_segment_complete (a->manager, id, segs[i]);
+    g_free (id);
+  }
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) >= 3, 1 * S);
+  /* 400 kB/s: a segment a second alone, all three in 3 s */
+  mesh_loopback_connection_set_rate (path (a, b), 400 * 1000);
+  for (i = 0; i < 3; i++) {
+    gchar *id = g_strdup_printf ("seg-%u", i);
+
+    f[i] = fetch_new (swarm);
+    deadline[i] = swarm->now + (2500 + 1000 * i) * MS;
+    mesh_peer_manager_request (b->manager, id, 0, deadline[i], &sink, f[i]);
+    g_free (id);
+  }
+  RUN_UNTIL (swarm, fetch_ended (f[0]) && fetch_ended (f[1])
+      && fetch_ended (f[2]), 6 * S);
+  for (i = 0; i < 3; i++) {
+    assert_fetch_ended (f[i], segs[i], TRUE);
+    fail_unless (f[i]->ended <= deadline[i] - 700 * MS,
+        "seg-%u done %" G_GINT64_FORMAT " ms before its deadline", i,
+        (deadline[i] - f[i]->ended) / 1000);
+  }
+  /* in turn */
+  fail_unless (f[0]->ended < f[1]->ended && f[1]->ended < f[2]->ended);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (a,
+              b), MESH_WIRE_TYPE_CANCEL), 0);
+
+  for (i = 0; i < 3; i++) {
+    fetch_free (f[i]);
+    g_bytes_unref (segs[i]);
+  }
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* A transfer abandoned as too slow stops the holder's upload: the bytes it
+ * sends stop growing once the CANCEL is in. */
+GST_START_TEST (test_abandoned_transfer_stops_upload)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  GBytes *segment = make_segment (1000 * 1000, 30);
+  Fetch *f = fetch_new (swarm);
+  guint64 sent;
+
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) > 0, 1 * S);
+  /* 1 MB at 150 kB/s: ~6.7 s, the deadline is in 3 s */
+  mesh_loopback_connection_set_rate (path (a, b), 150 * 1000);
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 3 * S,
+      &sink, f);
+  RUN_UNTIL (swarm, fetch_ended (f), 3 * S);
+  assert_fetch_ended (f, segment, FALSE);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (a, b),
+          MESH_WIRE_TYPE_CANCEL) == 1, 1 * S);
+  /* what the link had queued still drains; then no more DATA (control
+   * frames, a few bytes, still go) */
+  run_for (swarm, 3 * S);
+  sent = mesh_loopback_connection_get_bytes_sent (path (a, b));
+  run_for (swarm, 5 * S);
+  fail_unless (mesh_loopback_connection_get_bytes_sent (path (a, b)) - sent <
+      1000);
+  fail_unless (mesh_peer_manager_get_bytes_uploaded (a->manager) <
+      g_bytes_get_size (segment));
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 /* The holder leaves the swarm mid-transfer: the CDN takes over at once. */
 GST_START_TEST (test_peer_leaves_mid_transfer)
 {
@@ -1024,6 +1117,8 @@ peer_manager_suite (void)
   tcase_add_test (tc, test_upload_disabled_answers_absent);
   tcase_add_test (tc, test_stalled_peer_goes_to_cdn);
   tcase_add_test (tc, test_cancel_stops_transfer);
+  tcase_add_test (tc, test_holder_serves_requests_in_turn);
+  tcase_add_test (tc, test_abandoned_transfer_stops_upload);
   tcase_add_test (tc, test_peer_leaves_mid_transfer);
   tcase_add_test (tc, test_path_lost_mid_transfer);
   tcase_add_test (tc, test_upload_rate_holds);

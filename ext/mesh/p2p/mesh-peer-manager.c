@@ -51,12 +51,19 @@
 GST_DEBUG_CATEGORY_STATIC (mesh_peer_manager_debug);
 #define GST_CAT_DEFAULT mesh_peer_manager_debug
 
+/* How long a pace measured from a peer is trusted: it was measured while
+ * the peer's uplink served others too, so it is measured anew after this. */
+#define PEER_PACE_MEMORY_US (10 * G_USEC_PER_SEC)
 /* How often a running peer transfer is checked against its deadline. */
 #define PROGRESS_CHECK_MS 100
 /* Above this many queued bytes on a link, uploads wait for "writable". */
 #define UPLOAD_QUEUE_HIGH (256 * 1024)
-/* Uploads served at once, over all peers. */
-#define MAX_UPLOADS 8
+/* Uploads accepted at once, over all peers: they are served one after
+ * another (the uplink is shared: served together, each would get a
+ * fraction of it and all would look too slow), so a longer queue would only
+ * make requesters wait past their deadlines; beyond it, ABSENT BUSY sends
+ * them elsewhere at once. */
+#define MAX_UPLOADS 3
 /* A link must be up within this, or its slot goes to another peer. */
 #define LINK_CONNECT_TIMEOUT_MS 5000
 /* How often a viewer with free slots asks the tracker for more peers. */
@@ -75,6 +82,8 @@ struct _Peer
   GHashTable *has;              /* guint64 key -> guint size (GUINT_TO_POINTER) */
   GHashTable *fetching;         /* guint64 key set */
   guint64 throughput;           /* bytes/s seen from it, 0 = unknown */
+  gint64 throughput_time;       /* when it was measured */
+  gint64 last_data;             /* when a DATA of ours last came from it */
   guint requests;               /* our requests running on it */
 };
 
@@ -97,6 +106,7 @@ struct _Pending
   guint64 received;
   gint64 started;
   gint64 last_progress;
+  guint64 first_bytes;          /* of its first DATA, at `started` */
   gboolean peer_failed;         /* a peer transfer of it failed */
 };
 
@@ -108,6 +118,7 @@ struct _Upload
   guint64 offset;               /* segment offset of data's first byte */
   gsize sent;
   guint64 total;                /* size of the whole segment */
+  guint64 seq;                  /* arrival order */
 };
 
 struct _MeshPeerManager
@@ -139,6 +150,9 @@ struct _MeshPeerManager
   GRand *rand;
 
   GQueue uploads;               /* Upload*, served in turn */
+  guint64 next_upload_seq;
+  Peer *last_upload_peer;       /* of the upload served last, whose tail
+                                 * may still wait in its link's queue */
   GSource *upload_timer;        /* waits for upload tokens */
   MeshTokenBucket upload_bucket;        /* max-upload-rate */
 
@@ -362,6 +376,8 @@ peer_remove (MeshPeerManager * m, Peer * peer, const gchar * why)
     if (p->peer == peer)
       pending_abandon_peer (p, why);
   }
+  if (m->last_upload_peer == peer)
+    m->last_upload_peer = NULL;
   uploads_drop_peer (m, peer);
   if (was_ready)
     g_atomic_int_add (&m->n_peers, -1);
@@ -632,10 +648,18 @@ peer_throughput (Peer * peer)
 {
   guint64 goodput;
 
-  if (peer->throughput > 0)
+  if (peer->throughput > 0 && manager_now (peer->manager) -
+      peer->throughput_time < PEER_PACE_MEMORY_US)
     return peer->throughput;
   goodput = mesh_peer_connection_get_goodput (peer->conn);
   return goodput >= MESH_SCHEDULE_DEFAULT_THROUGHPUT ? goodput : 0;
+}
+
+static void
+peer_note_throughput (Peer * peer, guint64 bytes_per_second)
+{
+  peer->throughput = bytes_per_second;
+  peer->throughput_time = manager_now (peer->manager);
 }
 
 /* The best peer holding @key: the fewest running requests, then the
@@ -767,17 +791,25 @@ static guint64 pending_expected_size (Pending * p, Peer * holder);
 static void
 pending_check_progress (Pending * p)
 {
+  guint64 size = pending_expected_size (p, p->peer);
   MeshTransferProgress progress = { manager_now (p->manager), p->deadline,
-    p->started, p->last_progress, p->received,
-    pending_expected_size (p, p->peer)
+    p->started, p->last_progress, p->received - p->first_bytes,
+    size > p->first_bytes ? size - p->first_bytes : size
   };
 
+  /* A holder serves requests one after another: ours waits its turn with
+   * no byte yet, and does not stall while the link delivers others of
+   * ours. Its pace is what came after its first DATA. */
+  if (p->received == 0)
+    progress.last_progress = MAX (p->last_progress, p->peer->last_data);
+
   if (mesh_schedule_should_abandon (&progress)) {
-    gint64 elapsed = progress.now - p->started;
+    gint64 elapsed = p->last_progress - p->started;
 
     /* the pace it showed, so that it is not tried again as if unknown */
-    if (p->received > 0 && elapsed > 0)
-      p->peer->throughput = MAX (1, p->received * G_USEC_PER_SEC / elapsed);
+    if (progress.received > 0 && elapsed > 0)
+      peer_note_throughput (p->peer, MAX (1, progress.received *
+              G_USEC_PER_SEC / elapsed));
     peer_send (p->peer, mesh_wire_encode_cancel (p->request_id));
     pending_abandon_peer (p, "peer too slow");
     return;
@@ -890,8 +922,14 @@ handle_data (Peer * peer, guint32 request_id, guint64 offset, GBytes * bytes)
         "DATA out of order or beyond the segment");
     return;
   }
+  /* its pace counts from its first DATA on: before, it waited its turn at
+   * the holder, which serves one request after another */
+  if (p->received == 0) {
+    p->started = manager_now (peer->manager);
+    p->first_bytes = g_bytes_get_size (bytes);
+  }
   p->received += g_bytes_get_size (bytes);
-  p->last_progress = manager_now (peer->manager);
+  p->last_progress = peer->last_data = manager_now (peer->manager);
   p->sink->deliver (p->owner, bytes);
 }
 
@@ -910,7 +948,9 @@ handle_end (Peer * peer, guint32 request_id, guint64 total)
     return;
   }
   elapsed = MAX (manager_now (peer->manager) - p->started, 1000);
-  peer->throughput = p->received * G_USEC_PER_SEC / elapsed;
+  if (p->received > p->first_bytes)
+    peer_note_throughput (peer, (p->received - p->first_bytes) *
+        G_USEC_PER_SEC / elapsed);
   sink = p->sink;
   owner = p->owner;
   g_mutex_lock (&peer->manager->stats_lock);
@@ -1100,6 +1140,7 @@ uploads_drop_peer (MeshPeerManager * m, Peer * peer)
       upload_free (upload);
     }
   }
+  uploads_pump (m);
 }
 
 static void
@@ -1113,6 +1154,8 @@ uploads_cancel (MeshPeerManager * m, Peer * peer, guint32 request_id)
     if (upload->peer == peer && upload->request_id == request_id) {
       g_queue_delete_link (&m->uploads, l);
       upload_free (upload);
+      /* the next request takes its turn */
+      uploads_pump (m);
       return;
     }
   }
@@ -1158,6 +1201,7 @@ handle_request (Peer * peer, guint32 request_id, guint64 key, guint64 offset,
   upload->data = g_bytes_new_from_bytes (segment, offset, length);
   upload->offset = offset;
   upload->total = offset + length;
+  upload->seq = m->next_upload_seq++;
   g_queue_push_tail (&m->uploads, upload);
   uploads_pump (m);
 }
@@ -1208,6 +1252,31 @@ upload_send_chunk (MeshPeerManager * m, Upload * upload, gsize len)
   return TRUE;
 }
 
+/* Whether an earlier request is still being served: requests go one after
+ * another, in the order they came (for one requester, the order of its
+ * deadlines), so that the most urgent gets the whole uplink and its
+ * requester sees the pace the link really has. */
+static gboolean
+upload_waits_its_turn (MeshPeerManager * m, Upload * upload)
+{
+  GList *l;
+
+  /* the previous one is out when its link's queue is (nearly) empty: its
+   * "writable" brings us back */
+  if (m->last_upload_peer && m->last_upload_peer != upload->peer
+      && mesh_peer_connection_get_send_queue_size (m->last_upload_peer->conn)
+      >= MESH_PEER_CONNECTION_LOW_WATER)
+    return TRUE;
+
+  for (l = m->uploads.head; l; l = l->next) {
+    Upload *other = l->data;
+
+    if (other->seq < upload->seq)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* Serves the uploads in turn, a chunk each, while the links take data and
  * the rate allows. */
 static void
@@ -1220,7 +1289,8 @@ uploads_pump (MeshPeerManager * m)
     gsize len = MIN (MESH_WIRE_MAX_CHUNK,
         g_bytes_get_size (upload->data) - upload->sent);
 
-    if (mesh_peer_connection_get_send_queue_size (upload->peer->conn) >
+    if (upload_waits_its_turn (m, upload)
+        || mesh_peer_connection_get_send_queue_size (upload->peer->conn) >
         UPLOAD_QUEUE_HIGH) {
       /* this link is full; "writable" brings us back */
       g_queue_push_tail (&m->uploads, upload);
@@ -1232,6 +1302,7 @@ uploads_pump (MeshPeerManager * m)
       return;
     }
     stalled = 0;
+    m->last_upload_peer = upload->peer;
     if (upload_send_chunk (m, upload, len))
       upload_free (upload);
     else
@@ -1363,6 +1434,7 @@ mesh_peer_manager_stop (MeshPeerManager * m)
     g_signal_handlers_disconnect_by_data (m->signaller, m);
     mesh_signaller_leave (m->signaller);
   }
+  m->last_upload_peer = NULL;
   g_hash_table_remove_all (m->peers);
   g_atomic_int_set (&m->n_peers, 0);
 }

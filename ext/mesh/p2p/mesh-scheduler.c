@@ -95,7 +95,10 @@ mesh_schedule_decide (const MeshScheduleInput * in)
 gboolean
 mesh_schedule_should_abandon (const MeshTransferProgress * p)
 {
-  gint64 elapsed = p->now - p->started;
+  /* the pace of what arrived, up to its last byte: data comes in whole
+   * frames, so counting the time since would understate it (a stall is
+   * the rule above) */
+  gint64 elapsed = p->last_progress - p->started;
   gint64 remaining_time;
 
   if (p->now - p->last_progress >= MESH_SCHEDULE_STALL_US)
@@ -108,5 +111,6 @@ mesh_schedule_should_abandon (const MeshTransferProgress * p)
 
   remaining_time = (gint64) ((p->size - p->received) * (guint64) elapsed /
       p->received);
-  return p->now + remaining_time + MESH_SCHEDULE_SAFETY_US > p->deadline;
+  return MAX (p->now, p->last_progress + remaining_time) +
+      MESH_SCHEDULE_SAFETY_US > p->deadline;
 }
