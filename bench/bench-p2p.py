@@ -37,7 +37,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "bench", "lab"))
 import lab as netlab  # noqa: E402  (bench/lab/lab.py)
 
-# The product's goal for N = 10, 120 s of live.
+# The product's goal for N = 10, 120 s of live on loopback (--goal-offload
+# sets another scenario's, e.g. issue 8's 0.80 at 50 ms in the lab).
 GOAL_OFFLOAD = 0.85
 GOAL_STARTUP_RATIO = 1.10
 
@@ -77,6 +78,10 @@ def parse_args():
                         help="keep each process's standard error there "
                         "(viewer-K.log, origin.log, tracker.log); set "
                         "GST_DEBUG in the environment to fill them")
+    parser.add_argument("--goal-offload", type=float, default=GOAL_OFFLOAD,
+                        metavar="F", help="origin-measured offload this "
+                        "scenario must reach (default %.2f, the goal of 10 "
+                        "viewers on loopback)" % GOAL_OFFLOAD)
     parser.add_argument("--json", action="store_true",
                         help="also print every figure as one JSON object")
     parser.add_argument("--stream-kbps", type=int, default=0,
@@ -735,10 +740,12 @@ def print_summary(s):
         print("note: %d viewer(s) printed their figures but then failed "
               "while stopping (see the notes column)" % s["teardown_failures"])
     print()
-    print("goals (N = 10, 120 s):")
+    print("goals (--goal-offload %.2f; ceiling %.3f):" % (
+        s["goal_offload"], 1 - 1 / s["viewers"] if s["viewers"] else 0))
     if s["offload"] is not None:
         print("  offload >= %.2f:            %.3f  %s" % (
-            GOAL_OFFLOAD, s["offload"], verdict(s["offload"] >= GOAL_OFFLOAD)))
+            s["goal_offload"], s["offload"],
+            verdict(s["offload"] >= s["goal_offload"])))
     print("  zero stalls:                %d  %s" % (s["stalls"],
                                                    verdict(s["stalls"] == 0)))
     if s.get("startup_ratio") is not None:
@@ -752,7 +759,7 @@ def pct(x):
 
 
 def goals_met(s):
-    return (s["offload"] is not None and s["offload"] >= GOAL_OFFLOAD
+    return (s["offload"] is not None and s["offload"] >= s["goal_offload"]
             and s["stalls"] == 0 and s["viewers_ok"] == s["sessions"]
             and (s.get("startup_ratio") is None
                  or s["startup_ratio"] <= GOAL_STARTUP_RATIO))
@@ -972,6 +979,7 @@ def run_benchmark(args, files, root, procs, lab=None):
     if lab:
         summary["lab"] = lab.info(shaper_delta(stats_before,
                                                lab.lab.shaper_stats()))
+    summary["goal_offload"] = args.goal_offload
     print_summary(summary)
     if lab:
         d = summary["lab"]["shaper"]
