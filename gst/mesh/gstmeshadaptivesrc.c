@@ -21,6 +21,8 @@
 
 #include "gstmeshadaptivesrc-private.h"
 
+#include "fetch/mesh-ice-server.h"
+
 GST_DEBUG_CATEGORY (gst_mesh_adaptive_src_debug);
 #define GST_CAT_DEFAULT gst_mesh_adaptive_src_debug
 
@@ -324,32 +326,6 @@ post_property_problems (GstMeshAdaptiveSrc * src)
         ("property %s", (const gchar *) g_ptr_array_index (problems, i)));
 }
 
-/* "host:port", as the peer manager reads stun-server. */
-static gboolean
-is_host_port (const gchar * text)
-{
-  const gchar *colon = strrchr (text, ':');
-  guint64 port;
-
-  return colon && colon != text
-      && g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL);
-}
-
-/* "turn://user:password@host:port", as the peer manager reads turn-server. */
-static gboolean
-is_turn_url (const gchar * text)
-{
-  g_autoptr (GUri) uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
-  const gchar *userinfo;
-
-  if (!uri || g_ascii_strcasecmp (g_uri_get_scheme (uri), "turn") != 0
-      || !g_uri_get_host (uri) || !*g_uri_get_host (uri)
-      || g_uri_get_port (uri) <= 0)
-    return FALSE;
-  userinfo = g_uri_get_userinfo (uri);
-  return userinfo && strchr (userinfo, ':');
-}
-
 /* Checks stun-server or turn-server (@property) and reports @value when it
  * is malformed: the peer manager would ignore it. */
 static void
@@ -360,11 +336,14 @@ check_ice_server (GstMeshAdaptiveSrc * src, const gchar * property,
   gboolean stun = g_str_equal (property, "stun-server");
 
   /* not the TURN value itself: it holds a password */
-  if (value && *value && stun && !is_host_port (value))
-    problem = g_strdup_printf ("Ignoring stun-server '%s': not host:port",
-        value);
-  else if (value && *value && !stun && !is_turn_url (value))
-    problem = g_strdup ("Ignoring turn-server: not "
+  if (value && *value && stun
+      && !mesh_ice_server_parse_stun (value, NULL, NULL))
+    problem =
+        g_strdup_printf ("Ignoring stun-server '%s': not host:port", value);
+  else if (value && *value && !stun
+      && !mesh_ice_server_parse_turn (value, NULL, NULL, NULL, NULL))
+    problem =
+        g_strdup ("Ignoring turn-server: not "
         "turn://user:password@host:port");
   gst_mesh_adaptive_src_report_property_problem (src, property, problem);
 }
@@ -1470,9 +1449,12 @@ configure_peers (GstMeshAdaptiveSrc * src, gboolean on)
     config.tracker_url = settings.tracker;
     config.token = settings.tracker_token;
     config.swarm_id = settings.swarm_id;
-    if (settings.stun_server && is_host_port (settings.stun_server))
+    if (settings.stun_server
+        && mesh_ice_server_parse_stun (settings.stun_server, NULL, NULL))
       config.stun_server = settings.stun_server;
-    if (settings.turn_server && is_turn_url (settings.turn_server))
+    if (settings.turn_server
+        && mesh_ice_server_parse_turn (settings.turn_server, NULL, NULL, NULL,
+            NULL))
       config.turn_server = settings.turn_server;
     config.local_address = settings.local_address;
     config.max_peers = settings.max_peers;

@@ -47,6 +47,8 @@
 
 #include "mesh-quic-link.h"
 
+#include "fetch/mesh-ice-server.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -2238,52 +2240,6 @@ mesh_quic_link_connection_init (MeshPeerConnectionInterface * iface)
 /* ------------------------------------------------------------------------ */
 /* MeshQuicTransport */
 
-/* "host:port" */
-static gboolean
-parse_host_port (const gchar * text, gchar ** host, guint * port)
-{
-  const gchar *colon;
-  guint64 value;
-
-  if (!text || !*text || !(colon = strrchr (text, ':')))
-    return FALSE;
-  if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &value, NULL))
-    return FALSE;
-  *host = g_strndup (text, colon - text);
-  *port = value;
-  return TRUE;
-}
-
-/* "turn://user:pass@host:port" */
-static gboolean
-parse_turn (const gchar * text, gchar ** host, guint * port, gchar ** user,
-    gchar ** password)
-{
-  g_autoptr (GUri) uri = NULL;
-  const gchar *userinfo;
-  const gchar *colon;
-
-  if (!text || !*text)
-    return FALSE;
-  uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
-  if (!uri || g_strcmp0 (g_uri_get_scheme (uri), "turn") != 0
-      || !g_uri_get_host (uri) || g_uri_get_port (uri) <= 0)
-    return FALSE;
-  userinfo = g_uri_get_userinfo (uri);
-  if (!userinfo || !(colon = strchr (userinfo, ':')))
-    return FALSE;
-  *user = g_uri_unescape_segment (userinfo, colon, NULL);
-  *password = g_uri_unescape_string (colon + 1, NULL);
-  if (!*user || !*password) {
-    g_clear_pointer (user, g_free);
-    g_clear_pointer (password, g_free);
-    return FALSE;
-  }
-  *host = g_strdup (g_uri_get_host (uri));
-  *port = g_uri_get_port (uri);
-  return TRUE;
-}
-
 static void
 transport_take_stun (MeshQuicTransport * t, const gchar * text)
 {
@@ -2292,7 +2248,8 @@ transport_take_stun (MeshQuicTransport * t, const gchar * text)
   g_free (t->stun_text);
   t->stun_text = g_strdup (text);
   g_clear_pointer (&t->stun_host, g_free);
-  if (text && *text && !parse_host_port (text, &t->stun_host, &t->stun_port))
+  if (text && *text && !mesh_ice_server_parse_stun (text, &t->stun_host,
+          &t->stun_port))
     GST_WARNING_OBJECT (t, "ignoring stun-server '%s': not host:port", text);
 }
 
@@ -2306,10 +2263,11 @@ transport_take_turn (MeshQuicTransport * t, const gchar * text)
   g_clear_pointer (&t->turn_host, g_free);
   g_clear_pointer (&t->turn_user, g_free);
   g_clear_pointer (&t->turn_password, g_free);
-  if (text && *text && !parse_turn (text, &t->turn_host, &t->turn_port,
+  if (text && *text
+      && !mesh_ice_server_parse_turn (text, &t->turn_host, &t->turn_port,
           &t->turn_user, &t->turn_password))
-    GST_WARNING_OBJECT (t, "ignoring turn-server: not "
-        "turn://user:pass@host:port");
+    GST_WARNING_OBJECT (t,
+        "ignoring turn-server: not " "turn://user:pass@host:port");
 }
 
 static MeshPeerConnection *
