@@ -190,7 +190,7 @@ send_request (Bench * b)
   b->got = 0;
   b->t_request = g_get_monotonic_time ();
   mesh_peer_connection_send (b->conn, mesh_wire_encode_request (++b->next_id,
-          mesh_wire_segment_key ("mesh-link-bench"), 0, b->bytes));
+          mesh_wire_segment_key ("mesh-link-bench"), 0, b->bytes, 0));
 }
 
 static void

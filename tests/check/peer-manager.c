@@ -650,7 +650,7 @@ GST_START_TEST (test_upload_disabled_answers_absent)
   raw = raw_peer_new (swarm, a);
   RUN_UNTIL (swarm, raw->n_have > 0, 1 * S);
   fail_unless_equals_uint64 (raw->have[0].key, mesh_wire_segment_key ("seg-1"));
-  raw_send (raw, mesh_wire_encode_request (1, raw->have[0].key, 0, 0));
+  raw_send (raw, mesh_wire_encode_request (1, raw->have[0].key, 0, 0, 0));
   RUN_UNTIL (swarm, raw->n_absent > 0, 1 * S);
   fail_unless_equals_int (raw->absent_reason, MESH_WIRE_ABSENT_UPLOAD_DISABLED);
   fail_unless_equals_uint64 (raw->data_bytes, 0);
@@ -968,7 +968,7 @@ GST_START_TEST (test_upload_rate_below_one_frame_per_second)
   RUN_UNTIL (swarm, raw->n_have > 0, 1 * S);
 
   start = swarm->now;
-  raw_send (raw, mesh_wire_encode_request (1, raw->have[0].key, 0, 0));
+  raw_send (raw, mesh_wire_encode_request (1, raw->have[0].key, 0, 0, 0));
   RUN_UNTIL (swarm, raw->ended, 40 * S);
   fail_unless_equals_uint64 (raw->data_bytes, 400 * 1024);
   /* a 64 KiB frame leaves whenever the bucket is not empty and its debt
@@ -990,14 +990,17 @@ GST_END_TEST;
 /* What the scheduler decides */
 
 /* A viewer downloads a segment from the CDN and says so (FETCHING): the two
- * others wait for it rather than downloading it too, then take it from
- * that viewer as soon as it has it. */
-GST_START_TEST (test_waits_for_fetching_peer)
+ * others ask it at once rather than downloading it too, and it serves them
+ * what it has while the rest is still on its way. */
+GST_START_TEST (test_fetching_peer_serves_as_it_downloads)
 {
   Swarm *swarm = swarm_new ();
   MeshPeerConfig config = default_config ();
   Viewer *a, *b, *c;
   GBytes *segment = make_segment (300 * 1000, 14);
+  g_autoptr (GBytes) first = g_bytes_new_from_bytes (segment, 0, 100 * 1000);
+  g_autoptr (GBytes) rest = g_bytes_new_from_bytes (segment, 100 * 1000,
+      200 * 1000);
   Fetch *fb, *fc;
 
   a = viewer_add (swarm, &config);
@@ -1018,12 +1021,13 @@ GST_START_TEST (test_waits_for_fetching_peer)
       &sink, fb);
   mesh_peer_manager_request (c->manager, "seg-1", 0, swarm->now + 5 * S,
       &sink, fc);
-  /* a's download takes 2 s: b and c wait (a CDN download would have
-   * started within the back-off, at most 1.5 s) */
-  run_for (swarm, 2 * S);
-  fail_unless_equals_int (fb->n_complete + fb->n_use_cdn, 0);
-  fail_unless_equals_int (fc->n_complete + fc->n_use_cdn, 0);
+  mesh_peer_manager_cdn_progress (a->manager, "seg-1", first);
+  /* both get the first part, although a has not got the rest */
+  RUN_UNTIL (swarm, fb->data->len == 100 * 1000
+      && fc->data->len == 100 * 1000, 1 * S);
+  fail_unless (!fetch_ended (fb) && !fetch_ended (fc));
 
+  mesh_peer_manager_cdn_progress (a->manager, "seg-1", rest);
   mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
   RUN_UNTIL (swarm, fetch_ended (fb) && fetch_ended (fc), 3 * S);
   assert_fetch_ended (fb, segment, TRUE);
@@ -1043,29 +1047,127 @@ GST_START_TEST (test_waits_for_fetching_peer)
 
 GST_END_TEST;
 
-/* The FETCHING viewer never delivers: the wait ends in time for the CDN. */
+/* The FETCHING viewer never delivers a byte: the requester stops waiting
+ * after the stall time and goes to the CDN, long before its deadline. */
 GST_START_TEST (test_fetching_peer_that_never_delivers)
 {
   Swarm *swarm = swarm_new_pair (NULL);
   Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
   GBytes *segment = make_segment (300 * 1000, 15);
   Fetch *f = fetch_new (swarm);
-  gint64 deadline;
+  gint64 asked, deadline;
 
   mesh_peer_manager_cdn_started (a->manager, "seg-1");
   RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
           MESH_WIRE_TYPE_FETCHING) == 1, 1 * S);
-  deadline = swarm->now + 5 * S;
+  asked = swarm->now;
+  deadline = asked + 8 * S;
   mesh_peer_manager_request (b->manager, "seg-1", 0, deadline, &sink, f);
-  RUN_UNTIL (swarm, fetch_ended (f), 5 * S);
+  RUN_UNTIL (swarm, fetch_ended (f), 8 * S);
   assert_fetch_ended (f, segment, FALSE);
-  /* it waited, but left the CDN its time: 700 ms, and 0.52 s for a
-   * segment of unknown size (512 KiB) at an unknown rate (1 MB/s) */
-  fail_unless (f->ended >= deadline - 2 * S);
-  fail_unless (f->ended <= deadline - 1000 * MS);
+  fail_unless_equals_int (f->data->len, 0);
+  fail_unless (f->ended >= asked + 1500 * MS);
+  fail_unless (f->ended <= asked + 2 * S);
 
   fetch_free (f);
   g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* The FETCHING viewer's download fails half-way: its requester keeps what
+ * came and the CDN gives it the rest, at once (ABSENT after DATA). */
+GST_START_TEST (test_fetching_peer_fails_mid_download)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  GBytes *segment = make_segment (300 * 1000, 16);
+  g_autoptr (GBytes) first = g_bytes_new_from_bytes (segment, 0, 120 * 1000);
+  Fetch *f = fetch_new (swarm);
+  gint64 failed;
+
+  mesh_peer_manager_cdn_started (a->manager, "seg-1");
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_FETCHING) == 1, 1 * S);
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 8 * S,
+      &sink, f);
+  mesh_peer_manager_cdn_progress (a->manager, "seg-1", first);
+  RUN_UNTIL (swarm, f->data->len == 120 * 1000, 1 * S);
+
+  failed = swarm->now;
+  mesh_peer_manager_cdn_failed (a->manager, "seg-1");
+  RUN_UNTIL (swarm, fetch_ended (f), 1 * S);
+  assert_fetch_ended (f, segment, FALSE);
+  fail_unless_equals_int (f->data->len, 120 * 1000);
+  fail_unless (f->ended - failed <= 100 * MS);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (b,
+              a), MESH_WIRE_TYPE_ABSENT), 1);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (b,
+              a), MESH_WIRE_TYPE_LOST), 1);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* A holder that knows its uplink's pace refuses (ABSENT BUSY) a request it
+ * could not deliver by the requester's deadline, so that the requester
+ * goes elsewhere at once, and serves an urgent request before a relaxed
+ * one. */
+GST_START_TEST (test_holder_refuses_what_it_cannot_deliver_in_time)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  GBytes *segs[3];
+  Fetch *f[3];
+  guint i;
+
+  segs[0] = make_segment (2 * 1000 * 1000, 30);
+  segs[1] = make_segment (400 * 1000, 31);
+  segs[2] = make_segment (400 * 1000, 32);
+  for (i = 0; i < 3; i++) {
+    gchar *id = g_strdup_printf ("seg-%u", i);
+
+    mesh_peer_manager_segment_complete (a->manager, id, segs[i]);
+    f[i] = fetch_new (swarm);
+    g_free (id);
+  }
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) >= 3, 1 * S);
+  mesh_loopback_connection_set_rate (path (a, b), 400 * 1000);
+
+  /* a relaxed request, long enough for the holder to learn its pace */
+  mesh_peer_manager_request (b->manager, "seg-0", 0, swarm->now + 20 * S,
+      &sink, f[0]);
+  run_for (swarm, 2 * S);
+  /* behind the ~200 kB in the link's queue, 400 kB at 400 kB/s fit (with
+   * the holder's margin) in the 1.9 s left after the requester's safety
+   * margin, and go first */
+  mesh_peer_manager_request (b->manager, "seg-1", 0,
+      swarm->now + 2600 * MS, &sink, f[1]);
+  /* after them, 400 kB more do not fit in 2.3 s */
+  mesh_peer_manager_request (b->manager, "seg-2", 0,
+      swarm->now + 3000 * MS, &sink, f[2]);
+  /* (the ABSENT queues behind the DATA already in a's queue to b) */
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_ABSENT) == 1, 800 * MS);
+  /* nobody else has it: the CDN, in time */
+  RUN_UNTIL (swarm, fetch_ended (f[2]), 1500 * MS);
+  assert_fetch_ended (f[2], segs[2], FALSE);
+  fail_unless_equals_int (f[2]->data->len, 0);
+
+  RUN_UNTIL (swarm, fetch_ended (f[0]) && fetch_ended (f[1]), 8 * S);
+  assert_fetch_ended (f[0], segs[0], TRUE);
+  assert_fetch_ended (f[1], segs[1], TRUE);
+  fail_unless (f[1]->ended < f[0]->ended);
+
+  for (i = 0; i < 3; i++) {
+    fetch_free (f[i]);
+    g_bytes_unref (segs[i]);
+  }
   swarm_free (swarm);
 }
 
@@ -1123,8 +1225,10 @@ peer_manager_suite (void)
   tcase_add_test (tc, test_path_lost_mid_transfer);
   tcase_add_test (tc, test_upload_rate_holds);
   tcase_add_test (tc, test_upload_rate_below_one_frame_per_second);
-  tcase_add_test (tc, test_waits_for_fetching_peer);
+  tcase_add_test (tc, test_fetching_peer_serves_as_it_downloads);
   tcase_add_test (tc, test_fetching_peer_that_never_delivers);
+  tcase_add_test (tc, test_fetching_peer_fails_mid_download);
+  tcase_add_test (tc, test_holder_refuses_what_it_cannot_deliver_in_time);
   tcase_add_test (tc, test_failed_links_back_off);
   return s;
 }

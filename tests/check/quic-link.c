@@ -132,7 +132,7 @@ on_signal_out (MeshPeerConnection * c, JsonObject * data, Side * side)
   if (strcmp (kind, "quic-offer") == 0) {
     fail_unless (json_object_get_string_member (data, "ufrag") != NULL);
     fail_unless_equals_string (json_object_get_string_member (data, "alpn"),
-        "gst-mesh/1");
+        "gst-mesh/2");
     fail_unless_equals_string (json_object_get_string_member (data,
             "fingerprint"),
         mesh_quic_transport_get_fingerprint (side->transport));
@@ -831,7 +831,7 @@ GST_START_TEST (test_bulk_transfer)
   pair->b.serve = TRUE;
   pair_start (pair);
   pair_wait_ready (pair);
-  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0));
+  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0, 0));
   WAIT_FOR (pair->context, t->ended || pair->a.n_closed, 20000);
   fail_unless (t->ended);
   fail_unless (transfer_is_bulk (t), "got %u bytes", t->bytes->len);
@@ -868,9 +868,9 @@ GST_START_TEST (test_concurrent_and_cancel)
   pair->b.serve = TRUE;
   pair_start (pair);
   pair_wait_ready (pair);
-  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0));
-  send_frame (&pair->a, mesh_wire_encode_request (2, 43, 0, 0));
-  send_frame (&pair->a, mesh_wire_encode_request (3, 44, 0, 0));
+  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0, 0));
+  send_frame (&pair->a, mesh_wire_encode_request (2, 43, 0, 0, 0));
+  send_frame (&pair->a, mesh_wire_encode_request (3, 44, 0, 0, 0));
   /* 3 is cancelled at once, 1 as soon as some of it arrived */
   send_frame (&pair->a, mesh_wire_encode_cancel (3));
   WAIT_FOR (pair->context, t1->bytes->len > 0 || pair->a.n_closed, 10000);
@@ -1028,7 +1028,7 @@ GST_START_TEST (test_finalize_during_transfer)
   pair->b.serve = TRUE;
   pair_start (pair);
   pair_wait_ready (pair);
-  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0));
+  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0, 0));
   WAIT_FOR (pair->context, t->bytes->len > 0, 10000);
   g_clear_object (&pair->b.link);
   WAIT_FOR (pair->context, pair->a.n_closed, 5000);
@@ -1076,11 +1076,11 @@ inject_bad_signals (Side * side)
     "{\"kind\":\"quic-offer\",\"ufrag\":[],\"pwd\":\"x\"}",
     /* no fingerprint, a malformed one, another hash */
     "{\"kind\":\"quic-offer\",\"ufrag\":\"abcd\",\"pwd\":\"0123456789abcdef"
-        "01234567\",\"alpn\":\"gst-mesh/1\"}",
+        "01234567\",\"alpn\":\"gst-mesh/2\"}",
     "{\"kind\":\"quic-offer\",\"ufrag\":\"abcd\",\"pwd\":\"0123456789abcdef"
-        "01234567\",\"alpn\":\"gst-mesh/1\",\"fingerprint\":\"sha-256 zz\"}",
+        "01234567\",\"alpn\":\"gst-mesh/2\",\"fingerprint\":\"sha-256 zz\"}",
     "{\"kind\":\"quic-offer\",\"ufrag\":\"abcd\",\"pwd\":\"0123456789abcdef"
-        "01234567\",\"alpn\":\"gst-mesh/1\",\"fingerprint\":\"sha-1 AB:CD\"}",
+        "01234567\",\"alpn\":\"gst-mesh/2\",\"fingerprint\":\"sha-1 AB:CD\"}",
     "{\"kind\":\"candidate\"}",
     "{\"kind\":\"candidate\",\"sdp\":17}",
     "{\"kind\":\"candidate\",\"sdp\":\"a=candidate:garbage\"}",
@@ -1242,7 +1242,7 @@ GST_START_TEST (test_lingering_per_transport)
   pair->b.serve = TRUE;
   pair_start (pair);
   pair_wait_ready (pair);
-  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0));
+  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0, 0));
   WAIT_FOR (pair->context, pair->a.transfers[0].bytes->len > 0, 10000);
 
   /* B dropped in the middle of a transfer: its connection lingers */
@@ -1421,7 +1421,7 @@ GST_START_TEST (test_turn_relay_only)
   fail_unless (pair->a.relay_candidate_out);
   fail_unless_equals_string (mesh_peer_connection_get_path_type (conn
           (&pair->a)), "relay");
-  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0));
+  send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0, 0));
   WAIT_FOR (pair->context, pair->a.transfers[0].ended || pair->a.n_closed,
       20000);
   fail_unless (transfer_is_bulk (&pair->a.transfers[0]));

@@ -62,7 +62,8 @@ frames_equal (const MeshWireFrame * a, const MeshWireFrame * b)
       return a->request.request_id == b->request.request_id
           && a->request.key == b->request.key
           && a->request.offset == b->request.offset
-          && a->request.length == b->request.length;
+          && a->request.length == b->request.length
+          && a->request.budget_ms == b->request.budget_ms;
     case MESH_WIRE_TYPE_DATA:
       return a->data.request_id == b->data.request_id
           && a->data.offset == b->data.offset
@@ -250,6 +251,7 @@ sample_frames (gboolean with_big)
   f->request.key = 0x8000000000000001ULL;
   f->request.offset = G_MAXUINT64 - 10;
   f->request.length = 10;
+  f->request.budget_ms = G_MAXUINT32;
 
   f = add_frame (frames, MESH_WIRE_TYPE_DATA);
   f->data.request_id = 3;
@@ -376,7 +378,7 @@ expected_size (const MeshWireFrame * f)
     case MESH_WIRE_TYPE_LOST:
       return 5 + 2 + 8 * f->keys.n_keys;
     case MESH_WIRE_TYPE_REQUEST:
-      return 5 + 4 + 8 + 8 + 8;
+      return 5 + 4 + 8 + 8 + 8 + 4;
     case MESH_WIRE_TYPE_DATA:
       return 5 + 4 + 8 + g_bytes_get_size (f->data.bytes);
     case MESH_WIRE_TYPE_END:
@@ -442,15 +444,16 @@ GST_END_TEST;
 GST_START_TEST (test_layout_matches_spec)
 {
   static const guint8 request[] = {
-    0, 0, 0, 29, 5,
+    0, 0, 0, 33, 5,
     0x01, 0x02, 0x03, 0x04,
     0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
     0, 0, 0, 0, 0, 0, 0x01, 0x00,
     0, 0, 0, 0, 0, 0, 0, 0x20,
+    0, 0, 0x05, 0xdc,
   };
   static const guint8 hello[] = {
     0, 0, 0, 16, 1,
-    'M', 'E', 'S', 'H', 1, 1,
+    'M', 'E', 'S', 'H', 2, 1,
     0, 2, 's', 'w',
     0, 3, 'p', 'e', 'e',
   };
@@ -479,7 +482,8 @@ GST_START_TEST (test_layout_matches_spec)
     const guint8 *expected;
     gsize size;
   } cases[] = {
-    {mesh_wire_encode_request (0x01020304, 0x1011121314151617ULL, 256, 32),
+    {mesh_wire_encode_request (0x01020304, 0x1011121314151617ULL, 256, 32,
+              1500),
         request, sizeof (request)},
     {mesh_wire_encode_hello (MESH_WIRE_HELLO_UPLOAD, "sw", "pee"), hello,
         sizeof (hello)},
@@ -859,15 +863,15 @@ GST_START_TEST (test_strings)
   memset (long_peer, 'b', sizeof (long_peer));
   memset (long_message, 'c', sizeof (long_message));
 
-  assert_payload_ok (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 1, "sw", 2,
-          "pe", 2));
+  assert_payload_ok (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH",
+          MESH_WIRE_VERSION, "sw", 2, "pe", 2));
 
   /* beyond the bounds */
-  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 1,
-          long_swarm, sizeof (long_swarm), "pe", 2), 0,
+  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH",
+          MESH_WIRE_VERSION, long_swarm, sizeof (long_swarm), "pe", 2), 0,
       MESH_WIRE_ERROR_MALFORMED);
-  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 1,
-          "sw", 2, long_peer, sizeof (long_peer)), 0,
+  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH",
+          MESH_WIRE_VERSION, "sw", 2, long_peer, sizeof (long_peer)), 0,
       MESH_WIRE_ERROR_MALFORMED);
   p = payload_new ();
   put_be (p, 1, 2);
@@ -875,17 +879,18 @@ GST_START_TEST (test_strings)
   assert_payload_error (MESH_WIRE_TYPE_ERROR, p, 0, MESH_WIRE_ERROR_MALFORMED);
 
   /* empty ids */
-  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 1, "", 0,
-          "pe", 2), 0, MESH_WIRE_ERROR_MALFORMED);
-  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 1, "sw",
-          2, "", 0), 0, MESH_WIRE_ERROR_MALFORMED);
+  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH",
+          MESH_WIRE_VERSION, "", 0, "pe", 2), 0, MESH_WIRE_ERROR_MALFORMED);
+  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH",
+          MESH_WIRE_VERSION, "sw", 2, "", 0), 0, MESH_WIRE_ERROR_MALFORMED);
 
   /* string length beyond the frame: the peer id's bytes are cut off */
-  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 1, "sw",
-          2, "peer", 4), -2, MESH_WIRE_ERROR_MALFORMED);
+  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH",
+          MESH_WIRE_VERSION, "sw", 2, "peer", 4), -2,
+      MESH_WIRE_ERROR_MALFORMED);
   /* ... and a length field that is itself cut */
-  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 1, "sw",
-          2, "", 0), -1, MESH_WIRE_ERROR_MALFORMED);
+  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH",
+          MESH_WIRE_VERSION, "sw", 2, "", 0), -1, MESH_WIRE_ERROR_MALFORMED);
   p = payload_new ();
   put_be (p, 1, 2);
   put_be (p, 10, 2);
@@ -893,10 +898,11 @@ GST_START_TEST (test_strings)
   assert_payload_error (MESH_WIRE_TYPE_ERROR, p, 0, MESH_WIRE_ERROR_MALFORMED);
 
   /* invalid UTF-8: bad bytes, a cut sequence, an embedded NUL */
-  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 1,
-          "\xff\xfe", 2, "pe", 2), 0, MESH_WIRE_ERROR_MALFORMED);
-  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 1, "sw",
-          2, "a\0b", 3), 0, MESH_WIRE_ERROR_MALFORMED);
+  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH",
+          MESH_WIRE_VERSION, "\xff\xfe", 2, "pe", 2), 0,
+      MESH_WIRE_ERROR_MALFORMED);
+  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH",
+          MESH_WIRE_VERSION, "sw", 2, "a\0b", 3), 0, MESH_WIRE_ERROR_MALFORMED);
   p = payload_new ();
   put_be (p, 1, 2);
   put_string (p, "caf\xc3", 4);
@@ -918,7 +924,7 @@ GST_START_TEST (test_hello_magic_and_version)
           2, "pe", 2), 0, MESH_WIRE_ERROR_BAD_MAGIC);
   assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("mesh", 1, "sw",
           2, "pe", 2), 0, MESH_WIRE_ERROR_BAD_MAGIC);
-  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 2, "sw",
+  assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 1, "sw",
           2, "pe", 2), 0, MESH_WIRE_ERROR_UNSUPPORTED_VERSION);
   assert_payload_error (MESH_WIRE_TYPE_HELLO, hello_payload ("MESH", 0, "sw",
           2, "pe", 2), 0, MESH_WIRE_ERROR_UNSUPPORTED_VERSION);
@@ -1007,6 +1013,7 @@ GST_START_TEST (test_data_and_range_bounds)
   put_be (p, 1, 8);
   put_be (p, G_MAXUINT64 - 5, 8);
   put_be (p, 6, 8);
+  put_be (p, 0, 4);
   assert_payload_error (MESH_WIRE_TYPE_REQUEST, p, 0,
       MESH_WIRE_ERROR_MALFORMED);
 }
@@ -1035,7 +1042,7 @@ GST_START_TEST (test_encoder_refuses_invalid)
   ASSERT_CRITICAL (b = mesh_wire_encode_hello (0, "s", "\xff"));
   ASSERT_CRITICAL (b = mesh_wire_encode_have (entries, MESH_WIRE_MAX_KEYS + 1));
   ASSERT_CRITICAL (b = mesh_wire_encode_lost (NULL, 3));
-  ASSERT_CRITICAL (b = mesh_wire_encode_request (1, 1, G_MAXUINT64, 1));
+  ASSERT_CRITICAL (b = mesh_wire_encode_request (1, 1, G_MAXUINT64, 1, 0));
   ASSERT_CRITICAL (b = mesh_wire_encode_data (1, 0, NULL));
   ASSERT_CRITICAL (b = mesh_wire_encode_data (1, 0, empty));
   ASSERT_CRITICAL (b = mesh_wire_encode_data (1, 0, too_big));

@@ -405,6 +405,8 @@ transfer_drop_io (MeshTransfer * t)
  * and wake the consumer. @error is taken. */
 static gboolean transfer_release_assembly (MeshTransfer * t);
 static void transfer_share_with_peers (MeshTransfer * t);
+static void transfer_stream_to_peers (MeshTransfer * t, GBytes * part);
+static void transfer_unshare (MeshTransfer * t);
 static void transfer_leave_peers (MeshTransfer * t);
 
 static void
@@ -420,6 +422,8 @@ transfer_finish (MeshTransfer * t, GError * error)
     return;
   if (error == NULL)
     transfer_share_with_peers (t);
+  else
+    transfer_unshare (t);
   t->finished = TRUE;
 
   if (error)
@@ -761,9 +765,11 @@ transfer_hand_over (MeshTransfer * t, GBytes * part)
     g_bytes_unref (part);
     return;
   }
-  if (t->copy)
+  if (t->copy) {
     g_byte_array_append (t->copy, g_bytes_get_data (part, NULL),
         g_bytes_get_size (part));
+    transfer_stream_to_peers (t, part);
+  }
   transfer_queue_chunk (t, part);
 }
 
@@ -941,6 +947,22 @@ transfer_share_with_peers (MeshTransfer * t)
   mesh_peer_manager_segment_complete (peers, t->segment_id, whole);
 }
 
+/* Peers that asked us for the segment get its bytes as they come. */
+static void
+transfer_stream_to_peers (MeshTransfer * t, GBytes * part)
+{
+  if (t->shared->peers)
+    mesh_peer_manager_cdn_progress (t->shared->peers, t->segment_id, part);
+}
+
+/* The CDN download we announced ended without the whole segment. */
+static void
+transfer_unshare (MeshTransfer * t)
+{
+  if (t->copy && t->shared->peers)
+    mesh_peer_manager_cdn_failed (t->shared->peers, t->segment_id);
+}
+
 static void
 peer_sink_deliver (gpointer owner, GBytes * bytes)
 {
@@ -1032,6 +1054,16 @@ transfer_release_assembly (MeshTransfer * t)
 
 static void
 transfer_share_with_peers (MeshTransfer * t)
+{
+}
+
+static void
+transfer_stream_to_peers (MeshTransfer * t, GBytes * part)
+{
+}
+
+static void
+transfer_unshare (MeshTransfer * t)
 {
 }
 

@@ -27,9 +27,16 @@
  *   back-off. A peer transfer is watched and abandoned for the CDN (which
  *   resumes after the bytes already received) when it stalls or falls
  *   behind.
- * - Upload: a request of a peer, served from the cache in DATA frames paced
- *   by the connection's send queue and by max-upload-rate (a token bucket
- *   over all uploads).
+ * - Upload: a request of a peer, served from the cache, or while the
+ *   segment still streams in from the CDN (a "growing" segment: a holder
+ *   that announced FETCHING serves what it has so far, so that a copy
+ *   starts leaving for the swarm a round trip after it started arriving),
+ *   in DATA frames paced by the connection's send queue and by
+ *   max-upload-rate (a token bucket over all uploads). Uploads are served
+ *   one at a time, earliest deadline first, and a request whose deadline
+ *   the uplink cannot meet is refused at once (ABSENT BUSY) so that its
+ *   requester goes elsewhere while it still has time. Bytes that came from
+ *   peers are shared only once the whole segment was accepted (HAVE).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -64,6 +71,8 @@ GST_DEBUG_CATEGORY_STATIC (mesh_peer_manager_debug);
  * make requesters wait past their deadlines; beyond it, ABSENT BUSY sends
  * them elsewhere at once. */
 #define MAX_UPLOADS 3
+/* The shortest time over which our uplink's pace is measured. */
+#define UPLOAD_PACE_WINDOW_US (250 * G_TIME_SPAN_MILLISECOND)
 /* A link must be up within this, or its slot goes to another peer. */
 #define LINK_CONNECT_TIMEOUT_MS 5000
 /* How often a viewer with free slots asks the tracker for more peers. */
@@ -114,10 +123,14 @@ struct _Upload
 {
   Peer *peer;
   guint32 request_id;
-  GBytes *data;                 /* the requested range of the segment */
-  guint64 offset;               /* segment offset of data's first byte */
+  guint64 key;
+  GBytes *data;                 /* the requested range of the segment; NULL
+                                 * while it streams from the CDN (growing) */
+  guint64 offset;               /* segment offset of the range's first byte */
+  guint64 length;               /* while growing: bytes asked, 0 = to the end */
   gsize sent;
-  guint64 total;                /* size of the whole segment */
+  guint64 total;                /* offset + size of the range */
+  gint64 deadline;              /* on our clock, 0 = none */
   guint64 seq;                  /* arrival order */
 };
 
@@ -149,7 +162,15 @@ struct _MeshPeerManager
   guint32 next_request_id;
   GRand *rand;
 
+  GHashTable *growing;          /* guint64 key -> GByteArray: segments
+                                 * streaming in from the CDN, servable as
+                                 * far as they arrived */
   GQueue uploads;               /* Upload*, served in turn */
+  guint64 upload_pace;          /* bytes/s our uplink carried while busy,
+                                 * 0 = not measured yet */
+  gint64 pace_since;            /* start of the current measurement, 0 =
+                                 * idle */
+  guint64 pace_departed;        /* departed bytes at pace_since */
   guint64 next_upload_seq;
   Peer *last_upload_peer;       /* of the upload served last, whose tail
                                  * may still wait in its link's queue */
@@ -662,23 +683,35 @@ peer_note_throughput (Peer * peer, guint64 bytes_per_second)
   peer->throughput_time = manager_now (peer->manager);
 }
 
-/* The best peer holding @key: the fewest running requests, then the
- * fastest. */
+/* The best peer to ask for @key: one that holds it complete, else one
+ * that is downloading it from the CDN (it serves what it has as it
+ * arrives); among them the fewest running requests, then the fastest. */
 static Peer *
 find_holder (MeshPeerManager * m, guint64 key)
 {
   GHashTableIter iter;
   Peer *peer, *best = NULL;
+  gboolean best_complete = FALSE;
 
   g_hash_table_iter_init (&iter, m->peers);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer)) {
+    gboolean complete = g_hash_table_contains (peer->has, &key);
+
     if (!peer->ready || !mesh_peer_connection_get_remote_uploads (peer->conn)
-        || !g_hash_table_contains (peer->has, &key))
+        || (!complete && !g_hash_table_contains (peer->fetching, &key)))
       continue;
+    if (best && complete != best_complete) {
+      if (complete)
+        best = NULL;
+      else
+        continue;
+    }
     if (!best || peer->requests < best->requests
         || (peer->requests == best->requests
-            && peer_throughput (peer) > peer_throughput (best)))
+            && peer_throughput (peer) > peer_throughput (best))) {
       best = peer;
+      best_complete = complete;
+    }
   }
   return best;
 }
@@ -769,6 +802,20 @@ pending_set_timer (Pending * p, gint64 when)
   p->timer = manager_timer_new (p->manager, when, on_pending_timer, p);
 }
 
+/* What the holder is told about our deadline: the time it has to deliver
+ * the last byte, the safety margin kept for the CDN taken off; 0 = no
+ * deadline. */
+static guint32
+pending_budget_ms (Pending * p, gint64 now)
+{
+  gint64 left;
+
+  if (p->deadline == 0)
+    return 0;
+  left = p->deadline - MESH_SCHEDULE_SAFETY_US - now;
+  return (guint32) CLAMP (left / 1000, 1, G_MAXUINT32);
+}
+
 static void
 pending_request_from (Pending * p, Peer * peer)
 {
@@ -778,8 +825,10 @@ pending_request_from (Pending * p, Peer * peer)
   peer->requests++;
   p->request_id = ++m->next_request_id;
   p->started = p->last_progress = manager_now (m);
-  GST_DEBUG_OBJECT (m, "%s: from peer %s", p->segment_id, peer->id);
-  peer_send (peer, mesh_wire_encode_request (p->request_id, p->key, 0, 0));
+  GST_DEBUG_OBJECT (m, "%s: from peer %s%s", p->segment_id, peer->id,
+      g_hash_table_contains (peer->has, &p->key) ? "" : " (still fetching)");
+  peer_send (peer, mesh_wire_encode_request (p->request_id, p->key, 0, 0,
+          pending_budget_ms (p, p->started)));
   pending_set_timer (p, p->started + PROGRESS_CHECK_MS * 1000);
 }
 
@@ -886,6 +935,7 @@ pending_abandon_peer (Pending * p, const gchar * why)
   GST_INFO_OBJECT (p->manager, "%s: peer %s failed (%s) after %"
       G_GUINT64_FORMAT " bytes", p->segment_id, p->peer->id, why, p->received);
   g_hash_table_remove (p->peer->has, &p->key);
+  g_hash_table_remove (p->peer->fetching, &p->key);
   p->peer->requests--;
   p->peer = NULL;
   p->peer_failed = TRUE;
@@ -1013,12 +1063,47 @@ mesh_peer_manager_cancel (MeshPeerManager * m, gpointer owner)
 /* ------------------------------------------------------------------------ */
 /* Announcements */
 
+static void uploads_adopt_segment (MeshPeerManager * m, guint64 key,
+    GBytes * segment);
+static void uploads_lose_segment (MeshPeerManager * m, guint64 key);
+
 void
 mesh_peer_manager_cdn_started (MeshPeerManager * m, const gchar * segment_id)
 {
   guint64 key = mesh_wire_segment_key (segment_id);
 
+  if (m->stopped || g_hash_table_contains (m->growing, &key))
+    return;
+  g_hash_table_insert (m->growing, g_memdup2 (&key, sizeof (key)),
+      g_byte_array_new ());
   broadcast (m, mesh_wire_encode_fetching (&key, 1));
+}
+
+void
+mesh_peer_manager_cdn_progress (MeshPeerManager * m, const gchar * segment_id,
+    GBytes * bytes)
+{
+  guint64 key = mesh_wire_segment_key (segment_id);
+  GByteArray *growing = g_hash_table_lookup (m->growing, &key);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (bytes, &len);
+
+  if (!growing)
+    return;
+  g_byte_array_append (growing, data, len);
+  uploads_pump (m);
+}
+
+void
+mesh_peer_manager_cdn_failed (MeshPeerManager * m, const gchar * segment_id)
+{
+  guint64 key = mesh_wire_segment_key (segment_id);
+
+  if (!g_hash_table_remove (m->growing, &key))
+    return;
+  uploads_lose_segment (m, key);
+  if (!mesh_segment_cache_contains (m->cache, key))
+    broadcast (m, mesh_wire_encode_lost (&key, 1));
 }
 
 void
@@ -1032,6 +1117,8 @@ mesh_peer_manager_segment_complete (MeshPeerManager * m,
   entry.size = g_bytes_get_size (segment);
   m->typical_size = m->typical_size == 0 ? entry.size :
       (m->typical_size * 3 + entry.size) / 4;
+  if (g_hash_table_remove (m->growing, &entry.key))
+    uploads_adopt_segment (m, entry.key, segment);
   if (mesh_segment_cache_contains (m->cache, entry.key))
     return;
   mesh_segment_cache_put (m->cache, entry.key, segment, evicted);
@@ -1122,8 +1209,110 @@ handle_fetching (Peer * peer, const guint64 * keys, guint n)
 static void
 upload_free (Upload * upload)
 {
-  g_bytes_unref (upload->data);
+  g_clear_pointer (&upload->data, g_bytes_unref);
   g_free (upload);
+}
+
+/* Sends what ends @upload without END (taken from the queue by the
+ * caller). */
+static void
+upload_refuse (Upload * upload, MeshWireAbsentReason reason)
+{
+  peer_send (upload->peer, mesh_wire_encode_absent (upload->request_id,
+          reason));
+  upload_free (upload);
+}
+
+/* Bytes of @upload that could go out now. */
+static gsize
+upload_available (MeshPeerManager * m, Upload * upload)
+{
+  GByteArray *growing;
+  guint64 end;
+
+  if (upload->data)
+    return g_bytes_get_size (upload->data) - upload->sent;
+  growing = g_hash_table_lookup (m->growing, &upload->key);
+  if (!growing || growing->len <= upload->offset + upload->sent)
+    return 0;
+  end = growing->len;
+  if (upload->length > 0)
+    end = MIN (end, upload->offset + upload->length);
+  return end > upload->offset + upload->sent ?
+      end - upload->offset - upload->sent : 0;
+}
+
+/* Bytes of @upload still to send (a guess while it grows). */
+static guint64
+upload_remaining (MeshPeerManager * m, Upload * upload)
+{
+  guint64 size;
+
+  if (upload->data)
+    return g_bytes_get_size (upload->data) - upload->sent;
+  size = upload->length > 0 ? upload->length : m->typical_size;
+  return size > upload->sent ? size - upload->sent : 0;
+}
+
+/* Earliest deadline first (no deadline: last), then arrival order. */
+static gboolean
+upload_precedes (const Upload * a, const Upload * b)
+{
+  if (a->deadline != b->deadline) {
+    if (a->deadline == 0 || b->deadline == 0)
+      return b->deadline == 0;
+    return a->deadline < b->deadline;
+  }
+  return a->seq < b->seq;
+}
+
+/* What our uplink carries, bytes/s: its measured pace, never above
+ * max-upload-rate; 0 = not known yet. */
+static guint64
+upload_pace (MeshPeerManager * m)
+{
+  guint64 pace = m->upload_pace;
+
+  if (m->max_upload_rate > 0)
+    pace = pace > 0 ? MIN (pace, m->max_upload_rate) : m->max_upload_rate;
+  return pace;
+}
+
+/* What waits in the links' send queues, handed over but not gone. */
+static guint64
+links_queued_bytes (MeshPeerManager * m)
+{
+  GHashTableIter iter;
+  Peer *peer;
+  guint64 queued = 0;
+
+  g_hash_table_iter_init (&iter, m->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer))
+    if (peer->ready)
+      queued += mesh_peer_connection_get_send_queue_size (peer->conn);
+  return queued;
+}
+
+/* Whether @bytes more, served after what the links hold and the uploads
+ * due before @deadline, would leave by @deadline at our uplink's pace,
+ * with a quarter to spare (the pace is an estimate, and one refused in
+ * time can still go elsewhere). An unknown pace says yes: the requester's
+ * own progress check catches a slow uplink. */
+static gboolean
+upload_in_time (MeshPeerManager * m, guint64 bytes, gint64 deadline)
+{
+  guint64 pace = upload_pace (m), ahead = bytes;
+  Upload probe = {.deadline = deadline,.seq = G_MAXUINT64 };
+  GList *l;
+
+  if (deadline == 0 || pace == 0)
+    return TRUE;
+  ahead += links_queued_bytes (m);
+  for (l = m->uploads.head; l; l = l->next)
+    if (upload_precedes (l->data, &probe))
+      ahead += upload_remaining (m, l->data);
+  return manager_now (m) + (gint64) (ahead * G_USEC_PER_SEC / pace) * 5 / 4
+      <= deadline;
 }
 
 static void
@@ -1161,46 +1350,112 @@ uploads_cancel (MeshPeerManager * m, Peer * peer, guint32 request_id)
   }
 }
 
+/* The CDN download that uploads of @key served from is complete: they go
+ * on from the whole. */
 static void
-handle_request (Peer * peer, guint32 request_id, guint64 key, guint64 offset,
-    guint64 length)
+uploads_adopt_segment (MeshPeerManager * m, guint64 key, GBytes * segment)
 {
-  MeshPeerManager *m = peer->manager;
-  g_autoptr (GBytes) segment = NULL;
-  Upload *upload;
+  gsize size = g_bytes_get_size (segment);
+  GList *l, *next;
+
+  for (l = m->uploads.head; l; l = next) {
+    Upload *upload = l->data;
+    guint64 length;
+
+    next = l->next;
+    if (upload->data || upload->key != key)
+      continue;
+    if (upload->offset >= size) {
+      g_queue_delete_link (&m->uploads, l);
+      upload_refuse (upload, MESH_WIRE_ABSENT_BAD_RANGE);
+      continue;
+    }
+    length = size - upload->offset;
+    if (upload->length > 0)
+      length = MIN (length, upload->length);
+    upload->data = g_bytes_new_from_bytes (segment, upload->offset, length);
+    upload->total = upload->offset + length;
+  }
+  uploads_pump (m);
+}
+
+/* The CDN download of @key failed: what was served of it stays with its
+ * requesters (the CDN gives them the rest); ABSENT tells them. */
+static void
+uploads_lose_segment (MeshPeerManager * m, guint64 key)
+{
+  GList *l, *next;
+
+  for (l = m->uploads.head; l; l = next) {
+    Upload *upload = l->data;
+
+    next = l->next;
+    if (upload->data || upload->key != key)
+      continue;
+    g_queue_delete_link (&m->uploads, l);
+    upload_refuse (upload, MESH_WIRE_ABSENT_NOT_HELD);
+  }
+  uploads_pump (m);
+}
+
+/* Where @upload's bytes come from: the cached segment, else the CDN
+ * download in progress; FALSE (ABSENT @reason) when we cannot serve it. */
+static gboolean
+upload_find_source (MeshPeerManager * m, Upload * upload,
+    MeshWireAbsentReason * reason)
+{
+  g_autoptr (GBytes) segment = mesh_segment_cache_get (m->cache, upload->key);
   gsize size;
 
-  if (!m->upload) {
-    peer_send (peer, mesh_wire_encode_absent (request_id,
-            MESH_WIRE_ABSENT_UPLOAD_DISABLED));
-    return;
-  }
-  if (m->uploads.length >= MAX_UPLOADS) {
-    peer_send (peer, mesh_wire_encode_absent (request_id,
-            MESH_WIRE_ABSENT_BUSY));
-    return;
-  }
-  segment = mesh_segment_cache_get (m->cache, key);
-  if (!segment) {
-    peer_send (peer, mesh_wire_encode_absent (request_id,
-            MESH_WIRE_ABSENT_NOT_HELD));
-    return;
-  }
+  *reason = MESH_WIRE_ABSENT_NOT_HELD;
+  if (!segment)
+    return g_hash_table_contains (m->growing, &upload->key);
   size = g_bytes_get_size (segment);
-  if (offset >= size) {
-    peer_send (peer, mesh_wire_encode_absent (request_id,
-            MESH_WIRE_ABSENT_BAD_RANGE));
-    return;
+  if (upload->offset >= size) {
+    *reason = MESH_WIRE_ABSENT_BAD_RANGE;
+    return FALSE;
   }
-  if (length == 0 || length > size - offset)
-    length = size - offset;
+  if (upload->length == 0 || upload->length > size - upload->offset)
+    upload->length = size - upload->offset;
+  upload->data = g_bytes_new_from_bytes (segment, upload->offset,
+      upload->length);
+  upload->total = upload->offset + upload->length;
+  return TRUE;
+}
+
+static void
+handle_request (Peer * peer, const MeshWireFrame * frame)
+{
+  MeshPeerManager *m = peer->manager;
+  Upload *upload;
+  MeshWireAbsentReason reason;
 
   upload = g_new0 (Upload, 1);
   upload->peer = peer;
-  upload->request_id = request_id;
-  upload->data = g_bytes_new_from_bytes (segment, offset, length);
-  upload->offset = offset;
-  upload->total = offset + length;
+  upload->request_id = frame->request.request_id;
+  upload->key = frame->request.key;
+  upload->offset = frame->request.offset;
+  upload->length = frame->request.length;
+  if (frame->request.budget_ms > 0)
+    upload->deadline = manager_now (m) +
+        frame->request.budget_ms * G_TIME_SPAN_MILLISECOND;
+
+  if (!m->upload) {
+    upload_refuse (upload, MESH_WIRE_ABSENT_UPLOAD_DISABLED);
+    return;
+  }
+  if (!upload_find_source (m, upload, &reason)) {
+    upload_refuse (upload, reason);
+    return;
+  }
+  if (m->uploads.length >= MAX_UPLOADS
+      || !upload_in_time (m, upload_remaining (m, upload), upload->deadline)) {
+    GST_DEBUG_OBJECT (m, "peer %s: busy, request %u refused (uplink %"
+        G_GUINT64_FORMAT " B/s, %u uploads)", peer->id, upload->request_id,
+        upload_pace (m), m->uploads.length);
+    upload_refuse (upload, MESH_WIRE_ABSENT_BUSY);
+    return;
+  }
   upload->seq = m->next_upload_seq++;
   g_queue_push_tail (&m->uploads, upload);
   uploads_pump (m);
@@ -1233,29 +1488,46 @@ upload_rate_allows (MeshPeerManager * m)
   return FALSE;
 }
 
+static GBytes *
+upload_next_chunk (MeshPeerManager * m, Upload * upload, gsize len)
+{
+  GByteArray *growing;
+
+  if (upload->data)
+    return g_bytes_new_from_bytes (upload->data, upload->sent, len);
+  growing = g_hash_table_lookup (m->growing, &upload->key);
+  return g_bytes_new (growing->data + upload->offset + upload->sent, len);
+}
+
+static void
+upload_send_end (Upload * upload)
+{
+  peer_send (upload->peer, mesh_wire_encode_end (upload->request_id,
+          upload->total - upload->offset));
+}
+
 /* Sends one DATA frame of @upload; TRUE when the upload is over. */
 static gboolean
 upload_send_chunk (MeshPeerManager * m, Upload * upload, gsize len)
 {
-  g_autoptr (GBytes) chunk = g_bytes_new_from_bytes (upload->data,
-      upload->sent, len);
+  g_autoptr (GBytes) chunk = upload_next_chunk (m, upload, len);
+  gint64 now = manager_now (m);
 
   peer_send (upload->peer, mesh_wire_encode_data (upload->request_id,
           upload->offset + upload->sent, chunk));
   upload->sent += len;
   __atomic_fetch_add (&m->bytes_uploaded, len, __ATOMIC_RELAXED);
-  mesh_token_bucket_consume (&m->upload_bucket, len, manager_now (m));
-  if (upload->sent < g_bytes_get_size (upload->data))
+  mesh_token_bucket_consume (&m->upload_bucket, len, now);
+  if (!upload->data || upload->sent < g_bytes_get_size (upload->data))
     return FALSE;
-  peer_send (upload->peer, mesh_wire_encode_end (upload->request_id,
-          upload->total - upload->offset));
+  upload_send_end (upload);
   return TRUE;
 }
 
-/* Whether an earlier request is still being served: requests go one after
- * another, in the order they came (for one requester, the order of its
- * deadlines), so that the most urgent gets the whole uplink and its
- * requester sees the pace the link really has. */
+/* Whether another request goes first: requests are served one after
+ * another, earliest deadline first, so that the most urgent gets the whole
+ * uplink and its requester sees the pace the link really has. One that
+ * waits for the CDN to bring more bytes does not hold the turn. */
 static gboolean
 upload_waits_its_turn (MeshPeerManager * m, Upload * upload)
 {
@@ -1271,10 +1543,40 @@ upload_waits_its_turn (MeshPeerManager * m, Upload * upload)
   for (l = m->uploads.head; l; l = l->next) {
     Upload *other = l->data;
 
-    if (other->seq < upload->seq)
+    if (other != upload && upload_precedes (other, upload)
+        && upload_available (m, other) > 0)
       return TRUE;
   }
   return FALSE;
+}
+
+/* Measures our uplink from what left the links' send queues while uploads
+ * were running: what was merely handed to them says nothing of the pace
+ * (a link takes a queue's worth at once), and an idle uplink is not slow.
+ * Looked at whenever the pump runs, which a running upload makes happen
+ * at least every time a link's queue drains. */
+static void
+upload_pace_sample (MeshPeerManager * m)
+{
+  guint64 uploaded = mesh_peer_manager_get_bytes_uploaded (m);
+  guint64 queued = links_queued_bytes (m), departed, sample;
+  gint64 now = manager_now (m);
+
+  departed = uploaded > queued ? uploaded - queued : 0;
+
+  if (g_queue_is_empty (&m->uploads) && queued == 0) {
+    m->pace_since = 0;
+  } else if (m->pace_since == 0 || departed < m->pace_departed) {
+    m->pace_since = now;
+    m->pace_departed = departed;
+  } else if (now - m->pace_since >= UPLOAD_PACE_WINDOW_US) {
+    sample = (departed - m->pace_departed) * G_USEC_PER_SEC /
+        (guint64) (now - m->pace_since);
+    m->upload_pace = m->upload_pace == 0 ? sample :
+        (m->upload_pace + sample) / 2;
+    m->pace_since = now;
+    m->pace_departed = departed;
+  }
 }
 
 /* Serves the uploads in turn, a chunk each, while the links take data and
@@ -1284,15 +1586,23 @@ uploads_pump (MeshPeerManager * m)
 {
   guint stalled = 0;
 
+  upload_pace_sample (m);
+
   while (!g_queue_is_empty (&m->uploads) && stalled < m->uploads.length) {
     Upload *upload = g_queue_pop_head (&m->uploads);
-    gsize len = MIN (MESH_WIRE_MAX_CHUNK,
-        g_bytes_get_size (upload->data) - upload->sent);
+    gsize len = MIN (MESH_WIRE_MAX_CHUNK, upload_available (m, upload));
 
-    if (upload_waits_its_turn (m, upload)
+    if (len == 0 && upload->data) {
+      /* it was all sent while the segment still grew */
+      upload_send_end (upload);
+      upload_free (upload);
+      continue;
+    }
+    if (len == 0 || upload_waits_its_turn (m, upload)
         || mesh_peer_connection_get_send_queue_size (upload->peer->conn) >
         UPLOAD_QUEUE_HIGH) {
-      /* this link is full; "writable" brings us back */
+      /* nothing to send yet, or this link is full: more bytes from the
+       * CDN or "writable" bring us back */
       g_queue_push_tail (&m->uploads, upload);
       stalled++;
       continue;
@@ -1327,8 +1637,7 @@ handle_frame (Peer * peer, const MeshWireFrame * frame)
       handle_lost (peer, frame->keys.keys, frame->keys.n_keys);
       break;
     case MESH_WIRE_TYPE_REQUEST:
-      handle_request (peer, frame->request.request_id, frame->request.key,
-          frame->request.offset, frame->request.length);
+      handle_request (peer, frame);
       break;
     case MESH_WIRE_TYPE_DATA:
       handle_data (peer, frame->data.request_id, frame->data.offset,
@@ -1425,6 +1734,7 @@ mesh_peer_manager_stop (MeshPeerManager * m)
     pending_go_to_cdn (p, "stopping", MESH_SCHEDULE_REASON_NONE);
   }
   g_queue_clear_full (&m->uploads, (GDestroyNotify) upload_free);
+  g_hash_table_remove_all (m->growing);
   clear_timer (&m->upload_timer);
   if (m->refresh_timer) {
     g_source_destroy (m->refresh_timer);
@@ -1474,6 +1784,8 @@ mesh_peer_manager_init (MeshPeerManager * m)
       (GDestroyNotify) peer_free);
   m->backoff = mesh_link_backoff_new ();
   g_queue_init (&m->uploads);
+  m->growing = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+      (GDestroyNotify) g_byte_array_unref);
 }
 
 static void
@@ -1484,6 +1796,7 @@ mesh_peer_manager_finalize (GObject * object)
   mesh_peer_manager_stop (m);
   g_clear_object (&m->signaller);
   g_hash_table_unref (m->peers);
+  g_hash_table_unref (m->growing);
   mesh_link_backoff_free (m->backoff);
   mesh_segment_cache_free (m->cache);
   g_rand_free (m->rand);

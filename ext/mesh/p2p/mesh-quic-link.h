@@ -22,7 +22,7 @@
  * Security: the local certificate's fingerprint goes out with the ICE
  * credentials; each side requires the fingerprint the signalling gave it,
  * so a link is bound to the peer the tracker introduced. TLS 1.3, ALPN
- * MESH_QUIC_DEFAULT_ALPN ("gst-mesh/1").
+ * MESH_QUIC_DEFAULT_ALPN ("gst-mesh/2").
  *
  * Threads: one owner, the GMainContext given to the transport (the peer
  * manager's thread): the transport, its links, their agents, QUIC
@@ -31,7 +31,7 @@
  * Time is the real monotonic clock (libnice and QUIC timers use it).
  *
  * Signalling ("signal-out" kinds): {"kind":"quic-offer","ufrag":"...",
- * "pwd":"...","fingerprint":"sha-256 AB:...","alpn":"gst-mesh/1"} first,
+ * "pwd":"...","fingerprint":"sha-256 AB:...","alpn":"gst-mesh/2"} first,
  * then {"kind":"candidate","sdp":"a=candidate:..."} per local candidate and
  * {"kind":"end-of-candidates"}.
  */

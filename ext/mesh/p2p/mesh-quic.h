@@ -38,7 +38,7 @@
 G_BEGIN_DECLS
 
 /* The wire protocol version the connection carries (docs/protocol.md §2). */
-#define MESH_QUIC_DEFAULT_ALPN "gst-mesh/1"
+#define MESH_QUIC_DEFAULT_ALPN "gst-mesh/2"
 
 /* ------------------------------------------------------------------------ */
 /* Credentials */

@@ -314,6 +314,7 @@ put_payload (GByteArray * out, const MeshWireFrame * f)
       put_u64 (out, f->request.key);
       put_u64 (out, f->request.offset);
       put_u64 (out, f->request.length);
+      put_u32 (out, f->request.budget_ms);
       break;
     case MESH_WIRE_TYPE_DATA:{
       gsize size;
@@ -427,7 +428,7 @@ mesh_wire_encode_lost (const guint64 * keys, guint n_keys)
 
 GBytes *
 mesh_wire_encode_request (guint32 request_id, guint64 key, guint64 offset,
-    guint64 length)
+    guint64 length, guint32 budget_ms)
 {
   MeshWireFrame f = {.type = MESH_WIRE_TYPE_REQUEST };
 
@@ -435,6 +436,7 @@ mesh_wire_encode_request (guint32 request_id, guint64 key, guint64 offset,
   f.request.key = key;
   f.request.offset = offset;
   f.request.length = length;
+  f.request.budget_ms = budget_ms;
   return mesh_wire_encode (&f);
 }
 
@@ -705,7 +707,8 @@ parse_fixed (Reader * r, MeshWireFrame * f, GError ** error)
     case MESH_WIRE_TYPE_REQUEST:
       ok = get_u32 (r, &f->request.request_id) && get_u64 (r, &f->request.key)
           && get_u64 (r, &f->request.offset)
-          && get_u64 (r, &f->request.length);
+          && get_u64 (r, &f->request.length)
+          && get_u32 (r, &f->request.budget_ms);
       break;
     case MESH_WIRE_TYPE_END:
       ok = get_u32 (r, &f->end.request_id) && get_u64 (r, &f->end.total_size);

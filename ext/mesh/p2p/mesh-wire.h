@@ -19,7 +19,7 @@
 
 G_BEGIN_DECLS
 
-#define MESH_WIRE_VERSION 1
+#define MESH_WIRE_VERSION 2
 #define MESH_WIRE_MAGIC "MESH"
 
 /* Bytes of the length prefix in front of every frame. */
@@ -126,6 +126,8 @@ typedef struct
       guint64 key;
       guint64 offset;
       guint64 length;           /* 0: to the end of the segment */
+      guint32 budget_ms;        /* how long the requester can wait for the
+                                 * last byte; 0 = no deadline */
     } request;
     struct
     {
@@ -191,7 +193,7 @@ GBytes *mesh_wire_encode_have (const MeshWireHaveEntry * entries,
 GBytes *mesh_wire_encode_fetching (const guint64 * keys, guint n_keys);
 GBytes *mesh_wire_encode_lost (const guint64 * keys, guint n_keys);
 GBytes *mesh_wire_encode_request (guint32 request_id, guint64 key,
-    guint64 offset, guint64 length);
+    guint64 offset, guint64 length, guint32 budget_ms);
 GBytes *mesh_wire_encode_data (guint32 request_id, guint64 offset,
     GBytes * bytes);
 GBytes *mesh_wire_encode_end (guint32 request_id, guint64 total_size);
