@@ -1047,6 +1047,63 @@ GST_START_TEST (test_fetching_peer_serves_as_it_downloads)
 
 GST_END_TEST;
 
+/* A viewer that receives a segment from a peer relays it as it arrives:
+ * a third viewer gets its bytes before the relay has the whole. */
+GST_START_TEST (test_relays_peer_bytes_as_they_arrive)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a, *b, *c;
+  GBytes *segment = make_segment (600 * 1000, 17);
+  Fetch *fb = NULL, *fc = NULL;
+
+  a = viewer_add (swarm, &config);
+  b = viewer_add (swarm, &config);
+  RUN_UNTIL (swarm, a->n_connected == 1 && b->n_connected == 1, 2 * S);
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) == 1, 1 * S);
+  /* a -> b takes 2 s */
+  mesh_loopback_connection_set_rate (path (a, b), 300 * 1000);
+  fb = fetch_new (swarm);
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 8 * S,
+      &sink, fb);
+  RUN_UNTIL (swarm, fb->data->len > 0, 1 * S);
+  /* (long enough for a to know its uplink's pace: two looks at its
+   * queues, one per refill) */
+  run_for (swarm, 1300 * MS);
+
+  /* c joins while b receives, and b tells it it is fetching seg-1. c asks
+   * a first (it holds the whole), which is busy with b and refuses what it
+   * could not send in time, then b */
+  c = viewer_add (swarm, &config);
+  RUN_UNTIL (swarm, c->n_connected == 2, 2 * S);
+  fc = fetch_new (swarm);
+  mesh_peer_manager_request (c->manager, "seg-1", 0,
+      swarm->now + 2500 * MS, &sink, fc);
+  RUN_UNTIL (swarm, fc->data->len > 0, 1 * S);
+  fail_unless (!fetch_ended (fb), "b had the whole before c got a byte");
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (b,
+              c), MESH_WIRE_TYPE_REQUEST), 1);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (c,
+              a), MESH_WIRE_TYPE_ABSENT), 1);
+
+  /* b accepts the whole, as its fetcher would, which ends c's request */
+  RUN_UNTIL (swarm, fetch_ended (fb), 2 * S);
+  assert_fetch_ended (fb, segment, TRUE);
+  fail_unless (!fetch_ended (fc));
+  mesh_peer_manager_segment_complete (b->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, fetch_ended (fc), 1 * S);
+  assert_fetch_ended (fc, segment, TRUE);
+
+  fetch_free (fb);
+  fetch_free (fc);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 /* The FETCHING viewer never delivers a byte: the requester stops waiting
  * after the stall time and goes to the CDN, long before its deadline. */
 GST_START_TEST (test_fetching_peer_that_never_delivers)
@@ -1096,7 +1153,7 @@ GST_START_TEST (test_fetching_peer_fails_mid_download)
   RUN_UNTIL (swarm, f->data->len == 120 * 1000, 1 * S);
 
   failed = swarm->now;
-  mesh_peer_manager_cdn_failed (a->manager, "seg-1");
+  mesh_peer_manager_segment_abandoned (a->manager, "seg-1");
   RUN_UNTIL (swarm, fetch_ended (f), 1 * S);
   assert_fetch_ended (f, segment, FALSE);
   fail_unless_equals_int (f->data->len, 120 * 1000);
@@ -1226,6 +1283,7 @@ peer_manager_suite (void)
   tcase_add_test (tc, test_upload_rate_holds);
   tcase_add_test (tc, test_upload_rate_below_one_frame_per_second);
   tcase_add_test (tc, test_fetching_peer_serves_as_it_downloads);
+  tcase_add_test (tc, test_relays_peer_bytes_as_they_arrive);
   tcase_add_test (tc, test_fetching_peer_that_never_delivers);
   tcase_add_test (tc, test_fetching_peer_fails_mid_download);
   tcase_add_test (tc, test_holder_refuses_what_it_cannot_deliver_in_time);

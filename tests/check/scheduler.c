@@ -189,6 +189,12 @@ GST_START_TEST (test_abandon_stalled_or_slow_peer)
   p.received = 100000;
   fail_unless (mesh_schedule_should_abandon (&p));
 
+  /* too early to judge: 2% after 200 ms */
+  p.now = T0 + 200 * MS;
+  p.last_progress = p.now;
+  p.received = 20000;
+  fail_if (mesh_schedule_should_abandon (&p));
+
   /* nothing yet and the deadline is close */
   p.now = T0 + 50 * MS;
   p.last_progress = T0;

@@ -760,8 +760,10 @@ static void
 transfer_hand_over (MeshTransfer * t, GBytes * part)
 {
   if (t->assembly) {
+    /* the CDN completes what peers began */
     g_byte_array_append (t->assembly, g_bytes_get_data (part, NULL),
         g_bytes_get_size (part));
+    transfer_stream_to_peers (t, part);
     g_bytes_unref (part);
     return;
   }
@@ -908,6 +910,7 @@ transfer_release_assembly (MeshTransfer * t)
   t->assembly = NULL;
   if (peers && !mesh_peer_manager_accept_segment (peers, t->segment_id,
           whole, expected, &error)) {
+    mesh_peer_manager_segment_abandoned (peers, t->segment_id);
     GST_WARNING_OBJECT (t->shared->fetcher, "job %u: rejected: %s; "
         "downloading it from the CDN", t->id, error->message);
     t->from_peers = 0;
@@ -955,12 +958,13 @@ transfer_stream_to_peers (MeshTransfer * t, GBytes * part)
     mesh_peer_manager_cdn_progress (t->shared->peers, t->segment_id, part);
 }
 
-/* The CDN download we announced ended without the whole segment. */
+/* The download ended without the whole segment: peers that were served
+ * from it as it arrived learn it. */
 static void
 transfer_unshare (MeshTransfer * t)
 {
-  if (t->copy && t->shared->peers)
-    mesh_peer_manager_cdn_failed (t->shared->peers, t->segment_id);
+  if (t->with_peers && t->shared->peers)
+    mesh_peer_manager_segment_abandoned (t->shared->peers, t->segment_id);
 }
 
 static void

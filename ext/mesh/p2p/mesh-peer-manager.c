@@ -71,6 +71,8 @@ GST_DEBUG_CATEGORY_STATIC (mesh_peer_manager_debug);
  * make requesters wait past their deadlines; beyond it, ABSENT BUSY sends
  * them elsewhere at once. */
 #define MAX_UPLOADS 3
+/* A holder that answered BUSY is asked again after this. */
+#define BUSY_RETRY_US (300 * G_TIME_SPAN_MILLISECOND)
 /* The shortest time over which our uplink's pace is measured. */
 #define UPLOAD_PACE_WINDOW_US (250 * G_TIME_SPAN_MILLISECOND)
 /* A link must be up within this, or its slot goes to another peer. */
@@ -89,7 +91,10 @@ struct _Peer
   MeshPeerConnection *conn;
   gboolean ready;
   GHashTable *has;              /* guint64 key -> guint size (GUINT_TO_POINTER) */
-  GHashTable *fetching;         /* guint64 key set */
+  GHashTable *fetching;         /* guint64 key -> order of the announcement
+                                 * (GUINT_TO_POINTER of m->announcements) */
+  GHashTable *refused;          /* guint64 key -> gint64 until when not to
+                                 * ask it again: it answered BUSY */
   guint64 throughput;           /* bytes/s seen from it, 0 = unknown */
   gint64 throughput_time;       /* when it was measured */
   gint64 last_data;             /* when a DATA of ours last came from it */
@@ -169,7 +174,7 @@ struct _MeshPeerManager
   guint64 upload_pace;          /* bytes/s our uplink carried while busy,
                                  * 0 = not measured yet */
   gint64 pace_since;            /* start of the current measurement, 0 =
-                                 * idle */
+                                 * none */
   guint64 pace_departed;        /* departed bytes at pace_since */
   guint64 next_upload_seq;
   Peer *last_upload_peer;       /* of the upload served last, whose tail
@@ -179,6 +184,7 @@ struct _MeshPeerManager
 
   guint64 cdn_throughput;       /* bytes/s, from what the CDN delivered */
   guint64 typical_size;         /* bytes, average of the segments seen */
+  guint announcements;          /* FETCHING received, to order them */
 
   GMutex stats_lock;            /* guards `stats`, read from any thread */
   MeshPeerStats stats;
@@ -205,7 +211,10 @@ static guint signals[N_SIGNALS];
 
 static void pending_decide (Pending * p);
 static void pendings_reconsider_all (MeshPeerManager * m);
+static void growing_start (MeshPeerManager * m, guint64 key);
+static void growing_append (MeshPeerManager * m, guint64 key, GBytes * bytes);
 static void uploads_pump (MeshPeerManager * m);
+static void upload_pace_on_drain (MeshPeerManager * m);
 
 /* ------------------------------------------------------------------------ */
 /* Configuration */
@@ -261,6 +270,7 @@ peer_free (Peer * peer)
   }
   g_hash_table_unref (peer->has);
   g_hash_table_unref (peer->fetching);
+  g_hash_table_unref (peer->refused);
   g_free (peer->id);
   g_free (peer);
 }
@@ -343,6 +353,26 @@ have_batch_add (guint64 key, GBytes * data, gpointer user_data)
 }
 
 /* A new link is ready: it learns everything we hold. */
+/* What we are receiving right now, for a peer that just connected. */
+static void
+peer_send_fetching (Peer * peer)
+{
+  GHashTable *growing = peer->manager->growing;
+  g_autofree guint64 *keys = NULL;
+  GHashTableIter iter;
+  gpointer key;
+  guint n = 0;
+
+  if (g_hash_table_size (growing) == 0)
+    return;
+  keys = g_new (guint64, MIN (g_hash_table_size (growing),
+          MESH_WIRE_MAX_KEYS));
+  g_hash_table_iter_init (&iter, growing);
+  while (n < MESH_WIRE_MAX_KEYS && g_hash_table_iter_next (&iter, &key, NULL))
+    keys[n++] = *(guint64 *) key;
+  peer_send (peer, mesh_wire_encode_fetching (keys, n));
+}
+
 static void
 peer_send_inventory (Peer * peer)
 {
@@ -352,6 +382,7 @@ peer_send_inventory (Peer * peer)
   mesh_segment_cache_foreach (peer->manager->cache, have_batch_add, batch);
   have_batch_flush (batch);
   g_free (batch);
+  peer_send_fetching (peer);
 }
 
 static void
@@ -450,6 +481,7 @@ on_conn_frame (MeshPeerConnection * conn, gpointer frame, Peer * peer)
 static void
 on_conn_writable (MeshPeerConnection * conn, Peer * peer)
 {
+  upload_pace_on_drain (peer->manager);
   uploads_pump (peer->manager);
 }
 
@@ -488,6 +520,8 @@ peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
   peer->has = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   peer->fetching = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       NULL);
+  peer->refused = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+      g_free);
   peer->conn = conn;
   GST_DEBUG_OBJECT (m, "peer %s: %s %" GST_PTR_FORMAT, id,
       controlling ? "calling" : "called by", conn);
@@ -683,35 +717,68 @@ peer_note_throughput (Peer * peer, guint64 bytes_per_second)
   peer->throughput_time = manager_now (peer->manager);
 }
 
-/* The best peer to ask for @key: one that holds it complete, else one
- * that is downloading it from the CDN (it serves what it has as it
- * arrives); among them the fewest running requests, then the fastest. */
+/* @peer failed us for @key: it is not asked for it again. */
+static void
+peer_forget_segment (Peer * peer, guint64 key)
+{
+  g_hash_table_remove (peer->has, &key);
+  g_hash_table_remove (peer->fetching, &key);
+}
+
+/* Whether @peer answered BUSY for @key lately; if so, *@retry_at becomes
+ * the earliest time one of those may be asked again. */
+static gboolean
+peer_refused (Peer * peer, guint64 key, gint64 now, gint64 * retry_at)
+{
+  gint64 *until = g_hash_table_lookup (peer->refused, &key);
+
+  if (!until || *until <= now)
+    return FALSE;
+  *retry_at = *retry_at == 0 ? *until : MIN (*retry_at, *until);
+  return TRUE;
+}
+
+/* Whether @a is a better choice than @b to ask for @key. A peer holding
+ * it complete comes first: the fewest of our requests, then the fastest.
+ * Among peers still receiving it, the one that started last: it is the
+ * end of a relay chain, the most likely to have its uplink free (every
+ * relay serves one request at a time). */
+static gboolean
+holder_better (Peer * a, Peer * b, guint64 key)
+{
+  gboolean a_complete = g_hash_table_contains (a->has, &key);
+  gboolean b_complete = g_hash_table_contains (b->has, &key);
+
+  if (a_complete != b_complete)
+    return a_complete;
+  if (!a_complete)
+    return GPOINTER_TO_UINT (g_hash_table_lookup (a->fetching, &key)) >
+        GPOINTER_TO_UINT (g_hash_table_lookup (b->fetching, &key));
+  if (a->requests != b->requests)
+    return a->requests < b->requests;
+  return peer_throughput (a) > peer_throughput (b);
+}
+
+/* The best peer to ask for @key (see holder_better()), or NULL; peers that
+ * refused it lately are left out, and *@retry_at says when the first of
+ * them may be asked again (0 = none). */
 static Peer *
-find_holder (MeshPeerManager * m, guint64 key)
+find_holder (MeshPeerManager * m, guint64 key, gint64 * retry_at)
 {
   GHashTableIter iter;
   Peer *peer, *best = NULL;
-  gboolean best_complete = FALSE;
+  gint64 now = manager_now (m);
 
+  *retry_at = 0;
   g_hash_table_iter_init (&iter, m->peers);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer)) {
-    gboolean complete = g_hash_table_contains (peer->has, &key);
-
     if (!peer->ready || !mesh_peer_connection_get_remote_uploads (peer->conn)
-        || (!complete && !g_hash_table_contains (peer->fetching, &key)))
+        || (!g_hash_table_contains (peer->has, &key)
+            && !g_hash_table_contains (peer->fetching, &key))
+        || peer_refused (peer, key, now, retry_at))
       continue;
-    if (best && complete != best_complete) {
-      if (complete)
-        best = NULL;
-      else
-        continue;
-    }
-    if (!best || peer->requests < best->requests
-        || (peer->requests == best->requests
-            && peer_throughput (peer) > peer_throughput (best))) {
+    if (!best || holder_better (peer, best, key))
       best = peer;
-      best_complete = complete;
-    }
   }
   return best;
 }
@@ -856,10 +923,11 @@ pending_check_progress (Pending * p)
     gint64 elapsed = p->last_progress - p->started;
 
     /* the pace it showed, so that it is not tried again as if unknown */
-    if (progress.received > 0 && elapsed > 0)
+    if (progress.received > 0 && elapsed >= MESH_SCHEDULE_JUDGE_PACE_US)
       peer_note_throughput (p->peer, MAX (1, progress.received *
               G_USEC_PER_SEC / elapsed));
     peer_send (p->peer, mesh_wire_encode_cancel (p->request_id));
+    peer_forget_segment (p->peer, p->key);
     pending_abandon_peer (p, "peer too slow");
     return;
   }
@@ -887,6 +955,7 @@ pending_decide (Pending * p)
   Peer *holder;
   MeshScheduleInput in = { 0, };
   MeshScheduleDecision decision;
+  gint64 retry_at;
 
   if (p->peer) {
     pending_check_progress (p);
@@ -897,7 +966,7 @@ pending_decide (Pending * p)
     return;
   }
 
-  holder = find_holder (m, p->key);
+  holder = find_holder (m, p->key, &retry_at);
   in.now = manager_now (m);
   in.deadline = p->deadline;
   in.size = pending_expected_size (p, holder);
@@ -905,7 +974,8 @@ pending_decide (Pending * p)
   in.n_connecting = count_connecting_peers (m);
   in.peer_has_it = holder != NULL;
   in.peer_throughput = holder ? peer_throughput (holder) : 0;
-  in.peer_fetching_it = someone_fetches (m, p->key);
+  /* a holder that was busy will have room, or deliver to someone */
+  in.peer_fetching_it = someone_fetches (m, p->key) || retry_at > 0;
   in.cdn_throughput = m->cdn_throughput;
   in.waiting_since = p->arrived;
   in.random = p->random;
@@ -916,6 +986,9 @@ pending_decide (Pending * p)
       pending_request_from (p, holder);
       break;
     case MESH_SCHEDULE_WAIT:
+      /* a holder that was busy may have room by then */
+      if (retry_at > 0)
+        decision.wait_until = MIN (decision.wait_until, retry_at);
       GST_LOG_OBJECT (m, "%s: waiting %" G_GINT64_FORMAT " ms", p->segment_id,
           (decision.wait_until - in.now) / 1000);
       pending_set_timer (p, decision.wait_until);
@@ -934,8 +1007,6 @@ pending_abandon_peer (Pending * p, const gchar * why)
 {
   GST_INFO_OBJECT (p->manager, "%s: peer %s failed (%s) after %"
       G_GUINT64_FORMAT " bytes", p->segment_id, p->peer->id, why, p->received);
-  g_hash_table_remove (p->peer->has, &p->key);
-  g_hash_table_remove (p->peer->fetching, &p->key);
   p->peer->requests--;
   p->peer = NULL;
   p->peer_failed = TRUE;
@@ -977,9 +1048,12 @@ handle_data (Peer * peer, guint32 request_id, guint64 offset, GBytes * bytes)
   if (p->received == 0) {
     p->started = manager_now (peer->manager);
     p->first_bytes = g_bytes_get_size (bytes);
+    if (peer->manager->upload)
+      growing_start (peer->manager, p->key);
   }
   p->received += g_bytes_get_size (bytes);
   p->last_progress = peer->last_data = manager_now (peer->manager);
+  growing_append (peer->manager, p->key, bytes);
   p->sink->deliver (p->owner, bytes);
 }
 
@@ -994,6 +1068,7 @@ handle_end (Peer * peer, guint32 request_id, guint64 total)
   if (!p)
     return;
   if (total != p->received) {
+    peer_forget_segment (peer, p->key);
     pending_abandon_peer (p, "END does not match the data");
     return;
   }
@@ -1011,12 +1086,24 @@ handle_end (Peer * peer, guint32 request_id, guint64 total)
 }
 
 static void
-handle_absent (Peer * peer, guint32 request_id)
+handle_absent (Peer * peer, guint32 request_id, MeshWireAbsentReason reason)
 {
   Pending *p = find_pending_by_request (peer->manager, peer, request_id);
+  gint64 *until;
 
-  if (p)
-    pending_abandon_peer (p, "absent");
+  if (!p)
+    return;
+  if (reason == MESH_WIRE_ABSENT_BUSY && p->received == 0) {
+    /* it still holds the segment: ask it again when it may have room */
+    until = g_new (gint64, 1);
+    *until = manager_now (peer->manager) + BUSY_RETRY_US;
+    g_hash_table_insert (peer->refused, g_memdup2 (&p->key, sizeof (guint64)),
+        until);
+    pending_abandon_peer (p, "busy");
+    return;
+  }
+  peer_forget_segment (peer, p->key);
+  pending_abandon_peer (p, "absent");
 }
 
 void
@@ -1067,23 +1154,22 @@ static void uploads_adopt_segment (MeshPeerManager * m, guint64 key,
     GBytes * segment);
 static void uploads_lose_segment (MeshPeerManager * m, guint64 key);
 
-void
-mesh_peer_manager_cdn_started (MeshPeerManager * m, const gchar * segment_id)
+/* We start receiving @key (from the CDN or a peer): peers learn that they
+ * can ask us for it now (FETCHING), and get its bytes as they come. */
+static void
+growing_start (MeshPeerManager * m, guint64 key)
 {
-  guint64 key = mesh_wire_segment_key (segment_id);
-
-  if (m->stopped || g_hash_table_contains (m->growing, &key))
+  if (m->stopped || g_hash_table_contains (m->growing, &key)
+      || mesh_segment_cache_contains (m->cache, key))
     return;
   g_hash_table_insert (m->growing, g_memdup2 (&key, sizeof (key)),
       g_byte_array_new ());
   broadcast (m, mesh_wire_encode_fetching (&key, 1));
 }
 
-void
-mesh_peer_manager_cdn_progress (MeshPeerManager * m, const gchar * segment_id,
-    GBytes * bytes)
+static void
+growing_append (MeshPeerManager * m, guint64 key, GBytes * bytes)
 {
-  guint64 key = mesh_wire_segment_key (segment_id);
   GByteArray *growing = g_hash_table_lookup (m->growing, &key);
   gsize len;
   const guint8 *data = g_bytes_get_data (bytes, &len);
@@ -1095,7 +1181,21 @@ mesh_peer_manager_cdn_progress (MeshPeerManager * m, const gchar * segment_id,
 }
 
 void
-mesh_peer_manager_cdn_failed (MeshPeerManager * m, const gchar * segment_id)
+mesh_peer_manager_cdn_started (MeshPeerManager * m, const gchar * segment_id)
+{
+  growing_start (m, mesh_wire_segment_key (segment_id));
+}
+
+void
+mesh_peer_manager_cdn_progress (MeshPeerManager * m, const gchar * segment_id,
+    GBytes * bytes)
+{
+  growing_append (m, mesh_wire_segment_key (segment_id), bytes);
+}
+
+void
+mesh_peer_manager_segment_abandoned (MeshPeerManager * m,
+    const gchar * segment_id)
 {
   guint64 key = mesh_wire_segment_key (segment_id);
 
@@ -1160,15 +1260,6 @@ mesh_peer_manager_accept_segment (MeshPeerManager * m,
 }
 
 static void
-add_keys (GHashTable * set, const guint64 * keys, guint n)
-{
-  guint i;
-
-  for (i = 0; i < n; i++)
-    g_hash_table_add (set, g_memdup2 (&keys[i], sizeof (guint64)));
-}
-
-static void
 handle_have (Peer * peer, const MeshWireHaveEntry * entries, guint n)
 {
   guint i;
@@ -1198,7 +1289,10 @@ handle_fetching (Peer * peer, const guint64 * keys, guint n)
 {
   guint i;
 
-  add_keys (peer->fetching, keys, n);
+  for (i = 0; i < n; i++)
+    g_hash_table_insert (peer->fetching, g_memdup2 (&keys[i],
+            sizeof (guint64)),
+        GUINT_TO_POINTER (++peer->manager->announcements));
   for (i = 0; i < n; i++)
     pendings_reconsider (peer->manager, keys[i]);
 }
@@ -1305,12 +1399,17 @@ upload_in_time (MeshPeerManager * m, guint64 bytes, gint64 deadline)
   Upload probe = {.deadline = deadline,.seq = G_MAXUINT64 };
   GList *l;
 
-  if (deadline == 0 || pace == 0)
+  /* an idle uplink takes it: it can do no better for anyone */
+  if (deadline == 0 || pace == 0 || (g_queue_is_empty (&m->uploads)
+          && links_queued_bytes (m) < MESH_PEER_CONNECTION_LOW_WATER))
     return TRUE;
   ahead += links_queued_bytes (m);
   for (l = m->uploads.head; l; l = l->next)
     if (upload_precedes (l->data, &probe))
       ahead += upload_remaining (m, l->data);
+  GST_LOG_OBJECT (m, "%" G_GUINT64_FORMAT " bytes ahead at %"
+      G_GUINT64_FORMAT " B/s, %" G_GINT64_FORMAT " ms left", ahead, pace,
+      (deadline - manager_now (m)) / 1000);
   return manager_now (m) + (gint64) (ahead * G_USEC_PER_SEC / pace) * 5 / 4
       <= deadline;
 }
@@ -1550,33 +1649,49 @@ upload_waits_its_turn (MeshPeerManager * m, Upload * upload)
   return FALSE;
 }
 
-/* Measures our uplink from what left the links' send queues while uploads
- * were running: what was merely handed to them says nothing of the pace
- * (a link takes a queue's worth at once), and an idle uplink is not slow.
- * Looked at whenever the pump runs, which a running upload makes happen
- * at least every time a link's queue drains. */
-static void
-upload_pace_sample (MeshPeerManager * m)
+/* Our uplink's pace is what left the links' send queues while they were
+ * kept filled: a window opens when a run of the pump leaves them at or
+ * above their low water mark, and closes into a sample when a link's queue
+ * falls below it ("writable"), unless a run of the pump in between left
+ * them below it (they may have run dry). What was merely handed to a link
+ * says nothing of the pace (it takes a queue's worth at once), and an idle
+ * uplink, or one starved by a segment still arriving, is not slow. */
+static guint64
+upload_departed (MeshPeerManager * m, guint64 queued)
 {
   guint64 uploaded = mesh_peer_manager_get_bytes_uploaded (m);
-  guint64 queued = links_queued_bytes (m), departed, sample;
-  gint64 now = manager_now (m);
 
-  departed = uploaded > queued ? uploaded - queued : 0;
+  return uploaded > queued ? uploaded - queued : 0;
+}
 
-  if (g_queue_is_empty (&m->uploads) && queued == 0) {
+static void
+upload_pace_after_pump (MeshPeerManager * m)
+{
+  guint64 queued = links_queued_bytes (m);
+
+  if (queued < MESH_PEER_CONNECTION_LOW_WATER) {
     m->pace_since = 0;
-  } else if (m->pace_since == 0 || departed < m->pace_departed) {
-    m->pace_since = now;
-    m->pace_departed = departed;
-  } else if (now - m->pace_since >= UPLOAD_PACE_WINDOW_US) {
-    sample = (departed - m->pace_departed) * G_USEC_PER_SEC /
-        (guint64) (now - m->pace_since);
-    m->upload_pace = m->upload_pace == 0 ? sample :
-        (m->upload_pace + sample) / 2;
-    m->pace_since = now;
-    m->pace_departed = departed;
+  } else if (m->pace_since == 0) {
+    m->pace_since = manager_now (m);
+    m->pace_departed = upload_departed (m, queued);
   }
+}
+
+static void
+upload_pace_on_drain (MeshPeerManager * m)
+{
+  guint64 departed = upload_departed (m, links_queued_bytes (m));
+  gint64 now = manager_now (m);
+  guint64 sample;
+
+  if (m->pace_since == 0 || now - m->pace_since < UPLOAD_PACE_WINDOW_US
+      || departed < m->pace_departed)
+    return;
+  sample = (departed - m->pace_departed) * G_USEC_PER_SEC /
+      (guint64) (now - m->pace_since);
+  m->upload_pace = m->upload_pace == 0 ? sample :
+      (m->upload_pace + sample) / 2;
+  m->pace_since = 0;
 }
 
 /* Serves the uploads in turn, a chunk each, while the links take data and
@@ -1585,8 +1700,6 @@ static void
 uploads_pump (MeshPeerManager * m)
 {
   guint stalled = 0;
-
-  upload_pace_sample (m);
 
   while (!g_queue_is_empty (&m->uploads) && stalled < m->uploads.length) {
     Upload *upload = g_queue_pop_head (&m->uploads);
@@ -1609,7 +1722,7 @@ uploads_pump (MeshPeerManager * m)
     }
     if (!upload_rate_allows (m)) {
       g_queue_push_head (&m->uploads, upload);
-      return;
+      break;
     }
     stalled = 0;
     m->last_upload_peer = upload->peer;
@@ -1618,6 +1731,7 @@ uploads_pump (MeshPeerManager * m)
     else
       g_queue_push_tail (&m->uploads, upload);
   }
+  upload_pace_after_pump (m);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1650,7 +1764,7 @@ handle_frame (Peer * peer, const MeshWireFrame * frame)
       uploads_cancel (peer->manager, peer, frame->cancel.request_id);
       break;
     case MESH_WIRE_TYPE_ABSENT:
-      handle_absent (peer, frame->absent.request_id);
+      handle_absent (peer, frame->absent.request_id, frame->absent.reason);
       break;
     default:
       GST_DEBUG_OBJECT (peer->manager, "peer %s: ignoring %s", peer->id,

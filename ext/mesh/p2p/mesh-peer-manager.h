@@ -85,15 +85,17 @@ void mesh_peer_manager_cancel (MeshPeerManager * manager, gpointer owner);
 void mesh_peer_manager_cdn_started (MeshPeerManager * manager,
     const gchar * segment_id);
 
-/* Bytes of @segment_id, in order, as the CDN download announced by
- * mesh_peer_manager_cdn_started() delivers them: peers that ask for the
- * segment get them at once, before it is complete. Only CDN bytes come
- * here: bytes from peers are shared once the whole was accepted. */
+/* Bytes of @segment_id, in order, as the CDN delivers them: for a
+ * download announced by mesh_peer_manager_cdn_started(), or the rest of a
+ * segment that peers began (use_cdn() after deliver()). Peers that ask for
+ * the segment get them at once, before it is complete. */
 void mesh_peer_manager_cdn_progress (MeshPeerManager * manager,
     const gchar * segment_id, GBytes * bytes);
 
-/* The CDN download of @segment_id ended without the whole segment. */
-void mesh_peer_manager_cdn_failed (MeshPeerManager * manager,
+/* The fetcher's download of @segment_id (from the CDN, peers or both)
+ * ended without a whole segment it accepted: what peers were served of it
+ * as it arrived ends there. */
+void mesh_peer_manager_segment_abandoned (MeshPeerManager * manager,
     const gchar * segment_id);
 
 /* The whole of @segment_id arrived and was delivered: keep it for peers. */

@@ -105,8 +105,9 @@ mesh_schedule_should_abandon (const MeshTransferProgress * p)
     return TRUE;
   if (p->deadline == 0 || p->size == 0 || p->received >= p->size)
     return FALSE;
-  /* too early to judge a pace */
-  if (p->received == 0 || elapsed < 100 * G_TIME_SPAN_MILLISECOND)
+  /* too early to judge a pace: a link starts slow (slow start, or a relay
+   * still receiving the first bytes itself) */
+  if (p->received == 0 || elapsed < MESH_SCHEDULE_JUDGE_PACE_US)
     return p->now + MESH_SCHEDULE_SAFETY_US > p->deadline;
 
   remaining_time = (gint64) ((p->size - p->received) * (guint64) elapsed /

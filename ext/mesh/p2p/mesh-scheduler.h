@@ -37,6 +37,8 @@ G_BEGIN_DECLS
 #define MESH_SCHEDULE_DEFAULT_SIZE (512 * 1024)
 /* How long a request waits for links still being set up. */
 #define MESH_SCHEDULE_CONNECT_GRACE_US (600 * G_TIME_SPAN_MILLISECOND)
+/* A peer transfer's pace is judged once its data has flowed this long. */
+#define MESH_SCHEDULE_JUDGE_PACE_US (400 * G_TIME_SPAN_MILLISECOND)
 /* A peer transfer without progress for this long is abandoned. */
 #define MESH_SCHEDULE_STALL_US (1500 * G_TIME_SPAN_MILLISECOND)
 
