@@ -365,8 +365,7 @@ peer_send_fetching (Peer * peer)
 
   if (g_hash_table_size (growing) == 0)
     return;
-  keys = g_new (guint64, MIN (g_hash_table_size (growing),
-          MESH_WIRE_MAX_KEYS));
+  keys = g_new (guint64, MIN (g_hash_table_size (growing), MESH_WIRE_MAX_KEYS));
   g_hash_table_iter_init (&iter, growing);
   while (n < MESH_WIRE_MAX_KEYS && g_hash_table_iter_next (&iter, &key, NULL))
     keys[n++] = *(guint64 *) key;
@@ -1689,8 +1688,7 @@ upload_pace_on_drain (MeshPeerManager * m)
     return;
   sample = (departed - m->pace_departed) * G_USEC_PER_SEC /
       (guint64) (now - m->pace_since);
-  m->upload_pace = m->upload_pace == 0 ? sample :
-      (m->upload_pace + sample) / 2;
+  m->upload_pace = m->upload_pace == 0 ? sample : (m->upload_pace + sample) / 2;
   m->pace_since = 0;
 }
 
