@@ -584,6 +584,9 @@ def summarize(args, results, baseline, origin_stats, machine, helpers):
                   "max": sec(maximum(r.get("cpu_ms") for r in ok))},
         "rss_mib": {"median": mib(median(r.get("max_rss_kib") for r in ok)),
                     "max": mib(maximum(r.get("max_rss_kib") for r in ok))},
+        "cache_mib": mib(median((r.get("swarm") or {}).get("cache_bytes", 0)
+                                / 1024 for r in ok)),
+        "links_max": median(r.get("peers_max") for r in ok),
         "machine_busy": machine,
         "helpers_cpu_s": helpers,
         "teardown_failures": sum(1 for r in ok if r.get("teardown")),
@@ -616,9 +619,20 @@ def summarize(args, results, baseline, origin_stats, machine, helpers):
     return summary
 
 
+def memory_per_link(s, b):
+    """What a peer link costs in memory (MiB): the median viewer's peak RSS
+    above the CDN-only viewer's, less the segments it holds for others, per
+    link it held at most. None without a baseline or links."""
+    if not b or b.get("rss_mib") is None or not s.get("links_max") \
+            or s["rss_mib"]["median"] is None:
+        return None
+    extra = s["rss_mib"]["median"] - b["rss_mib"] - (s["cache_mib"] or 0)
+    return extra / s["links_max"]
+
+
 SWARM_COUNTERS = ("segments_to_peers", "segments_from_peers", "cdn_nobody",
                   "cdn_no_time", "cdn_peer_failed", "prefetched",
-                  "prefetch_adopted")
+                  "prefetch_adopted", "cache_bytes")
 
 
 def slack_percentile(histogram, q):
@@ -725,6 +739,12 @@ def print_summary(s):
           "viewer: %s MiB)" % (fmt(s["rss_mib"]["median"]),
                                fmt(s["rss_mib"]["max"]),
                                fmt(b["rss_mib"] if b else None)))
+    per_link = memory_per_link(s, b)
+    print("memory per link             %s MiB (peak RSS beyond the CDN-only "
+          "viewer's, less the segment cache of %s MiB, over the %s links a "
+          "viewer held at most; medians)" % (
+              fmt(per_link, "%.2f"), fmt(s["cache_mib"]),
+              fmt(s["links_max"], "%g")))
     m = s["machine_busy"]
     print("machine                     %d cores, %.0f%% busy during the run "
           "(origin %s s, tracker %s s%s CPU)%s" % (

@@ -32,7 +32,8 @@
  *   the element's counters (bytes-from-cdn, bytes-from-peers,
  *   bytes-uploaded, p2p-ratio, peers), "swarm" (from the last mesh-stats:
  *   segments_to_peers, segments_from_peers, cdn_nobody, cdn_no_time,
- *   cdn_peer_failed, prefetched, prefetch_adopted, and slack_ms: requests
+ *   cdn_peer_failed, prefetched, prefetch_adopted, cache_bytes (segments
+ *   held for other viewers at the end), and slack_ms: requests
  *   per slack bucket, {"500": n, ..., "inf": n}), current_bitrate (bit/s of the
  *   variant played when the line is printed), the peers seen, and the
  *   process's CPU time and peak RSS (getrusage: every thread of this
@@ -487,7 +488,7 @@ append_swarm (Viewer * viewer, GString * out)
 {
   static const gchar *const fields[] = { "segments-to-peers",
     "segments-from-peers", "cdn-nobody", "cdn-no-time", "cdn-peer-failed",
-    "prefetched", "prefetch-adopted"
+    "prefetched", "prefetch-adopted", "cache-bytes"
   };
   const GstStructure *s = viewer->last_stats;
   const gchar *slack;

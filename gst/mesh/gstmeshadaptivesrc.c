@@ -1229,6 +1229,7 @@ post_stats_message (GstMeshAdaptiveSrc * src)
               "cdn-peer-failed", G_TYPE_UINT64,
               counters.peer_stats.cdn_peer_failed,
               "slack-histogram", G_TYPE_STRING, slack,
+              "cache-bytes", G_TYPE_UINT64, counters.peer_stats.cache_bytes,
               "prefetched", G_TYPE_UINT64, counters.prefetched,
               "prefetch-adopted", G_TYPE_UINT64, counters.adopted, NULL)));
 }
@@ -1873,7 +1874,9 @@ install_properties (GObjectClass * gobject_class)
    * cdn-peer-failed (why one went to the CDN), prefetched and
    * prefetch-adopted (asked ahead of the download, and later adopted by
    * it), with slack-histogram (string, "500:3,1000:0,...,inf:2": requests
-   * by their deadline minus request time, upper bounds in ms). One more is posted at the end of the stream and when
+   * by their deadline minus request time, upper bounds in ms), and
+   * cache-bytes (guint64: segments held now to serve other viewers, at
+   * most cache-size). One more is posted at the end of the stream and when
    * the element stops, so that a run shorter than the interval reports too.
    */
   g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,

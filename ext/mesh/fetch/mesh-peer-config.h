@@ -44,6 +44,7 @@ typedef struct {
   guint64 cdn_peer_failed;      /* to the CDN after a peer failed (stall,
                                  * too slow, absent, link lost) */
   guint64 slack[MESH_PEER_STATS_N_SLACK];       /* requests per bucket */
+  guint64 cache_bytes;          /* now: segments held for other viewers */
 } MeshPeerStats;
 
 static inline guint
@@ -67,6 +68,7 @@ mesh_peer_stats_add (MeshPeerStats * sum, const MeshPeerStats * more)
   sum->cdn_nobody += more->cdn_nobody;
   sum->cdn_no_time += more->cdn_no_time;
   sum->cdn_peer_failed += more->cdn_peer_failed;
+  sum->cache_bytes += more->cache_bytes;
   for (i = 0; i < MESH_PEER_STATS_N_SLACK; i++)
     sum->slack[i] += more->slack[i];
 }

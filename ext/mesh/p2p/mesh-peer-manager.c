@@ -1221,6 +1221,9 @@ mesh_peer_manager_segment_complete (MeshPeerManager * m,
   if (mesh_segment_cache_contains (m->cache, entry.key))
     return;
   mesh_segment_cache_put (m->cache, entry.key, segment, evicted);
+  g_mutex_lock (&m->stats_lock);
+  m->stats.cache_bytes = mesh_segment_cache_get_bytes (m->cache);
+  g_mutex_unlock (&m->stats_lock);
   if (evicted->len > 0)
     broadcast (m, mesh_wire_encode_lost ((guint64 *) evicted->data,
             evicted->len));
