@@ -857,6 +857,7 @@ GST_START_TEST (test_backpressure_and_small_windows)
   GByteArray *got;
   gint64 id;
   gssize n;
+  gsize space, written = 0;
 
   opts.stream_send_buffer = buffer;
   opts.stream_window = 32 * 1024;
@@ -864,18 +865,17 @@ GST_START_TEST (test_backpressure_and_small_windows)
   pair = pair_new_full (&opts);
   wait_connected (pair);
 
-  /* The send buffer takes what it has room for, then nothing. */
+  /* The send buffer takes what it has room for (the buffer on top of the
+   * congestion window), then nothing. */
   id = mesh_quic_connection_open_stream (pair->client.conn, NULL);
-  fail_unless_equals_uint64 (mesh_quic_connection_stream_get_write_space
-      (pair->client.conn, id), buffer);
-  n = mesh_quic_connection_stream_write (pair->client.conn, id, zeros,
-      sizeof zeros, NULL);
-  fail_unless_equals_int (n, sizeof zeros);
-  n = mesh_quic_connection_stream_write (pair->client.conn, id, zeros,
-      sizeof zeros, NULL);
-  fail_unless_equals_int (n, buffer - sizeof zeros);
-  fail_unless_equals_int (mesh_quic_connection_stream_write (pair->client.conn,
-          id, zeros, sizeof zeros, NULL), 0);
+  space = mesh_quic_connection_stream_get_write_space (pair->client.conn, id);
+  fail_unless (space > buffer, "%" G_GSIZE_FORMAT, space);
+  fail_unless (space < buffer + 1024 * 1024, "%" G_GSIZE_FORMAT, space);
+  while ((n = mesh_quic_connection_stream_write (pair->client.conn, id, zeros,
+              sizeof zeros, NULL)) > 0)
+    written += n;
+  fail_unless_equals_int (n, 0);
+  fail_unless_equals_uint64 (written, space);
   fail_unless_equals_uint64 (mesh_quic_connection_stream_get_write_space
       (pair->client.conn, id), 0);
   WAIT_FOR (pair->context, pair->client.n_writable > 0, 5000);

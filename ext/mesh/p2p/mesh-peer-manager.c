@@ -180,6 +180,8 @@ struct _MeshPeerManager
   Peer *last_upload_peer;       /* of the upload served last, whose tail
                                  * may still wait in its link's queue */
   GSource *upload_timer;        /* waits for upload tokens */
+  GSource *pump_soon;           /* runs the pump from the main loop, for
+                                 * calls that come from the fetcher */
   MeshTokenBucket upload_bucket;        /* max-upload-rate */
 
   guint64 cdn_throughput;       /* bytes/s, from what the CDN delivered */
@@ -214,6 +216,7 @@ static void pendings_reconsider_all (MeshPeerManager * m);
 static void growing_start (MeshPeerManager * m, guint64 key);
 static void growing_append (MeshPeerManager * m, guint64 key, GBytes * bytes);
 static void uploads_pump (MeshPeerManager * m);
+static void uploads_pump_soon (MeshPeerManager * m);
 static void upload_pace_on_drain (MeshPeerManager * m);
 
 /* ------------------------------------------------------------------------ */
@@ -1052,8 +1055,8 @@ handle_data (Peer * peer, guint32 request_id, guint64 offset, GBytes * bytes)
   }
   p->received += g_bytes_get_size (bytes);
   p->last_progress = peer->last_data = manager_now (peer->manager);
-  growing_append (peer->manager, p->key, bytes);
   p->sink->deliver (p->owner, bytes);
+  growing_append (peer->manager, p->key, bytes);
 }
 
 static void
@@ -1176,7 +1179,7 @@ growing_append (MeshPeerManager * m, guint64 key, GBytes * bytes)
   if (!growing)
     return;
   g_byte_array_append (growing, data, len);
-  uploads_pump (m);
+  uploads_pump_soon (m);
 }
 
 void
@@ -1477,7 +1480,7 @@ uploads_adopt_segment (MeshPeerManager * m, guint64 key, GBytes * segment)
     upload->data = g_bytes_new_from_bytes (segment, upload->offset, length);
     upload->total = upload->offset + length;
   }
-  uploads_pump (m);
+  uploads_pump_soon (m);
 }
 
 /* The CDN download of @key failed: what was served of it stays with its
@@ -1496,7 +1499,7 @@ uploads_lose_segment (MeshPeerManager * m, guint64 key)
     g_queue_delete_link (&m->uploads, l);
     upload_refuse (upload, MESH_WIRE_ABSENT_NOT_HELD);
   }
-  uploads_pump (m);
+  uploads_pump_soon (m);
 }
 
 /* Where @upload's bytes come from: the cached segment, else the CDN
@@ -1560,6 +1563,26 @@ handle_request (Peer * peer, const MeshWireFrame * frame)
   upload->seq = m->next_upload_seq++;
   g_queue_push_tail (&m->uploads, upload);
   uploads_pump (m);
+}
+
+/* The pump runs from the main loop, never inside a call of the fetcher's
+ * (CDN bytes, a segment complete or abandoned): what it sends may close a
+ * link, and that must not end the fetcher's transfers under its feet. */
+static gboolean
+on_pump_soon (gpointer data)
+{
+  MeshPeerManager *m = data;
+
+  g_clear_pointer (&m->pump_soon, g_source_unref);
+  uploads_pump (m);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+uploads_pump_soon (MeshPeerManager * m)
+{
+  if (!m->pump_soon && !m->stopped)
+    m->pump_soon = manager_timer_new (m, manager_now (m), on_pump_soon, m);
 }
 
 static gboolean
@@ -1851,6 +1874,7 @@ mesh_peer_manager_stop (MeshPeerManager * m)
   g_queue_clear_full (&m->uploads, (GDestroyNotify) upload_free);
   g_hash_table_remove_all (m->growing);
   clear_timer (&m->upload_timer);
+  clear_timer (&m->pump_soon);
   if (m->refresh_timer) {
     g_source_destroy (m->refresh_timer);
     g_clear_pointer (&m->refresh_timer, g_source_unref);

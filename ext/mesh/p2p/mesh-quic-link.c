@@ -70,10 +70,11 @@ GST_DEBUG_CATEGORY_STATIC (mesh_quic_link_debug);
 /* The UDP socket buffers wanted on the selected pair's socket: a window of
  * a few MiB in flight must not overflow the default ~200 KiB buffer. */
 #define SOCKET_BUFFER_SIZE (4 * 1024 * 1024)
-/* QUIC: bytes a stream accepts before "stream-writable" (our queue after).
- * Small: what QUIC holds is out of the manager's hands (its upload queue
- * bound, the order of its uploads) and is sent whatever the requester
- * wants meanwhile; 128 KiB in flight still carry ~20 Mbit/s at 50 ms. */
+/* QUIC: bytes a stream accepts beyond the congestion window before
+ * "stream-writable" (our queue after). Small: what QUIC holds is out of the
+ * manager's hands (its upload queue bound, the order of its uploads) and
+ * is sent whatever the requester wants meanwhile; the congestion window on
+ * top keeps the link as full as congestion control lets it be. */
 #define STREAM_SEND_BUFFER (128 * 1024)
 #define MAX_STREAMS 64
 /* Undecoded bytes a transfer stream may hold while the remote HELLO has not

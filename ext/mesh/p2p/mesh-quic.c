@@ -68,6 +68,8 @@ G_DEFINE_QUARK (mesh_quic_error_quark, mesh_quic_error);
 #define DEFAULT_STREAM_WINDOW (6 * 1024 * 1024)
 #define DEFAULT_CONNECTION_WINDOW (12 * 1024 * 1024)
 #define DEFAULT_STREAM_SEND_BUFFER (2 * 1024 * 1024)
+/* The most of the congestion window a stream's buffer grows by. */
+#define MAX_CWND_IN_STREAM (16 * 1024 * 1024)
 #define DEFAULT_MAX_STREAMS 64
 #define MAX_MAX_STREAMS 1024
 #define DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
@@ -624,13 +626,30 @@ add_stream (MeshQuicConnection * self, gint64 id)
   return s;
 }
 
+/* What a stream may hold, queued or unacknowledged: the configured buffer
+ * on top of the congestion window, so that a stream never holds the link
+ * below what congestion control would send (the bytes in flight stay in
+ * the stream until acknowledged), and holds little beyond it (what is
+ * queued is sent whatever the application wants meanwhile). */
+static gsize
+stream_send_limit (MeshQuicConnection * self)
+{
+  ngtcp2_conn_stat cstat;
+
+  if (!self->conn)
+    return self->stream_send_buffer;
+  ngtcp2_conn_get_conn_stat (self->conn, &cstat);
+  return self->stream_send_buffer + (gsize) MIN (cstat.cwnd,
+      MAX_CWND_IN_STREAM);
+}
+
 static gsize
 stream_write_space (MeshQuicConnection * self, Stream * s)
 {
   guint64 held = s->queued_offset - s->acked_offset;
+  gsize limit = stream_send_limit (self);
 
-  return held >= self->stream_send_buffer ? 0 :
-      self->stream_send_buffer - (gsize) held;
+  return held >= limit ? 0 : limit - (gsize) held;
 }
 
 static gboolean
@@ -986,7 +1005,7 @@ on_acked_stream_data_offset (ngtcp2_conn * conn, int64_t stream_id,
   s->acked_offset = offset + datalen;
   stream_free_acked_blocks (s);
   if (s->want_writable && !s->local_reset
-      && stream_write_space (self, s) >= self->stream_send_buffer / 2) {
+      && stream_write_space (self, s) >= stream_send_limit (self) / 2) {
     s->want_writable = FALSE;
     queue_event (self, event_new (EVENT_STREAM_WRITABLE, stream_id));
   }

@@ -95,7 +95,8 @@ typedef struct
   guint64 stream_window;        /* receive window per stream; 6 MiB */
   guint64 connection_window;    /* receive window of the connection; 12 MiB */
   gsize stream_send_buffer;     /* queued + unacknowledged bytes a stream
-                                 * accepts; 2 MiB */
+                                 * accepts on top of the congestion window;
+                                 * 2 MiB */
   guint max_streams;            /* concurrent streams the peer may open;
                                  * 64 (at most 1024) */
   guint handshake_timeout_ms;   /* 10000 */
