@@ -179,9 +179,10 @@ struct _MeshPeerManager
   guint64 next_upload_seq;
   Peer *last_upload_peer;       /* of the upload served last, whose tail
                                  * may still wait in its link's queue */
-  GSource *upload_timer;        /* waits for upload tokens */
-  GSource *pump_soon;           /* runs the pump from the main loop, for
-                                 * calls that come from the fetcher */
+  GSource *pump_timer;          /* runs the pump later: when upload tokens
+                                 * are due, or at once from the main loop
+                                 * for calls that come from the fetcher */
+  gint64 pump_when;             /* when pump_timer fires */
   MeshTokenBucket upload_bucket;        /* max-upload-rate */
 
   guint64 cdn_throughput;       /* bytes/s, from what the CDN delivered */
@@ -216,7 +217,7 @@ static void pendings_reconsider_all (MeshPeerManager * m);
 static void growing_start (MeshPeerManager * m, guint64 key);
 static void growing_append (MeshPeerManager * m, guint64 key, GBytes * bytes);
 static void uploads_pump (MeshPeerManager * m);
-static void uploads_pump_soon (MeshPeerManager * m);
+static void uploads_pump_at (MeshPeerManager * m, gint64 when);
 static void upload_pace_on_drain (MeshPeerManager * m);
 
 /* ------------------------------------------------------------------------ */
@@ -1179,7 +1180,7 @@ growing_append (MeshPeerManager * m, guint64 key, GBytes * bytes)
   if (!growing)
     return;
   g_byte_array_append (growing, data, len);
-  uploads_pump_soon (m);
+  uploads_pump_at (m, manager_now (m));
 }
 
 void
@@ -1480,7 +1481,7 @@ uploads_adopt_segment (MeshPeerManager * m, guint64 key, GBytes * segment)
     upload->data = g_bytes_new_from_bytes (segment, upload->offset, length);
     upload->total = upload->offset + length;
   }
-  uploads_pump_soon (m);
+  uploads_pump_at (m, manager_now (m));
 }
 
 /* The CDN download of @key failed: what was served of it stays with its
@@ -1499,7 +1500,7 @@ uploads_lose_segment (MeshPeerManager * m, guint64 key)
     g_queue_delete_link (&m->uploads, l);
     upload_refuse (upload, MESH_WIRE_ABSENT_NOT_HELD);
   }
-  uploads_pump_soon (m);
+  uploads_pump_at (m, manager_now (m));
 }
 
 /* Where @upload's bytes come from: the cached segment, else the CDN
@@ -1565,34 +1566,34 @@ handle_request (Peer * peer, const MeshWireFrame * frame)
   uploads_pump (m);
 }
 
-/* The pump runs from the main loop, never inside a call of the fetcher's
- * (CDN bytes, a segment complete or abandoned): what it sends may close a
- * link, and that must not end the fetcher's transfers under its feet. */
 static gboolean
-on_pump_soon (gpointer data)
+on_pump_timer (gpointer data)
 {
   MeshPeerManager *m = data;
 
-  g_clear_pointer (&m->pump_soon, g_source_unref);
+  g_clear_pointer (&m->pump_timer, g_source_unref);
   uploads_pump (m);
   return G_SOURCE_REMOVE;
 }
 
+/* Runs the pump from the main loop at @when at the latest: when upload
+ * tokens are due, or at once after a call of the fetcher's (CDN bytes, a
+ * segment complete or abandoned), never inside it: what the pump sends may
+ * close a link, and that must not end the fetcher's transfers under its
+ * feet. */
 static void
-uploads_pump_soon (MeshPeerManager * m)
+uploads_pump_at (MeshPeerManager * m, gint64 when)
 {
-  if (!m->pump_soon && !m->stopped)
-    m->pump_soon = manager_timer_new (m, manager_now (m), on_pump_soon, m);
-}
-
-static gboolean
-on_upload_timer (gpointer data)
-{
-  MeshPeerManager *m = data;
-
-  g_clear_pointer (&m->upload_timer, g_source_unref);
-  uploads_pump (m);
-  return G_SOURCE_REMOVE;
+  if (m->stopped)
+    return;
+  if (!m->pump_timer) {
+    m->pump_timer = manager_timer_new (m, when, on_pump_timer, m);
+  } else if (when < m->pump_when) {
+    mesh_peer_clock_source_set (m->pump_timer, when);
+  } else {
+    return;
+  }
+  m->pump_when = when;
 }
 
 /* max-upload-rate: a token bucket one second deep over all uploads (see
@@ -1607,8 +1608,7 @@ upload_rate_allows (MeshPeerManager * m)
 
   if (delay == 0)
     return TRUE;
-  if (!m->upload_timer)
-    m->upload_timer = manager_timer_new (m, now + delay, on_upload_timer, m);
+  uploads_pump_at (m, now + delay);
   return FALSE;
 }
 
@@ -1873,8 +1873,7 @@ mesh_peer_manager_stop (MeshPeerManager * m)
   }
   g_queue_clear_full (&m->uploads, (GDestroyNotify) upload_free);
   g_hash_table_remove_all (m->growing);
-  clear_timer (&m->upload_timer);
-  clear_timer (&m->pump_soon);
+  clear_timer (&m->pump_timer);
   if (m->refresh_timer) {
     g_source_destroy (m->refresh_timer);
     g_clear_pointer (&m->refresh_timer, g_source_unref);
