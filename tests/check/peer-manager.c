@@ -888,6 +888,38 @@ GST_START_TEST (test_peer_leaves_mid_transfer)
 GST_END_TEST;
 
 /* The path to the holder is lost mid-transfer (no goodbye): the same. */
+/* The link to the holder is lost before its first byte came: the request
+ * goes elsewhere (here the CDN), never again to the peer that is gone
+ * (which had freed it under a timer of the request; ASan saw it). */
+GST_START_TEST (test_path_lost_before_first_byte)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  GBytes *segment = make_segment (300 * 1000, 12);
+  Fetch *f = fetch_new (swarm);
+
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) == 1, 1 * S);
+  mesh_loopback_connection_set_stalled (path (a, b), TRUE);
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 8 * S,
+      &sink, f);
+  run_for (swarm, 200 * MS);
+  fail_unless_equals_int (f->data->len, 0);
+
+  mesh_loopback_connection_break (path (a, b));
+  RUN_UNTIL (swarm, b->n_disconnected == 1, 1 * S);
+  RUN_UNTIL (swarm, fetch_ended (f), 3 * S);
+  assert_fetch_ended (f, segment, FALSE);
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (b->manager), 0);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_path_lost_mid_transfer)
 {
   GBytes *segment = make_segment (1000 * 1000, 11);
@@ -1280,6 +1312,7 @@ peer_manager_suite (void)
   tcase_add_test (tc, test_abandoned_transfer_stops_upload);
   tcase_add_test (tc, test_peer_leaves_mid_transfer);
   tcase_add_test (tc, test_path_lost_mid_transfer);
+  tcase_add_test (tc, test_path_lost_before_first_byte);
   tcase_add_test (tc, test_upload_rate_holds);
   tcase_add_test (tc, test_upload_rate_below_one_frame_per_second);
   tcase_add_test (tc, test_fetching_peer_serves_as_it_downloads);

@@ -424,6 +424,8 @@ peer_remove (MeshPeerManager * m, Peer * peer, const gchar * why)
   gchar *id = g_strdup (peer->id);
 
   GST_INFO_OBJECT (m, "peer %s gone: %s", peer->id, why);
+  /* the requests it fails are decided again: not for this one */
+  peer->ready = FALSE;
   for (l = m->pendings; l; l = next) {
     Pending *p = l->data;
 
