@@ -74,6 +74,10 @@ def parse_args():
     parser.add_argument("--max-peers", type=int, default=0,
                         help="max-peers of every viewer (default: the "
                         "element's own)")
+    parser.add_argument("--live-delay", type=float, default=None,
+                        metavar="S",
+                        help="live-delay of every viewer in seconds (default: "
+                        "the element's own, three segments)")
     parser.add_argument("--log-dir", default=None,
                         help="keep each process's standard error there "
                         "(viewer-K.log, origin.log, tracker.log); set "
@@ -414,7 +418,17 @@ def loopback_place(slot):
     return None, "127.0.0.1", []
 
 
-def run_viewers(procs, files, uri, sessions, tracker, max_peers, label,
+def viewer_options(args):
+    """mesh-viewer options every viewer (and CDN-only viewer) gets."""
+    opts = []
+    if args.max_peers:
+        opts += ["--max-peers", str(args.max_peers)]
+    if args.live_delay is not None:
+        opts += ["--live-delay", str(args.live_delay)]
+    return opts
+
+
+def run_viewers(procs, files, uri, sessions, tracker, options, label,
                 place=loopback_place):
     """Starts the sessions on time, waits for them, returns their results
     (the viewer's last JSON line, plus how it exited), in start order."""
@@ -433,8 +447,7 @@ def run_viewers(procs, files, uri, sessions, tracker, max_peers, label,
                str(session.seconds)]
         if tracker:
             cmd += ["--tracker", tracker, "--local-address", address] + extra
-        if max_peers:
-            cmd += ["--max-peers", str(max_peers)]
+        cmd += options
         started.append((session, procs.start("%s-%d" % (label, i), cmd, env,
                                              netns)))
 
@@ -962,7 +975,7 @@ def run_benchmark(args, files, root, procs, lab=None):
         baseline = run_viewers(procs, files, uri,
                                plan_sessions(count, args.baseline_seconds,
                                              args.stagger),
-                               None, args.max_peers, "cdn", place)
+                               None, viewer_options(args), "cdn", place)
         for i, r in enumerate(baseline):
             if r.get("error"):
                 print("  CDN-only viewer %d: ERROR %s" % (i, r["error"]))
@@ -977,7 +990,7 @@ def run_benchmark(args, files, root, procs, lab=None):
     busy0, total0 = machine_cpu_times()
     print("p2p run ...", flush=True)
     results = run_viewers(procs, files, uri, sessions, tracker_url,
-                          args.max_peers, "viewer", place)
+                          viewer_options(args), "viewer", place)
     busy1, total1 = machine_cpu_times()
     # the origin's counters trail its writes by a moment
     time.sleep(0.2)
