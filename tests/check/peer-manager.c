@@ -888,6 +888,56 @@ GST_START_TEST (test_peer_leaves_mid_transfer)
 GST_END_TEST;
 
 /* The path to the holder is lost mid-transfer (no goodbye): the same. */
+/* A holder stalls half-way: the rest comes from another holder, from
+ * where the first one stopped (a REQUEST at that offset), not from the
+ * CDN. */
+GST_START_TEST (test_stalled_transfer_resumes_from_another_peer)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a, *b, *c, *first, *second;
+  GBytes *segment = make_segment (600 * 1000, 13);
+  Fetch *f = fetch_new (swarm);
+  guint64 got_before;
+
+  a = viewer_add (swarm, &config);
+  b = viewer_add (swarm, &config);
+  c = viewer_add (swarm, &config);
+  RUN_UNTIL (swarm, a->n_connected == 2 && b->n_connected == 2
+      && c->n_connected == 2, 2 * S);
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  mesh_peer_manager_segment_complete (c->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) == 1
+      && mesh_loopback_connection_count_received (path (b, c),
+          MESH_WIRE_TYPE_HAVE) == 1, 1 * S);
+  mesh_loopback_connection_set_rate (path (a, b), 200 * 1000);
+  mesh_loopback_connection_set_rate (path (c, b), 200 * 1000);
+
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 10 * S,
+      &sink, f);
+  RUN_UNTIL (swarm, f->data->len >= 200 * 1000, 2 * S);
+  first = mesh_loopback_connection_count_received (path (a, b),
+      MESH_WIRE_TYPE_REQUEST) == 1 ? a : c;
+  second = first == a ? c : a;
+  mesh_loopback_connection_set_stalled (path (first, b), TRUE);
+  got_before = f->data->len;
+
+  RUN_UNTIL (swarm, fetch_ended (f), 6 * S);
+  assert_fetch_ended (f, segment, TRUE);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path
+          (second, b), MESH_WIRE_TYPE_REQUEST), 1);
+  /* the second sent the rest only */
+  fail_unless (mesh_peer_manager_get_bytes_uploaded (second->manager) <=
+      g_bytes_get_size (segment) - got_before);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 /* The link to the holder is lost before its first byte came: the request
  * goes elsewhere (here the CDN), never again to the peer that is gone
  * (which had freed it under a timer of the request; ASan saw it). */
@@ -1313,6 +1363,7 @@ peer_manager_suite (void)
   tcase_add_test (tc, test_peer_leaves_mid_transfer);
   tcase_add_test (tc, test_path_lost_mid_transfer);
   tcase_add_test (tc, test_path_lost_before_first_byte);
+  tcase_add_test (tc, test_stalled_transfer_resumes_from_another_peer);
   tcase_add_test (tc, test_upload_rate_holds);
   tcase_add_test (tc, test_upload_rate_below_one_frame_per_second);
   tcase_add_test (tc, test_fetching_peer_serves_as_it_downloads);

@@ -120,7 +120,10 @@ struct _Pending
   guint64 received;
   gint64 started;
   gint64 last_progress;
-  guint64 first_bytes;          /* of its first DATA, at `started` */
+  guint64 range_start;          /* where the running request began: 0, or
+                                 * what an earlier peer delivered */
+  guint64 first_bytes;          /* received once its first DATA came, at
+                                 * `started` */
   gboolean peer_failed;         /* a peer transfer of it failed */
 };
 
@@ -899,8 +902,9 @@ pending_request_from (Pending * p, Peer * peer)
   p->started = p->last_progress = manager_now (m);
   GST_DEBUG_OBJECT (m, "%s: from peer %s%s", p->segment_id, peer->id,
       g_hash_table_contains (peer->has, &p->key) ? "" : " (still fetching)");
-  peer_send (peer, mesh_wire_encode_request (p->request_id, p->key, 0, 0,
-          pending_budget_ms (p, p->started)));
+  p->range_start = p->received;
+  peer_send (peer, mesh_wire_encode_request (p->request_id, p->key,
+          p->range_start, 0, pending_budget_ms (p, p->started)));
   pending_set_timer (p, p->started + PROGRESS_CHECK_MS * 1000);
 }
 
@@ -921,7 +925,7 @@ pending_check_progress (Pending * p)
   /* A holder serves requests one after another: ours waits its turn with
    * no byte yet, and does not stall while the link delivers others of
    * ours. Its pace is what came after its first DATA. */
-  if (p->received == 0)
+  if (p->received == p->range_start)
     progress.last_progress = MAX (p->last_progress, p->peer->last_data);
 
   if (mesh_schedule_should_abandon (&progress)) {
@@ -975,6 +979,8 @@ pending_decide (Pending * p)
   in.now = manager_now (m);
   in.deadline = p->deadline;
   in.size = pending_expected_size (p, holder);
+  if (in.size > p->received)
+    in.size -= p->received;
   in.n_peers = count_uploading_peers (m);
   in.n_connecting = count_connecting_peers (m);
   in.peer_has_it = holder != NULL;
@@ -991,6 +997,11 @@ pending_decide (Pending * p)
       pending_request_from (p, holder);
       break;
     case MESH_SCHEDULE_WAIT:
+      if (p->received > 0) {
+        /* a part is here: no waiting on a chance for the rest */
+        pending_go_to_cdn (p, "rest", MESH_SCHEDULE_REASON_NONE);
+        break;
+      }
       /* a holder that was busy may have room by then */
       if (retry_at > 0)
         decision.wait_until = MIN (decision.wait_until, retry_at);
@@ -1005,8 +1016,8 @@ pending_decide (Pending * p)
   }
 }
 
-/* The peer failed us: the CDN resumes after what arrived, or the choice is
- * made anew when nothing did. */
+/* The peer failed us: the choice is made anew for what is left (another
+ * peer from where this one stopped, or the CDN resuming there). */
 static void
 pending_abandon_peer (Pending * p, const gchar * why)
 {
@@ -1016,10 +1027,7 @@ pending_abandon_peer (Pending * p, const gchar * why)
   p->peer = NULL;
   p->peer_failed = TRUE;
   pending_clear_timer (p);
-  if (p->received > 0)
-    pending_go_to_cdn (p, why, MESH_SCHEDULE_REASON_NONE);
-  else
-    pending_decide (p);
+  pending_decide (p);
 }
 
 static Pending *
@@ -1050,10 +1058,10 @@ handle_data (Peer * peer, guint32 request_id, guint64 offset, GBytes * bytes)
   }
   /* its pace counts from its first DATA on: before, it waited its turn at
    * the holder, which serves one request after another */
-  if (p->received == 0) {
+  if (p->received == p->range_start) {
     p->started = manager_now (peer->manager);
-    p->first_bytes = g_bytes_get_size (bytes);
-    if (peer->manager->upload)
+    p->first_bytes = p->received + g_bytes_get_size (bytes);
+    if (p->received == 0 && peer->manager->upload)
       growing_start (peer->manager, p->key);
   }
   p->received += g_bytes_get_size (bytes);
@@ -1072,7 +1080,7 @@ handle_end (Peer * peer, guint32 request_id, guint64 total)
 
   if (!p)
     return;
-  if (total != p->received) {
+  if (total != p->received - p->range_start) {
     peer_forget_segment (peer, p->key);
     pending_abandon_peer (p, "END does not match the data");
     return;
@@ -1098,7 +1106,7 @@ handle_absent (Peer * peer, guint32 request_id, MeshWireAbsentReason reason)
 
   if (!p)
     return;
-  if (reason == MESH_WIRE_ABSENT_BUSY && p->received == 0) {
+  if (reason == MESH_WIRE_ABSENT_BUSY && p->received == p->range_start) {
     /* it still holds the segment: ask it again when it may have room */
     until = g_new (gint64, 1);
     *until = manager_now (peer->manager) + BUSY_RETRY_US;
