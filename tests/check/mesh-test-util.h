@@ -100,6 +100,13 @@ GstMessage *mesh_test_wait_for (GstBus * bus, GstMessageType types);
 gint mesh_test_decode_video (const gchar * decodebin, const gchar * uri,
     gchar ** checksum, guint timeout_s);
 
+/* The same for the reference player (the system's hlsdemux2/dashdemux2 behind
+ * @decodebin), which is not under test: a run that fails is tried again, up
+ * to three runs, since the reference itself fails now and then on edge cases
+ * (a variant switch after the last segment). -1 when all failed. */
+gint mesh_test_decode_reference (const gchar * decodebin, const gchar * uri,
+    gchar ** checksum, guint timeout_s);
+
 /* Plays @uri to the end (EOS within @timeout_s, or the test fails) in
  * @player ("playbin" or "playbin3", no clock, fakesinks) and returns the
  * first cue its text sink got (transfer full, NULL for none); *@n_buffers

@@ -858,7 +858,7 @@ GST_START_TEST (test_decodes_like_dashdemux2)
   g_autofree gchar *mesh_sum = NULL;
   gint ref_frames, mesh_frames;
 
-  ref_frames = mesh_test_decode_video ("uridecodebin3", url, &ref_sum,
+  ref_frames = mesh_test_decode_reference ("uridecodebin3", url, &ref_sum,
       PLAY_TIMEOUT_S);
   mesh_frames = mesh_test_decode_video ("uridecodebin3", mesh_uri, &mesh_sum,
       PLAY_TIMEOUT_S);
