@@ -135,9 +135,9 @@ struct _Upload
   GBytes *data;                 /* the requested range of the segment; NULL
                                  * while it streams from the CDN (growing) */
   guint64 offset;               /* segment offset of the range's first byte */
-  guint64 length;               /* while growing: bytes asked, 0 = to the end */
+  guint64 length;               /* bytes of the range; while growing, as
+                                 * asked (0 = to the end) */
   gsize sent;
-  guint64 total;                /* offset + size of the range */
   gint64 deadline;              /* on our clock, 0 = none */
   guint64 seq;                  /* arrival order */
 };
@@ -1098,6 +1098,12 @@ handle_end (Peer * peer, guint32 request_id, guint64 total)
   sink->complete (owner);
 }
 
+static gboolean
+refusal_expired (gpointer key, gpointer value, gpointer clock)
+{
+  return *(gint64 *) value <= mesh_peer_clock_now (clock);
+}
+
 static void
 handle_absent (Peer * peer, guint32 request_id, MeshWireAbsentReason reason)
 {
@@ -1107,7 +1113,10 @@ handle_absent (Peer * peer, guint32 request_id, MeshWireAbsentReason reason)
   if (!p)
     return;
   if (reason == MESH_WIRE_ABSENT_BUSY && p->received == p->range_start) {
-    /* it still holds the segment: ask it again when it may have room */
+    /* it still holds the segment: ask it again when it may have room; the
+     * table holds only refusals still running */
+    g_hash_table_foreach_remove (peer->refused, refusal_expired,
+        &p->manager->clock);
     until = g_new (gint64, 1);
     *until = manager_now (peer->manager) + BUSY_RETRY_US;
     g_hash_table_insert (peer->refused, g_memdup2 (&p->key, sizeof (guint64)),
@@ -1411,15 +1420,17 @@ links_queued_bytes (MeshPeerManager * m)
 static gboolean
 upload_in_time (MeshPeerManager * m, guint64 bytes, gint64 deadline)
 {
-  guint64 pace = upload_pace (m), ahead = bytes;
+  guint64 pace = upload_pace (m), ahead = bytes, queued;
   Upload probe = {.deadline = deadline,.seq = G_MAXUINT64 };
   GList *l;
 
-  /* an idle uplink takes it: it can do no better for anyone */
-  if (deadline == 0 || pace == 0 || (g_queue_is_empty (&m->uploads)
-          && links_queued_bytes (m) < MESH_PEER_CONNECTION_LOW_WATER))
+  if (deadline == 0 || pace == 0)
     return TRUE;
-  ahead += links_queued_bytes (m);
+  queued = links_queued_bytes (m);
+  /* an idle uplink takes it: it can do no better for anyone */
+  if (g_queue_is_empty (&m->uploads) && queued < MESH_PEER_CONNECTION_LOW_WATER)
+    return TRUE;
+  ahead += queued;
   for (l = m->uploads.head; l; l = l->next)
     if (upload_precedes (l->data, &probe))
       ahead += upload_remaining (m, l->data);
@@ -1489,7 +1500,7 @@ uploads_adopt_segment (MeshPeerManager * m, guint64 key, GBytes * segment)
     if (upload->length > 0)
       length = MIN (length, upload->length);
     upload->data = g_bytes_new_from_bytes (segment, upload->offset, length);
-    upload->total = upload->offset + length;
+    upload->length = length;
   }
   uploads_pump_at (m, manager_now (m));
 }
@@ -1534,7 +1545,6 @@ upload_find_source (MeshPeerManager * m, Upload * upload,
     upload->length = size - upload->offset;
   upload->data = g_bytes_new_from_bytes (segment, upload->offset,
       upload->length);
-  upload->total = upload->offset + upload->length;
   return TRUE;
 }
 
@@ -1637,7 +1647,7 @@ static void
 upload_send_end (Upload * upload)
 {
   peer_send (upload->peer, mesh_wire_encode_end (upload->request_id,
-          upload->total - upload->offset));
+          upload->length));
 }
 
 /* Sends one DATA frame of @upload; TRUE when the upload is over. */
