@@ -1312,6 +1312,55 @@ GST_START_TEST (test_holder_refuses_what_it_cannot_deliver_in_time)
 
 GST_END_TEST;
 
+/* An urgent request that would fit itself but make a running upload due
+ * later miss its deadline is refused: served first, it would stall the
+ * running one, whose requester would abandon it half-way (both the uplink
+ * and the time spent lost). */
+GST_START_TEST (test_holder_keeps_running_upload_on_time)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  GBytes *segs[2];
+  Fetch *f[2];
+  guint i;
+
+  segs[0] = make_segment (2 * 1000 * 1000, 40);
+  segs[1] = make_segment (400 * 1000, 41);
+  for (i = 0; i < 2; i++) {
+    gchar *id = g_strdup_printf ("seg-%u", i);
+
+    mesh_peer_manager_segment_complete (a->manager, id, segs[i]);
+    f[i] = fetch_new (swarm);
+    g_free (id);
+  }
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) >= 2, 1 * S);
+  mesh_loopback_connection_set_rate (path (a, b), 400 * 1000);
+
+  /* 2 MB at 400 kB/s: 5 s of the 6.3 s its requester gives the holder */
+  mesh_peer_manager_request (b->manager, "seg-0", 0, swarm->now + 7 * S,
+      &sink, f[0]);
+  run_for (swarm, 2 * S);
+  /* 400 kB behind the link's queue fit in the 1.9 s this one gives, but
+   * would leave seg-0's last ~1.2 MB 0.7 s late */
+  mesh_peer_manager_request (b->manager, "seg-1", 0,
+      swarm->now + 2600 * MS, &sink, f[1]);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_ABSENT) == 1, 800 * MS);
+  RUN_UNTIL (swarm, fetch_ended (f[1]), 1500 * MS);
+  assert_fetch_ended (f[1], segs[1], FALSE);
+  RUN_UNTIL (swarm, fetch_ended (f[0]), 6 * S);
+  assert_fetch_ended (f[0], segs[0], TRUE);
+
+  for (i = 0; i < 2; i++) {
+    fetch_free (f[i]);
+    g_bytes_unref (segs[i]);
+  }
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 /* A peer whose links never come up (behind a NAT that does not map) is not
  * called at every peer refresh: each failure doubles the wait before it is
  * called again (mesh-link-backoff.h). Before, three viewers made 24 failed
@@ -1371,6 +1420,7 @@ peer_manager_suite (void)
   tcase_add_test (tc, test_fetching_peer_that_never_delivers);
   tcase_add_test (tc, test_fetching_peer_fails_mid_download);
   tcase_add_test (tc, test_holder_refuses_what_it_cannot_deliver_in_time);
+  tcase_add_test (tc, test_holder_keeps_running_upload_on_time);
   tcase_add_test (tc, test_failed_links_back_off);
   return s;
 }

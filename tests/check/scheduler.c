@@ -201,6 +201,18 @@ GST_START_TEST (test_abandon_stalled_or_slow_peer)
   p.received = 0;
   p.deadline = T0 + 100 * MS;
   fail_unless (mesh_schedule_should_abandon (&p));
+
+  /* waiting its turn at the holder is no stall while the holder's pace
+   * (1 MB/s: 1 s for 1 MB) still makes the deadline with the margin... */
+  p.waiting = TRUE;
+  p.throughput = 1000000;
+  p.deadline = T0 + 4 * S;
+  p.now = T0 + 2 * S;
+  p.last_progress = T0;
+  fail_if (mesh_schedule_should_abandon (&p));
+  /* ...and is given up once it cannot */
+  p.now = p.deadline - S - MESH_SCHEDULE_SAFETY_US + 1;
+  fail_unless (mesh_schedule_should_abandon (&p));
 }
 
 GST_END_TEST;

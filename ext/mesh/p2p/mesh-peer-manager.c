@@ -124,6 +124,8 @@ struct _Pending
                                  * what an earlier peer delivered */
   guint64 first_bytes;          /* received once its first DATA came, at
                                  * `started` */
+  gboolean from_holder;         /* asked of a peer holding it whole (not a
+                                 * relay, which may wait for its source) */
   gboolean peer_failed;         /* a peer transfer of it failed */
 };
 
@@ -903,6 +905,7 @@ pending_request_from (Pending * p, Peer * peer)
   GST_DEBUG_OBJECT (m, "%s: from peer %s%s", p->segment_id, peer->id,
       g_hash_table_contains (peer->has, &p->key) ? "" : " (still fetching)");
   p->range_start = p->received;
+  p->from_holder = g_hash_table_contains (peer->has, &p->key);
   peer_send (peer, mesh_wire_encode_request (p->request_id, p->key,
           p->range_start, 0, pending_budget_ms (p, p->started)));
   pending_set_timer (p, p->started + PROGRESS_CHECK_MS * 1000);
@@ -917,15 +920,19 @@ static void
 pending_check_progress (Pending * p)
 {
   guint64 size = pending_expected_size (p, p->peer);
+  gboolean waiting = p->received == p->range_start;
   MeshTransferProgress progress = { manager_now (p->manager), p->deadline,
     p->started, p->last_progress, p->received - p->first_bytes,
-    size > p->first_bytes ? size - p->first_bytes : size
+    size > p->first_bytes ? size - p->first_bytes : size,
+    waiting && p->from_holder, peer_throughput (p->peer)
   };
 
   /* A holder serves requests one after another: ours waits its turn with
-   * no byte yet, and does not stall while the link delivers others of
-   * ours. Its pace is what came after its first DATA. */
-  if (p->received == p->range_start)
+   * no byte yet. A complete holder took it knowing its queue (else BUSY);
+   * a relay may wait for its own source, and does not stall while the
+   * link delivers others of ours. Its pace is what came after its first
+   * DATA. */
+  if (waiting)
     progress.last_progress = MAX (p->last_progress, p->peer->last_data);
 
   if (mesh_schedule_should_abandon (&progress)) {
@@ -1412,16 +1419,34 @@ links_queued_bytes (MeshPeerManager * m)
   return queued;
 }
 
-/* Whether @bytes more, served after what the links hold and the uploads
- * due before @deadline, would leave by @deadline at our uplink's pace,
- * with a quarter to spare (the pace is an estimate, and one refused in
- * time can still go elsewhere). An unknown pace says yes: the requester's
- * own progress check catches a slow uplink. */
+/* When @extra bytes and, before them, what the links hold and the uploads
+ * due before @probe would have left, at our uplink's @pace with a quarter
+ * to spare (the pace is an estimate). */
+static gint64
+upload_finish_time (MeshPeerManager * m, const Upload * probe, guint64 queued,
+    guint64 extra, guint64 pace)
+{
+  guint64 ahead = queued + extra;
+  GList *l;
+
+  for (l = m->uploads.head; l; l = l->next)
+    if (l->data != probe && upload_precedes (l->data, probe))
+      ahead += upload_remaining (m, l->data);
+  return manager_now (m) + (gint64) (ahead * G_USEC_PER_SEC / pace) * 5 / 4;
+}
+
+/* Whether @bytes more due by @deadline can be taken: served earliest
+ * deadline first, they must leave by @deadline, and must not make late an
+ * upload due later that would have been on time (it would be overtaken,
+ * then abandoned half-way by its requester: both uplink and time lost). An
+ * unknown pace says yes: the requester's own progress check catches a slow
+ * uplink. */
 static gboolean
 upload_in_time (MeshPeerManager * m, guint64 bytes, gint64 deadline)
 {
-  guint64 pace = upload_pace (m), ahead = bytes, queued;
+  guint64 pace = upload_pace (m), queued;
   Upload probe = {.deadline = deadline,.seq = G_MAXUINT64 };
+  gint64 extra_time;
   GList *l;
 
   if (deadline == 0 || pace == 0)
@@ -1430,15 +1455,24 @@ upload_in_time (MeshPeerManager * m, guint64 bytes, gint64 deadline)
   /* an idle uplink takes it: it can do no better for anyone */
   if (g_queue_is_empty (&m->uploads) && queued < MESH_PEER_CONNECTION_LOW_WATER)
     return TRUE;
-  ahead += queued;
-  for (l = m->uploads.head; l; l = l->next)
-    if (upload_precedes (l->data, &probe))
-      ahead += upload_remaining (m, l->data);
-  GST_LOG_OBJECT (m, "%" G_GUINT64_FORMAT " bytes ahead at %"
-      G_GUINT64_FORMAT " B/s, %" G_GINT64_FORMAT " ms left", ahead, pace,
+  GST_LOG_OBJECT (m, "%" G_GUINT64_FORMAT " bytes queued at %"
+      G_GUINT64_FORMAT " B/s, %" G_GINT64_FORMAT " ms left", queued, pace,
       (deadline - manager_now (m)) / 1000);
-  return manager_now (m) + (gint64) (ahead * G_USEC_PER_SEC / pace) * 5 / 4
-      <= deadline;
+  if (upload_finish_time (m, &probe, queued, bytes, pace) > deadline)
+    return FALSE;
+  extra_time = (gint64) (bytes * G_USEC_PER_SEC / pace) * 5 / 4;
+  for (l = m->uploads.head; l; l = l->next) {
+    Upload *later = l->data;
+    gint64 finish;
+
+    if (later->deadline == 0 || !upload_precedes (&probe, later))
+      continue;
+    finish = upload_finish_time (m, later, queued, upload_remaining (m,
+            later), pace);
+    if (finish <= later->deadline && finish + extra_time > later->deadline)
+      return FALSE;
+  }
+  return TRUE;
 }
 
 static void

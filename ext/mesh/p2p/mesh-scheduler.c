@@ -101,6 +101,9 @@ mesh_schedule_should_abandon (const MeshTransferProgress * p)
   gint64 elapsed = p->last_progress - p->started;
   gint64 remaining_time;
 
+  if (p->waiting && p->deadline != 0)
+    return p->now + transfer_time (p->size, p->throughput) +
+        MESH_SCHEDULE_SAFETY_US > p->deadline;
   if (p->now - p->last_progress >= MESH_SCHEDULE_STALL_US)
     return TRUE;
   if (p->deadline == 0 || p->size == 0 || p->received >= p->size)

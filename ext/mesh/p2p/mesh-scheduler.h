@@ -90,11 +90,17 @@ typedef struct {
   gint64 last_progress;         /* when bytes last arrived (or started) */
   guint64 received;
   guint64 size;                 /* 0 = unknown */
+  gboolean waiting;             /* no byte yet: it waits its turn at the
+                                 * holder, which serves one request after
+                                 * another and took it (else BUSY) */
+  guint64 throughput;           /* bytes/s expected of the holder, 0 =
+                                 * unknown */
 } MeshTransferProgress;
 
 /* TRUE when a running peer transfer must give way to the CDN for the rest:
  * it stalled, or at its pace it would end after the deadline minus the
- * safety margin. */
+ * safety margin; while it waits its turn, once even the holder's whole
+ * pace could not bring it in time (a queued request is no stall). */
 gboolean mesh_schedule_should_abandon (const MeshTransferProgress * p);
 
 G_END_DECLS
