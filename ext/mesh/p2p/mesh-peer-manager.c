@@ -904,7 +904,8 @@ pending_request_from (Pending * p, Peer * peer)
   p->started = p->last_progress = manager_now (m);
   GST_DEBUG_OBJECT (m, "%s: from peer %s%s", p->segment_id, peer->id,
       g_hash_table_contains (peer->has, &p->key) ? "" : " (still fetching)");
-  p->range_start = p->received;
+  /* its pace counts from its own first DATA (see handle_data()) */
+  p->range_start = p->first_bytes = p->received;
   p->from_holder = g_hash_table_contains (peer->has, &p->key);
   peer_send (peer, mesh_wire_encode_request (p->request_id, p->key,
           p->range_start, 0, pending_budget_ms (p, p->started)));
@@ -938,8 +939,10 @@ pending_check_progress (Pending * p)
   if (mesh_schedule_should_abandon (&progress)) {
     gint64 elapsed = p->last_progress - p->started;
 
-    /* the pace it showed, so that it is not tried again as if unknown */
-    if (progress.received > 0 && elapsed >= MESH_SCHEDULE_JUDGE_PACE_US)
+    /* the pace it showed, so that it is not tried again as if unknown (a
+     * relay's pace is its source's, not its own) */
+    if (p->from_holder && progress.received > 0
+        && elapsed >= MESH_SCHEDULE_JUDGE_PACE_US)
       peer_note_throughput (p->peer, MAX (1, progress.received *
               G_USEC_PER_SEC / elapsed));
     peer_send (p->peer, mesh_wire_encode_cancel (p->request_id));
@@ -1093,7 +1096,7 @@ handle_end (Peer * peer, guint32 request_id, guint64 total)
     return;
   }
   elapsed = MAX (manager_now (peer->manager) - p->started, 1000);
-  if (p->received > p->first_bytes)
+  if (p->from_holder && p->received > p->first_bytes)
     peer_note_throughput (peer, (p->received - p->first_bytes) *
         G_USEC_PER_SEC / elapsed);
   sink = p->sink;
@@ -1156,6 +1159,9 @@ mesh_peer_manager_request (MeshPeerManager * m, const gchar * segment_id,
           deadline - p->arrived)]++;
   g_mutex_unlock (&m->stats_lock);
   m->pendings = g_list_prepend (m->pendings, p);
+  GST_DEBUG_OBJECT (m, "%s: asked, %" G_GINT64_FORMAT " ms before the "
+      "deadline", segment_id, deadline == 0 ? 0 : (deadline - p->arrived) /
+      1000);
   pending_decide (p);
 }
 
@@ -1890,8 +1896,10 @@ mesh_peer_manager_new_with_signaller (MeshSignaller * signaller,
   m->cache = mesh_segment_cache_new (config->cache_size);
   manager_set_up_transport (m, transport, clock, config);
 
+  /* (the wall clock lines up the logs of several viewers) */
   GST_INFO_OBJECT (m, "peer %s joining swarm '%s' at %s over %"
-      GST_PTR_FORMAT, m->peer_id, m->swarm_id, config->tracker_url, transport);
+      GST_PTR_FORMAT " (wall clock %" G_GINT64_FORMAT " us)", m->peer_id,
+      m->swarm_id, config->tracker_url, transport, g_get_real_time ());
   signaller_join (m, signaller, config->token);
   m->refresh_timer = manager_timer_new (m,
       manager_now (m) + PEER_REFRESH_S * G_USEC_PER_SEC, on_refresh_timer, m);
