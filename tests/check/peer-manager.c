@@ -824,6 +824,53 @@ GST_START_TEST (test_holder_serves_requests_in_turn)
 
 GST_END_TEST;
 
+/* A transfer resumed from a second holder is judged on what is left of it:
+ * 400 kB at the default pace fit in the time left, the whole 1 MB would
+ * not. (The resumed request once counted from the first holder's first
+ * DATA, and gave up on the second holder before its first byte.) */
+GST_START_TEST (test_resumed_transfer_judged_on_its_rest)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a, *b, *c;
+  GBytes *segment = make_segment (1000 * 1000, 14);
+  Fetch *f = fetch_new (swarm);
+
+  a = viewer_add (swarm, &config);
+  b = viewer_add (swarm, &config);
+  RUN_UNTIL (swarm, a->n_connected == 1 && b->n_connected == 1, 2 * S);
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) == 1, 1 * S);
+  mesh_loopback_connection_set_rate (path (a, b), 400 * 1000);
+
+  /* a brings 600 kB in 1.5 s, then stalls: noticed 1.5 s later, 1.6 s
+   * before the deadline */
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 4600 * MS,
+      &sink, f);
+  RUN_UNTIL (swarm, f->data->len >= 600 * 1000, 2 * S);
+  mesh_loopback_connection_set_stalled (path (a, b), TRUE);
+
+  /* c holds it too, 200 ms away, fast once it sends */
+  c = viewer_add (swarm, &config);
+  RUN_UNTIL (swarm, c->n_connected == 2, 1 * S);
+  mesh_peer_manager_segment_complete (c->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, c),
+          MESH_WIRE_TYPE_HAVE) == 1, 1 * S);
+  mesh_loopback_connection_set_delay (path (c, b), 200 * MS);
+
+  RUN_UNTIL (swarm, fetch_ended (f), 3 * S);
+  assert_fetch_ended (f, segment, TRUE);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (c,
+              b), MESH_WIRE_TYPE_REQUEST), 1);
+
+  fetch_free (f);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 /* A transfer abandoned as too slow stops the holder's upload: the bytes it
  * sends stop growing once the CANCEL is in. */
 GST_START_TEST (test_abandoned_transfer_stops_upload)
@@ -1413,6 +1460,7 @@ peer_manager_suite (void)
   tcase_add_test (tc, test_path_lost_mid_transfer);
   tcase_add_test (tc, test_path_lost_before_first_byte);
   tcase_add_test (tc, test_stalled_transfer_resumes_from_another_peer);
+  tcase_add_test (tc, test_resumed_transfer_judged_on_its_rest);
   tcase_add_test (tc, test_upload_rate_holds);
   tcase_add_test (tc, test_upload_rate_below_one_frame_per_second);
   tcase_add_test (tc, test_fetching_peer_serves_as_it_downloads);
