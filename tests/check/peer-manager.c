@@ -1299,31 +1299,41 @@ GST_START_TEST (test_fetching_peer_fails_mid_download)
 
 GST_END_TEST;
 
+/* a holds @n segments (seg-0..., @sizes bytes), b has heard of them, and
+ * a's uplink to b carries 400 kB/s. */
+static Swarm *
+start_paced_holder (const gsize * sizes, guint n, GBytes ** segs, Fetch ** f)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    gchar *id = g_strdup_printf ("seg-%u", i);
+
+    segs[i] = make_segment (sizes[i], 30 + i);
+    mesh_peer_manager_segment_complete (a->manager, id, segs[i]);
+    f[i] = fetch_new (swarm);
+    g_free (id);
+  }
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_HAVE) >= n, 1 * S);
+  mesh_loopback_connection_set_rate (path (a, b), 400 * 1000);
+  return swarm;
+}
+
 /* A holder that knows its uplink's pace refuses (ABSENT BUSY) a request it
  * could not deliver by the requester's deadline, so that the requester
  * goes elsewhere at once, and serves an urgent request before a relaxed
  * one. */
 GST_START_TEST (test_holder_refuses_what_it_cannot_deliver_in_time)
 {
-  Swarm *swarm = swarm_new_pair (NULL);
-  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  const gsize sizes[3] = { 2 * 1000 * 1000, 400 * 1000, 400 * 1000 };
   GBytes *segs[3];
   Fetch *f[3];
+  Swarm *swarm = start_paced_holder (sizes, 3, segs, f);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
   guint i;
-
-  segs[0] = make_segment (2 * 1000 * 1000, 30);
-  segs[1] = make_segment (400 * 1000, 31);
-  segs[2] = make_segment (400 * 1000, 32);
-  for (i = 0; i < 3; i++) {
-    gchar *id = g_strdup_printf ("seg-%u", i);
-
-    mesh_peer_manager_segment_complete (a->manager, id, segs[i]);
-    f[i] = fetch_new (swarm);
-    g_free (id);
-  }
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_HAVE) >= 3, 1 * S);
-  mesh_loopback_connection_set_rate (path (a, b), 400 * 1000);
 
   /* a relaxed request, long enough for the holder to learn its pace */
   mesh_peer_manager_request (b->manager, "seg-0", 0, swarm->now + 20 * S,
@@ -1365,24 +1375,12 @@ GST_END_TEST;
  * and the time spent lost). */
 GST_START_TEST (test_holder_keeps_running_upload_on_time)
 {
-  Swarm *swarm = swarm_new_pair (NULL);
-  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  const gsize sizes[2] = { 2 * 1000 * 1000, 400 * 1000 };
   GBytes *segs[2];
   Fetch *f[2];
+  Swarm *swarm = start_paced_holder (sizes, 2, segs, f);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
   guint i;
-
-  segs[0] = make_segment (2 * 1000 * 1000, 40);
-  segs[1] = make_segment (400 * 1000, 41);
-  for (i = 0; i < 2; i++) {
-    gchar *id = g_strdup_printf ("seg-%u", i);
-
-    mesh_peer_manager_segment_complete (a->manager, id, segs[i]);
-    f[i] = fetch_new (swarm);
-    g_free (id);
-  }
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_HAVE) >= 2, 1 * S);
-  mesh_loopback_connection_set_rate (path (a, b), 400 * 1000);
 
   /* 2 MB at 400 kB/s: 5 s of the 6.3 s its requester gives the holder */
   mesh_peer_manager_request (b->manager, "seg-0", 0, swarm->now + 7 * S,
