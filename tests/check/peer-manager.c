@@ -195,6 +195,19 @@ path (Viewer * from, Viewer * to)
   return c;
 }
 
+/* @holder holds @segment as "seg-1", and @requester has heard so (HAVE). */
+static void
+hold_segment (Swarm * swarm, Viewer * holder, Viewer * requester,
+    GBytes * segment)
+{
+  guint heard = mesh_loopback_connection_count_received (path (requester,
+          holder), MESH_WIRE_TYPE_HAVE);
+
+  mesh_peer_manager_segment_complete (holder->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (requester,
+              holder), MESH_WIRE_TYPE_HAVE) > heard, 2 * S);
+}
+
 static void
 viewer_clear (Viewer * v)
 {
@@ -519,9 +532,7 @@ GST_START_TEST (test_holder_serves_segment)
   GBytes *segment = make_segment (700 * 1000, 2);
   Fetch *f = fetch_new (swarm);
 
-  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_HAVE) > 0, 1 * S);
+  hold_segment (swarm, a, b, segment);
 
   mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 6 * S,
       &sink, f);
@@ -607,9 +618,7 @@ GST_START_TEST (test_absent_goes_to_cdn)
   b = &swarm->viewers[1];
   f = fetch_new (swarm);
 
-  mesh_peer_manager_segment_complete (a->manager, "seg-1", seg1);
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_HAVE) > 0, 1 * S);
+  hold_segment (swarm, a, b, seg1);
   /* a's LOST takes 300 ms to reach b */
   mesh_loopback_connection_set_delay (path (a, b), 300 * MS);
   mesh_peer_manager_segment_complete (a->manager, "seg-2", seg2);
@@ -685,9 +694,7 @@ start_slow_transfer (GBytes * segment, Fetch ** fetch, gint64 * deadline,
   Swarm *swarm = swarm_new_pair (NULL);
   Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
 
-  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_HAVE) > 0, 1 * S);
+  hold_segment (swarm, a, b, segment);
   mesh_loopback_connection_set_rate (path (a, b), 200 * 1000);
   *fetch = fetch_new (swarm);
   *deadline = swarm->now + 8 * S;
@@ -839,9 +846,7 @@ GST_START_TEST (test_resumed_transfer_judged_on_its_rest)
   a = viewer_add (swarm, &config);
   b = viewer_add (swarm, &config);
   RUN_UNTIL (swarm, a->n_connected == 1 && b->n_connected == 1, 2 * S);
-  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_HAVE) == 1, 1 * S);
+  hold_segment (swarm, a, b, segment);
   mesh_loopback_connection_set_rate (path (a, b), 400 * 1000);
 
   /* a brings 600 kB in 1.5 s, then stalls: noticed 1.5 s later, 1.6 s
@@ -854,9 +859,7 @@ GST_START_TEST (test_resumed_transfer_judged_on_its_rest)
   /* c holds it too, 200 ms away, fast once it sends */
   c = viewer_add (swarm, &config);
   RUN_UNTIL (swarm, c->n_connected == 2, 1 * S);
-  mesh_peer_manager_segment_complete (c->manager, "seg-1", segment);
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, c),
-          MESH_WIRE_TYPE_HAVE) == 1, 1 * S);
+  hold_segment (swarm, c, b, segment);
   mesh_loopback_connection_set_delay (path (c, b), 200 * MS);
 
   RUN_UNTIL (swarm, fetch_ended (f), 3 * S);
@@ -881,9 +884,7 @@ GST_START_TEST (test_abandoned_transfer_stops_upload)
   Fetch *f = fetch_new (swarm);
   guint64 sent;
 
-  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_HAVE) > 0, 1 * S);
+  hold_segment (swarm, a, b, segment);
   /* 1 MB at 150 kB/s: ~6.7 s, the deadline is in 3 s */
   mesh_loopback_connection_set_rate (path (a, b), 150 * 1000);
   mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 3 * S,
@@ -995,9 +996,7 @@ GST_START_TEST (test_path_lost_before_first_byte)
   GBytes *segment = make_segment (300 * 1000, 12);
   Fetch *f = fetch_new (swarm);
 
-  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_HAVE) == 1, 1 * S);
+  hold_segment (swarm, a, b, segment);
   mesh_loopback_connection_set_stalled (path (a, b), TRUE);
   mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 8 * S,
       &sink, f);
@@ -1055,9 +1054,7 @@ GST_START_TEST (test_upload_rate_holds)
   swarm = swarm_new_pair (&capped);
   a = &swarm->viewers[0];
   b = &swarm->viewers[1];
-  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_HAVE) > 0, 2 * S);
+  hold_segment (swarm, a, b, segment);
 
   f = fetch_new (swarm);
   mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 30 * S,
@@ -1189,9 +1186,7 @@ GST_START_TEST (test_relays_peer_bytes_as_they_arrive)
   a = viewer_add (swarm, &config);
   b = viewer_add (swarm, &config);
   RUN_UNTIL (swarm, a->n_connected == 1 && b->n_connected == 1, 2 * S);
-  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_HAVE) == 1, 1 * S);
+  hold_segment (swarm, a, b, segment);
   /* a -> b takes 2 s */
   mesh_loopback_connection_set_rate (path (a, b), 300 * 1000);
   fb = fetch_new (swarm);

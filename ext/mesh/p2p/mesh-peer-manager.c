@@ -361,7 +361,6 @@ have_batch_add (guint64 key, GBytes * data, gpointer user_data)
     have_batch_flush (batch);
 }
 
-/* A new link is ready: it learns everything we hold. */
 /* What we are receiving right now, for a peer that just connected. */
 static void
 peer_send_fetching (Peer * peer)
@@ -381,6 +380,7 @@ peer_send_fetching (Peer * peer)
   peer_send (peer, mesh_wire_encode_fetching (keys, n));
 }
 
+/* A new link is ready: it learns everything we hold or receive. */
 static void
 peer_send_inventory (Peer * peer)
 {
@@ -1114,23 +1114,30 @@ refusal_expired (gpointer key, gpointer value, gpointer clock)
   return *(gint64 *) value <= mesh_peer_clock_now (clock);
 }
 
+/* @peer answered BUSY for @key: it still holds it, and is asked again
+ * when it may have room. The table holds only refusals still running, at
+ * most one per request of ours. */
+static void
+peer_note_refusal (Peer * peer, guint64 key)
+{
+  gint64 *until = g_new (gint64, 1);
+
+  g_hash_table_foreach_remove (peer->refused, refusal_expired,
+      &peer->manager->clock);
+  *until = manager_now (peer->manager) + BUSY_RETRY_US;
+  g_hash_table_insert (peer->refused, g_memdup2 (&key, sizeof (guint64)),
+      until);
+}
+
 static void
 handle_absent (Peer * peer, guint32 request_id, MeshWireAbsentReason reason)
 {
   Pending *p = find_pending_by_request (peer->manager, peer, request_id);
-  gint64 *until;
 
   if (!p)
     return;
   if (reason == MESH_WIRE_ABSENT_BUSY && p->received == p->range_start) {
-    /* it still holds the segment: ask it again when it may have room; the
-     * table holds only refusals still running */
-    g_hash_table_foreach_remove (peer->refused, refusal_expired,
-        &p->manager->clock);
-    until = g_new (gint64, 1);
-    *until = manager_now (peer->manager) + BUSY_RETRY_US;
-    g_hash_table_insert (peer->refused, g_memdup2 (&p->key, sizeof (guint64)),
-        until);
+    peer_note_refusal (peer, p->key);
     pending_abandon_peer (p, "busy");
     return;
   }
@@ -1425,9 +1432,16 @@ links_queued_bytes (MeshPeerManager * m)
   return queued;
 }
 
+/* How long @bytes take our uplink at @pace, with a quarter to spare (the
+ * pace is an estimate). */
+static gint64
+uplink_time (guint64 bytes, guint64 pace)
+{
+  return (gint64) (bytes * G_USEC_PER_SEC / pace) * 5 / 4;
+}
+
 /* When @extra bytes and, before them, what the links hold and the uploads
- * due before @probe would have left, at our uplink's @pace with a quarter
- * to spare (the pace is an estimate). */
+ * due before @probe would have left our uplink. */
 static gint64
 upload_finish_time (MeshPeerManager * m, const Upload * probe, guint64 queued,
     guint64 extra, guint64 pace)
@@ -1438,7 +1452,7 @@ upload_finish_time (MeshPeerManager * m, const Upload * probe, guint64 queued,
   for (l = m->uploads.head; l; l = l->next)
     if (l->data != probe && upload_precedes (l->data, probe))
       ahead += upload_remaining (m, l->data);
-  return manager_now (m) + (gint64) (ahead * G_USEC_PER_SEC / pace) * 5 / 4;
+  return manager_now (m) + uplink_time (ahead, pace);
 }
 
 /* Whether @bytes more due by @deadline can be taken: served earliest
@@ -1466,7 +1480,7 @@ upload_in_time (MeshPeerManager * m, guint64 bytes, gint64 deadline)
       (deadline - manager_now (m)) / 1000);
   if (upload_finish_time (m, &probe, queued, bytes, pace) > deadline)
     return FALSE;
-  extra_time = (gint64) (bytes * G_USEC_PER_SEC / pace) * 5 / 4;
+  extra_time = uplink_time (bytes, pace);
   for (l = m->uploads.head; l; l = l->next) {
     Upload *later = l->data;
     gint64 finish;
