@@ -78,6 +78,10 @@ def parse_args():
                         metavar="S",
                         help="live-delay of every viewer in seconds (default: "
                         "the element's own, three segments)")
+    parser.add_argument("--set", action="append", default=[],
+                        metavar="PROPERTY=VALUE",
+                        help="any other property of every viewer's "
+                        "meshhlssrc (repeatable), e.g. max-upload-rate=560000")
     parser.add_argument("--log-dir", default=None,
                         help="keep each process's standard error there "
                         "(viewer-K.log, origin.log, tracker.log); set "
@@ -425,6 +429,8 @@ def viewer_options(args):
         opts += ["--max-peers", str(args.max_peers)]
     if args.live_delay is not None:
         opts += ["--live-delay", str(args.live_delay)]
+    for assignment in args.set:
+        opts += ["--set", assignment]
     return opts
 
 
@@ -885,11 +891,13 @@ class LabRun:
         return "\n".join(lines)
 
     def info(self, stats):
-        drops = {"loss": 0, "queue": 0, "packets": 0}
+        drops = {"loss": 0, "queue": 0, "packets": 0, "queue_up": 0,
+                 "queue_down": 0}
         for host in (stats or {}).get("hosts", {}).values():
             for d in ("up", "down"):
                 drops["loss"] += host[d]["loss_drops"]
                 drops["queue"] += host[d]["queue_drops"]
+                drops["queue_" + d] += host[d]["queue_drops"]
                 drops["packets"] += host[d]["packets"]
         return {"rtt": self.rtts, "shaper": drops,
                 "nat": self.args.nat_groups,
@@ -1017,8 +1025,9 @@ def run_benchmark(args, files, root, procs, lab=None):
     if lab:
         d = summary["lab"]["shaper"]
         print("lab shaper: %d packets offered to the links during the run, "
-              "%d dropped by loss, %d by full queues" % (
-                  d["packets"], d["loss"], d["queue"]))
+              "%d dropped by loss, %d by full queues (%d going up, %d "
+              "going down)" % (d["packets"], d["loss"], d["queue"],
+                               d["queue_up"], d["queue_down"]))
     if args.json:
         print(json.dumps({"summary": summary, "viewers": results,
                           "baseline": baseline, "origin_stats": origin_stats}))
