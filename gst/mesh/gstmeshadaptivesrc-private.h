@@ -114,6 +114,7 @@ typedef struct
   guint max_peers;
   gboolean upload;
   guint64 max_upload_rate;
+  MeshPeerCongestionControl peer_congestion_control;
   guint64 cache_size;
   gchar *local_address;
   /* what the manifest says, set by the subclass */

@@ -58,6 +58,7 @@ enum
   PROP_MAX_PEERS,
   PROP_UPLOAD,
   PROP_MAX_UPLOAD_RATE,
+  PROP_PEER_CONGESTION_CONTROL,
   PROP_CACHE_SIZE,
   PROP_LOCAL_ADDRESS,
   PROP_BYTES_UPLOADED,
@@ -82,6 +83,28 @@ enum
 #define DEFAULT_UPLOAD TRUE
 #define DEFAULT_MAX_UPLOAD_RATE 0
 #define DEFAULT_CACHE_SIZE (64 * 1024 * 1024)
+#define DEFAULT_PEER_CONGESTION_CONTROL MESH_PEER_CC_CUBIC
+
+#define GST_TYPE_MESH_PEER_CONGESTION_CONTROL \
+    (gst_mesh_peer_congestion_control_get_type ())
+static GType
+gst_mesh_peer_congestion_control_get_type (void)
+{
+  static const GEnumValue values[] = {
+    {MESH_PEER_CC_CUBIC, "CUBIC: backs off on loss, as TCP does; yields "
+          "to the viewer's own traffic on a shared uplink", "cubic"},
+    {MESH_PEER_CC_BBR, "BBR: paces at the path's measured bandwidth; holds "
+          "its rate through random loss, fills shallow queues", "bbr"},
+    {0, NULL, NULL}
+  };
+  static GType type = 0;
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstMeshPeerCongestionControl", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
 
 G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstMeshAdaptiveSrc, gst_mesh_adaptive_src,
     GST_TYPE_ELEMENT, G_ADD_PRIVATE (GstMeshAdaptiveSrc);
@@ -441,6 +464,9 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
     case PROP_MAX_UPLOAD_RATE:
       priv->max_upload_rate = g_value_get_uint64 (value);
       break;
+    case PROP_PEER_CONGESTION_CONTROL:
+      priv->peer_congestion_control = g_value_get_enum (value);
+      break;
     case PROP_CACHE_SIZE:
       priv->cache_size = g_value_get_uint64 (value);
       break;
@@ -571,6 +597,9 @@ gst_mesh_adaptive_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_MAX_UPLOAD_RATE:
       g_value_set_uint64 (value, priv->max_upload_rate);
+      break;
+    case PROP_PEER_CONGESTION_CONTROL:
+      g_value_set_enum (value, priv->peer_congestion_control);
       break;
     case PROP_CACHE_SIZE:
       g_value_set_uint64 (value, priv->cache_size);
@@ -1385,6 +1414,7 @@ typedef struct
   guint max_peers;
   gboolean upload;
   guint64 max_upload_rate;
+  MeshPeerCongestionControl congestion_control;
   guint64 cache_size;
 } PeerSettings;
 
@@ -1406,6 +1436,7 @@ peer_settings_snapshot_locked (GstMeshAdaptiveSrc * src,
   settings->max_peers = priv->max_peers;
   settings->upload = priv->upload;
   settings->max_upload_rate = priv->max_upload_rate;
+  settings->congestion_control = priv->peer_congestion_control;
   settings->cache_size = priv->cache_size;
 }
 
@@ -1461,6 +1492,7 @@ configure_peers (GstMeshAdaptiveSrc * src, gboolean on)
     config.max_peers = settings.max_peers;
     config.upload = settings.upload;
     config.max_upload_rate = settings.max_upload_rate;
+    config.congestion_control = settings.congestion_control;
     config.cache_size = settings.cache_size;
     GST_INFO_OBJECT (src, "joining swarm '%s' at %s", settings.swarm_id,
         settings.tracker);
@@ -1656,6 +1688,7 @@ gst_mesh_adaptive_src_init (GstMeshAdaptiveSrc * src)
   priv->max_peers = DEFAULT_MAX_PEERS;
   priv->upload = DEFAULT_UPLOAD;
   priv->max_upload_rate = DEFAULT_MAX_UPLOAD_RATE;
+  priv->peer_congestion_control = DEFAULT_PEER_CONGESTION_CONTROL;
   priv->cache_size = DEFAULT_CACHE_SIZE;
   priv->duration = GST_CLOCK_TIME_NONE;
 
@@ -1953,6 +1986,16 @@ install_peer_properties (GObjectClass * gobject_class)
           "Bytes per second sent to other viewers at most (0 = unlimited)",
           0, G_MAXINT64, DEFAULT_MAX_UPLOAD_RATE, rw));
 
+  g_object_class_install_property (gobject_class, PROP_PEER_CONGESTION_CONTROL,
+      g_param_spec_enum ("peer-congestion-control", "Peer congestion control",
+          "How links to other viewers share the network: cubic leaves room "
+          "for the viewer's own traffic on a shared uplink (measured: fewer "
+          "drops and more offload in a swarm of capped uplinks); bbr keeps "
+          "its rate where packets are lost at random (lossy radio links). "
+          "Read when the element joins the swarm",
+          GST_TYPE_MESH_PEER_CONGESTION_CONTROL,
+          DEFAULT_PEER_CONGESTION_CONTROL, rw));
+
   g_object_class_install_property (gobject_class, PROP_CACHE_SIZE,
       g_param_spec_uint64 ("cache-size", "Cache size",
           "Bytes of recent segments kept to serve other viewers (0 = keep "
@@ -1988,4 +2031,5 @@ gst_mesh_adaptive_src_class_init (GstMeshAdaptiveSrcClass * klass)
   element_class->change_state = gst_mesh_adaptive_src_change_state;
 
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_ADAPTIVE_SRC, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MESH_PEER_CONGESTION_CONTROL, 0);
 }

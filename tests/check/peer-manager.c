@@ -525,6 +525,23 @@ GST_END_TEST;
 
 /* A viewer that holds a segment serves it: the bytes arrive whole, and
  * complete() (not use_cdn()) ends the request. */
+/* The congestion control of the settings is the one links are made with. */
+GST_START_TEST (test_links_get_congestion_control)
+{
+  MeshPeerConfig bbr = default_config ();
+  Swarm *swarm;
+
+  bbr.congestion_control = MESH_PEER_CC_BBR;
+  swarm = swarm_new_pair (&bbr);
+  fail_unless_equals_int (mesh_loopback_connection_get_congestion_control
+      (path (&swarm->viewers[0], &swarm->viewers[1])), MESH_PEER_CC_BBR);
+  fail_unless_equals_int (mesh_loopback_connection_get_congestion_control
+      (path (&swarm->viewers[1], &swarm->viewers[0])), MESH_PEER_CC_DEFAULT);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_holder_serves_segment)
 {
   Swarm *swarm = swarm_new_pair (NULL);
@@ -1441,6 +1458,7 @@ peer_manager_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_loopback_fixture);
+  tcase_add_test (tc, test_links_get_congestion_control);
   tcase_add_test (tc, test_holder_serves_segment);
   tcase_add_test (tc, test_lost_segment_goes_to_cdn);
   tcase_add_test (tc, test_absent_goes_to_cdn);

@@ -638,6 +638,28 @@ GST_START_TEST (test_transport_interface)
 
 GST_END_TEST;
 
+/* The congestion control a connection is asked for is the one its QUIC
+ * connection runs; without a choice, CUBIC (see DEFAULT_CC). */
+GST_START_TEST (test_congestion_control_through_connect)
+{
+  MeshPeerConnectParams pa = default_params ("peer-a", "peer-b", TRUE);
+  MeshPeerConnectParams pb = default_params ("peer-b", "peer-a", FALSE);
+  MeshQuicStats sa, sb;
+  Pair *pair;
+
+  pa.congestion_control = MESH_PEER_CC_BBR;
+  pair = pair_new_connect (&pa, &pb);
+  pair_start (pair);
+  pair_wait_ready (pair);
+  mesh_quic_link_get_stats (MESH_QUIC_LINK (conn (&pair->a)), &sa);
+  mesh_quic_link_get_stats (MESH_QUIC_LINK (conn (&pair->b)), &sb);
+  fail_unless_equals_string (mesh_quic_cc_to_string (sa.cc), "bbr2");
+  fail_unless_equals_string (mesh_quic_cc_to_string (sb.cc), "cubic");
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
 /* Closed before it got anywhere: the transport ends what is left. */
 GST_START_TEST (test_transport_close_connecting)
 {
@@ -1461,6 +1483,7 @@ quic_link_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_connect_and_exchange);
   tcase_add_test (tc, test_transport_interface);
+  tcase_add_test (tc, test_congestion_control_through_connect);
   tcase_add_test (tc, test_transport_close_connecting);
   tcase_add_test (tc, test_transport_refuses_bad_ids);
   tcase_add_test (tc, test_stun_server_through_connect);

@@ -994,7 +994,7 @@ GST_START_TEST (test_every_congestion_control)
   guint i;
 
   fail_unless_equals_string (mesh_quic_cc_to_string (MESH_QUIC_CC_DEFAULT),
-      "bbr2");
+      "cubic");
   fail_if (mesh_quic_cc_from_string ("vegas", &cc));
   for (i = 0; i < G_N_ELEMENTS (names); i++) {
     PairOptions opts = { 0 };

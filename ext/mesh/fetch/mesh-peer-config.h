@@ -13,6 +13,15 @@
 
 G_BEGIN_DECLS
 
+/* How a peer link shares the viewer's uplink with its other traffic. */
+typedef enum {
+  MESH_PEER_CC_DEFAULT,         /* the transport's choice: CUBIC */
+  MESH_PEER_CC_CUBIC,           /* loss-based, yields to the viewer's own
+                                 * traffic on a shared uplink */
+  MESH_PEER_CC_BBR,             /* model-based, holds its rate through
+                                 * random loss */
+} MeshPeerCongestionControl;
+
 typedef struct {
   const gchar *tracker_url;     /* ws:// or wss:// */
   const gchar *token;           /* tracker access token, may be NULL */
@@ -24,6 +33,7 @@ typedef struct {
   gboolean upload;
   guint64 max_upload_rate;      /* bytes/s, 0 = unlimited */
   guint64 cache_size;           /* bytes */
+  MeshPeerCongestionControl congestion_control;
 } MeshPeerConfig;
 
 /* How the segments asked of the swarm fared: the peer manager counts, the

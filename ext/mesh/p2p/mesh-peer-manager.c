@@ -158,6 +158,7 @@ struct _MeshPeerManager
   guint max_peers;
   gboolean upload;
   guint64 max_upload_rate;
+  MeshPeerCongestionControl congestion_control;
   gboolean stopped;
 
   MeshSignaller *signaller;     /* how we meet the other viewers */
@@ -509,6 +510,7 @@ open_connection (MeshPeerManager * m, const gchar * id, gboolean controlling)
   params.turn_server = m->turn_server;
   params.local_address = m->local_address;
   params.connect_timeout_ms = LINK_CONNECT_TIMEOUT_MS;
+  params.congestion_control = m->congestion_control;
   return mesh_peer_transport_connect (m->transport, &params);
 }
 
@@ -1885,6 +1887,7 @@ manager_set_up_transport (MeshPeerManager * m, MeshPeerTransport * transport,
     m->clock = *clock;
   m->upload = config->upload;
   m->max_upload_rate = config->max_upload_rate;
+  m->congestion_control = config->congestion_control;
   mesh_token_bucket_init (&m->upload_bucket, m->max_upload_rate, 0,
       manager_now (m));
   m->stun_server = g_strdup (config->stun_server);

@@ -40,6 +40,7 @@
 #include <glib-object.h>
 #include <json-glib/json-glib.h>
 
+#include "fetch/mesh-peer-config.h"
 #include "mesh-wire.h"
 
 G_BEGIN_DECLS
@@ -214,6 +215,7 @@ typedef struct {
   const gchar *turn_server;     /* "turn://user:pass@host:port", NULL */
   const gchar *local_address;   /* only this local IP; NULL = all */
   guint connect_timeout_ms;     /* 0 = the transport's default */
+  MeshPeerCongestionControl congestion_control;
 } MeshPeerConnectParams;
 
 #define MESH_TYPE_PEER_TRANSPORT (mesh_peer_transport_get_type ())

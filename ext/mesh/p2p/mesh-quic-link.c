@@ -141,6 +141,7 @@ struct _MeshQuicLink
   gboolean relay_only;
   gchar *local_address;
   guint connect_timeout_ms;
+  MeshQuicCongestionControl cc;
   gboolean controlling;
 
   MeshWireSession *session;
@@ -1300,6 +1301,7 @@ ensure_quic (MeshQuicLink * link)
   config.stream_send_buffer = STREAM_SEND_BUFFER;
   config.max_streams = MAX_STREAMS;
   config.handshake_timeout_ms = link->connect_timeout_ms;
+  config.cc = link->cc;
   /* the wire session's PINGs keep it busy; QUIC's own idle timeout only
    * catches a path that died */
   config.idle_timeout_ms =
@@ -2041,6 +2043,7 @@ mesh_quic_link_new (MeshQuicTransport * transport,
   link->turn_password = g_strdup (config->turn_password);
   link->relay_only = config->relay_only;
   link->local_address = g_strdup (config->local_address);
+  link->cc = config->cc;
   link->connect_timeout_ms = config->connect_timeout_ms ?
       config->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
   link->controlling = controlling;
@@ -2271,6 +2274,20 @@ transport_take_turn (MeshQuicTransport * t, const gchar * text)
         "ignoring turn-server: not " "turn://user:pass@host:port");
 }
 
+/* ngtcp2 0.12's BBRv2 is what ngtcp2 1.x calls "bbr". */
+static MeshQuicCongestionControl
+quic_cc_for (MeshPeerCongestionControl cc)
+{
+  switch (cc) {
+    case MESH_PEER_CC_CUBIC:
+      return MESH_QUIC_CC_CUBIC;
+    case MESH_PEER_CC_BBR:
+      return MESH_QUIC_CC_BBR2;
+    default:
+      return MESH_QUIC_CC_DEFAULT;
+  }
+}
+
 static MeshPeerConnection *
 quic_transport_connect (MeshPeerTransport * base,
     const MeshPeerConnectParams * params)
@@ -2291,6 +2308,7 @@ quic_transport_connect (MeshPeerTransport * base,
   config.turn_password = t->turn_password;
   config.local_address = params->local_address;
   config.connect_timeout_ms = params->connect_timeout_ms;
+  config.cc = quic_cc_for (params->congestion_control);
   return (MeshPeerConnection *) mesh_quic_link_new (t, &config,
       params->remote_peer_id, params->controlling);
 }

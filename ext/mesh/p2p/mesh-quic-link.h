@@ -63,6 +63,7 @@ typedef struct
                                  * 0 = 10000 */
   guint idle_timeout_ms;        /* no wire frame received for this long =
                                  * dead; 0 = 15000; PINGs every idle/3 */
+  MeshQuicCongestionControl cc; /* 0 = mesh-quic's default */
 } MeshQuicLinkConfig;
 
 #define MESH_TYPE_QUIC_TRANSPORT (mesh_quic_transport_get_type ())

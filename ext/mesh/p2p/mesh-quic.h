@@ -166,6 +166,7 @@ typedef struct
   guint64 datagrams_dropped;    /* empty ones, and (server) those before
                                  * the client's Initial that were not one */
   guint n_streams;              /* open streams */
+  MeshQuicCongestionControl cc; /* the controller in use (never DEFAULT) */
 } MeshQuicStats;
 
 #define MESH_TYPE_QUIC_CONNECTION (mesh_quic_connection_get_type ())

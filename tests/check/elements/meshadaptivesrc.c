@@ -962,6 +962,27 @@ GST_START_TEST (test_properties_documented)
 
 GST_END_TEST;
 
+/* peer-congestion-control: cubic unless told, "bbr" from a launch line. */
+GST_START_TEST (test_peer_congestion_control_property)
+{
+  guint j;
+
+  for (j = 0; j < G_N_ELEMENTS (cases); j++) {
+    GstElement *src = gst_element_factory_make (cases[j].factory, NULL);
+    g_autofree gchar *before = NULL;
+    g_autofree gchar *after = NULL;
+
+    value_to_string_of (src, "peer-congestion-control", &before);
+    fail_unless_equals_string (before, "cubic");
+    gst_util_set_object_arg (G_OBJECT (src), "peer-congestion-control", "bbr");
+    value_to_string_of (src, "peer-congestion-control", &after);
+    fail_unless_equals_string (after, "bbr");
+    gst_object_unref (src);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (current_bitrate_is_read_only)
 {
   GstElement *src = gst_element_factory_make ("meshhlssrc", NULL);
@@ -1241,6 +1262,7 @@ meshadaptivesrc_suite (void)
   tcase_add_checked_fixture (tc_props, origins_setup, origins_teardown);
   tcase_add_test (tc_props, test_negative_values_refused);
   tcase_add_test (tc_props, test_properties_documented);
+  tcase_add_test (tc_props, test_peer_congestion_control_property);
   tcase_add_test (tc_props, current_bitrate_is_read_only);
   tcase_add_test (tc_props, test_malformed_ice_servers_warn);
   tcase_add_test (tc_props, test_malformed_presentation_delay_warns);

@@ -115,6 +115,7 @@ struct _MeshLoopbackConnection
   gchar *local_peer_id, *remote_peer_id;
   gboolean controlling;
   guint connect_timeout_ms;
+  MeshPeerCongestionControl congestion_control;
   MeshWireSession *session;     /* HELLO, PING/PONG, idle timeout */
 
   MeshPeerConnectionState state;
@@ -881,6 +882,7 @@ lb_connect (MeshPeerTransport * base, const MeshPeerConnectParams * params)
   c->local_peer_id = g_strdup (params->local_peer_id);
   c->remote_peer_id = g_strdup (params->remote_peer_id);
   c->controlling = params->controlling;
+  c->congestion_control = params->congestion_control;
   c->connect_timeout_ms = params->connect_timeout_ms ?
       params->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
   c->delay = t->default_delay;
@@ -993,4 +995,10 @@ mesh_loopback_transport_set_unreachable (MeshLoopbackTransport * transport,
     gboolean unreachable)
 {
   transport->unreachable = unreachable;
+}
+
+MeshPeerCongestionControl
+mesh_loopback_connection_get_congestion_control (MeshLoopbackConnection * c)
+{
+  return c->congestion_control;
 }

@@ -100,5 +100,9 @@ guint64 mesh_loopback_connection_get_bytes_received (MeshLoopbackConnection *
  * they were emitted). */
 guint mesh_loopback_connection_count_received (MeshLoopbackConnection * conn,
     MeshWireType type);
+/* What the peer manager asked for (the loopback has no congestion). */
+MeshPeerCongestionControl
+mesh_loopback_connection_get_congestion_control (MeshLoopbackConnection *
+    conn);
 
 G_END_DECLS
