@@ -50,6 +50,7 @@ typedef struct
   /* options */
   gboolean serve;
   gchar *tracker_url, *swarm, *local_address, *stun_server;
+  MeshPeerCongestionControl congestion_control;
   guint64 bytes;
   guint repeat;
 
@@ -140,6 +141,7 @@ open_link (Bench * b, gboolean controlling)
   params.upload = b->serve;
   params.stun_server = b->stun_server;
   params.local_address = b->local_address;
+  params.congestion_control = b->congestion_control;
   b->conn = mesh_peer_transport_connect (MESH_PEER_TRANSPORT (b->transport),
       &params);
   if (!b->conn) {
@@ -436,6 +438,7 @@ parse_options (Bench * b, int argc, char **argv)
   gboolean fetch = FALSE;
   gint64 bytes = 2000000;
   gint repeat = 4, timeout = 120;
+  gchar *cc = NULL;
   GOptionEntry entries[] = {
     {"serve", 0, 0, G_OPTION_ARG_NONE, &b->serve, "Answer requests", NULL},
     {"fetch", 0, 0, G_OPTION_ARG_NONE, &fetch, "Measure", NULL},
@@ -453,6 +456,8 @@ parse_options (Bench * b, int argc, char **argv)
         "K"},
     {"timeout", 0, 0, G_OPTION_ARG_INT, &timeout, "Fetch: give up after "
           "this many seconds (120)", "S"},
+    {"congestion-control", 0, 0, G_OPTION_ARG_STRING, &cc, "cubic or bbr "
+          "(default: the transport's, cubic)", "CC"},
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("- goodput of the QUIC peer "
@@ -472,7 +477,15 @@ parse_options (Bench * b, int argc, char **argv)
   } else if (bytes <= 0 || repeat <= 0 || timeout <= 0) {
     g_printerr ("--bytes, --repeat and --timeout must be positive\n");
     ok = FALSE;
+  } else if (cc && g_strcmp0 (cc, "cubic") != 0 && g_strcmp0 (cc, "bbr")) {
+    g_printerr ("--congestion-control: cubic or bbr\n");
+    ok = FALSE;
   }
+  if (g_strcmp0 (cc, "cubic") == 0)
+    b->congestion_control = MESH_PEER_CC_CUBIC;
+  else if (g_strcmp0 (cc, "bbr") == 0)
+    b->congestion_control = MESH_PEER_CC_BBR;
+  g_free (cc);
   if (!b->swarm)
     b->swarm = g_strdup ("mesh-link-bench");
   b->bytes = bytes;

@@ -143,6 +143,12 @@ MESH_QUIC_LINK = (
     "{build}/bench/mesh-link-bench --fetch --tracker {tracker} "
     "--local-address {client_addr} --bytes {size} --repeat {runs}")
 
+# The same with BBR (peer-congestion-control=bbr) on both ends
+MESH_QUIC_LINK_BBR = (
+    "mesh-quic-link-bbr",
+    MESH_QUIC_LINK[1] + " --congestion-control bbr",
+    MESH_QUIC_LINK[2] + " --congestion-control bbr")
+
 # The QUIC core alone, over a plain UDP socket (no ICE, no libnice)
 QUIC_UDP = (
     "quic-udp",
@@ -275,6 +281,9 @@ def parse_args():
     parser.add_argument("--mesh-quic-link", action="store_true",
                         help="measure our peer link (bench/mesh-link-bench, "
                         "set up through a mesh-tracker)")
+    parser.add_argument("--mesh-quic-link-bbr", action="store_true",
+                        help="measure our peer link with BBR "
+                        "(peer-congestion-control=bbr)")
     parser.add_argument("--quic-udp", action="store_true",
                         help="measure the QUIC core over plain UDP "
                         "(tests/check/quic-udp-bench)")
@@ -303,6 +312,7 @@ def main():
     netlab.install_signal_handlers()
     transports = ([TCP] + [QUIC_UDP] * args.quic_udp
                   + [MESH_QUIC_LINK] * args.mesh_quic_link
+                  + [MESH_QUIC_LINK_BBR] * args.mesh_quic_link_bbr
                   + [tuple(t) for t in args.transport])
     print("link-bench: %d-byte transfers server -> client, median of %d, "
           "client link %s; MB/s = 10^6 bytes/s; fresh includes the "

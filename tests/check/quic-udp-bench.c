@@ -657,7 +657,7 @@ parse_options (Bench * b, int argc, char **argv)
         "ADDR:PORT"},
     {"connect", 0, 0, G_OPTION_ARG_STRING, &connect, "Measure against "
           "ADDR:PORT", "ADDR:PORT"},
-    {"cc", 0, 0, G_OPTION_ARG_STRING, &cc, "cubic, bbr (default), bbr2 or "
+    {"cc", 0, 0, G_OPTION_ARG_STRING, &cc, "cubic (default), bbr, bbr2 or "
           "reno; the client's choice is the server's", "CC"},
     {"bytes", 0, 0, G_OPTION_ARG_INT64, &bytes, "Bytes per transfer "
           "(20000000)", "N"},
