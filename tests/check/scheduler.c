@@ -183,11 +183,21 @@ GST_START_TEST (test_abandon_stalled_or_slow_peer)
   p.now = p.last_progress + MESH_SCHEDULE_STALL_US;
   fail_unless (mesh_schedule_should_abandon (&p));
 
-  /* slow: 10% in 1 s would need 9 s more */
+  /* slow: 10% in 1 s would need 9 s more; its bytes still count until
+   * the CDN (1 MB/s) must start on the 900 kB left: at 4 - 0.7 - 0.9 s */
+  p.cdn_throughput = 1000000;
   p.now = T0 + S;
   p.last_progress = p.now;
   p.received = 100000;
+  fail_if (mesh_schedule_should_abandon (&p));
+  p.now = p.deadline - MESH_SCHEDULE_SAFETY_US - 900 * MS -
+      MESH_SCHEDULE_CHECK_US - 1;
+  p.last_progress = p.now;
+  fail_if (mesh_schedule_should_abandon (&p));
+  p.now += 1;
+  p.last_progress = p.now;
   fail_unless (mesh_schedule_should_abandon (&p));
+  p.cdn_throughput = 0;
 
   /* too early to judge: 2% after 200 ms */
   p.now = T0 + 200 * MS;

@@ -25,8 +25,8 @@
  *   what the peers announced and the deadline, whether it is requested from
  *   a peer, sent to the CDN, or waits for an announcement or a random
  *   back-off. A peer transfer is watched and abandoned for the CDN (which
- *   resumes after the bytes already received) when it stalls or falls
- *   behind.
+ *   resumes after the bytes already received) when it stalls, or falls
+ *   behind and the CDN must start on the rest to be in time.
  * - Upload: a request of a peer, served from the cache, or while the
  *   segment still streams in from the CDN (a "growing" segment: a holder
  *   that announced FETCHING serves what it has so far, so that a copy
@@ -61,8 +61,6 @@ GST_DEBUG_CATEGORY_STATIC (mesh_peer_manager_debug);
 /* How long a pace measured from a peer is trusted: it was measured while
  * the peer's uplink served others too, so it is measured anew after this. */
 #define PEER_PACE_MEMORY_US (10 * G_USEC_PER_SEC)
-/* How often a running peer transfer is checked against its deadline. */
-#define PROGRESS_CHECK_MS 100
 /* Above this many queued bytes on a link, uploads wait for "writable". */
 #define UPLOAD_QUEUE_HIGH (256 * 1024)
 /* Uploads accepted at once, over all peers: they are served one after
@@ -911,7 +909,7 @@ pending_request_from (Pending * p, Peer * peer)
   p->from_holder = g_hash_table_contains (peer->has, &p->key);
   peer_send (peer, mesh_wire_encode_request (p->request_id, p->key,
           p->range_start, 0, pending_budget_ms (p, p->started)));
-  pending_set_timer (p, p->started + PROGRESS_CHECK_MS * 1000);
+  pending_set_timer (p, p->started + MESH_SCHEDULE_CHECK_US);
 }
 
 static guint64 pending_expected_size (Pending * p, Peer * holder);
@@ -927,7 +925,8 @@ pending_check_progress (Pending * p)
   MeshTransferProgress progress = { manager_now (p->manager), p->deadline,
     p->started, p->last_progress, p->received - p->first_bytes,
     size > p->first_bytes ? size - p->first_bytes : size,
-    waiting && p->from_holder, peer_throughput (p->peer)
+    waiting && p->from_holder, peer_throughput (p->peer),
+    p->manager->cdn_throughput
   };
 
   /* A holder serves requests one after another: ours waits its turn with
@@ -952,7 +951,7 @@ pending_check_progress (Pending * p)
     pending_abandon_peer (p, "peer too slow");
     return;
   }
-  pending_set_timer (p, progress.now + PROGRESS_CHECK_MS * 1000);
+  pending_set_timer (p, progress.now + MESH_SCHEDULE_CHECK_US);
 }
 
 /* What the segment will weigh: the playlist's byte range, else what its

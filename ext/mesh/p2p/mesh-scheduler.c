@@ -92,6 +92,16 @@ mesh_schedule_decide (const MeshScheduleInput * in)
   return out;
 }
 
+/* The last check before the CDN must start on what is left of @p. */
+static gboolean
+cdn_must_take_over (const MeshTransferProgress * p)
+{
+  guint64 rest = p->size > p->received ? p->size - p->received : 0;
+
+  return p->now + MESH_SCHEDULE_CHECK_US >=
+      mesh_schedule_latest_cdn_start (p->deadline, rest, p->cdn_throughput);
+}
+
 gboolean
 mesh_schedule_should_abandon (const MeshTransferProgress * p)
 {
@@ -111,10 +121,12 @@ mesh_schedule_should_abandon (const MeshTransferProgress * p)
   /* too early to judge a pace: a link starts slow (slow start, or a relay
    * still receiving the first bytes itself) */
   if (p->received == 0 || elapsed < MESH_SCHEDULE_JUDGE_PACE_US)
-    return p->now + MESH_SCHEDULE_SAFETY_US > p->deadline;
+    return cdn_must_take_over (p);
 
   remaining_time = (gint64) ((p->size - p->received) * (guint64) elapsed /
       p->received);
-  return MAX (p->now, p->last_progress + remaining_time) +
-      MESH_SCHEDULE_SAFETY_US > p->deadline;
+  if (MAX (p->now, p->last_progress + remaining_time) +
+      MESH_SCHEDULE_SAFETY_US <= p->deadline)
+    return FALSE;
+  return cdn_must_take_over (p);
 }

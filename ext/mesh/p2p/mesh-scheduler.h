@@ -41,6 +41,8 @@ G_BEGIN_DECLS
 #define MESH_SCHEDULE_JUDGE_PACE_US (400 * G_TIME_SPAN_MILLISECOND)
 /* A peer transfer without progress for this long is abandoned. */
 #define MESH_SCHEDULE_STALL_US (1500 * G_TIME_SPAN_MILLISECOND)
+/* How often the caller checks a running peer transfer. */
+#define MESH_SCHEDULE_CHECK_US (100 * G_TIME_SPAN_MILLISECOND)
 
 typedef enum {
   MESH_SCHEDULE_CDN,            /* download from the CDN now */
@@ -95,12 +97,16 @@ typedef struct {
                                  * another and took it (else BUSY) */
   guint64 throughput;           /* bytes/s expected of the holder, 0 =
                                  * unknown */
+  guint64 cdn_throughput;       /* bytes/s from the CDN, 0 = unknown */
 } MeshTransferProgress;
 
 /* TRUE when a running peer transfer must give way to the CDN for the rest:
  * it stalled, or at its pace it would end after the deadline minus the
- * safety margin; while it waits its turn, once even the holder's whole
- * pace could not bring it in time (a queued request is no stall). */
+ * safety margin and the CDN must start on the rest now to be in time
+ * (until then every byte it brings is one the CDN does not send); while
+ * it waits its turn, once even the holder's whole pace could not bring it
+ * in time (a queued request is no stall). Checked every
+ * MESH_SCHEDULE_CHECK_US. */
 gboolean mesh_schedule_should_abandon (const MeshTransferProgress * p);
 
 G_END_DECLS
