@@ -432,6 +432,21 @@ on_unix_signal (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* NULL: the transport's default. */
+static gboolean
+parse_congestion_control (const gchar * name, MeshPeerCongestionControl * cc)
+{
+  if (!name)
+    *cc = MESH_PEER_CC_DEFAULT;
+  else if (g_str_equal (name, "cubic"))
+    *cc = MESH_PEER_CC_CUBIC;
+  else if (g_str_equal (name, "bbr"))
+    *cc = MESH_PEER_CC_BBR;
+  else
+    return FALSE;
+  return TRUE;
+}
+
 static gboolean
 parse_options (Bench * b, int argc, char **argv)
 {
@@ -477,14 +492,10 @@ parse_options (Bench * b, int argc, char **argv)
   } else if (bytes <= 0 || repeat <= 0 || timeout <= 0) {
     g_printerr ("--bytes, --repeat and --timeout must be positive\n");
     ok = FALSE;
-  } else if (cc && g_strcmp0 (cc, "cubic") != 0 && g_strcmp0 (cc, "bbr")) {
+  } else if (!parse_congestion_control (cc, &b->congestion_control)) {
     g_printerr ("--congestion-control: cubic or bbr\n");
     ok = FALSE;
   }
-  if (g_strcmp0 (cc, "cubic") == 0)
-    b->congestion_control = MESH_PEER_CC_CUBIC;
-  else if (g_strcmp0 (cc, "bbr") == 0)
-    b->congestion_control = MESH_PEER_CC_BBR;
   g_free (cc);
   if (!b->swarm)
     b->swarm = g_strdup ("mesh-link-bench");

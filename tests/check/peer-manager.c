@@ -304,6 +304,17 @@ fetch_free (Fetch * f)
   g_free (f);
 }
 
+static void
+free_fetches (Fetch ** f, GBytes ** segs, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    fetch_free (f[i]);
+    g_bytes_unref (segs[i]);
+  }
+}
+
 static gboolean
 fetch_ended (Fetch * f)
 {
@@ -839,10 +850,7 @@ GST_START_TEST (test_holder_serves_requests_in_turn)
   fail_unless_equals_int (mesh_loopback_connection_count_received (path (a,
               b), MESH_WIRE_TYPE_CANCEL), 0);
 
-  for (i = 0; i < 3; i++) {
-    fetch_free (f[i]);
-    g_bytes_unref (segs[i]);
-  }
+  free_fetches (f, segs, 3);
   swarm_free (swarm);
 }
 
@@ -1334,6 +1342,20 @@ start_paced_holder (const gsize * sizes, guint n, GBytes ** segs, Fetch ** f)
   return swarm;
 }
 
+/* The holder @a refused @f (ABSENT BUSY) and, nobody else having it, the
+ * CDN brought all of it in time. */
+static void
+assert_refused_then_cdn (Swarm * swarm, Viewer * a, Viewer * b, Fetch * f,
+    GBytes * seg)
+{
+  /* (the ABSENT queues behind the DATA already in a's queue to b) */
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
+          MESH_WIRE_TYPE_ABSENT) == 1, 800 * MS);
+  RUN_UNTIL (swarm, fetch_ended (f), 1500 * MS);
+  assert_fetch_ended (f, seg, FALSE);
+  fail_unless_equals_int (f->data->len, 0);
+}
+
 /* A holder that knows its uplink's pace refuses (ABSENT BUSY) a request it
  * could not deliver by the requester's deadline, so that the requester
  * goes elsewhere at once, and serves an urgent request before a relaxed
@@ -1345,7 +1367,6 @@ GST_START_TEST (test_holder_refuses_what_it_cannot_deliver_in_time)
   Fetch *f[3];
   Swarm *swarm = start_paced_holder (sizes, 3, segs, f);
   Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
-  guint i;
 
   /* a relaxed request, long enough for the holder to learn its pace */
   mesh_peer_manager_request (b->manager, "seg-0", 0, swarm->now + 20 * S,
@@ -1359,23 +1380,14 @@ GST_START_TEST (test_holder_refuses_what_it_cannot_deliver_in_time)
   /* after them, 400 kB more do not fit in 2.3 s */
   mesh_peer_manager_request (b->manager, "seg-2", 0,
       swarm->now + 3000 * MS, &sink, f[2]);
-  /* (the ABSENT queues behind the DATA already in a's queue to b) */
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_ABSENT) == 1, 800 * MS);
-  /* nobody else has it: the CDN, in time */
-  RUN_UNTIL (swarm, fetch_ended (f[2]), 1500 * MS);
-  assert_fetch_ended (f[2], segs[2], FALSE);
-  fail_unless_equals_int (f[2]->data->len, 0);
+  assert_refused_then_cdn (swarm, a, b, f[2], segs[2]);
 
   RUN_UNTIL (swarm, fetch_ended (f[0]) && fetch_ended (f[1]), 8 * S);
   assert_fetch_ended (f[0], segs[0], TRUE);
   assert_fetch_ended (f[1], segs[1], TRUE);
   fail_unless (f[1]->ended < f[0]->ended);
 
-  for (i = 0; i < 3; i++) {
-    fetch_free (f[i]);
-    g_bytes_unref (segs[i]);
-  }
+  free_fetches (f, segs, 3);
   swarm_free (swarm);
 }
 
@@ -1392,7 +1404,6 @@ GST_START_TEST (test_holder_keeps_running_upload_on_time)
   Fetch *f[2];
   Swarm *swarm = start_paced_holder (sizes, 2, segs, f);
   Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
-  guint i;
 
   /* 2 MB at 400 kB/s: 5 s of the 6.3 s its requester gives the holder */
   mesh_peer_manager_request (b->manager, "seg-0", 0, swarm->now + 7 * S,
@@ -1402,17 +1413,11 @@ GST_START_TEST (test_holder_keeps_running_upload_on_time)
    * would leave seg-0's last ~1.2 MB 0.7 s late */
   mesh_peer_manager_request (b->manager, "seg-1", 0,
       swarm->now + 2600 * MS, &sink, f[1]);
-  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (b, a),
-          MESH_WIRE_TYPE_ABSENT) == 1, 800 * MS);
-  RUN_UNTIL (swarm, fetch_ended (f[1]), 1500 * MS);
-  assert_fetch_ended (f[1], segs[1], FALSE);
+  assert_refused_then_cdn (swarm, a, b, f[1], segs[1]);
   RUN_UNTIL (swarm, fetch_ended (f[0]), 6 * S);
   assert_fetch_ended (f[0], segs[0], TRUE);
 
-  for (i = 0; i < 2; i++) {
-    fetch_free (f[i]);
-    g_bytes_unref (segs[i]);
-  }
+  free_fetches (f, segs, 2);
   swarm_free (swarm);
 }
 

@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 
 /* How a peer link shares the viewer's uplink with its other traffic. */
 typedef enum {
-  MESH_PEER_CC_DEFAULT,         /* the transport's choice: CUBIC */
+  MESH_PEER_CC_DEFAULT,         /* the transport's choice */
   MESH_PEER_CC_CUBIC,           /* loss-based, yields to the viewer's own
                                  * traffic on a shared uplink */
   MESH_PEER_CC_BBR,             /* model-based, holds its rate through

@@ -302,8 +302,8 @@ static const struct
  * viewer's uplink is shared by its links, one per peer, each with its own
  * controller: in a swarm of 10 viewers with 5 Mbit/s uplinks and 100 ms
  * drop-tail queues, BBR2's links overflowed the queues (31,000-62,000
- * drops a minute against 5,500 with cubic) and the swarm's offload fell
- * from 0.43-0.45 to 0.32-0.36. Cubic yields to the viewer's own traffic,
+ * drops in a 60-90 s run against 5,500-8,400 with cubic) and the swarm's
+ * offload was 0.32-0.33 against 0.40-0.43 (bench/README.md). Cubic yields to the viewer's own traffic,
  * as a guest on someone's uplink must; BBR2 stays selectable for lossy
  * networks. (ngtcp2 1.x keeps only the BBRv2-based one, as "bbr".) */
 #define DEFAULT_CC MESH_QUIC_CC_CUBIC
