@@ -1488,6 +1488,132 @@ GST_START_TEST (test_no_compression)
 
 GST_END_TEST;
 
+typedef struct
+{
+  Client **clients;
+  guint n;
+} ClientSet;
+
+static gboolean
+all_have_messages (gpointer data)
+{
+  ClientSet *set = data;
+  guint i;
+
+  for (i = 0; i < set->n; i++) {
+    if (g_queue_is_empty (&set->clients[i]->pending))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+all_closed (gpointer data)
+{
+  ClientSet *set = data;
+  guint i;
+
+  for (i = 0; i < set->n; i++) {
+    if (!set->clients[i]->closed)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* The flood of bench/tracker-flood.py, small: joined members signalling
+ * a receiver that never reads, requests that never end, malformed and
+ * oversized messages, all at once. Each is dealt with as alone, and the
+ * tracker still serves a fresh join. */
+GST_START_TEST (test_small_flood)
+{
+  enum
+  { MEMBERS = 30, SENDERS = 10, HALF_OPEN = 20, HOSTILE = 5 };
+  MeshTrackerConfig config = { 0, };
+  Client *members[MEMBERS];
+  Client *hostile[HOSTILE];
+  ClientSet senders = { members, SENDERS };
+  ClientSet hostiles = { hostile, HOSTILE };
+  GSocketConnection *half_open[HALF_OPEN];
+  g_autoptr (GSocketConnection) deaf = NULL;
+  g_autofree gchar *data = g_strnfill (15000, 'd');
+  g_autofree gchar *to_deaf = NULL;
+  g_autofree gchar *oversized = g_strnfill (5000, 'o');
+  g_autoptr (JsonNode) welcome = NULL;
+  g_auto (GStrv) ids = NULL;
+  MeshTrackerStats stats;
+  gchar id[32];
+  guint i, j, round;
+
+  config.header_timeout = 1;
+  config.max_backlog = 64 * 1024;
+  config.max_message_size = 4096 * 8;
+  /* the receiver's kernel buffers take megabytes first: more than a few
+   * seconds of the default rate */
+  config.rate = 1000;
+  config.burst = 1000;
+  start_tracker (&config);
+  deaf = deaf_client_new ("flood", "peer-deaf01");
+  for (i = 0; i < MEMBERS; i++) {
+    g_snprintf (id, sizeof (id), "member-%04u", i);
+    members[i] = joined_client ("flood", id);
+  }
+  for (i = 0; i < HALF_OPEN; i++) {
+    half_open[i] = raw_connect ();
+    raw_write (half_open[i], "GET /announce HTTP/1.1\r\nHost: x\r\n", 33);
+  }
+  for (i = 0; i < HOSTILE; i++) {
+    g_snprintf (id, sizeof (id), "hostile-%04u", i);
+    hostile[i] = joined_client ("flood", id);
+  }
+
+  /* the senders, until the receiver is cut off */
+  to_deaf = g_strdup_printf ("{\"type\":\"signal\",\"to\":\"peer-deaf01\","
+      "\"data\":\"%s\"}", data);
+  for (round = 0; round < 100 && tracker_stats ().disconnects == 0; round++) {
+    for (i = 0; i < SENDERS; i++) {
+      client_drop_pending (members[i]);
+      for (j = 0; j < 8; j++)
+        client_send (members[i], to_deaf);
+      client_send (members[i], "{\"type\":\"get-peers\"}");
+    }
+    fail_unless (run_until (all_have_messages, &senders, WAIT_MS));
+  }
+  /* the hostile ones, meanwhile */
+  for (i = 0; i < HOSTILE; i++) {
+    client_drop_pending (hostile[i]);
+    client_send (hostile[i], "{oops");
+    soup_websocket_connection_send_binary (hostile[i]->ws, "\x01\x02", 2);
+    client_send (hostile[i], "{\"type\":\"no-such-type\"}");
+    client_sendf (hostile[i], "{\"type\":\"heartbeat\",\"pad\":\"%s%s%s"
+        "%s%s%s%s\"}", oversized, oversized, oversized, oversized, oversized,
+        oversized, oversized);
+  }
+  fail_unless (run_until (all_closed, &hostiles, WAIT_MS));
+  for (i = 0; i < HALF_OPEN; i++) {
+    fail_unless (raw_wait_closed (half_open[i]));
+    g_object_unref (half_open[i]);
+  }
+  fail_unless (raw_wait_closed (deaf));
+  fail_unless (stats_reach (nothing_pending, WAIT_MS));
+
+  stats = tracker_stats ();
+  fail_unless_equals_int (stats.header_timeouts, HALF_OPEN);
+  fail_unless_equals_int (stats.disconnects, 1 + HOSTILE);
+  fail_unless_equals_int (stats.peers, MEMBERS);
+  fail_unless_equals_int (stats.connections, MEMBERS);
+  for (i = 0; i < HOSTILE; i++)
+    fail_unless_equals_int (client_count (hostile[i], "error", NULL), 4);
+  for (i = 0; i < MEMBERS; i++)
+    fail_if (members[i]->closed);
+
+  /* and a newcomer is served as ever */
+  welcome = client_join (client_new (), "flood", "newcomer-0001");
+  ids = peer_list (welcome);
+  fail_unless_equals_int (g_strv_length (ids), MESH_TRACKER_DEFAULT_MAX_PEERS);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_rate_limit)
 {
   MeshTrackerConfig config = { 0, };
@@ -1649,6 +1775,88 @@ GST_START_TEST (test_connections_per_ip)
   expect_metric (metrics,
       "mesh_tracker_http_closes_total{reason=\"too-many-from-ip\"} 1");
   joined_client ("s", "peer-bbbb");
+}
+
+GST_END_TEST;
+
+/* A raw WebSocket that joins @peer, naming @forwarded in X-Forwarded-For;
+ * the first message the tracker sends back is returned. */
+static gchar *
+join_forwarded (GSocketConnection ** conn, const gchar * forwarded,
+    const gchar * peer)
+{
+  g_autofree gchar *header = g_strdup_printf ("X-Forwarded-For: %s\r\n",
+      forwarded);
+  g_autofree gchar *response = NULL;
+  g_autofree gchar *join = g_strdup_printf ("{\"type\":\"join\","
+      "\"version\":1,\"swarm\":\"s\",\"peer\":\"%s\"}", peer);
+  GInputStream *in;
+  guint8 head[4];
+  gsize size, got;
+
+  *conn = raw_connect ();
+  response = raw_handshake (*conn, header);
+  fail_unless (g_str_has_prefix (response, "HTTP/1.1 101"), "%s", response);
+  raw_send (*conn, join);
+  /* an unmasked text frame of less than 64 KiB */
+  in = g_io_stream_get_input_stream (G_IO_STREAM (*conn));
+  fail_unless (g_input_stream_read_all (in, head, 2, &got, NULL, NULL)
+      && got == 2);
+  size = head[1] & 0x7f;
+  if (size == 126) {
+    fail_unless (g_input_stream_read_all (in, head + 2, 2, &got, NULL, NULL)
+        && got == 2);
+    size = head[2] << 8 | head[3];
+  }
+  response = g_malloc0 (size + 1);
+  fail_unless (g_input_stream_read_all (in, response, size, &got, NULL, NULL)
+      && got == size);
+  return g_steal_pointer (&response);
+}
+
+/* Behind a trusted proxy, the address is the one it names (the last
+ * X-Forwarded-For entry); anyone else's X-Forwarded-For means nothing. */
+GST_START_TEST (test_trusted_proxy)
+{
+  MeshTrackerConfig config = { 0, };
+  const gchar *proxies[] = { "127.0.0.1", NULL };
+  g_autoptr (GSocketConnection) a = NULL;
+  g_autoptr (GSocketConnection) a2 = NULL;
+  g_autoptr (GSocketConnection) b = NULL;
+  g_autofree gchar *first = NULL;
+  g_autofree gchar *second = NULL;
+  g_autofree gchar *other = NULL;
+
+  config.trusted_proxies = proxies;
+  config.max_connections_per_ip = 1;
+  start_tracker (&config);
+  first = join_forwarded (&a, "10.1.1.1, 192.0.2.1", "peer-aaaa");
+  fail_unless (strstr (first, "\"welcome\"") != NULL, "%s", first);
+  second = join_forwarded (&a2, "192.0.2.1", "peer-aaa2");
+  fail_unless (strstr (second, "\"too-many-connections\"") != NULL, "%s",
+      second);
+  other = join_forwarded (&b, "10.1.1.1, 192.0.2.2", "peer-bbbb");
+  fail_unless (strstr (other, "\"welcome\"") != NULL, "%s", other);
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 2);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_forwarded_for_untrusted)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GSocketConnection) a = NULL;
+  g_autoptr (GSocketConnection) b = NULL;
+  g_autofree gchar *first = NULL;
+  g_autofree gchar *response = NULL;
+
+  config.max_connections_per_ip = 1;
+  start_tracker (&config);
+  first = join_forwarded (&a, "192.0.2.1", "peer-aaaa");
+  fail_unless (strstr (first, "\"welcome\"") != NULL, "%s", first);
+  b = raw_connect ();
+  response = raw_handshake (b, "X-Forwarded-For: 192.0.2.2\r\n");
+  fail_unless (g_str_has_prefix (response, "HTTP/1.1 429"), "%s", response);
 }
 
 GST_END_TEST;
@@ -2136,6 +2344,8 @@ tracker_suite (void)
   tcase_add_test (tc, test_too_many_connections);
   tcase_add_test (tc, test_header_timeout);
   tcase_add_test (tc, test_connections_per_ip);
+  tcase_add_test (tc, test_trusted_proxy);
+  tcase_add_test (tc, test_forwarded_for_untrusted);
   tcase_add_test (tc, test_joins_per_ip);
   tcase_add_test (tc, test_token_format);
   tcase_add_test (tc, test_tokens);
@@ -2150,6 +2360,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_pings_without_reading);
   tcase_add_test (tc, test_unfinished_message);
   tcase_add_test (tc, test_no_compression);
+  tcase_add_test (tc, test_small_flood);
   tcase_add_test (tc, test_start_errors);
 
   return s;
