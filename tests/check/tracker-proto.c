@@ -270,6 +270,14 @@ GST_START_TEST (test_error_codes)
       (MESH_TRACKER_ERROR_BAD_MESSAGE), "bad-message");
   fail_unless_equals_string (mesh_tracker_error_code_name
       (MESH_TRACKER_ERROR_TOO_MANY_CONNECTIONS), "too-many-connections");
+  fail_unless_equals_string (mesh_tracker_error_code_name
+      (MESH_TRACKER_ERROR_PEER_ID_TAKEN), "peer-id-taken");
+  fail_unless_equals_string (mesh_tracker_error_code_name
+      (MESH_TRACKER_ERROR_BANNED), "banned");
+  fail_unless_equals_string (mesh_tracker_error_code_name
+      (MESH_TRACKER_ERROR_JOIN_LIMITED), "join-limited");
+  fail_unless_equals_string (mesh_tracker_error_code_name
+      (MESH_TRACKER_ERROR_TOO_MANY_REPORTS), "too-many-reports");
   fail_unless_equals_int (mesh_tracker_error_code_from_name ("no-such"), -1);
   fail_unless_equals_int (mesh_tracker_error_code_from_name (NULL), -1);
 }
@@ -525,6 +533,70 @@ GST_START_TEST (test_signal_strict)
 
 GST_END_TEST;
 
+GST_START_TEST (test_report_round_trip)
+{
+  g_autofree gchar *text = mesh_tracker_encode_report ("peer-bbbb",
+      "segment 12: sha-256 mismatch \"quoted\" h\u00e9");
+  g_autofree gchar *empty = mesh_tracker_encode_report ("peer-bbbb", "");
+  g_autofree gchar *long_reason = g_strnfill (300, 'r');
+  g_autofree gchar *cut = mesh_tracker_encode_report ("peer-bbbb",
+      long_reason);
+  MeshTrackerMessage msg;
+
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, text);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_REPORT);
+  fail_unless_equals_string (msg.type_name, "report");
+  fail_unless_equals_string (msg.peer, "peer-bbbb");
+  fail_unless_equals_string (msg.reason,
+      "segment 12: sha-256 mismatch \"quoted\" h\u00e9");
+  mesh_tracker_message_clear (&msg);
+
+  /* what the encoder makes of reasons the decoder would refuse */
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, empty);
+  fail_unless_equals_string (msg.reason, "unspecified");
+  mesh_tracker_message_clear (&msg);
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, cut);
+  fail_unless_equals_int (strlen (msg.reason), MESH_TRACKER_REPORT_REASON_MAX);
+  mesh_tracker_message_clear (&msg);
+
+  /* clients do not get reports */
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, text);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_UNKNOWN);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_report_strict)
+{
+  g_autofree gchar *too_long = g_strnfill (MESH_TRACKER_REPORT_REASON_MAX + 1,
+      'r');
+  g_autofree gchar *longest = g_strnfill (MESH_TRACKER_REPORT_REASON_MAX, 'r');
+  g_autofree gchar *over = g_strdup_printf ("{\"type\":\"report\","
+      "\"peer\":\"peer-bbbb\",\"reason\":\"%s\"}", too_long);
+  g_autofree gchar *at = g_strdup_printf ("{\"type\":\"report\","
+      "\"peer\":\"peer-bbbb\",\"reason\":\"%s\"}", longest);
+  const gchar *bad[] = {
+    "{\"type\":\"report\",\"peer\":\"peer-bbbb\"}",
+    "{\"type\":\"report\",\"reason\":\"bad data\"}",
+    "{\"type\":\"report\",\"peer\":\"short\",\"reason\":\"bad data\"}",
+    "{\"type\":\"report\",\"peer\":7,\"reason\":\"bad data\"}",
+    "{\"type\":\"report\",\"peer\":\"peer-bbbb\",\"reason\":\"\"}",
+    "{\"type\":\"report\",\"peer\":\"peer-bbbb\",\"reason\":[]}",
+    over,
+  };
+  MeshTrackerMessage msg;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_TRACKER, bad[i],
+            MESH_TRACKER_PROTO_ERROR_MALFORMED), MESH_TRACKER_MESSAGE_REPORT);
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, at);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
 /* What a client gets is read leniently: a welcome or an error with odd
  * members is still worth having. */
 GST_START_TEST (test_client_side_leniency)
@@ -601,6 +673,8 @@ tracker_proto_suite (void)
   tcase_add_test (tc, test_id_bounds);
   tcase_add_test (tc, test_oversized_fields);
   tcase_add_test (tc, test_signal_strict);
+  tcase_add_test (tc, test_report_round_trip);
+  tcase_add_test (tc, test_report_strict);
   tcase_add_test (tc, test_client_side_leniency);
   return s;
 }

@@ -88,6 +88,20 @@ mesh_signaller_request_peers (MeshSignaller * self)
 }
 
 void
+mesh_signaller_report (MeshSignaller * self, const gchar * peer_id,
+    const gchar * reason)
+{
+  MeshSignallerInterface *iface;
+
+  g_return_if_fail (MESH_IS_SIGNALLER (self));
+  g_return_if_fail (peer_id != NULL);
+
+  iface = MESH_SIGNALLER_GET_IFACE (self);
+  if (iface->report)
+    iface->report (self, peer_id, reason);
+}
+
+void
 mesh_signaller_emit_welcome (MeshSignaller * self,
     const gchar * const *peer_ids)
 {

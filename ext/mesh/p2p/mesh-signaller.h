@@ -79,6 +79,9 @@ struct _MeshSignallerInterface
   void (*relay) (MeshSignaller * self, const gchar * to,
       JsonObject * payload);
   void (*request_peers) (MeshSignaller * self);
+  /* optional: NULL when the service takes no reports */
+  void (*report) (MeshSignaller * self, const gchar * peer_id,
+      const gchar * reason);
 };
 
 /* Joins swarm @swarm_id as @peer_id (@token: access token, NULL if the
@@ -99,6 +102,14 @@ void mesh_signaller_relay (MeshSignaller * self, const gchar * to,
 /* Asks for a fresh sample of the swarm, answered by "peers". Ignored when
  * not joined. */
 void mesh_signaller_request_peers (MeshSignaller * self);
+
+/* Tells the service that @peer_id, a member of our swarm, sent us data that
+ * failed verification (@reason: a short text for the operator's logs, NULL
+ * or empty for none). The tracker removes a peer that several members
+ * report. Best effort, no answer: dropped when not joined, and a no-op for
+ * implementations without reports. */
+void mesh_signaller_report (MeshSignaller * self, const gchar * peer_id,
+    const gchar * reason);
 
 /* For implementations: emit the interface's signals (owner context, no
  * lock held). */

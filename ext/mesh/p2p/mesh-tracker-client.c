@@ -207,9 +207,15 @@ give_up_on (const gchar * code, gboolean joining)
       /* another connection took our peer id: coming back would push it
        * out, and the two would evict each other forever */
     case MESH_TRACKER_ERROR_REPLACED:
+      /* reported by other members: this peer id stays refused */
+    case MESH_TRACKER_ERROR_BANNED:
       return MESH_SIGNALLER_ERROR_REFUSED;
     case MESH_TRACKER_ERROR_BAD_MESSAGE:
       return joining ? MESH_SIGNALLER_ERROR_REFUSED : RETRY;
+      /* our previous connection, which the tracker has not yet seen go */
+    case MESH_TRACKER_ERROR_PEER_ID_TAKEN:
+      /* the join budget of our address or token refills */
+    case MESH_TRACKER_ERROR_JOIN_LIMITED:
     default:
       return RETRY;
   }
@@ -804,6 +810,31 @@ mesh_tracker_client_request_peers (MeshTrackerClient * client)
   send_text (client, mesh_tracker_encode_bare (MESH_TRACKER_MESSAGE_GET_PEERS));
 }
 
+void
+mesh_tracker_client_send_report (MeshTrackerClient * client,
+    const gchar * peer_id, const gchar * reason)
+{
+  g_autofree gchar *valid_reason = NULL;
+
+  g_return_if_fail (MESH_IS_TRACKER_CLIENT (client));
+  g_return_if_fail (peer_id != NULL);
+
+  if (client->state != STATE_JOINED) {
+    GST_DEBUG_OBJECT (client, "not joined: dropping a report on %s", peer_id);
+    return;
+  }
+  /* the tracker would count a malformed report against us */
+  if (!mesh_tracker_is_valid_peer_id (peer_id)) {
+    GST_WARNING_OBJECT (client, "not reporting \"%s\": no peer id", peer_id);
+    return;
+  }
+  if (reason)
+    valid_reason = g_utf8_make_valid (reason, -1);
+  GST_INFO_OBJECT (client, "reporting %s: %s", peer_id,
+      valid_reason ? valid_reason : "(no reason)");
+  send_text (client, mesh_tracker_encode_report (peer_id, valid_reason));
+}
+
 /* ------------------------------------------------------------------------ */
 /* MeshSignaller                                                            */
 
@@ -845,12 +876,21 @@ tracker_client_request_peers (MeshSignaller * signaller)
 }
 
 static void
+tracker_client_report (MeshSignaller * signaller, const gchar * peer_id,
+    const gchar * reason)
+{
+  mesh_tracker_client_send_report (MESH_TRACKER_CLIENT (signaller), peer_id,
+      reason);
+}
+
+static void
 mesh_tracker_client_signaller_init (MeshSignallerInterface * iface)
 {
   iface->join = tracker_client_join;
   iface->leave = tracker_client_leave;
   iface->relay = tracker_client_relay;
   iface->request_peers = tracker_client_request_peers;
+  iface->report = tracker_client_report;
 }
 
 /* ------------------------------------------------------------------------ */

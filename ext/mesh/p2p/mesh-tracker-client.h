@@ -51,8 +51,8 @@ MeshTrackerClient *mesh_tracker_client_new_for_url (SoupSession * session,
 /* Connects and joins (from the main loop: nothing happens inside the call).
  * After a failure or a drop it reconnects with backoff (1 s doubling to
  * 30 s, with jitter) until stopped. What retrying cannot cure stops the
- * retries: the fatal errors unauthorized, unsupported-version, swarm-full
- * and replaced, a join the tracker finds malformed (bad-message before the
+ * retries: the fatal errors unauthorized, unsupported-version, swarm-full,
+ * replaced and banned, a join the tracker finds malformed (bad-message before the
  * welcome: the swarm or peer id does not suit it), an unusable URL. start()
  * again to try anew. Does nothing if already started.
  * mesh_signaller_join() is stop(), new settings, start(). */
@@ -72,6 +72,13 @@ void mesh_tracker_client_send_signal (MeshTrackerClient * client,
 /* Asks for a fresh sample of the swarm; answered by the "peers" signal.
  * Ignored when not joined. Also mesh_signaller_request_peers(). */
 void mesh_tracker_client_request_peers (MeshTrackerClient * client);
+
+/* Reports @peer_id, which sent us data that failed verification, to the
+ * tracker (@reason: short text, may be NULL). Dropped, with a debug log,
+ * when not joined or when @peer_id is no valid peer id. Also
+ * mesh_signaller_report(). */
+void mesh_tracker_client_send_report (MeshTrackerClient * client,
+    const gchar * peer_id, const gchar * reason);
 
 /* Signals: those of MeshSignaller (mesh-signaller.h), where
  *  "welcome" comes after every (re)connection, with the welcome's list;

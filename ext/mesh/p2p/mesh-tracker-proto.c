@@ -18,6 +18,7 @@ static const gchar *const error_code_names[MESH_TRACKER_N_ERRORS] = {
   "bad-message", "unsupported-version", "not-joined", "unknown-peer",
   "message-too-large", "rate-limited", "swarm-full", "too-many-swarms",
   "too-many-connections", "unauthorized", "replaced", "timeout",
+  "peer-id-taken", "banned", "join-limited", "too-many-reports",
 };
 
 typedef struct
@@ -33,6 +34,7 @@ static const TypeName type_names[] = {
   {MESH_TRACKER_MESSAGE_GET_PEERS, "get-peers", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_HEARTBEAT, "heartbeat", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_LEAVE, "leave", MESH_TRACKER_TO_TRACKER},
+  {MESH_TRACKER_MESSAGE_REPORT, "report", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_SIGNAL, "signal", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_SIGNAL, "signal", MESH_TRACKER_TO_CLIENT},
   {MESH_TRACKER_MESSAGE_WELCOME, "welcome", MESH_TRACKER_TO_CLIENT},
@@ -293,6 +295,33 @@ decode_signal (MeshTrackerMessage * msg, JsonObject * object,
   return TRUE;
 }
 
+static gboolean
+is_valid_reason (const gchar * reason)
+{
+  glong length;
+
+  if (!reason || !g_utf8_validate (reason, -1, NULL))
+    return FALSE;
+  length = g_utf8_strlen (reason, -1);
+  return length >= 1 && length <= MESH_TRACKER_REPORT_REASON_MAX;
+}
+
+static gboolean
+decode_report (MeshTrackerMessage * msg, JsonObject * object, GError ** error)
+{
+  const gchar *peer = get_string (object, "peer");
+  const gchar *reason = get_string (object, "reason");
+
+  if (!mesh_tracker_is_valid_peer_id (peer))
+    return malformed (error, "report: \"peer\" must be a peer id");
+  if (!is_valid_reason (reason))
+    return malformed (error, "report: \"reason\" must be a string of 1 to "
+        G_STRINGIFY (MESH_TRACKER_REPORT_REASON_MAX) " characters");
+  msg->peer = g_strdup (peer);
+  msg->reason = g_strdup (reason);
+  return TRUE;
+}
+
 static void
 peer_entry_free (gpointer data)
 {
@@ -386,6 +415,8 @@ decode_members (MeshTrackerMessage * msg, JsonObject * object,
       return decode_join (msg, object, error);
     case MESH_TRACKER_MESSAGE_SIGNAL:
       return decode_signal (msg, object, direction, error);
+    case MESH_TRACKER_MESSAGE_REPORT:
+      return decode_report (msg, object, error);
     case MESH_TRACKER_MESSAGE_WELCOME:
       return decode_welcome (msg, object, error);
     case MESH_TRACKER_MESSAGE_PEERS:
@@ -469,6 +500,7 @@ mesh_tracker_message_clear (MeshTrackerMessage * msg)
   g_free (msg->type_name);
   g_free (msg->swarm);
   g_free (msg->peer);
+  g_free (msg->reason);
   g_free (msg->token);
   g_clear_pointer (&msg->data, json_node_unref);
   g_clear_pointer (&msg->peers, g_ptr_array_unref);
@@ -575,6 +607,38 @@ mesh_tracker_encode_bare (MeshTrackerMessageType type)
       || type == MESH_TRACKER_MESSAGE_LEAVE, NULL);
 
   return end_message (begin_message (mesh_tracker_message_type_name (type)));
+}
+
+/* The first MESH_TRACKER_REPORT_REASON_MAX characters of @reason, or of
+ * "unspecified" when it is empty (transfer full). */
+static gchar *
+bounded_reason (const gchar * reason)
+{
+  const gchar *end;
+
+  if (!reason || !*reason)
+    reason = "unspecified";
+  if (g_utf8_strlen (reason, -1) <= MESH_TRACKER_REPORT_REASON_MAX)
+    return g_strdup (reason);
+  end = g_utf8_offset_to_pointer (reason, MESH_TRACKER_REPORT_REASON_MAX);
+  return g_strndup (reason, end - reason);
+}
+
+gchar *
+mesh_tracker_encode_report (const gchar * peer, const gchar * reason)
+{
+  g_autofree gchar *bounded = NULL;
+  JsonBuilder *builder;
+
+  g_return_val_if_fail (peer != NULL, NULL);
+  g_return_val_if_fail (reason == NULL || g_utf8_validate (reason, -1, NULL),
+      NULL);
+
+  bounded = bounded_reason (reason);
+  builder = begin_message ("report");
+  add_string (builder, "peer", peer);
+  add_string (builder, "reason", bounded);
+  return end_message (builder);
 }
 
 static void

@@ -39,6 +39,8 @@ G_BEGIN_DECLS
  * parses recursively: without a bound a message of "[[[[..." exhausts the
  * stack. Protocol messages nest three levels, signalling data a few more. */
 #define MESH_TRACKER_MAX_DEPTH 64
+/* A report's "reason": 1 to 200 characters (not bytes), for the logs. */
+#define MESH_TRACKER_REPORT_REASON_MAX 200
 
 /* Which way a message goes: the same "type" may mean different things
  * (a "signal" names "to" on the way in, "from" on the way out). */
@@ -58,6 +60,7 @@ typedef enum {
   MESH_TRACKER_MESSAGE_GET_PEERS,
   MESH_TRACKER_MESSAGE_HEARTBEAT,
   MESH_TRACKER_MESSAGE_LEAVE,
+  MESH_TRACKER_MESSAGE_REPORT,
   /* both ways */
   MESH_TRACKER_MESSAGE_SIGNAL,
   /* tracker -> client */
@@ -80,8 +83,14 @@ typedef enum {
   MESH_TRACKER_ERROR_TOO_MANY_SWARMS,
   MESH_TRACKER_ERROR_TOO_MANY_CONNECTIONS,
   MESH_TRACKER_ERROR_UNAUTHORIZED,
+  /* sent by trackers before this one, which replaced a peer whose id
+   * joined again; a join with an id in use now gets PEER_ID_TAKEN */
   MESH_TRACKER_ERROR_REPLACED,
   MESH_TRACKER_ERROR_TIMEOUT,
+  MESH_TRACKER_ERROR_PEER_ID_TAKEN,
+  MESH_TRACKER_ERROR_BANNED,
+  MESH_TRACKER_ERROR_JOIN_LIMITED,
+  MESH_TRACKER_ERROR_TOO_MANY_REPORTS,
   MESH_TRACKER_N_ERRORS
 } MeshTrackerErrorCode;
 
@@ -112,9 +121,11 @@ typedef struct {
                                  * missing or not an integer */
   gchar *swarm;                 /* join; welcome (NULL if not a string) */
   /* join: our id; signal: "to" (to the tracker: any string) or "from"
-   * (from the tracker: a valid id); peer-joined, peer-left: a valid id;
-   * welcome: our id as the tracker saw it (NULL if not a string) */
+   * (from the tracker: a valid id); peer-joined, peer-left, report: a
+   * valid id; welcome: our id as the tracker saw it (NULL if not a
+   * string) */
   gchar *peer;
+  gchar *reason;                /* report */
   gchar *token;                 /* join: NULL when absent or null */
   gboolean upload;              /* join: caps.upload; peer-joined */
   JsonNode *data;               /* signal: any JSON value */
@@ -164,6 +175,10 @@ gchar *mesh_tracker_encode_join (const gchar * swarm, const gchar * peer,
 gchar *mesh_tracker_encode_signal (const gchar * to, JsonNode * data);
 /* get-peers, heartbeat or leave: a message with nothing but its type */
 gchar *mesh_tracker_encode_bare (MeshTrackerMessageType type);
+/* @peer, of our swarm, sent us data that failed verification; @reason is
+ * cut to MESH_TRACKER_REPORT_REASON_MAX characters (an empty one becomes
+ * "unspecified"). */
+gchar *mesh_tracker_encode_report (const gchar * peer, const gchar * reason);
 
 /* tracker -> client */
 gchar *mesh_tracker_encode_welcome (const gchar * peer, const gchar * swarm,

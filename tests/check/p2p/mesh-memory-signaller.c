@@ -7,7 +7,7 @@
  *
  * Threads and ownership: the hub's swarms, its settings and counters, and
  * the membership fields of every signaller (swarm_id, peer_id, upload,
- * generation) are guarded by hub->lock. A signaller's hub and context are
+ * generation) and its reports are guarded by hub->lock. A signaller's hub and context are
  * set at creation and read-only after. Nothing is emitted under the lock:
  * whatever a member should hear becomes a Delivery, an idle source on the
  * member's owner context that emits there, unless the member's generation
@@ -46,6 +46,7 @@ struct _MeshMemorySignaller
   gchar *peer_id;
   gboolean upload;
   guint generation;             /* changes at every join and leave */
+  GPtrArray *reports;           /* "reporter->peer" */
 };
 
 enum
@@ -357,6 +358,20 @@ memory_request_peers (MeshSignaller * signaller)
   g_mutex_unlock (&self->hub->lock);
 }
 
+/* Recorded, not acted upon: the tests look at what was reported. */
+static void
+memory_report (MeshSignaller * signaller, const gchar * peer_id,
+    const gchar * reason)
+{
+  MeshMemorySignaller *self = MESH_MEMORY_SIGNALLER (signaller);
+
+  g_mutex_lock (&self->hub->lock);
+  if (self->swarm_id)
+    g_ptr_array_add (self->reports, g_strdup_printf ("%s->%s", self->peer_id,
+            peer_id));
+  g_mutex_unlock (&self->hub->lock);
+}
+
 static void
 mesh_memory_signaller_iface_init (MeshSignallerInterface * iface)
 {
@@ -364,6 +379,7 @@ mesh_memory_signaller_iface_init (MeshSignallerInterface * iface)
   iface->leave = memory_leave;
   iface->relay = memory_relay;
   iface->request_peers = memory_request_peers;
+  iface->report = memory_report;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -443,6 +459,22 @@ mesh_memory_hub_get_n_relayed (MeshMemoryHub * hub)
   n = hub->n_relayed;
   g_mutex_unlock (&hub->lock);
   return n;
+}
+
+GPtrArray *
+mesh_memory_signaller_get_reports (MeshMemorySignaller * self)
+{
+  GPtrArray *reports;
+  guint i;
+
+  g_return_val_if_fail (MESH_IS_MEMORY_SIGNALLER (self), NULL);
+
+  reports = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_lock (&self->hub->lock);
+  for (i = 0; i < self->reports->len; i++)
+    g_ptr_array_add (reports, g_strdup (g_ptr_array_index (self->reports, i)));
+  g_mutex_unlock (&self->hub->lock);
+  return reports;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -542,6 +574,7 @@ mesh_memory_signaller_finalize (GObject * object)
 
   g_clear_object (&self->hub);
   g_main_context_unref (self->context);
+  g_ptr_array_unref (self->reports);
   g_free (self->peer_id);
   G_OBJECT_CLASS (mesh_memory_signaller_parent_class)->finalize (object);
 }
@@ -559,4 +592,5 @@ static void
 mesh_memory_signaller_init (MeshMemorySignaller * self)
 {
   self->context = g_main_context_ref_thread_default ();
+  self->reports = g_ptr_array_new_with_free_func (g_free);
 }

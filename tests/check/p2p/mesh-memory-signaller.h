@@ -30,7 +30,11 @@
  * first, at most "max-peers" of them), the members get "peer-joined", a
  * member that leaves (or is disposed) is announced with "peer-left",
  * relay() reaches the member of the same swarm with that id, and a second
- * join with a member's id replaces it (the old one gets "error" REFUSED).
+ * join with a member's id replaces it (the old one gets "error" REFUSED;
+ * the tracker now refuses the second join instead, which a peer manager
+ * cannot tell from a slow join). report() is recorded, for the tests to
+ * read (mesh_memory_signaller_get_reports()); unlike the tracker, the hub
+ * removes nobody.
  * Tests can also make the hub refuse tokens (mesh_memory_hub_set_token())
  * or fail (mesh_memory_hub_fail()), and count what went through it.
  *
@@ -79,5 +83,10 @@ guint mesh_memory_hub_get_n_members (MeshMemoryHub * hub,
 
 /* relay() calls that reached a member, since the hub was made. */
 guint64 mesh_memory_hub_get_n_relayed (MeshMemoryHub * hub);
+
+/* The report() calls @self made while a member, oldest first, as
+ * "REPORTER->PEER" strings (REPORTER: @self's peer id then); transfer
+ * full. Thread-safe. */
+GPtrArray *mesh_memory_signaller_get_reports (MeshMemorySignaller * self);
 
 G_END_DECLS
