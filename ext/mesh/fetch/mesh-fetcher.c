@@ -61,10 +61,12 @@
 #if HAVE_P2P
 #include "p2p/mesh-quic-link.h"
 #include "p2p/mesh-peer-manager.h"
+#include "mesh-integrity.h"
 #else
 /* never made without P2P: the pointers below stay NULL */
 typedef struct _MeshPeerManager MeshPeerManager;
 typedef struct _MeshPeerTransport MeshPeerTransport;
+typedef struct _MeshIntegrity MeshIntegrity;
 #endif
 
 GST_DEBUG_CATEGORY_STATIC (mesh_fetcher_debug);
@@ -104,6 +106,8 @@ struct _MeshFetcherShared
                                  * written under `lock` (see the getters) */
   MeshPeerTransport *transport; /* the peer managers' connections, made with
                                  * the first one, ended at thread exit */
+  MeshIntegrity *integrity;     /* verifies what peers deliver; NULL when
+                                 * peers are trusted (integrity "none") */
   gpointer fetcher;             /* the MeshFetcher, for GST_*_OBJECT on the
                                  * fetcher thread only (finalize joins it) */
 
@@ -191,6 +195,13 @@ struct _MeshTransfer
                                  * accepted as a whole; NULL when the body
                                  * streams to the consumer */
   guint64 from_peers;           /* bytes of `assembly` from peers */
+  GArray *senders;              /* Sender: who sent which bytes of it */
+  gint64 asked_peers;           /* when it went to the peer manager */
+  GBytes *verifying;            /* the assembly while its digest is
+                                 * awaited */
+  GBytes *suspect;              /* an assembly that failed verification,
+                                 * kept until the CDN's copy names the
+                                 * senders whose bytes differ */
   GByteArray *copy;             /* what streamed to the consumer, for the
                                  * peers' cache */
 };
@@ -200,6 +211,13 @@ struct _MeshFetchJob
   GObject parent;
   MeshTransfer *transfer;
 };
+
+/* A run of a segment's bytes from one peer. */
+typedef struct
+{
+  gchar *peer_id;
+  guint64 start, end;
+} Sender;
 
 /* A segment started ahead by mesh_fetcher_prefetch(). */
 typedef struct
@@ -336,6 +354,10 @@ transfer_unref (gpointer data)
     g_byte_array_unref (t->assembly);
   if (t->copy)
     g_byte_array_unref (t->copy);
+  if (t->senders)
+    g_array_unref (t->senders);
+  g_clear_pointer (&t->suspect, g_bytes_unref);
+  g_clear_pointer (&t->verifying, g_bytes_unref);
   g_free (t->final_url);
   g_free (t->user_agent);
   if (t->extra_headers)
@@ -464,7 +486,7 @@ transfer_abort_in_thread (MeshTransfer * t)
   } else if (t->attempt_cancellable != NULL) {
     /* the pending operation's callback finishes the transfer */
     g_cancellable_cancel (t->attempt_cancellable);
-  } else if (t->peer_pending) {
+  } else if (t->peer_pending || t->verifying) {
     transfer_finish_cancelled (t);
   }
   /* else: not started yet; transfer_start_cb sees `aborting` */
@@ -896,9 +918,104 @@ transfer_queue_whole (MeshTransfer * t, GBytes * whole)
             MIN (READ_SIZE, size - pos)));
 }
 
-/* The assembly is complete: accepted, it goes to the consumer and the
- * cache (TRUE); rejected, the download starts again from the CDN alone
- * (FALSE). */
+/* Rejected: its bytes go, and the segment comes from the CDN alone (what
+ * peers were served of it as it arrived ends here). A copy is kept to
+ * share, and to name the senders of a forged one. */
+static void
+transfer_reject_assembly (MeshTransfer * t, const gchar * why)
+{
+  MeshPeerManager *peers = t->shared->peers;
+
+  if (peers)
+    mesh_peer_manager_segment_rejected (peers, t->segment_id);
+  GST_WARNING_OBJECT (t->shared->fetcher, "job %u: %s from peers rejected: "
+      "%s; downloading it from the CDN", t->id, t->segment_id, why);
+  t->from_peers = 0;
+  t->delivered = 0;
+  t->copy = g_byte_array_new ();
+  transfer_send_attempt (t);
+}
+
+static void
+transfer_accept_assembly (MeshTransfer * t, GBytes * whole)
+{
+  MeshPeerManager *peers = t->shared->peers;
+
+  GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: accepted %" G_GSIZE_FORMAT
+      " bytes, %" G_GUINT64_FORMAT
+      " from peers", t->id, g_bytes_get_size (whole), t->from_peers);
+  shared_add_bytes_from_peers (t->shared, t->from_peers);
+  transfer_queue_whole (t, whole);
+  if (peers)
+    mesh_peer_manager_segment_complete (peers, t->segment_id, whole);
+}
+
+static guint
+transfer_count_senders (MeshTransfer * t)
+{
+  g_autoptr (GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+  guint i;
+
+  for (i = 0; t->senders && i < t->senders->len; i++)
+    g_hash_table_add (ids, g_array_index (t->senders, Sender, i).peer_id);
+  return g_hash_table_size (ids);
+}
+
+/* The peers that sent bytes of @suspect which @truth (the CDN's copy; NULL
+ * when one peer sent it all) does not have are cut off and reported. */
+static void
+transfer_blame_senders (MeshTransfer * t, GBytes * suspect, GBytes * truth)
+{
+  MeshPeerManager *peers = t->shared->peers;
+  gsize truth_size = truth ? g_bytes_get_size (truth) : 0;
+  const guint8 *a = g_bytes_get_data (suspect, NULL);
+  const guint8 *b = truth ? g_bytes_get_data (truth, NULL) : NULL;
+  guint i;
+
+  for (i = 0; peers && t->senders && i < t->senders->len; i++) {
+    Sender *s = &g_array_index (t->senders, Sender, i);
+
+    if (truth && s->end <= truth_size
+        && memcmp (a + s->start, b + s->start, s->end - s->start) == 0)
+      continue;
+    mesh_peer_manager_report_peer (peers, s->peer_id, t->segment_id);
+  }
+}
+
+static void
+on_assembly_verified (MeshIntegrityResult result, gpointer data)
+{
+  MeshTransfer *t = data;
+  g_autoptr (GBytes) whole = g_steal_pointer (&t->verifying);
+
+  if (t->finished)
+    return;
+  if (t->aborting) {
+    transfer_finish_cancelled (t);
+    return;
+  }
+  switch (result) {
+    case MESH_INTEGRITY_VERIFIED:
+      transfer_accept_assembly (t, whole);
+      transfer_finish (t, NULL);
+      break;
+    case MESH_INTEGRITY_MISMATCH:
+      if (transfer_count_senders (t) == 1)
+        transfer_blame_senders (t, whole, NULL);
+      else
+        t->suspect = g_bytes_ref (whole);
+      transfer_reject_assembly (t, "its SHA-256 does not match the "
+          "provider's digest");
+      break;
+    case MESH_INTEGRITY_UNVERIFIABLE:
+      transfer_reject_assembly (t, "the provider's list has no digest for it");
+      break;
+  }
+}
+
+/* The assembly is complete: checked (size, then digest), it goes to the
+ * consumer and the cache (TRUE); otherwise the transfer goes on (FALSE):
+ * rejected, from the CDN alone, or until its digest is known. */
 static gboolean
 transfer_release_assembly (MeshTransfer * t)
 {
@@ -910,22 +1027,17 @@ transfer_release_assembly (MeshTransfer * t)
   t->assembly = NULL;
   if (peers && !mesh_peer_manager_accept_segment (peers, t->segment_id,
           whole, expected, &error)) {
-    mesh_peer_manager_segment_abandoned (peers, t->segment_id);
-    GST_WARNING_OBJECT (t->shared->fetcher, "job %u: rejected: %s; "
-        "downloading it from the CDN", t->id, error->message);
-    t->from_peers = 0;
-    t->delivered = 0;
-    transfer_send_attempt (t);
+    transfer_reject_assembly (t, error->message);
     return FALSE;
   }
-
-  GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: accepted %" G_GSIZE_FORMAT
-      " bytes, %" G_GUINT64_FORMAT
-      " from peers", t->id, g_bytes_get_size (whole), t->from_peers);
-  shared_add_bytes_from_peers (t->shared, t->from_peers);
-  transfer_queue_whole (t, whole);
-  if (peers)
-    mesh_peer_manager_segment_complete (peers, t->segment_id, whole);
+  if (t->shared->integrity && t->from_peers > 0) {
+    t->verifying = g_bytes_ref (whole);
+    mesh_integrity_verify (t->shared->integrity, t->url, t->offset,
+        t->offset == 0 && t->size < 0, whole, t->asked_peers,
+        on_assembly_verified, transfer_ref (t), transfer_unref);
+    return FALSE;
+  }
+  transfer_accept_assembly (t, whole);
   return TRUE;
 }
 
@@ -935,12 +1047,15 @@ transfer_share_with_peers (MeshTransfer * t)
 {
   MeshPeerManager *peers = t->shared->peers;
   g_autoptr (GBytes) whole = NULL;
+  g_autoptr (GBytes) suspect = g_steal_pointer (&t->suspect);
   gint64 elapsed;
 
   if (!t->copy)
     return;
   whole = g_byte_array_free_to_bytes (t->copy);
   t->copy = NULL;
+  if (suspect)
+    transfer_blame_senders (t, suspect, whole);
   if (!peers || g_bytes_get_size (whole) == 0)
     return;
   elapsed = t->last_byte_time - t->first_send_time;
@@ -968,13 +1083,46 @@ transfer_unshare (MeshTransfer * t)
 }
 
 static void
-peer_sink_deliver (gpointer owner, GBytes * bytes)
+sender_clear (Sender * s)
+{
+  g_free (s->peer_id);
+}
+
+/* A transfer switches peers a few times at most; past this many runs the
+ * rest is not recorded (a forged run among them still fails the digest). */
+#define MAX_SENDERS 64
+
+static void
+transfer_note_sender (MeshTransfer * t, const gchar * peer_id, guint64 start,
+    gsize len)
+{
+  Sender *last = NULL, run = { NULL, start, start + len };
+
+  if (!t->senders) {
+    t->senders = g_array_new (FALSE, TRUE, sizeof (Sender));
+    g_array_set_clear_func (t->senders, (GDestroyNotify) sender_clear);
+  }
+  if (t->senders->len > 0)
+    last = &g_array_index (t->senders, Sender, t->senders->len - 1);
+  if (last && last->end == start && strcmp (last->peer_id, peer_id) == 0) {
+    last->end += len;
+    return;
+  }
+  if (t->senders->len >= MAX_SENDERS)
+    return;
+  run.peer_id = g_strdup (peer_id);
+  g_array_append_val (t->senders, run);
+}
+
+static void
+peer_sink_deliver (gpointer owner, GBytes * bytes, const gchar * peer_id)
 {
   MeshTransfer *t = owner;
   gsize len = g_bytes_get_size (bytes);
 
   if (!t->assembly)
     t->assembly = g_byte_array_new ();
+  transfer_note_sender (t, peer_id, t->assembly->len, len);
   g_byte_array_append (t->assembly, g_bytes_get_data (bytes, NULL), len);
   t->from_peers += len;
   t->delivered += len;
@@ -1033,6 +1181,7 @@ transfer_ask_peers (MeshTransfer * t)
 {
   t->with_peers = TRUE;
   t->peer_pending = TRUE;
+  t->asked_peers = g_get_monotonic_time ();
   mesh_peer_manager_request (t->shared->peers, t->segment_id,
       t->size > 0 ? (guint64) t->size : 0, t->deadline, &peer_sink, t);
 }
@@ -1103,6 +1252,8 @@ transfer_take_settings (MeshTransfer * t)
     soup_session_set_timeout (shared->session, timeout);
 }
 
+static gboolean peers_usable (MeshFetcherShared * shared);
+
 static gboolean
 transfer_start_cb (gpointer data)
 {
@@ -1122,7 +1273,8 @@ transfer_start_cb (gpointer data)
   t->live = TRUE;
   shared->live = g_list_prepend (shared->live, transfer_ref (t));
   transfer_take_settings (t);
-  if (t->kind == MESH_FETCH_KIND_SEGMENT && t->segment_id && shared->peers)
+  if (t->kind == MESH_FETCH_KIND_SEGMENT && t->segment_id
+      && peers_usable (shared))
     transfer_ask_peers (t);
   else
     transfer_send_attempt (t);
@@ -1149,6 +1301,7 @@ peer_config_update_free (PeerConfigUpdate * update)
   g_free ((gchar *) c->tracker_url);
   g_free ((gchar *) c->token);
   g_free ((gchar *) c->swarm_id);
+  g_free ((gchar *) c->manifest_url);
   g_free ((gchar *) c->stun_server);
   g_free ((gchar *) c->turn_server);
   g_free ((gchar *) c->local_address);
@@ -1231,11 +1384,63 @@ on_signaller_error (MeshPeerManager * peers, const GError * error,
   shared_emit_p2p_warning (shared, message);
 }
 
+/* Without the provider's digests, peers cannot be trusted with a segment:
+ * the application hears why (once per change), playback stays on the
+ * CDN. */
+static void
+on_integrity_state (gboolean available, const gchar * why, gpointer data)
+{
+  MeshFetcherShared *shared = data;
+  g_autofree gchar *message = NULL;
+
+  if (available) {
+    GST_INFO_OBJECT (shared->fetcher, "segment digests available: segments "
+        "come from peers again");
+    return;
+  }
+  message = g_strdup_printf ("peer-to-peer delivery off, segments come from "
+      "the CDN: nothing to verify peers' segments with (%s); publish it with "
+      "mesh-hashes, or set integrity=none for a trusted swarm", why);
+  GST_WARNING_OBJECT (shared->fetcher, "%s", message);
+  shared_emit_p2p_warning (shared, message);
+}
+
+/* Verification of what peers deliver, unless they are trusted. */
+static void
+integrity_set_up (MeshFetcherShared * shared, const MeshPeerConfig * config)
+{
+  g_autofree gchar *user_agent = NULL;
+  g_autoptr (GstStructure) extra_headers = NULL;
+
+  if (config->integrity == MESH_INTEGRITY_NONE) {
+    GST_WARNING_OBJECT (shared->fetcher, "integrity=none: segments from "
+        "peers are not verified");
+    return;
+  }
+  g_mutex_lock (&shared->lock);
+  user_agent = g_strdup (shared->user_agent);
+  if (shared->extra_headers)
+    extra_headers = gst_structure_copy (shared->extra_headers);
+  g_mutex_unlock (&shared->lock);
+  shared->integrity = mesh_integrity_new (shared->session,
+      config->manifest_url ? config->manifest_url : "", user_agent,
+      extra_headers, on_integrity_state, shared);
+}
+
+/* Whether a segment may be asked of peers now. */
+static gboolean
+peers_usable (MeshFetcherShared * shared)
+{
+  return shared->peers && (!shared->integrity
+      || mesh_integrity_may_use_peers (shared->integrity));
+}
+
 static void
 peers_shut_down (MeshFetcherShared * shared)
 {
   MeshPeerManager *peers = shared->peers;
 
+  g_clear_pointer (&shared->integrity, mesh_integrity_free);
   if (!peers)
     return;
   g_mutex_lock (&shared->lock);
@@ -1305,6 +1510,7 @@ peers_reconfigure_cb (gpointer data)
     g_mutex_lock (&shared->lock);
     shared->peers = peers;
     g_mutex_unlock (&shared->lock);
+    integrity_set_up (shared, &update->config);
   }
   return G_SOURCE_REMOVE;
 }
@@ -1343,6 +1549,12 @@ peers_get_stats (MeshFetcherShared * shared, MeshPeerStats * stats)
 }
 
 #else /* !HAVE_P2P: CDN only; a tracker in the settings is only reported */
+
+static gboolean
+peers_usable (MeshFetcherShared * shared)
+{
+  return FALSE;
+}
 
 static gboolean
 peers_reconfigure_cb (gpointer data)
@@ -1742,6 +1954,7 @@ mesh_fetcher_set_peer_config (MeshFetcher * fetcher,
   update->config.tracker_url = g_strdup (config->tracker_url);
   update->config.token = g_strdup (config->token);
   update->config.swarm_id = g_strdup (config->swarm_id);
+  update->config.manifest_url = g_strdup (config->manifest_url);
   update->config.stun_server = g_strdup (config->stun_server);
   update->config.turn_server = g_strdup (config->turn_server);
   update->config.local_address = g_strdup (config->local_address);
