@@ -103,6 +103,8 @@ GST_DEBUG_CATEGORY_STATIC (mesh_peer_manager_debug);
 /* REQUESTs per second from one peer (a viewer asks a few a segment). */
 #define PEER_REQUEST_RATE 20
 #define PEER_REQUEST_BURST 40
+/* Refused in a row for the rate, a peer is flooding: its link closes. */
+#define PEER_REQUEST_FLOOD 200
 /* Signalling messages per second from one peer (a link's set-up trickles
  * a few dozen candidates). */
 #define PEER_SIGNAL_RATE 20
@@ -132,6 +134,7 @@ struct _Peer
   guint uploads;                /* its requests we serve */
   gint64 last_drain;            /* when its link's queue last drained */
   MeshTokenBucket request_bucket;       /* its REQUESTs */
+  guint requests_too_fast;      /* refused in a row for the rate */
   MeshTokenBucket signal_bucket;        /* its signalling messages */
 };
 
@@ -1773,8 +1776,15 @@ handle_request (Peer * peer, const MeshWireFrame * frame)
     upload_refuse (upload, MESH_WIRE_ABSENT_UPLOAD_DISABLED);
     return;
   }
-  if (!token_taken (&peer->request_bucket, manager_now (m))
-      || peer->uploads >= MAX_UPLOADS_PER_PEER) {
+  if (token_taken (&peer->request_bucket, manager_now (m)))
+    peer->requests_too_fast = 0;
+  else if (++peer->requests_too_fast > PEER_REQUEST_FLOOD) {
+    upload_free (upload);
+    mesh_peer_connection_close (peer->conn, MESH_WIRE_CLOSE_PROTOCOL,
+        "requests far beyond any viewer's rate");
+    return;
+  }
+  if (peer->requests_too_fast > 0 || peer->uploads >= MAX_UPLOADS_PER_PEER) {
     GST_DEBUG_OBJECT (m, "peer %s: request %u refused (%u of its requests "
         "served, or asking too fast)", peer->id, upload->request_id,
         peer->uploads);
