@@ -85,6 +85,12 @@ GST_DEBUG_CATEGORY_STATIC (mesh_fetcher_debug);
 #define PREFETCH_STALE_US (10 * G_USEC_PER_SEC)
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 4000
+/* No media segment or init section is larger: a server that sends more
+ * fails the job (an 8K, 10 s segment at 100 Mbit/s is 125 MB). */
+#define MAX_MEDIA_BODY (256 * 1024 * 1024)
+/* Reading stops while this much waits for the consumer, and resumes below
+ * half of it: a consumer that does not read bounds what a job holds. */
+#define MAX_QUEUED (16 * 1024 * 1024)
 
 G_DEFINE_QUARK (mesh_fetch_error_quark, mesh_fetch_error);
 
@@ -165,6 +171,8 @@ struct _MeshTransfer
   gboolean abort_scheduled;
   gchar *final_url;
   guint64 bytes;                /* body bytes queued */
+  gsize queued;                 /* of them, not popped yet */
+  gboolean read_paused;         /* reading waits for the consumer */
   gint64 first_send_time;       /* monotonic, 0 before the first send */
   gint64 last_byte_time;
   gint64 content_size;
@@ -188,6 +196,7 @@ struct _MeshTransfer
   gint64 response_length;       /* this response's body length, -1 unknown */
   gint64 response_read;         /* body bytes read from this response */
   MeshFetchError last_kind;
+  gboolean redirect_refused;    /* https redirected to http */
   /* peer-to-peer (fetcher thread only) */
   gboolean with_peers;          /* the peer manager chose the source */
   gboolean peer_pending;        /* the peer manager holds the transfer */
@@ -475,11 +484,20 @@ transfer_finish_cancelled (MeshTransfer * t)
 static void
 transfer_abort_in_thread (MeshTransfer * t)
 {
+  gboolean paused;
+
   if (t->finished)
     return;
 
   t->aborting = TRUE;
-  if (t->backoff != NULL) {
+  g_mutex_lock (&t->lock);
+  paused = t->read_paused;
+  t->read_paused = FALSE;
+  g_mutex_unlock (&t->lock);
+  if (paused) {
+    /* no operation pending to end it */
+    transfer_finish_cancelled (t);
+  } else if (t->backoff != NULL) {
     g_source_destroy (t->backoff);
     g_clear_pointer (&t->backoff, g_source_unref);
     transfer_finish_cancelled (t);
@@ -609,6 +627,42 @@ transfer_build_message (MeshTransfer * t, gint64 range_start)
 
 static void on_sent (GObject * source, GAsyncResult * result, gpointer data);
 
+static gboolean
+same_origin (GUri * a, GUri * b)
+{
+  return g_ascii_strcasecmp (g_uri_get_scheme (a), g_uri_get_scheme (b)) == 0
+      && g_ascii_strcasecmp (g_uri_get_host (a), g_uri_get_host (b)) == 0
+      && g_uri_get_port (a) == g_uri_get_port (b);
+}
+
+static gboolean
+remove_extra_header (GQuark field, const GValue * value, gpointer headers)
+{
+  soup_message_headers_remove (headers, g_quark_to_string (field));
+  return TRUE;
+}
+
+/* A redirect (libsoup follows them): never from https to http, which
+ * would hand the request to anyone on the path; and extra-headers
+ * (credentials, often) do not follow to another origin. */
+static void
+on_restarted (SoupMessage * msg, MeshTransfer * t)
+{
+  GUri *now = soup_message_get_uri (msg);
+
+  if (g_ascii_strcasecmp (g_uri_get_scheme (t->uri), "https") == 0
+      && g_ascii_strcasecmp (g_uri_get_scheme (now), "https") != 0) {
+    GST_WARNING_OBJECT (t->shared->fetcher, "job %u: %s redirected to "
+        "plain http: refused", t->id, t->url);
+    t->redirect_refused = TRUE;
+    g_cancellable_cancel (t->attempt_cancellable);
+    return;
+  }
+  if (t->extra_headers && !same_origin (t->uri, now))
+    gst_structure_foreach (t->extra_headers, remove_extra_header,
+        soup_message_get_request_headers (msg));
+}
+
 static void
 transfer_send_attempt (MeshTransfer * t)
 {
@@ -635,6 +689,7 @@ transfer_send_attempt (MeshTransfer * t)
   t->response_read = 0;
   t->attempt_cancellable = g_cancellable_new ();
   t->msg = transfer_build_message (t, range_start);
+  g_signal_connect (t->msg, "restarted", G_CALLBACK (on_restarted), t);
 
   GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: attempt %u, GET %s from "
       "byte %" G_GINT64_FORMAT
@@ -737,6 +792,15 @@ on_sent (GObject * source, GAsyncResult * result, gpointer data)
     goto out;
   }
 
+  if (t->redirect_refused) {
+    g_clear_object (&stream);
+    g_clear_error (&error);
+    transfer_finish (t, g_error_new (MESH_FETCH_ERROR,
+            MESH_FETCH_ERROR_HTTP_CLIENT, "GET %s failed: redirected from "
+            "https to http, refused", t->url));
+    goto out;
+  }
+
   if (stream == NULL) {
     transfer_attempt_failed (t, error_kind (error), g_strdup (error->message));
     g_clear_error (&error);
@@ -771,6 +835,7 @@ transfer_queue_chunk (MeshTransfer * t, GBytes * part)
   g_mutex_lock (&t->lock);
   g_queue_push_tail (&t->chunks, part);
   t->bytes += g_bytes_get_size (part);
+  t->queued += g_bytes_get_size (part);
   t->last_byte_time = g_get_monotonic_time ();
   g_cond_signal (&t->cond);
   g_mutex_unlock (&t->lock);
@@ -835,6 +900,48 @@ transfer_end_of_body (MeshTransfer * t)
   transfer_finish (t, NULL);
 }
 
+/* A media body past MAX_MEDIA_BODY fails the job (no retry: the server
+ * would send as much again). */
+static gboolean
+transfer_too_large (MeshTransfer * t)
+{
+  if ((t->kind != MESH_FETCH_KIND_SEGMENT && t->kind != MESH_FETCH_KIND_INIT)
+      || t->delivered <= MAX_MEDIA_BODY)
+    return FALSE;
+  transfer_finish (t, g_error_new (MESH_FETCH_ERROR,
+          MESH_FETCH_ERROR_TOO_LARGE, "GET %s failed: more than %u bytes",
+          t->url, MAX_MEDIA_BODY));
+  return TRUE;
+}
+
+/* Whether reading waits for the consumer to take what is queued. */
+static gboolean
+transfer_pause_reading (MeshTransfer * t)
+{
+  gboolean pause;
+
+  g_mutex_lock (&t->lock);
+  pause = t->queued >= MAX_QUEUED && !t->cancelled;
+  t->read_paused = pause;
+  g_mutex_unlock (&t->lock);
+  if (pause)
+    GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: %u bytes wait for the "
+        "consumer, reading paused", t->id, MAX_QUEUED);
+  return pause;
+}
+
+static gboolean
+transfer_resume_reading_cb (gpointer data)
+{
+  MeshTransfer *t = data;
+
+  if (t->finished || t->aborting || !t->stream)
+    return G_SOURCE_REMOVE;
+  GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: reading again", t->id);
+  transfer_read_next (t);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_read (GObject * source, GAsyncResult * result, gpointer data)
 {
@@ -874,12 +981,14 @@ on_read (GObject * source, GAsyncResult * result, gpointer data)
 
   transfer_deliver (t, chunk);
   g_bytes_unref (chunk);
+  if (transfer_too_large (t))
+    goto out;
 
   if (t->want == 0 && (t->response_length < 0
           || t->response_read < t->response_length)) {
     /* everything asked for is here, but the server has more to send */
     transfer_finish (t, NULL);
-  } else {
+  } else if (!transfer_pause_reading (t)) {
     /* read on, to the end of the response, which lets libsoup reuse the
      * connection */
     transfer_read_next (t);
@@ -2247,6 +2356,7 @@ mesh_fetch_job_pop (MeshFetchJob * job, GCancellable * cancellable,
   MeshTransfer *t;
   GBytes *chunk = NULL;
   gulong handler = 0;
+  gboolean resume;
 
   g_return_val_if_fail (MESH_IS_FETCH_JOB (job), NULL);
   t = job->transfer;
@@ -2266,7 +2376,16 @@ mesh_fetch_job_pop (MeshFetchJob * job, GCancellable * cancellable,
         "Fetch cancelled");
   else if ((chunk = g_queue_pop_head (&t->chunks)) == NULL && t->error)
     g_propagate_error (error, g_error_copy (t->error));
+  if (chunk)
+    t->queued -= g_bytes_get_size (chunk);
+  resume = t->read_paused && t->queued < MAX_QUEUED / 2;
+  if (resume)
+    t->read_paused = FALSE;
   g_mutex_unlock (&t->lock);
+
+  if (resume)
+    shared_invoke (t->shared, transfer_resume_reading_cb, transfer_ref (t),
+        transfer_unref);
 
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);
