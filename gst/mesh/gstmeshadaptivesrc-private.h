@@ -115,6 +115,7 @@ typedef struct
   gboolean upload;
   guint64 max_upload_rate;
   MeshPeerCongestionControl peer_congestion_control;
+  MeshIntegrityMode integrity;
   guint64 cache_size;
   gchar *local_address;
   /* what the manifest says, set by the subclass */

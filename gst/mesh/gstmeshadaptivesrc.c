@@ -59,6 +59,7 @@ enum
   PROP_UPLOAD,
   PROP_MAX_UPLOAD_RATE,
   PROP_PEER_CONGESTION_CONTROL,
+  PROP_INTEGRITY,
   PROP_CACHE_SIZE,
   PROP_LOCAL_ADDRESS,
   PROP_BYTES_UPLOADED,
@@ -84,6 +85,31 @@ enum
 #define DEFAULT_MAX_UPLOAD_RATE 0
 #define DEFAULT_CACHE_SIZE (64 * 1024 * 1024)
 #define DEFAULT_PEER_CONGESTION_CONTROL MESH_PEER_CC_CUBIC
+#define DEFAULT_INTEGRITY MESH_INTEGRITY_AUTO
+
+#define GST_TYPE_MESH_INTEGRITY (gst_mesh_integrity_get_type ())
+static GType
+gst_mesh_integrity_get_type (void)
+{
+  static const GEnumValue values[] = {
+    {MESH_INTEGRITY_AUTO, "Verify every segment from peers with the digests "
+          "the content provider publishes; without them, segments come from "
+          "the CDN only (a bus warning says so)", "auto"},
+    {MESH_INTEGRITY_HASH_LIST, "Verify with mesh-hashes.json, next to the "
+          "manifest (the only source today, so as auto)", "hash-list"},
+    {MESH_INTEGRITY_NONE, "Trust peers: play their bytes unverified. UNSAFE: "
+          "any viewer of the stream can make the others play what it wants; "
+          "for closed swarms of trusted players only", "none"},
+    {0, NULL, NULL}
+  };
+  static GType type = 0;
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstMeshIntegrity", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
 
 #define GST_TYPE_MESH_PEER_CONGESTION_CONTROL \
     (gst_mesh_peer_congestion_control_get_type ())
@@ -467,6 +493,9 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
     case PROP_PEER_CONGESTION_CONTROL:
       priv->peer_congestion_control = g_value_get_enum (value);
       break;
+    case PROP_INTEGRITY:
+      priv->integrity = g_value_get_enum (value);
+      break;
     case PROP_CACHE_SIZE:
       priv->cache_size = g_value_get_uint64 (value);
       break;
@@ -600,6 +629,9 @@ gst_mesh_adaptive_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_PEER_CONGESTION_CONTROL:
       g_value_set_enum (value, priv->peer_congestion_control);
+      break;
+    case PROP_INTEGRITY:
+      g_value_set_enum (value, priv->integrity);
       break;
     case PROP_CACHE_SIZE:
       g_value_set_uint64 (value, priv->cache_size);
@@ -1415,6 +1447,8 @@ typedef struct
   gboolean upload;
   guint64 max_upload_rate;
   MeshPeerCongestionControl congestion_control;
+  MeshIntegrityMode integrity;
+  gchar *manifest_url;
   guint64 cache_size;
 } PeerSettings;
 
@@ -1437,6 +1471,8 @@ peer_settings_snapshot_locked (GstMeshAdaptiveSrc * src,
   settings->upload = priv->upload;
   settings->max_upload_rate = priv->max_upload_rate;
   settings->congestion_control = priv->peer_congestion_control;
+  settings->integrity = priv->integrity;
+  settings->manifest_url = g_strdup (priv->location);
   settings->cache_size = priv->cache_size;
 }
 
@@ -1449,6 +1485,7 @@ peer_settings_clear (PeerSettings * settings)
   g_free (settings->stun_server);
   g_free (settings->turn_server);
   g_free (settings->local_address);
+  g_free (settings->manifest_url);
 }
 
 /* Joins the swarm when a usable tracker is set (@on), leaves it otherwise.
@@ -1493,6 +1530,8 @@ configure_peers (GstMeshAdaptiveSrc * src, gboolean on)
     config.upload = settings.upload;
     config.max_upload_rate = settings.max_upload_rate;
     config.congestion_control = settings.congestion_control;
+    config.integrity = settings.integrity;
+    config.manifest_url = settings.manifest_url;
     config.cache_size = settings.cache_size;
     GST_INFO_OBJECT (src, "joining swarm '%s' at %s", settings.swarm_id,
         settings.tracker);
@@ -1689,6 +1728,7 @@ gst_mesh_adaptive_src_init (GstMeshAdaptiveSrc * src)
   priv->upload = DEFAULT_UPLOAD;
   priv->max_upload_rate = DEFAULT_MAX_UPLOAD_RATE;
   priv->peer_congestion_control = DEFAULT_PEER_CONGESTION_CONTROL;
+  priv->integrity = DEFAULT_INTEGRITY;
   priv->cache_size = DEFAULT_CACHE_SIZE;
   priv->duration = GST_CLOCK_TIME_NONE;
 
@@ -1996,6 +2036,24 @@ install_peer_properties (GObjectClass * gobject_class)
           GST_TYPE_MESH_PEER_CONGESTION_CONTROL,
           DEFAULT_PEER_CONGESTION_CONTROL, rw));
 
+  /**
+   * GstMeshAdaptiveSrc:integrity:
+   *
+   * How segments from peers are verified before they are played or shared.
+   * The content provider publishes the SHA-256 of every media file in
+   * `mesh-hashes.json` next to the manifest (tools/hashes, mesh-hashes);
+   * a segment whose bytes from peers do not match is fetched again from
+   * the CDN in time, and its sender cut off and reported to the tracker.
+   */
+  g_object_class_install_property (gobject_class, PROP_INTEGRITY,
+      g_param_spec_enum ("integrity", "Integrity",
+          "How segments from peers are verified: auto verifies with the "
+          "SHA-256 digests the provider publishes next to the manifest "
+          "(mesh-hashes.json) and uses the CDN alone without them; none "
+          "trusts every peer (unsafe outside closed swarms). Read when the "
+          "element joins the swarm",
+          GST_TYPE_MESH_INTEGRITY, DEFAULT_INTEGRITY, rw));
+
   g_object_class_install_property (gobject_class, PROP_CACHE_SIZE,
       g_param_spec_uint64 ("cache-size", "Cache size",
           "Bytes of recent segments kept to serve other viewers (0 = keep "
@@ -2032,4 +2090,5 @@ gst_mesh_adaptive_src_class_init (GstMeshAdaptiveSrcClass * klass)
 
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_ADAPTIVE_SRC, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_PEER_CONGESTION_CONTROL, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MESH_INTEGRITY, 0);
 }

@@ -46,6 +46,7 @@ typedef struct
   guint drops_remaining;        /* for /drop */
   SoupMessageHeaders *seen_headers;     /* of the last /headers request */
   GPtrArray *stalled;           /* GIOStream of /stall connections */
+  gchar *redirect_elsewhere;    /* where /elsewhere redirects */
 } TestServer;
 
 static TestServer *srv;
@@ -215,6 +216,9 @@ server_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
         NULL);
   } else if (g_str_equal (path, "/redirect")) {
     soup_server_message_set_redirect (msg, SOUP_STATUS_FOUND, "/body");
+  } else if (g_str_equal (path, "/elsewhere") && s->redirect_elsewhere) {
+    soup_server_message_set_redirect (msg, SOUP_STATUS_FOUND,
+        s->redirect_elsewhere);
   } else if (g_str_equal (path, "/stall")) {
     server_serve_and_stall (s, msg);
   } else if (g_str_equal (path, "/hang")) {
@@ -261,13 +265,13 @@ server_thread (gpointer data)
   return NULL;
 }
 
-static void
-server_setup (void)
+static TestServer *
+test_server_new (void)
 {
   GRand *rand = g_rand_new_with_seed (20260101);
+  TestServer *srv = g_new0 (TestServer, 1);
   guint i;
 
-  srv = g_new0 (TestServer, 1);
   srv->body = g_malloc (BODY_SIZE);
   for (i = 0; i < BODY_SIZE; i++)
     srv->body[i] = g_rand_int (rand) & 0xff;
@@ -285,6 +289,13 @@ server_setup (void)
   while (!srv->ready)
     g_cond_wait (&srv->cond, &srv->lock);
   g_mutex_unlock (&srv->lock);
+  return srv;
+}
+
+static void
+server_setup (void)
+{
+  srv = test_server_new ();
 }
 
 static gboolean
@@ -295,7 +306,7 @@ quit_server_cb (gpointer data)
 }
 
 static void
-server_teardown (void)
+test_server_free (TestServer * srv)
 {
   g_main_context_invoke (srv->context, quit_server_cb, srv->loop);
   g_thread_join (srv->thread);
@@ -308,7 +319,14 @@ server_teardown (void)
   g_cond_clear (&srv->cond);
   g_free (srv->base);
   g_free (srv->body);
+  g_free (srv->redirect_elsewhere);
   g_free (srv);
+}
+
+static void
+server_teardown (void)
+{
+  test_server_free (srv);
   srv = NULL;
 }
 
@@ -1020,6 +1038,37 @@ GST_START_TEST (test_request_headers)
 
 GST_END_TEST;
 
+/* extra-headers (credentials, often) do not follow a redirect to another
+ * origin (another port of 127.0.0.1 here); the User-Agent does. */
+GST_START_TEST (test_extra_headers_stay_on_their_origin)
+{
+  MeshFetcher *fetcher = mesh_fetcher_new ();
+  TestServer *other = test_server_new ();
+  GstStructure *extra = gst_structure_new ("headers", "X-Test",
+      G_TYPE_STRING, "secret", NULL);
+
+  g_object_set (fetcher, "user-agent", "test-agent/1.0", "extra-headers",
+      extra, NULL);
+  gst_structure_free (extra);
+  g_mutex_lock (&srv->lock);
+  srv->redirect_elsewhere = g_strconcat (other->base, "/headers", NULL);
+  g_mutex_unlock (&srv->lock);
+  check_fetch (fetcher, "/elsewhere", 0, 10);
+
+  g_mutex_lock (&other->lock);
+  fail_unless (other->seen_headers != NULL);
+  fail_unless_equals_string (soup_message_headers_get_one
+      (other->seen_headers, "User-Agent"), "test-agent/1.0");
+  fail_unless (soup_message_headers_get_one (other->seen_headers,
+          "X-Test") == NULL, "the header followed the redirect");
+  g_mutex_unlock (&other->lock);
+
+  g_object_unref (fetcher);
+  test_server_free (other);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_concurrent_jobs)
 {
   MeshFetcher *fetcher = mesh_fetcher_new ();
@@ -1309,6 +1358,8 @@ p2p_fetcher_new (void)
 
   config.tracker_url = "ws://127.0.0.1:9/announce";
   config.swarm_id = "test";
+  /* no peer ever answers here: nothing to verify */
+  config.integrity = MESH_INTEGRITY_NONE;
   config.max_peers = 4;
   config.upload = TRUE;
   config.cache_size = 16 * 1024 * 1024;
@@ -1507,6 +1558,7 @@ fetcher_suite (void)
   tcase_add_test (tc_http, test_drop_and_resume_range);
   tcase_add_test (tc_http, test_timeout);
   tcase_add_test (tc_http, test_redirect);
+  tcase_add_test (tc_http, test_extra_headers_stay_on_their_origin);
   tcase_add_test (tc_http, test_invalid_url);
   tcase_add_test (tc_http, test_read_all_too_large);
   tcase_add_test (tc_http, test_cancel_blocked_pop);

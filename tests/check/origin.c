@@ -4,7 +4,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Tests of the test origin (tools/origin): files, ranges, confinement to the
- * root, counters, faults, the looped live windows and live DASH.
+ * root, counters, faults, the looped live windows and live DASH, and the
+ * digest lists (mesh-hashes.json) it publishes next to its manifests.
  *
  * Threads: each test runs on the check thread with a synchronous SoupSession
  * (its own context); the origin runs on its own thread. The origin counts
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "mesh-origin-server.h"
+#include "fetch/mesh-hash-list.h"
 
 #define DATA_SIZE 1000
 #define BIG_SIZE 40000
@@ -1662,6 +1664,177 @@ GST_START_TEST (test_media_live_dash)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* digest lists                                                             */
+
+static MeshHashList *
+get_hash_list (const gchar * path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = NULL;
+  MeshHashList *list;
+  guint status;
+
+  body = http_get (path, NULL, &status);
+  fail_unless_equals_int (status, 200);
+  list = mesh_hash_list_parse (body, &error);
+  fail_unless (list != NULL, "%s: %s", path, error ? error->message : "");
+  return list;
+}
+
+/* Fetches @path (with @range) and checks that @list has the SHA-256 of the
+ * bytes served under @key (@offset, @length as for the lookup). */
+static void
+check_served_digest (const MeshHashList * list, const gchar * key,
+    const gchar * path, const gchar * range, gint64 offset, gint64 length)
+{
+  g_autoptr (GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr (GBytes) body = NULL;
+  guint8 served[32], listed[32];
+  gsize digest_length = 32;
+  guint status;
+
+  body = http_get (path, range, &status);
+  fail_unless (status == 200 || status == 206, "%s: %u", path, status);
+  g_checksum_update (checksum, g_bytes_get_data (body, NULL),
+      g_bytes_get_size (body));
+  g_checksum_get_digest (checksum, served, &digest_length);
+  fail_unless (mesh_hash_list_lookup (list, key, offset, length, listed),
+      "%s (%" G_GINT64_FORMAT "+%" G_GINT64_FORMAT ") not listed", key,
+      offset, length);
+  fail_unless (memcmp (served, listed, 32) == 0, "%s: digest of other bytes",
+      key);
+}
+
+static const gchar byterange_playlist[] =
+    "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:1\n"
+    "#EXTINF:1,\n#EXT-X-BYTERANGE:100@0\nall.ts\n"
+    "#EXTINF:1,\n#EXT-X-BYTERANGE:200\nall.ts\n"
+    "#EXTINF:1,\n#EXT-X-BYTERANGE:700\nall.ts\n" "#EXT-X-ENDLIST\n";
+
+GST_START_TEST (test_hash_list_vod)
+{
+  g_autoptr (MeshHashList) list = NULL;
+  guint i;
+
+  list = get_hash_list ("/vod/mesh-hashes.json");
+  fail_unless_equals_int (mesh_hash_list_get_n_files (list), 4);
+  for (i = 0; i < 4; i++) {
+    g_autofree gchar *key = g_strdup_printf ("seg%u.ts", i);
+    g_autofree gchar *path = g_strdup_printf ("/vod/seg%u.ts", i);
+
+    check_served_digest (list, key, path, NULL, 0, -1);
+  }
+  g_clear_pointer (&list, mesh_hash_list_unref);
+
+  /* kept current: a new segment in, a removed one out */
+  write_file ("vod/seg4.ts", "segment 4", -1);
+  fail_unless (g_unlink (g_build_filename (root_dir, "vod", "seg0.ts",
+              NULL)) == 0);
+  list = get_hash_list ("/vod/mesh-hashes.json");
+  fail_unless_equals_int (mesh_hash_list_get_n_files (list), 4);
+  fail_if (mesh_hash_list_get_file_size (list, "seg0.ts", NULL));
+  check_served_digest (list, "seg4.ts", "/vod/seg4.ts", NULL, 0, -1);
+  g_clear_pointer (&list, mesh_hash_list_unref);
+
+  /* byte ranges, as the playlist addresses them, checked against what a
+   * Range request gets */
+  write_file ("br/index.m3u8", byterange_playlist, -1);
+  write_file ("br/all.ts", data_bytes, DATA_SIZE);
+  list = get_hash_list ("/br/mesh-hashes.json");
+  check_served_digest (list, "all.ts", "/br/all.ts", NULL, 0, -1);
+  check_served_digest (list, "all.ts", "/br/all.ts", "bytes=0-99", 0, 100);
+  check_served_digest (list, "all.ts", "/br/all.ts", "bytes=100-299", 100, 200);
+  check_served_digest (list, "all.ts", "/br/all.ts", "bytes=300-999", 300, 700);
+  g_clear_pointer (&list, mesh_hash_list_unref);
+
+  /* next to manifests only, inside the root only */
+  check_status ("/keys/mesh-hashes.json", 404);
+  check_status ("/nowhere/mesh-hashes.json", 404);
+  check_status ("/../mesh-hashes.json", 404);
+
+  /* a list on disk is published as it is */
+  write_file ("own/index.m3u8", vod_playlist, -1);
+  write_file ("own/mesh-hashes.json", "{\"mine\":1}", -1);
+  {
+    guint status;
+    g_autoptr (GBytes) body = http_get ("/own/mesh-hashes.json", NULL, &status);
+
+    fail_unless_equals_int (status, 200);
+    fail_unless (bytes_equal_mem (body, "{\"mine\":1}", 10));
+  }
+}
+
+GST_END_TEST;
+
+/* Live HLS serves the VOD files under looped URIs: the list's keys are
+ * what those URIs map to. */
+GST_START_TEST (test_hash_list_live_hls)
+{
+  g_autofree gchar *list_url = url_for (origin, "/live/vod/mesh-hashes.json");
+  g_autoptr (MeshHashList) list = NULL;
+  LiveWindow *w;
+  guint i;
+
+  /* 65 s in: the window spans a loop of the VOD */
+  mesh_origin_server_set_time_offset (origin, 65 * SEC);
+  list = get_hash_list ("/live/vod/mesh-hashes.json");
+  w = get_window (origin, "/live/vod/index.m3u8");
+  fail_unless (w->uris->len > 0);
+  for (i = 0; i < w->uris->len; i++) {
+    const gchar *uri = g_ptr_array_index (w->uris, i);
+    g_autofree gchar *path = g_strconcat ("/live/vod/", uri, NULL);
+    g_autofree gchar *url = url_for (origin, path);
+    g_autofree gchar *key = mesh_hash_list_path_for_uri (list_url, url);
+
+    fail_unless (key != NULL, "%s", url);
+    check_served_digest (list, key, path, NULL, 0, -1);
+  }
+  live_window_free (w);
+}
+
+GST_END_TEST;
+
+/* Looped live DASH segments are not the files (their times move on): the
+ * list under /live/ has what is served, for the segments of the
+ * time-shift buffer. */
+GST_START_TEST (test_hash_list_live_dash)
+{
+  g_autoptr (MeshHashList) list = NULL;
+  guint8 digest[32], first_pass[32];
+
+  /* 10.5 s in: 5, the first of the second pass, is out; 6 is not */
+  mesh_origin_server_set_time_offset (origin, 10 * SEC + SEC / 2);
+  list = get_hash_list ("/live/dash/mesh-hashes.json");
+  check_served_digest (list, "seg-v-001.m4s", "/live/dash/seg-v-001.m4s"
+      DASH_QUERY, NULL, 0, -1);
+  check_served_digest (list, "seg-v-005.m4s", "/live/dash/seg-v-005.m4s"
+      DASH_QUERY, NULL, 0, -1);
+  fail_unless (mesh_hash_list_lookup (list, "seg-v-005.m4s", 0, -1, digest));
+  fail_unless (mesh_hash_list_lookup (list, "seg-v-001.m4s", 0, -1,
+          first_pass));
+  fail_if (memcmp (digest, first_pass, 32) == 0);
+  fail_if (mesh_hash_list_get_file_size (list, "seg-v-006.m4s", NULL));
+  g_clear_pointer (&list, mesh_hash_list_unref);
+
+  /* outside /live/, the files only */
+  list = get_hash_list ("/dash/mesh-hashes.json");
+  fail_if (mesh_hash_list_get_file_size (list, "seg-v-005.m4s", NULL));
+  g_clear_pointer (&list, mesh_hash_list_unref);
+
+  /* 100 s in: 50 is the last out; the 12 s buffer and one more behind it */
+  mesh_origin_server_set_time_offset (origin, 100 * SEC);
+  list = get_hash_list ("/live/dash/mesh-hashes.json");
+  check_served_digest (list, "seg-v-050.m4s", "/live/dash/seg-v-050.m4s"
+      DASH_QUERY, NULL, 0, -1);
+  check_served_digest (list, "seg-v-044.m4s", "/live/dash/seg-v-044.m4s"
+      DASH_QUERY, NULL, 0, -1);
+  fail_if (mesh_hash_list_get_file_size (list, "seg-v-043.m4s", NULL));
+  fail_if (mesh_hash_list_get_file_size (list, "seg-v-051.m4s", NULL));
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_start_errors)
 {
   MeshOriginConfig config = { 0, };
@@ -1717,6 +1890,9 @@ origin_suite (void)
   tcase_add_test (tc, test_dash_segment_loop);
   tcase_add_test (tc, test_dash_bad_input);
   tcase_add_test (tc, test_media_live_dash);
+  tcase_add_test (tc, test_hash_list_vod);
+  tcase_add_test (tc, test_hash_list_live_hls);
+  tcase_add_test (tc, test_hash_list_live_dash);
   tcase_add_test (tc, test_start_errors);
 
   return s;

@@ -256,7 +256,7 @@ swarm_new_pair (const MeshPeerConfig * config_a)
 /* The test as the fetcher */
 
 static void
-sink_deliver (gpointer owner, GBytes * bytes)
+sink_deliver (gpointer owner, GBytes * bytes, const gchar * peer_id)
 {
   Fetch *f = owner;
 
@@ -358,6 +358,8 @@ typedef struct
   guint64 data_bytes;
   gint64 first_data, last_data;
   gboolean ended;
+  guint n_requests;
+  guint32 last_request_id;
 } RawPeer;
 
 static void
@@ -403,6 +405,10 @@ raw_on_frame (MeshPeerConnection * conn, const MeshWireFrame * f, RawPeer * r)
     case MESH_WIRE_TYPE_END:
       r->ended = TRUE;
       break;
+    case MESH_WIRE_TYPE_REQUEST:
+      r->n_requests++;
+      r->last_request_id = f->request.request_id;
+      break;
     default:
       break;
   }
@@ -416,6 +422,8 @@ raw_on_welcome (MeshSignaller * s, GStrv ids, RawPeer * r)
     .local_peer_id = "raw-peer-0001",
     .remote_peer_id = r->target,
     .controlling = TRUE,
+    /* so that the manager may ask it for what it announces */
+    .upload = TRUE,
   };
 
   if (r->conn || !g_strv_contains ((const gchar * const *) ids, r->target))
@@ -1205,6 +1213,9 @@ GST_START_TEST (test_relays_peer_bytes_as_they_arrive)
   Swarm *swarm = swarm_new ();
   MeshPeerConfig config = default_config ();
   Viewer *a, *b, *c;
+
+  /* only a trusted swarm relays what it has not verified */
+  config.integrity = MESH_INTEGRITY_NONE;
   GBytes *segment = make_segment (600 * 1000, 17);
   Fetch *fb = NULL, *fc = NULL;
 
@@ -1455,6 +1466,243 @@ GST_START_TEST (test_failed_links_back_off)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Hostile peers: what a peer can make a viewer hold or do is bounded */
+
+/* A viewer that verifies what peers send (the default) relays nothing of a
+ * segment before its fetcher accepted the whole: no FETCHING for a segment
+ * coming from a peer (the same run relays it in a trusted swarm, see
+ * test_relays_peer_bytes_as_they_arrive). */
+GST_START_TEST (test_verifying_viewer_relays_only_accepted_segments)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a, *b, *c;
+  GBytes *segment = make_segment (600 * 1000, 17);
+  Fetch *fb;
+
+  a = viewer_add (swarm, &config);
+  b = viewer_add (swarm, &config);
+  RUN_UNTIL (swarm, a->n_connected == 1 && b->n_connected == 1, 2 * S);
+  hold_segment (swarm, a, b, segment);
+  mesh_loopback_connection_set_rate (path (a, b), 300 * 1000);
+  fb = fetch_new (swarm);
+  mesh_peer_manager_request (b->manager, "seg-1", 0, swarm->now + 8 * S,
+      &sink, fb);
+  RUN_UNTIL (swarm, fb->data->len > 0, 1 * S);
+  c = viewer_add (swarm, &config);
+  RUN_UNTIL (swarm, c->n_connected == 2, 2 * S);
+  RUN_UNTIL (swarm, fetch_ended (fb), 4 * S);
+  assert_fetch_ended (fb, segment, TRUE);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (c,
+              b), MESH_WIRE_TYPE_FETCHING), 0);
+  fail_unless_equals_int (mesh_loopback_connection_count_received (path (c,
+              b), MESH_WIRE_TYPE_HAVE), 0);
+
+  /* accepted: now it is shared */
+  mesh_peer_manager_segment_complete (b->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, mesh_loopback_connection_count_received (path (c, b),
+          MESH_WIRE_TYPE_HAVE) == 1, 1 * S);
+
+  fetch_free (fb);
+  g_bytes_unref (segment);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* The raw peer announces "seg-1" of @size bytes. */
+static void
+raw_announce (RawPeer * raw, guint32 size)
+{
+  MeshWireHaveEntry entry = { mesh_wire_segment_key ("seg-1"), size };
+
+  raw_send (raw, mesh_wire_encode_have (&entry, 1));
+}
+
+/* A peer that announced 1000 bytes and sends more (the playlist gives no
+ * size): its link is closed at once, the segment goes to the CDN. */
+GST_START_TEST (test_data_beyond_announced_size_closes_link)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a = viewer_add (swarm, &config);
+  RawPeer *raw = raw_peer_new (swarm, a);
+  Fetch *f = fetch_new (swarm);
+  GBytes *data = make_segment (1500, 3);
+
+  raw_announce (raw, 1000);
+  run_for (swarm, 100 * MS);
+  mesh_peer_manager_request (a->manager, "seg-1", 0, swarm->now + 10 * S,
+      &sink, f);
+  RUN_UNTIL (swarm, raw->n_requests == 1, 1 * S);
+  raw_send (raw, mesh_wire_encode_data (raw->last_request_id, 0, data));
+  RUN_UNTIL (swarm, raw->closed && fetch_ended (f), 1 * S);
+  fail_unless_equals_int (f->n_use_cdn, 1);
+  fail_unless_equals_int (f->data->len, 0);
+
+  g_bytes_unref (data);
+  fetch_free (f);
+  raw_peer_free (raw);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* A segment of unknown size trickling in, never stalled long enough to be
+ * called a stall, is abandoned at its deadline all the same. */
+GST_START_TEST (test_trickle_of_unknown_size_ends_at_deadline)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a = viewer_add (swarm, &config);
+  RawPeer *raw = raw_peer_new (swarm, a);
+  Fetch *f = fetch_new (swarm);
+  gint64 deadline;
+  guint64 offset = 0;
+
+  raw_announce (raw, 0);
+  run_for (swarm, 100 * MS);
+  deadline = swarm->now + 3 * S;
+  mesh_peer_manager_request (a->manager, "seg-1", 0, deadline, &sink, f);
+  RUN_UNTIL (swarm, raw->n_requests == 1, 1 * S);
+  while (!fetch_ended (f) && swarm->now < deadline + 2 * S) {
+    GBytes *bit = make_segment (1000, offset);
+
+    raw_send (raw, mesh_wire_encode_data (raw->last_request_id, offset, bit));
+    offset += 1000;
+    g_bytes_unref (bit);
+    run_for (swarm, 500 * MS);
+  }
+  fail_unless_equals_int (f->n_use_cdn, 1);
+  fail_unless (f->ended <= deadline + 100 * MS, "ended %" G_GINT64_FORMAT
+      " ms after the deadline", (f->ended - deadline) / 1000);
+
+  fetch_free (f);
+  raw_peer_free (raw);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* One peer cannot take every upload slot: its third request at once is
+ * refused BUSY. */
+GST_START_TEST (test_uploads_per_peer_bounded)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a = viewer_add (swarm, &config);
+  RawPeer *raw = raw_peer_new (swarm, a);
+  GBytes *segment = make_segment (600 * 1000, 5);
+  guint64 key = mesh_wire_segment_key ("seg-1");
+  guint32 id;
+
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, raw->n_have == 1, 1 * S);
+  /* slow, so that the first two are still running */
+  mesh_loopback_connection_set_rate (mesh_loopback_transport_get_connection
+      (a->transport, "raw-peer-0001"), 100 * 1000);
+  for (id = 1; id <= 3; id++)
+    raw_send (raw, mesh_wire_encode_request (id, key, 0, 0, 0));
+  /* (the loopback link is one ordered pipe: ABSENT waits behind DATA) */
+  RUN_UNTIL (swarm, raw->n_absent == 1, 5 * S);
+  fail_unless_equals_int (raw->absent_reason, MESH_WIRE_ABSENT_BUSY);
+  fail_unless (raw->data_bytes > 0);
+
+  g_bytes_unref (segment);
+  raw_peer_free (raw);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* A peer that stops reading what we upload to it is cut off, rather than
+ * holding our uplink (and every other upload) forever. */
+GST_START_TEST (test_upload_to_non_reader_closes_link)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a = viewer_add (swarm, &config);
+  RawPeer *raw = raw_peer_new (swarm, a);
+  GBytes *segment = make_segment (2 * 1000 * 1000, 6);
+  gint64 stalled_at;
+
+  mesh_peer_manager_segment_complete (a->manager, "seg-1", segment);
+  RUN_UNTIL (swarm, raw->n_have == 1, 1 * S);
+  raw_send (raw, mesh_wire_encode_request (1, raw->have[0].key, 0, 0, 0));
+  RUN_UNTIL (swarm, raw->data_bytes > 0, 1 * S);
+  mesh_loopback_connection_set_stalled (mesh_loopback_transport_get_connection
+      (a->transport, "raw-peer-0001"), TRUE);
+  stalled_at = swarm->now;
+  RUN_UNTIL (swarm, raw->closed, 10 * S);
+  fail_unless (swarm->now - stalled_at >= 2 * S, "closed after %"
+      G_GINT64_FORMAT " ms only", (swarm->now - stalled_at) / 1000);
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (a->manager), 0);
+
+  g_bytes_unref (segment);
+  raw_peer_free (raw);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* HAVE is bounded per peer: announcing more than any cache holds closes
+ * the link. */
+GST_START_TEST (test_have_flood_closes_link)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a = viewer_add (swarm, &config);
+  RawPeer *raw = raw_peer_new (swarm, a);
+  MeshWireHaveEntry entries[MESH_WIRE_MAX_KEYS];
+  guint64 next = 1;
+  guint frame, i;
+
+  for (frame = 0; frame < 20 && !raw->closed; frame++) {
+    for (i = 0; i < MESH_WIRE_MAX_KEYS; i++) {
+      entries[i].key = next++;
+      entries[i].size = 1000;
+    }
+    raw_send (raw, mesh_wire_encode_have (entries, MESH_WIRE_MAX_KEYS));
+    run_for (swarm, 10 * MS);
+  }
+  RUN_UNTIL (swarm, raw->closed, 1 * S);
+  fail_unless (next > 8192, "closed after %" G_GUINT64_FORMAT " keys only",
+      next - 1);
+
+  raw_peer_free (raw);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* A peer reported for bad data is cut off and never linked again. */
+GST_START_TEST (test_reported_peer_is_cut_off)
+{
+  Swarm *swarm = swarm_new_pair (NULL);
+  Viewer *a = &swarm->viewers[0], *b = &swarm->viewers[1];
+  MeshPeerStats stats;
+  GPtrArray *reports;
+
+  mesh_peer_manager_report_peer (a->manager, viewer_id (b), "seg-1");
+  RUN_UNTIL (swarm, a->n_disconnected == 1 && b->n_disconnected == 1, 1 * S);
+  mesh_peer_manager_get_stats (a->manager, &stats);
+  fail_unless_equals_int (stats.peers_banned, 1);
+  reports = mesh_memory_signaller_get_reports (MESH_MEMORY_SIGNALLER
+      (a->signaller));
+  fail_unless_equals_int (reports->len, 1);
+  fail_unless (strstr (reports->pdata[0], viewer_id (b)) != NULL);
+  g_ptr_array_unref (reports);
+  /* b calls again (its refresh timer), a does not answer */
+  run_for (swarm, 15 * S);
+  fail_unless_equals_int (a->n_connected, 1);
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (a->manager), 0);
+
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 static Suite *
 peer_manager_suite (void)
 {
@@ -1481,6 +1729,13 @@ peer_manager_suite (void)
   tcase_add_test (tc, test_upload_rate_below_one_frame_per_second);
   tcase_add_test (tc, test_fetching_peer_serves_as_it_downloads);
   tcase_add_test (tc, test_relays_peer_bytes_as_they_arrive);
+  tcase_add_test (tc, test_verifying_viewer_relays_only_accepted_segments);
+  tcase_add_test (tc, test_data_beyond_announced_size_closes_link);
+  tcase_add_test (tc, test_trickle_of_unknown_size_ends_at_deadline);
+  tcase_add_test (tc, test_uploads_per_peer_bounded);
+  tcase_add_test (tc, test_upload_to_non_reader_closes_link);
+  tcase_add_test (tc, test_have_flood_closes_link);
+  tcase_add_test (tc, test_reported_peer_is_cut_off);
   tcase_add_test (tc, test_fetching_peer_that_never_delivers);
   tcase_add_test (tc, test_fetching_peer_fails_mid_download);
   tcase_add_test (tc, test_holder_refuses_what_it_cannot_deliver_in_time);

@@ -19,11 +19,18 @@
  *    afterwards.
  *  - Live MPDs and their segments are worked out afresh from the static MPD
  *    on every request, on the server thread: there is no DASH state to share.
+ *  - The digest lists (mesh-hashes.json, docs/hash-list.md) are built on the
+ *    server thread by the code mesh-hashes runs (tools/hashes/), one
+ *    incremental MeshHashScan per directory asked for, and the digests of
+ *    looped live DASH segments are cached: both tables belong to the server
+ *    thread alone.
  */
 
 #define G_LOG_DOMAIN "mesh-origin"
 
 #include "mesh-origin-server.h"
+#include "mesh-hash-scan.h"
+#include "fetch/mesh-hash-list.h"
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
@@ -36,6 +43,9 @@
 #define LIVE_PREFIX "/live/"
 /* Paced bodies are appended in slices of 1/PACE_SLICES_PER_SEC seconds. */
 #define PACE_SLICES_PER_SEC 20
+/* Digests of looped live DASH segments kept at most (then forgotten all at
+ * once: a window needs a few dozen). */
+#define MAX_LOOPED_DIGESTS 4096
 
 typedef struct
 {
@@ -79,6 +89,10 @@ struct _MeshOriginServer
   guint total_requests;
   GPtrArray *faults;            /* Fault, in the order they were added */
   gint64 time_offset;           /* µs added to the live clock */
+
+  /* server thread only */
+  GHashTable *hash_scans;       /* directory path -> MeshHashScan */
+  GHashTable *looped_digests;   /* "<mpd>\n<segment>" -> MeshHashEntry */
 };
 
 /* What one (non-control) request is doing; owned by its SoupServerMessage
@@ -1779,9 +1793,11 @@ respond_bytes (Transfer * t, GBytes * all, const gchar * content_type)
         (t->msg), body);
 }
 
-/* @path is the decoded request path relative to the root. */
+/* @path is the decoded request path relative to the root; what it names
+ * must pass @test. */
 static gchar *
-resolve_file (MeshOriginServer * server, const gchar * path, guint * status)
+resolve_path (MeshOriginServer * server, const gchar * path, GFileTest test,
+    guint * status)
 {
   g_auto (GStrv) parts = g_strsplit (path, "/", -1);
   g_autoptr (GPtrArray) kept = g_ptr_array_new ();
@@ -1801,11 +1817,17 @@ resolve_file (MeshOriginServer * server, const gchar * path, guint * status)
   g_ptr_array_add (kept, NULL);
 
   filename = g_build_filenamev ((gchar **) kept->pdata);
-  if (!g_file_test (filename, G_FILE_TEST_IS_REGULAR)) {
+  if (!g_file_test (filename, test)) {
     *status = SOUP_STATUS_NOT_FOUND;
     return NULL;
   }
   return g_steal_pointer (&filename);
+}
+
+static gchar *
+resolve_file (MeshOriginServer * server, const gchar * path, guint * status)
+{
+  return resolve_path (server, path, G_FILE_TEST_IS_REGULAR, status);
 }
 
 static GBytes *
@@ -1935,7 +1957,7 @@ respond_live_mpd (Transfer * t, const gchar * mpd_path)
 
 /* The media timescale of @rep's init segment (0 if unknown). */
 static guint32
-live_rep_track_timescale (Transfer * t, const LiveRep * rep,
+live_rep_track_timescale (MeshOriginServer * server, const LiveRep * rep,
     const gchar * prefix)
 {
   g_autofree gchar *name = NULL;
@@ -1949,24 +1971,24 @@ live_rep_track_timescale (Transfer * t, const LiveRep * rep,
   if (!name)
     return 0;
   path = g_strconcat (prefix, name, NULL);
-  init = load_file (t->server, path, &status);
+  init = load_file (server, path, &status);
   return init ? init_track_timescale (init) : 0;
 }
 
-/* Serves VOD segment @file as a segment of pass @loop (0 = the first). */
-static void
-respond_looped_segment (Transfer * t, const LiveRep * rep,
-    const gchar * prefix, const gchar * file, guint64 loop)
+/* The bytes of VOD segment @file as a segment of pass @loop (0 = the
+ * first), or NULL and an HTTP @status. What is served and what the digest
+ * list says of it both come from here. */
+static GBytes *
+looped_segment_bytes (MeshOriginServer * server, const LiveRep * rep,
+    const gchar * prefix, const gchar * file, guint64 loop, guint * status)
 {
-  guint status = SOUP_STATUS_OK;
-  g_autoptr (GBytes) bytes = load_file (t->server, file, &status);
+  GBytes *bytes = load_file (server, file, status);
   guint32 track_timescale;
 
-  if (!bytes) {
-    respond_text (t->msg, status, soup_status_get_phrase (status));
-    return;
-  }
-  track_timescale = loop > 0 ? live_rep_track_timescale (t, rep, prefix) : 0;
+  if (!bytes)
+    return NULL;
+  track_timescale = loop > 0 ? live_rep_track_timescale (server, rep,
+      prefix) : 0;
   if (track_timescale > 0) {
     gsize size;
     const guint8 *original = g_bytes_get_data (bytes, &size);
@@ -1976,6 +1998,22 @@ respond_looped_segment (Transfer * t, const LiveRep * rep,
         rep->duration / rep->timescale, track_timescale);
     g_bytes_unref (bytes);
     bytes = g_bytes_new_take (data, size);
+  }
+  return bytes;
+}
+
+/* Serves VOD segment @file as a segment of pass @loop (0 = the first). */
+static void
+respond_looped_segment (Transfer * t, const LiveRep * rep,
+    const gchar * prefix, const gchar * file, guint64 loop)
+{
+  guint status = SOUP_STATUS_OK;
+  g_autoptr (GBytes) bytes = looped_segment_bytes (t->server, rep, prefix,
+      file, loop, &status);
+
+  if (!bytes) {
+    respond_text (t->msg, status, soup_status_get_phrase (status));
+    return;
   }
   respond_bytes (t, bytes, content_type_for (file));
 }
@@ -2038,6 +2076,189 @@ respond_live_segment (Transfer * t, const gchar * path)
   respond_file (t, path);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Digest lists (server thread)                                             */
+
+static gboolean
+is_hash_list_path (const gchar * path)
+{
+  return g_str_has_suffix (path, "/" MESH_HASH_LIST_FILE_NAME);
+}
+
+/* Whether the directory @abs holds a playlist or an MPD of its own: lists
+ * are published next to manifests only. */
+static gboolean
+dir_has_manifest (const gchar * abs)
+{
+  GDir *dir = g_dir_open (abs, 0, NULL);
+  const gchar *name;
+  gboolean found = FALSE;
+
+  while (dir && !found && (name = g_dir_read_name (dir)))
+    found = g_str_has_suffix (name, ".m3u8") || g_str_has_suffix (name, ".mpd");
+  if (dir)
+    g_dir_close (dir);
+  return found;
+}
+
+/* The digest of segment @number of @rep as respond_live_segment serves it,
+ * from the cache or computed; NULL if its file cannot be read. */
+static MeshHashEntry *
+looped_entry (MeshOriginServer * server, const gchar * mpd_path,
+    const LiveRep * rep, const gchar * prefix, guint64 number)
+{
+  g_autofree gchar *name = template_expand (rep, rep->media, number);
+  g_autofree gchar *key = NULL, *vod_name = NULL, *file = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  MeshHashEntry *entry;
+  guint8 digest[32];
+  guint status = SOUP_STATUS_OK;
+
+  if (!name || !mesh_hash_list_is_valid_path (name))
+    return NULL;
+  key = g_strconcat (mpd_path, "\n", name, NULL);
+  if ((entry = g_hash_table_lookup (server->looped_digests, key)))
+    return entry;
+  vod_name = template_expand (rep, rep->media, rep->start_number +
+      (number - rep->start_number) % rep->count);
+  if (!vod_name)
+    return NULL;
+  file = g_strconcat (prefix, vod_name, NULL);
+  bytes = looped_segment_bytes (server, rep, prefix, file,
+      (number - rep->start_number) / rep->count, &status);
+  if (!bytes)
+    return NULL;
+  mesh_hash_compute (bytes, digest);
+  entry = mesh_hash_entry_new (name, g_bytes_get_size (bytes), digest);
+  g_hash_table_insert (server->looped_digests, g_steal_pointer (&key), entry);
+  return entry;
+}
+
+/* Adds to @entries (borrowed) the segments of passes after the first that
+ * the live MPD made of @mpd_path offers now, within its time-shift buffer:
+ * their bytes are not any file's (their times are moved on), so the scan
+ * of the directory does not have them. */
+static void
+add_looped_entries (MeshOriginServer * server, const gchar * mpd_path,
+    GPtrArray * entries)
+{
+  guint status = SOUP_STATUS_OK;
+  g_autoptr (GBytes) bytes = load_file (server, mpd_path, &status);
+  g_autoptr (LiveMpd) mpd = NULL;
+  g_autofree gchar *dir = NULL, *prefix = NULL;
+  gdouble buffer_s = 0, now_us = live_clock_us (server);
+  guint i;
+
+  if (!bytes || !(mpd = live_mpd_parse (g_bytes_get_data (bytes, NULL),
+              g_bytes_get_size (bytes), NULL)))
+    return;                     /* not an MPD the origin makes live */
+  parse_xs_duration (LIVE_MPD_TIME_SHIFT_BUFFER, &buffer_s);
+  dir = g_path_get_dirname (mpd_path);
+  prefix = g_str_has_suffix (dir, "/") ? g_strdup (dir) :
+      g_strconcat (dir, "/", NULL);
+
+  for (i = 0; i < mpd->reps->len; i++) {
+    const LiveRep *rep = g_ptr_array_index (mpd->reps, i);
+    gdouble segment_us = (gdouble) rep->duration * G_USEC_PER_SEC /
+        rep->timescale;
+    guint64 available = (guint64) floor (now_us / segment_us);
+    guint64 window = (guint64) ceil (buffer_s * G_USEC_PER_SEC / segment_us)
+        + 1;
+    guint64 first, last, number;
+
+    if (available == 0)
+      continue;
+    last = rep->start_number + available - 1;
+    first = available > window ? last - window + 1 : rep->start_number;
+    /* the first pass is the files themselves, which the scan lists */
+    first = MAX (first, rep->start_number + rep->count);
+    for (number = first; number <= last; number++) {
+      MeshHashEntry *entry = looped_entry (server, mpd_path, rep, prefix,
+          number);
+
+      if (entry)
+        g_ptr_array_add (entries, entry);
+    }
+  }
+}
+
+/* The looped segments of every MPD in the directory @dir_path (@abs). */
+static void
+add_live_entries (MeshOriginServer * server, const gchar * dir_path,
+    const gchar * abs, GPtrArray * entries)
+{
+  GDir *dir = g_dir_open (abs, 0, NULL);
+  const gchar *name;
+
+  /* forgotten between requests, never during one: @entries borrows them */
+  if (g_hash_table_size (server->looped_digests) > MAX_LOOPED_DIGESTS)
+    g_hash_table_remove_all (server->looped_digests);
+  while (dir && (name = g_dir_read_name (dir))) {
+    g_autofree gchar *mpd_path = NULL;
+
+    if (!g_str_has_suffix (name, ".mpd"))
+      continue;
+    mpd_path = g_strconcat (dir_path, g_str_has_suffix (dir_path, "/") ? ""
+        : "/", name, NULL);
+    add_looped_entries (server, mpd_path, entries);
+  }
+  if (dir)
+    g_dir_close (dir);
+}
+
+/* GET /<dir>/mesh-hashes.json: a list on disk is served as it is (as a CDN
+ * would); otherwise the directory's list, built as mesh-hashes builds it,
+ * brought up to date on each request; under /live/, with the looped DASH
+ * segments the live MPDs offer now. */
+static void
+respond_hash_list (Transfer * t, const gchar * path, gboolean live)
+{
+  MeshOriginServer *server = t->server;
+  g_autofree gchar *on_disk = NULL, *dir_path = NULL, *abs = NULL;
+  g_autoptr (GPtrArray) entries = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = NULL;
+  guint status = SOUP_STATUS_OK;
+  MeshHashScan *scan;
+  GPtrArray *warnings;
+  gchar *text;
+  gsize length;
+  guint i;
+
+  if ((on_disk = resolve_file (server, path, &status))) {
+    respond_file (t, path);
+    return;
+  }
+  dir_path = g_path_get_dirname (path);
+  abs = resolve_path (server, dir_path, G_FILE_TEST_IS_DIR, &status);
+  if (!abs || !dir_has_manifest (abs)) {
+    respond_text (t->msg, SOUP_STATUS_NOT_FOUND, "no manifest here\n");
+    return;
+  }
+  if (!(scan = g_hash_table_lookup (server->hash_scans, abs))) {
+    scan = mesh_hash_scan_new (abs);
+    g_hash_table_insert (server->hash_scans, g_strdup (abs), scan);
+  }
+  if (!mesh_hash_scan_update (scan, MESH_HASH_SCAN_NONE, NULL, &error)) {
+    g_autofree gchar *why = g_strdup_printf ("%s\n", error->message);
+
+    respond_text (t->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, why);
+    return;
+  }
+  warnings = mesh_hash_scan_get_warnings (scan);
+  for (i = 0; i < warnings->len; i++)
+    g_debug ("%s: %s", dir_path, (const gchar *) g_ptr_array_index (warnings,
+            i));
+  entries = mesh_hash_scan_get_entries (scan);
+  if (live)
+    add_live_entries (server, dir_path, abs, entries);
+  text = mesh_hash_entries_to_json (entries, &length);
+  body = g_bytes_new_take (text, length);
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (t->msg), "Cache-Control", "no-cache");
+  respond_bytes (t, body, "application/json");
+}
+
 static void
 transfer_respond (Transfer * t)
 {
@@ -2051,7 +2272,9 @@ transfer_respond (Transfer * t)
   if (g_str_has_prefix (t->path, LIVE_PREFIX)) {
     const gchar *vod_path = t->path + strlen (LIVE_PREFIX) - 1;
 
-    if (g_str_has_suffix (t->path, ".m3u8"))
+    if (is_hash_list_path (vod_path))
+      respond_hash_list (t, vod_path, TRUE);
+    else if (g_str_has_suffix (t->path, ".m3u8"))
       respond_live_playlist (t, vod_path);
     else if (g_str_has_suffix (t->path, ".mpd"))
       respond_live_mpd (t, vod_path);
@@ -2059,6 +2282,8 @@ transfer_respond (Transfer * t)
       respond_live_segment (t, vod_path);
     else
       respond_file (t, vod_path);
+  } else if (is_hash_list_path (t->path)) {
+    respond_hash_list (t, t->path, FALSE);
   } else {
     respond_file (t, t->path);
   }
@@ -2369,6 +2594,8 @@ server_free (MeshOriginServer * server)
   g_clear_pointer (&server->context, g_main_context_unref);
   g_hash_table_unref (server->stats);
   g_ptr_array_unref (server->faults);
+  g_hash_table_unref (server->hash_scans);
+  g_hash_table_unref (server->looped_digests);
   g_clear_error (&server->start_error);
   g_mutex_clear (&server->lock);
   g_cond_clear (&server->cond);
@@ -2398,6 +2625,10 @@ mesh_origin_server_start (const MeshOriginConfig * config, GError ** error)
   server->stats = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
   server->faults = g_ptr_array_new_with_free_func (fault_free);
+  server->hash_scans = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      (GDestroyNotify) mesh_hash_scan_free);
+  server->looped_digests = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, (GDestroyNotify) mesh_hash_entry_free);
   g_mutex_init (&server->lock);
   g_cond_init (&server->cond);
   server->context = g_main_context_new ();

@@ -30,6 +30,13 @@
  *                          by the passes before
  *   GET /live/<path>       any other file: the same as /<path>; segment URIs
  *                          of looped windows map back to the VOD files
+ *   GET /<dir>/mesh-hashes.json, GET /live/<dir>/mesh-hashes.json
+ *                          the segment digest list of <dir> (docs/hash-list.md)
+ *                          as mesh-hashes builds it, when <dir> holds a
+ *                          playlist or an MPD (a list on disk is served as
+ *                          it is); under /live/ with the looped DASH
+ *                          segments of the time-shift buffer, whose bytes
+ *                          are not the files'
  *   GET /_time             the server's UTC time, ISO 8601 with milliseconds
  *   GET /_stats            JSON: {"paths": {"/p": {"requests": n, "bytes": n}},
  *                          "total_bytes": n, "total_requests": n}

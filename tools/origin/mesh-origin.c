@@ -45,7 +45,8 @@ main (int argc, char **argv)
   context = g_option_context_new ("- serve a directory as a test HLS origin");
   g_option_context_set_description (context,
       "HTTP interface: GET /<path> (Range), GET /live/<path>.m3u8 (looped "
-      "live window),\nGET /_stats, POST /_stats/reset, POST /_fault?..., "
+      "live window),\nGET [/live]/<dir>/mesh-hashes.json (digest list), "
+      "GET /_stats, POST /_stats/reset, POST /_fault?..., "
       "POST /_fault/clear.\nSee docs/test-origin.md.\n");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error)) {

@@ -61,10 +61,12 @@
 #if HAVE_P2P
 #include "p2p/mesh-quic-link.h"
 #include "p2p/mesh-peer-manager.h"
+#include "mesh-integrity.h"
 #else
 /* never made without P2P: the pointers below stay NULL */
 typedef struct _MeshPeerManager MeshPeerManager;
 typedef struct _MeshPeerTransport MeshPeerTransport;
+typedef struct _MeshIntegrity MeshIntegrity;
 #endif
 
 GST_DEBUG_CATEGORY_STATIC (mesh_fetcher_debug);
@@ -83,6 +85,12 @@ GST_DEBUG_CATEGORY_STATIC (mesh_fetcher_debug);
 #define PREFETCH_STALE_US (10 * G_USEC_PER_SEC)
 #define BACKOFF_FIRST_MS 250
 #define BACKOFF_MAX_MS 4000
+/* No media segment or init section is larger: a server that sends more
+ * fails the job (an 8K, 10 s segment at 100 Mbit/s is 125 MB). */
+#define MAX_MEDIA_BODY (256 * 1024 * 1024)
+/* Reading stops while this much waits for the consumer, and resumes below
+ * half of it: a consumer that does not read bounds what a job holds. */
+#define MAX_QUEUED (16 * 1024 * 1024)
 
 G_DEFINE_QUARK (mesh_fetch_error_quark, mesh_fetch_error);
 
@@ -104,6 +112,8 @@ struct _MeshFetcherShared
                                  * written under `lock` (see the getters) */
   MeshPeerTransport *transport; /* the peer managers' connections, made with
                                  * the first one, ended at thread exit */
+  MeshIntegrity *integrity;     /* verifies what peers deliver; NULL when
+                                 * peers are trusted (integrity "none") */
   gpointer fetcher;             /* the MeshFetcher, for GST_*_OBJECT on the
                                  * fetcher thread only (finalize joins it) */
 
@@ -161,6 +171,8 @@ struct _MeshTransfer
   gboolean abort_scheduled;
   gchar *final_url;
   guint64 bytes;                /* body bytes queued */
+  gsize queued;                 /* of them, not popped yet */
+  gboolean read_paused;         /* reading waits for the consumer */
   gint64 first_send_time;       /* monotonic, 0 before the first send */
   gint64 last_byte_time;
   gint64 content_size;
@@ -184,6 +196,7 @@ struct _MeshTransfer
   gint64 response_length;       /* this response's body length, -1 unknown */
   gint64 response_read;         /* body bytes read from this response */
   MeshFetchError last_kind;
+  gboolean redirect_refused;    /* https redirected to http */
   /* peer-to-peer (fetcher thread only) */
   gboolean with_peers;          /* the peer manager chose the source */
   gboolean peer_pending;        /* the peer manager holds the transfer */
@@ -191,6 +204,13 @@ struct _MeshTransfer
                                  * accepted as a whole; NULL when the body
                                  * streams to the consumer */
   guint64 from_peers;           /* bytes of `assembly` from peers */
+  GArray *senders;              /* Sender: who sent which bytes of it */
+  gint64 asked_peers;           /* when it went to the peer manager */
+  GBytes *verifying;            /* the assembly while its digest is
+                                 * awaited */
+  GBytes *suspect;              /* an assembly that failed verification,
+                                 * kept until the CDN's copy names the
+                                 * senders whose bytes differ */
   GByteArray *copy;             /* what streamed to the consumer, for the
                                  * peers' cache */
 };
@@ -200,6 +220,13 @@ struct _MeshFetchJob
   GObject parent;
   MeshTransfer *transfer;
 };
+
+/* A run of a segment's bytes from one peer. */
+typedef struct
+{
+  gchar *peer_id;
+  guint64 start, end;
+} Sender;
 
 /* A segment started ahead by mesh_fetcher_prefetch(). */
 typedef struct
@@ -336,6 +363,10 @@ transfer_unref (gpointer data)
     g_byte_array_unref (t->assembly);
   if (t->copy)
     g_byte_array_unref (t->copy);
+  if (t->senders)
+    g_array_unref (t->senders);
+  g_clear_pointer (&t->suspect, g_bytes_unref);
+  g_clear_pointer (&t->verifying, g_bytes_unref);
   g_free (t->final_url);
   g_free (t->user_agent);
   if (t->extra_headers)
@@ -453,18 +484,27 @@ transfer_finish_cancelled (MeshTransfer * t)
 static void
 transfer_abort_in_thread (MeshTransfer * t)
 {
+  gboolean paused;
+
   if (t->finished)
     return;
 
   t->aborting = TRUE;
-  if (t->backoff != NULL) {
+  g_mutex_lock (&t->lock);
+  paused = t->read_paused;
+  t->read_paused = FALSE;
+  g_mutex_unlock (&t->lock);
+  if (paused) {
+    /* no operation pending to end it */
+    transfer_finish_cancelled (t);
+  } else if (t->backoff != NULL) {
     g_source_destroy (t->backoff);
     g_clear_pointer (&t->backoff, g_source_unref);
     transfer_finish_cancelled (t);
   } else if (t->attempt_cancellable != NULL) {
     /* the pending operation's callback finishes the transfer */
     g_cancellable_cancel (t->attempt_cancellable);
-  } else if (t->peer_pending) {
+  } else if (t->peer_pending || t->verifying) {
     transfer_finish_cancelled (t);
   }
   /* else: not started yet; transfer_start_cb sees `aborting` */
@@ -587,6 +627,42 @@ transfer_build_message (MeshTransfer * t, gint64 range_start)
 
 static void on_sent (GObject * source, GAsyncResult * result, gpointer data);
 
+static gboolean
+same_origin (GUri * a, GUri * b)
+{
+  return g_ascii_strcasecmp (g_uri_get_scheme (a), g_uri_get_scheme (b)) == 0
+      && g_ascii_strcasecmp (g_uri_get_host (a), g_uri_get_host (b)) == 0
+      && g_uri_get_port (a) == g_uri_get_port (b);
+}
+
+static gboolean
+remove_extra_header (GQuark field, const GValue * value, gpointer headers)
+{
+  soup_message_headers_remove (headers, g_quark_to_string (field));
+  return TRUE;
+}
+
+/* A redirect (libsoup follows them): never from https to http, which
+ * would hand the request to anyone on the path; and extra-headers
+ * (credentials, often) do not follow to another origin. */
+static void
+on_restarted (SoupMessage * msg, MeshTransfer * t)
+{
+  GUri *now = soup_message_get_uri (msg);
+
+  if (g_ascii_strcasecmp (g_uri_get_scheme (t->uri), "https") == 0
+      && g_ascii_strcasecmp (g_uri_get_scheme (now), "https") != 0) {
+    GST_WARNING_OBJECT (t->shared->fetcher, "job %u: %s redirected to "
+        "plain http: refused", t->id, t->url);
+    t->redirect_refused = TRUE;
+    g_cancellable_cancel (t->attempt_cancellable);
+    return;
+  }
+  if (t->extra_headers && !same_origin (t->uri, now))
+    gst_structure_foreach (t->extra_headers, remove_extra_header,
+        soup_message_get_request_headers (msg));
+}
+
 static void
 transfer_send_attempt (MeshTransfer * t)
 {
@@ -613,6 +689,7 @@ transfer_send_attempt (MeshTransfer * t)
   t->response_read = 0;
   t->attempt_cancellable = g_cancellable_new ();
   t->msg = transfer_build_message (t, range_start);
+  g_signal_connect (t->msg, "restarted", G_CALLBACK (on_restarted), t);
 
   GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: attempt %u, GET %s from "
       "byte %" G_GINT64_FORMAT
@@ -715,6 +792,15 @@ on_sent (GObject * source, GAsyncResult * result, gpointer data)
     goto out;
   }
 
+  if (t->redirect_refused) {
+    g_clear_object (&stream);
+    g_clear_error (&error);
+    transfer_finish (t, g_error_new (MESH_FETCH_ERROR,
+            MESH_FETCH_ERROR_HTTP_CLIENT, "GET %s failed: redirected from "
+            "https to http, refused", t->url));
+    goto out;
+  }
+
   if (stream == NULL) {
     transfer_attempt_failed (t, error_kind (error), g_strdup (error->message));
     g_clear_error (&error);
@@ -749,6 +835,7 @@ transfer_queue_chunk (MeshTransfer * t, GBytes * part)
   g_mutex_lock (&t->lock);
   g_queue_push_tail (&t->chunks, part);
   t->bytes += g_bytes_get_size (part);
+  t->queued += g_bytes_get_size (part);
   t->last_byte_time = g_get_monotonic_time ();
   g_cond_signal (&t->cond);
   g_mutex_unlock (&t->lock);
@@ -813,6 +900,48 @@ transfer_end_of_body (MeshTransfer * t)
   transfer_finish (t, NULL);
 }
 
+/* A media body past MAX_MEDIA_BODY fails the job (no retry: the server
+ * would send as much again). */
+static gboolean
+transfer_too_large (MeshTransfer * t)
+{
+  if ((t->kind != MESH_FETCH_KIND_SEGMENT && t->kind != MESH_FETCH_KIND_INIT)
+      || t->delivered <= MAX_MEDIA_BODY)
+    return FALSE;
+  transfer_finish (t, g_error_new (MESH_FETCH_ERROR,
+          MESH_FETCH_ERROR_TOO_LARGE, "GET %s failed: more than %u bytes",
+          t->url, MAX_MEDIA_BODY));
+  return TRUE;
+}
+
+/* Whether reading waits for the consumer to take what is queued. */
+static gboolean
+transfer_pause_reading (MeshTransfer * t)
+{
+  gboolean pause;
+
+  g_mutex_lock (&t->lock);
+  pause = t->queued >= MAX_QUEUED && !t->cancelled;
+  t->read_paused = pause;
+  g_mutex_unlock (&t->lock);
+  if (pause)
+    GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: %u bytes wait for the "
+        "consumer, reading paused", t->id, MAX_QUEUED);
+  return pause;
+}
+
+static gboolean
+transfer_resume_reading_cb (gpointer data)
+{
+  MeshTransfer *t = data;
+
+  if (t->finished || t->aborting || !t->stream)
+    return G_SOURCE_REMOVE;
+  GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: reading again", t->id);
+  transfer_read_next (t);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_read (GObject * source, GAsyncResult * result, gpointer data)
 {
@@ -852,12 +981,14 @@ on_read (GObject * source, GAsyncResult * result, gpointer data)
 
   transfer_deliver (t, chunk);
   g_bytes_unref (chunk);
+  if (transfer_too_large (t))
+    goto out;
 
   if (t->want == 0 && (t->response_length < 0
           || t->response_read < t->response_length)) {
     /* everything asked for is here, but the server has more to send */
     transfer_finish (t, NULL);
-  } else {
+  } else if (!transfer_pause_reading (t)) {
     /* read on, to the end of the response, which lets libsoup reuse the
      * connection */
     transfer_read_next (t);
@@ -896,9 +1027,104 @@ transfer_queue_whole (MeshTransfer * t, GBytes * whole)
             MIN (READ_SIZE, size - pos)));
 }
 
-/* The assembly is complete: accepted, it goes to the consumer and the
- * cache (TRUE); rejected, the download starts again from the CDN alone
- * (FALSE). */
+/* Rejected: its bytes go, and the segment comes from the CDN alone (what
+ * peers were served of it as it arrived ends here). A copy is kept to
+ * share, and to name the senders of a forged one. */
+static void
+transfer_reject_assembly (MeshTransfer * t, const gchar * why)
+{
+  MeshPeerManager *peers = t->shared->peers;
+
+  if (peers)
+    mesh_peer_manager_segment_rejected (peers, t->segment_id);
+  GST_WARNING_OBJECT (t->shared->fetcher, "job %u: %s from peers rejected: "
+      "%s; downloading it from the CDN", t->id, t->segment_id, why);
+  t->from_peers = 0;
+  t->delivered = 0;
+  t->copy = g_byte_array_new ();
+  transfer_send_attempt (t);
+}
+
+static void
+transfer_accept_assembly (MeshTransfer * t, GBytes * whole)
+{
+  MeshPeerManager *peers = t->shared->peers;
+
+  GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: accepted %" G_GSIZE_FORMAT
+      " bytes, %" G_GUINT64_FORMAT
+      " from peers", t->id, g_bytes_get_size (whole), t->from_peers);
+  shared_add_bytes_from_peers (t->shared, t->from_peers);
+  transfer_queue_whole (t, whole);
+  if (peers)
+    mesh_peer_manager_segment_complete (peers, t->segment_id, whole);
+}
+
+static guint
+transfer_count_senders (MeshTransfer * t)
+{
+  g_autoptr (GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+  guint i;
+
+  for (i = 0; t->senders && i < t->senders->len; i++)
+    g_hash_table_add (ids, g_array_index (t->senders, Sender, i).peer_id);
+  return g_hash_table_size (ids);
+}
+
+/* The peers that sent bytes of @suspect which @truth (the CDN's copy; NULL
+ * when one peer sent it all) does not have are cut off and reported. */
+static void
+transfer_blame_senders (MeshTransfer * t, GBytes * suspect, GBytes * truth)
+{
+  MeshPeerManager *peers = t->shared->peers;
+  gsize truth_size = truth ? g_bytes_get_size (truth) : 0;
+  const guint8 *a = g_bytes_get_data (suspect, NULL);
+  const guint8 *b = truth ? g_bytes_get_data (truth, NULL) : NULL;
+  guint i;
+
+  for (i = 0; peers && t->senders && i < t->senders->len; i++) {
+    Sender *s = &g_array_index (t->senders, Sender, i);
+
+    if (truth && s->end <= truth_size
+        && memcmp (a + s->start, b + s->start, s->end - s->start) == 0)
+      continue;
+    mesh_peer_manager_report_peer (peers, s->peer_id, t->segment_id);
+  }
+}
+
+static void
+on_assembly_verified (MeshIntegrityResult result, gpointer data)
+{
+  MeshTransfer *t = data;
+  g_autoptr (GBytes) whole = g_steal_pointer (&t->verifying);
+
+  if (t->finished)
+    return;
+  if (t->aborting) {
+    transfer_finish_cancelled (t);
+    return;
+  }
+  switch (result) {
+    case MESH_INTEGRITY_VERIFIED:
+      transfer_accept_assembly (t, whole);
+      transfer_finish (t, NULL);
+      break;
+    case MESH_INTEGRITY_MISMATCH:
+      if (transfer_count_senders (t) == 1)
+        transfer_blame_senders (t, whole, NULL);
+      else
+        t->suspect = g_bytes_ref (whole);
+      transfer_reject_assembly (t, "its SHA-256 does not match the "
+          "provider's digest");
+      break;
+    case MESH_INTEGRITY_UNVERIFIABLE:
+      transfer_reject_assembly (t, "the provider's list has no digest for it");
+      break;
+  }
+}
+
+/* The assembly is complete: checked (size, then digest), it goes to the
+ * consumer and the cache (TRUE); otherwise the transfer goes on (FALSE):
+ * rejected, from the CDN alone, or until its digest is known. */
 static gboolean
 transfer_release_assembly (MeshTransfer * t)
 {
@@ -910,22 +1136,17 @@ transfer_release_assembly (MeshTransfer * t)
   t->assembly = NULL;
   if (peers && !mesh_peer_manager_accept_segment (peers, t->segment_id,
           whole, expected, &error)) {
-    mesh_peer_manager_segment_abandoned (peers, t->segment_id);
-    GST_WARNING_OBJECT (t->shared->fetcher, "job %u: rejected: %s; "
-        "downloading it from the CDN", t->id, error->message);
-    t->from_peers = 0;
-    t->delivered = 0;
-    transfer_send_attempt (t);
+    transfer_reject_assembly (t, error->message);
     return FALSE;
   }
-
-  GST_DEBUG_OBJECT (t->shared->fetcher, "job %u: accepted %" G_GSIZE_FORMAT
-      " bytes, %" G_GUINT64_FORMAT
-      " from peers", t->id, g_bytes_get_size (whole), t->from_peers);
-  shared_add_bytes_from_peers (t->shared, t->from_peers);
-  transfer_queue_whole (t, whole);
-  if (peers)
-    mesh_peer_manager_segment_complete (peers, t->segment_id, whole);
+  if (t->shared->integrity && t->from_peers > 0) {
+    t->verifying = g_bytes_ref (whole);
+    mesh_integrity_verify (t->shared->integrity, t->url, t->offset,
+        t->offset == 0 && t->size < 0, whole, t->asked_peers,
+        on_assembly_verified, transfer_ref (t), transfer_unref);
+    return FALSE;
+  }
+  transfer_accept_assembly (t, whole);
   return TRUE;
 }
 
@@ -935,12 +1156,15 @@ transfer_share_with_peers (MeshTransfer * t)
 {
   MeshPeerManager *peers = t->shared->peers;
   g_autoptr (GBytes) whole = NULL;
+  g_autoptr (GBytes) suspect = g_steal_pointer (&t->suspect);
   gint64 elapsed;
 
   if (!t->copy)
     return;
   whole = g_byte_array_free_to_bytes (t->copy);
   t->copy = NULL;
+  if (suspect)
+    transfer_blame_senders (t, suspect, whole);
   if (!peers || g_bytes_get_size (whole) == 0)
     return;
   elapsed = t->last_byte_time - t->first_send_time;
@@ -968,13 +1192,46 @@ transfer_unshare (MeshTransfer * t)
 }
 
 static void
-peer_sink_deliver (gpointer owner, GBytes * bytes)
+sender_clear (Sender * s)
+{
+  g_free (s->peer_id);
+}
+
+/* A transfer switches peers a few times at most; past this many runs the
+ * rest is not recorded (a forged run among them still fails the digest). */
+#define MAX_SENDERS 64
+
+static void
+transfer_note_sender (MeshTransfer * t, const gchar * peer_id, guint64 start,
+    gsize len)
+{
+  Sender *last = NULL, run = { NULL, start, start + len };
+
+  if (!t->senders) {
+    t->senders = g_array_new (FALSE, TRUE, sizeof (Sender));
+    g_array_set_clear_func (t->senders, (GDestroyNotify) sender_clear);
+  }
+  if (t->senders->len > 0)
+    last = &g_array_index (t->senders, Sender, t->senders->len - 1);
+  if (last && last->end == start && strcmp (last->peer_id, peer_id) == 0) {
+    last->end += len;
+    return;
+  }
+  if (t->senders->len >= MAX_SENDERS)
+    return;
+  run.peer_id = g_strdup (peer_id);
+  g_array_append_val (t->senders, run);
+}
+
+static void
+peer_sink_deliver (gpointer owner, GBytes * bytes, const gchar * peer_id)
 {
   MeshTransfer *t = owner;
   gsize len = g_bytes_get_size (bytes);
 
   if (!t->assembly)
     t->assembly = g_byte_array_new ();
+  transfer_note_sender (t, peer_id, t->assembly->len, len);
   g_byte_array_append (t->assembly, g_bytes_get_data (bytes, NULL), len);
   t->from_peers += len;
   t->delivered += len;
@@ -1033,6 +1290,7 @@ transfer_ask_peers (MeshTransfer * t)
 {
   t->with_peers = TRUE;
   t->peer_pending = TRUE;
+  t->asked_peers = g_get_monotonic_time ();
   mesh_peer_manager_request (t->shared->peers, t->segment_id,
       t->size > 0 ? (guint64) t->size : 0, t->deadline, &peer_sink, t);
 }
@@ -1103,6 +1361,8 @@ transfer_take_settings (MeshTransfer * t)
     soup_session_set_timeout (shared->session, timeout);
 }
 
+static gboolean peers_usable (MeshFetcherShared * shared);
+
 static gboolean
 transfer_start_cb (gpointer data)
 {
@@ -1122,7 +1382,8 @@ transfer_start_cb (gpointer data)
   t->live = TRUE;
   shared->live = g_list_prepend (shared->live, transfer_ref (t));
   transfer_take_settings (t);
-  if (t->kind == MESH_FETCH_KIND_SEGMENT && t->segment_id && shared->peers)
+  if (t->kind == MESH_FETCH_KIND_SEGMENT && t->segment_id
+      && peers_usable (shared))
     transfer_ask_peers (t);
   else
     transfer_send_attempt (t);
@@ -1149,6 +1410,7 @@ peer_config_update_free (PeerConfigUpdate * update)
   g_free ((gchar *) c->tracker_url);
   g_free ((gchar *) c->token);
   g_free ((gchar *) c->swarm_id);
+  g_free ((gchar *) c->manifest_url);
   g_free ((gchar *) c->stun_server);
   g_free ((gchar *) c->turn_server);
   g_free ((gchar *) c->local_address);
@@ -1231,11 +1493,63 @@ on_signaller_error (MeshPeerManager * peers, const GError * error,
   shared_emit_p2p_warning (shared, message);
 }
 
+/* Without the provider's digests, peers cannot be trusted with a segment:
+ * the application hears why (once per change), playback stays on the
+ * CDN. */
+static void
+on_integrity_state (gboolean available, const gchar * why, gpointer data)
+{
+  MeshFetcherShared *shared = data;
+  g_autofree gchar *message = NULL;
+
+  if (available) {
+    GST_INFO_OBJECT (shared->fetcher, "segment digests available: segments "
+        "come from peers again");
+    return;
+  }
+  message = g_strdup_printf ("peer-to-peer delivery off, segments come from "
+      "the CDN: nothing to verify peers' segments with (%s); publish it with "
+      "mesh-hashes, or set integrity=none for a trusted swarm", why);
+  GST_WARNING_OBJECT (shared->fetcher, "%s", message);
+  shared_emit_p2p_warning (shared, message);
+}
+
+/* Verification of what peers deliver, unless they are trusted. */
+static void
+integrity_set_up (MeshFetcherShared * shared, const MeshPeerConfig * config)
+{
+  g_autofree gchar *user_agent = NULL;
+  g_autoptr (GstStructure) extra_headers = NULL;
+
+  if (config->integrity == MESH_INTEGRITY_NONE) {
+    GST_WARNING_OBJECT (shared->fetcher, "integrity=none: segments from "
+        "peers are not verified");
+    return;
+  }
+  g_mutex_lock (&shared->lock);
+  user_agent = g_strdup (shared->user_agent);
+  if (shared->extra_headers)
+    extra_headers = gst_structure_copy (shared->extra_headers);
+  g_mutex_unlock (&shared->lock);
+  shared->integrity = mesh_integrity_new (shared->session,
+      config->manifest_url ? config->manifest_url : "", user_agent,
+      extra_headers, on_integrity_state, shared);
+}
+
+/* Whether a segment may be asked of peers now. */
+static gboolean
+peers_usable (MeshFetcherShared * shared)
+{
+  return shared->peers && (!shared->integrity
+      || mesh_integrity_may_use_peers (shared->integrity));
+}
+
 static void
 peers_shut_down (MeshFetcherShared * shared)
 {
   MeshPeerManager *peers = shared->peers;
 
+  g_clear_pointer (&shared->integrity, mesh_integrity_free);
   if (!peers)
     return;
   g_mutex_lock (&shared->lock);
@@ -1305,6 +1619,7 @@ peers_reconfigure_cb (gpointer data)
     g_mutex_lock (&shared->lock);
     shared->peers = peers;
     g_mutex_unlock (&shared->lock);
+    integrity_set_up (shared, &update->config);
   }
   return G_SOURCE_REMOVE;
 }
@@ -1343,6 +1658,12 @@ peers_get_stats (MeshFetcherShared * shared, MeshPeerStats * stats)
 }
 
 #else /* !HAVE_P2P: CDN only; a tracker in the settings is only reported */
+
+static gboolean
+peers_usable (MeshFetcherShared * shared)
+{
+  return FALSE;
+}
 
 static gboolean
 peers_reconfigure_cb (gpointer data)
@@ -1742,6 +2063,7 @@ mesh_fetcher_set_peer_config (MeshFetcher * fetcher,
   update->config.tracker_url = g_strdup (config->tracker_url);
   update->config.token = g_strdup (config->token);
   update->config.swarm_id = g_strdup (config->swarm_id);
+  update->config.manifest_url = g_strdup (config->manifest_url);
   update->config.stun_server = g_strdup (config->stun_server);
   update->config.turn_server = g_strdup (config->turn_server);
   update->config.local_address = g_strdup (config->local_address);
@@ -2034,6 +2356,7 @@ mesh_fetch_job_pop (MeshFetchJob * job, GCancellable * cancellable,
   MeshTransfer *t;
   GBytes *chunk = NULL;
   gulong handler = 0;
+  gboolean resume;
 
   g_return_val_if_fail (MESH_IS_FETCH_JOB (job), NULL);
   t = job->transfer;
@@ -2053,7 +2376,16 @@ mesh_fetch_job_pop (MeshFetchJob * job, GCancellable * cancellable,
         "Fetch cancelled");
   else if ((chunk = g_queue_pop_head (&t->chunks)) == NULL && t->error)
     g_propagate_error (error, g_error_copy (t->error));
+  if (chunk)
+    t->queued -= g_bytes_get_size (chunk);
+  resume = t->read_paused && t->queued < MAX_QUEUED / 2;
+  if (resume)
+    t->read_paused = FALSE;
   g_mutex_unlock (&t->lock);
+
+  if (resume)
+    shared_invoke (t->shared, transfer_resume_reading_cb, transfer_ref (t),
+        transfer_unref);
 
   if (handler != 0)
     g_cancellable_disconnect (cancellable, handler);

@@ -22,10 +22,19 @@ typedef enum {
                                  * random loss */
 } MeshPeerCongestionControl;
 
+typedef enum {
+  MESH_INTEGRITY_AUTO,          /* verify what peers send with the digests
+                                 * the content provider publishes; without
+                                 * them, no segment comes from peers */
+  MESH_INTEGRITY_HASH_LIST,     /* the same, from mesh-hashes.json only */
+  MESH_INTEGRITY_NONE,          /* trust the peers: closed swarms only */
+} MeshIntegrityMode;
+
 typedef struct {
   const gchar *tracker_url;     /* ws:// or wss:// */
   const gchar *token;           /* tracker access token, may be NULL */
   const gchar *swarm_id;
+  const gchar *manifest_url;    /* its directory holds mesh-hashes.json */
   const gchar *stun_server;     /* "host:port", may be NULL */
   const gchar *turn_server;     /* "turn://user:pass@host:port", may be NULL */
   const gchar *local_address;   /* restrict ICE host candidates, may be NULL */
@@ -34,6 +43,7 @@ typedef struct {
   guint64 max_upload_rate;      /* bytes/s, 0 = unlimited */
   guint64 cache_size;           /* bytes */
   MeshPeerCongestionControl congestion_control;
+  MeshIntegrityMode integrity;
 } MeshPeerConfig;
 
 /* How the segments asked of the swarm fared: the peer manager counts, the
@@ -55,6 +65,10 @@ typedef struct {
                                  * too slow, absent, link lost) */
   guint64 slack[MESH_PEER_STATS_N_SLACK];       /* requests per bucket */
   guint64 cache_bytes;          /* now: segments held for other viewers */
+  guint64 rejected;             /* segments whose peer bytes failed
+                                 * verification (fetched again from the
+                                 * CDN) */
+  guint64 peers_banned;         /* peers cut off for sending them */
 } MeshPeerStats;
 
 static inline guint
@@ -79,6 +93,8 @@ mesh_peer_stats_add (MeshPeerStats * sum, const MeshPeerStats * more)
   sum->cdn_no_time += more->cdn_no_time;
   sum->cdn_peer_failed += more->cdn_peer_failed;
   sum->cache_bytes += more->cache_bytes;
+  sum->rejected += more->rejected;
+  sum->peers_banned += more->peers_banned;
   for (i = 0; i < MESH_PEER_STATS_N_SLACK; i++)
     sum->slack[i] += more->slack[i];
 }

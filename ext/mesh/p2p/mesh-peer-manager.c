@@ -36,7 +36,16 @@
  *   one at a time, earliest deadline first, and a request whose deadline
  *   the uplink cannot meet is refused at once (ABSENT BUSY) so that its
  *   requester goes elsewhere while it still has time. Bytes that came from
- *   peers are shared only once the whole segment was accepted (HAVE).
+ *   peers are shared only once the fetcher verified and accepted the whole
+ *   segment (HAVE), unless the swarm is trusted (integrity "none"): then a
+ *   viewer receiving a segment from a peer relays it as it arrives too.
+ *
+ * Every peer is an adversary until its bytes are verified: what it can
+ * make us hold or do is bounded (DATA by the size it announced and a hard
+ * cap, announcements per peer, requests and signals per second, uploads
+ * per peer, a link that does not read is closed, see the limits below),
+ * and a peer whose bytes fail verification is cut off for the manager's
+ * life and reported to the tracker (mesh_peer_manager_report_peer()).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -78,6 +87,31 @@ GST_DEBUG_CATEGORY_STATIC (mesh_peer_manager_debug);
 /* How often a viewer with free slots asks the tracker for more peers. */
 #define PEER_REFRESH_S 5
 
+/* Limits on what a peer can make us hold or do. */
+/* No segment is larger, whatever a peer says (a 10 s 4K segment at 25
+ * Mbit/s is about 31 MB). */
+#define MAX_SEGMENT_BYTES (64 * 1024 * 1024)
+/* Segments a peer may announce it holds, or downloads, at once: a viewer
+ * holds what its cache holds (hundreds of segments) and downloads a few. */
+#define MAX_PEER_HAVE 8192
+#define MAX_PEER_FETCHING 256
+/* Of the MAX_UPLOADS, at most this many for one peer. */
+#define MAX_UPLOADS_PER_PEER 2
+/* An upload whose link took nothing for this long: the peer does not read,
+ * and holds up every other upload behind it. */
+#define UPLOAD_STALL_US (3 * G_USEC_PER_SEC)
+/* REQUESTs per second from one peer (a viewer asks a few a segment). */
+#define PEER_REQUEST_RATE 20
+#define PEER_REQUEST_BURST 40
+/* Refused in a row for the rate, a peer is flooding: its link closes. */
+#define PEER_REQUEST_FLOOD 200
+/* Signalling messages per second from one peer (a link's set-up trickles
+ * a few dozen candidates). */
+#define PEER_SIGNAL_RATE 20
+#define PEER_SIGNAL_BURST 100
+/* Peers cut off for bad data, remembered at most. */
+#define MAX_BANNED 1024
+
 typedef struct _Peer Peer;
 typedef struct _Pending Pending;
 typedef struct _Upload Upload;
@@ -97,6 +131,11 @@ struct _Peer
   gint64 throughput_time;       /* when it was measured */
   gint64 last_data;             /* when a DATA of ours last came from it */
   guint requests;               /* our requests running on it */
+  guint uploads;                /* its requests we serve */
+  gint64 last_drain;            /* when its link's queue last drained */
+  MeshTokenBucket request_bucket;       /* its REQUESTs */
+  guint requests_too_fast;      /* refused in a row for the rate */
+  MeshTokenBucket signal_bucket;        /* its signalling messages */
 };
 
 struct _Pending
@@ -139,7 +178,7 @@ struct _Upload
                                  * asked (0 = to the end) */
   gsize sent;
   gint64 deadline;              /* on our clock, 0 = none */
-  guint64 seq;                  /* arrival order */
+  guint64 seq;                  /* arrival order, from 1 once queued */
 };
 
 struct _MeshPeerManager
@@ -157,11 +196,15 @@ struct _MeshPeerManager
   gboolean upload;
   guint64 max_upload_rate;
   MeshPeerCongestionControl congestion_control;
+  gboolean relay_unverified;    /* integrity "none": peer bytes are relayed
+                                 * as they arrive */
   gboolean stopped;
 
   MeshSignaller *signaller;     /* how we meet the other viewers */
   GSource *refresh_timer;
   GHashTable *peers;            /* peer id -> Peer* */
+  GHashTable *banned;           /* peer ids cut off (bad data), bounded */
+  GQueue banned_order;          /* the same ids, oldest first */
   MeshLinkBackoff *backoff;     /* when to call again a peer whose link
                                  * failed to come up */
   GList *pendings;              /* Pending* */
@@ -223,6 +266,7 @@ static void growing_append (MeshPeerManager * m, guint64 key, GBytes * bytes);
 static void uploads_pump (MeshPeerManager * m);
 static void uploads_pump_at (MeshPeerManager * m, gint64 when);
 static void upload_pace_on_drain (MeshPeerManager * m);
+static void uploads_drop_stalled (MeshPeerManager * m);
 
 /* ------------------------------------------------------------------------ */
 /* Configuration */
@@ -450,6 +494,45 @@ peer_remove (MeshPeerManager * m, Peer * peer, const gchar * why)
   pendings_reconsider_all (m);
 }
 
+static void
+ban_peer_id (MeshPeerManager * m, const gchar * id)
+{
+  gchar *copy;
+
+  if (g_hash_table_contains (m->banned, id))
+    return;
+  if (m->banned_order.length >= MAX_BANNED) {
+    gchar *oldest = g_queue_pop_head (&m->banned_order);
+
+    g_hash_table_remove (m->banned, oldest);
+    g_free (oldest);
+  }
+  copy = g_strdup (id);
+  g_queue_push_tail (&m->banned_order, copy);
+  g_hash_table_add (m->banned, copy);
+}
+
+void
+mesh_peer_manager_report_peer (MeshPeerManager * m, const gchar * peer_id,
+    const gchar * segment_id)
+{
+  Peer *peer = g_hash_table_lookup (m->peers, peer_id);
+  g_autofree gchar *why = g_strdup_printf ("sent %s, which failed "
+      "verification", segment_id);
+
+  if (g_hash_table_contains (m->banned, peer_id))
+    return;
+  GST_WARNING_OBJECT (m, "peer %s %s: cut off", peer_id, why);
+  ban_peer_id (m, peer_id);
+  g_mutex_lock (&m->stats_lock);
+  m->stats.peers_banned++;
+  g_mutex_unlock (&m->stats_lock);
+  if (m->signaller)
+    mesh_signaller_report (m->signaller, peer_id, why);
+  if (peer)
+    mesh_peer_connection_close (peer->conn, MESH_WIRE_CLOSE_PROTOCOL, why);
+}
+
 /* A link that never came up (no path, a connect timeout) will likely fail
  * again soon: its peer is not called again before its back-off ends. A call
  * from that peer is still answered. */
@@ -490,6 +573,7 @@ on_conn_frame (MeshPeerConnection * conn, gpointer frame, Peer * peer)
 static void
 on_conn_writable (MeshPeerConnection * conn, Peer * peer)
 {
+  peer->last_drain = manager_now (peer->manager);
   upload_pace_on_drain (peer->manager);
   uploads_pump (peer->manager);
 }
@@ -517,9 +601,12 @@ open_connection (MeshPeerManager * m, const gchar * id, gboolean controlling)
 static Peer *
 peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
 {
-  MeshPeerConnection *conn = open_connection (m, id, controlling);
+  MeshPeerConnection *conn;
   Peer *peer;
 
+  if (g_hash_table_contains (m->banned, id))
+    return NULL;
+  conn = open_connection (m, id, controlling);
   if (!conn) {
     GST_WARNING_OBJECT (m, "no connection to peer '%s'", id);
     return NULL;
@@ -533,6 +620,11 @@ peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
   peer->refused = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       g_free);
   peer->conn = conn;
+  peer->last_drain = manager_now (m);
+  mesh_token_bucket_init (&peer->request_bucket, PEER_REQUEST_RATE,
+      PEER_REQUEST_BURST, manager_now (m));
+  mesh_token_bucket_init (&peer->signal_bucket, PEER_SIGNAL_RATE,
+      PEER_SIGNAL_BURST, manager_now (m));
   GST_DEBUG_OBJECT (m, "peer %s: %s %" GST_PTR_FORMAT, id,
       controlling ? "calling" : "called by", conn);
   g_signal_connect (conn, "connected", G_CALLBACK (on_conn_connected), peer);
@@ -548,6 +640,16 @@ peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
 
 /* ------------------------------------------------------------------------ */
 /* Signalling: the MeshSignaller (the WebSocket tracker by default) */
+
+/* Whether @bucket (one token per message) lets one more through now. */
+static gboolean
+token_taken (MeshTokenBucket * bucket, gint64 now)
+{
+  if (mesh_token_bucket_delay (bucket, now) > 0)
+    return FALSE;
+  mesh_token_bucket_consume (bucket, 1, now);
+  return TRUE;
+}
 
 /* Links we start ourselves leave a quarter of the slots to peers that call
  * us, so that later joiners find room in a swarm of full viewers. */
@@ -566,7 +668,8 @@ on_signaller_peers (MeshSignaller * signaller, GStrv ids, MeshPeerManager * m)
   for (i = 0; ids[i]; i++) {
     if (g_hash_table_size (m->peers) >= max_outgoing (m))
       break;
-    if (g_hash_table_contains (m->peers, ids[i]))
+    if (g_hash_table_contains (m->peers, ids[i])
+        || g_hash_table_contains (m->banned, ids[i]))
       continue;
     if (!mesh_link_backoff_may_call (m->backoff, ids[i], manager_now (m))) {
       GST_LOG_OBJECT (m, "not calling %s yet: its last links failed", ids[i]);
@@ -602,6 +705,12 @@ on_signaller_message (MeshSignaller * signaller, const gchar * from,
 {
   Peer *peer = g_hash_table_lookup (m->peers, from);
 
+  if (g_hash_table_contains (m->banned, from))
+    return;
+  if (peer && !token_taken (&peer->signal_bucket, manager_now (m))) {
+    GST_DEBUG_OBJECT (m, "peer %s: signalling too fast, message dropped", from);
+    return;
+  }
   if (is_busy_signal (data)) {
     if (peer && !peer->ready)
       peer_remove (m, peer, "busy");
@@ -937,6 +1046,12 @@ pending_check_progress (Pending * p)
   if (waiting)
     progress.last_progress = MAX (p->last_progress, p->peer->last_data);
 
+  if (p->deadline > 0 && progress.now >= p->deadline) {
+    /* whatever its size: a segment of unknown size is never judged late */
+    peer_send (p->peer, mesh_wire_encode_cancel (p->request_id));
+    pending_abandon_peer (p, "deadline passed");
+    return;
+  }
   if (mesh_schedule_should_abandon (&progress)) {
     gint64 elapsed = p->last_progress - p->started;
 
@@ -1054,6 +1169,20 @@ find_pending_by_request (MeshPeerManager * m, Peer * peer, guint32 request_id)
   return NULL;
 }
 
+/* The most bytes a peer may send us of @p: the size the playlist gave,
+ * else the size its holder announced, never more than the hard cap. */
+static guint64
+pending_size_bound (Pending * p)
+{
+  gpointer announced;
+
+  if (p->size > 0)
+    return MIN (p->size, MAX_SEGMENT_BYTES);
+  if (p->peer && (announced = g_hash_table_lookup (p->peer->has, &p->key)))
+    return MIN (GPOINTER_TO_UINT (announced), MAX_SEGMENT_BYTES);
+  return MAX_SEGMENT_BYTES;
+}
+
 static void
 handle_data (Peer * peer, guint32 request_id, guint64 offset, GBytes * bytes)
 {
@@ -1061,8 +1190,8 @@ handle_data (Peer * peer, guint32 request_id, guint64 offset, GBytes * bytes)
 
   if (!p)
     return;                     /* cancelled meanwhile */
-  if (offset != p->received || (p->size > 0 && p->received +
-          g_bytes_get_size (bytes) > p->size)) {
+  if (offset != p->received
+      || p->received + g_bytes_get_size (bytes) > pending_size_bound (p)) {
     mesh_peer_connection_close (peer->conn, MESH_WIRE_CLOSE_PROTOCOL,
         "DATA out of order or beyond the segment");
     return;
@@ -1072,12 +1201,13 @@ handle_data (Peer * peer, guint32 request_id, guint64 offset, GBytes * bytes)
   if (p->received == p->range_start) {
     p->started = manager_now (peer->manager);
     p->first_bytes = p->received + g_bytes_get_size (bytes);
-    if (p->received == 0 && peer->manager->upload)
+    if (p->received == 0 && peer->manager->upload
+        && peer->manager->relay_unverified)
       growing_start (peer->manager, p->key);
   }
   p->received += g_bytes_get_size (bytes);
   p->last_progress = peer->last_data = manager_now (peer->manager);
-  p->sink->deliver (p->owner, bytes);
+  p->sink->deliver (p->owner, bytes, peer->id);
   growing_append (peer->manager, p->key, bytes);
 }
 
@@ -1250,6 +1380,16 @@ mesh_peer_manager_segment_abandoned (MeshPeerManager * m,
 }
 
 void
+mesh_peer_manager_segment_rejected (MeshPeerManager * m,
+    const gchar * segment_id)
+{
+  g_mutex_lock (&m->stats_lock);
+  m->stats.rejected++;
+  g_mutex_unlock (&m->stats_lock);
+  mesh_peer_manager_segment_abandoned (m, segment_id);
+}
+
+void
 mesh_peer_manager_segment_complete (MeshPeerManager * m,
     const gchar * segment_id, GBytes * segment)
 {
@@ -1310,6 +1450,11 @@ handle_have (Peer * peer, const MeshWireHaveEntry * entries, guint n)
 {
   guint i;
 
+  if (g_hash_table_size (peer->has) + n > MAX_PEER_HAVE) {
+    mesh_peer_connection_close (peer->conn, MESH_WIRE_CLOSE_PROTOCOL,
+        "more HAVE than any cache holds");
+    return;
+  }
   for (i = 0; i < n; i++) {
     g_hash_table_insert (peer->has, g_memdup2 (&entries[i].key,
             sizeof (guint64)), GUINT_TO_POINTER (entries[i].size));
@@ -1335,6 +1480,11 @@ handle_fetching (Peer * peer, const guint64 * keys, guint n)
 {
   guint i;
 
+  if (g_hash_table_size (peer->fetching) + n > MAX_PEER_FETCHING) {
+    mesh_peer_connection_close (peer->conn, MESH_WIRE_CLOSE_PROTOCOL,
+        "more FETCHING than any viewer downloads");
+    return;
+  }
   for (i = 0; i < n; i++)
     g_hash_table_insert (peer->fetching, g_memdup2 (&keys[i],
             sizeof (guint64)),
@@ -1349,6 +1499,8 @@ handle_fetching (Peer * peer, const guint64 * keys, guint n)
 static void
 upload_free (Upload * upload)
 {
+  if (upload->seq > 0)
+    upload->peer->uploads--;
   g_clear_pointer (&upload->data, g_bytes_unref);
   g_free (upload);
 }
@@ -1624,6 +1776,21 @@ handle_request (Peer * peer, const MeshWireFrame * frame)
     upload_refuse (upload, MESH_WIRE_ABSENT_UPLOAD_DISABLED);
     return;
   }
+  if (token_taken (&peer->request_bucket, manager_now (m)))
+    peer->requests_too_fast = 0;
+  else if (++peer->requests_too_fast > PEER_REQUEST_FLOOD) {
+    upload_free (upload);
+    mesh_peer_connection_close (peer->conn, MESH_WIRE_CLOSE_PROTOCOL,
+        "requests far beyond any viewer's rate");
+    return;
+  }
+  if (peer->requests_too_fast > 0 || peer->uploads >= MAX_UPLOADS_PER_PEER) {
+    GST_DEBUG_OBJECT (m, "peer %s: request %u refused (%u of its requests "
+        "served, or asking too fast)", peer->id, upload->request_id,
+        peer->uploads);
+    upload_refuse (upload, MESH_WIRE_ABSENT_BUSY);
+    return;
+  }
   if (!upload_find_source (m, upload, &reason)) {
     upload_refuse (upload, reason);
     return;
@@ -1636,7 +1803,8 @@ handle_request (Peer * peer, const MeshWireFrame * frame)
     upload_refuse (upload, MESH_WIRE_ABSENT_BUSY);
     return;
   }
-  upload->seq = m->next_upload_seq++;
+  upload->seq = ++m->next_upload_seq;
+  peer->uploads++;
   g_queue_push_tail (&m->uploads, upload);
   uploads_pump (m);
 }
@@ -1647,6 +1815,7 @@ on_pump_timer (gpointer data)
   MeshPeerManager *m = data;
 
   g_clear_pointer (&m->pump_timer, g_source_unref);
+  uploads_drop_stalled (m);
   uploads_pump (m);
   return G_SOURCE_REMOVE;
 }
@@ -1793,6 +1962,48 @@ upload_pace_on_drain (MeshPeerManager * m)
   m->pace_since = 0;
 }
 
+/* When @peer's link, which we fill, counts as not reading: it held at
+ * least the low water mark since `last_drain`; 0 = it does not hold us up
+ * (no upload of ours waits on it). */
+static gint64
+peer_stall_time (MeshPeerManager * m, Peer * peer)
+{
+  if ((peer->uploads == 0 && peer != m->last_upload_peer)
+      || mesh_peer_connection_get_send_queue_size (peer->conn) <
+      MESH_PEER_CONNECTION_LOW_WATER)
+    return 0;
+  return peer->last_drain + UPLOAD_STALL_US;
+}
+
+/* Closes the links of peers that stopped reading what we upload (which
+ * drops their uploads; every other upload waits behind the one in their
+ * queue), and checks again when the next one could be found stalled. */
+static void
+uploads_drop_stalled (MeshPeerManager * m)
+{
+  gint64 now = manager_now (m), next = G_MAXINT64, when;
+  g_autoptr (GPtrArray) stalled = g_ptr_array_new_with_free_func
+      (g_object_unref);
+  GHashTableIter iter;
+  Peer *peer;
+  guint i;
+
+  g_hash_table_iter_init (&iter, m->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer)) {
+    if (!peer->ready || (when = peer_stall_time (m, peer)) == 0)
+      continue;
+    if (when <= now)
+      g_ptr_array_add (stalled, g_object_ref (peer->conn));
+    else
+      next = MIN (next, when);
+  }
+  for (i = 0; i < stalled->len; i++)
+    mesh_peer_connection_close (stalled->pdata[i], MESH_WIRE_CLOSE_TIMEOUT,
+        "our uploads to it stalled: it does not read");
+  if (next < G_MAXINT64)
+    uploads_pump_at (m, next);
+}
+
 /* Serves the uploads in turn, a chunk each, while the links take data and
  * the rate allows. */
 static void
@@ -1814,7 +2025,9 @@ uploads_pump (MeshPeerManager * m)
         || mesh_peer_connection_get_send_queue_size (upload->peer->conn) >
         UPLOAD_QUEUE_HIGH) {
       /* nothing to send yet, or this link is full: more bytes from the
-       * CDN or "writable" bring us back */
+       * CDN or "writable" bring us back, or the stall check */
+      if (len > 0 && peer_stall_time (m, upload->peer) > 0)
+        uploads_pump_at (m, peer_stall_time (m, upload->peer));
       g_queue_push_tail (&m->uploads, upload);
       stalled++;
       continue;
@@ -1825,12 +2038,18 @@ uploads_pump (MeshPeerManager * m)
     }
     stalled = 0;
     m->last_upload_peer = upload->peer;
+    if (mesh_peer_connection_get_send_queue_size (upload->peer->conn) <
+        MESH_PEER_CONNECTION_LOW_WATER)
+      upload->peer->last_drain = manager_now (m);
     if (upload_send_chunk (m, upload, len))
       upload_free (upload);
     else
       g_queue_push_tail (&m->uploads, upload);
   }
   upload_pace_after_pump (m);
+  /* the next uploads wait for its queue to drain */
+  if (m->last_upload_peer && peer_stall_time (m, m->last_upload_peer) > 0)
+    uploads_pump_at (m, peer_stall_time (m, m->last_upload_peer));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1887,6 +2106,7 @@ manager_set_up_transport (MeshPeerManager * m, MeshPeerTransport * transport,
   m->upload = config->upload;
   m->max_upload_rate = config->max_upload_rate;
   m->congestion_control = config->congestion_control;
+  m->relay_unverified = config->integrity == MESH_INTEGRITY_NONE;
   mesh_token_bucket_init (&m->upload_bucket, m->max_upload_rate, 0,
       manager_now (m));
   m->stun_server = g_strdup (config->stun_server);
@@ -1999,6 +2219,8 @@ mesh_peer_manager_init (MeshPeerManager * m)
   m->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) peer_free);
   m->backoff = mesh_link_backoff_new ();
+  m->banned = g_hash_table_new (g_str_hash, g_str_equal);
+  g_queue_init (&m->banned_order);
   g_queue_init (&m->uploads);
   m->growing = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       (GDestroyNotify) g_byte_array_unref);
@@ -2012,6 +2234,8 @@ mesh_peer_manager_finalize (GObject * object)
   mesh_peer_manager_stop (m);
   g_clear_object (&m->signaller);
   g_hash_table_unref (m->peers);
+  g_hash_table_unref (m->banned);
+  g_queue_clear_full (&m->banned_order, g_free);
   g_hash_table_unref (m->growing);
   mesh_link_backoff_free (m->backoff);
   mesh_segment_cache_free (m->cache);

@@ -29,8 +29,10 @@ G_BEGIN_DECLS
 
 /* How the manager hands a segment back to the fetcher's transfer (@owner). */
 typedef struct {
-  /* peer bytes, in order from the start of the segment */
-  void (*deliver) (gpointer owner, GBytes * bytes);
+  /* peer bytes, in order from the start of the segment, from the peer
+   * @peer_id (valid during the call): the fetcher names the senders of a
+   * segment that fails verification */
+  void (*deliver) (gpointer owner, GBytes * bytes, const gchar * peer_id);
   /* every byte came from peers: check and deliver the whole */
   void (*complete) (gpointer owner);
   /* fetch the rest (after what deliver() gave) from the CDN */
@@ -98,6 +100,12 @@ void mesh_peer_manager_cdn_progress (MeshPeerManager * manager,
 void mesh_peer_manager_segment_abandoned (MeshPeerManager * manager,
     const gchar * segment_id);
 
+/* What peers delivered of @segment_id failed the fetcher's checks: it
+ * comes from the CDN instead (counted in MeshPeerStats.rejected), and
+ * what was relayed of it as it arrived ends (as segment_abandoned()). */
+void mesh_peer_manager_segment_rejected (MeshPeerManager * manager,
+    const gchar * segment_id);
+
 /* The whole of @segment_id arrived and was delivered: keep it for peers. */
 void mesh_peer_manager_segment_complete (MeshPeerManager * manager,
     const gchar * segment_id, GBytes * segment);
@@ -113,6 +121,12 @@ void mesh_peer_manager_note_cdn_throughput (MeshPeerManager * manager,
 gboolean mesh_peer_manager_accept_segment (MeshPeerManager * manager,
     const gchar * segment_id, GBytes * segment, guint64 expected_size,
     GError ** error);
+
+/* Peer @peer_id sent bytes of @segment_id that failed verification: its
+ * link is closed, it is not linked again for the manager's life, and the
+ * tracker hears of it (which removes a peer many viewers report). */
+void mesh_peer_manager_report_peer (MeshPeerManager * manager,
+    const gchar * peer_id, const gchar * segment_id);
 
 /* Counters (any thread). */
 guint64 mesh_peer_manager_get_bytes_uploaded (MeshPeerManager * manager);

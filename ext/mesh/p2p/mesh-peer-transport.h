@@ -117,6 +117,10 @@ typedef enum {
 /* "writable" is emitted when the send queue falls below this after having
  * reached it. */
 #define MESH_PEER_CONNECTION_LOW_WATER (64 * 1024)
+/* A connection whose send queue would grow past this is closed: its peer
+ * does not read (the peer manager keeps a few hundred KiB queued at most,
+ * and what else goes out, announcements, PONG, ABSENT, is small). */
+#define MESH_PEER_CONNECTION_MAX_QUEUE (4 * 1024 * 1024)
 
 #define MESH_TYPE_PEER_CONNECTION (mesh_peer_connection_get_type ())
 G_DECLARE_INTERFACE (MeshPeerConnection, mesh_peer_connection, MESH,

@@ -178,6 +178,7 @@ struct _MeshQuicLink
 
   GSource *connect_timer;
   GSource *ping_timer;
+  GSource *overflow_timer;      /* closes a link whose peer does not read */
 
   gsize queue_size;
   gboolean above_low_water;
@@ -574,9 +575,21 @@ qstream_drop_pending (MeshQuicLink * link, QStream * s)
   s->head_offset = 0;
 }
 
+static gboolean on_overflow (gpointer user_data);
+static GSource *start_timer (MeshQuicLink * link, guint ms, GSourceFunc func);
+
+/* Queues @frame (taken) on @s; past MESH_PEER_CONNECTION_MAX_QUEUE it is
+ * dropped and the link closed from the main loop (never emits here). */
 static void
 enqueue (MeshQuicLink * link, QStream * s, GBytes * frame)
 {
+  if (link->queue_size + g_bytes_get_size (frame) >
+      MESH_PEER_CONNECTION_MAX_QUEUE) {
+    g_bytes_unref (frame);
+    if (!link->overflow_timer)
+      link->overflow_timer = start_timer (link, 0, on_overflow);
+    return;
+  }
   g_queue_push_tail (&s->pending, frame);
   link->queue_size += g_bytes_get_size (frame);
   if (link->queue_size >= MESH_PEER_CONNECTION_LOW_WATER)
@@ -719,6 +732,7 @@ shut_down (MeshQuicLink * link, gboolean send_error, guint16 code,
   link->close_code = code;
   clear_timer (&link->connect_timer);
   clear_timer (&link->ping_timer);
+  clear_timer (&link->overflow_timer);
   g_cancellable_cancel (link->cancellable);
 
   if (send_error && control_open && !link->silent) {
@@ -800,18 +814,44 @@ start_timer (MeshQuicLink * link, guint ms, GSourceFunc func)
   return source;
 }
 
+static gboolean
+is_pong (GBytes * frame)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (frame, &size);
+
+  return size > MESH_WIRE_LENGTH_SIZE
+      && data[MESH_WIRE_LENGTH_SIZE] == MESH_WIRE_TYPE_PONG;
+}
+
 /* PING and PONG: small, on the control stream. Never emits. */
 static void
 send_control (MeshQuicLink * link, GBytes * frame)
 {
   if (!frame)
     return;
-  if (link->silent || link->state == MESH_PEER_CONNECTION_CLOSED) {
+  if (link->silent || link->state == MESH_PEER_CONNECTION_CLOSED
+      || (is_pong (frame) && !g_queue_is_empty (&link->control->pending))) {
+    /* a PONG waits while QUIC takes nothing of the control stream: one
+     * answer is enough, a PING flood must not grow the queue */
     g_bytes_unref (frame);
     return;
   }
   enqueue (link, link->control, frame);
   flush_stream (link, link->control);
+}
+
+static gboolean
+on_overflow (gpointer user_data)
+{
+  MeshQuicLink *link = g_object_ref (user_data);
+
+  g_clear_pointer (&link->overflow_timer, g_source_unref);
+  close_link (link, MESH_PEER_CONNECTION_ERROR_PROTOCOL, TRUE,
+      MESH_WIRE_CLOSE_TIMEOUT, "over %u bytes queued: the peer does not read",
+      MESH_PEER_CONNECTION_MAX_QUEUE);
+  g_object_unref (link);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean

@@ -18,6 +18,7 @@
 #include <gst/check/gstcheck.h>
 
 #include "../mesh-test-util.h"
+#include "../p2p/mesh-hostile-peer.h"
 #include "mesh-tracker-server.h"
 
 #define N_VIEWERS 3
@@ -372,6 +373,74 @@ GST_START_TEST (test_vod_three_viewers)
         "from the CDN's", i);
     viewer_free (viewers[i]);
   }
+}
+
+GST_END_TEST;
+
+/* Plays @v to EOS within WAIT_S, without a stall, and checks that its
+ * output is the CDN's, byte for byte. */
+static void
+viewer_assert_plays_cdn_stream (Viewer * v, GBytes * expected)
+{
+  GstBus *bus = gst_element_get_bus (v->pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, WAIT_S * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  GByteArray *all = g_byte_array_new ();
+  g_autoptr (GBytes) got = NULL;
+  guint f;
+
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%"
+      GST_PTR_FORMAT, msg);
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+  fail_unless (v->worst_lateness < STALL_NS, "stalled (a fragment %"
+      GST_TIME_FORMAT " late)", GST_TIME_ARGS (v->worst_lateness));
+  viewer_stop (v);
+  for (f = 0; f < v->fragments->len; f++) {
+    GByteArray *fragment = g_ptr_array_index (v->fragments, f);
+    g_byte_array_append (all, fragment->data, fragment->len);
+  }
+  got = g_byte_array_free_to_bytes (all);
+  fail_unless (g_bytes_equal (got, expected), "output differs from the "
+      "CDN's");
+}
+
+/* A viewer that claims every segment first, then serves forged copies of
+ * the right size, or DATA without end, or floods its links with REQUEST
+ * and PING (one mode per run of the loop): the honest viewers play
+ * exactly the CDN's bytes, with no stall, and cut it off. */
+GST_START_TEST (test_hostile_viewer_cannot_corrupt)
+{
+  static const MeshHostileMode modes[] = { MESH_HOSTILE_CORRUPT,
+    MESH_HOSTILE_ENDLESS, MESH_HOSTILE_FLOOD
+  };
+  g_autoptr (GBytes) expected = mesh_test_expected_stream ("ts/v0/index.m3u8");
+  MeshHostilePeer *hostile = mesh_hostile_peer_new
+      (mesh_tracker_server_get_url (tracker), "hostile-swarm",
+      modes[__i__]);
+  Viewer *viewers[2];
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (viewers); i++) {
+    viewers[i] = viewer_start_with ("ts/v0/index.m3u8", "swarm-id",
+        "hostile-swarm", NULL);
+    viewer_wait_fragments (viewers[i], 2);
+  }
+  for (i = 0; i < G_N_ELEMENTS (viewers); i++)
+    viewer_assert_plays_cdn_stream (viewers[i], expected);
+
+  GST_INFO ("hostile peer: served %u forged segments (%" G_GUINT64_FORMAT
+      " bytes), cut off %u times", mesh_hostile_peer_get_n_served (hostile),
+      mesh_hostile_peer_get_bytes_sent (hostile),
+      mesh_hostile_peer_get_n_cut_off (hostile));
+  /* else this test proved nothing */
+  if (modes[__i__] != MESH_HOSTILE_FLOOD)
+    fail_unless (mesh_hostile_peer_get_n_served (hostile) > 0,
+        "nobody asked the hostile peer");
+  fail_unless (mesh_hostile_peer_get_n_cut_off (hostile) > 0);
+  for (i = 0; i < G_N_ELEMENTS (viewers); i++)
+    viewer_free (viewers[i]);
+  mesh_hostile_peer_free (hostile);
 }
 
 GST_END_TEST;
@@ -859,6 +928,7 @@ p2p_suite (void)
   tcase_add_checked_fixture (tc, p2p_setup, p2p_teardown);
   tcase_add_test (tc, test_live_three_viewers);
   tcase_add_test (tc, test_vod_three_viewers);
+  tcase_add_loop_test (tc, test_hostile_viewer_cannot_corrupt, 0, 3);
   tcase_add_test (tc, test_unreachable_tracker_plays_from_cdn);
   tcase_add_test (tc, test_refused_token_plays_from_cdn);
   tcase_add_test (tc, test_tracker_token_admits_viewers);

@@ -1,0 +1,459 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * See mesh-integrity.h. Threads: the owner context only (the fetcher's);
+ * an asynchronous fetch outlives a mesh_integrity_free() only as a Fetch
+ * whose owner is NULL, which its next callback frees.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "mesh-integrity.h"
+
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (mesh_integrity_debug);
+#define GST_CAT_DEFAULT mesh_integrity_debug
+
+#define LIST_NAME "mesh-hashes.json"
+/* The list of a long VOD stream is a few MiB; a larger one is refused
+ * before it is all read (mesh_hash_list_parse() has its own bounds). */
+#define LIST_MAX_BYTES (32 * 1024 * 1024)
+#define READ_SIZE (64 * 1024)
+/* A live list is fetched again at most this often, however many segments
+ * newer than it wait: their verifications share the next fetch. */
+#define MIN_REFRESH_US (250 * G_TIME_SPAN_MILLISECOND)
+/* Without a list, another try after this (a provider may add it). */
+#define RETRY_UNAVAILABLE_S 30
+
+typedef struct _Fetch Fetch;
+
+struct _MeshIntegrity
+{
+  SoupSession *session;
+  GMainContext *context;
+  gchar *list_url;
+  gchar *user_agent;
+  GstStructure *extra_headers;
+  MeshIntegrityStateFunc state_func;
+  gpointer state_data;
+
+  MeshHashList *list;           /* the last one fetched, NULL before */
+  gint64 list_time;             /* when its fetch started, 0 = none */
+  gboolean unavailable;         /* the last fetch failed without a list */
+  Fetch *fetch;                 /* the one running, NULL when none */
+  gint64 last_fetch;            /* when the last one started */
+  GSource *timer;               /* the next fetch, when one is due later */
+  GQueue waiters;               /* Waiter*: need a newer list */
+};
+
+struct _Fetch
+{
+  MeshIntegrity *owner;         /* NULL once the owner is gone */
+  gint64 started;
+  GCancellable *cancellable;
+  SoupMessage *msg;
+  GInputStream *stream;
+  GByteArray *body;
+};
+
+typedef struct
+{
+  gchar *path;                  /* NULL: not under the list's directory */
+  gint64 offset;
+  gboolean whole;
+  GBytes *data;
+  gint64 since;
+  MeshIntegrityResult result;
+  MeshIntegrityFunc func;
+  gpointer user_data;
+  GDestroyNotify notify;
+} Waiter;
+
+static void integrity_fetch (MeshIntegrity * integrity);
+
+/* ------------------------------------------------------------------------ */
+/* Pure */
+
+MeshIntegrityResult
+mesh_integrity_check (const MeshHashList * list, const gchar * path,
+    gint64 offset, gboolean whole, GBytes * data)
+{
+  guint8 want[32], got[32];
+  gsize len = sizeof (got), size;
+  const guint8 *bytes = g_bytes_get_data (data, &size);
+  g_autoptr (GChecksum) sha = NULL;
+
+  if (!list || !path || !mesh_hash_list_lookup (list, path, whole ? 0 : offset,
+          whole ? -1 : (gint64) size, want))
+    return MESH_INTEGRITY_UNVERIFIABLE;
+  sha = g_checksum_new (G_CHECKSUM_SHA256);
+  g_checksum_update (sha, bytes, size);
+  g_checksum_get_digest (sha, got, &len);
+  return memcmp (want, got, sizeof (want)) == 0 ? MESH_INTEGRITY_VERIFIED :
+      MESH_INTEGRITY_MISMATCH;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Verifications */
+
+static void
+waiter_free (Waiter * w)
+{
+  if (w->notify)
+    w->notify (w->user_data);
+  g_free (w->path);
+  g_bytes_unref (w->data);
+  g_free (w);
+}
+
+static gboolean
+waiter_report (gpointer data)
+{
+  Waiter *w = data;
+
+  w->func (w->result, w->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Calls back with @result from the main loop, then frees @w. */
+static void
+waiter_done (MeshIntegrity * integrity, Waiter * w, MeshIntegrityResult result)
+{
+  GSource *source = g_idle_source_new ();
+
+  w->result = result;
+  g_source_set_callback (source, waiter_report, w,
+      (GDestroyNotify) waiter_free);
+  g_source_attach (source, integrity->context);
+  g_source_unref (source);
+}
+
+/* Whether @w can be decided with the list at hand: it has the digest, or
+ * it is newer than @w's segment, so no later one will say more. */
+static gboolean
+waiter_decidable (MeshIntegrity * integrity, Waiter * w,
+    MeshIntegrityResult * result)
+{
+  *result = mesh_integrity_check (integrity->list, w->path, w->offset,
+      w->whole, w->data);
+  return *result != MESH_INTEGRITY_UNVERIFIABLE || !w->path
+      || integrity->unavailable
+      || (integrity->list_time > 0 && integrity->list_time >= w->since);
+}
+
+/* A fetch ended: the verifications it can decide are decided; those newer
+ * than it (it began before their segment) wait for the next, unless it
+ * failed (@failed): no list would come soon. */
+static void
+waiters_decide (MeshIntegrity * integrity, gboolean failed)
+{
+  GQueue waiting = G_QUEUE_INIT;
+  Waiter *w;
+
+  while ((w = g_queue_pop_head (&integrity->waiters))) {
+    MeshIntegrityResult result;
+
+    if (waiter_decidable (integrity, w, &result) || failed)
+      waiter_done (integrity, w, result);
+    else
+      g_queue_push_tail (&waiting, w);
+  }
+  integrity->waiters = waiting;
+  if (!g_queue_is_empty (&integrity->waiters))
+    integrity_fetch (integrity);
+}
+
+void
+mesh_integrity_verify (MeshIntegrity * integrity, const gchar * url,
+    gint64 offset, gboolean whole, GBytes * data, gint64 since,
+    MeshIntegrityFunc func, gpointer user_data, GDestroyNotify notify)
+{
+  Waiter *w = g_new0 (Waiter, 1);
+  MeshIntegrityResult result;
+
+  w->path = mesh_hash_list_path_for_uri (integrity->list_url, url);
+  w->offset = offset;
+  w->whole = whole;
+  w->data = g_bytes_ref (data);
+  w->since = since;
+  w->func = func;
+  w->user_data = user_data;
+  w->notify = notify;
+  if (waiter_decidable (integrity, w, &result)) {
+    GST_LOG ("%s: %s", url, result == MESH_INTEGRITY_VERIFIED ? "verified" :
+        result == MESH_INTEGRITY_MISMATCH ? "MISMATCH" : "no digest");
+    waiter_done (integrity, w, result);
+    return;
+  }
+  GST_LOG ("%s: newer than the list, fetching it again", url);
+  g_queue_push_tail (&integrity->waiters, w);
+  integrity_fetch (integrity);
+}
+
+gboolean
+mesh_integrity_may_use_peers (MeshIntegrity * integrity)
+{
+  return !integrity->unavailable;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fetching the list */
+
+static void
+fetch_free (Fetch * f)
+{
+  g_clear_object (&f->cancellable);
+  g_clear_object (&f->msg);
+  g_clear_object (&f->stream);
+  if (f->body)
+    g_byte_array_unref (f->body);
+  g_free (f);
+}
+
+static void
+integrity_set_available (MeshIntegrity * integrity, gboolean available,
+    const gchar * why)
+{
+  if (integrity->unavailable == !available)
+    return;
+  integrity->unavailable = !available;
+  if (integrity->state_func)
+    integrity->state_func (available, why, integrity->state_data);
+}
+
+static gboolean
+on_retry_timer (gpointer data)
+{
+  MeshIntegrity *integrity = data;
+
+  g_clear_pointer (&integrity->timer, g_source_unref);
+  integrity_fetch (integrity);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+integrity_fetch_later (MeshIntegrity * integrity, guint ms)
+{
+  gint64 when = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
+
+  if (integrity->timer && g_source_get_ready_time (integrity->timer) <= when)
+    return;
+  if (integrity->timer) {
+    g_source_destroy (integrity->timer);
+    g_source_unref (integrity->timer);
+  }
+  integrity->timer = g_timeout_source_new (ms);
+  g_source_set_callback (integrity->timer, on_retry_timer, integrity, NULL);
+  g_source_attach (integrity->timer, integrity->context);
+}
+
+/* The fetch ended with @json (NULL: failed, @error says why). */
+static void
+fetch_done (Fetch * f, GBytes * json, const gchar * error)
+{
+  MeshIntegrity *integrity = f->owner;
+  g_autoptr (GError) parse_error = NULL;
+  MeshHashList *list = NULL;
+
+  integrity->fetch = NULL;
+  if (json && !(list = mesh_hash_list_parse (json, &parse_error)))
+    error = parse_error->message;
+  if (list) {
+    GST_DEBUG ("%s: %u files", integrity->list_url,
+        mesh_hash_list_get_n_files (list));
+    g_clear_pointer (&integrity->list, mesh_hash_list_unref);
+    integrity->list = list;
+    integrity->list_time = f->started;
+    integrity_set_available (integrity, TRUE, NULL);
+  } else {
+    g_autofree gchar *why = g_strdup_printf ("cannot use %s: %s",
+        integrity->list_url, error);
+
+    GST_WARNING ("%s", why);
+    if (!integrity->list) {
+      integrity_set_available (integrity, FALSE, why);
+      integrity_fetch_later (integrity, RETRY_UNAVAILABLE_S * 1000);
+    }
+  }
+  fetch_free (f);
+  waiters_decide (integrity, list == NULL);
+}
+
+static void fetch_read_next (Fetch * f);
+
+static void
+on_fetch_read (GObject * source, GAsyncResult * result, gpointer data)
+{
+  Fetch *f = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) chunk = g_input_stream_read_bytes_finish
+      (G_INPUT_STREAM (source), result, &error);
+
+  if (!f->owner) {
+    fetch_free (f);
+    return;
+  }
+  if (!chunk) {
+    fetch_done (f, NULL, error->message);
+    return;
+  }
+  if (g_bytes_get_size (chunk) == 0) {
+    g_autoptr (GBytes) json = g_byte_array_free_to_bytes (f->body);
+
+    f->body = NULL;
+    fetch_done (f, json, NULL);
+    return;
+  }
+  if (f->body->len + g_bytes_get_size (chunk) > LIST_MAX_BYTES) {
+    fetch_done (f, NULL, "larger than " G_STRINGIFY (LIST_MAX_BYTES)
+        " bytes");
+    return;
+  }
+  g_byte_array_append (f->body, g_bytes_get_data (chunk, NULL),
+      g_bytes_get_size (chunk));
+  fetch_read_next (f);
+}
+
+static void
+fetch_read_next (Fetch * f)
+{
+  g_input_stream_read_bytes_async (f->stream, READ_SIZE, G_PRIORITY_DEFAULT,
+      f->cancellable, on_fetch_read, f);
+}
+
+static void
+on_fetch_sent (GObject * source, GAsyncResult * result, gpointer data)
+{
+  Fetch *f = data;
+  g_autoptr (GError) error = NULL;
+  guint status;
+
+  f->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (!f->owner) {
+    fetch_free (f);
+    return;
+  }
+  if (!f->stream) {
+    fetch_done (f, NULL, error->message);
+    return;
+  }
+  status = soup_message_get_status (f->msg);
+  if (!SOUP_STATUS_IS_SUCCESSFUL (status)) {
+    g_autofree gchar *why = g_strdup_printf ("HTTP %u %s", status,
+        GST_STR_NULL (soup_message_get_reason_phrase (f->msg)));
+
+    fetch_done (f, NULL, why);
+    return;
+  }
+  f->body = g_byte_array_new ();
+  fetch_read_next (f);
+}
+
+static gboolean
+add_extra_header (GQuark field, const GValue * value, gpointer headers)
+{
+  if (G_VALUE_HOLDS_STRING (value))
+    soup_message_headers_append (headers, g_quark_to_string (field),
+        g_value_get_string (value));
+  return TRUE;
+}
+
+/* Starts a fetch of the list, unless one runs or the last began less than
+ * MIN_REFRESH_US ago (then one is due then). */
+static void
+integrity_fetch (MeshIntegrity * integrity)
+{
+  gint64 now = g_get_monotonic_time ();
+  SoupMessageHeaders *headers;
+  Fetch *f;
+
+  if (integrity->fetch)
+    return;
+  if (integrity->last_fetch > 0 && now - integrity->last_fetch < MIN_REFRESH_US) {
+    integrity_fetch_later (integrity, (integrity->last_fetch +
+            MIN_REFRESH_US - now) / 1000 + 1);
+    return;
+  }
+  if (integrity->timer) {
+    g_source_destroy (integrity->timer);
+    g_clear_pointer (&integrity->timer, g_source_unref);
+  }
+  f = g_new0 (Fetch, 1);
+  f->owner = integrity;
+  f->started = integrity->last_fetch = now;
+  f->cancellable = g_cancellable_new ();
+  f->msg = soup_message_new (SOUP_METHOD_GET, integrity->list_url);
+  if (!f->msg) {
+    fetch_done (f, NULL, "not a valid URL");
+    return;
+  }
+  headers = soup_message_get_request_headers (f->msg);
+  soup_message_headers_replace (headers, "User-Agent", integrity->user_agent);
+  /* a live list changes with every segment */
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  if (integrity->extra_headers)
+    gst_structure_foreach (integrity->extra_headers, add_extra_header, headers);
+  integrity->fetch = f;
+  GST_DEBUG ("fetching %s", integrity->list_url);
+  soup_session_send_async (integrity->session, f->msg, G_PRIORITY_DEFAULT,
+      f->cancellable, on_fetch_sent, f);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Life cycle */
+
+MeshIntegrity *
+mesh_integrity_new (SoupSession * session, const gchar * manifest_url,
+    const gchar * user_agent, const GstStructure * extra_headers,
+    MeshIntegrityStateFunc state_func, gpointer user_data)
+{
+  MeshIntegrity *integrity = g_new0 (MeshIntegrity, 1);
+
+  GST_DEBUG_CATEGORY_INIT (mesh_integrity_debug, "meshintegrity", 0,
+      "gst-mesh segment verification");
+  integrity->session = g_object_ref (session);
+  integrity->context = g_main_context_ref_thread_default ();
+  integrity->list_url = g_uri_resolve_relative (manifest_url, LIST_NAME,
+      G_URI_FLAGS_ENCODED, NULL);
+  if (!integrity->list_url)
+    integrity->list_url = g_strdup (LIST_NAME);
+  integrity->user_agent = g_strdup (user_agent);
+  integrity->extra_headers = extra_headers ?
+      gst_structure_copy (extra_headers) : NULL;
+  integrity->state_func = state_func;
+  integrity->state_data = user_data;
+  g_queue_init (&integrity->waiters);
+  integrity_fetch (integrity);
+  return integrity;
+}
+
+void
+mesh_integrity_free (MeshIntegrity * integrity)
+{
+  if (!integrity)
+    return;
+  if (integrity->fetch) {
+    /* its callback frees it */
+    integrity->fetch->owner = NULL;
+    g_cancellable_cancel (integrity->fetch->cancellable);
+  }
+  if (integrity->timer) {
+    g_source_destroy (integrity->timer);
+    g_source_unref (integrity->timer);
+  }
+  /* what waits for a newer list is decided without it */
+  g_clear_pointer (&integrity->list, mesh_hash_list_unref);
+  integrity->list_time = G_MAXINT64;
+  waiters_decide (integrity, TRUE);
+  g_object_unref (integrity->session);
+  g_main_context_unref (integrity->context);
+  g_free (integrity->list_url);
+  g_free (integrity->user_agent);
+  if (integrity->extra_headers)
+    gst_structure_free (integrity->extra_headers);
+  g_free (integrity);
+}

@@ -1,0 +1,75 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * MeshIntegrity: verifies segments that came from peers against the
+ * SHA-256 digests their content provider publishes next to the manifest
+ * (`mesh-hashes.json`, written by mesh-hashes; docs/hash-list.md). The list
+ * comes from the CDN, never from peers, and is fetched again when a segment
+ * newer than it needs verifying (a live stream's list grows with it).
+ *
+ * Threads: one owner, the MeshFetcher's thread and GMainContext (the
+ * thread-default one at creation), where its SoupSession lives; callbacks
+ * are called there, from the main loop. The pure functions at the end may
+ * be called from anywhere.
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+
+#include "mesh-hash-list.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  MESH_INTEGRITY_VERIFIED,      /* the digest matches */
+  MESH_INTEGRITY_MISMATCH,      /* it does not: the bytes are forged */
+  MESH_INTEGRITY_UNVERIFIABLE,  /* no digest for it: not accepted either */
+} MeshIntegrityResult;
+
+typedef struct _MeshIntegrity MeshIntegrity;
+
+/* @available FALSE: no list could be had (@why says why, for people);
+ * TRUE: a list came after all. */
+typedef void (*MeshIntegrityStateFunc) (gboolean available, const gchar * why,
+    gpointer user_data);
+typedef void (*MeshIntegrityFunc) (MeshIntegrityResult result,
+    gpointer user_data);
+
+/* Starts fetching `mesh-hashes.json` from the directory of @manifest_url
+ * with @session, sending @user_agent and @extra_headers (may be NULL; the
+ * list lives on the manifest's origin). */
+MeshIntegrity *mesh_integrity_new (SoupSession * session,
+    const gchar * manifest_url, const gchar * user_agent,
+    const GstStructure * extra_headers, MeshIntegrityStateFunc state_func,
+    gpointer user_data);
+
+/* Stops; verifications waiting for a newer list are decided UNVERIFIABLE
+ * (from the main loop, as ever). */
+void mesh_integrity_free (MeshIntegrity * integrity);
+
+/* FALSE once the list proved unavailable: peers cannot be used. TRUE while
+ * the first fetch runs (what peers deliver meanwhile waits for it). */
+gboolean mesh_integrity_may_use_peers (MeshIntegrity * integrity);
+
+/* Verifies @data, the bytes from @offset of @url (@whole: all of the file,
+ * else a byte range of @data's size), a segment first asked of peers at
+ * @since (monotonic): with the list at hand when it has the digest, else
+ * once the list was fetched again if the one at hand is older than @since,
+ * else UNVERIFIABLE. @func comes from the main loop, never from this call;
+ * @notify (may be NULL) is called on @user_data once @func was, or the
+ * verification dropped. */
+void mesh_integrity_verify (MeshIntegrity * integrity, const gchar * url,
+    gint64 offset, gboolean whole, GBytes * data, gint64 since,
+    MeshIntegrityFunc func, gpointer user_data, GDestroyNotify notify);
+
+/* Pure: @data, the resource the list names @path (see
+ * mesh_hash_list_path_for_uri(): on the list's origin, under its
+ * directory), checked against @list's digest for it (see
+ * mesh_integrity_verify() for @offset and @whole). */
+MeshIntegrityResult mesh_integrity_check (const MeshHashList * list,
+    const gchar * path, gint64 offset, gboolean whole, GBytes * data);
+
+G_END_DECLS
