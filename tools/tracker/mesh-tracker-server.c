@@ -50,6 +50,7 @@
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #define ANNOUNCE_PATH "/announce"
@@ -65,6 +66,10 @@
  * most libsoup takes in one frame), without completing a message: frame
  * headers and a few pings */
 #define UNFRAMED_SLACK 4096
+/* connections the kernel holds for us to accept (GLib's default is 10: a
+ * crowd reconnecting at once would see its SYNs dropped, and retry after
+ * 1, 3, 7 s...); the kernel caps it at net.core.somaxconn */
+#define LISTEN_BACKLOG 4096
 /* RFC 6455 close codes */
 #define CLOSE_POLICY_VIOLATION SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION
 #define CLOSE_GOING_AWAY SOUP_WEBSOCKET_CLOSE_GOING_AWAY
@@ -1834,9 +1839,30 @@ handle_other (SoupServer * soup, SoupServerMessage * msg, const char *path,
 /* ------------------------------------------------------------------------ */
 /* Server thread and life cycle                                             */
 
+/* A socket bound to @address and listening, with our backlog. */
+static GSocket *
+listening_socket (GSocketAddress * address, GError ** error)
+{
+  GSocketFamily family = g_socket_address_get_family (address);
+  g_autoptr (GSocket) socket = g_socket_new (family, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_DEFAULT, error);
+
+  if (!socket)
+    return NULL;
+  /* "::" is IPv6 alone, as soup_server_listen() has it */
+  if (family == G_SOCKET_FAMILY_IPV6)
+    g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, TRUE, NULL);
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, address, TRUE, error)
+      || !g_socket_listen (socket, error))
+    return NULL;
+  return g_steal_pointer (&socket);
+}
+
 static gboolean
 server_listen (MeshTrackerServer * server, GError ** error)
 {
+  g_autoptr (GSocket) socket = NULL;
   g_autoptr (GSocketAddress) address = NULL;
   GSList *uris;
   const gchar *url_host;
@@ -1859,7 +1885,8 @@ server_listen (MeshTrackerServer * server, GError ** error)
       server, NULL);
   g_signal_connect (server->soup, "request-started",
       G_CALLBACK (on_request_started), server);
-  if (!soup_server_listen (server->soup, address, 0, error))
+  socket = listening_socket (address, error);
+  if (!socket || !soup_server_listen_socket (server->soup, socket, 0, error))
     return FALSE;
 
   uris = soup_server_get_uris (server->soup);
