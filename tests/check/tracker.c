@@ -1471,6 +1471,29 @@ GST_START_TEST (test_unfinished_message)
 
 GST_END_TEST;
 
+/* A client that does not answer the tracker's close frame is let go after
+ * 3 s, before libsoup's own 5 s timer (which it never frees once fired). */
+GST_START_TEST (test_close_not_answered)
+{
+  g_autoptr (GSocketConnection) mute = NULL;
+  g_autoptr (GBytes) garbage = client_frame ("{oops");
+  gint64 start, waited;
+  guint i;
+
+  start_default_tracker ();
+  mute = deaf_client_new ("s", "peer-mute01");
+  start = g_get_monotonic_time ();
+  /* the 11th is fatal: error, then a close frame it never answers */
+  for (i = 0; i <= MESH_TRACKER_DEFAULT_MAX_BAD_MESSAGES; i++)
+    fail_unless (raw_try_write (mute, garbage));
+  fail_unless (raw_wait_closed (mute));
+  waited = g_get_monotonic_time () - start;
+  fail_unless (waited >= 2 * G_USEC_PER_SEC && waited < 4500 * 1000,
+      "closed after %" G_GINT64_FORMAT " ms", waited / 1000);
+}
+
+GST_END_TEST;
+
 /* permessage-deflate would cost some 100 KiB per connection: not offered. */
 GST_START_TEST (test_no_compression)
 {
@@ -2361,6 +2384,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_client_that_does_not_read);
   tcase_add_test (tc, test_pings_without_reading);
   tcase_add_test (tc, test_unfinished_message);
+  tcase_add_test (tc, test_close_not_answered);
   tcase_add_test (tc, test_no_compression);
   tcase_add_test (tc, test_small_flood);
   tcase_add_test (tc, test_start_errors);

@@ -70,6 +70,9 @@
  * crowd reconnecting at once would see its SYNs dropped, and retry after
  * 1, 3, 7 s...); the kernel caps it at net.core.somaxconn */
 #define LISTEN_BACKLOG 4096
+/* how long a client has to answer our close frame; libsoup would wait 5 s
+ * and then leak its timer (see on_peer_deadline()) */
+#define CLOSE_GRACE_US (3 * G_USEC_PER_SEC)
 /* RFC 6455 close codes */
 #define CLOSE_POLICY_VIOLATION SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION
 #define CLOSE_GOING_AWAY SOUP_WEBSOCKET_CLOSE_GOING_AWAY
@@ -161,6 +164,7 @@ struct _Peer
   MeshTrackerServer *server;
   SoupWebsocketConnection *ws;
   MeshTrackerStream *stream;    /* what ws runs on */
+  GSocket *socket;              /* under stream, to end a close */
   Address *address;
   gchar *id;                    /* NULL until joined */
   Swarm *swarm;                 /* NULL until joined and after leaving */
@@ -971,6 +975,7 @@ peer_free (gpointer data)
   g_signal_handlers_disconnect_by_data (peer->ws, peer);
   g_object_unref (peer->ws);
   g_object_unref (peer->stream);
+  g_clear_object (&peer->socket);
   if (peer->timeout_source) {
     g_source_destroy (peer->timeout_source);
     g_source_unref (peer->timeout_source);
@@ -1000,6 +1005,8 @@ peer_close (Peer * peer, DisconnectReason reason, gushort code,
 
   peer_detach (peer);
   peer->closing = TRUE;
+  g_source_set_ready_time (peer->timeout_source, g_get_monotonic_time () +
+      CLOSE_GRACE_US);
   STATS_LOCKED (server, {
         server->stats.disconnects++;
         server->disconnects_by_reason[reason]++;
@@ -1086,8 +1093,22 @@ static GSourceFuncs deadline_funcs = {
   NULL, NULL, deadline_dispatch, NULL, NULL, NULL
 };
 
+/* A client that did not answer our close frame in CLOSE_GRACE_US: the
+ * socket's reading side is shut, libsoup reads its end and closes. (Left to
+ * itself, libsoup waits 5 s, closes, and never frees the timer it waited
+ * with: some 110 bytes per client that ignores a close, libsoup 3.2 to
+ * 3.6 at least.) */
+static void
+peer_end_close (Peer * peer)
+{
+  g_source_set_ready_time (peer->timeout_source, -1);
+  if (peer->socket)
+    g_socket_shutdown (peer->socket, TRUE, FALSE, NULL);
+}
+
 /* The deadline is re-armed lazily: a message only updates last_seen, and
- * this moves the ready time when it finds the peer was heard from since. */
+ * this moves the ready time when it finds the peer was heard from since.
+ * Once the peer is closing, it is the deadline of its close. */
 static gboolean
 on_peer_deadline (gpointer data)
 {
@@ -1095,7 +1116,7 @@ on_peer_deadline (gpointer data)
   gint64 deadline = peer->last_seen + peer->server->timeout_us;
 
   if (peer->closing) {
-    g_source_set_ready_time (peer->timeout_source, -1);
+    peer_end_close (peer);
     return G_SOURCE_CONTINUE;
   }
   if (g_get_monotonic_time () < deadline) {
@@ -1393,7 +1414,7 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
 /* Takes @address (a connection of it is counted already). */
 static Peer *
 peer_new (MeshTrackerServer * server, SoupWebsocketConnection * ws,
-    MeshTrackerStream * stream, Address * address)
+    MeshTrackerStream * stream, GSocket * socket, Address * address)
 {
   Peer *peer = g_new0 (Peer, 1);
   gint64 now = g_get_monotonic_time ();
@@ -1401,6 +1422,7 @@ peer_new (MeshTrackerServer * server, SoupWebsocketConnection * ws,
   peer->server = server;
   peer->ws = ws;
   peer->stream = stream;
+  peer->socket = socket ? g_object_ref (socket) : NULL;
   peer->address = address;
   peer->knows = g_hash_table_new (g_direct_hash, g_direct_equal);
   peer->known_by = g_hash_table_new (g_direct_hash, g_direct_equal);
@@ -1660,7 +1682,7 @@ on_upgraded (SoupServerMessage * msg, gpointer data)
           (msg), "Origin"), soup_message_headers_get_one (response,
           "Sec-WebSocket-Protocol"), NULL);
 
-  peer = peer_new (server, ws, stream, address);
+  peer = peer_new (server, ws, stream, socket, address);
   g_hash_table_add (server->connections, peer);
   stats_update_sizes (server);
   if (server->stopping)
@@ -1949,6 +1971,12 @@ begin_shutdown (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+close_stream_now (gpointer key, gpointer value, gpointer data)
+{
+  mesh_tracker_stream_close_now (((Peer *) key)->stream);
+}
+
 static gpointer
 server_thread (gpointer data)
 {
@@ -1975,7 +2003,11 @@ server_thread (gpointer data)
     g_clear_pointer (&server->sweep_source, g_source_unref);
   }
 
-  /* the peers that did not close in time (all are out of their swarms) */
+  /* the peers that did not close in time (all are out of their swarms):
+   * what waits for their queues to drain is over, and libsoup lets them go
+   * once it has seen it */
+  g_hash_table_foreach (server->connections, close_stream_now, NULL);
+  while (g_main_context_iteration (server->context, FALSE));
   g_hash_table_remove_all (server->connections);
   g_hash_table_remove_all (server->swarms);
   g_hash_table_remove_all (server->pending);

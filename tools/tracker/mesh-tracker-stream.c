@@ -561,6 +561,15 @@ mesh_tracker_stream_get_queued (MeshTrackerStream * stream)
   return output_queued (stream->output);
 }
 
+void
+mesh_tracker_stream_close_now (MeshTrackerStream * stream)
+{
+  g_return_if_fail (MESH_IS_TRACKER_STREAM (stream));
+
+  if (stream->output->closing)
+    stream_finish_close (g_steal_pointer (&stream->output->closing));
+}
+
 MeshTrackerStreamFault
 mesh_tracker_stream_get_fault (MeshTrackerStream * stream)
 {

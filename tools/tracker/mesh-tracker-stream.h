@@ -53,6 +53,10 @@ void mesh_tracker_stream_note_message (MeshTrackerStream * stream);
 /* Bytes written that the socket has not taken yet. */
 gsize mesh_tracker_stream_get_queued (MeshTrackerStream * stream);
 
+/* Ends a close that waits for the queue to drain now (the queue is
+ * dropped); for a server that stops. */
+void mesh_tracker_stream_close_now (MeshTrackerStream * stream);
+
 /* Which bound, if any, made the stream fail. */
 MeshTrackerStreamFault mesh_tracker_stream_get_fault (MeshTrackerStream *
     stream);
