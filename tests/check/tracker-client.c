@@ -986,6 +986,71 @@ GST_START_TEST (test_token)
 
 GST_END_TEST;
 
+/* A report reaches the tracker; the peer it removes is told why and does
+ * not come back (its id is refused), and the others see it leave. */
+GST_START_TEST (test_report_and_banned)
+{
+  MeshTrackerConfig config = { 0, };
+  MeshTrackerStats stats;
+  Recorder *a, *b, *idle;
+
+  config.report_threshold = 1;
+  start_tracker (&config);
+  a = join ("peer-reporter", TRUE);
+  b = join ("peer-reported", TRUE);
+
+  /* not joined, or no peer id: nothing is sent */
+  idle = recorder_new (mesh_tracker_server_get_url (tracker), "peer-idle001",
+      FALSE);
+  mesh_signaller_report (MESH_SIGNALLER (idle->client), "peer-reported",
+      "not joined");
+  mesh_signaller_report (MESH_SIGNALLER (a->client), "not an id!", "x");
+
+  mesh_signaller_report (MESH_SIGNALLER (a->client), "peer-reported",
+      "segment 7: sha-256 mismatch");
+  WAIT_UNTIL (b->unusable == 1, WAIT_MS);
+  fail_unless (g_error_matches (b->unusable_error, MESH_SIGNALLER_ERROR,
+          MESH_SIGNALLER_ERROR_REFUSED), "%s", b->unusable_error->message);
+  fail_unless_equals_string (b->error_code, "banned");
+  WAIT_UNTIL (contains (a->peer_left, "peer-reported"), WAIT_MS);
+
+  mesh_tracker_server_get_stats (tracker, &stats);
+  fail_unless_equals_int (stats.reports, 1);
+  /* the ban is the only error: the malformed report was never sent */
+  fail_unless_equals_int (stats.errors, 1);
+  run_for (20 * TEST_BACKOFF_MS);
+  fail_unless_equals_int (b->disconnected, 1);
+  mesh_tracker_server_get_stats (tracker, &stats);
+  fail_unless_equals_int (stats.joins, 2);
+}
+
+GST_END_TEST;
+
+/* A join with an id in use is refused, not a takeover: the client tries
+ * again until the id is free (its own previous connection, usually). */
+GST_START_TEST (test_peer_id_taken_retries)
+{
+  Recorder *owner, *twin;
+
+  start_default_tracker ();
+  owner = join ("peer-twin0001", FALSE);
+  twin = recorder_new (mesh_tracker_server_get_url (tracker),
+      "peer-twin0001", FALSE);
+  mesh_tracker_client_start (twin->client);
+  WAIT_UNTIL (twin->disconnected >= 2, WAIT_MS);
+  fail_unless_equals_string (twin->error_code, "peer-id-taken");
+  fail_unless (twin->error_fatal);
+  fail_if (twin->unusable && g_error_matches (twin->unusable_error,
+          MESH_SIGNALLER_ERROR, MESH_SIGNALLER_ERROR_REFUSED));
+  fail_unless (mesh_tracker_client_is_joined (owner->client));
+  fail_unless_equals_int (owner->disconnected, 0);
+
+  mesh_tracker_client_stop (owner->client);
+  WAIT_UNTIL (twin->joined == 1, WAIT_MS);
+}
+
+GST_END_TEST;
+
 static const gchar *const swarm_full_script[] = {
   "{\"type\":\"error\",\"code\":\"swarm-full\",\"message\":\"this swarm "
       "has too many peers\",\"fatal\":true}",
@@ -1161,6 +1226,8 @@ tracker_client_suite (void)
   tcase_add_test (tc, test_join_refused_as_malformed);
   tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_token);
+  tcase_add_test (tc, test_report_and_banned);
+  tcase_add_test (tc, test_peer_id_taken_retries);
   tcase_add_test (tc, test_unusable_refused_join);
   tcase_add_test (tc, test_unusable_silent_tracker);
   tcase_add_test (tc, test_unusable_lost_tracker);

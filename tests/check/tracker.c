@@ -22,6 +22,7 @@
 #include <gst/check/gstcheck.h>
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "mesh-tracker-server.h"
@@ -451,6 +452,49 @@ tracker_stats (void)
   return stats;
 }
 
+static gboolean
+keep_polling (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Waits for the tracker's counters to pass @condition: they change on the
+ * tracker's thread, which tells nobody, so they are looked at every few
+ * ms, until a deadline. */
+static gboolean
+stats_reach (gboolean (*condition) (const MeshTrackerStats * stats),
+    guint timeout_ms)
+{
+  GSource *tick = g_timeout_source_new (5);
+  MeshTrackerStats stats = tracker_stats ();
+
+  g_source_set_callback (tick, keep_polling, NULL, NULL);
+  g_source_attach (tick, context);
+  MESH_TEST_ITERATE_UNTIL (context, (stats = tracker_stats (),
+          condition (&stats)), timeout_ms);
+  g_source_destroy (tick);
+  g_source_unref (tick);
+  return condition (&stats);
+}
+
+static gboolean
+nothing_pending (const MeshTrackerStats * stats)
+{
+  return stats->pending == 0;
+}
+
+static gboolean
+one_pending (const MeshTrackerStats * stats)
+{
+  return stats->pending == 1;
+}
+
+static gboolean
+someone_disconnected (const MeshTrackerStats * stats)
+{
+  return stats->disconnects > 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* HTTP                                                                     */
 
@@ -873,12 +917,12 @@ GST_START_TEST (test_heartbeat_timeout)
 
 GST_END_TEST;
 
-GST_START_TEST (test_duplicate_peer_replaced)
+/* A join with an id in use is refused: the owner keeps its place. */
+GST_START_TEST (test_duplicate_peer_refused)
 {
-  Client *a, *b, *a2;
+  Client *a, *b, *a2, *a3;
   g_autoptr (JsonNode) welcome = NULL;
   g_autoptr (JsonNode) msg = NULL;
-  g_auto (GStrv) ids = NULL;
 
   start_default_tracker ();
   a = joined_client ("s", "peer-aaaa");
@@ -887,25 +931,25 @@ GST_START_TEST (test_duplicate_peer_replaced)
   client_drop_pending (b);
 
   a2 = client_new ();
-  welcome = client_join (a2, "s", "peer-aaaa");
-  ids = peer_list (welcome);
-  fail_unless_equals_int (g_strv_length (ids), 1);
-  fail_unless_equals_string (ids[0], "peer-bbbb");
+  client_send (a2, "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
+      "\"peer\":\"peer-aaaa\"}");
+  client_expect_error (a2, "peer-id-taken", TRUE);
+  client_expect_close (a2, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
 
-  client_expect_error (a, "replaced", TRUE);
-  client_expect_close (a, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
-  /* b sees the old connection go and the new one come */
-  msg = client_expect (b, "peer-left");
-  fail_unless_equals_string (member_string (msg, "peer"), "peer-aaaa");
-  g_clear_pointer (&msg, json_node_unref);
-  msg = client_expect (b, "peer-joined");
-  fail_unless_equals_string (member_string (msg, "peer"), "peer-aaaa");
-  g_clear_pointer (&msg, json_node_unref);
-
-  /* and the new one is reachable under the id */
+  /* nobody heard of it; the owner is still reachable under its id */
+  client_expect_quiet (a);
+  client_expect_quiet (b);
+  fail_if (a->closed);
   client_send (b, "{\"type\":\"signal\",\"to\":\"peer-aaaa\",\"data\":\"hi\"}");
-  msg = client_expect (a2, "signal");
+  msg = client_expect (a, "signal");
   fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 2);
+
+  /* once the owner is gone, the id is free (in another swarm, always) */
+  joined_client ("t", "peer-aaaa");
+  client_send (a, "{\"type\":\"leave\"}");
+  client_expect_close (a, SOUP_WEBSOCKET_CLOSE_NORMAL);
+  a3 = client_new ();
+  welcome = client_join (a3, "s", "peer-aaaa");
 }
 
 GST_END_TEST;
@@ -1073,16 +1117,18 @@ GST_START_TEST (test_oversize_message)
 
 GST_END_TEST;
 
-/* A masked client text frame (RFC 6455 5.2) of @text. */
+/* A masked client frame (RFC 6455 5.2): @opcode (1 text, 0 continuation,
+ * 9 ping), FIN set unless @more follow. */
 static GBytes *
-client_frame (const gchar * text)
+raw_frame (guint8 opcode, gboolean more, const void *payload, gsize size)
 {
   const guint8 mask[4] = { 0x12, 0x34, 0x56, 0x78 };
-  gsize size = strlen (text), i;
-  GByteArray *frame = g_byte_array_new ();
+  const guint8 *bytes = payload;
+  GByteArray *frame = g_byte_array_sized_new (size + 8);
   guint8 header[4];
+  gsize i;
 
-  header[0] = 0x81;             /* FIN, text */
+  header[0] = (more ? 0 : 0x80) | opcode;
   if (size < 126) {
     header[1] = 0x80 | size;
     g_byte_array_append (frame, header, 2);
@@ -1095,44 +1141,80 @@ client_frame (const gchar * text)
   }
   g_byte_array_append (frame, mask, 4);
   for (i = 0; i < size; i++) {
-    guint8 byte = text[i] ^ mask[i % 4];
+    guint8 byte = bytes[i] ^ mask[i % 4];
 
     g_byte_array_append (frame, &byte, 1);
   }
   return g_byte_array_free_to_bytes (frame);
 }
 
-/* A WebSocket client that joins @swarm as @peer and then never reads: a
- * plain TCP connection, the handshake done by hand (blocking; the tracker
- * has a thread of its own). */
+static GBytes *
+client_frame (const gchar * text)
+{
+  return raw_frame (1, FALSE, text, strlen (text));
+}
+
+/* A plain TCP connection to the tracker, blocking (the tracker has a thread
+ * of its own), every wait bounded by a 10 s timeout. */
 static GSocketConnection *
-deaf_client_new (const gchar * swarm, const gchar * peer)
+raw_connect (void)
 {
   g_autoptr (GSocketClient) socket_client = g_socket_client_new ();
   g_autoptr (GError) error = NULL;
-  g_autofree gchar *request = NULL;
-  g_autofree gchar *join = NULL;
-  g_autoptr (GBytes) frame = NULL;
-  GString *response = g_string_new (NULL);
   GSocketConnection *conn;
-  GInputStream *in;
-  GOutputStream *out;
-  guint port = mesh_tracker_server_get_port (tracker);
 
-  conn = g_socket_client_connect_to_host (socket_client, "127.0.0.1", port,
-      NULL, &error);
+  conn = g_socket_client_connect_to_host (socket_client, "127.0.0.1",
+      mesh_tracker_server_get_port (tracker), NULL, &error);
   fail_unless (conn != NULL, "connect: %s", error ? error->message : "");
-  in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
-  out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), 10);
+  return conn;
+}
 
-  request = g_strdup_printf ("GET /announce HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+static void
+raw_write (GSocketConnection * conn, gconstpointer data, gsize size)
+{
+  g_autoptr (GError) error = NULL;
+
+  fail_unless (g_output_stream_write_all (g_io_stream_get_output_stream
+          (G_IO_STREAM (conn)), data, size, NULL, NULL, &error), "write: %s",
+      error ? error->message : "");
+}
+
+/* Like raw_write(), FALSE once the tracker has closed the connection. */
+static gboolean
+raw_try_write (GSocketConnection * conn, GBytes * bytes)
+{
+  return g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM
+          (conn)), g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+      NULL, NULL, NULL);
+}
+
+static void
+raw_send (GSocketConnection * conn, const gchar * text)
+{
+  g_autoptr (GBytes) frame = client_frame (text);
+
+  raw_write (conn, g_bytes_get_data (frame, NULL), g_bytes_get_size (frame));
+}
+
+/* The WebSocket handshake with @extra_headers ("" or lines ending in
+ * CRLF); returns the response headers, read byte by byte: not one byte
+ * more. */
+static gchar *
+raw_handshake (GSocketConnection * conn, const gchar * extra_headers)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *request = NULL;
+  GString *response = g_string_new (NULL);
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+
+  request = g_strdup_printf ("GET /announce HTTP/1.1\r\nHost: 127.0.0.1\r\n"
       "Upgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
       "Sec-WebSocket-Version: 13\r\n"
-      "Sec-WebSocket-Protocol: " MESH_TRACKER_SUBPROTOCOL "\r\n\r\n", port);
-  fail_unless (g_output_stream_write_all (out, request, strlen (request),
-          NULL, NULL, &error), "write: %s", error ? error->message : "");
-  /* the response headers, byte by byte: not one byte more */
+      "Sec-WebSocket-Protocol: " MESH_TRACKER_SUBPROTOCOL "\r\n%s\r\n",
+      extra_headers);
+  raw_write (conn, request, strlen (request));
   while (!g_str_has_suffix (response->str, "\r\n\r\n")) {
     gchar c;
 
@@ -1140,16 +1222,37 @@ deaf_client_new (const gchar * swarm, const gchar * peer)
         "handshake: %s", error ? error->message : "closed");
     g_string_append_c (response, c);
   }
-  fail_unless (g_str_has_prefix (response->str, "HTTP/1.1 101"), "%s",
-      response->str);
-  g_string_free (response, TRUE);
+  return g_string_free (response, FALSE);
+}
 
+/* Reads (and drops) what comes until the tracker closes @conn; FALSE if it
+ * did not within the socket's timeout. */
+static gboolean
+raw_wait_closed (GSocketConnection * conn)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  g_autoptr (GError) error = NULL;
+  gchar buffer[65536];
+  gssize n;
+
+  while ((n = g_input_stream_read (in, buffer, sizeof (buffer), NULL,
+              &error)) > 0);
+  /* a reset is a close too */
+  return n == 0 || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+}
+
+/* A WebSocket client that joins @swarm as @peer and then never reads. */
+static GSocketConnection *
+deaf_client_new (const gchar * swarm, const gchar * peer)
+{
+  GSocketConnection *conn = raw_connect ();
+  g_autofree gchar *response = raw_handshake (conn, "");
+  g_autofree gchar *join = NULL;
+
+  fail_unless (g_str_has_prefix (response, "HTTP/1.1 101"), "%s", response);
   join = g_strdup_printf ("{\"type\":\"join\",\"version\":1,"
       "\"swarm\":\"%s\",\"peer\":\"%s\"}", swarm, peer);
-  frame = client_frame (join);
-  fail_unless (g_output_stream_write_all (out, g_bytes_get_data (frame, NULL),
-          g_bytes_get_size (frame), NULL, NULL, &error), "write: %s",
-      error ? error->message : "");
+  raw_send (conn, join);
   return conn;
 }
 
@@ -1220,8 +1323,6 @@ GST_START_TEST (test_client_that_does_not_read)
   SignalCount count = { 0, };
   guint64 sent = 0;
   guint status, i;
-  gchar buffer[65536];
-  gssize n;
 
   config.rate = 1000000;
   config.burst = 1000000;
@@ -1270,10 +1371,246 @@ GST_START_TEST (test_client_that_does_not_read)
       "mesh_tracker_disconnects_total{reason=\"too-slow\"} 1");
 
   /* and its connection was closed: what it finally reads ends */
-  g_socket_set_timeout (g_socket_connection_get_socket (deaf), 10);
-  while ((n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM
-                  (deaf)), buffer, sizeof (buffer), NULL, NULL)) > 0);
-  fail_unless_equals_int (n, 0);
+  fail_unless (raw_wait_closed (deaf));
+}
+
+GST_END_TEST;
+
+/* Pongs are queued for a client too: one that pings and never reads is
+ * cut off at max-backlog like one that is sent signals. */
+GST_START_TEST (test_pings_without_reading)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GSocketConnection) deaf = NULL;
+  g_autoptr (GBytes) ping = NULL;
+  g_autoptr (GBytes) heartbeat = client_frame ("{\"type\":\"heartbeat\"}");
+  g_autofree gchar *metrics = NULL;
+  GByteArray *pings = g_byte_array_new ();
+  gchar payload[125];
+  guint64 sent = 0;
+  gint64 deadline;
+  guint status, i;
+
+  config.max_backlog = 64 * 1024;
+  config.rate = 1000000;
+  config.burst = 1000000;
+  start_tracker (&config);
+  deaf = deaf_client_new ("s", "peer-deaf01");
+  /* a write that blocks means the tracker stopped reading: a failure */
+  g_socket_set_timeout (g_socket_connection_get_socket (deaf), 2);
+  memset (payload, 'p', sizeof (payload));
+  ping = raw_frame (9, FALSE, payload, sizeof (payload));
+  /* under the bound on what comes without a message, with a heartbeat */
+  for (i = 0; i < 256; i++)
+    g_byte_array_append (pings, g_bytes_get_data (ping, NULL),
+        g_bytes_get_size (ping));
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline
+      && tracker_stats ().disconnects == 0) {
+    g_autoptr (GBytes) batch = g_bytes_new (pings->data, pings->len);
+
+    if (!raw_try_write (deaf, batch) || !raw_try_write (deaf, heartbeat))
+      break;
+    sent += pings->len;
+  }
+  g_byte_array_unref (pings);
+  fail_unless (stats_reach (someone_disconnected, WAIT_MS),
+      "a client that pings and never reads sent %" G_GUINT64_FORMAT
+      " bytes of pings and is still connected", sent);
+  metrics = http_get ("/metrics", &status);
+  expect_metric (metrics,
+      "mesh_tracker_disconnects_total{reason=\"too-slow\"} 1");
+}
+
+GST_END_TEST;
+
+/* libsoup gathers a message's fragments without a bound: a message that
+ * never ends is cut off, as are pings that never stop. */
+GST_START_TEST (test_unfinished_message)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GSocketConnection) endless = NULL;
+  g_autoptr (GSocketConnection) pinger = NULL;
+  g_autoptr (GBytes) first = NULL;
+  g_autoptr (GBytes) more = NULL;
+  g_autoptr (GBytes) ping = NULL;
+  /* frames under libsoup's own bound on one frame (2 x 4096) */
+  g_autofree gchar *filler = g_strnfill (4000, 'f');
+  g_autofree gchar *metrics = NULL;
+  guint64 sent = 0;
+  gint64 deadline;
+  guint status;
+
+  config.max_message_size = 4096;
+  start_tracker (&config);
+  endless = deaf_client_new ("s", "peer-endless");
+  g_socket_set_timeout (g_socket_connection_get_socket (endless), 2);
+  first = raw_frame (1, TRUE, "{\"type\":\"heartbeat\",\"pad\":\"", 27);
+  more = raw_frame (0, TRUE, filler, strlen (filler));
+  fail_unless (raw_try_write (endless, first));
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline && raw_try_write (endless, more)
+      && tracker_stats ().disconnects == 0)
+    sent += strlen (filler);
+  fail_unless (stats_reach (someone_disconnected, WAIT_MS),
+      "a message of %" G_GUINT64_FORMAT " bytes is still coming", sent);
+
+  pinger = deaf_client_new ("s", "peer-pinger");
+  g_socket_set_timeout (g_socket_connection_get_socket (pinger), 2);
+  ping = raw_frame (9, FALSE, filler, 125);
+  sent = 0;
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline && raw_try_write (pinger, ping)
+      && tracker_stats ().disconnects == 1)
+    sent += 125;
+  fail_unless (raw_wait_closed (pinger));
+  metrics = http_get ("/metrics", &status);
+  expect_metric (metrics,
+      "mesh_tracker_disconnects_total{reason=\"flooding\"} 2");
+}
+
+GST_END_TEST;
+
+/* permessage-deflate would cost some 100 KiB per connection: not offered. */
+GST_START_TEST (test_no_compression)
+{
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autofree gchar *response = NULL;
+  g_autofree gchar *lower = NULL;
+
+  start_default_tracker ();
+  conn = raw_connect ();
+  response = raw_handshake (conn, "Sec-WebSocket-Extensions: "
+      "permessage-deflate; client_max_window_bits\r\n");
+  fail_unless (g_str_has_prefix (response, "HTTP/1.1 101"), "%s", response);
+  lower = g_ascii_strdown (response, -1);
+  fail_if (strstr (lower, "extensions") != NULL, "%s", response);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  Client **clients;
+  guint n;
+} ClientSet;
+
+static gboolean
+all_have_messages (gpointer data)
+{
+  ClientSet *set = data;
+  guint i;
+
+  for (i = 0; i < set->n; i++) {
+    if (g_queue_is_empty (&set->clients[i]->pending))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+all_closed (gpointer data)
+{
+  ClientSet *set = data;
+  guint i;
+
+  for (i = 0; i < set->n; i++) {
+    if (!set->clients[i]->closed)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* The flood of bench/tracker-flood.py, small: joined members signalling
+ * a receiver that never reads, requests that never end, malformed and
+ * oversized messages, all at once. Each is dealt with as alone, and the
+ * tracker still serves a fresh join. */
+GST_START_TEST (test_small_flood)
+{
+  enum
+  { MEMBERS = 30, SENDERS = 10, HALF_OPEN = 20, HOSTILE = 5 };
+  MeshTrackerConfig config = { 0, };
+  Client *members[MEMBERS];
+  Client *hostile[HOSTILE];
+  ClientSet senders = { members, SENDERS };
+  ClientSet hostiles = { hostile, HOSTILE };
+  GSocketConnection *half_open[HALF_OPEN];
+  g_autoptr (GSocketConnection) deaf = NULL;
+  g_autofree gchar *data = g_strnfill (15000, 'd');
+  g_autofree gchar *to_deaf = NULL;
+  g_autofree gchar *oversized = g_strnfill (5000, 'o');
+  g_autoptr (JsonNode) welcome = NULL;
+  g_auto (GStrv) ids = NULL;
+  MeshTrackerStats stats;
+  gchar id[32];
+  guint i, j, round;
+
+  config.header_timeout = 1;
+  config.max_backlog = 64 * 1024;
+  config.max_message_size = 4096 * 8;
+  /* the receiver's kernel buffers take megabytes first: more than a few
+   * seconds of the default rate */
+  config.rate = 1000;
+  config.burst = 1000;
+  start_tracker (&config);
+  deaf = deaf_client_new ("flood", "peer-deaf01");
+  for (i = 0; i < MEMBERS; i++) {
+    g_snprintf (id, sizeof (id), "member-%04u", i);
+    members[i] = joined_client ("flood", id);
+  }
+  for (i = 0; i < HALF_OPEN; i++) {
+    half_open[i] = raw_connect ();
+    raw_write (half_open[i], "GET /announce HTTP/1.1\r\nHost: x\r\n", 33);
+  }
+  for (i = 0; i < HOSTILE; i++) {
+    g_snprintf (id, sizeof (id), "hostile-%04u", i);
+    hostile[i] = joined_client ("flood", id);
+  }
+
+  /* the senders, until the receiver is cut off */
+  to_deaf = g_strdup_printf ("{\"type\":\"signal\",\"to\":\"peer-deaf01\","
+      "\"data\":\"%s\"}", data);
+  for (round = 0; round < 100 && tracker_stats ().disconnects == 0; round++) {
+    for (i = 0; i < SENDERS; i++) {
+      client_drop_pending (members[i]);
+      for (j = 0; j < 8; j++)
+        client_send (members[i], to_deaf);
+      client_send (members[i], "{\"type\":\"get-peers\"}");
+    }
+    fail_unless (run_until (all_have_messages, &senders, WAIT_MS));
+  }
+  /* the hostile ones, meanwhile */
+  for (i = 0; i < HOSTILE; i++) {
+    client_drop_pending (hostile[i]);
+    client_send (hostile[i], "{oops");
+    soup_websocket_connection_send_binary (hostile[i]->ws, "\x01\x02", 2);
+    client_send (hostile[i], "{\"type\":\"no-such-type\"}");
+    client_sendf (hostile[i], "{\"type\":\"heartbeat\",\"pad\":\"%s%s%s"
+        "%s%s%s%s\"}", oversized, oversized, oversized, oversized, oversized,
+        oversized, oversized);
+  }
+  fail_unless (run_until (all_closed, &hostiles, WAIT_MS));
+  for (i = 0; i < HALF_OPEN; i++) {
+    fail_unless (raw_wait_closed (half_open[i]));
+    g_object_unref (half_open[i]);
+  }
+  fail_unless (raw_wait_closed (deaf));
+  fail_unless (stats_reach (nothing_pending, WAIT_MS));
+
+  stats = tracker_stats ();
+  fail_unless_equals_int (stats.header_timeouts, HALF_OPEN);
+  fail_unless_equals_int (stats.disconnects, 1 + HOSTILE);
+  fail_unless_equals_int (stats.peers, MEMBERS);
+  fail_unless_equals_int (stats.connections, MEMBERS);
+  for (i = 0; i < HOSTILE; i++)
+    fail_unless_equals_int (client_count (hostile[i], "error", NULL), 4);
+  for (i = 0; i < MEMBERS; i++)
+    fail_if (members[i]->closed);
+
+  /* and a newcomer is served as ever */
+  welcome = client_join (client_new (), "flood", "newcomer-0001");
+  ids = peer_list (welcome);
+  fail_unless_equals_int (g_strv_length (ids), MESH_TRACKER_DEFAULT_MAX_PEERS);
 }
 
 GST_END_TEST;
@@ -1310,12 +1647,14 @@ GST_START_TEST (test_swarm_full)
   joined_client ("s", "peer-bbbb");
   c = client_new ();
   client_send (c, "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
+      "\"peer\":\"peer-bbbb\"}");
+  client_expect_error (c, "peer-id-taken", TRUE);
+  c = client_new ();
+  client_send (c, "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
       "\"peer\":\"peer-cccc\"}");
   client_expect_error (c, "swarm-full", TRUE);
   client_expect_close (c, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
-  /* a full swarm still takes a returning member (replacement) */
-  joined_client ("s", "peer-bbbb");
-  /* and other swarms are open */
+  /* other swarms are open */
   joined_client ("t", "peer-cccc");
   fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 3);
 }
@@ -1345,18 +1684,207 @@ GST_START_TEST (test_too_many_swarms)
 
 GST_END_TEST;
 
+/* Connections that have not become WebSockets count: past the bound a new
+ * one is answered 503 at once, and a closed one makes room again. */
 GST_START_TEST (test_too_many_connections)
 {
   MeshTrackerConfig config = { 0, };
-  Client *c;
+  g_autoptr (GSocketConnection) half_open = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *metrics = NULL;
+  SoupWebsocketConnection *ws;
+  guint status;
 
   config.max_connections = 2;
   start_tracker (&config);
   joined_client ("s", "peer-aaaa");
-  client_new ();
+  half_open = raw_connect ();
+  raw_write (half_open, "GET /announce HTTP/1.1\r\n", 24);
+  fail_unless (stats_reach (one_pending, WAIT_MS));
+
+  ws = connect_ws (MESH_TRACKER_SUBPROTOCOL, &error);
+  fail_unless (ws == NULL, "a third connection was accepted");
+  fail_unless_equals_int (tracker_stats ().refused, 1);
+
+  /* a closed one makes room: /metrics needs a connection too */
+  g_io_stream_close (G_IO_STREAM (half_open), NULL, NULL);
+  fail_unless (stats_reach (nothing_pending, WAIT_MS));
+  metrics = http_get ("/metrics", &status);
+  fail_unless_equals_int (status, 200);
+  expect_metric (metrics,
+      "mesh_tracker_http_closes_total{reason=\"too-many-connections\"} 1");
+  fail_unless (stats_reach (nothing_pending, WAIT_MS));
+  joined_client ("s", "peer-bbbb");
+}
+
+GST_END_TEST;
+
+/* A request that never ends is closed after --header-timeout; a WebSocket
+ * is not timed so. */
+GST_START_TEST (test_header_timeout)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GSocketConnection) silent = NULL;
+  g_autoptr (GSocketConnection) half_sent = NULL;
+  gint64 start;
+  Client *a;
+
+  config.header_timeout = 1;
+  start_tracker (&config);
+  a = joined_client ("s", "peer-aaaa");
+  start = g_get_monotonic_time ();
+  silent = raw_connect ();
+  half_sent = raw_connect ();
+  raw_write (half_sent, "GET /announce HTTP/1.1\r\nHost: x\r\n", 33);
+
+  fail_unless (raw_wait_closed (silent));
+  fail_unless (raw_wait_closed (half_sent));
+  fail_unless (g_get_monotonic_time () - start >= G_USEC_PER_SEC / 2);
+  fail_unless (stats_reach (nothing_pending, WAIT_MS));
+  fail_unless_equals_int (tracker_stats ().header_timeouts, 2);
+  client_expect_quiet (a);
+  fail_if (a->closed);
+}
+
+GST_END_TEST;
+
+/* Connections and joins per client address: all tests come from
+ * 127.0.0.1, so small bounds show them. */
+GST_START_TEST (test_connections_per_ip)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GSocketConnection) half_open = NULL;
+  g_autoptr (GSocketConnection) refused = NULL;
+  g_autofree gchar *response = NULL;
+  g_autofree gchar *metrics = NULL;
+  guint status;
+
+  config.max_connections_per_ip = 2;
+  start_tracker (&config);
+  joined_client ("s", "peer-aaaa");
+  half_open = raw_connect ();
+  fail_unless (stats_reach (one_pending, WAIT_MS));
+
+  refused = raw_connect ();
+  response = raw_handshake (refused, "");
+  fail_unless (g_str_has_prefix (response, "HTTP/1.1 429"), "%s", response);
+  fail_unless (raw_wait_closed (refused));
+
+  g_io_stream_close (G_IO_STREAM (half_open), NULL, NULL);
+  fail_unless (stats_reach (nothing_pending, WAIT_MS));
+  metrics = http_get ("/metrics", &status);
+  expect_metric (metrics,
+      "mesh_tracker_http_closes_total{reason=\"too-many-from-ip\"} 1");
+  joined_client ("s", "peer-bbbb");
+}
+
+GST_END_TEST;
+
+/* A raw WebSocket that joins @peer, naming @forwarded in X-Forwarded-For;
+ * the first message the tracker sends back is returned. */
+static gchar *
+join_forwarded (GSocketConnection ** conn, const gchar * forwarded,
+    const gchar * peer)
+{
+  g_autofree gchar *header = g_strdup_printf ("X-Forwarded-For: %s\r\n",
+      forwarded);
+  g_autofree gchar *response = NULL;
+  g_autofree gchar *join = g_strdup_printf ("{\"type\":\"join\","
+      "\"version\":1,\"swarm\":\"s\",\"peer\":\"%s\"}", peer);
+  gchar *message;
+  GInputStream *in;
+  guint8 head[4];
+  gsize size, got;
+
+  *conn = raw_connect ();
+  response = raw_handshake (*conn, header);
+  fail_unless (g_str_has_prefix (response, "HTTP/1.1 101"), "%s", response);
+  raw_send (*conn, join);
+  /* an unmasked text frame of less than 64 KiB */
+  in = g_io_stream_get_input_stream (G_IO_STREAM (*conn));
+  fail_unless (g_input_stream_read_all (in, head, 2, &got, NULL, NULL)
+      && got == 2);
+  size = head[1] & 0x7f;
+  if (size == 126) {
+    fail_unless (g_input_stream_read_all (in, head + 2, 2, &got, NULL, NULL)
+        && got == 2);
+    size = head[2] << 8 | head[3];
+  }
+  message = g_malloc0 (size + 1);
+  fail_unless (g_input_stream_read_all (in, message, size, &got, NULL, NULL)
+      && got == size);
+  return message;
+}
+
+/* Behind a trusted proxy, the address is the one it names (the last
+ * X-Forwarded-For entry); anyone else's X-Forwarded-For means nothing. */
+GST_START_TEST (test_trusted_proxy)
+{
+  MeshTrackerConfig config = { 0, };
+  const gchar *proxies[] = { "127.0.0.1", NULL };
+  g_autoptr (GSocketConnection) a = NULL;
+  g_autoptr (GSocketConnection) a2 = NULL;
+  g_autoptr (GSocketConnection) b = NULL;
+  g_autofree gchar *first = NULL;
+  g_autofree gchar *second = NULL;
+  g_autofree gchar *other = NULL;
+
+  config.trusted_proxies = proxies;
+  config.max_connections_per_ip = 1;
+  start_tracker (&config);
+  first = join_forwarded (&a, "10.1.1.1, 192.0.2.1", "peer-aaaa");
+  fail_unless (strstr (first, "\"welcome\"") != NULL, "%s", first);
+  second = join_forwarded (&a2, "192.0.2.1", "peer-aaa2");
+  fail_unless (strstr (second, "\"too-many-connections\"") != NULL, "%s",
+      second);
+  other = join_forwarded (&b, "10.1.1.1, 192.0.2.2", "peer-bbbb");
+  fail_unless (strstr (other, "\"welcome\"") != NULL, "%s", other);
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 2);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_forwarded_for_untrusted)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GSocketConnection) a = NULL;
+  g_autoptr (GSocketConnection) b = NULL;
+  g_autofree gchar *first = NULL;
+  g_autofree gchar *response = NULL;
+
+  config.max_connections_per_ip = 1;
+  start_tracker (&config);
+  first = join_forwarded (&a, "192.0.2.1", "peer-aaaa");
+  fail_unless (strstr (first, "\"welcome\"") != NULL, "%s", first);
+  b = raw_connect ();
+  response = raw_handshake (b, "X-Forwarded-For: 192.0.2.2\r\n");
+  fail_unless (g_str_has_prefix (response, "HTTP/1.1 429"), "%s", response);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_joins_per_ip)
+{
+  MeshTrackerConfig config = { 0, };
+  gchar id[32];
+  Client *c;
+  guint i;
+
+  config.max_joins_per_ip = 3;
+  start_tracker (&config);
+  for (i = 0; i < 3; i++) {
+    g_snprintf (id, sizeof (id), "peer-%04u", i);
+    c = joined_client ("s", id);
+    client_send (c, "{\"type\":\"leave\"}");
+    client_expect_close (c, SOUP_WEBSOCKET_CLOSE_NORMAL);
+  }
+  /* a minute's worth is spent, whoever left since */
   c = client_new ();
-  client_expect_error (c, "too-many-connections", TRUE);
+  client_send (c, "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
+      "\"peer\":\"peer-9999\"}");
+  client_expect_error (c, "join-limited", TRUE);
   client_expect_close (c, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 0);
 }
 
 GST_END_TEST;
@@ -1421,6 +1949,206 @@ GST_START_TEST (test_tokens)
   c = client_new ();
   welcome = client_join_with_token (c, "s", "peer-aaaa", valid);
   fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 1);
+}
+
+GST_END_TEST;
+
+static void
+expect_join_refused (const gchar * swarm, const gchar * peer,
+    const gchar * token, const gchar * code)
+{
+  Client *c = client_new ();
+
+  client_sendf (c, "{\"type\":\"join\",\"version\":1,\"swarm\":\"%s\","
+      "\"peer\":\"%s\",\"token\":\"%s\"}", swarm, peer, token);
+  client_expect_error (c, code, TRUE);
+  client_expect_close (c, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+}
+
+/* One token admits a bounded number of peers at once, and of joins per
+ * minute; another token has its own. */
+GST_START_TEST (test_token_limits)
+{
+  MeshTrackerConfig config = { 0, };
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree gchar *token = mesh_tracker_make_token (SECRET, "s", now + 60);
+  g_autofree gchar *other = mesh_tracker_make_token (SECRET, "s", now + 61);
+  g_autoptr (JsonNode) welcome = NULL;
+  Client *a, *b, *c;
+
+  config.token_secret = SECRET;
+  config.max_peers_per_token = 2;
+  config.max_joins_per_token = 4;
+  start_tracker (&config);
+  a = client_new ();
+  welcome = client_join_with_token (a, "s", "peer-aaaa", token);
+  b = client_new ();
+  g_clear_pointer (&welcome, json_node_unref);
+  welcome = client_join_with_token (b, "s", "peer-bbbb", token);
+  /* 3 joins */
+  expect_join_refused ("s", "peer-cccc", token, "join-limited");
+  c = client_new ();
+  g_clear_pointer (&welcome, json_node_unref);
+  welcome = client_join_with_token (c, "s", "peer-cccc", other);
+
+  /* a leaves: room for a peer, and the 4th join */
+  client_send (a, "{\"type\":\"leave\"}");
+  client_expect_close (a, SOUP_WEBSOCKET_CLOSE_NORMAL);
+  a = client_new ();
+  g_clear_pointer (&welcome, json_node_unref);
+  welcome = client_join_with_token (a, "s", "peer-dddd", token);
+  client_send (b, "{\"type\":\"leave\"}");
+  client_expect_close (b, SOUP_WEBSOCKET_CLOSE_NORMAL);
+  /* room for a peer, but not for a 5th join this minute */
+  expect_join_refused ("s", "peer-eeee", token, "join-limited");
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 2);
+}
+
+GST_END_TEST;
+
+static gchar *
+write_secret_file (const gchar * contents, gsize size)
+{
+  g_autoptr (GError) error = NULL;
+  gchar *path = NULL;
+  gint fd = g_file_open_tmp ("mesh-tracker-secret-XXXXXX", &path, &error);
+
+  fail_unless (fd >= 0, "%s", error ? error->message : "");
+  g_close (fd, NULL);
+  fail_unless (g_file_set_contents (path, contents, size, &error), "%s",
+      error ? error->message : "");
+  return path;
+}
+
+/* A secret file is read by its length (a NUL byte does not end it), with
+ * trailing whitespace dropped, and must be 32 bytes at least. */
+GST_START_TEST (test_secret_file)
+{
+  static const gchar binary[] = "0123456789\0abcdefghijklmnopqrstuvwxyz\n";
+  const gsize size = sizeof (binary) - 1;
+  g_autofree gchar *path = write_secret_file (binary, size);
+  g_autofree gchar *short_path = write_secret_file
+      ("0123456789012345678901234567890   \n", 35);
+  g_autoptr (GBytes) secret = NULL;
+  g_autoptr (GError) error = NULL;
+  MeshTrackerConfig config = { 0, };
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree gchar *good = NULL;
+  g_autofree gchar *cut = NULL;
+  g_autoptr (JsonNode) welcome = NULL;
+  Client *c;
+
+  secret = mesh_tracker_read_secret (path, &error);
+  fail_unless (secret != NULL, "%s", error ? error->message : "");
+  fail_unless_equals_int (g_bytes_get_size (secret), size - 1);
+  fail_unless (memcmp (g_bytes_get_data (secret, NULL), binary, size - 1) == 0);
+  fail_if (mesh_tracker_read_secret (short_path, &error));
+  fail_unless (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_INVAL));
+
+  config.token_secret = g_bytes_get_data (secret, NULL);
+  config.token_secret_size = g_bytes_get_size (secret);
+  start_tracker (&config);
+  good = mesh_tracker_make_token_full (g_bytes_get_data (secret, NULL),
+      g_bytes_get_size (secret), "s", now + 60);
+  /* what a reader stopping at the NUL would have taken */
+  cut = mesh_tracker_make_token ("0123456789", "s", now + 60);
+  fail_if (g_str_equal (good, cut));
+  expect_join_refused ("s", "peer-aaaa", cut, "unauthorized");
+  c = client_new ();
+  welcome = client_join_with_token (c, "s", "peer-aaaa", good);
+
+  g_unlink (path);
+  g_unlink (short_path);
+}
+
+GST_END_TEST;
+
+/* Reports: distinct members, each counted once; at the threshold the peer
+ * is removed (the others told) and its id refused from then on. */
+GST_START_TEST (test_report_removes_peer)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autofree gchar *metrics = NULL;
+  g_autoptr (JsonNode) msg = NULL;
+  Client *a, *b, *x, *x2;
+  guint status;
+
+  config.report_threshold = 2;
+  start_tracker (&config);
+  x = joined_client ("s", "peer-xxxx");
+  a = joined_client ("s", "peer-aaaa");
+  b = joined_client ("s", "peer-bbbb");
+  joined_client ("t", "peer-tttt");
+  client_drop_pending (x);
+  client_drop_pending (a);
+  client_drop_pending (b);
+
+  /* not oneself, not a stranger, not another swarm's member */
+  client_send (a, "{\"type\":\"report\",\"peer\":\"peer-aaaa\","
+      "\"reason\":\"x\"}");
+  client_expect_error (a, "unknown-peer", FALSE);
+  client_send (a, "{\"type\":\"report\",\"peer\":\"peer-zzzz\","
+      "\"reason\":\"x\"}");
+  client_expect_error (a, "unknown-peer", FALSE);
+  client_send (a, "{\"type\":\"report\",\"peer\":\"peer-tttt\","
+      "\"reason\":\"x\"}");
+  client_expect_error (a, "unknown-peer", FALSE);
+
+  /* the same reporter twice is one report */
+  client_send (a, "{\"type\":\"report\",\"peer\":\"peer-xxxx\","
+      "\"reason\":\"segment 3: sha-256 mismatch\"}");
+  client_send (a, "{\"type\":\"report\",\"peer\":\"peer-xxxx\","
+      "\"reason\":\"segment 4: sha-256 mismatch\"}");
+  client_expect_quiet (a);
+  client_expect_quiet (x);
+  fail_unless_equals_int (tracker_stats ().reports, 2);
+
+  client_send (b, "{\"type\":\"report\",\"peer\":\"peer-xxxx\","
+      "\"reason\":\"segment 3: sha-256 mismatch\"}");
+  client_expect_error (x, "banned", TRUE);
+  client_expect_close (x, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+  msg = client_expect (a, "peer-left");
+  fail_unless_equals_string (member_string (msg, "peer"), "peer-xxxx");
+  g_clear_pointer (&msg, json_node_unref);
+  msg = client_expect (b, "peer-left");
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 3);
+
+  /* its id stays refused, in any swarm */
+  x2 = client_new ();
+  client_send (x2, "{\"type\":\"join\",\"version\":1,\"swarm\":\"t\","
+      "\"peer\":\"peer-xxxx\"}");
+  client_expect_error (x2, "banned", TRUE);
+  metrics = http_get ("/metrics", &status);
+  expect_metric (metrics, "mesh_tracker_banned_ids 1");
+  expect_metric (metrics, "mesh_tracker_reports_total 3");
+  /* the one removed, and the one refused */
+  expect_metric (metrics,
+      "mesh_tracker_disconnects_total{reason=\"banned\"} 2");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_reports_rate_limited)
+{
+  MeshTrackerConfig config = { 0, };
+  Client *a;
+  guint i;
+
+  config.max_reports = 3;
+  config.report_threshold = 100;
+  start_tracker (&config);
+  joined_client ("s", "peer-xxxx");
+  a = joined_client ("s", "peer-aaaa");
+  client_drop_pending (a);
+  for (i = 0; i < 3; i++)
+    client_send (a, "{\"type\":\"report\",\"peer\":\"peer-xxxx\","
+        "\"reason\":\"bad\"}");
+  client_expect_quiet (a);
+  client_send (a, "{\"type\":\"report\",\"peer\":\"peer-xxxx\","
+      "\"reason\":\"bad\"}");
+  client_expect_error (a, "too-many-reports", FALSE);
+  fail_unless_equals_int (tracker_stats ().reports, 3);
+  fail_if (a->closed);
 }
 
 GST_END_TEST;
@@ -1605,7 +2333,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_peer_left_to_those_who_knew);
   tcase_add_test (tc, test_get_peers);
   tcase_add_test (tc, test_heartbeat_timeout);
-  tcase_add_test (tc, test_duplicate_peer_replaced);
+  tcase_add_test (tc, test_duplicate_peer_refused);
   tcase_add_test (tc, test_version_mismatch);
   tcase_add_test (tc, test_not_joined);
   tcase_add_test (tc, test_bad_messages);
@@ -1616,12 +2344,25 @@ tracker_suite (void)
   tcase_add_test (tc, test_swarm_full);
   tcase_add_test (tc, test_too_many_swarms);
   tcase_add_test (tc, test_too_many_connections);
+  tcase_add_test (tc, test_header_timeout);
+  tcase_add_test (tc, test_connections_per_ip);
+  tcase_add_test (tc, test_trusted_proxy);
+  tcase_add_test (tc, test_forwarded_for_untrusted);
+  tcase_add_test (tc, test_joins_per_ip);
   tcase_add_test (tc, test_token_format);
   tcase_add_test (tc, test_tokens);
+  tcase_add_test (tc, test_token_limits);
+  tcase_add_test (tc, test_secret_file);
+  tcase_add_test (tc, test_report_removes_peer);
+  tcase_add_test (tc, test_reports_rate_limited);
   tcase_add_test (tc, test_health_and_metrics);
   tcase_add_test (tc, test_large_swarm);
   tcase_add_test (tc, test_shutdown_going_away);
   tcase_add_test (tc, test_client_that_does_not_read);
+  tcase_add_test (tc, test_pings_without_reading);
+  tcase_add_test (tc, test_unfinished_message);
+  tcase_add_test (tc, test_no_compression);
+  tcase_add_test (tc, test_small_flood);
   tcase_add_test (tc, test_start_errors);
 
   return s;

@@ -10,9 +10,10 @@
  * Threads and ownership:
  *  - mesh_tracker_server_start() spawns the server thread, which creates its
  *    own GMainContext (server->context, pushed as its thread-default), the
- *    SoupServer and every GSource below. Swarms, peers, every WebSocket
- *    connection and the "who was told about whom" bookkeeping are touched by
- *    that thread only, so they need no lock.
+ *    SoupServer and every GSource below. Swarms, peers, every connection
+ *    (HTTP or WebSocket), the per-address and per-token bookkeeping, the
+ *    bans and the "who was told about whom" bookkeeping are touched by that
+ *    thread only, so they need no lock.
  *  - The counters (server->stats and the per-code/per-reason tables) are
  *    written by the server thread and read by any thread through the getters:
  *    they live under server->stats_lock, which is never held across a call
@@ -20,30 +21,36 @@
  *  - The configuration, port and URLs are written before
  *    mesh_tracker_server_start() returns and are read-only afterwards.
  *
- * Life of a connection: on_websocket() wraps it in a Peer, owned by
+ * Life of a connection: libsoup accepts it and announces its first request
+ * ("request-started"), where it is counted against --max-connections and
+ * its address's --max-connections-per-ip (refused at once past them), and
+ * given --header-timeout seconds to become a WebSocket (a Pending). The
+ * upgrade (handle_announce(), on_upgraded()) wraps the socket in a
+ * MeshTrackerStream, which bounds what is queued for the client and what it
+ * sends without completing a message, and makes a Peer of it, owned by
  * server->connections. Closing it ourselves (leave, fatal error, timeout,
- * shutdown) goes through peer_close(), which takes the peer out of its swarm
- * at once and starts the WebSocket close handshake. libsoup's "closed" signal
- * (which may fire in the middle of a send to that peer) only schedules
- * peer_reap() on an idle source, so a Peer never disappears under a function
- * that is busy with it.
+ * shutdown) goes through peer_close(), which takes the peer out of its
+ * swarm at once and starts the WebSocket close handshake. libsoup's
+ * "closed" signal (which may fire in the middle of a send to that peer)
+ * only schedules peer_reap() on an idle source, so a Peer never disappears
+ * under a function that is busy with it; a client over a bound of its
+ * stream is closed by libsoup, which then says "closed" too.
  *
- * Clients that do not read: libsoup queues what we send without a bound,
- * and libsoup 3.2 does not tell how much is queued. It writes whenever the
- * socket takes more, so while the socket is writable its queue is (about)
- * empty; what we send while it is not piles up in that queue. `backlog`
- * counts the bytes sent since the socket was last seen writable; past
- * max_backlog the client is cut off (peer_too_slow(), from an idle source:
- * sends happen in the middle of loops over peers). The kernel's buffers come
- * on top, bounded by the kernel.
+ * Addresses and tokens: an Address (per client IP, an IPv6 one by its /64)
+ * counts its connections and holds the bucket of its joins; a Grant (per
+ * access token) counts its joined peers and holds the bucket of its joins.
+ * Both are made on demand and forgotten by a sweep once unused and full
+ * again, so they are bounded by what was used within a minute.
  */
 
 #define G_LOG_DOMAIN "mesh-tracker"
 
 #include "mesh-tracker-server.h"
+#include "mesh-tracker-stream.h"
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #define ANNOUNCE_PATH "/announce"
@@ -51,6 +58,18 @@
 #define HEARTBEAT_GRACE 2.5
 /* how long shutdown waits for the close handshakes */
 #define SHUTDOWN_TIMEOUT_MS 2000
+/* how often unused addresses, grants and bans are forgotten */
+#define SWEEP_INTERVAL_S 60
+/* peer ids refused at once, at most (the oldest ban goes first) */
+#define MAX_BANS 100000
+/* what a client may send, beyond one message of twice the size limit (the
+ * most libsoup takes in one frame), without completing a message: frame
+ * headers and a few pings */
+#define UNFRAMED_SLACK 4096
+/* connections the kernel holds for us to accept (GLib's default is 10: a
+ * crowd reconnecting at once would see its SYNs dropped, and retry after
+ * 1, 3, 7 s...); the kernel caps it at net.core.somaxconn */
+#define LISTEN_BACKLOG 4096
 /* RFC 6455 close codes */
 #define CLOSE_POLICY_VIOLATION SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION
 #define CLOSE_GOING_AWAY SOUP_WEBSOCKET_CLOSE_GOING_AWAY
@@ -61,19 +80,73 @@ typedef enum
   DISCONNECT_CLOSED,            /* the client closed (or the network did) */
   DISCONNECT_LEAVE,
   DISCONNECT_TIMEOUT,
-  DISCONNECT_REPLACED,
+  DISCONNECT_BANNED,
   DISCONNECT_ERROR,             /* any other fatal error */
   DISCONNECT_SHUTDOWN,
   DISCONNECT_TOO_SLOW,          /* did not read what we sent */
+  DISCONNECT_FLOODING,          /* sent too much without a message */
   N_DISCONNECT_REASONS
 } DisconnectReason;
 
 static const gchar *const disconnect_reason_names[N_DISCONNECT_REASONS] = {
-  "closed", "leave", "timeout", "replaced", "error", "shutdown", "too-slow",
+  "closed", "leave", "timeout", "banned", "error", "shutdown", "too-slow",
+  "flooding",
+};
+
+/* Why an HTTP connection was closed before it became a WebSocket. */
+typedef enum
+{
+  HTTP_CLOSE_TOO_MANY_CONNECTIONS,
+  HTTP_CLOSE_TOO_MANY_FROM_IP,
+  HTTP_CLOSE_HEADER_TIMEOUT,
+  N_HTTP_CLOSE_REASONS
+} HttpCloseReason;
+
+static const gchar *const http_close_reason_names[N_HTTP_CLOSE_REASONS] = {
+  "too-many-connections", "too-many-from-ip", "header-timeout",
 };
 
 typedef struct _Swarm Swarm;
 typedef struct _Peer Peer;
+
+/* Token bucket: refills at some rate up to some depth. */
+typedef struct
+{
+  gdouble tokens;
+  gint64 refilled;              /* monotonic µs */
+} Bucket;
+
+/* One client address: its connections and the bucket of its joins. */
+typedef struct
+{
+  gchar *key;                   /* "192.0.2.1", "2001:db8:1:2::/64" */
+  guint connections;            /* pending and WebSocket */
+  Bucket joins;
+} Address;
+
+/* One access token: its joined peers and the bucket of its joins. */
+typedef struct
+{
+  gchar *token;
+  guint peers;
+  Bucket joins;
+} Grant;
+
+/* A peer id removed after reports, refused until @expiry. */
+typedef struct
+{
+  gchar *id;
+  gint64 expiry;                /* monotonic µs */
+} Ban;
+
+/* An HTTP connection that has not become a WebSocket (yet). */
+typedef struct
+{
+  MeshTrackerServer *server;
+  GSocket *socket;              /* weak: libsoup owns it */
+  Address *address;             /* NULL for a trusted proxy's connection */
+  GSource *timeout_source;
+} Pending;
 
 struct _Swarm
 {
@@ -87,26 +160,27 @@ struct _Peer
 {
   MeshTrackerServer *server;
   SoupWebsocketConnection *ws;
+  MeshTrackerStream *stream;    /* what ws runs on */
+  Address *address;
   gchar *id;                    /* NULL until joined */
   Swarm *swarm;                 /* NULL until joined and after leaving */
   guint index;                  /* in swarm->members */
   gboolean upload;
+  Grant *grant;                 /* the token it joined with, if counted */
 
   /* who was told about whom, so that a departure reaches exactly those */
   GHashTable *knows;            /* Peer this one was told about */
   GHashTable *known_by;         /* Peer told about this one */
 
+  GHashTable *reporters;        /* ids of the members that reported it */
+  Bucket reports;               /* the reports it may send */
+
   gint64 last_seen;             /* monotonic µs */
-  gdouble tokens;               /* rate limit bucket */
-  gint64 refilled;              /* monotonic µs */
+  Bucket messages;              /* rate limit */
   guint bad_messages;
   gboolean closing;             /* we are done with it, waiting for "closed" */
   GSource *timeout_source;
   GSource *reap_source;
-
-  GSocket *socket;              /* to see whether it takes more */
-  gsize backlog;                /* bytes sent since it was last writable */
-  GSource *too_slow_source;     /* set once backlog passed max_backlog */
 };
 
 struct _MeshTrackerServer
@@ -126,7 +200,16 @@ struct _MeshTrackerServer
   guint max_connections;
   guint max_bad_messages;
   guint max_backlog;
-  gchar *token_secret;
+  guint header_timeout;
+  guint max_connections_per_ip;
+  guint max_joins_per_ip;
+  guint max_peers_per_token;
+  guint max_joins_per_token;
+  guint report_threshold;
+  guint max_reports;
+  guint ban_time;
+  GPtrArray *trusted_proxies;   /* GInetAddress */
+  GBytes *token_secret;
   gchar *url;
   gchar *http_url;
 
@@ -142,6 +225,12 @@ struct _MeshTrackerServer
   SoupServer *soup;
   GHashTable *swarms;           /* id -> Swarm */
   GHashTable *connections;      /* Peer (owned) */
+  GHashTable *pending;          /* GSocket -> Pending (owned) */
+  GHashTable *addresses;        /* key -> Address (owned) */
+  GHashTable *grants;           /* token -> Grant (owned) */
+  GHashTable *bans;             /* id -> Ban (in ban_order) */
+  GQueue ban_order;             /* Ban (owned), oldest first */
+  GSource *sweep_source;
   gboolean stopping;
 
   /* guarded by stats_lock */
@@ -149,11 +238,11 @@ struct _MeshTrackerServer
   MeshTrackerStats stats;
   guint64 errors_by_code[MESH_TRACKER_N_ERRORS];
   guint64 disconnects_by_reason[N_DISCONNECT_REASONS];
+  guint64 http_closes_by_reason[N_HTTP_CLOSE_REASONS];
 };
 
 static void peer_close (Peer * peer, DisconnectReason reason, gushort code,
     const gchar * why);
-static void peer_note_sent (Peer * peer, gsize size);
 
 /* ------------------------------------------------------------------------ */
 /* Counters (written here, read from any thread under stats_lock)           */
@@ -168,11 +257,14 @@ static void
 stats_update_sizes (MeshTrackerServer * server)
 {
   guint connections = g_hash_table_size (server->connections);
+  guint pending = g_hash_table_size (server->pending);
   guint swarms = g_hash_table_size (server->swarms);
+  guint banned = g_hash_table_size (server->bans);
 
   STATS_LOCKED (server, {
         server->stats.connections = connections;
-        server->stats.swarms = swarms;
+        server->stats.pending = pending; server->stats.swarms = swarms;
+        server->stats.banned = banned;
       });
 }
 
@@ -227,21 +319,155 @@ mesh_tracker_server_get_http_url (MeshTrackerServer * server)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Buckets                                                                  */
+
+static void
+bucket_fill (Bucket * bucket, gdouble depth, gint64 now)
+{
+  bucket->tokens = depth;
+  bucket->refilled = now;
+}
+
+/* Refills at @per_second up to @depth, and takes one token if there is. */
+static gboolean
+bucket_take (Bucket * bucket, gdouble per_second, gdouble depth, gint64 now)
+{
+  bucket->tokens += (now - bucket->refilled) * per_second / G_USEC_PER_SEC;
+  bucket->tokens = MIN (bucket->tokens, depth);
+  bucket->refilled = now;
+  if (bucket->tokens < 1.0)
+    return FALSE;
+  bucket->tokens -= 1.0;
+  return TRUE;
+}
+
+static gboolean
+bucket_is_full (const Bucket * bucket, gdouble per_second, gdouble depth,
+    gint64 now)
+{
+  return bucket->tokens + (now - bucket->refilled) * per_second /
+      G_USEC_PER_SEC >= depth;
+}
+
+/* A bound of @per_minute (per minute, bursts as large), or TRUE when
+ * unlimited. */
+static gboolean
+bucket_take_per_minute (Bucket * bucket, guint per_minute, gint64 now)
+{
+  if (per_minute == MESH_TRACKER_UNLIMITED)
+    return TRUE;
+  return bucket_take (bucket, per_minute / 60.0, per_minute, now);
+}
+
+static gboolean
+bucket_is_full_per_minute (const Bucket * bucket, guint per_minute, gint64 now)
+{
+  return per_minute == MESH_TRACKER_UNLIMITED ||
+      bucket_is_full (bucket, per_minute / 60.0, per_minute, now);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Addresses                                                                */
+
+/* The key limits are counted under: the address itself, the /64 of an
+ * IPv6 one (what one subscriber usually has), the IPv4 one of an
+ * IPv4-mapped IPv6 one. */
+static gchar *
+address_key (GInetAddress * inet)
+{
+  const guint8 *bytes = g_inet_address_to_bytes (inet);
+  g_autoptr (GInetAddress) prefix = NULL;
+  g_autofree gchar *text = NULL;
+  guint8 masked[16] = { 0, };
+
+  if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV4)
+    return g_inet_address_to_string (inet);
+  if (g_inet_address_get_is_loopback (inet))
+    return g_strdup ("::1");
+  /* ::ffff:a.b.c.d */
+  if (memcmp (bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
+    return g_strdup_printf ("%u.%u.%u.%u", bytes[12], bytes[13], bytes[14],
+        bytes[15]);
+  memcpy (masked, bytes, 8);
+  prefix = g_inet_address_new_from_bytes (masked, G_SOCKET_FAMILY_IPV6);
+  text = g_inet_address_to_string (prefix);
+  return g_strconcat (text, "/64", NULL);
+}
+
+static void
+address_free (gpointer data)
+{
+  Address *address = data;
+
+  g_free (address->key);
+  g_free (address);
+}
+
+/* The Address of @inet, made on first use. */
+static Address *
+address_lookup (MeshTrackerServer * server, GInetAddress * inet)
+{
+  g_autofree gchar *key = address_key (inet);
+  Address *address = g_hash_table_lookup (server->addresses, key);
+
+  if (address)
+    return address;
+  address = g_new0 (Address, 1);
+  address->key = g_steal_pointer (&key);
+  bucket_fill (&address->joins, server->max_joins_per_ip,
+      g_get_monotonic_time ());
+  g_hash_table_insert (server->addresses, address->key, address);
+  return address;
+}
+
+static gboolean
+address_is_full (MeshTrackerServer * server, Address * address)
+{
+  return server->max_connections_per_ip != MESH_TRACKER_UNLIMITED &&
+      address->connections >= server->max_connections_per_ip;
+}
+
+static gboolean
+is_trusted_proxy (MeshTrackerServer * server, GInetAddress * inet)
+{
+  guint i;
+
+  for (i = 0; i < server->trusted_proxies->len; i++) {
+    if (g_inet_address_equal (inet, g_ptr_array_index
+            (server->trusted_proxies, i)))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static GInetAddress *
+socket_peer_address (GSocket * socket)
+{
+  g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (socket,
+      NULL);
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return NULL;
+  return g_object_ref (g_inet_socket_address_get_address
+      (G_INET_SOCKET_ADDRESS (remote)));
+}
+
+/* ------------------------------------------------------------------------ */
 /* Access tokens                                                            */
 
 static gchar *
-token_signature (const gchar * secret, const gchar * swarm,
-    const gchar * expiry)
+token_signature (const guint8 * secret, gsize secret_size,
+    const gchar * swarm, const gchar * expiry)
 {
   g_autofree gchar *text = g_strconcat (swarm, "|", expiry, NULL);
 
-  return g_compute_hmac_for_string (G_CHECKSUM_SHA256,
-      (const guchar *) secret, strlen (secret), text, -1);
+  return g_compute_hmac_for_string (G_CHECKSUM_SHA256, secret, secret_size,
+      text, -1);
 }
 
 gchar *
-mesh_tracker_make_token (const gchar * secret, const gchar * swarm,
-    gint64 expiry)
+mesh_tracker_make_token_full (const guint8 * secret, gsize secret_size,
+    const gchar * swarm, gint64 expiry)
 {
   g_autofree gchar *expiry_text = NULL;
   g_autofree gchar *signature = NULL;
@@ -250,8 +476,18 @@ mesh_tracker_make_token (const gchar * secret, const gchar * swarm,
   g_return_val_if_fail (swarm != NULL, NULL);
 
   expiry_text = g_strdup_printf ("%" G_GINT64_FORMAT, MAX (expiry, 0));
-  signature = token_signature (secret, swarm, expiry_text);
+  signature = token_signature (secret, secret_size, swarm, expiry_text);
   return g_strconcat (expiry_text, ".", signature, NULL);
+}
+
+gchar *
+mesh_tracker_make_token (const gchar * secret, const gchar * swarm,
+    gint64 expiry)
+{
+  g_return_val_if_fail (secret != NULL, NULL);
+
+  return mesh_tracker_make_token_full ((const guint8 *) secret,
+      strlen (secret), swarm, expiry);
 }
 
 /* Compares in a time independent of where the strings differ, so that the
@@ -270,8 +506,8 @@ equal_in_constant_time (const gchar * a, const gchar * b)
 }
 
 gboolean
-mesh_tracker_check_token (const gchar * secret, const gchar * swarm,
-    const gchar * token, gint64 now)
+mesh_tracker_check_token_full (const guint8 * secret, gsize secret_size,
+    const gchar * swarm, const gchar * token, gint64 now)
 {
   const gchar *dot;
   g_autofree gchar *expiry_text = NULL;
@@ -290,8 +526,154 @@ mesh_tracker_check_token (const gchar * secret, const gchar * swarm,
   if ((gint64) expiry < now)
     return FALSE;
 
-  expected = token_signature (secret, swarm, expiry_text);
+  expected = token_signature (secret, secret_size, swarm, expiry_text);
   return equal_in_constant_time (dot + 1, expected);
+}
+
+gboolean
+mesh_tracker_check_token (const gchar * secret, const gchar * swarm,
+    const gchar * token, gint64 now)
+{
+  g_return_val_if_fail (secret != NULL, FALSE);
+
+  return mesh_tracker_check_token_full ((const guint8 *) secret,
+      strlen (secret), swarm, token, now);
+}
+
+GBytes *
+mesh_tracker_read_secret (const gchar * filename, GError ** error)
+{
+  gchar *contents;
+  gsize size;
+
+  g_return_val_if_fail (filename != NULL, NULL);
+
+  if (!g_file_get_contents (filename, &contents, &size, error))
+    return NULL;
+  while (size > 0 && g_ascii_isspace (contents[size - 1]))
+    size--;
+  if (size < MESH_TRACKER_MIN_SECRET_SIZE) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "the token secret "
+        "in '%s' is %" G_GSIZE_FORMAT " bytes long: it must be at least %d "
+        "(head -c 32 /dev/urandom | base64 > FILE makes one)", filename, size,
+        MESH_TRACKER_MIN_SECRET_SIZE);
+    g_free (contents);
+    return NULL;
+  }
+  return g_bytes_new_take (contents, size);
+}
+
+static void
+grant_free (gpointer data)
+{
+  Grant *grant = data;
+
+  g_free (grant->token);
+  g_free (grant);
+}
+
+/* The Grant of @token (a valid one), made on first use. */
+static Grant *
+grant_lookup (MeshTrackerServer * server, const gchar * token)
+{
+  Grant *grant = g_hash_table_lookup (server->grants, token);
+
+  if (grant)
+    return grant;
+  grant = g_new0 (Grant, 1);
+  grant->token = g_strdup (token);
+  bucket_fill (&grant->joins, server->max_joins_per_token,
+      g_get_monotonic_time ());
+  g_hash_table_insert (server->grants, grant->token, grant);
+  return grant;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Bans                                                                     */
+
+static void
+ban_free (gpointer data)
+{
+  Ban *ban = data;
+
+  g_free (ban->id);
+  g_free (ban);
+}
+
+static void
+bans_drop_oldest (MeshTrackerServer * server)
+{
+  Ban *ban = g_queue_pop_head (&server->ban_order);
+
+  g_hash_table_remove (server->bans, ban->id);
+  ban_free (ban);
+}
+
+/* All bans last as long: the oldest expires first. */
+static void
+bans_expire (MeshTrackerServer * server, gint64 now)
+{
+  Ban *oldest;
+
+  while ((oldest = g_queue_peek_head (&server->ban_order))
+      && oldest->expiry <= now)
+    bans_drop_oldest (server);
+}
+
+static void
+ban_add (MeshTrackerServer * server, const gchar * id)
+{
+  gint64 now = g_get_monotonic_time ();
+  Ban *ban;
+
+  bans_expire (server, now);
+  if (g_hash_table_contains (server->bans, id))
+    return;
+  if (g_hash_table_size (server->bans) >= MAX_BANS)
+    bans_drop_oldest (server);
+  ban = g_new0 (Ban, 1);
+  ban->id = g_strdup (id);
+  ban->expiry = now + server->ban_time * G_USEC_PER_SEC;
+  g_queue_push_tail (&server->ban_order, ban);
+  g_hash_table_insert (server->bans, ban->id, ban);
+}
+
+static gboolean
+is_banned (MeshTrackerServer * server, const gchar * id)
+{
+  bans_expire (server, g_get_monotonic_time ());
+  return g_hash_table_contains (server->bans, id);
+}
+
+/* Forgets the addresses and grants nothing uses whose joins have refilled,
+ * and the bans that expired. */
+static gboolean
+on_sweep (gpointer data)
+{
+  MeshTrackerServer *server = data;
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, server->addresses);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    Address *address = value;
+
+    if (address->connections == 0 && bucket_is_full_per_minute
+        (&address->joins, server->max_joins_per_ip, now))
+      g_hash_table_iter_remove (&iter);
+  }
+  g_hash_table_iter_init (&iter, server->grants);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    Grant *grant = value;
+
+    if (grant->peers == 0 && bucket_is_full_per_minute (&grant->joins,
+            server->max_joins_per_token, now))
+      g_hash_table_iter_remove (&iter);
+  }
+  bans_expire (server, now);
+  stats_update_sizes (server);
+  return G_SOURCE_CONTINUE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -300,18 +682,15 @@ mesh_tracker_check_token (const gchar * secret, const gchar * swarm,
 static gboolean
 peer_can_send (Peer * peer)
 {
-  return !peer->closing && !peer->too_slow_source &&
-      soup_websocket_connection_get_state (peer->ws) ==
+  return !peer->closing && soup_websocket_connection_get_state (peer->ws) ==
       SOUP_WEBSOCKET_STATE_OPEN;
 }
 
 static void
 send_text (Peer * peer, const gchar * text)
 {
-  if (peer_can_send (peer)) {
-    peer_note_sent (peer, strlen (text));
+  if (peer_can_send (peer))
     soup_websocket_connection_send_text (peer->ws, text);
-  }
 }
 
 static void
@@ -341,8 +720,8 @@ fail_peer (Peer * peer, MeshTrackerErrorCode code, const gchar * message)
   send_error (peer, code, message, TRUE);
   if (code == MESH_TRACKER_ERROR_TIMEOUT)
     reason = DISCONNECT_TIMEOUT;
-  else if (code == MESH_TRACKER_ERROR_REPLACED)
-    reason = DISCONNECT_REPLACED;
+  else if (code == MESH_TRACKER_ERROR_BANNED)
+    reason = DISCONNECT_BANNED;
   peer_close (peer, reason, CLOSE_POLICY_VIOLATION,
       mesh_tracker_error_code_name (code));
 }
@@ -557,6 +936,10 @@ peer_detach (Peer * peer)
     g_hash_table_remove (((Peer *) key)->known_by, peer);
   g_hash_table_remove_all (peer->knows);
 
+  if (peer->grant)
+    peer->grant->peers--;
+  peer->grant = NULL;
+
   if (swarm->members->len == 0)
     g_hash_table_remove (server->swarms, swarm->id);
 
@@ -573,6 +956,13 @@ peer_detach (Peer * peer)
 /* Peers (connections)                                                      */
 
 static void
+address_release (MeshTrackerServer * server, Address * address)
+{
+  if (address)
+    address->connections--;
+}
+
+static void
 peer_free (gpointer data)
 {
   Peer *peer = data;
@@ -580,6 +970,7 @@ peer_free (gpointer data)
   g_warn_if_fail (peer->swarm == NULL);
   g_signal_handlers_disconnect_by_data (peer->ws, peer);
   g_object_unref (peer->ws);
+  g_object_unref (peer->stream);
   if (peer->timeout_source) {
     g_source_destroy (peer->timeout_source);
     g_source_unref (peer->timeout_source);
@@ -588,19 +979,16 @@ peer_free (gpointer data)
     g_source_destroy (peer->reap_source);
     g_source_unref (peer->reap_source);
   }
-  if (peer->too_slow_source) {
-    g_source_destroy (peer->too_slow_source);
-    g_source_unref (peer->too_slow_source);
-  }
-  g_clear_object (&peer->socket);
+  address_release (peer->server, peer->address);
   g_hash_table_unref (peer->knows);
   g_hash_table_unref (peer->known_by);
+  g_hash_table_unref (peer->reporters);
   g_free (peer->id);
   g_free (peer);
 }
 
 /* Ends our business with @peer: out of its swarm now, the socket closed
- * with @code once libsoup has flushed what was queued. */
+ * with @code once what was queued went out. */
 static void
 peer_close (Peer * peer, DisconnectReason reason, gushort code,
     const gchar * why)
@@ -629,50 +1017,32 @@ maybe_finish_shutdown (MeshTrackerServer * server)
     g_main_loop_quit (server->loop);
 }
 
+/* Why libsoup closed a connection we had not closed: one of the stream's
+ * bounds, or the client. */
+static DisconnectReason
+closed_reason (Peer * peer)
+{
+  switch (mesh_tracker_stream_get_fault (peer->stream)) {
+    case MESH_TRACKER_STREAM_TOO_SLOW:
+      return DISCONNECT_TOO_SLOW;
+    case MESH_TRACKER_STREAM_FLOODING:
+      return DISCONNECT_FLOODING;
+    default:
+      return DISCONNECT_CLOSED;
+  }
+}
+
 static gboolean
 peer_reap (gpointer data)
 {
   Peer *peer = data;
   MeshTrackerServer *server = peer->server;
 
-  peer_close (peer, DISCONNECT_CLOSED, CLOSE_NORMAL, NULL);
+  peer_close (peer, closed_reason (peer), CLOSE_NORMAL, NULL);
   g_hash_table_remove (server->connections, peer);
   stats_update_sizes (server);
   maybe_finish_shutdown (server);
   return G_SOURCE_REMOVE;
-}
-
-/* Cuts off a client that does not read: out of its swarm, a close frame
- * queued (it will not read that either), and the socket shut down, so that
- * libsoup gives up on what it holds for it and reports "closed". */
-static gboolean
-peer_too_slow (gpointer data)
-{
-  Peer *peer = data;
-
-  g_debug ("peer %s: more than %u bytes not read, disconnecting",
-      peer->id ? peer->id : "(not joined)", peer->server->max_backlog);
-  peer_close (peer, DISCONNECT_TOO_SLOW, CLOSE_POLICY_VIOLATION, "too-slow");
-  if (peer->socket)
-    g_socket_shutdown (peer->socket, TRUE, TRUE, NULL);
-  return G_SOURCE_REMOVE;
-}
-
-/* Counts @size bytes about to be sent (see the top of the file). */
-static void
-peer_note_sent (Peer * peer, gsize size)
-{
-  MeshTrackerServer *server = peer->server;
-
-  if (!peer->socket
-      || (g_socket_condition_check (peer->socket, G_IO_OUT) & G_IO_OUT))
-    peer->backlog = 0;
-  peer->backlog += size;
-  if (peer->backlog <= server->max_backlog || peer->too_slow_source)
-    return;
-  peer->too_slow_source = g_idle_source_new ();
-  g_source_set_callback (peer->too_slow_source, peer_too_slow, peer, NULL);
-  g_source_attach (peer->too_slow_source, server->context);
 }
 
 static void
@@ -690,12 +1060,19 @@ on_closed (SoupWebsocketConnection * ws, gpointer data)
   g_source_attach (peer->reap_source, peer->server->context);
 }
 
+/* A client over a bound of its stream is logged here; libsoup closes it. */
 static void
 on_error (SoupWebsocketConnection * ws, GError * error, gpointer data)
 {
   Peer *peer = data;
 
-  g_debug ("peer %s: %s", peer->id ? peer->id : "(not joined)", error->message);
+  if (mesh_tracker_stream_get_fault (peer->stream) != MESH_TRACKER_STREAM_OK)
+    g_message ("peer %s from %s: %s, disconnecting",
+        peer->id ? peer->id : "(not joined)", peer->address ?
+        peer->address->key : "?", error->message);
+  else
+    g_debug ("peer %s: %s", peer->id ? peer->id : "(not joined)",
+        error->message);
 }
 
 /* Dispatches when the ready time has come; that is all we need. */
@@ -731,52 +1108,76 @@ on_peer_deadline (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Token bucket: @rate messages per second, bursts of @burst. */
-static gboolean
-peer_take_token (Peer * peer, gint64 now)
-{
-  MeshTrackerServer *server = peer->server;
-
-  peer->tokens += (now - peer->refilled) * (gdouble) server->rate /
-      G_USEC_PER_SEC;
-  peer->tokens = MIN (peer->tokens, (gdouble) server->burst);
-  peer->refilled = now;
-  if (peer->tokens < 1.0)
-    return FALSE;
-  peer->tokens -= 1.0;
-  return TRUE;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Incoming messages                                                        */
 
-/* Checks the bounds a join must fit in; replaces an older connection of the
- * same peer id. Returns the swarm to join (NULL = a new one is needed), or
- * fails @peer and sets *refused. */
+/* Checks what a join's origin may still do: joins from its address, and
+ * with a token, the joins and peers of that token. Fails @peer if not;
+ * else sets *grant (NULL without tokens). */
+static gboolean
+admit_origin (Peer * peer, MeshTrackerMessage * msg, Grant ** grant)
+{
+  MeshTrackerServer *server = peer->server;
+  gint64 now = g_get_monotonic_time ();
+
+  *grant = NULL;
+  if (peer->address && !bucket_take_per_minute (&peer->address->joins,
+          server->max_joins_per_ip, now)) {
+    fail_peer (peer, MESH_TRACKER_ERROR_JOIN_LIMITED,
+        "too many joins from this address");
+    return FALSE;
+  }
+  if (!server->token_secret)
+    return TRUE;
+  if (!mesh_tracker_check_token_full (g_bytes_get_data (server->token_secret,
+              NULL), g_bytes_get_size (server->token_secret), msg->swarm,
+          msg->token, g_get_real_time () / G_USEC_PER_SEC)) {
+    fail_peer (peer, MESH_TRACKER_ERROR_UNAUTHORIZED, msg->token ?
+        "the token is invalid or expired" : "this tracker needs a token");
+    return FALSE;
+  }
+  *grant = grant_lookup (server, msg->token);
+  if (!bucket_take_per_minute (&(*grant)->joins, server->max_joins_per_token,
+          now)) {
+    fail_peer (peer, MESH_TRACKER_ERROR_JOIN_LIMITED,
+        "too many joins with this token");
+    return FALSE;
+  }
+  if (server->max_peers_per_token != MESH_TRACKER_UNLIMITED
+      && (*grant)->peers >= server->max_peers_per_token) {
+    fail_peer (peer, MESH_TRACKER_ERROR_JOIN_LIMITED,
+        "too many peers with this token");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Checks the bounds a join must fit in: the id is neither banned nor in use
+ * (a second connection never takes an id over), the swarm has room.
+ * Returns the swarm to join (NULL = a new one is needed), or fails @peer
+ * and sets *refused. */
 static Swarm *
 admit (Peer * peer, const gchar * swarm_id, const gchar * peer_id,
     gboolean * refused)
 {
   MeshTrackerServer *server = peer->server;
   Swarm *swarm = g_hash_table_lookup (server->swarms, swarm_id);
-  Peer *previous = swarm ? g_hash_table_lookup (swarm->by_id, peer_id) : NULL;
 
-  *refused = FALSE;
-  if (previous) {
-    fail_peer (previous, MESH_TRACKER_ERROR_REPLACED,
-        "another connection joined with this peer id");
-    /* it may have been the last member */
-    return g_hash_table_lookup (server->swarms, swarm_id);
-  }
-  if (swarm && swarm->members->len >= server->max_swarm_peers) {
+  *refused = TRUE;
+  if (is_banned (server, peer_id))
+    fail_peer (peer, MESH_TRACKER_ERROR_BANNED, "this peer id was removed "
+        "after reports from other members");
+  else if (swarm && g_hash_table_contains (swarm->by_id, peer_id))
+    fail_peer (peer, MESH_TRACKER_ERROR_PEER_ID_TAKEN,
+        "another connection is in this swarm with this peer id");
+  else if (swarm && swarm->members->len >= server->max_swarm_peers)
     fail_peer (peer, MESH_TRACKER_ERROR_SWARM_FULL,
         "this swarm has too many peers");
-    *refused = TRUE;
-  } else if (!swarm && g_hash_table_size (server->swarms) >= server->max_swarms) {
+  else if (!swarm && g_hash_table_size (server->swarms) >= server->max_swarms)
     fail_peer (peer, MESH_TRACKER_ERROR_TOO_MANY_SWARMS,
         "the tracker has too many swarms");
-    *refused = TRUE;
-  }
+  else
+    *refused = FALSE;
   return swarm;
 }
 
@@ -786,15 +1187,11 @@ handle_join (Peer * peer, MeshTrackerMessage * msg)
 {
   MeshTrackerServer *server = peer->server;
   gboolean refused;
+  Grant *grant;
   Swarm *swarm;
 
-  if (server->token_secret && !mesh_tracker_check_token (server->token_secret,
-          msg->swarm, msg->token, g_get_real_time () / G_USEC_PER_SEC)) {
-    fail_peer (peer, MESH_TRACKER_ERROR_UNAUTHORIZED, msg->token ?
-        "the token is invalid or expired" : "this tracker needs a token");
+  if (!admit_origin (peer, msg, &grant))
     return;
-  }
-
   swarm = admit (peer, msg->swarm, msg->peer, &refused);
   if (refused)
     return;
@@ -805,6 +1202,9 @@ handle_join (Peer * peer, MeshTrackerMessage * msg)
 
   peer->id = g_strdup (msg->peer);
   peer->upload = msg->upload;
+  peer->grant = grant;
+  if (grant)
+    grant->peers++;
   swarm_add (swarm, peer);
   STATS_LOCKED (server, {
         server->stats.joins++;
@@ -868,6 +1268,51 @@ handle_signal (Peer * peer, MeshTrackerMessage * msg)
   STATS_LOCKED (server, server->stats.signals++);
 }
 
+/* Removes @peer for good: out of the swarm (the others told), its id
+ * refused for ban_time. */
+static void
+ban_peer (Peer * peer)
+{
+  MeshTrackerServer *server = peer->server;
+  g_autofree gchar *why = g_strdup_printf ("removed from the swarm: %u "
+      "members reported that its data failed verification",
+      g_hash_table_size (peer->reporters));
+
+  g_message ("peer %s from %s in swarm %s: %s; its id is refused for %u s",
+      peer->id, peer->address ? peer->address->key : "?", peer->swarm->id,
+      why, server->ban_time);
+  ban_add (server, peer->id);
+  fail_peer (peer, MESH_TRACKER_ERROR_BANNED, why);
+  stats_update_sizes (server);
+}
+
+/* @msg: a report that decoded. Distinct reporters count, each once. */
+static void
+handle_report (Peer * peer, MeshTrackerMessage * msg)
+{
+  MeshTrackerServer *server = peer->server;
+  Peer *target;
+
+  if (!bucket_take_per_minute (&peer->reports, server->max_reports,
+          g_get_monotonic_time ())) {
+    send_error (peer, MESH_TRACKER_ERROR_TOO_MANY_REPORTS,
+        "too many reports per minute", FALSE);
+    return;
+  }
+  target = g_hash_table_lookup (peer->swarm->by_id, msg->peer);
+  if (!target || target == peer) {
+    send_error (peer, MESH_TRACKER_ERROR_UNKNOWN_PEER,
+        "no such peer in this swarm", FALSE);
+    return;
+  }
+
+  g_debug ("peer %s reports %s: %s", peer->id, target->id, msg->reason);
+  STATS_LOCKED (server, server->stats.reports++);
+  g_hash_table_add (target->reporters, g_strdup (peer->id));
+  if (g_hash_table_size (target->reporters) >= server->report_threshold)
+    ban_peer (target);
+}
+
 /* Before its join, a peer may only join or leave: whatever else it sends,
  * well formed or not, is "not-joined". */
 static void
@@ -888,6 +1333,8 @@ handle_message (Peer * peer, MeshTrackerMessage * msg, gboolean decoded,
     bad_message (peer, error->message);
   } else if (msg->type == MESH_TRACKER_MESSAGE_SIGNAL) {
     handle_signal (peer, msg);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_REPORT) {
+    handle_report (peer, msg);
   } else if (msg->type == MESH_TRACKER_MESSAGE_GET_PEERS) {
     send_peers (peer);
   } else if (msg->type == MESH_TRACKER_MESSAGE_HEARTBEAT) {
@@ -914,13 +1361,14 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
   gboolean decoded;
   gint64 now = g_get_monotonic_time ();
 
+  mesh_tracker_stream_note_message (peer->stream);
   if (peer->closing)
     return;
 
   peer->last_seen = now;
   STATS_LOCKED (server, server->stats.messages++);
 
-  if (!peer_take_token (peer, now)) {
+  if (!bucket_take (&peer->messages, server->rate, server->burst, now)) {
     fail_peer (peer, MESH_TRACKER_ERROR_RATE_LIMITED,
         "too many messages per second");
     return;
@@ -942,21 +1390,25 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
   mesh_tracker_message_clear (&msg);
 }
 
+/* Takes @address (a connection of it is counted already). */
 static Peer *
 peer_new (MeshTrackerServer * server, SoupWebsocketConnection * ws,
-    GSocket * socket)
+    MeshTrackerStream * stream, Address * address)
 {
   Peer *peer = g_new0 (Peer, 1);
   gint64 now = g_get_monotonic_time ();
 
   peer->server = server;
-  peer->ws = g_object_ref (ws);
-  peer->socket = socket ? g_object_ref (socket) : NULL;
+  peer->ws = ws;
+  peer->stream = stream;
+  peer->address = address;
   peer->knows = g_hash_table_new (g_direct_hash, g_direct_equal);
   peer->known_by = g_hash_table_new (g_direct_hash, g_direct_equal);
+  peer->reporters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
   peer->last_seen = now;
-  peer->refilled = now;
-  peer->tokens = server->burst;
+  bucket_fill (&peer->messages, server->burst, now);
+  bucket_fill (&peer->reports, server->max_reports, now);
 
   /* room above the limit, so that a slightly larger message gets our
    * "message-too-large" rather than libsoup's bare close 1009 */
@@ -973,26 +1425,270 @@ peer_new (MeshTrackerServer * server, SoupWebsocketConnection * ws,
   return peer;
 }
 
+/* ------------------------------------------------------------------------ */
+/* HTTP connections, until they become WebSockets                          */
+
 static void
-on_websocket (SoupServer * soup, SoupServerMessage * msg, const char *path,
-    SoupWebsocketConnection * ws, gpointer data)
+count_http_close (MeshTrackerServer * server, HttpCloseReason reason)
+{
+  gboolean timeout = reason == HTTP_CLOSE_HEADER_TIMEOUT;
+
+  STATS_LOCKED (server, {
+        server->http_closes_by_reason[reason]++;
+        server->stats.header_timeouts += timeout;
+        server->stats.refused += !timeout;
+      });
+}
+
+static void on_pending_socket_gone (gpointer data,
+    GObject * where_the_socket_was);
+
+static void
+pending_free (gpointer data)
+{
+  Pending *pending = data;
+
+  if (pending->socket)
+    g_object_weak_unref (G_OBJECT (pending->socket), on_pending_socket_gone,
+        pending);
+  if (pending->timeout_source) {
+    g_source_destroy (pending->timeout_source);
+    g_source_unref (pending->timeout_source);
+  }
+  g_free (pending);
+}
+
+static void
+on_pending_socket_gone (gpointer data, GObject * where_the_socket_was)
+{
+  Pending *pending = data;
+  MeshTrackerServer *server = pending->server;
+
+  pending->socket = NULL;
+  address_release (server, pending->address);
+  g_hash_table_remove (server->pending, where_the_socket_was);
+  stats_update_sizes (server);
+}
+
+/* The connection is ours (upgraded): no longer pending, nor timed. Its
+ * Address (counted already, NULL for a trusted proxy's) goes to the
+ * caller. FALSE if libsoup never said it started (then nothing is
+ * counted). */
+static gboolean
+pending_take (MeshTrackerServer * server, GSocket * socket, Address ** address)
+{
+  Pending *pending = g_hash_table_lookup (server->pending, socket);
+
+  *address = NULL;
+  if (!pending)
+    return FALSE;
+  *address = pending->address;
+  g_hash_table_remove (server->pending, socket);
+  stats_update_sizes (server);
+  return TRUE;
+}
+
+/* Shuts the socket down: libsoup sees the end of it and lets it go (the
+ * socket's weak reference then forgets the Pending). */
+static gboolean
+on_header_timeout (gpointer data)
+{
+  Pending *pending = data;
+
+  g_debug ("HTTP connection from %s: no WebSocket after %u s, closing",
+      pending->address ? pending->address->key : "a trusted proxy",
+      pending->server->header_timeout);
+  count_http_close (pending->server, HTTP_CLOSE_HEADER_TIMEOUT);
+  g_clear_pointer (&pending->timeout_source, g_source_unref);
+  g_socket_shutdown (pending->socket, TRUE, TRUE, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/* Answers a connection we will not serve, without reading its request:
+ * a fresh socket takes these few bytes at once. */
+static void
+refuse_connection (MeshTrackerServer * server, GSocket * socket,
+    HttpCloseReason reason, const gchar * address)
+{
+  static const gchar unavailable[] = "HTTP/1.1 503 Service Unavailable\r\n"
+      "Connection: close\r\nContent-Length: 0\r\nRetry-After: 10\r\n\r\n";
+  static const gchar too_many[] = "HTTP/1.1 429 Too Many Requests\r\n"
+      "Connection: close\r\nContent-Length: 0\r\nRetry-After: 10\r\n\r\n";
+  const gchar *answer = reason == HTTP_CLOSE_TOO_MANY_FROM_IP ? too_many :
+      unavailable;
+
+  g_debug ("HTTP connection from %s refused: %s", address,
+      http_close_reason_names[reason]);
+  count_http_close (server, reason);
+  g_socket_send_with_blocking (socket, answer, strlen (answer), FALSE, NULL,
+      NULL);
+  g_socket_shutdown (socket, TRUE, TRUE, NULL);
+}
+
+/* libsoup 3.1.2 to 3.3.x keep the reference on the socket that accepting
+ * returned (fixed in 3.4.0 by "soup-listener: Plug a leak"): some 370 bytes
+ * per connection for ever, and a socket that is never finalized, which
+ * Pending relies on. We drop that reference for libsoup, once per socket,
+ * while libsoup's connection still holds its own. */
+static void
+drop_leaked_socket_reference (GSocket * socket)
+{
+  guint version = soup_get_major_version () * 10000 +
+      soup_get_minor_version () * 100 + soup_get_micro_version ();
+
+  if (version >= 30102 && version < 30400)
+    g_object_unref (socket);
+}
+
+static guint
+open_connections (MeshTrackerServer * server)
+{
+  return g_hash_table_size (server->connections) +
+      g_hash_table_size (server->pending);
+}
+
+/* libsoup starts a request: the first of a new connection, or the next one
+ * on a connection kept alive (already counted). A new connection is
+ * counted, or refused when there are too many, and timed.
+ *
+ * Every plain HTTP answer closes its connection: libsoup before 3.3 loses
+ * track of a kept-alive connection that the client closes while idle (its
+ * descriptor stays open for ever), and /health and /metrics gain nothing
+ * from keeping one. */
+static void
+on_request_started (SoupServer * soup, SoupServerMessage * msg, gpointer data)
 {
   MeshTrackerServer *server = data;
-  gboolean full = g_hash_table_size (server->connections) >=
-      server->max_connections;
-  Peer *peer;
+  GSocket *socket = soup_server_message_get_socket (msg);
+  g_autoptr (GInetAddress) inet = NULL;
+  g_autofree gchar *text = NULL;
+  Address *address = NULL;
+  Pending *pending;
 
-  if (server->stopping) {
-    soup_websocket_connection_close (ws, CLOSE_GOING_AWAY, "shutting down");
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Connection", "close");
+  if (!socket || g_hash_table_contains (server->pending, socket))
+    return;
+  drop_leaked_socket_reference (socket);
+  inet = socket_peer_address (socket);
+  text = inet ? g_inet_address_to_string (inet) : g_strdup ("?");
+  if (inet && !is_trusted_proxy (server, inet))
+    address = address_lookup (server, inet);
+  if (server->stopping || open_connections (server) >= server->max_connections) {
+    refuse_connection (server, socket, HTTP_CLOSE_TOO_MANY_CONNECTIONS, text);
+    return;
+  }
+  if (address && address_is_full (server, address)) {
+    refuse_connection (server, socket, HTTP_CLOSE_TOO_MANY_FROM_IP, text);
     return;
   }
 
-  peer = peer_new (server, ws, soup_server_message_get_socket (msg));
+  pending = g_new0 (Pending, 1);
+  pending->server = server;
+  pending->socket = socket;
+  pending->address = address;
+  if (address)
+    address->connections++;
+  pending->timeout_source = g_timeout_source_new_seconds
+      (server->header_timeout);
+  g_source_set_callback (pending->timeout_source, on_header_timeout, pending,
+      NULL);
+  g_source_attach (pending->timeout_source, server->context);
+  g_object_weak_ref (G_OBJECT (socket), on_pending_socket_gone, pending);
+  g_hash_table_insert (server->pending, socket, pending);
+  stats_update_sizes (server);
+}
+
+/* The client a trusted proxy speaks for: the last X-Forwarded-For entry,
+ * the one the proxy added. NULL when there is none that parses. */
+static GInetAddress *
+forwarded_address (SoupServerMessage * msg)
+{
+  const gchar *header = soup_message_headers_get_list
+      (soup_server_message_get_request_headers (msg), "X-Forwarded-For");
+  const gchar *last;
+  g_autofree gchar *entry = NULL;
+
+  if (!header)
+    return NULL;
+  last = strrchr (header, ',');
+  entry = g_strstrip (g_strdup (last ? last + 1 : header));
+  return g_inet_address_new_from_string (entry);
+}
+
+/* The Address a proxied connection counts under, or NULL (the proxy named
+ * none: it is only counted in all). */
+static Address *
+proxied_address (MeshTrackerServer * server, SoupServerMessage * msg)
+{
+  g_autoptr (GInetAddress) inet = forwarded_address (msg);
+  Address *address;
+
+  if (!inet) {
+    g_debug ("a trusted proxy sent no usable X-Forwarded-For");
+    return NULL;
+  }
+  address = address_lookup (server, inet);
+  address->connections++;
+  return address;
+}
+
+/* The 101 went out: the connection is a WebSocket, on our stream. */
+static void
+on_upgraded (SoupServerMessage * msg, gpointer data)
+{
+  MeshTrackerServer *server = data;
+  GSocket *socket = soup_server_message_get_socket (msg);
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+  g_autoptr (GIOStream) base = NULL;
+  MeshTrackerStream *stream;
+  SoupWebsocketConnection *ws;
+  Address *address;
+  gboolean proxied;
+  Peer *peer;
+
+  proxied = pending_take (server, socket, &address) && !address;
+  if (proxied)
+    address = proxied_address (server, msg);
+
+  base = soup_server_message_steal_connection (msg);
+  stream = mesh_tracker_stream_new (base, server->max_backlog,
+      (gsize) server->max_message_size * 2 + UNFRAMED_SLACK);
+  ws = soup_websocket_connection_new (G_IO_STREAM (stream),
+      soup_server_message_get_uri (msg), SOUP_WEBSOCKET_CONNECTION_SERVER,
+      soup_message_headers_get_one (soup_server_message_get_request_headers
+          (msg), "Origin"), soup_message_headers_get_one (response,
+          "Sec-WebSocket-Protocol"), NULL);
+
+  peer = peer_new (server, ws, stream, address);
   g_hash_table_add (server->connections, peer);
   stats_update_sizes (server);
-  if (full)
+  if (server->stopping)
+    peer_close (peer, DISCONNECT_SHUTDOWN, CLOSE_GOING_AWAY, "shutting down");
+  else if (proxied && address && address->connections >
+      server->max_connections_per_ip)
     fail_peer (peer, MESH_TRACKER_ERROR_TOO_MANY_CONNECTIONS,
-        "the tracker has too many connections");
+        "too many connections from this address");
+}
+
+/* GET /announce: the WebSocket handshake, with no extension (a
+ * permessage-deflate context costs some 100 KiB per connection, for
+ * messages of a few hundred bytes). */
+static void
+handle_announce (SoupServer * soup, SoupServerMessage * msg, const char *path,
+    GHashTable * query, gpointer data)
+{
+  const gchar *protocols[] = { MESH_TRACKER_SUBPROTOCOL, NULL };
+  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
+
+  /* the handshake says "Connection: Upgrade" */
+  soup_message_headers_remove (response, "Connection");
+  if (soup_websocket_server_process_handshake (msg, NULL,
+          (gchar **) protocols, NULL, NULL))
+    g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_upgraded),
+        data);
+  else
+    soup_message_headers_replace (response, "Connection", "close");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1043,6 +1739,7 @@ render_metrics (MeshTrackerServer * server)
   MeshTrackerStats stats;
   guint64 errors[MESH_TRACKER_N_ERRORS];
   guint64 disconnects[N_DISCONNECT_REASONS];
+  guint64 http_closes[N_HTTP_CLOSE_REASONS];
   guint i;
 
   STATS_LOCKED (server, {
@@ -1050,6 +1747,8 @@ render_metrics (MeshTrackerServer * server)
         memcpy (errors, server->errors_by_code, sizeof (errors));
         memcpy (disconnects, server->disconnects_by_reason,
             sizeof (disconnects));
+        memcpy (http_closes, server->http_closes_by_reason,
+            sizeof (http_closes));
       }
   );
 
@@ -1061,6 +1760,13 @@ render_metrics (MeshTrackerServer * server)
       "Open WebSocket connections, joined or not.");
   g_string_append_printf (out, "mesh_tracker_connections %u\n",
       stats.connections);
+  append_metric (out, "mesh_tracker_pending_connections", "gauge",
+      "HTTP connections not (yet) upgraded to WebSocket.");
+  g_string_append_printf (out, "mesh_tracker_pending_connections %u\n",
+      stats.pending);
+  append_metric (out, "mesh_tracker_banned_ids", "gauge",
+      "Peer ids refused after reports.");
+  g_string_append_printf (out, "mesh_tracker_banned_ids %u\n", stats.banned);
   append_metric (out, "mesh_tracker_joins_total", "counter",
       "Successful joins.");
   g_string_append_printf (out, "mesh_tracker_joins_total %" G_GUINT64_FORMAT
@@ -1073,6 +1779,10 @@ render_metrics (MeshTrackerServer * server)
       "Messages received from clients.");
   g_string_append_printf (out, "mesh_tracker_messages_total %"
       G_GUINT64_FORMAT "\n", stats.messages);
+  append_metric (out, "mesh_tracker_reports_total", "counter",
+      "Reports taken (a member's data failed another's verification).");
+  g_string_append_printf (out, "mesh_tracker_reports_total %"
+      G_GUINT64_FORMAT "\n", stats.reports);
   append_metric (out, "mesh_tracker_notifications_total", "counter",
       "peer-joined and peer-left messages sent.");
   g_string_append_printf (out, "mesh_tracker_notifications_total"
@@ -1090,6 +1800,12 @@ render_metrics (MeshTrackerServer * server)
     g_string_append_printf (out, "mesh_tracker_disconnects_total"
         "{reason=\"%s\"} %" G_GUINT64_FORMAT "\n", disconnect_reason_names[i],
         disconnects[i]);
+  append_metric (out, "mesh_tracker_http_closes_total", "counter",
+      "HTTP connections closed before becoming WebSockets, by reason.");
+  for (i = 0; i < N_HTTP_CLOSE_REASONS; i++)
+    g_string_append_printf (out, "mesh_tracker_http_closes_total"
+        "{reason=\"%s\"} %" G_GUINT64_FORMAT "\n", http_close_reason_names[i],
+        http_closes[i]);
 
   return g_string_free (out, FALSE);
 }
@@ -1123,10 +1839,30 @@ handle_other (SoupServer * soup, SoupServerMessage * msg, const char *path,
 /* ------------------------------------------------------------------------ */
 /* Server thread and life cycle                                             */
 
+/* A socket bound to @address and listening, with our backlog. */
+static GSocket *
+listening_socket (GSocketAddress * address, GError ** error)
+{
+  GSocketFamily family = g_socket_address_get_family (address);
+  g_autoptr (GSocket) socket = g_socket_new (family, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_DEFAULT, error);
+
+  if (!socket)
+    return NULL;
+  /* "::" is IPv6 alone, as soup_server_listen() has it */
+  if (family == G_SOCKET_FAMILY_IPV6)
+    g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, TRUE, NULL);
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, address, TRUE, error)
+      || !g_socket_listen (socket, error))
+    return NULL;
+  return g_steal_pointer (&socket);
+}
+
 static gboolean
 server_listen (MeshTrackerServer * server, GError ** error)
 {
-  const gchar *protocols[] = { MESH_TRACKER_SUBPROTOCOL, NULL };
+  g_autoptr (GSocket) socket = NULL;
   g_autoptr (GSocketAddress) address = NULL;
   GSList *uris;
   const gchar *url_host;
@@ -1145,9 +1881,12 @@ server_listen (MeshTrackerServer * server, GError ** error)
       NULL);
   soup_server_add_handler (server->soup, "/metrics", handle_metrics, server,
       NULL);
-  soup_server_add_websocket_handler (server->soup, ANNOUNCE_PATH, NULL,
-      (char **) protocols, on_websocket, server, NULL);
-  if (!soup_server_listen (server->soup, address, 0, error))
+  soup_server_add_handler (server->soup, ANNOUNCE_PATH, handle_announce,
+      server, NULL);
+  g_signal_connect (server->soup, "request-started",
+      G_CALLBACK (on_request_started), server);
+  socket = listening_socket (address, error);
+  if (!socket || !soup_server_listen_socket (server->soup, socket, 0, error))
     return FALSE;
 
   uris = soup_server_get_uris (server->soup);
@@ -1227,12 +1966,19 @@ server_thread (gpointer data)
   g_cond_signal (&server->cond);
   g_mutex_unlock (&server->lock);
 
-  if (ok)
+  if (ok) {
+    server->sweep_source = g_timeout_source_new_seconds (SWEEP_INTERVAL_S);
+    g_source_set_callback (server->sweep_source, on_sweep, server, NULL);
+    g_source_attach (server->sweep_source, server->context);
     g_main_loop_run (server->loop);
+    g_source_destroy (server->sweep_source);
+    g_clear_pointer (&server->sweep_source, g_source_unref);
+  }
 
   /* the peers that did not close in time (all are out of their swarms) */
   g_hash_table_remove_all (server->connections);
   g_hash_table_remove_all (server->swarms);
+  g_hash_table_remove_all (server->pending);
   if (server->soup) {
     soup_server_disconnect (server->soup);
     g_clear_object (&server->soup);
@@ -1247,13 +1993,19 @@ static void
 server_free (MeshTrackerServer * server)
 {
   g_free (server->host);
-  g_free (server->token_secret);
+  g_clear_pointer (&server->token_secret, g_bytes_unref);
+  g_ptr_array_unref (server->trusted_proxies);
   g_free (server->url);
   g_free (server->http_url);
   g_clear_pointer (&server->loop, g_main_loop_unref);
   g_clear_pointer (&server->context, g_main_context_unref);
   g_hash_table_unref (server->connections);
   g_hash_table_unref (server->swarms);
+  g_hash_table_unref (server->pending);
+  g_hash_table_unref (server->addresses);
+  g_hash_table_unref (server->grants);
+  g_hash_table_unref (server->bans);
+  g_queue_clear_full (&server->ban_order, ban_free);
   g_clear_error (&server->start_error);
   g_mutex_clear (&server->lock);
   g_mutex_clear (&server->stats_lock);
@@ -1289,7 +2041,48 @@ server_configure (MeshTrackerServer * server, const MeshTrackerConfig * config)
       MESH_TRACKER_DEFAULT_MAX_BAD_MESSAGES);
   server->max_backlog = OR_DEFAULT (config->max_backlog,
       MESH_TRACKER_DEFAULT_MAX_BACKLOG);
-  server->token_secret = g_strdup (config->token_secret);
+  server->header_timeout = OR_DEFAULT (config->header_timeout,
+      MESH_TRACKER_DEFAULT_HEADER_TIMEOUT);
+  server->max_connections_per_ip = OR_DEFAULT (config->max_connections_per_ip,
+      MESH_TRACKER_DEFAULT_MAX_CONNECTIONS_PER_IP);
+  server->max_joins_per_ip = OR_DEFAULT (config->max_joins_per_ip,
+      MESH_TRACKER_DEFAULT_MAX_JOINS_PER_IP);
+  server->max_peers_per_token = OR_DEFAULT (config->max_peers_per_token,
+      MESH_TRACKER_DEFAULT_MAX_PEERS_PER_TOKEN);
+  server->max_joins_per_token = OR_DEFAULT (config->max_joins_per_token,
+      MESH_TRACKER_DEFAULT_MAX_JOINS_PER_TOKEN);
+  server->report_threshold = OR_DEFAULT (config->report_threshold,
+      MESH_TRACKER_DEFAULT_REPORT_THRESHOLD);
+  server->max_reports = OR_DEFAULT (config->max_reports,
+      MESH_TRACKER_DEFAULT_MAX_REPORTS);
+  server->ban_time = OR_DEFAULT (config->ban_time,
+      MESH_TRACKER_DEFAULT_BAN_TIME);
+  if (config->token_secret)
+    server->token_secret = g_bytes_new (config->token_secret,
+        OR_DEFAULT (config->token_secret_size, strlen (config->token_secret)));
+}
+
+/* Parses the trusted proxies' addresses into @server. */
+static gboolean
+server_configure_proxies (MeshTrackerServer * server,
+    const MeshTrackerConfig * config, GError ** error)
+{
+  guint i;
+
+  server->trusted_proxies = g_ptr_array_new_with_free_func (g_object_unref);
+  for (i = 0; config->trusted_proxies && config->trusted_proxies[i]; i++) {
+    GInetAddress *inet =
+        g_inet_address_new_from_string (config->trusted_proxies[i]);
+
+    if (!inet) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "trusted proxy '%s' is not an IP address",
+          config->trusted_proxies[i]);
+      return FALSE;
+    }
+    g_ptr_array_add (server->trusted_proxies, inet);
+  }
+  return TRUE;
 }
 
 MeshTrackerServer *
@@ -1300,7 +2093,8 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
   g_return_val_if_fail (config != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (config->token_secret && config->token_secret[0] == '\0') {
+  if (config->token_secret && config->token_secret_size == 0
+      && config->token_secret[0] == '\0') {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
         "the token secret is empty");
     return NULL;
@@ -1312,11 +2106,23 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
       swarm_free);
   server->connections = g_hash_table_new_full (g_direct_hash, g_direct_equal,
       peer_free, NULL);
+  server->pending = g_hash_table_new_full (g_direct_hash, g_direct_equal,
+      NULL, pending_free);
+  server->addresses = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      address_free);
+  server->grants = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      grant_free);
+  server->bans = g_hash_table_new (g_str_hash, g_str_equal);
+  g_queue_init (&server->ban_order);
   g_mutex_init (&server->lock);
   g_mutex_init (&server->stats_lock);
   g_cond_init (&server->cond);
   server->context = g_main_context_new ();
   server->loop = g_main_loop_new (server->context, FALSE);
+  if (!server_configure_proxies (server, config, error)) {
+    server_free (server);
+    return NULL;
+  }
 
   server->thread = g_thread_new ("mesh-tracker", server_thread, server);
 

@@ -40,7 +40,19 @@ G_BEGIN_DECLS
 #define MESH_TRACKER_DEFAULT_MAX_SWARMS 100000
 #define MESH_TRACKER_DEFAULT_MAX_CONNECTIONS 100000
 #define MESH_TRACKER_DEFAULT_MAX_BAD_MESSAGES 10
-#define MESH_TRACKER_DEFAULT_MAX_BACKLOG (1024 * 1024)
+#define MESH_TRACKER_DEFAULT_MAX_BACKLOG (256 * 1024)
+#define MESH_TRACKER_DEFAULT_HEADER_TIMEOUT 10
+#define MESH_TRACKER_DEFAULT_MAX_CONNECTIONS_PER_IP 256
+#define MESH_TRACKER_DEFAULT_MAX_JOINS_PER_IP 240    /* per minute */
+#define MESH_TRACKER_DEFAULT_MAX_PEERS_PER_TOKEN 8
+#define MESH_TRACKER_DEFAULT_MAX_JOINS_PER_TOKEN 30  /* per minute */
+#define MESH_TRACKER_DEFAULT_REPORT_THRESHOLD 2
+#define MESH_TRACKER_DEFAULT_MAX_REPORTS 10          /* per minute */
+#define MESH_TRACKER_DEFAULT_BAN_TIME (24 * 3600)
+/* For the per-address and per-token bounds: no bound at all. */
+#define MESH_TRACKER_UNLIMITED G_MAXUINT
+/* Token secrets read from files are at least this long. */
+#define MESH_TRACKER_MIN_SECRET_SIZE 32
 
 typedef struct _MeshTrackerServer MeshTrackerServer;
 
@@ -56,18 +68,37 @@ typedef struct {
   guint burst;                  /* token bucket depth */
   guint max_swarm_peers;        /* members of one swarm */
   guint max_swarms;
-  guint max_connections;        /* WebSocket connections, joined or not */
+  guint max_connections;        /* TCP connections: WebSocket ones, joined
+                                 * or not, and HTTP ones not (yet) upgraded */
   guint max_bad_messages;       /* tolerated before "bad-message" is fatal */
   guint max_backlog;            /* bytes queued for a client that does not
                                  * read, before it is disconnected */
+  guint header_timeout;         /* seconds an HTTP connection may take to
+                                 * become a WebSocket */
+  /* Per client address (an IPv6 one by its /64), or MESH_TRACKER_UNLIMITED */
+  guint max_connections_per_ip; /* TCP connections, as max_connections */
+  guint max_joins_per_ip;       /* join messages per minute */
+  /* Per access token (with token_secret), or MESH_TRACKER_UNLIMITED */
+  guint max_peers_per_token;    /* joined peers at once */
+  guint max_joins_per_token;    /* join messages per minute */
+  guint report_threshold;       /* distinct members whose reports remove a
+                                 * peer */
+  guint max_reports;            /* reports per minute per member */
+  guint ban_time;               /* seconds a removed peer id stays refused */
+  /* Addresses of reverse proxies whose X-Forwarded-For (last entry) names
+   * the client; NULL-terminated, NULL = none */
+  const gchar *const *trusted_proxies;
   const gchar *token_secret;    /* NULL = no access tokens needed */
+  gsize token_secret_size;      /* bytes; 0 = strlen (token_secret) */
 } MeshTrackerConfig;
 
 /* Counters since the start, as /metrics reports them. */
 typedef struct {
   guint connections;            /* open WebSocket connections */
+  guint pending;                /* HTTP connections not (yet) upgraded */
   guint peers;                  /* joined peers */
   guint swarms;
+  guint banned;                 /* peer ids refused now */
   guint64 joins;
   guint64 signals;              /* relayed */
   guint64 messages;             /* received from clients */
@@ -75,6 +106,10 @@ typedef struct {
   guint64 peer_left_sent;       /* "peer-left" notifications sent */
   guint64 errors;               /* "error" messages sent, all codes */
   guint64 disconnects;
+  guint64 reports;              /* reports taken (not refused) */
+  guint64 header_timeouts;      /* HTTP connections closed by the timeout */
+  guint64 refused;              /* TCP connections refused at once (too
+                                 * many, in all or from the address) */
 } MeshTrackerStats;
 
 /* Binds and starts serving on the server's own thread. NULL on failure. */
@@ -101,12 +136,25 @@ void mesh_tracker_server_get_stats (MeshTrackerServer * server,
     MeshTrackerStats * stats);
 
 /* An access token for @swarm valid until @expiry (unix seconds):
- * "<expiry>.<hex HMAC-SHA256(secret, swarm + '|' + expiry)>". */
-gchar *mesh_tracker_make_token (const gchar * secret, const gchar * swarm,
-    gint64 expiry);
+ * "<expiry>.<hex HMAC-SHA256(secret, swarm + '|' + expiry)>". The secret
+ * is @secret_size bytes (any bytes, NUL included). */
+gchar *mesh_tracker_make_token_full (const guint8 * secret,
+    gsize secret_size, const gchar * swarm, gint64 expiry);
 
 /* TRUE if @token grants @swarm at unix time @now. */
+gboolean mesh_tracker_check_token_full (const guint8 * secret,
+    gsize secret_size, const gchar * swarm, const gchar * token, gint64 now);
+
+/* The same, for a secret that is a string. */
+gchar *mesh_tracker_make_token (const gchar * secret, const gchar * swarm,
+    gint64 expiry);
 gboolean mesh_tracker_check_token (const gchar * secret, const gchar * swarm,
     const gchar * token, gint64 now);
+
+/* The token secret in @filename: its bytes, all of them (NUL included),
+ * without trailing whitespace (so that `echo secret > file` and `printf
+ * secret > file` give the same tokens). NULL and @error when it cannot be
+ * read or is shorter than MESH_TRACKER_MIN_SECRET_SIZE bytes. */
+GBytes *mesh_tracker_read_secret (const gchar * filename, GError ** error);
 
 G_END_DECLS

@@ -37,29 +37,19 @@ typedef struct
   gint max_connections;
   gint max_bad_messages;
   gint max_backlog;
+  gint header_timeout;
+  gint max_connections_per_ip;
+  gint max_joins_per_ip;
+  gint max_peers_per_token;
+  gint max_joins_per_token;
+  gint report_threshold;
+  gint max_reports;
+  gint ban_time;
+  gchar **trusted_proxies;
   gchar *token_secret_file;
   gchar *make_token;
   gint ttl;
 } Options;
-
-/* The secret is the file's contents without trailing whitespace, so that
- * `echo secret > file` and `printf secret > file` give the same tokens. */
-static gchar *
-read_secret (const gchar * filename, GError ** error)
-{
-  gchar *contents;
-
-  if (!g_file_get_contents (filename, &contents, NULL, error))
-    return NULL;
-  g_strchomp (contents);
-  if (contents[0] == '\0') {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-        "the token secret in '%s' is empty", filename);
-    g_free (contents);
-    return NULL;
-  }
-  return contents;
-}
 
 /* Copies a positive option into @field, leaves 0 (the default) if unset. */
 static gboolean
@@ -73,6 +63,34 @@ take_bound (const gchar * name, gint value, guint * field)
   }
   *field = value;
   return TRUE;
+}
+
+/* The same for a per-address or per-token bound, where 0 is no bound. */
+static gboolean
+take_limit (const gchar * name, gint value, guint * field)
+{
+  if (value == 0) {
+    *field = MESH_TRACKER_UNLIMITED;
+    return TRUE;
+  }
+  return take_bound (name, value, field);
+}
+
+static gboolean
+take_limits (const Options * opts, MeshTrackerConfig * config)
+{
+  return take_limit ("max-connections-per-ip", opts->max_connections_per_ip,
+      &config->max_connections_per_ip)
+      && take_limit ("max-joins-per-ip", opts->max_joins_per_ip,
+      &config->max_joins_per_ip)
+      && take_limit ("max-peers-per-token", opts->max_peers_per_token,
+      &config->max_peers_per_token)
+      && take_limit ("max-joins-per-token", opts->max_joins_per_token,
+      &config->max_joins_per_token)
+      && take_bound ("report-threshold", opts->report_threshold,
+      &config->report_threshold)
+      && take_bound ("max-reports", opts->max_reports, &config->max_reports)
+      && take_bound ("ban-time", opts->ban_time, &config->ban_time);
 }
 
 static gboolean
@@ -93,11 +111,14 @@ take_bounds (const Options * opts, MeshTrackerConfig * config)
       &config->max_connections)
       && take_bound ("max-bad-messages", opts->max_bad_messages,
       &config->max_bad_messages)
-      && take_bound ("max-backlog", opts->max_backlog, &config->max_backlog);
+      && take_bound ("max-backlog", opts->max_backlog, &config->max_backlog)
+      && take_bound ("header-timeout", opts->header_timeout,
+      &config->header_timeout)
+      && take_limits (opts, config);
 }
 
 static int
-print_token (const Options * opts, const gchar * secret)
+print_token (const Options * opts, GBytes * secret)
 {
   g_autofree gchar *token = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
@@ -110,7 +131,8 @@ print_token (const Options * opts, const gchar * secret)
     g_printerr ("mesh-tracker: --ttl must not be negative\n");
     return 2;
   }
-  token = mesh_tracker_make_token (secret, opts->make_token, now + opts->ttl);
+  token = mesh_tracker_make_token_full (g_bytes_get_data (secret, NULL),
+      g_bytes_get_size (secret), opts->make_token, now + opts->ttl);
   printf ("%s\n", token);
   return 0;
 }
@@ -138,7 +160,8 @@ main (int argc, char **argv)
 {
   Options opts = {
     NULL, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
-    UNSET, UNSET, NULL, NULL, DEFAULT_TTL
+    UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
+    NULL, NULL, NULL, DEFAULT_TTL
   };
   GOptionEntry entries[] = {
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts.listen,
@@ -169,7 +192,31 @@ main (int argc, char **argv)
           "10)", "N"},
     {"max-backlog", 0, 0, G_OPTION_ARG_INT, &opts.max_backlog,
         "Bytes queued for a client that does not read them before it is "
-          "disconnected (default 1048576)", "BYTES"},
+          "disconnected (default 262144)", "BYTES"},
+    {"header-timeout", 0, 0, G_OPTION_ARG_INT, &opts.header_timeout,
+        "Seconds an HTTP connection may take to become a WebSocket (default "
+          "10)", "SECONDS"},
+    {"max-connections-per-ip", 0, 0, G_OPTION_ARG_INT,
+          &opts.max_connections_per_ip,
+        "Connections from one address, an IPv6 one by its /64 (default 256, "
+          "0 = no bound)", "N"},
+    {"max-joins-per-ip", 0, 0, G_OPTION_ARG_INT, &opts.max_joins_per_ip,
+        "Joins per minute from one address (default 240, 0 = no bound)", "N"},
+    {"max-peers-per-token", 0, 0, G_OPTION_ARG_INT, &opts.max_peers_per_token,
+        "Peers joined at once with one token (default 8, 0 = no bound)", "N"},
+    {"max-joins-per-token", 0, 0, G_OPTION_ARG_INT, &opts.max_joins_per_token,
+        "Joins per minute with one token (default 30, 0 = no bound)", "N"},
+    {"report-threshold", 0, 0, G_OPTION_ARG_INT, &opts.report_threshold,
+          "Members whose reports remove a peer from its swarm (default 2)",
+        "N"},
+    {"max-reports", 0, 0, G_OPTION_ARG_INT, &opts.max_reports,
+        "Reports per minute one member may send (default 10)", "N"},
+    {"ban-time", 0, 0, G_OPTION_ARG_INT, &opts.ban_time,
+          "Seconds the id of a removed peer stays refused (default 86400)",
+        "SECONDS"},
+    {"trusted-proxy", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts.trusted_proxies,
+        "A reverse proxy whose X-Forwarded-For names the client (repeat "
+          "for several)", "ADDRESS"},
     {"token-secret", 0, 0, G_OPTION_ARG_FILENAME, &opts.token_secret_file,
         "Require access tokens signed with the secret in FILE", "FILE"},
     {"make-token", 0, 0, G_OPTION_ARG_STRING, &opts.make_token,
@@ -183,7 +230,7 @@ main (int argc, char **argv)
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree gchar *host = NULL;
-  g_autofree gchar *secret = NULL;
+  g_autoptr (GBytes) secret = NULL;
   MeshTrackerConfig config = { 0, };
   guint port = MESH_TRACKER_DEFAULT_PORT;
   int ret;
@@ -209,7 +256,7 @@ main (int argc, char **argv)
     goto out;
   }
   if (opts.token_secret_file) {
-    secret = read_secret (opts.token_secret_file, &error);
+    secret = mesh_tracker_read_secret (opts.token_secret_file, &error);
     if (!secret) {
       g_printerr ("mesh-tracker: %s\n", error->message);
       ret = 2;
@@ -224,12 +271,17 @@ main (int argc, char **argv)
 
   config.host = host;
   config.port = port;
-  config.token_secret = secret;
+  if (secret) {
+    config.token_secret = g_bytes_get_data (secret, NULL);
+    config.token_secret_size = g_bytes_get_size (secret);
+  }
+  config.trusted_proxies = (const gchar * const *) opts.trusted_proxies;
   ret = serve (&config);
 
 out:
   g_free (opts.listen);
   g_free (opts.token_secret_file);
   g_free (opts.make_token);
+  g_strfreev (opts.trusted_proxies);
   return ret;
 }
