@@ -426,13 +426,24 @@ check_ice_server (GstMeshAdaptiveSrc * src, const gchar * property,
   gst_mesh_adaptive_src_report_property_problem (src, property, problem);
 }
 
+/* A token replaced while the element is in a swarm (tokens expire) is the
+ * one its tracker client sends when it joins again. */
+static void
+replace_tracker_token (GstMeshAdaptiveSrc * src, const gchar * token)
+{
+  g_autoptr (MeshFetcher) fetcher = gst_mesh_adaptive_src_get_fetcher (src);
+
+  if (fetcher)
+    mesh_fetcher_set_tracker_token (fetcher, token);
+}
+
 static void
 gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (object);
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
-  gboolean fetcher_setting = FALSE;
+  gboolean fetcher_setting = FALSE, token_changed = FALSE;
 
   GST_OBJECT_LOCK (src);
   switch (prop_id) {
@@ -497,6 +508,7 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
     case PROP_TRACKER_TOKEN:
       g_free (priv->tracker_token);
       priv->tracker_token = g_value_dup_string (value);
+      token_changed = TRUE;
       break;
     case PROP_SWARM_ID:
       g_free (priv->swarm_id);
@@ -544,6 +556,8 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
   /* calls into other objects, after the object lock */
   if (fetcher_setting)
     configure_fetcher (src);
+  if (token_changed)
+    replace_tracker_token (src, g_value_get_string (value));
   if (prop_id == PROP_STUN_SERVER || prop_id == PROP_TURN_SERVER)
     check_ice_server (src, pspec->name, g_value_get_string (value));
 }

@@ -514,6 +514,14 @@ ban_peer_id (MeshPeerManager * m, const gchar * id)
 }
 
 void
+mesh_peer_manager_set_token (MeshPeerManager * m, const gchar * token)
+{
+  if (m->signaller && g_object_class_find_property (G_OBJECT_GET_CLASS
+          (m->signaller), "token"))
+    g_object_set (m->signaller, "token", token, NULL);
+}
+
+void
 mesh_peer_manager_report_peer (MeshPeerManager * m, const gchar * peer_id,
     const gchar * segment_id)
 {
