@@ -115,6 +115,7 @@ typedef struct
   gboolean upload;
   guint64 max_upload_rate;
   MeshPeerCongestionControl peer_congestion_control;
+  MeshPeerCandidatePolicy ice_candidate_policy;
   MeshIntegrityMode integrity;
   guint64 cache_size;
   gchar *local_address;

@@ -59,6 +59,7 @@ enum
   PROP_UPLOAD,
   PROP_MAX_UPLOAD_RATE,
   PROP_PEER_CONGESTION_CONTROL,
+  PROP_ICE_CANDIDATE_POLICY,
   PROP_INTEGRITY,
   PROP_CACHE_SIZE,
   PROP_LOCAL_ADDRESS,
@@ -85,6 +86,7 @@ enum
 #define DEFAULT_MAX_UPLOAD_RATE 0
 #define DEFAULT_CACHE_SIZE (64 * 1024 * 1024)
 #define DEFAULT_PEER_CONGESTION_CONTROL MESH_PEER_CC_CUBIC
+#define DEFAULT_ICE_CANDIDATE_POLICY MESH_PEER_CANDIDATES_ALL
 #define DEFAULT_INTEGRITY MESH_INTEGRITY_AUTO
 
 #define GST_TYPE_MESH_INTEGRITY (gst_mesh_integrity_get_type ())
@@ -127,6 +129,33 @@ gst_mesh_peer_congestion_control_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstMeshPeerCongestionControl", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+#define GST_TYPE_MESH_ICE_CANDIDATE_POLICY \
+    (gst_mesh_ice_candidate_policy_get_type ())
+static GType
+gst_mesh_ice_candidate_policy_get_type (void)
+{
+  static const GEnumValue values[] = {
+    {MESH_PEER_CANDIDATES_ALL, "All: peers learn the viewer's LAN and public "
+          "addresses; the most direct paths, with or without STUN/TURN",
+        "all"},
+    {MESH_PEER_CANDIDATES_NO_HOST, "No host: peers learn the public address "
+          "(server-reflexive) but no LAN address; needs stun-server or "
+          "turn-server, and viewers on one LAN meet through their NAT or "
+          "the relay", "no-host"},
+    {MESH_PEER_CANDIDATES_RELAY_ONLY, "Relay only: peers learn the TURN "
+          "server's address, none of the viewer's; needs turn-server, which "
+          "then carries all peer traffic", "relay-only"},
+    {0, NULL, NULL}
+  };
+  static GType type = 0;
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstMeshIceCandidatePolicy", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -397,13 +426,24 @@ check_ice_server (GstMeshAdaptiveSrc * src, const gchar * property,
   gst_mesh_adaptive_src_report_property_problem (src, property, problem);
 }
 
+/* A token replaced while the element is in a swarm (tokens expire) is the
+ * one its tracker client sends when it joins again. */
+static void
+replace_tracker_token (GstMeshAdaptiveSrc * src, const gchar * token)
+{
+  g_autoptr (MeshFetcher) fetcher = gst_mesh_adaptive_src_get_fetcher (src);
+
+  if (fetcher)
+    mesh_fetcher_set_tracker_token (fetcher, token);
+}
+
 static void
 gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstMeshAdaptiveSrc *src = GST_MESH_ADAPTIVE_SRC (object);
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
-  gboolean fetcher_setting = FALSE;
+  gboolean fetcher_setting = FALSE, token_changed = FALSE;
 
   GST_OBJECT_LOCK (src);
   switch (prop_id) {
@@ -468,6 +508,7 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
     case PROP_TRACKER_TOKEN:
       g_free (priv->tracker_token);
       priv->tracker_token = g_value_dup_string (value);
+      token_changed = TRUE;
       break;
     case PROP_SWARM_ID:
       g_free (priv->swarm_id);
@@ -493,6 +534,9 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
     case PROP_PEER_CONGESTION_CONTROL:
       priv->peer_congestion_control = g_value_get_enum (value);
       break;
+    case PROP_ICE_CANDIDATE_POLICY:
+      priv->ice_candidate_policy = g_value_get_enum (value);
+      break;
     case PROP_INTEGRITY:
       priv->integrity = g_value_get_enum (value);
       break;
@@ -512,6 +556,8 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
   /* calls into other objects, after the object lock */
   if (fetcher_setting)
     configure_fetcher (src);
+  if (token_changed)
+    replace_tracker_token (src, g_value_get_string (value));
   if (prop_id == PROP_STUN_SERVER || prop_id == PROP_TURN_SERVER)
     check_ice_server (src, pspec->name, g_value_get_string (value));
 }
@@ -629,6 +675,9 @@ gst_mesh_adaptive_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_PEER_CONGESTION_CONTROL:
       g_value_set_enum (value, priv->peer_congestion_control);
+      break;
+    case PROP_ICE_CANDIDATE_POLICY:
+      g_value_set_enum (value, priv->ice_candidate_policy);
       break;
     case PROP_INTEGRITY:
       g_value_set_enum (value, priv->integrity);
@@ -1289,6 +1338,10 @@ post_stats_message (GstMeshAdaptiveSrc * src)
               "cdn-no-time", G_TYPE_UINT64, counters.peer_stats.cdn_no_time,
               "cdn-peer-failed", G_TYPE_UINT64,
               counters.peer_stats.cdn_peer_failed,
+              "segments-rejected", G_TYPE_UINT64,
+              counters.peer_stats.rejected,
+              "peers-cut-off", G_TYPE_UINT64,
+              counters.peer_stats.peers_banned,
               "slack-histogram", G_TYPE_STRING, slack,
               "cache-bytes", G_TYPE_UINT64, counters.peer_stats.cache_bytes,
               "prefetched", G_TYPE_UINT64, counters.prefetched,
@@ -1447,6 +1500,7 @@ typedef struct
   gboolean upload;
   guint64 max_upload_rate;
   MeshPeerCongestionControl congestion_control;
+  MeshPeerCandidatePolicy candidate_policy;
   MeshIntegrityMode integrity;
   gchar *manifest_url;
   guint64 cache_size;
@@ -1471,6 +1525,7 @@ peer_settings_snapshot_locked (GstMeshAdaptiveSrc * src,
   settings->upload = priv->upload;
   settings->max_upload_rate = priv->max_upload_rate;
   settings->congestion_control = priv->peer_congestion_control;
+  settings->candidate_policy = priv->ice_candidate_policy;
   settings->integrity = priv->integrity;
   settings->manifest_url = g_strdup (priv->location);
   settings->cache_size = priv->cache_size;
@@ -1530,6 +1585,7 @@ configure_peers (GstMeshAdaptiveSrc * src, gboolean on)
     config.upload = settings.upload;
     config.max_upload_rate = settings.max_upload_rate;
     config.congestion_control = settings.congestion_control;
+    config.candidate_policy = settings.candidate_policy;
     config.integrity = settings.integrity;
     config.manifest_url = settings.manifest_url;
     config.cache_size = settings.cache_size;
@@ -1728,6 +1784,7 @@ gst_mesh_adaptive_src_init (GstMeshAdaptiveSrc * src)
   priv->upload = DEFAULT_UPLOAD;
   priv->max_upload_rate = DEFAULT_MAX_UPLOAD_RATE;
   priv->peer_congestion_control = DEFAULT_PEER_CONGESTION_CONTROL;
+  priv->ice_candidate_policy = DEFAULT_ICE_CANDIDATE_POLICY;
   priv->integrity = DEFAULT_INTEGRITY;
   priv->cache_size = DEFAULT_CACHE_SIZE;
   priv->duration = GST_CLOCK_TIME_NONE;
@@ -2036,6 +2093,21 @@ install_peer_properties (GObjectClass * gobject_class)
           GST_TYPE_MESH_PEER_CONGESTION_CONTROL,
           DEFAULT_PEER_CONGESTION_CONTROL, rw));
 
+  g_object_class_install_property (gobject_class, PROP_ICE_CANDIDATE_POLICY,
+      g_param_spec_enum ("ice-candidate-policy", "ICE candidate policy",
+          "Which of the viewer's addresses its peers learn (every peer of the "
+          "stream gets the ICE candidates the viewer signals): all = its LAN "
+          "(host) and public addresses, the most direct paths; no-host = the "
+          "public address only (server-reflexive and relayed candidates), "
+          "needs stun-server or turn-server, else no peer link can form; "
+          "relay-only = the TURN server's address only, needs turn-server, "
+          "which then carries all peer traffic (its bandwidth, added "
+          "latency). no-host does not hide the LAN address from a peer on "
+          "the same LAN, nor the public one from any peer. Read when the "
+          "element joins the swarm",
+          GST_TYPE_MESH_ICE_CANDIDATE_POLICY,
+          DEFAULT_ICE_CANDIDATE_POLICY, rw));
+
   /**
    * GstMeshAdaptiveSrc:integrity:
    *
@@ -2090,5 +2162,6 @@ gst_mesh_adaptive_src_class_init (GstMeshAdaptiveSrcClass * klass)
 
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_ADAPTIVE_SRC, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_PEER_CONGESTION_CONTROL, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MESH_ICE_CANDIDATE_POLICY, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_MESH_INTEGRITY, 0);
 }

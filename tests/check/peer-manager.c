@@ -561,6 +561,25 @@ GST_START_TEST (test_links_get_congestion_control)
 
 GST_END_TEST;
 
+/* The candidate policy of the settings is the one links are made with. */
+GST_START_TEST (test_links_get_candidate_policy)
+{
+  MeshPeerConfig no_host = default_config ();
+  Swarm *swarm;
+
+  no_host.candidate_policy = MESH_PEER_CANDIDATES_NO_HOST;
+  swarm = swarm_new_pair (&no_host);
+  fail_unless_equals_int (mesh_loopback_connection_get_candidate_policy
+      (path (&swarm->viewers[0], &swarm->viewers[1])),
+      MESH_PEER_CANDIDATES_NO_HOST);
+  fail_unless_equals_int (mesh_loopback_connection_get_candidate_policy
+      (path (&swarm->viewers[1], &swarm->viewers[0])),
+      MESH_PEER_CANDIDATES_ALL);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_holder_serves_segment)
 {
   Swarm *swarm = swarm_new_pair (NULL);
@@ -1712,6 +1731,7 @@ peer_manager_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_loopback_fixture);
   tcase_add_test (tc, test_links_get_congestion_control);
+  tcase_add_test (tc, test_links_get_candidate_policy);
   tcase_add_test (tc, test_holder_serves_segment);
   tcase_add_test (tc, test_lost_segment_goes_to_cdn);
   tcase_add_test (tc, test_absent_goes_to_cdn);

@@ -70,6 +70,7 @@ typedef struct
   gchar *tamper_fingerprint;    /* replaces ours in the offer we send */
   gboolean relay_candidate_out;
   guint n_candidates_out;
+  GPtrArray *candidates_out;    /* gchar *: the sdp of each, in order */
   gboolean gathering_done;
   JsonObject *held_offer;       /* RELAY_OFFER_LAST */
 } Side;
@@ -140,8 +141,11 @@ on_signal_out (MeshPeerConnection * c, JsonObject * data, Side * side)
       json_object_set_string_member (data, "fingerprint",
           side->tamper_fingerprint);
   } else if (strcmp (kind, "candidate") == 0) {
-    if (strstr (json_object_get_string_member (data, "sdp"), " typ relay"))
+    const gchar *sdp = json_object_get_string_member (data, "sdp");
+
+    if (strstr (sdp, " typ relay"))
       side->relay_candidate_out = TRUE;
+    g_ptr_array_add (side->candidates_out, g_strdup (sdp));
   }
   switch (side->pair->mode) {
     case RELAY_NONE:
@@ -332,6 +336,7 @@ side_init_common (Pair * pair, Side * side)
   side->serving = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   side->frames = g_ptr_array_new_with_free_func ((GDestroyNotify)
       g_bytes_unref);
+  side->candidates_out = g_ptr_array_new_with_free_func (g_free);
   for (i = 0; i < N_TRANSFERS; i++) {
     side->transfers[i].id = i + 1;
     side->transfers[i].bytes = g_byte_array_new ();
@@ -479,6 +484,7 @@ side_clear (Side * side)
   g_clear_pointer (&side->serve_idle, g_source_unref);
   g_hash_table_unref (side->serving);
   g_ptr_array_unref (side->frames);
+  g_ptr_array_unref (side->candidates_out);
   for (i = 0; i < N_TRANSFERS; i++)
     g_byte_array_unref (side->transfers[i].bytes);
   g_free (side->tamper_fingerprint);
@@ -787,11 +793,196 @@ GST_START_TEST (test_unusable_local_settings)
 
   /* relay only without a TURN server */
   ca = default_config ("peer-a");
-  ca.relay_only = TRUE;
+  ca.candidate_policy = MESH_PEER_CANDIDATES_RELAY_ONLY;
   pair = pair_new_ids (RELAY_NONE, &ca, &cb, "peer-b", "peer-a");
   mesh_peer_connection_start (conn (&pair->a));
   assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_CONFIG,
       MESH_WIRE_CLOSE_UNSPECIFIED);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------ */
+/* Candidate policy: which addresses a viewer reveals to its peers */
+
+/* The address a viewer seems to have behind the fake NAT (TEST-NET-1,
+ * never routed). */
+static const guint8 nat_ip[4] = { 192, 0, 2, 7 };
+
+#define NAT_ADDRESS "192.0.2.7"
+
+/* A STUN server that answers every Binding request with NAT_ADDRESS and
+ * the client's port: the agent gets a server-reflexive candidate of its
+ * own, based on its host one (a plain server on 127.0.0.1 would map the
+ * host candidate to itself, a duplicate libnice drops). */
+typedef struct
+{
+  GSocket *socket;
+  GSource *source;
+  gchar *address;               /* "127.0.0.1:port", for stun_server */
+} FakeStun;
+
+static gboolean
+fake_stun_answer (GSocket * socket, GIOCondition cond, gpointer user_data)
+{
+  GSocketAddress *from = NULL;
+  guint8 buf[1500], answer[32] = { 0, };
+  gssize n;
+  guint16 port;
+
+  n = g_socket_receive_from (socket, &from, (gchar *) buf, sizeof (buf),
+      NULL, NULL);
+  if (n >= 20 && buf[0] == 0x00 && buf[1] == 0x01) {
+    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (from));
+    answer[0] = 0x01;           /* Binding success response */
+    answer[1] = 0x01;
+    answer[3] = 12;             /* one attribute */
+    memcpy (answer + 4, buf + 4, 16);   /* the transaction id */
+    answer[21] = 0x01;          /* MAPPED-ADDRESS, 8 bytes */
+    answer[23] = 8;
+    answer[25] = 0x01;          /* IPv4 */
+    answer[26] = port >> 8;
+    answer[27] = port & 0xff;
+    memcpy (answer + 28, nat_ip, sizeof (nat_ip));
+    g_socket_send_to (socket, from, (gchar *) answer, sizeof (answer), NULL,
+        NULL);
+  }
+  g_clear_object (&from);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+fake_stun_start (FakeStun * stun)
+{
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *addr = g_inet_socket_address_new (lo, 0);
+  GSocketAddress *bound;
+
+  stun->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+      G_SOCKET_PROTOCOL_UDP, NULL);
+  fail_unless (g_socket_bind (stun->socket, addr, FALSE, NULL));
+  g_socket_set_blocking (stun->socket, FALSE);
+  bound = g_socket_get_local_address (stun->socket, NULL);
+  stun->address = g_strdup_printf ("127.0.0.1:%u",
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  g_object_unref (bound);
+  g_object_unref (addr);
+  g_object_unref (lo);
+}
+
+static void
+fake_stun_serve (FakeStun * stun, GMainContext * context)
+{
+  stun->source = g_socket_create_source (stun->socket, G_IO_IN, NULL);
+  g_source_set_callback (stun->source, G_SOURCE_FUNC (fake_stun_answer), NULL,
+      NULL);
+  g_source_attach (stun->source, context);
+}
+
+static void
+fake_stun_stop (FakeStun * stun)
+{
+  g_source_destroy (stun->source);
+  g_source_unref (stun->source);
+  g_object_unref (stun->socket);
+  g_free (stun->address);
+}
+
+static gboolean
+signalled (Side * side, const gchar * text)
+{
+  guint i;
+
+  for (i = 0; i < side->candidates_out->len; i++)
+    if (strstr (g_ptr_array_index (side->candidates_out, i), text))
+      return TRUE;
+  return FALSE;
+}
+
+/* A behind the fake NAT, B on 127.0.0.1, through connect(). */
+static Pair *
+pair_new_behind_nat (FakeStun * stun, MeshPeerCandidatePolicy policy)
+{
+  MeshPeerConnectParams pa = default_params ("peer-a", "peer-b", TRUE);
+  MeshPeerConnectParams pb = default_params ("peer-b", "peer-a", FALSE);
+  Pair *pair;
+
+  pa.stun_server = stun->address;
+  pa.candidate_policy = policy;
+  pa.connect_timeout_ms = pb.connect_timeout_ms = 3000;
+  pair = pair_new_connect (&pa, &pb);
+  fake_stun_serve (stun, pair->context);
+  return pair;
+}
+
+/* With "all", A signals its host candidate, and a server-reflexive one
+ * whose related address is that host address (libnice's way). With
+ * no-host, A signals the server-reflexive one only, without a related
+ * address: its host address appears in nothing it signals. Nor does A
+ * pair with B's host candidates: with no other way between them (A's
+ * public address is unreachable), the link fails where "all" came up host
+ * to host, and it fails cleanly (ICE failure or connect timeout). */
+GST_START_TEST (test_no_host_reveals_no_host_address)
+{
+  FakeStun stun = { 0, };
+  Pair *pair;
+
+  fake_stun_start (&stun);
+  pair = pair_new_behind_nat (&stun, MESH_PEER_CANDIDATES_ALL);
+  pair_start (pair);
+  pair_wait_ready (pair);
+  WAIT_FOR (pair->context, pair->a.gathering_done, 5000);
+  fail_unless (signalled (&pair->a, " typ host"));
+  fail_unless (signalled (&pair->a, NAT_ADDRESS));
+  fail_unless (signalled (&pair->a, " raddr 127.0.0.1"));
+  g_source_destroy (stun.source);
+  g_clear_pointer (&stun.source, g_source_unref);
+  pair_free (pair);
+
+  pair = pair_new_behind_nat (&stun, MESH_PEER_CANDIDATES_NO_HOST);
+  pair_start (pair);
+  WAIT_FOR (pair->context, pair->a.n_closed && pair->b.n_closed, 20000);
+  fail_unless (pair->a.gathering_done);
+  fail_unless (signalled (&pair->a, NAT_ADDRESS " "));
+  fail_if (signalled (&pair->a, " typ host"));
+  fail_if (signalled (&pair->a, "127.0.0.1"), "host address signalled");
+  fail_if (pair->a.ready || pair->b.ready);
+  fail_unless_equals_int (pair->a.n_closed, 1);
+  fail_unless (g_error_matches (pair->a.reason, MESH_PEER_CONNECTION_ERROR,
+          MESH_PEER_CONNECTION_ERROR_TRANSPORT_FAILED)
+      || g_error_matches (pair->a.reason, MESH_PEER_CONNECTION_ERROR,
+          MESH_PEER_CONNECTION_ERROR_CONNECT_TIMEOUT), "%s",
+      pair->a.reason->message);
+  pair_free (pair);
+  fake_stun_stop (&stun);
+}
+
+GST_END_TEST;
+
+/* relay-only without a TURN server: the link ends at start(), saying why,
+ * and signals nothing; the same link with "all" comes up. */
+GST_START_TEST (test_relay_only_needs_turn)
+{
+  MeshPeerConnectParams pa = default_params ("peer-a", "peer-b", TRUE);
+  MeshPeerConnectParams pb = default_params ("peer-b", "peer-a", FALSE);
+  Pair *pair;
+
+  pair = pair_new_connect (&pa, &pb);
+  pair_start (pair);
+  pair_wait_ready (pair);
+  pair_free (pair);
+
+  pa.candidate_policy = MESH_PEER_CANDIDATES_RELAY_ONLY;
+  pair = pair_new_connect (&pa, &pb);
+  pair_start (pair);
+  WAIT_FOR (pair->context, pair->a.n_closed, 5000);
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_CONFIG,
+      MESH_WIRE_CLOSE_UNSPECIFIED);
+  fail_unless (strstr (pair->a.reason->message, "TURN") != NULL, "%s",
+      pair->a.reason->message);
+  fail_unless_equals_int (pair->a.n_candidates_out, 0);
+  fail_if (pair->b.ready);
   pair_free (pair);
 }
 
@@ -1433,7 +1624,7 @@ GST_START_TEST (test_turn_relay_only)
   ca.turn_port = port;
   ca.turn_user = "mesh";
   ca.turn_password = "secret";
-  ca.relay_only = TRUE;
+  ca.candidate_policy = MESH_PEER_CANDIDATES_RELAY_ONLY;
   cb = ca;
   cb.local_peer_id = "peer-b";
   pair = pair_new_full (&ca, &cb);
@@ -1441,6 +1632,9 @@ GST_START_TEST (test_turn_relay_only)
   pair_start (pair);
   pair_wait_ready (pair);
   fail_unless (pair->a.relay_candidate_out);
+  /* libnice would name the relayed candidate's base, a host address */
+  fail_if (signalled (&pair->a, " raddr "), "related address signalled");
+  fail_if (signalled (&pair->a, " typ host"));
   fail_unless_equals_string (mesh_peer_connection_get_path_type (conn
           (&pair->a)), "relay");
   send_frame (&pair->a, mesh_wire_encode_request (1, 42, 0, 0, 0));
@@ -1463,6 +1657,24 @@ GST_START_TEST (test_turn_relay_only)
     WAIT_FOR (pair->context, pair->a.gathering_done, 5000);
     fail_unless (pair->a.relay_candidate_out);
     fail_if (pair->b.relay_candidate_out);
+    pair_free (pair);
+
+    /* no-host on both sides: they meet through the relay, and neither
+     * signals a host address */
+    pa.candidate_policy = pb.candidate_policy = MESH_PEER_CANDIDATES_NO_HOST;
+    pb.turn_server = url;
+    pair = pair_new_connect (&pa, &pb);
+    pair_start (pair);
+    pair_wait_ready (pair);
+    WAIT_FOR (pair->context, pair->a.gathering_done
+        && pair->b.gathering_done, 5000);
+    fail_unless (pair->a.relay_candidate_out && pair->b.relay_candidate_out);
+    fail_if (signalled (&pair->a, " typ host")
+        || signalled (&pair->b, " typ host"));
+    fail_if (signalled (&pair->a, " raddr ") || signalled (&pair->b,
+            " raddr "));
+    fail_unless_equals_string (mesh_peer_connection_get_path_type (conn
+            (&pair->a)), "relay");
     pair_free (pair);
     g_free (url);
   }
@@ -1488,6 +1700,8 @@ quic_link_suite (void)
   tcase_add_test (tc, test_transport_refuses_bad_ids);
   tcase_add_test (tc, test_stun_server_through_connect);
   tcase_add_test (tc, test_unusable_local_settings);
+  tcase_add_test (tc, test_no_host_reveals_no_host_address);
+  tcase_add_test (tc, test_relay_only_needs_turn);
   tcase_add_test (tc, test_wrong_fingerprint);
   tcase_add_test (tc, test_wrong_swarm);
   tcase_add_test (tc, test_wrong_peer_id);

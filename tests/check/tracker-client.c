@@ -986,6 +986,46 @@ GST_START_TEST (test_token)
 
 GST_END_TEST;
 
+/* A token replaced while joined is the one the next join sends: after a
+ * tracker restart the client rejoins with it (here one for another swarm,
+ * so that the tracker's refusal shows which token came). */
+GST_START_TEST (test_token_replaced_while_joined)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GError) error = NULL;
+  g_autofree gchar *good = NULL;
+  g_autofree gchar *other_swarm = NULL;
+  Recorder *r;
+  guint port;
+
+  config.token_secret = SECRET;
+  start_tracker (&config);
+  port = mesh_tracker_server_get_port (tracker);
+  good = mesh_tracker_make_token (SECRET, SWARM,
+      g_get_real_time () / G_USEC_PER_SEC + 3600);
+  other_swarm = mesh_tracker_make_token (SECRET, "another swarm",
+      g_get_real_time () / G_USEC_PER_SEC + 3600);
+  r = recorder_new_full (mesh_tracker_server_get_url (tracker),
+      "peer-renewed", good, FALSE, 10000);
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->joined == 1, WAIT_MS);
+
+  g_object_set (r->client, "token", other_swarm, NULL);
+  g_clear_pointer (&tracker, mesh_tracker_server_stop);
+  WAIT_UNTIL (r->disconnected >= 1, WAIT_MS);
+  tracker = start_tracker_on (&config, port, &error);
+  if (!tracker) {
+    GST_WARNING ("could not restart the tracker on port %u (%s): skipping",
+        port, error->message);
+    return;
+  }
+  WAIT_UNTIL (r->errors == 1, WAIT_MS);
+  fail_unless_equals_string (r->error_code, "unauthorized");
+  fail_unless_equals_int (r->joined, 1);
+}
+
+GST_END_TEST;
+
 /* A report reaches the tracker; the peer it removes is told why and does
  * not come back (its id is refused), and the others see it leave. */
 GST_START_TEST (test_report_and_banned)
@@ -1226,6 +1266,7 @@ tracker_client_suite (void)
   tcase_add_test (tc, test_join_refused_as_malformed);
   tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_token);
+  tcase_add_test (tc, test_token_replaced_while_joined);
   tcase_add_test (tc, test_report_and_banned);
   tcase_add_test (tc, test_peer_id_taken_retries);
   tcase_add_test (tc, test_unusable_refused_join);

@@ -2040,6 +2040,45 @@ mesh_fetcher_fetch (MeshFetcher * fetcher, const MeshFetchRequest * request)
   return job ? job : fetcher_start (fetcher, request);
 }
 
+typedef struct
+{
+  MeshFetcherShared *shared;
+  gchar *token;
+} TokenUpdate;
+
+static void
+token_update_free (TokenUpdate * update)
+{
+  shared_unref (update->shared);
+  g_free (update->token);
+  g_free (update);
+}
+
+static gboolean
+set_tracker_token_cb (gpointer data)
+{
+#if HAVE_P2P
+  TokenUpdate *update = data;
+
+  if (update->shared->peers)
+    mesh_peer_manager_set_token (update->shared->peers, update->token);
+#endif
+  return G_SOURCE_REMOVE;
+}
+
+void
+mesh_fetcher_set_tracker_token (MeshFetcher * fetcher, const gchar * token)
+{
+  TokenUpdate *update = g_new0 (TokenUpdate, 1);
+
+  g_return_if_fail (MESH_IS_FETCHER (fetcher));
+
+  update->shared = shared_ref (fetcher->shared);
+  update->token = g_strdup (token);
+  shared_invoke (fetcher->shared, set_tracker_token_cb, update,
+      (GDestroyNotify) token_update_free);
+}
+
 void
 mesh_fetcher_set_peer_event_func (MeshFetcher * fetcher,
     MeshPeerEventFunc func, gpointer user_data)

@@ -132,6 +132,12 @@ guint64 mesh_fetcher_get_bytes_from_peers (MeshFetcher * fetcher);
 void mesh_fetcher_set_peer_config (MeshFetcher * fetcher,
     const MeshPeerConfig * config);
 
+/* Replaces the tracker access token of the swarm joined now (the next
+ * join, a reconnection, sends it); the next mesh_fetcher_set_peer_config()
+ * should carry it too. Thread-safe. */
+void mesh_fetcher_set_tracker_token (MeshFetcher * fetcher,
+    const gchar * token);
+
 /* Called on the fetcher thread when a peer link comes up or goes away.
  * @user_data must stay valid until the fetcher is finalized (the fetcher
  * thread is joined then) or the function is replaced. Thread-safe. */

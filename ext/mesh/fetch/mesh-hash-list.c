@@ -354,7 +354,8 @@ parse_ranges (JsonObject * object, const gchar * path, HashFile * file,
             &file->ranges[i], error))
       return FALSE;
   }
-  qsort (file->ranges, n, sizeof (HashRange), compare_ranges);
+  if (n > 1)
+    qsort (file->ranges, n, sizeof (HashRange), compare_ranges);
   for (i = 1; i < n; i++) {
     if (compare_ranges (&file->ranges[i - 1], &file->ranges[i]) == 0)
       return fail (error, MESH_HASH_LIST_ERROR_MALFORMED,

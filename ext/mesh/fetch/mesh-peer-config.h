@@ -22,6 +22,19 @@ typedef enum {
                                  * random loss */
 } MeshPeerCongestionControl;
 
+/* Which of the viewer's addresses its peers may learn from the ICE
+ * candidates it signals (the tracker relays them to every peer it calls). */
+typedef enum {
+  MESH_PEER_CANDIDATES_ALL,     /* host (LAN), server-reflexive (public)
+                                 * and relayed: the most direct paths */
+  MESH_PEER_CANDIDATES_NO_HOST, /* server-reflexive and relayed only: LAN
+                                 * addresses stay private; needs STUN or
+                                 * TURN */
+  MESH_PEER_CANDIDATES_RELAY_ONLY, /* relayed only: peers see the TURN
+                                 * server, not the viewer; needs TURN,
+                                 * which carries all peer traffic */
+} MeshPeerCandidatePolicy;
+
 typedef enum {
   MESH_INTEGRITY_AUTO,          /* verify what peers send with the digests
                                  * the content provider publishes; without
@@ -43,6 +56,7 @@ typedef struct {
   guint64 max_upload_rate;      /* bytes/s, 0 = unlimited */
   guint64 cache_size;           /* bytes */
   MeshPeerCongestionControl congestion_control;
+  MeshPeerCandidatePolicy candidate_policy;
   MeshIntegrityMode integrity;
 } MeshPeerConfig;
 

@@ -196,6 +196,7 @@ struct _MeshPeerManager
   gboolean upload;
   guint64 max_upload_rate;
   MeshPeerCongestionControl congestion_control;
+  MeshPeerCandidatePolicy candidate_policy;
   gboolean relay_unverified;    /* integrity "none": peer bytes are relayed
                                  * as they arrive */
   gboolean stopped;
@@ -513,6 +514,14 @@ ban_peer_id (MeshPeerManager * m, const gchar * id)
 }
 
 void
+mesh_peer_manager_set_token (MeshPeerManager * m, const gchar * token)
+{
+  if (m->signaller && g_object_class_find_property (G_OBJECT_GET_CLASS
+          (m->signaller), "token"))
+    g_object_set (m->signaller, "token", token, NULL);
+}
+
+void
 mesh_peer_manager_report_peer (MeshPeerManager * m, const gchar * peer_id,
     const gchar * segment_id)
 {
@@ -593,6 +602,7 @@ open_connection (MeshPeerManager * m, const gchar * id, gboolean controlling)
   params.local_address = m->local_address;
   params.connect_timeout_ms = LINK_CONNECT_TIMEOUT_MS;
   params.congestion_control = m->congestion_control;
+  params.candidate_policy = m->candidate_policy;
   return mesh_peer_transport_connect (m->transport, &params);
 }
 
@@ -2106,6 +2116,7 @@ manager_set_up_transport (MeshPeerManager * m, MeshPeerTransport * transport,
   m->upload = config->upload;
   m->max_upload_rate = config->max_upload_rate;
   m->congestion_control = config->congestion_control;
+  m->candidate_policy = config->candidate_policy;
   m->relay_unverified = config->integrity == MESH_INTEGRITY_NONE;
   mesh_token_bucket_init (&m->upload_bucket, m->max_upload_rate, 0,
       manager_now (m));

@@ -128,6 +128,12 @@ gboolean mesh_peer_manager_accept_segment (MeshPeerManager * manager,
 void mesh_peer_manager_report_peer (MeshPeerManager * manager,
     const gchar * peer_id, const gchar * segment_id);
 
+/* The tracker's access token for this viewer is now @token: the
+ * signaller sends it at its next join (a reconnection), when it takes
+ * tokens (MeshTrackerClient's "token"). */
+void mesh_peer_manager_set_token (MeshPeerManager * manager,
+    const gchar * token);
+
 /* Counters (any thread). */
 guint64 mesh_peer_manager_get_bytes_uploaded (MeshPeerManager * manager);
 guint mesh_peer_manager_get_n_peers (MeshPeerManager * manager);

@@ -220,6 +220,7 @@ typedef struct {
   const gchar *local_address;   /* only this local IP; NULL = all */
   guint connect_timeout_ms;     /* 0 = the transport's default */
   MeshPeerCongestionControl congestion_control;
+  MeshPeerCandidatePolicy candidate_policy;
 } MeshPeerConnectParams;
 
 #define MESH_TYPE_PEER_TRANSPORT (mesh_peer_transport_get_type ())

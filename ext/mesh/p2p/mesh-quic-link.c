@@ -138,7 +138,7 @@ struct _MeshQuicLink
   guint turn_port;
   gchar *turn_user;
   gchar *turn_password;
-  gboolean relay_only;
+  MeshPeerCandidatePolicy candidate_policy;
   gchar *local_address;
   guint connect_timeout_ms;
   MeshQuicCongestionControl cc;
@@ -1387,6 +1387,67 @@ emit_signal_out (MeshQuicLink * link, JsonObject * data)
   json_object_unref (data);
 }
 
+/* The candidate policy (MeshPeerCandidatePolicy): which of our addresses
+ * the peer may learn from what we signal.
+ *
+ * What it guarantees. With no-host, no candidate we signal is a host
+ * candidate, and none names a host address as its related address: libnice
+ * writes the base, a host address, into "raddr"/"rport" of server-reflexive
+ * and relayed candidates, so we signal them without one. Nor does our agent
+ * pair with the peer's host candidates: a check sent straight to a LAN
+ * address would show a peer on our LAN our own LAN address. With
+ * relay-only, libnice's "force-relay" does the rest: the agent gathers no
+ * server-reflexive candidate, pairs only its relayed ones, and drops what
+ * does not come through the TURN server, so the peer only ever sees the
+ * TURN server's address; we signal relayed candidates only, without raddr.
+ *
+ * What no-host does not guarantee. A server-reflexive candidate is a host
+ * socket seen through a NAT: checks and QUIC still leave from the host
+ * socket, and a peer that gets them without a NAT in between (on our LAN,
+ * behind an address it signalled as server-reflexive) sees the LAN address
+ * as their source. Without a NAT, the host address is the public one. The
+ * public address is never hidden by no-host (it is the server-reflexive
+ * candidate, and the source of every direct packet); relay-only hides it
+ * from the peers, not from the TURN server. */
+static gboolean
+policy_signals (MeshQuicLink * link, NiceCandidateType type)
+{
+  switch (link->candidate_policy) {
+    case MESH_PEER_CANDIDATES_NO_HOST:
+      return type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE
+          || type == NICE_CANDIDATE_TYPE_RELAYED;
+    case MESH_PEER_CANDIDATES_RELAY_ONLY:
+      return type == NICE_CANDIDATE_TYPE_RELAYED;
+    case MESH_PEER_CANDIDATES_ALL:
+    default:
+      return TRUE;
+  }
+}
+
+static gboolean
+policy_pairs_with (MeshQuicLink * link, NiceCandidateType remote_type)
+{
+  return link->candidate_policy != MESH_PEER_CANDIDATES_NO_HOST
+      || remote_type != NICE_CANDIDATE_TYPE_HOST;
+}
+
+static gchar *
+local_candidate_sdp (MeshQuicLink * link, NiceCandidate * cand)
+{
+  NiceCandidate *copy;
+  gchar *sdp;
+
+  if (link->candidate_policy == MESH_PEER_CANDIDATES_ALL)
+    return nice_agent_generate_local_candidate_sdp (link->agent, cand);
+  /* the related address is informative only (RFC 8445 5.1.1): without a
+   * valid base, libnice writes none */
+  copy = nice_candidate_copy (cand);
+  nice_address_init (&copy->base_addr);
+  sdp = nice_agent_generate_local_candidate_sdp (link->agent, copy);
+  nice_candidate_free (copy);
+  return sdp;
+}
+
 static void
 on_new_candidate (NiceAgent * agent, NiceCandidate * cand, gpointer user_data)
 {
@@ -1396,10 +1457,10 @@ on_new_candidate (NiceAgent * agent, NiceCandidate * cand, gpointer user_data)
 
   if (cand->stream_id != link->stream_id || cand->component_id != COMPONENT_ID)
     return;
-  if (link->relay_only && cand->type != NICE_CANDIDATE_TYPE_RELAYED)
+  if (!policy_signals (link, cand->type))
     return;
 
-  sdp = nice_agent_generate_local_candidate_sdp (agent, cand);
+  sdp = local_candidate_sdp (link, cand);
   GST_DEBUG_OBJECT (link, "local candidate %s", sdp);
   data = json_object_new ();
   json_object_set_string_member (data, "kind", "candidate");
@@ -1547,7 +1608,8 @@ gather (MeshQuicLink * link)
           NICE_RELAY_TYPE_TURN_UDP))
     GST_WARNING_OBJECT (link, "TURN server %s refused", link->turn_ip);
 
-  if (link->relay_only && !link->turn_ip) {
+  if (link->candidate_policy == MESH_PEER_CANDIDATES_RELAY_ONLY
+      && !link->turn_ip) {
     close_link (link, MESH_PEER_CONNECTION_ERROR_CONFIG, FALSE,
         MESH_WIRE_CLOSE_UNSPECIFIED, "relay only, but no usable TURN server");
     return;
@@ -1807,6 +1869,11 @@ handle_candidate (MeshQuicLink * link, JsonObject * data)
     nice_candidate_free (cand);
     return;
   }
+  if (!policy_pairs_with (link, cand->type)) {
+    GST_DEBUG_OBJECT (link, "remote host candidate ignored (no-host): %s", sdp);
+    nice_candidate_free (cand);
+    return;
+  }
   GST_DEBUG_OBJECT (link, "remote candidate %s", sdp);
   link->pending_candidates = g_slist_prepend (link->pending_candidates, cand);
   link->n_pending_candidates++;
@@ -2027,7 +2094,8 @@ create_agent (MeshQuicLink * link)
   if (!link->agent)
     return FALSE;
   g_object_set (link->agent, "controlling-mode", link->controlling,
-      "upnp", FALSE, "ice-tcp", FALSE, "force-relay", link->relay_only, NULL);
+      "upnp", FALSE, "ice-tcp", FALSE, "force-relay",
+      link->candidate_policy == MESH_PEER_CANDIDATES_RELAY_ONLY, NULL);
 
   link->stream_id = nice_agent_add_stream (link->agent, 1);
   if (link->stream_id == 0)
@@ -2081,7 +2149,7 @@ mesh_quic_link_new (MeshQuicTransport * transport,
   link->turn_port = config->turn_port;
   link->turn_user = g_strdup (config->turn_user);
   link->turn_password = g_strdup (config->turn_password);
-  link->relay_only = config->relay_only;
+  link->candidate_policy = config->candidate_policy;
   link->local_address = g_strdup (config->local_address);
   link->cc = config->cc;
   link->connect_timeout_ms = config->connect_timeout_ms ?
@@ -2349,6 +2417,7 @@ quic_transport_connect (MeshPeerTransport * base,
   config.local_address = params->local_address;
   config.connect_timeout_ms = params->connect_timeout_ms;
   config.cc = quic_cc_for (params->congestion_control);
+  config.candidate_policy = params->candidate_policy;
   return (MeshPeerConnection *) mesh_quic_link_new (t, &config,
       params->remote_peer_id, params->controlling);
 }

@@ -56,7 +56,8 @@ typedef struct
   guint turn_port;
   const gchar *turn_user;
   const gchar *turn_password;
-  gboolean relay_only;          /* only relayed candidates (needs TURN) */
+  MeshPeerCandidatePolicy candidate_policy; /* what is signalled and
+                                 * paired (relay-only needs TURN) */
   const gchar *local_address;   /* only gather host candidates on this IP;
                                  * NULL = all interfaces */
   guint connect_timeout_ms;     /* ICE + QUIC handshake + HELLO within;

@@ -916,6 +916,9 @@ mesh_tracker_client_set_property (GObject * object, guint prop_id,
       client->peer_id = g_value_dup_string (value);
       break;
     case PROP_TOKEN:
+      /* a viewer's token is replaced before it expires: the next join
+       * (a reconnection) sends the new one */
+      g_free (client->token);
       client->token = g_value_dup_string (value);
       break;
     case PROP_UPLOAD:
@@ -1045,7 +1048,9 @@ mesh_tracker_client_class_init (MeshTrackerClientClass * klass)
           NULL, flags));
   g_object_class_install_property (object_class, PROP_TOKEN,
       g_param_spec_string ("token", "Token", "Access token, if the tracker "
-          "needs one", NULL, flags));
+          "needs one; may be replaced at any time, and the next join "
+          "(a reconnection) sends the new one", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (object_class, PROP_UPLOAD,
       g_param_spec_boolean ("upload", "Upload", "Whether we offer segments "
           "to other peers", FALSE, flags));

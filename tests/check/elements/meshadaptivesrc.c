@@ -983,6 +983,33 @@ GST_START_TEST (test_peer_congestion_control_property)
 
 GST_END_TEST;
 
+/* ice-candidate-policy: all unless told; no-host and relay-only from a
+ * launch line, each kept apart from the other. */
+GST_START_TEST (test_ice_candidate_policy_property)
+{
+  static const gchar *policies[] = { "no-host", "relay-only", "all" };
+  guint i, j;
+
+  for (j = 0; j < G_N_ELEMENTS (cases); j++) {
+    GstElement *src = gst_element_factory_make (cases[j].factory, NULL);
+    g_autofree gchar *before = NULL;
+
+    value_to_string_of (src, "ice-candidate-policy", &before);
+    fail_unless_equals_string (before, "all");
+    for (i = 0; i < G_N_ELEMENTS (policies); i++) {
+      g_autofree gchar *after = NULL;
+
+      gst_util_set_object_arg (G_OBJECT (src), "ice-candidate-policy",
+          policies[i]);
+      value_to_string_of (src, "ice-candidate-policy", &after);
+      fail_unless_equals_string (after, policies[i]);
+    }
+    gst_object_unref (src);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (current_bitrate_is_read_only)
 {
   GstElement *src = gst_element_factory_make ("meshhlssrc", NULL);
@@ -1263,6 +1290,7 @@ meshadaptivesrc_suite (void)
   tcase_add_test (tc_props, test_negative_values_refused);
   tcase_add_test (tc_props, test_properties_documented);
   tcase_add_test (tc_props, test_peer_congestion_control_property);
+  tcase_add_test (tc_props, test_ice_candidate_policy_property);
   tcase_add_test (tc_props, current_bitrate_is_read_only);
   tcase_add_test (tc_props, test_malformed_ice_servers_warn);
   tcase_add_test (tc_props, test_malformed_presentation_delay_warns);

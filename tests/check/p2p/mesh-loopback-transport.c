@@ -116,6 +116,7 @@ struct _MeshLoopbackConnection
   gboolean controlling;
   guint connect_timeout_ms;
   MeshPeerCongestionControl congestion_control;
+  MeshPeerCandidatePolicy candidate_policy;
   MeshWireSession *session;     /* HELLO, PING/PONG, idle timeout */
 
   MeshPeerConnectionState state;
@@ -883,6 +884,7 @@ lb_connect (MeshPeerTransport * base, const MeshPeerConnectParams * params)
   c->remote_peer_id = g_strdup (params->remote_peer_id);
   c->controlling = params->controlling;
   c->congestion_control = params->congestion_control;
+  c->candidate_policy = params->candidate_policy;
   c->connect_timeout_ms = params->connect_timeout_ms ?
       params->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
   c->delay = t->default_delay;
@@ -1001,4 +1003,10 @@ MeshPeerCongestionControl
 mesh_loopback_connection_get_congestion_control (MeshLoopbackConnection * c)
 {
   return c->congestion_control;
+}
+
+MeshPeerCandidatePolicy
+mesh_loopback_connection_get_candidate_policy (MeshLoopbackConnection * c)
+{
+  return c->candidate_policy;
 }

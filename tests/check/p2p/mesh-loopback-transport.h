@@ -104,5 +104,9 @@ guint mesh_loopback_connection_count_received (MeshLoopbackConnection * conn,
 MeshPeerCongestionControl
 mesh_loopback_connection_get_congestion_control (MeshLoopbackConnection *
     conn);
+/* Likewise (the loopback has no addresses to hide). */
+MeshPeerCandidatePolicy
+mesh_loopback_connection_get_candidate_policy (MeshLoopbackConnection *
+    conn);
 
 G_END_DECLS
