@@ -2046,7 +2046,9 @@ install_peer_properties (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_TRACKER_TOKEN,
       g_param_spec_string ("tracker-token", "Tracker access token",
           "Access token presented to the tracker when joining the swarm "
-          "(NULL = none; needed when the tracker requires tokens)", NULL, rw));
+          "(NULL = none; needed when the tracker requires tokens). May be "
+          "replaced while playing, before it expires: the next join (a "
+          "reconnection) presents the new one", NULL, rw));
 
   /**
    * GstMeshAdaptiveSrc:swarm-id:
