@@ -763,9 +763,14 @@ two_cdns_one_swarm (const gchar * path, const gchar * const *prefixes,
       segment_bytes (origin, prefixes));
   fail_unless (viewers[0]->from_peers + viewers[1]->from_peers > 0,
       "no viewer got bytes from a peer on the other CDN");
-  fail_unless (second_bytes < viewers[1]->from_cdn + viewers[1]->from_peers,
-      "the second origin served %" G_GUINT64_FORMAT " bytes of %"
-      G_GUINT64_FORMAT, second_bytes,
+  /* one origin served less than its viewer played: which one depends on
+   * which viewer runs ahead (under the sanitizers the first can fall
+   * behind the second and take from it) */
+  fail_unless (second_bytes < viewers[1]->from_cdn + viewers[1]->from_peers
+      || segment_bytes (origin, prefixes) <
+      viewers[0]->from_cdn + viewers[0]->from_peers,
+      "each origin served all its viewer played (the second %"
+      G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT ")", second_bytes,
       viewers[1]->from_cdn + viewers[1]->from_peers);
   for (i = 0; i < 2; i++) {
     if (expected) {
