@@ -2305,6 +2305,134 @@ check_index_segment (GArray * segments, guint i, guint64 number,
   fail_unless_equals_uint64 (s->duration, duration);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Windows: what a player lists */
+
+static GArray *
+window_ok (const MeshDashRepresentation * rep, GstClockTime period_duration,
+    GstClockTime from, GstClockTime to, guint max, gboolean * truncated)
+{
+  GError *error = NULL;
+  GArray *out = segment_array ();
+
+  fail_unless (mesh_dash_representation_list_window (rep, period_duration,
+          from, to, max, out, truncated, &error), "listing failed: %s",
+      error ? error->message : "(no error)");
+  return out;
+}
+
+GST_START_TEST (test_list_window)
+{
+  /* a million segments of 1 ms over 1000 s: listing all is refused, a
+   * window anywhere costs its size */
+  MeshDashMpd *mpd = parse_single ("<SegmentTemplate timescale='1000' "
+      "duration='1' media='$Number$.m4s'/>");
+  const MeshDashRepresentation *rep = rep_at (mpd, 0, 0, 0);
+  gboolean truncated = FALSE;
+  GArray *segments;
+
+  segments = window_ok (rep, 1000 * GST_SECOND, 0, GST_CLOCK_TIME_NONE, 256,
+      &truncated);
+  fail_unless_equals_int (segments->len, 256);
+  fail_unless (truncated);
+  check_segment (segments, 0, DIR "1.m4s", 1, 0, 0, GST_MSECOND);
+  check_segment (segments, 255, DIR "256.m4s", 256, 255, 255 * GST_MSECOND,
+      GST_MSECOND);
+  g_array_unref (segments);
+
+  /* from the segment that holds @from, not the next one to start */
+  segments = window_ok (rep, 1000 * GST_SECOND, 500 * GST_SECOND +
+      GST_MSECOND / 2, GST_CLOCK_TIME_NONE, 2, &truncated);
+  fail_unless_equals_int (segments->len, 2);
+  fail_unless (truncated);
+  check_segment (segments, 0, DIR "500001.m4s", 500001, 500000,
+      500 * GST_SECOND, GST_MSECOND);
+  g_array_unref (segments);
+
+  /* the end of the period: nothing more, not truncated */
+  segments = window_ok (rep, 1000 * GST_SECOND, 1000 * GST_SECOND -
+      2 * GST_MSECOND, GST_CLOCK_TIME_NONE, 256, &truncated);
+  fail_unless_equals_int (segments->len, 2);
+  fail_if (truncated);
+  g_array_unref (segments);
+
+  /* up to @to */
+  segments = window_ok (rep, 1000 * GST_SECOND, 0, 10 * GST_MSECOND, 256,
+      &truncated);
+  fail_unless_equals_int (segments->len, 10);
+  fail_if (truncated);
+  g_array_unref (segments);
+  mesh_dash_mpd_free (mpd);
+
+  /* a timeline repeating a trillion times, and the next S */
+  mpd = parse_single ("<SegmentTemplate timescale='1000000000' "
+      "media='$Time$.m4s'><SegmentTimeline><S t='0' d='1' "
+      "r='999999999999'/><S d='5'/></SegmentTimeline></SegmentTemplate>");
+  rep = rep_at (mpd, 0, 0, 0);
+  segments = window_ok (rep, GST_CLOCK_TIME_NONE, 1000 * GST_SECOND - 1,
+      GST_CLOCK_TIME_NONE, 10, &truncated);
+  fail_unless_equals_int (segments->len, 2);
+  fail_if (truncated);
+  check_segment (segments, 0, DIR "999999999999.m4s",
+      G_GUINT64_CONSTANT (1000000000000), G_GUINT64_CONSTANT (999999999999),
+      1000 * GST_SECOND - 1, 1);
+  check_segment (segments, 1, DIR "1000000000000.m4s",
+      G_GUINT64_CONSTANT (1000000000001), G_GUINT64_CONSTANT (1000000000000),
+      1000 * GST_SECOND, 5);
+  g_array_unref (segments);
+  mesh_dash_mpd_free (mpd);
+
+  /* a SegmentList of one: the whole period holds any position */
+  mpd = parse_single ("<BaseURL>whole.mp4</BaseURL><SegmentList>"
+      "<SegmentURL/></SegmentList>");
+  segments = window_ok (rep_at (mpd, 0, 0, 0), 10 * GST_SECOND,
+      5 * GST_SECOND, GST_CLOCK_TIME_NONE, 4, &truncated);
+  fail_unless_equals_int (segments->len, 1);
+  check_segment (segments, 0, DIR "whole.mp4", 1, 0, 0, 10 * GST_SECOND);
+  g_array_unref (segments);
+  mesh_dash_mpd_free (mpd);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_index_window)
+{
+  static const guint32 refs[8][3] = {
+    {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000},
+    {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000},
+  };
+  MeshDashMpd *mpd = parse_single ("<BaseURL>v.mp4</BaseURL><SegmentBase "
+      "timescale='1000' indexRange='944-999'/>");
+  GByteArray *b = make_sidx (0, FALSE, 1000, 0, 0, 8, refs, "sidx");
+  MeshIsobmffIndex *index = parse_index_ok (b, 1000 - b->len);
+  GArray *out = segment_array ();
+  gboolean truncated = FALSE;
+
+  /* from the subsegment holding 2.5 s, three of them, more follow */
+  fail_unless (mesh_dash_representation_index_window (rep_at (mpd, 0, 0, 0),
+          index, GST_CLOCK_TIME_NONE, 5 * GST_SECOND / 2, 3, out, &truncated,
+          NULL));
+  fail_unless_equals_int (out->len, 3);
+  fail_unless (truncated);
+  check_index_segment (out, 0, 3, 2 * GST_SECOND, GST_SECOND);
+  check_index_segment (out, 2, 5, 4 * GST_SECOND, GST_SECOND);
+  g_array_set_size (out, 0);
+
+  /* to the end of the Period */
+  fail_unless (mesh_dash_representation_index_window (rep_at (mpd, 0, 0, 0),
+          index, 6 * GST_SECOND, 4 * GST_SECOND, 3, out, &truncated, NULL));
+  fail_unless_equals_int (out->len, 2);
+  fail_if (truncated);
+  check_index_segment (out, 1, 6, 5 * GST_SECOND, GST_SECOND);
+
+  g_array_unref (out);
+  mesh_isobmff_index_free (index);
+  g_byte_array_unref (b);
+  mesh_dash_mpd_free (mpd);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_index_segments_in_period)
 {
   GArray *out;
@@ -2581,6 +2709,8 @@ dash_mpd_suite (void)
   tcase_add_test (tc, test_sidx_errors);
   tcase_add_test (tc, test_webm_cues_index);
   tcase_add_test (tc, test_index_segments_in_period);
+  tcase_add_test (tc, test_list_window);
+  tcase_add_test (tc, test_index_window);
   tcase_add_test (tc, test_fuzz);
   tcase_add_test (tc, test_threads);
   return s;

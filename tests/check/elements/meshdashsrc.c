@@ -1684,6 +1684,63 @@ GST_START_TEST (test_live_becomes_static)
 
 GST_END_TEST;
 
+/* The element lists segments a window at a time (256 of them): a static
+ * MPD of 600 segments of 100 ms, by @duration and by SegmentTimeline, plays
+ * each segment once and in order across the windows. */
+#define MANY_SEGMENTS 600
+
+static void
+write_many_segment_files (void)
+{
+  guint i;
+
+  for (i = 1; i <= MANY_SEGMENTS; i++) {
+    g_autofree gchar *name = g_strdup_printf ("w-%u.m4s", i);
+    g_autofree gchar *contents = g_strdup_printf ("segment %u\n", i);
+
+    write_bad_file (name, contents, -1);
+  }
+}
+
+static void
+check_many_segments (const gchar * name, const gchar * segment_info)
+{
+  g_autofree gchar *mpd = g_strdup_printf ("<?xml version=\"1.0\"?>\n"
+      "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"static\" "
+      "minBufferTime=\"PT2S\" mediaPresentationDuration=\"PT60S\">\n"
+      "<Period duration=\"PT60S\"><AdaptationSet contentType=\"video\" "
+      "mimeType=\"video/mp4\">%s<Representation id=\"v\" bandwidth=\"1000\"/>"
+      "</AdaptationSet></Period></MPD>\n", segment_info);
+  GString *expected = g_string_new (NULL);
+  g_autoptr (GBytes) expected_bytes = NULL;
+  g_autoptr (GBytes) got = NULL;
+  MeshCollector *c;
+  guint i;
+
+  write_bad_file (name, mpd, -1);
+  for (i = 1; i <= MANY_SEGMENTS; i++)
+    g_string_append_printf (expected, "segment %u\n", i);
+  expected_bytes = g_string_free_to_bytes (expected);
+
+  c = play_to_end (make_src_on (bad_origin, name), name);
+  got = mesh_collector_get_bytes (c, 0);
+  mesh_test_assert_bytes_equal (got, expected_bytes, name);
+  mesh_collector_free (c);
+}
+
+GST_START_TEST (test_windows_of_many_segments)
+{
+  write_many_segment_files ();
+  check_many_segments ("many-number.mpd", "<SegmentTemplate "
+      "timescale=\"10\" duration=\"1\" media=\"w-$Number$.m4s\"/>");
+  check_many_segments ("many-timeline.mpd", "<SegmentTemplate "
+      "timescale=\"10\" media=\"w-$Number$.m4s\"><SegmentTimeline>"
+      "<S d=\"1\" r=\"299\"/><S d=\"1\" r=\"-1\"/></SegmentTimeline>"
+      "</SegmentTemplate>");
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* What packagers write: MPDs written by the tests on the scratch origin
  * (bad_origin), over the generated media of the main one */
@@ -2071,6 +2128,7 @@ meshdashsrc_suite (void)
   tcase_add_test (tc_bad, test_content_protection_events);
   tcase_add_test (tc_bad, test_live_clock_from_utc_timing);
   tcase_add_test (tc_bad, test_live_becomes_static);
+  tcase_add_test (tc_bad, test_windows_of_many_segments);
 
   tc_compat = tcase_create ("compat");
   suite_add_tcase (s, tc_compat);
