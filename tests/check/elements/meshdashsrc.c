@@ -1741,6 +1741,41 @@ GST_START_TEST (test_windows_of_many_segments)
 
 GST_END_TEST;
 
+/* minimumUpdatePeriod="PT0S" does not make the element reload the MPD
+ * without pause: at most every MIN_RELOAD_PERIOD (500 ms) */
+GST_START_TEST (test_reload_floor)
+{
+  g_autofree gchar *dynamic_mpd = switching_mpd (TRUE, 5 * G_USEC_PER_SEC);
+  gchar *update_period = strstr (dynamic_mpd, "minimumUpdatePeriod=\"PT1S\"");
+  GstElement *src;
+  MeshCollector *c;
+  GstMessage *msg;
+  guint requests;
+
+  fail_unless (update_period != NULL);
+  /* same length: "PT1S" -> "PT0S" */
+  update_period[strlen ("minimumUpdatePeriod=\"PT")] = '0';
+  write_bad_file ("reload-floor.mpd", dynamic_mpd, -1);
+  src = make_src_on (bad_origin, "reload-floor.mpd");
+  c = mesh_collector_new (src);
+  fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  /* playing for 3 s, which no error may cut short */
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (c->pipeline),
+      3 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg == NULL, "%" GST_PTR_FORMAT, msg);
+  gst_element_set_state (c->pipeline, GST_STATE_NULL);
+  requests = mesh_origin_server_get_requests (bad_origin, "/reload-floor.mpd");
+  GST_INFO ("%u MPD requests in 3 s", requests);
+  /* the first, then one per 500 ms at most */
+  fail_unless (requests >= 2 && requests <= 8, "%u MPD requests in 3 s",
+      requests);
+  fail_unless (mesh_collector_total_bytes (c) > 0);
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* What packagers write: MPDs written by the tests on the scratch origin
  * (bad_origin), over the generated media of the main one */
@@ -2129,6 +2164,7 @@ meshdashsrc_suite (void)
   tcase_add_test (tc_bad, test_live_clock_from_utc_timing);
   tcase_add_test (tc_bad, test_live_becomes_static);
   tcase_add_test (tc_bad, test_windows_of_many_segments);
+  tcase_add_test (tc_bad, test_reload_floor);
 
   tc_compat = tcase_create ("compat");
   suite_add_tcase (s, tc_compat);
