@@ -1896,9 +1896,9 @@ GST_START_TEST (test_limits)
   mpd = parse_ok (attrs->str);
   mesh_dash_mpd_free (mpd);
 
-  body = repeated ("<x/>", 200000);
+  body = repeated ("<x/>", 100000);
   text = mpd_with_reps (body->str, 1, "");
-  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "more than 200000 "
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "more than 100000 "
       "XML elements");
   g_string_free (g_steal_pointer (&text), TRUE);
   g_string_free (g_steal_pointer (&body), TRUE);
@@ -1926,22 +1926,22 @@ GST_START_TEST (test_limits)
       "more than 256 Representations");
   g_string_free (g_steal_pointer (&text), TRUE);
 
-  body = repeated ("<S d='1'/>", 100001);
+  body = repeated ("<S d='1'/>", 50001);
   head = g_strdup_printf ("<SegmentTemplate media='$Number$'>"
       "<SegmentTimeline>%s</SegmentTimeline></SegmentTemplate>", body->str);
   text = mpd_with_reps (head, 1, "");
   check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "SegmentTimeline has "
-      "more than 100000 S elements");
+      "more than 50000 S elements");
   g_string_free (g_steal_pointer (&text), TRUE);
   g_string_free (g_steal_pointer (&body), TRUE);
   g_clear_pointer (&head, g_free);
 
-  body = repeated ("<SegmentURL/>", 100001);
+  body = repeated ("<SegmentURL/>", 50001);
   head = g_strdup_printf ("<SegmentList duration='1'>%s</SegmentList>",
       body->str);
   text = mpd_with_reps (head, 1, "");
   check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "SegmentList has more "
-      "than 100000 SegmentURL elements");
+      "than 50000 SegmentURL elements");
   g_string_free (g_steal_pointer (&text), TRUE);
   g_string_free (g_steal_pointer (&body), TRUE);
   g_clear_pointer (&head, g_free);

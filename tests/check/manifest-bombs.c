@@ -30,8 +30,11 @@
 #include "hls/mesh-hls-playlist.h"
 
 /* What a manifest may cost the player: the bombs below cost hundreds of
- * MB and seconds of CPU without bounds. */
-#define MAX_RSS_GROWTH_KB (64 * 1024)
+ * MB and seconds of CPU without bounds. The largest manifest the fetcher
+ * takes (16 MiB) is held while it is read, in a buffer that grows to twice
+ * that, and libxml2's tree of the most elements an MPD may have takes
+ * some 40 MB. */
+#define MAX_RSS_GROWTH_KB (96 * 1024)
 #define MAX_CPU_S 2.0
 #define FIRST_FRAGMENT_TIMEOUT_MS 60000
 
@@ -157,10 +160,12 @@ static const gchar warm_up_mpd[] = "<?xml version=\"1.0\"?>\n"
     "<SegmentTemplate media=\"s.m4s?$Number$\" duration=\"2\"/>\n"
     "<Representation id=\"v\" bandwidth=\"1000\"/>\n" MPD_TAIL;
 
-/* Serves @mpd as @file and plays it until the first fragment; with
- * @name, prints and checks what that cost. */
+/* Serves @mpd as @file and plays it until the first fragment (or, when
+ * @refused, until the element's error); with @name, prints and checks what
+ * that cost. */
 static void
-play_mpd (const gchar * file, const gchar * mpd, const gchar * name)
+play_mpd (const gchar * file, const gchar * mpd, const gchar * name,
+    gboolean refused)
 {
   g_autofree gchar *url = NULL;
   GstElement *src = gst_element_factory_make ("meshdashsrc", NULL);
@@ -178,9 +183,23 @@ play_mpd (const gchar * file, const gchar * mpd, const gchar * name)
   start = usage_start ();
   fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
-  fail_unless (mesh_fragment_recorder_wait_fragments (r, 1,
-          FIRST_FRAGMENT_TIMEOUT_MS), "%s: no fragment within %d s", file,
-      FIRST_FRAGMENT_TIMEOUT_MS / 1000);
+  if (refused) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS
+        (c->pipeline), FIRST_FRAGMENT_TIMEOUT_MS * GST_MSECOND,
+        GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+    GError *error = NULL;
+
+    fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
+        "%s: no error within %d s", file, FIRST_FRAGMENT_TIMEOUT_MS / 1000);
+    gst_message_parse_error (msg, &error, NULL);
+    GST_INFO ("%s: %s", file, error->message);
+    g_error_free (error);
+    gst_message_unref (msg);
+  } else {
+    fail_unless (mesh_fragment_recorder_wait_fragments (r, 1,
+            FIRST_FRAGMENT_TIMEOUT_MS), "%s: no fragment within %d s", file,
+        FIRST_FRAGMENT_TIMEOUT_MS / 1000);
+  }
   if (name)
     usage_report (name, strlen (mpd), &start);
 
@@ -193,10 +212,10 @@ play_mpd (const gchar * file, const gchar * mpd, const gchar * name)
  * pipeline needs (libraries, threads, the HTTP session): the figures are
  * then what @mpd costs */
 static void
-play_mpd_bomb (const gchar * name, const gchar * mpd)
+play_mpd_bomb (const gchar * name, const gchar * mpd, gboolean refused)
 {
-  play_mpd ("warm-up.mpd", warm_up_mpd, NULL);
-  play_mpd ("bomb.mpd", mpd, name);
+  play_mpd ("warm-up.mpd", warm_up_mpd, NULL, FALSE);
+  play_mpd ("bomb.mpd", mpd, name, refused);
 }
 
 /* 800 bytes: a SegmentTemplate of 1 ms segments over 1000 s, a million
@@ -210,12 +229,12 @@ GST_START_TEST (test_template_bomb)
       "<Representation id=\"v\" bandwidth=\"1000\"/>\n" MPD_TAIL,
       "PT1000S", "PT1000S", padding);
 
-  play_mpd_bomb ("template", mpd);
+  play_mpd_bomb ("template", mpd, FALSE);
 }
 
 GST_END_TEST;
 
-/* 1 MB: a SegmentTimeline of 100000 S at AdaptationSet level, inherited by
+/* 1 MB: a SegmentTimeline of 50000 S at AdaptationSet level, inherited by
  * 200 Representations. */
 GST_START_TEST (test_timeline_bomb)
 {
@@ -223,22 +242,22 @@ GST_START_TEST (test_timeline_bomb)
   guint i;
 
   g_string_printf (mpd, MPD_HEAD "<SegmentTemplate media=\"s.m4s?$Number$\">"
-      "<SegmentTimeline>\n", "PT100000S", "PT100000S");
-  for (i = 0; i < 100000; i++)
-    g_string_append (mpd, "<S d=\"1\"/>");
+      "<SegmentTimeline>\n", "PT50000S", "PT50000S");
+  for (i = 0; i < 50000; i++)
+    g_string_append_printf (mpd, "<S t=\"%u\" d=\"1\"/>", i);
   g_string_append (mpd, "\n</SegmentTimeline></SegmentTemplate>\n");
   for (i = 0; i < 200; i++)
     g_string_append_printf (mpd, "<Representation id=\"r%u\" "
         "bandwidth=\"%u\"/>\n", i, 1000 + i);
   g_string_append (mpd, MPD_TAIL);
 
-  play_mpd_bomb ("timeline", mpd->str);
+  play_mpd_bomb ("timeline", mpd->str, FALSE);
   g_string_free (mpd, TRUE);
 }
 
 GST_END_TEST;
 
-/* 1 MB: a SegmentList of 30000 SegmentURL at AdaptationSet level,
+/* 800 kB: a SegmentList of 30000 SegmentURL at AdaptationSet level,
  * inherited by 200 Representations. */
 GST_START_TEST (test_segment_list_bomb)
 {
@@ -255,7 +274,49 @@ GST_START_TEST (test_segment_list_bomb)
         "bandwidth=\"%u\"/>\n", i, 1000 + i);
   g_string_append (mpd, MPD_TAIL);
 
-  play_mpd_bomb ("segment-list", mpd->str);
+  play_mpd_bomb ("segment-list", mpd->str, FALSE);
+  g_string_free (mpd, TRUE);
+}
+
+GST_END_TEST;
+
+/* 600 kB: an AdaptationSet of 60000 attributes, which libxml2 compares
+ * pairwise. Refused. */
+GST_START_TEST (test_attributes_bomb)
+{
+  GString *mpd = g_string_new (NULL);
+  guint i;
+
+  g_string_printf (mpd, "<?xml version=\"1.0\"?>\n"
+      "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"static\" "
+      "minBufferTime=\"PT2S\" mediaPresentationDuration=\"PT4S\">\n"
+      "<Period duration=\"PT4S\">\n<AdaptationSet");
+  for (i = 0; i < 60000; i++)
+    g_string_append_printf (mpd, " a%u=\"\"", i);
+  g_string_append (mpd, ">\n<SegmentTemplate media=\"s.m4s?$Number$\" "
+      "duration=\"2\"/>\n<Representation id=\"v\" bandwidth=\"1\"/>\n"
+      MPD_TAIL);
+
+  play_mpd_bomb ("attributes", mpd->str, TRUE);
+  g_string_free (mpd, TRUE);
+}
+
+GST_END_TEST;
+
+/* 16 MB, as much as the fetcher takes: 1.6 million S elements, whose tree
+ * in libxml2 would take 580 MB. Refused, past 100000 elements. */
+GST_START_TEST (test_elements_bomb)
+{
+  GString *mpd = g_string_new (NULL);
+
+  g_string_printf (mpd, MPD_HEAD "<SegmentTemplate media=\"s.m4s?$Number$\">"
+      "<SegmentTimeline>\n", "PT100000S", "PT100000S");
+  while (mpd->len < 16 * 1000 * 1000)
+    g_string_append (mpd, "<S d=\"1\"/>");
+  g_string_append (mpd, "\n</SegmentTimeline></SegmentTemplate>\n"
+      "<Representation id=\"v\" bandwidth=\"1\"/>\n" MPD_TAIL);
+
+  play_mpd_bomb ("elements", mpd->str, TRUE);
   g_string_free (mpd, TRUE);
 }
 
@@ -303,6 +364,8 @@ manifest_bombs_suite (void)
   tcase_add_test (tc, test_template_bomb);
   tcase_add_test (tc, test_timeline_bomb);
   tcase_add_test (tc, test_segment_list_bomb);
+  tcase_add_test (tc, test_attributes_bomb);
+  tcase_add_test (tc, test_elements_bomb);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("hls");

@@ -50,9 +50,9 @@
  * MESH_DASH_ERROR_UNSUPPORTED naming it, never a partial model:
  *  - the document: MAX_MPD_SIZE bytes, MAX_XML_ELEMENTS elements (libxml2's
  *    tree costs some 360 bytes per element: 16 MiB of tiny elements would
- *    be half a gigabyte), MAX_ATTRIBUTES attributes on any element (counted
- *    before libxml2 sees them: it compares an element's attributes pairwise,
- *    and 80000 of them cost it 9 s);
+ *    be 580 MB, the limit some 40 MB), MAX_ATTRIBUTES attributes on any
+ *    element (counted before libxml2 sees them: it compares an element's
+ *    attributes pairwise, and 80000 of them cost it 9 s);
  *  - the model: MAX_PERIODS Periods, MAX_ADAPTATION_SETS per Period,
  *    MAX_REPRESENTATIONS per AdaptationSet, MAX_TIMELINE_ENTRIES S per
  *    SegmentTimeline, MAX_SEGMENT_URLS per SegmentList,
@@ -101,13 +101,13 @@ GST_DEBUG_CATEGORY_STATIC (mesh_dash_mpd_debug);
  * too. A 24-hour time-shift window of 2 s audio segments, whose durations
  * alternate and so cannot be folded with @r, is 43200 S elements. */
 #define MAX_MPD_SIZE (16 * 1024 * 1024)
-#define MAX_XML_ELEMENTS 200000
+#define MAX_XML_ELEMENTS 100000
 #define MAX_ATTRIBUTES 256
 #define MAX_PERIODS 1000
 #define MAX_ADAPTATION_SETS 256
 #define MAX_REPRESENTATIONS 256
-#define MAX_TIMELINE_ENTRIES 100000
-#define MAX_SEGMENT_URLS 100000
+#define MAX_TIMELINE_ENTRIES 50000
+#define MAX_SEGMENT_URLS 50000
 #define MAX_CONTENT_PROTECTIONS 64
 #define MAX_UTC_TIMINGS 16
 #define MAX_URL_LENGTH (16 * 1024)
