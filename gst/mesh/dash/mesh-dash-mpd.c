@@ -2160,13 +2160,20 @@ on_start_element (void *user_data, const xmlChar * localname,
       namespaces, nb_attributes, nb_defaulted, attributes);
 }
 
-/* Where @needle ends after @p, or @end */
+/* Where @needle ends after @p, or @end; the text may hold NUL bytes */
 static const gchar *
 skip_past (const gchar * p, const gchar * end, const gchar * needle)
 {
-  const gchar *found = memmem (p, end - p, needle, strlen (needle));
+  gsize len = strlen (needle);
 
-  return found ? found + strlen (needle) : end;
+  while ((p = memchr (p, needle[0], end - p)) != NULL) {
+    if ((gsize) (end - p) < len)
+      break;
+    if (memcmp (p, needle, len) == 0)
+      return p + len;
+    p++;
+  }
+  return end;
 }
 
 /* The most attributes (and namespace declarations) on one element of
