@@ -4,11 +4,12 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Writes the seed corpora of the fuzz targets, tests/fuzz/corpus/<target>/:
+# Writes the seed corpora of the fuzz targets, tests/fuzz/corpus/<name>/
+# (<name>-fuzz.c's):
 # a handful of small valid inputs each, in the input format of the target
 # (see the top of each *-fuzz.c). Run it from anywhere; it replaces the
-# files it writes and leaves others alone. The seeds are committed: run it
-# again only to change them.
+# files it writes and leaves others alone (hash-list's seeds are made by
+# hand). The seeds are committed: run it again only to change them.
 import os
 import struct
 import sys
@@ -248,17 +249,17 @@ def write(target, name, data):
 
 def main():
     for name, text in HLS.items():
-        write("hls-fuzz", name, text)
+        write("hls", name, text)
     for name, text in MPDS.items():
-        write("dash-fuzz", name, b"\0" + text.encode())
+        write("dash", name, b"\0" + text.encode())
     for name, box in SIDX.items():
-        write("dash-fuzz", name, b"\1" + box)
+        write("dash", name, b"\1" + box)
     for i, text in enumerate(TO_TRACKER):
-        write("tracker-fuzz", "to-tracker-%d.json" % i, b"\0" + text.encode())
+        write("tracker", "to-tracker-%d.json" % i, b"\0" + text.encode())
     for i, text in enumerate(TO_CLIENT):
-        write("tracker-fuzz", "to-client-%d.json" % i, b"\1" + text.encode())
+        write("tracker", "to-client-%d.json" % i, b"\1" + text.encode())
     for name, data in WIRE.items():
-        write("wire-fuzz", name, data)
+        write("wire", name, data)
     return 0
 
 

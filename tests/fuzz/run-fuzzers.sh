@@ -5,8 +5,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Builds the libFuzzer targets of tests/fuzz with clang (ASan + UBSan) and
-# runs each on a copy of its seed corpus, tests/fuzz/corpus/<target>/. A
-# target is every tests/fuzz/*-fuzz.c; how to build and run it is in its
+# runs each on a copy of its seed corpus, tests/fuzz/corpus/<name>/ for
+# <name>-fuzz.c. A target is every tests/fuzz/*-fuzz.c; how to build and
+# run it is in its
 # own header comment, lines the runner reads (README.md shows them):
 #   fuzz-sources: files of the project it links, from the top of the tree
 #   fuzz-cflags: compiler flags, e.g. -Igst/mesh
@@ -134,11 +135,12 @@ for name in "${targets[@]}"; do
     continue
   fi
   corpus=$out/corpus-$name
+  seeds=$top/tests/fuzz/corpus/${name%-fuzz}
   mkdir -p "$corpus"
-  if [ -d "$top/tests/fuzz/corpus/$name" ]; then
-    cp -n "$top/tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null
+  if [ -d "$seeds" ]; then
+    cp -n "$seeds"/* "$corpus"/ 2>/dev/null
   else
-    echo "$name: no seeds in tests/fuzz/corpus/$name, starting empty"
+    echo "$name: no seeds in tests/fuzz/corpus/${name%-fuzz}, starting empty"
   fi
   options=$(recipe "$top/tests/fuzz/$name.c" options)
   if [ -n "$runs" ]; then
