@@ -79,6 +79,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_mesh_dash_src_debug);
  * MPD could make a million segments long in a few hundred bytes. 256
  * segments are minutes of media, far more than the fetcher looks ahead. */
 #define WINDOW_SEGMENTS 256
+/* Live windows reach a few segments either side of the position, of at
+ * most this duration each: an hour is longer than any live segment, and
+ * keeps the sums of times far from overflowing */
+#define MAX_MARGIN_SEGMENT (3600 * GST_SECOND)
 /* Parsed sidx boxes a stream keeps (one per file and index range): up to
  * 65535 subsegments each */
 #define MAX_CACHED_INDEXES 16
@@ -1130,7 +1134,9 @@ dash_stream_list_segments (DashStream * ds, GstClockTime edge, GError ** error)
     return NEXT_FOUND;
 
   if (ds_mpd (ds)->dynamic && rep->segments.kind != MESH_DASH_SEGMENTS_BASE) {
-    margin = MAX (10 * GST_SECOND, 3 * rep_segment_duration (ds_mpd (ds), rep));
+    /* a duration from the MPD, which may say anything */
+    margin = MAX (10 * GST_SECOND, 3 * MIN (rep_segment_duration (ds_mpd (ds),
+                rep), MAX_MARGIN_SEGMENT));
     from = ds->position > margin ? ds->position - margin : 0;
     to = MAX (ds->position, edge) + margin;
   } else if (!GST_CLOCK_TIME_IS_VALID (period->duration)
