@@ -14,6 +14,7 @@ PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-libav
   ffmpeg openssl python3 coturn
   indent
+  clang-14 libclang-rt-14-dev   # the fuzz targets (tests/fuzz): libFuzzer
   iproute2 nftables   # the network lab (bench/lab, lab-smoke)
 )
 

@@ -1776,6 +1776,230 @@ GST_START_TEST (test_malformed)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Limits: what an MPD can make us allocate */
+
+/* An MPD of one Period and AdaptationSet: @set_head inside the set before
+ * @n_reps Representations (with bandwidth, ids r0...), then @set_tail */
+static GString *
+mpd_with_reps (const gchar * set_head, guint n_reps, const gchar * set_tail)
+{
+  GString *text = g_string_new (STATIC_MPD "<Period id='p'>"
+      "<AdaptationSet id='as' mimeType='video/mp4'>");
+  guint i;
+
+  g_string_append (text, set_head);
+  for (i = 0; i < n_reps; i++)
+    g_string_append_printf (text, "<Representation id='r%u' "
+        "bandwidth='%u'/>\n", i, i + 1);
+  g_string_append (text, set_tail);
+  g_string_append (text, "</AdaptationSet></Period></MPD>");
+  return text;
+}
+
+/* @count copies of @element */
+static GString *
+repeated (const gchar * element, guint count)
+{
+  GString *text = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < count; i++)
+    g_string_append (text, element);
+  return text;
+}
+
+GST_START_TEST (test_timeline_shared)
+{
+  g_autoptr (GString) timeline = repeated ("<S d='2'/>", 1000);
+  g_autofree gchar *head = g_strdup_printf ("<SegmentTemplate "
+      "media='$Number$.m4s'><SegmentTimeline>%s</SegmentTimeline>"
+      "</SegmentTemplate>", timeline->str);
+  g_autoptr (GString) text = mpd_with_reps (head, 3, "");
+  MeshDashMpd *mpd = parse_ok (text->str);
+  const GArray *shared = rep_at (mpd, 0, 0, 0)->segments.timeline;
+
+  fail_unless (shared != NULL);
+  fail_unless_equals_int (shared->len, 1000);
+  /* one array for all, not a copy each */
+  fail_unless (rep_at (mpd, 0, 0, 1)->segments.timeline == shared);
+  fail_unless (rep_at (mpd, 0, 0, 2)->segments.timeline == shared);
+  mesh_dash_mpd_free (mpd);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_segment_urls_shared)
+{
+  g_autoptr (GString) text = g_string_new (STATIC_MPD "<Period id='p'>"
+      "<AdaptationSet id='as' mimeType='video/mp4'><SegmentList duration='1'>"
+      "<SegmentURL media='a.m4s'/><SegmentURL media='b.m4s'/></SegmentList>"
+      "<Representation id='r0' bandwidth='1'/>"
+      "<Representation id='r1' bandwidth='2'/>"
+      "<Representation id='r2' bandwidth='3'><BaseURL>hi/</BaseURL>"
+      "</Representation></AdaptationSet></Period></MPD>");
+  MeshDashMpd *mpd = parse_ok (text->str);
+  const MeshDashRepresentation *r0 = rep_at (mpd, 0, 0, 0);
+  const MeshDashRepresentation *r2 = rep_at (mpd, 0, 0, 2);
+  const MeshDashSegmentUrl *u;
+
+  /* the same BaseURL: the same resolved list */
+  fail_unless (rep_at (mpd, 0, 0, 1)->segments.urls == r0->segments.urls);
+  /* another: its own */
+  fail_unless (r2->segments.urls != r0->segments.urls);
+  u = g_ptr_array_index (r0->segments.urls, 1);
+  fail_unless_equals_string (u->media, DIR "b.m4s");
+  u = g_ptr_array_index (r2->segments.urls, 1);
+  fail_unless_equals_string (u->media, DIR "hi/b.m4s");
+  mesh_dash_mpd_free (mpd);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_limits)
+{
+  g_autofree gchar *big = g_strnfill (16 * 1024 * 1024 + 1, ' ');
+  g_autofree gchar *long_url = g_strnfill (16 * 1024 + 1, 'a');
+  g_autofree gchar *codecs = g_strnfill (200 * 1024, 'c');
+  g_autoptr (GString) attrs = g_string_new ("<MPD");
+  g_autoptr (GString) text = NULL;
+  g_autoptr (GString) body = NULL;
+  g_autofree gchar *head = NULL;
+  MeshDashMpd *mpd;
+  GError *error = NULL;
+  guint i;
+
+  /* the document */
+  memcpy (big, STATIC_MPD, strlen (STATIC_MPD));
+  fail_if (mesh_dash_mpd_parse (big, strlen (big), URL, &error));
+  fail_unless (g_error_matches (error, MESH_DASH_ERROR,
+          MESH_DASH_ERROR_UNSUPPORTED), "%s", error->message);
+  fail_unless (strstr (error->message, "larger than 16 MiB") != NULL);
+  g_clear_error (&error);
+
+  for (i = 0; i < 257; i++)
+    g_string_append_printf (attrs, " a%u='='", i);
+  g_string_append (attrs, "/>");
+  check_error (attrs->str, MESH_DASH_ERROR_UNSUPPORTED, "more than 256 "
+      "attributes");
+  /* counted outside quoted values, comments and CDATA only */
+  g_string_assign (attrs, STATIC_MPD "<!-- ");
+  for (i = 0; i < 300; i++)
+    g_string_append (attrs, "a=b ");
+  g_string_append (attrs, "--><Period><BaseURL><![CDATA[");
+  for (i = 0; i < 300; i++)
+    g_string_append (attrs, "a=b&amp;");
+  g_string_append (attrs, "]]></BaseURL><AdaptationSet mimeType='");
+  for (i = 0; i < 300; i++)
+    g_string_append (attrs, "a=b>");
+  g_string_append (attrs, "'/></Period></MPD>");
+  mpd = parse_ok (attrs->str);
+  mesh_dash_mpd_free (mpd);
+
+  body = repeated ("<x/>", 100000);
+  text = mpd_with_reps (body->str, 1, "");
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "more than 100000 "
+      "XML elements");
+  g_string_free (g_steal_pointer (&text), TRUE);
+  g_string_free (g_steal_pointer (&body), TRUE);
+
+  /* the model */
+  body = repeated ("<Period duration='PT1S'/>", 1001);
+  text = g_string_new (STATIC_MPD);
+  g_string_append_printf (text, "%s</MPD>", body->str);
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "more than 1000 "
+      "Periods");
+  g_string_free (g_steal_pointer (&text), TRUE);
+  g_string_free (g_steal_pointer (&body), TRUE);
+
+  body = repeated ("<AdaptationSet/>", 257);
+  text = g_string_new (STATIC_MPD "<Period id='p'>");
+  g_string_append_printf (text, "%s</Period></MPD>", body->str);
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "Period 'p': more "
+      "than 256 AdaptationSets");
+  g_string_free (g_steal_pointer (&text), TRUE);
+  g_string_free (g_steal_pointer (&body), TRUE);
+
+  text = mpd_with_reps ("<SegmentTemplate duration='1' media='$Number$'/>",
+      257, "");
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "AdaptationSet 'as': "
+      "more than 256 Representations");
+  g_string_free (g_steal_pointer (&text), TRUE);
+
+  body = repeated ("<S d='1'/>", 50001);
+  head = g_strdup_printf ("<SegmentTemplate media='$Number$'>"
+      "<SegmentTimeline>%s</SegmentTimeline></SegmentTemplate>", body->str);
+  text = mpd_with_reps (head, 1, "");
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "SegmentTimeline has "
+      "more than 50000 S elements");
+  g_string_free (g_steal_pointer (&text), TRUE);
+  g_string_free (g_steal_pointer (&body), TRUE);
+  g_clear_pointer (&head, g_free);
+
+  body = repeated ("<SegmentURL/>", 50001);
+  head = g_strdup_printf ("<SegmentList duration='1'>%s</SegmentList>",
+      body->str);
+  text = mpd_with_reps (head, 1, "");
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "SegmentList has more "
+      "than 50000 SegmentURL elements");
+  g_string_free (g_steal_pointer (&text), TRUE);
+  g_string_free (g_steal_pointer (&body), TRUE);
+  g_clear_pointer (&head, g_free);
+
+  body = g_string_new (NULL);
+  for (i = 0; i < 65; i++)
+    g_string_append_printf (body, "<ContentProtection schemeIdUri='urn:uuid:"
+        "%u'/>", i);
+  text = mpd_with_reps (body->str, 0, "");
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "more than 64 "
+      "different ContentProtection elements");
+  g_string_free (g_steal_pointer (&text), TRUE);
+  g_string_free (g_steal_pointer (&body), TRUE);
+
+  body = repeated ("<UTCTiming schemeIdUri='urn:mpeg:dash:utc:direct:2014' "
+      "value='2024-01-01T00:00:00Z'/>", 17);
+  text = g_string_new (STATIC_MPD);
+  g_string_append_printf (text, "%s<Period/></MPD>", body->str);
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "more than 16 usable "
+      "UTCTiming elements");
+  g_string_free (g_steal_pointer (&text), TRUE);
+  g_string_free (g_steal_pointer (&body), TRUE);
+
+  head = g_strdup_printf ("<BaseURL>%s</BaseURL>", long_url);
+  text = mpd_with_reps (head, 1, "");
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "BaseURL resolves to "
+      "a URL longer than 16384 bytes");
+  g_string_free (g_steal_pointer (&text), TRUE);
+  g_clear_pointer (&head, g_free);
+
+  /* 200 kB of codecs, inherited by 200 Representations: 40 MB */
+  text = g_string_new (STATIC_MPD "<Period id='p'><AdaptationSet id='as' "
+      "mimeType='video/mp4' codecs='");
+  g_string_append_printf (text, "%s'><SegmentTemplate duration='1' "
+      "media='$Number$'/>", codecs);
+  for (i = 0; i < 200; i++)
+    g_string_append_printf (text, "<Representation id='r%u' "
+        "bandwidth='1'/>", i);
+  g_string_append (text, "</AdaptationSet></Period></MPD>");
+  check_error (text->str, MESH_DASH_ERROR_UNSUPPORTED, "the Representations "
+      "of the MPD take more than 32 MiB");
+  g_string_free (g_steal_pointer (&text), TRUE);
+
+  /* warnings are kept up to a hundred */
+  body = g_string_new (NULL);
+  for (i = 0; i < 150; i++)
+    g_string_append_printf (body, "<Representation id='r%u'/>", i);
+  text = mpd_with_reps ("<SegmentTemplate duration='1' media='$Number$'/>", 0,
+      body->str);
+  mpd = parse_ok (text->str);
+  fail_unless_equals_int (mpd->warnings->len, 101);
+  fail_unless_equals_string (g_ptr_array_index (mpd->warnings, 100),
+      "more warnings were left out");
+  mesh_dash_mpd_free (mpd);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_doctype_refused)
 {
   /* were the entity expanded, the BaseURL would name it */
@@ -2081,6 +2305,134 @@ check_index_segment (GArray * segments, guint i, guint64 number,
   fail_unless_equals_uint64 (s->duration, duration);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Windows: what a player lists */
+
+static GArray *
+window_ok (const MeshDashRepresentation * rep, GstClockTime period_duration,
+    GstClockTime from, GstClockTime to, guint max, gboolean * truncated)
+{
+  GError *error = NULL;
+  GArray *out = segment_array ();
+
+  fail_unless (mesh_dash_representation_list_window (rep, period_duration,
+          from, to, max, out, truncated, &error), "listing failed: %s",
+      error ? error->message : "(no error)");
+  return out;
+}
+
+GST_START_TEST (test_list_window)
+{
+  /* a million segments of 1 ms over 1000 s: listing all is refused, a
+   * window anywhere costs its size */
+  MeshDashMpd *mpd = parse_single ("<SegmentTemplate timescale='1000' "
+      "duration='1' media='$Number$.m4s'/>");
+  const MeshDashRepresentation *rep = rep_at (mpd, 0, 0, 0);
+  gboolean truncated = FALSE;
+  GArray *segments;
+
+  segments = window_ok (rep, 1000 * GST_SECOND, 0, GST_CLOCK_TIME_NONE, 256,
+      &truncated);
+  fail_unless_equals_int (segments->len, 256);
+  fail_unless (truncated);
+  check_segment (segments, 0, DIR "1.m4s", 1, 0, 0, GST_MSECOND);
+  check_segment (segments, 255, DIR "256.m4s", 256, 255, 255 * GST_MSECOND,
+      GST_MSECOND);
+  g_array_unref (segments);
+
+  /* from the segment that holds @from, not the next one to start */
+  segments = window_ok (rep, 1000 * GST_SECOND, 500 * GST_SECOND +
+      GST_MSECOND / 2, GST_CLOCK_TIME_NONE, 2, &truncated);
+  fail_unless_equals_int (segments->len, 2);
+  fail_unless (truncated);
+  check_segment (segments, 0, DIR "500001.m4s", 500001, 500000,
+      500 * GST_SECOND, GST_MSECOND);
+  g_array_unref (segments);
+
+  /* the end of the period: nothing more, not truncated */
+  segments = window_ok (rep, 1000 * GST_SECOND, 1000 * GST_SECOND -
+      2 * GST_MSECOND, GST_CLOCK_TIME_NONE, 256, &truncated);
+  fail_unless_equals_int (segments->len, 2);
+  fail_if (truncated);
+  g_array_unref (segments);
+
+  /* up to @to */
+  segments = window_ok (rep, 1000 * GST_SECOND, 0, 10 * GST_MSECOND, 256,
+      &truncated);
+  fail_unless_equals_int (segments->len, 10);
+  fail_if (truncated);
+  g_array_unref (segments);
+  mesh_dash_mpd_free (mpd);
+
+  /* a timeline repeating a trillion times, and the next S */
+  mpd = parse_single ("<SegmentTemplate timescale='1000000000' "
+      "media='$Time$.m4s'><SegmentTimeline><S t='0' d='1' "
+      "r='999999999999'/><S d='5'/></SegmentTimeline></SegmentTemplate>");
+  rep = rep_at (mpd, 0, 0, 0);
+  segments = window_ok (rep, GST_CLOCK_TIME_NONE, 1000 * GST_SECOND - 1,
+      GST_CLOCK_TIME_NONE, 10, &truncated);
+  fail_unless_equals_int (segments->len, 2);
+  fail_if (truncated);
+  check_segment (segments, 0, DIR "999999999999.m4s",
+      G_GUINT64_CONSTANT (1000000000000), G_GUINT64_CONSTANT (999999999999),
+      1000 * GST_SECOND - 1, 1);
+  check_segment (segments, 1, DIR "1000000000000.m4s",
+      G_GUINT64_CONSTANT (1000000000001), G_GUINT64_CONSTANT (1000000000000),
+      1000 * GST_SECOND, 5);
+  g_array_unref (segments);
+  mesh_dash_mpd_free (mpd);
+
+  /* a SegmentList of one: the whole period holds any position */
+  mpd = parse_single ("<BaseURL>whole.mp4</BaseURL><SegmentList>"
+      "<SegmentURL/></SegmentList>");
+  segments = window_ok (rep_at (mpd, 0, 0, 0), 10 * GST_SECOND,
+      5 * GST_SECOND, GST_CLOCK_TIME_NONE, 4, &truncated);
+  fail_unless_equals_int (segments->len, 1);
+  check_segment (segments, 0, DIR "whole.mp4", 1, 0, 0, 10 * GST_SECOND);
+  g_array_unref (segments);
+  mesh_dash_mpd_free (mpd);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_index_window)
+{
+  static const guint32 refs[8][3] = {
+    {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000},
+    {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000}, {0, 100, 1000},
+  };
+  MeshDashMpd *mpd = parse_single ("<BaseURL>v.mp4</BaseURL><SegmentBase "
+      "timescale='1000' indexRange='944-999'/>");
+  GByteArray *b = make_sidx (0, FALSE, 1000, 0, 0, 8, refs, "sidx");
+  MeshIsobmffIndex *index = parse_index_ok (b, 1000 - b->len);
+  GArray *out = segment_array ();
+  gboolean truncated = FALSE;
+
+  /* from the subsegment holding 2.5 s, three of them, more follow */
+  fail_unless (mesh_dash_representation_index_window (rep_at (mpd, 0, 0, 0),
+          index, GST_CLOCK_TIME_NONE, 5 * GST_SECOND / 2, 3, out, &truncated,
+          NULL));
+  fail_unless_equals_int (out->len, 3);
+  fail_unless (truncated);
+  check_index_segment (out, 0, 3, 2 * GST_SECOND, GST_SECOND);
+  check_index_segment (out, 2, 5, 4 * GST_SECOND, GST_SECOND);
+  g_array_set_size (out, 0);
+
+  /* to the end of the Period */
+  fail_unless (mesh_dash_representation_index_window (rep_at (mpd, 0, 0, 0),
+          index, 6 * GST_SECOND, 4 * GST_SECOND, 3, out, &truncated, NULL));
+  fail_unless_equals_int (out->len, 2);
+  fail_if (truncated);
+  check_index_segment (out, 1, 6, 5 * GST_SECOND, GST_SECOND);
+
+  g_array_unref (out);
+  mesh_isobmff_index_free (index);
+  g_byte_array_unref (b);
+  mesh_dash_mpd_free (mpd);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_index_segments_in_period)
 {
   GArray *out;
@@ -2349,11 +2701,16 @@ dash_mpd_suite (void)
   tcase_add_test (tc, test_namespaces);
   tcase_add_test (tc, test_malformed);
   tcase_add_test (tc, test_doctype_refused);
+  tcase_add_test (tc, test_timeline_shared);
+  tcase_add_test (tc, test_segment_urls_shared);
+  tcase_add_test (tc, test_limits);
   tcase_add_test (tc, test_sidx_v0);
   tcase_add_test (tc, test_sidx_v1);
   tcase_add_test (tc, test_sidx_errors);
   tcase_add_test (tc, test_webm_cues_index);
   tcase_add_test (tc, test_index_segments_in_period);
+  tcase_add_test (tc, test_list_window);
+  tcase_add_test (tc, test_index_window);
   tcase_add_test (tc, test_fuzz);
   tcase_add_test (tc, test_threads);
   return s;

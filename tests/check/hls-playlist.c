@@ -972,6 +972,72 @@ GST_START_TEST (test_limits)
 
 GST_END_TEST;
 
+/* What a playlist can make the parser allocate */
+GST_START_TEST (test_allocation_limits)
+{
+  g_autofree gchar *big = g_strnfill (16 * 1024 * 1024 + 1, '\n');
+  g_autofree gchar *path = g_strnfill (32 * 1024, 'a');
+  g_autofree gchar *long_base = g_strdup_printf ("http://cdn.example.com/%s/"
+      "index.m3u8", path);
+  GString *text;
+  MeshHlsMediaPlaylist *playlist;
+  GError *error = NULL;
+  guint i;
+
+  /* 16 MiB of text at most */
+  memcpy (big, "#EXTM3U", 7);
+  fail_if (mesh_hls_media_playlist_parse (big, strlen (big), BASE, &error));
+  fail_unless (g_error_matches (error, MESH_HLS_ERROR, MESH_HLS_ERROR_INVALID));
+  fail_unless (strstr (error->message, "larger than 16 MiB") != NULL, "%s",
+      error->message);
+  g_clear_error (&error);
+  fail_if (mesh_hls_master_playlist_parse (big, strlen (big), BASE, &error));
+  fail_unless (strstr (error->message, "larger than 16 MiB") != NULL);
+  g_clear_error (&error);
+
+  /* 1000 variants and renditions (line 1 + 2 * 1001, 1 + 1001) */
+  text = g_string_new ("#EXTM3U\n");
+  for (i = 0; i < 1001; i++)
+    g_string_append_printf (text, "#EXT-X-STREAM-INF:BANDWIDTH=%u\nv.m3u8\n",
+        i + 1);
+  check_error (TRUE, text->str, MESH_HLS_ERROR_INVALID, 2002);
+  g_string_assign (text, "#EXTM3U\n");
+  for (i = 0; i < 1001; i++)
+    g_string_append (text, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\","
+        "NAME=\"n\"\n");
+  check_error (TRUE, text->str, MESH_HLS_ERROR_INVALID, 1002);
+
+  /* 100000 keys and maps (lines 2 + 100001) */
+  g_string_assign (text, "#EXTM3U\n");
+  for (i = 0; i < 100001; i++)
+    g_string_append (text, "#EXT-X-KEY:METHOD=AES-128,URI=\"k\"\n");
+  g_string_append (text, "#EXTINF:1,\ns.ts\n");
+  check_error (FALSE, text->str, MESH_HLS_ERROR_INVALID, 100002);
+  g_string_assign (text, "#EXTM3U\n");
+  for (i = 0; i < 100001; i++)
+    g_string_append (text, "#EXT-X-MAP:URI=\"init.mp4\"\n");
+  g_string_append (text, "#EXTINF:1,\ns.ts\n");
+  check_error (FALSE, text->str, MESH_HLS_ERROR_INVALID, 100002);
+
+  /* 32 MiB of resolved URIs: "s.ts" is 32 KiB under a 32 KiB base, and
+   * the 1024th is one too many (line 1 + 2 * 1024) */
+  g_string_assign (text, "#EXTM3U\n");
+  for (i = 0; i < 2000; i++)
+    g_string_append (text, "#EXTINF:1,\ns.ts\n");
+  fail_if (mesh_hls_media_playlist_parse (text->str, text->len, long_base,
+          &error));
+  fail_unless (g_error_matches (error, MESH_HLS_ERROR, MESH_HLS_ERROR_INVALID));
+  fail_unless_equals_string (error->message, "line 2049: the playlist's URIs "
+      "take more than 32 MiB once resolved");
+  g_clear_error (&error);
+  /* under a short base, the same playlist is fine */
+  playlist = parse_media_ok (text->str);
+  mesh_hls_media_playlist_free (playlist);
+  g_string_free (text, TRUE);
+}
+
+GST_END_TEST;
+
 /* Cuts and corrupts valid playlists: every result must be a model or a clean
  * error, never a crash or a leak (run under ASan). */
 static void
@@ -1094,6 +1160,7 @@ hls_playlist_suite (void)
   tcase_add_test (tc, test_media_malformed);
   tcase_add_test (tc, test_master_malformed);
   tcase_add_test (tc, test_limits);
+  tcase_add_test (tc, test_allocation_limits);
   tcase_add_test (tc, test_garbage);
   return s;
 }

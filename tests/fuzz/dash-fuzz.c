@@ -12,11 +12,24 @@
  *
  * Input: bit 0 of byte 0 chooses the parser. 0: the rest is an MPD; every
  * Representation of every Period has its init section and segments listed
- * (bounded to two minutes of an open Period), SegmentBase ones through a
- * fixed index. 1: the rest is a sidx box, whose subsegments must follow
- * each other, turned into the segments of a SegmentBase Representation
- * whose timescale and presentationTimeOffset come from the box's first
- * bytes. Listed segments must lie in the window asked for.
+ * as meshdashsrc lists them, window after window from the start
+ * (mesh_dash_representation_list_window(), bounded to two minutes of an
+ * open Period; SegmentBase ones through a fixed index), and the first
+ * Representation of the first Period its first second by time range as
+ * well. 1: the rest is a sidx box, whose subsegments must follow each
+ * other, turned into the segments of a SegmentBase Representation whose
+ * timescale and presentationTimeOffset come from the box's first bytes,
+ * all at once and window after window. Listed segments must lie in the
+ * range asked for, a window start with the segment that holds where it
+ * was asked from, and windows follow each other.
+ *
+ * Built and run by run-fuzzers.sh, from the top of the tree, as these
+ * lines say (README.md):
+ *   fuzz-sources: gst/mesh/dash/mesh-dash-mpd.c gst/mesh/dash/mesh-dash-segments.c
+ *   fuzz-sources: gst/mesh/dash/mesh-isobmff-index.c
+ *   fuzz-cflags: -Igst/mesh
+ *   fuzz-packages: gstreamer-1.0 libxml-2.0
+ *   fuzz-options: -max_len=16384
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +43,10 @@ int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
 
 #define URL "https://cdn.example.com/vod/movie/manifest.mpd?token=abc"
 #define OPEN_WINDOW (120 * GST_SECOND)
+/* Small windows, a few of them: the walk from one to the next is what
+ * matters */
+#define WINDOW_SEGMENTS 8
+#define MAX_WINDOWS 4
 
 static MeshIsobmffIndex *fixed_index;
 
@@ -92,9 +109,65 @@ check_segments (GArray * out, GstClockTime to)
   }
 }
 
+/* A window asked from @from: its first segment holds @from, the others
+ * follow it; where the next window is asked from */
+static GstClockTime
+check_window (GArray * out, GstClockTime from, GstClockTime to)
+{
+  const MeshDashSegment *last = NULL;
+  guint i;
+
+  check_segments (out, to);
+  for (i = 0; i < out->len; i++) {
+    const MeshDashSegment *s = &g_array_index (out, MeshDashSegment, i);
+
+    check (s->start + s->duration > from || s->duration == 0);
+    check (last == NULL || s->start >= last->start);
+    last = s;
+  }
+  return last ? last->start + last->duration : from;
+}
+
+/* Lists @rep (or, with @index, its SegmentBase subsegments) window by
+ * window from the start, as meshdashsrc does */
+static void
+walk_windows (const MeshDashRepresentation * rep,
+    const MeshIsobmffIndex * index, GstClockTime period_duration,
+    GstClockTime to)
+{
+  GstClockTime from = 0;
+  guint n;
+
+  for (n = 0; n < MAX_WINDOWS; n++) {
+    g_autoptr (GArray) out = segment_array ();
+    gboolean truncated = FALSE, ok;
+    GError *err = NULL;
+    GstClockTime next;
+
+    if (index)
+      ok = mesh_dash_representation_index_window (rep, index,
+          period_duration, from, WINDOW_SEGMENTS, out, &truncated, &err);
+    else
+      ok = mesh_dash_representation_list_window (rep, period_duration, from,
+          to, WINDOW_SEGMENTS, out, &truncated, &err);
+    check (ok == (err == NULL));
+    check (ok || out->len == 0);
+    check (out->len <= WINDOW_SEGMENTS);
+    check (!truncated || out->len == WINDOW_SEGMENTS);
+    g_clear_error (&err);
+    if (!ok || !truncated)
+      return;
+    next = check_window (out, from, index ? GST_CLOCK_TIME_NONE : to);
+    /* a window that did not get past @from: segments of no duration */
+    if (next <= from)
+      return;
+    from = next;
+  }
+}
+
 static void
 list_representation (const MeshDashRepresentation * rep,
-    GstClockTime period_duration)
+    GstClockTime period_duration, gboolean by_range)
 {
   GstClockTime to = GST_CLOCK_TIME_IS_VALID (period_duration) ?
       GST_CLOCK_TIME_NONE : OPEN_WINDOW;
@@ -114,14 +187,19 @@ list_representation (const MeshDashRepresentation * rep,
         period_duration, out, &err);
     check (ok);
     check_segments (out, GST_CLOCK_TIME_NONE);
+    walk_windows (rep, fixed_index, period_duration, GST_CLOCK_TIME_NONE);
     return;
   }
-  ok = mesh_dash_representation_list_segments (rep, period_duration, 0, to,
-      out, &err);
+  walk_windows (rep, NULL, period_duration, to);
+  /* by time range: up to a million segments, so once per MPD */
+  if (!by_range)
+    return;
+  ok = mesh_dash_representation_list_segments (rep, period_duration, 0,
+      GST_SECOND, out, &err);
   check (ok == (err == NULL));
   check (ok || out->len == 0);
   g_clear_error (&err);
-  check_segments (out, to);
+  check_segments (out, GST_SECOND);
 }
 
 static void
@@ -146,7 +224,7 @@ fuzz_mpd (const gchar * text, gsize len)
 
       for (r = 0; r < set->representations->len; r++)
         list_representation (g_ptr_array_index (set->representations, r),
-            period->duration);
+            period->duration, p == 0 && a == 0 && r == 0);
     }
   }
 }
@@ -190,6 +268,7 @@ fuzz_sidx (const guint8 * data, gsize len)
     check (mesh_dash_representation_index_segments (&rep, index,
             period_duration, out, NULL));
     check_segments (out, GST_CLOCK_TIME_NONE);
+    walk_windows (&rep, index, period_duration, GST_CLOCK_TIME_NONE);
   }
 }
 

@@ -14,6 +14,13 @@
  * its lookups answer for the paths it could hold: every "..." string of
  * the input is looked up whole and for a few ranges, and mapped from a URI
  * under the list's directory back to itself.
+ *
+ * Built and run by run-fuzzers.sh, from the top of the tree, as these
+ * lines say (README.md):
+ *   fuzz-sources: ext/mesh/fetch/mesh-hash-list.c
+ *   fuzz-cflags: -Iext/mesh
+ *   fuzz-packages: json-glib-1.0 glib-2.0
+ *   fuzz-options: -max_len=16384
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -13,6 +13,13 @@
  * promises: consecutive sequence numbers, each segment's start the sum of
  * the durations before it, keys and maps owned by the playlist, variants
  * sorted by bandwidth, and that the lookups find every segment.
+ *
+ * Built and run by run-fuzzers.sh, from the top of the tree, as these
+ * lines say (README.md):
+ *   fuzz-sources: gst/mesh/hls/mesh-hls-playlist.c
+ *   fuzz-cflags: -Igst/mesh
+ *   fuzz-packages: gstreamer-1.0
+ *   fuzz-options: -max_len=16384
  */
 #include <stdint.h>
 #include <stdlib.h>

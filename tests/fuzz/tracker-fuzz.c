@@ -14,6 +14,13 @@
  * leak", a message that decodes is encoded again with the encoder of its
  * type and must decode to the same members (the tracker relays what it
  * decoded; a client answers what it decoded).
+ *
+ * Built and run by run-fuzzers.sh, from the top of the tree, as these
+ * lines say (README.md):
+ *   fuzz-sources: ext/mesh/p2p/mesh-tracker-proto.c
+ *   fuzz-cflags: -Iext/mesh
+ *   fuzz-packages: json-glib-1.0 glib-2.0
+ *   fuzz-options: -max_len=8192
  */
 #include <stdint.h>
 #include <stdlib.h>

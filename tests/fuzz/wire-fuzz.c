@@ -13,6 +13,13 @@
  * crash, no leak", it checks what a decoder promises: every frame re-encodes
  * to the exact bytes it was decoded from, it holds less than one frame after
  * NEED_MORE, and an error is final and leaves nothing buffered.
+ *
+ * Built and run by run-fuzzers.sh, from the top of the tree, as these
+ * lines say (README.md):
+ *   fuzz-sources: ext/mesh/p2p/mesh-wire.c
+ *   fuzz-cflags: -Iext/mesh
+ *   fuzz-packages: glib-2.0
+ *   fuzz-options: -max_len=140000 -dict=tests/fuzz/wire.dict
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -68,8 +68,24 @@ GST_DEBUG_CATEGORY_STATIC (gst_mesh_dash_src_debug);
 #define POSITION_TOLERANCE (10 * GST_MSECOND)
 /* Used when neither the MPD nor the Representation tells a duration. */
 #define DEFAULT_SEGMENT_DURATION (2 * GST_SECOND)
-/* A minimumUpdatePeriod of 0 would mean reloading without pause. */
+/* A minimumUpdatePeriod of 0 (or a few ms) would mean reloading without
+ * pause, a request loop on the origin and a parse each time. Half a second
+ * is half the shortest segments live DASH packagers make (1 s), so a
+ * stream never learns of a new segment much later than it could, and an
+ * MPD that asks for less costs at most two reloads a second. */
 #define MIN_RELOAD_PERIOD (500 * GST_MSECOND)
+/* Segments listed at a time: a window from the position on (see
+ * dash_stream_list_segments()), never the whole presentation, which the
+ * MPD could make a million segments long in a few hundred bytes. 256
+ * segments are minutes of media, far more than the fetcher looks ahead. */
+#define WINDOW_SEGMENTS 256
+/* Live windows reach a few segments either side of the position, of at
+ * most this duration each: an hour is longer than any live segment, and
+ * keeps the sums of times far from overflowing */
+#define MAX_MARGIN_SEGMENT (3600 * GST_SECOND)
+/* Parsed sidx boxes a stream keeps (one per file and index range): up to
+ * 65535 subsegments each */
+#define MAX_CACHED_INDEXES 16
 
 enum
 {
@@ -113,9 +129,11 @@ typedef struct
   gchar *set_id;                /* to find the set again in other periods */
   gchar *set_lang;
   GArray *segments;             /* MeshDashSegment of the current
-                                 * Representation: the whole period (static
-                                 * MPD, sidx) or a window around `position`
-                                 * (dynamic); NULL = to be listed */
+                                 * Representation: a window from the one
+                                 * holding `window_from` on, of at most
+                                 * WINDOW_SEGMENTS; NULL = to be listed */
+  GstClockTime window_from;
+  gboolean window_truncated;    /* more segments follow the window's */
   guint hint;                   /* where the last lookup in it succeeded */
   GHashTable *indexes;          /* "url@offset" -> MeshIsobmffIndex: the
                                  * parsed sidx boxes, whichever Periods
@@ -1006,6 +1024,10 @@ dash_stream_fetch_index (GstMeshDashSrc * self, DashStream * ds,
     g_prefix_error (error, "%s: ", where);
     return FALSE;
   }
+  /* one per Representation and Period file at most: an MPD of many of
+   * them would keep them all; fetching one again is cheap */
+  if (g_hash_table_size (ds->indexes) >= MAX_CACHED_INDEXES)
+    g_hash_table_remove_all (ds->indexes);
   GST_DEBUG_OBJECT (DS_OBJECT (ds), "%s: %u subsegments in the index of %s",
       ds->name, index->subsegments->len, rep->base_url);
   g_hash_table_insert (ds->indexes, g_steal_pointer (&key), index);
@@ -1021,72 +1043,62 @@ segment_array_new (void)
   return segments;
 }
 
-/* The segments of the current SegmentBase Representation in the current
- * period: the part of its file's index that falls within the period. */
-static NextResult
-dash_stream_list_index_segments (DashStream * ds, GError ** error)
+/* Where dash_stream_find_segment() looks for ds->position: the segment to
+ * play is the first that ends after this */
+static GstClockTime
+dash_stream_lookup_time (const DashStream * ds)
 {
-  const MeshDashRepresentation *rep = ds_rep (ds);
-  g_autofree gchar *key = index_key (rep);
-  const MeshIsobmffIndex *index = g_hash_table_lookup (ds->indexes, key);
-  GArray *segments;
-
-  if (ds->segments)
-    return NEXT_FOUND;
-  if (!index)
-    return NEXT_NEED_INDEX;
-  segments = segment_array_new ();
-  if (!mesh_dash_representation_index_segments (rep, index,
-          ds_period (ds)->duration, segments, error)) {
-    g_array_unref (segments);
-    return NEXT_ERROR;
-  }
-  GST_DEBUG_OBJECT (DS_OBJECT (ds), "%s: %u of the %u subsegments of %s in "
-      "period %u", ds->name, segments->len, index->subsegments->len,
-      rep->base_url, ds->period);
-  ds->segments = segments;
-  ds->hint = 0;
-  return NEXT_FOUND;
+  return ds->position + POSITION_TOLERANCE;
 }
 
-/* Lists the segments of the current Representation that may hold
- * ds->position: all of the period for a static MPD or an index, else those
- * starting in a window around the position and the live edge @edge. */
+/* TRUE when the listed window has the segment that holds ds->position, or
+ * says that there is none: the window starts at or before it, and either
+ * reaches past it or is all there is (static MPD, or an index; a dynamic
+ * MPD may list more as time goes on). */
+static gboolean
+dash_stream_window_covers (const DashStream * ds)
+{
+  GstClockTime lookup = dash_stream_lookup_time (ds);
+  const MeshDashSegment *last;
+
+  if (!ds->segments || lookup < ds->window_from)
+    return FALSE;
+  if (!ds->window_truncated && (!ds_mpd (ds)->dynamic
+          || ds_rep (ds)->segments.kind == MESH_DASH_SEGMENTS_BASE))
+    return TRUE;
+  if (ds->segments->len == 0)
+    return FALSE;
+  last = &g_array_index (ds->segments, MeshDashSegment, ds->segments->len - 1);
+  return lookup < last->start + last->duration;
+}
+
+/* Lists the window of the current Representation from the segment that
+ * holds @from on, starting before @to: from its file's index for
+ * SegmentBase, which must have been fetched. */
 static NextResult
-dash_stream_list_segments (DashStream * ds, GstClockTime edge, GError ** error)
+dash_stream_list_window (DashStream * ds, GstClockTime from, GstClockTime to,
+    GError ** error)
 {
   const MeshDashRepresentation *rep = ds_rep (ds);
   const MeshDashPeriod *period = ds_period (ds);
-  GstClockTime from = 0, to = GST_CLOCK_TIME_NONE, margin;
-  GArray *segments;
+  GArray *segments = segment_array_new ();
+  gboolean ok, truncated = FALSE;
 
-  if (rep->segments.kind == MESH_DASH_SEGMENTS_BASE)
-    return dash_stream_list_index_segments (ds, error);
+  if (rep->segments.kind == MESH_DASH_SEGMENTS_BASE) {
+    g_autofree gchar *key = index_key (rep);
+    const MeshIsobmffIndex *index = g_hash_table_lookup (ds->indexes, key);
 
-  if (!ds_mpd (ds)->dynamic) {
-    if (ds->segments)
-      return NEXT_FOUND;
-    if (!GST_CLOCK_TIME_IS_VALID (period->duration)
-        && rep->segments.kind == MESH_DASH_SEGMENTS_TEMPLATE
-        && !rep->segments.timeline) {
-      g_autofree gchar *where = describe (ds_mpd (ds), ds->period,
-          ds->adaptation_set, ds->rep);
-      g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
-          "%s: the period has no duration to bound its SegmentTemplate", where);
-      return NEXT_ERROR;
+    if (!index) {
+      g_array_unref (segments);
+      return NEXT_NEED_INDEX;
     }
+    ok = mesh_dash_representation_index_window (rep, index, period->duration,
+        from, WINDOW_SEGMENTS, segments, &truncated, error);
   } else {
-    /* a few segments on either side: enough to find the one holding the
-     * position, and the next one's availability time */
-    margin = MAX (10 * GST_SECOND, 3 * rep_segment_duration (ds_mpd (ds), rep));
-    from = ds->position > margin ? ds->position - margin : 0;
-    to = MAX (ds->position, edge) + margin;
-    dash_stream_drop_segments (ds);
+    ok = mesh_dash_representation_list_window (rep, period->duration, from,
+        to, WINDOW_SEGMENTS, segments, &truncated, error);
   }
-
-  segments = segment_array_new ();
-  if (!mesh_dash_representation_list_segments (rep, period->duration, from,
-          to, segments, error)) {
+  if (!ok) {
     g_autofree gchar *where = describe (ds_mpd (ds), ds->period,
         ds->adaptation_set, ds->rep);
 
@@ -1094,9 +1106,55 @@ dash_stream_list_segments (DashStream * ds, GstClockTime edge, GError ** error)
     g_array_unref (segments);
     return NEXT_ERROR;
   }
+  GST_LOG_OBJECT (DS_OBJECT (ds), "%s: %u segments from %" GST_TIME_FORMAT
+      " in period %u%s", ds->name, segments->len, GST_TIME_ARGS (from),
+      ds->period, truncated ? ", more follow" : "");
+  dash_stream_drop_segments (ds);
   ds->segments = segments;
-  ds->hint = 0;
+  ds->window_from = from;
+  ds->window_truncated = truncated;
   return NEXT_FOUND;
+}
+
+/* Lists the segments of the current Representation that may hold
+ * ds->position, unless those listed already do: a window from the position
+ * on (static MPD, index), or (dynamic) from a little before it, for a live
+ * start to pick an available segment, to a little past the live edge
+ * @edge, for the next one's availability time. */
+static NextResult
+dash_stream_list_segments (DashStream * ds, GstClockTime edge, GError ** error)
+{
+  const MeshDashRepresentation *rep = ds_rep (ds);
+  const MeshDashPeriod *period = ds_period (ds);
+  GstClockTime from = dash_stream_lookup_time (ds), to = GST_CLOCK_TIME_NONE;
+  GstClockTime margin;
+  NextResult res;
+
+  if (dash_stream_window_covers (ds))
+    return NEXT_FOUND;
+
+  if (ds_mpd (ds)->dynamic && rep->segments.kind != MESH_DASH_SEGMENTS_BASE) {
+    /* a duration from the MPD, which may say anything */
+    margin = MAX (10 * GST_SECOND, 3 * MIN (rep_segment_duration (ds_mpd (ds),
+                rep), MAX_MARGIN_SEGMENT));
+    from = ds->position > margin ? ds->position - margin : 0;
+    to = MAX (ds->position, edge) + margin;
+  } else if (!GST_CLOCK_TIME_IS_VALID (period->duration)
+      && rep->segments.kind == MESH_DASH_SEGMENTS_TEMPLATE
+      && !rep->segments.timeline) {
+    g_autofree gchar *where = describe (ds_mpd (ds), ds->period,
+        ds->adaptation_set, ds->rep);
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
+        "%s: the period has no duration to bound its SegmentTemplate", where);
+    return NEXT_ERROR;
+  }
+
+  res = dash_stream_list_window (ds, from, to, error);
+  /* segments so short that the window ended before the position */
+  if (res == NEXT_FOUND && from < dash_stream_lookup_time (ds)
+      && !dash_stream_window_covers (ds))
+    res = dash_stream_list_window (ds, dash_stream_lookup_time (ds), to, error);
+  return res;
 }
 
 /* The segment to play at @position: the first one that ends after it. */

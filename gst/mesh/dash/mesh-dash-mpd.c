@@ -44,6 +44,30 @@
  *  - A SegmentBase without Initialization has its init section before the
  *    index: bytes [0, indexRange start).
  *  - A first Period without @start starts at 0 also in a dynamic MPD.
+ *
+ * Limits: an MPD comes from a server we may not trust, and what it makes us
+ * allocate must stay bounded whatever it says. Each limit exceeded is
+ * MESH_DASH_ERROR_UNSUPPORTED naming it, never a partial model:
+ *  - the document: MAX_MPD_SIZE bytes, MAX_XML_ELEMENTS elements (libxml2's
+ *    tree costs some 360 bytes per element: 16 MiB of tiny elements would
+ *    be 580 MB, the limit some 40 MB), MAX_ATTRIBUTES attributes on any
+ *    element (counted before libxml2 sees them: it compares an element's
+ *    attributes pairwise, and 80000 of them cost it 9 s);
+ *  - the model: MAX_PERIODS Periods, MAX_ADAPTATION_SETS per Period,
+ *    MAX_REPRESENTATIONS per AdaptationSet, MAX_TIMELINE_ENTRIES S per
+ *    SegmentTimeline, MAX_SEGMENT_URLS per SegmentList,
+ *    MAX_CONTENT_PROTECTIONS per AdaptationSet, MAX_UTC_TIMINGS, URLs of
+ *    MAX_URL_LENGTH bytes, and MAX_MODEL_BYTES for what Representations
+ *    inherit: what an AdaptationSet or Period says is copied into each of
+ *    its Representations, so a few bytes of text could otherwise cost
+ *    their product;
+ *  - sharing rather than copying where that product would be large: a
+ *    SegmentTimeline is one reference-counted array for all the
+ *    Representations that inherit it, a SegmentList's resolved URLs one
+ *    array for those of the same BaseURL;
+ *  - at most MAX_WARNINGS warnings are kept.
+ * Segments are never materialised here: mesh-dash-segments.c lists them
+ * window by window.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -72,6 +96,23 @@ GST_DEBUG_CATEGORY_STATIC (mesh_dash_mpd_debug);
 #define DEFAULT_MIN_BUFFER_TIME (2 * GST_SECOND)
 /* Decimals of a frameRate kept: enough for 23.976 and 29.97 */
 #define MAX_FRAME_RATE_DECIMALS 6
+
+/* Limits (see the top of the file). The fetcher refuses larger manifests
+ * too. A 24-hour time-shift window of 2 s audio segments, whose durations
+ * alternate and so cannot be folded with @r, is 43200 S elements. */
+#define MAX_MPD_SIZE (16 * 1024 * 1024)
+#define MAX_XML_ELEMENTS 100000
+#define MAX_ATTRIBUTES 256
+#define MAX_PERIODS 1000
+#define MAX_ADAPTATION_SETS 256
+#define MAX_REPRESENTATIONS 256
+#define MAX_TIMELINE_ENTRIES 50000
+#define MAX_SEGMENT_URLS 50000
+#define MAX_CONTENT_PROTECTIONS 64
+#define MAX_UTC_TIMINGS 16
+#define MAX_URL_LENGTH (16 * 1024)
+#define MAX_MODEL_BYTES (32 * 1024 * 1024)
+#define MAX_WARNINGS 100
 
 G_DEFINE_QUARK (mesh_dash_error_quark, mesh_dash_error);
 
@@ -106,6 +147,8 @@ typedef struct
   GError **error;
   GPtrArray *warnings;          /* the model's */
   gchar *where[WHERE_LEVELS];
+  gsize inherited_bytes;        /* what Representations took from above,
+                                 * against MAX_MODEL_BYTES */
 } ParseCtx;
 
 static void
@@ -181,7 +224,13 @@ set_warning (ParseCtx * ctx, const gchar * format, ...)
   va_end (args);
 
   GST_WARNING ("%s", message);
-  g_ptr_array_add (ctx->warnings, message);
+  if (ctx->warnings->len < MAX_WARNINGS) {
+    g_ptr_array_add (ctx->warnings, message);
+    return;
+  }
+  if (ctx->warnings->len == MAX_WARNINGS)
+    g_ptr_array_add (ctx->warnings, g_strdup ("more warnings were left out"));
+  g_free (message);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -686,6 +735,14 @@ resolve_url (ParseCtx * ctx, const gchar * base, const gchar * reference,
     set_error (ctx, MESH_DASH_ERROR_INVALID, "%s '%s' cannot be resolved: %s",
         what, reference, uri_error->message);
     g_error_free (uri_error);
+  } else if (strlen (resolved) > MAX_URL_LENGTH) {
+    set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "%s resolves to a URL "
+        "longer than %u bytes", what, MAX_URL_LENGTH);
+    g_clear_pointer (&resolved, g_free);
+  } else {
+    /* g_uri_to_string() hands over a GString's buffer, with up to as much
+     * again of spare room: that would double what the model holds */
+    resolved = g_realloc (resolved, strlen (resolved) + 1);
   }
   return resolved;
 }
@@ -731,6 +788,10 @@ typedef struct
   MeshDashSegmentsKind kind;    /* NONE: no segment element at this level */
   guint set;
   MeshDashSegmentInfo info;
+  /* info.urls resolved for the last Representation that inherited them:
+   * the next one with the same BaseURL shares them */
+  gchar *resolved_base;
+  GPtrArray *resolved_urls;
 } SegmentLevel;
 
 static void
@@ -754,6 +815,8 @@ static void
 segment_level_clear (SegmentLevel * level)
 {
   segment_info_clear (&level->info);
+  g_free (level->resolved_base);
+  g_clear_pointer (&level->resolved_urls, g_ptr_array_unref);
   memset (level, 0, sizeof (*level));
 }
 
@@ -822,6 +885,12 @@ parse_timeline (ParseCtx * ctx, const xmlNode * node, GArray ** out)
   for (child = node->children; child != NULL; child = child->next) {
     if (!is_element (child, "S"))
       continue;
+    if (timeline->len >= MAX_TIMELINE_ENTRIES) {
+      set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "SegmentTimeline has more "
+          "than %u S elements", MAX_TIMELINE_ENTRIES);
+      g_array_unref (timeline);
+      return FALSE;
+    }
     if (!add_timeline_entry (ctx, child, ++position, timeline, &end, &open)) {
       g_array_unref (timeline);
       return FALSE;
@@ -864,6 +933,11 @@ parse_segment_urls (ParseCtx * ctx, const xmlNode * node, SegmentLevel * level)
 
     if (!is_element (child, "SegmentURL"))
       continue;
+    if (level->info.urls != NULL && level->info.urls->len >= MAX_SEGMENT_URLS) {
+      set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "SegmentList has more "
+          "than %u SegmentURL elements", MAX_SEGMENT_URLS);
+      return FALSE;
+    }
     if (level->info.urls == NULL) {
       level->info.urls =
           g_ptr_array_new_with_free_func ((GDestroyNotify) segment_url_free);
@@ -966,25 +1040,87 @@ parse_segment_level (ParseCtx * ctx, const xmlNode * node, SegmentLevel * level)
 
 /* The lowest of the levels (Period, AdaptationSet, Representation) that sets
  * @bit */
-static const MeshDashSegmentInfo *
-pick (const SegmentLevel * const *levels, guint bit)
+/* The lowest of the levels that sets @bit */
+static SegmentLevel *
+pick_level (SegmentLevel * const *levels, guint bit)
 {
   gint i;
 
   for (i = 2; i >= 0; i--) {
     if (levels[i] != NULL && (levels[i]->set & bit))
-      return &levels[i]->info;
+      return levels[i];
   }
   return NULL;
 }
 
+static const MeshDashSegmentInfo *
+pick (SegmentLevel * const *levels, guint bit)
+{
+  SegmentLevel *level = pick_level (levels, bit);
+
+  return level ? &level->info : NULL;
+}
+
+/* Counts @bytes that a Representation takes from the levels above it (or
+ * that its own attributes cost) against MAX_MODEL_BYTES */
 static gboolean
-inherit_urls (ParseCtx * ctx, const SegmentLevel * const *levels,
+charge_inherited (ParseCtx * ctx, gsize bytes)
+{
+  ctx->inherited_bytes += bytes;
+  if (ctx->inherited_bytes <= MAX_MODEL_BYTES)
+    return TRUE;
+  set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "the Representations of the "
+      "MPD take more than %u MiB (what an AdaptationSet or a Period says is "
+      "repeated in each of its Representations)", MAX_MODEL_BYTES >> 20);
+  return FALSE;
+}
+
+static gsize
+string_cost (const gchar * s)
+{
+  return s ? strlen (s) + 1 : 0;
+}
+
+/* The SegmentURLs of @level resolved against @base_url, a new array */
+static GPtrArray *
+resolve_segment_urls (ParseCtx * ctx, const SegmentLevel * level,
+    const gchar * base_url)
+{
+  GPtrArray *urls =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) segment_url_free);
+  gsize cost = 0;
+  guint i;
+
+  for (i = 0; i < level->info.urls->len; i++) {
+    const MeshDashSegmentUrl *src = g_ptr_array_index (level->info.urls, i);
+    MeshDashSegmentUrl *url = g_new0 (MeshDashSegmentUrl, 1);
+
+    g_ptr_array_add (urls, url);
+    url->media_offset = src->media_offset;
+    url->media_size = src->media_size;
+    if (src->media != NULL) {
+      url->media = resolve_url (ctx, base_url, src->media, "SegmentURL@media");
+      if (url->media == NULL) {
+        g_ptr_array_unref (urls);
+        return NULL;
+      }
+    }
+    cost += sizeof (*url) + sizeof (gpointer) + string_cost (url->media);
+  }
+  if (!charge_inherited (ctx, cost)) {
+    g_ptr_array_unref (urls);
+    return NULL;
+  }
+  return urls;
+}
+
+static gboolean
+inherit_urls (ParseCtx * ctx, SegmentLevel * const *levels,
     MeshDashRepresentation * rep)
 {
   MeshDashSegmentInfo *info = &rep->segments;
   const MeshDashSegmentInfo *from;
-  guint i;
+  SegmentLevel *level;
 
   if ((from = pick (levels, SEG_INIT)) != NULL) {
     info->init_url = from->init_url ? resolve_url (ctx, rep->base_url,
@@ -994,30 +1130,27 @@ inherit_urls (ParseCtx * ctx, const SegmentLevel * const *levels,
     info->init_offset = from->init_offset;
     info->init_size = from->init_size;
   }
-  if ((from = pick (levels, SEG_URLS)) == NULL)
+  if ((level = pick_level (levels, SEG_URLS)) == NULL)
     return TRUE;
-  info->urls =
-      g_ptr_array_new_with_free_func ((GDestroyNotify) segment_url_free);
-  for (i = 0; i < from->urls->len; i++) {
-    const MeshDashSegmentUrl *src = g_ptr_array_index (from->urls, i);
-    MeshDashSegmentUrl *url = g_new0 (MeshDashSegmentUrl, 1);
+  /* Representations of one file each resolve them differently; those
+   * that share a BaseURL share the result */
+  if (level->resolved_urls == NULL
+      || g_strcmp0 (level->resolved_base, rep->base_url) != 0) {
+    GPtrArray *urls = resolve_segment_urls (ctx, level, rep->base_url);
 
-    g_ptr_array_add (info->urls, url);
-    url->media_offset = src->media_offset;
-    url->media_size = src->media_size;
-    if (src->media != NULL) {
-      url->media = resolve_url (ctx, rep->base_url, src->media,
-          "SegmentURL@media");
-      if (url->media == NULL)
-        return FALSE;
-    }
+    if (urls == NULL)
+      return FALSE;
+    g_clear_pointer (&level->resolved_urls, g_ptr_array_unref);
+    g_free (level->resolved_base);
+    level->resolved_urls = urls;
+    level->resolved_base = g_strdup (rep->base_url);
   }
+  info->urls = g_ptr_array_ref (level->resolved_urls);
   return TRUE;
 }
 
 static void
-inherit_attributes (const SegmentLevel * const *levels,
-    MeshDashSegmentInfo * info)
+inherit_attributes (SegmentLevel * const *levels, MeshDashSegmentInfo * info)
 {
   const MeshDashSegmentInfo *from;
 
@@ -1044,8 +1177,10 @@ inherit_attributes (const SegmentLevel * const *levels,
     info->index_offset = from->index_offset;
     info->index_size = from->index_size;
   }
+  /* shared: a long timeline inherited by many Representations would
+   * otherwise cost their product */
   if ((from = pick (levels, SEG_TIMELINE)) != NULL)
-    info->timeline = g_array_copy (from->timeline);
+    info->timeline = g_array_ref (from->timeline);
 }
 
 static gboolean
@@ -1141,7 +1276,7 @@ check_segment_info (ParseCtx * ctx, const MeshDashRepresentation * rep)
 /* Fills rep->segments from the three levels, rep->base_url being known;
  * @own_base_url: the Representation or its AdaptationSet has a BaseURL */
 static gboolean
-resolve_segment_info (ParseCtx * ctx, const SegmentLevel * const *levels,
+resolve_segment_info (ParseCtx * ctx, SegmentLevel * const *levels,
     gboolean own_base_url, MeshDashRepresentation * rep)
 {
   gint i;
@@ -1169,8 +1304,8 @@ typedef struct
   const gchar *codecs;
   gint width, height;
   gint framerate_n, framerate_d;
-  const SegmentLevel *period_level;
-  const SegmentLevel *as_level;
+  SegmentLevel *period_level;   /* shared SegmentURLs are cached there */
+  SegmentLevel *as_level;
   gboolean as_base_url;         /* the AdaptationSet has a BaseURL */
   /* the AdaptationSet's, where the Representation's are folded */
   GPtrArray *content_protections;
@@ -1221,13 +1356,26 @@ parse_representation_attributes (ParseCtx * ctx, const xmlNode * node,
   return TRUE;
 }
 
+/* What @rep holds of its own (shared timelines and SegmentURLs are
+ * counted where they are made) */
+static gsize
+representation_cost (const MeshDashRepresentation * rep)
+{
+  const MeshDashSegmentInfo *info = &rep->segments;
+
+  return sizeof (*rep) + string_cost (rep->id) + string_cost (rep->codecs)
+      + string_cost (rep->mime_type) + string_cost (rep->base_url)
+      + string_cost (info->media_template) + string_cost (info->init_template)
+      + string_cost (info->init_url);
+}
+
 static MeshDashRepresentation *
 parse_representation (ParseCtx * ctx, const xmlNode * node, guint position,
     const RepresentationDefaults * defaults)
 {
   MeshDashRepresentation *rep = g_new0 (MeshDashRepresentation, 1);
   SegmentLevel level;
-  const SegmentLevel *levels[3];
+  SegmentLevel *levels[3];
   gboolean ok;
 
   rep->framerate_d = 1;
@@ -1251,7 +1399,8 @@ parse_representation (ParseCtx * ctx, const xmlNode * node, guint position,
     levels[1] = defaults->as_level;
     levels[2] = &level;
     ok = resolve_segment_info (ctx, levels, defaults->as_base_url
-        || first_child (node, "BaseURL") != NULL, rep);
+        || first_child (node, "BaseURL") != NULL, rep)
+        && charge_inherited (ctx, representation_cost (rep));
   }
   segment_level_clear (&level);
   if (!ok) {
@@ -1411,10 +1560,16 @@ add_content_protections (ParseCtx * ctx, const xmlNode * node, GPtrArray * list)
       if (same_protection (g_ptr_array_index (list, i), cp))
         break;
     }
-    if (i < list->len)
+    if (i < list->len) {
       content_protection_free (cp);
-    else
+    } else if (list->len >= MAX_CONTENT_PROTECTIONS) {
+      content_protection_free (cp);
+      set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "more than %u different "
+          "ContentProtection elements", MAX_CONTENT_PROTECTIONS);
+      return FALSE;
+    } else {
       g_ptr_array_add (list, cp);
+    }
   }
   return TRUE;
 }
@@ -1508,6 +1663,11 @@ parse_representations (ParseCtx * ctx, const xmlNode * node,
 
     if (!is_element (child, "Representation"))
       continue;
+    if (position >= MAX_REPRESENTATIONS) {
+      set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "more than %u "
+          "Representations", MAX_REPRESENTATIONS);
+      return FALSE;
+    }
     rep = parse_representation (ctx, child, ++position, defaults);
     if (rep == NULL)
       return FALSE;
@@ -1559,7 +1719,7 @@ parse_adaptation_set_body (ParseCtx * ctx, const xmlNode * node,
 
 static MeshDashAdaptationSet *
 parse_adaptation_set (ParseCtx * ctx, const xmlNode * node, guint position,
-    const gchar * period_base, const SegmentLevel * period_level)
+    const gchar * period_base, SegmentLevel * period_level)
 {
   MeshDashAdaptationSet *as = g_new0 (MeshDashAdaptationSet, 1);
   RepresentationDefaults defaults = { 0, };
@@ -1610,7 +1770,7 @@ period_free (MeshDashPeriod * period)
 
 static gboolean
 parse_adaptation_sets (ParseCtx * ctx, const xmlNode * node,
-    const gchar * base_url, const SegmentLevel * level, MeshDashPeriod * period)
+    const gchar * base_url, SegmentLevel * level, MeshDashPeriod * period)
 {
   xmlNode *child;
   guint position = 0;
@@ -1620,6 +1780,11 @@ parse_adaptation_sets (ParseCtx * ctx, const xmlNode * node,
 
     if (!is_element (child, "AdaptationSet"))
       continue;
+    if (position >= MAX_ADAPTATION_SETS) {
+      set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "more than %u "
+          "AdaptationSets", MAX_ADAPTATION_SETS);
+      return FALSE;
+    }
     as = parse_adaptation_set (ctx, child, ++position, base_url, level);
     if (as == NULL)
       return FALSE;
@@ -1723,6 +1888,12 @@ parse_periods (ParseCtx * ctx, const xmlNode * root, const gchar * base_url,
 
     if (!is_element (child, "Period"))
       continue;
+    if (drafts->len >= MAX_PERIODS) {
+      set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "more than %u Periods",
+          MAX_PERIODS);
+      ok = FALSE;
+      break;
+    }
     ok = parse_period (ctx, child, drafts->len + 1, base_url, &draft);
     g_array_append_val (drafts, draft);
   }
@@ -1819,6 +1990,11 @@ parse_utc_timings (ParseCtx * ctx, const xmlNode * root, MeshDashMpd * mpd)
 
     if (!is_element (child, "UTCTiming"))
       continue;
+    if (mpd->utc_timings->len >= MAX_UTC_TIMINGS) {
+      set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "more than %u usable "
+          "UTCTiming elements", MAX_UTC_TIMINGS);
+      return FALSE;
+    }
     timing = parse_utc_timing (ctx, child);
     if (timing != NULL)
       g_ptr_array_add (mpd->utc_timings, timing);
@@ -1929,6 +2105,8 @@ typedef struct
   gchar *message;               /* the first (fatal) error */
   gint line;
   gboolean fatal;
+  guint elements;
+  gboolean too_many_elements;
 } XmlState;
 
 static void
@@ -1962,6 +2140,84 @@ on_internal_subset (void *user_data, const xmlChar * name,
   xmlStopParser (ctxt);
 }
 
+/* Counts elements as libxml2 builds the tree, and stops it past
+ * MAX_XML_ELEMENTS: the tree is what costs memory */
+static void
+on_start_element (void *user_data, const xmlChar * localname,
+    const xmlChar * prefix, const xmlChar * uri, int nb_namespaces,
+    const xmlChar ** namespaces, int nb_attributes, int nb_defaulted,
+    const xmlChar ** attributes)
+{
+  xmlParserCtxt *ctxt = user_data;
+  XmlState *state = ctxt->_private;
+
+  if (++state->elements > MAX_XML_ELEMENTS) {
+    state->too_many_elements = TRUE;
+    xmlStopParser (ctxt);
+    return;
+  }
+  xmlSAX2StartElementNs (ctxt, localname, prefix, uri, nb_namespaces,
+      namespaces, nb_attributes, nb_defaulted, attributes);
+}
+
+/* Where @needle ends after @p, or @end; the text may hold NUL bytes */
+static const gchar *
+skip_past (const gchar * p, const gchar * end, const gchar * needle)
+{
+  gsize len = strlen (needle);
+
+  while ((p = memchr (p, needle[0], end - p)) != NULL) {
+    if ((gsize) (end - p) < len)
+      break;
+    if (memcmp (p, needle, len) == 0)
+      return p + len;
+    p++;
+  }
+  return end;
+}
+
+/* The most attributes (and namespace declarations) on one element of
+ * @text, counted as the '=' of each tag outside quoted values: a scan that
+ * knows of XML only where tags are, so that it can run before libxml2 */
+static guint
+max_attributes (const gchar * text, gsize len)
+{
+  const gchar *p = text, *end = text + len;
+  guint most = 0;
+
+  while ((p = memchr (p, '<', end - p)) != NULL) {
+    gchar quote = 0;
+    guint n = 0;
+
+    if (end - p >= 4 && memcmp (p, "<!--", 4) == 0) {
+      p = skip_past (p + 4, end, "-->");
+      continue;
+    }
+    if (end - p >= 9 && memcmp (p, "<![CDATA[", 9) == 0) {
+      p = skip_past (p + 9, end, "]]>");
+      continue;
+    }
+    if (end - p >= 2 && memcmp (p, "<?", 2) == 0) {
+      p = skip_past (p + 2, end, "?>");
+      continue;
+    }
+    for (p++; p < end; p++) {
+      if (quote != 0) {
+        if (*p == quote)
+          quote = 0;
+      } else if (*p == '"' || *p == '\'') {
+        quote = *p;
+      } else if (*p == '=') {
+        n++;
+      } else if (*p == '>') {
+        break;
+      }
+    }
+    most = MAX (most, n);
+  }
+  return most;
+}
+
 static xmlDoc *
 read_xml (ParseCtx * ctx, const gchar * text, gsize len)
 {
@@ -1974,9 +2230,14 @@ read_xml (ParseCtx * ctx, const gchar * text, gsize len)
         "document is empty");
     return NULL;
   }
-  if (len > G_MAXINT) {
-    set_error (ctx, MESH_DASH_ERROR_XML, "XML parse error: the document is "
-        "too large");
+  if (len > MAX_MPD_SIZE) {
+    set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "the MPD is larger than "
+        "%u MiB", MAX_MPD_SIZE >> 20);
+    return NULL;
+  }
+  if (max_attributes (text, len) > MAX_ATTRIBUTES) {
+    set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "an element of the MPD has "
+        "more than %u attributes", MAX_ATTRIBUTES);
     return NULL;
   }
   ctxt = xmlNewParserCtxt ();
@@ -1987,11 +2248,16 @@ read_xml (ParseCtx * ctx, const gchar * text, gsize len)
   ctxt->_private = &state;
   ctxt->sax->serror = on_xml_error;
   ctxt->sax->internalSubset = on_internal_subset;
+  ctxt->sax->startElementNs = on_start_element;
 
   /* no XML_PARSE_NOENT (entities would be substituted), nor DTDLOAD */
   doc = xmlCtxtReadMemory (ctxt, text, (int) len, NULL, NULL, XML_PARSE_NONET);
 
-  if (state.saw_doctype || (doc != NULL && (doc->intSubset != NULL
+  if (state.too_many_elements) {
+    set_error (ctx, MESH_DASH_ERROR_UNSUPPORTED, "the MPD has more than %u "
+        "XML elements", MAX_XML_ELEMENTS);
+    g_clear_pointer (&doc, xmlFreeDoc);
+  } else if (state.saw_doctype || (doc != NULL && (doc->intSubset != NULL
               || doc->extSubset != NULL))) {
     set_error (ctx, MESH_DASH_ERROR_XML, "line %d: XML parse error: a "
         "DOCTYPE is not allowed in an MPD", state.doctype_line);

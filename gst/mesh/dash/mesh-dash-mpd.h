@@ -78,8 +78,14 @@ typedef struct {
   gint64 init_size;
   gint64 index_offset;          /* SegmentBase@indexRange, -1 = none */
   gint64 index_size;
-  GArray *timeline;             /* MeshDashTimelineEntry, NULL = none */
-  GPtrArray *urls;              /* MeshDashSegmentUrl*, SegmentList only */
+  GArray *timeline;             /* MeshDashTimelineEntry, NULL = none;
+                                 * shared (reference-counted) by the
+                                 * Representations that inherit it: never
+                                 * modify it */
+  GPtrArray *urls;              /* MeshDashSegmentUrl*, SegmentList only;
+                                 * shared like the timeline by the
+                                 * Representations that inherit it with the
+                                 * same BaseURL */
 } MeshDashSegmentInfo;
 
 typedef struct {
@@ -164,7 +170,11 @@ typedef struct {
 
 /* Parses an MPD. On error returns NULL and sets @error with a message that
  * names the element (and line for XML errors). Rejects DTDs and external
- * entities (no network, no file access from the parser). */
+ * entities (no network, no file access from the parser). What an MPD may
+ * make it allocate is bounded (size, elements, Periods, AdaptationSets,
+ * Representations, S and SegmentURL elements...: the top of
+ * mesh-dash-mpd.c lists the limits); one exceeded is
+ * MESH_DASH_ERROR_UNSUPPORTED. */
 MeshDashMpd *mesh_dash_mpd_parse (const gchar * text, gsize len,
     const gchar * url, GError ** error);
 

@@ -12,9 +12,14 @@
  * and may be called from any thread; there is no global state.
  *
  * Policy:
- *  - A listing call appends at most MAX_LISTED_SEGMENTS segments, and counts
- *    them before allocating any, so that a timeline repeating a billion
- *    times costs an error, not the memory.
+ *  - Segments are listed for a window, never for a whole presentation that
+ *    the MPD could make as long as it likes: a player asks for the few it
+ *    is about to fetch (mesh_dash_representation_list_window(), whose cost
+ *    is its @max whatever the MPD says).
+ *  - A listing call by time range appends at most MAX_LISTED_SEGMENTS
+ *    segments, and counts them before allocating any, so that a timeline
+ *    repeating a billion times costs an error, not the memory.
+ *  - Expanded URLs are at most MAX_URL_LENGTH bytes.
  *  - Segments wholly before the Period start (presentationTimeOffset) are
  *    left out; one across it is clamped to start at 0.
  */
@@ -32,6 +37,9 @@
 /* Bound on segments appended by one listing call */
 #define MAX_LISTED_SEGMENTS 1000000
 #define MAX_TEMPLATE_WIDTH 20
+/* As the MPD parser's: a window of segments costs at most its size times
+ * this */
+#define MAX_URL_LENGTH (16 * 1024)
 
 void
 mesh_dash_segment_clear (MeshDashSegment * segment)
@@ -151,6 +159,10 @@ mesh_dash_expand_template (const MeshDashRepresentation * rep,
     g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
         "'%s' cannot be resolved: %s", out->str, uri_error->message);
     g_error_free (uri_error);
+  } else if (strlen (resolved) > MAX_URL_LENGTH) {
+    g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_UNSUPPORTED,
+        "'%s' expands to a URL longer than %u bytes", template, MAX_URL_LENGTH);
+    g_clear_pointer (&resolved, g_free);
   }
   g_string_free (out, TRUE);
   return resolved;
@@ -183,6 +195,11 @@ typedef struct
   GArray *out;
   gboolean counting;            /* only count, to refuse too many segments
                                  * before allocating anything */
+  gboolean holding;             /* a window: from the segment that holds
+                                 * @from (ends after it), not the first
+                                 * that starts at or after it */
+  guint max;                    /* a window's size: more is not an error */
+  gboolean truncated;           /* the window is full, more follow */
   guint appended;
   GError **error;
 } Lister;
@@ -240,7 +257,7 @@ emit (Lister * l, guint64 seq, guint64 t, guint64 d, GstClockTime duration_ns)
 {
   const MeshDashSegmentInfo *info = l->info;
   MeshDashSegment segment = { 0, };
-  GstClockTime start;
+  GstClockTime start, duration;
   guint64 number;
 
   if (info->kind == MESH_DASH_SEGMENTS_LIST && seq >= info->urls->len)
@@ -253,8 +270,18 @@ emit (Lister * l, guint64 seq, guint64 t, guint64 d, GstClockTime duration_ns)
   number = info->start_number + seq;
   if (info->end_number >= 0 && number > (guint64) info->end_number)
     return EMIT_DONE;
-  if (start < l->from)
+  if (d == 0)
+    duration = duration_ns;
+  else if (t > G_MAXUINT64 - d)
+    duration = period_time (info, G_MAXUINT64) - start;
+  else
+    duration = period_time (info, t + d) - start;
+  if (l->holding ? start + duration <= l->from : start < l->from)
     return EMIT_CONTINUE;
+  if (l->appended >= l->max) {
+    l->truncated = TRUE;
+    return EMIT_DONE;
+  }
   if (l->appended >= MAX_LISTED_SEGMENTS) {
     g_set_error (l->error, MESH_DASH_ERROR, MESH_DASH_ERROR_UNSUPPORTED,
         "Representation '%s': more than %u segments in the requested range",
@@ -272,12 +299,7 @@ emit (Lister * l, guint64 seq, guint64 t, guint64 d, GstClockTime duration_ns)
   segment.number = number;
   segment.time = t;
   segment.start = start;
-  if (d == 0)
-    segment.duration = duration_ns;
-  else if (t > G_MAXUINT64 - d)
-    segment.duration = period_time (info, G_MAXUINT64) - start;
-  else
-    segment.duration = period_time (info, t + d) - start;
+  segment.duration = duration;
   g_array_append_val (l->out, segment);
   l->appended++;
   return EMIT_CONTINUE;
@@ -404,21 +426,14 @@ list_segments (Lister * l)
   return FALSE;
 }
 
-gboolean
-mesh_dash_representation_list_segments (const MeshDashRepresentation * rep,
+/* FALSE with @error when @rep has no segments that can be listed */
+static gboolean
+lister_init (Lister * l, const MeshDashRepresentation * rep,
     GstClockTime period_duration, GstClockTime from, GstClockTime to,
     GArray * out, GError ** error)
 {
-  const MeshDashSegmentInfo *info;
-  Lister l = { 0, };
-  guint initial_len;
-  gboolean ok;
+  const MeshDashSegmentInfo *info = &rep->segments;
 
-  g_return_val_if_fail (rep != NULL, FALSE);
-  g_return_val_if_fail (out != NULL, FALSE);
-  g_return_val_if_fail (GST_CLOCK_TIME_IS_VALID (from), FALSE);
-
-  info = &rep->segments;
   if (info->kind != MESH_DASH_SEGMENTS_TEMPLATE
       && info->kind != MESH_DASH_SEGMENTS_LIST
       && info->kind != MESH_DASH_SEGMENTS_SINGLE) {
@@ -436,18 +451,37 @@ mesh_dash_representation_list_segments (const MeshDashRepresentation * rep,
         "Representation '%s': incomplete segment information", rep->id);
     return FALSE;
   }
+  memset (l, 0, sizeof (*l));
+  l->rep = rep;
+  l->info = info;
+  l->from = from;
+  l->limit = MIN (to, period_duration);
+  l->period_duration = period_duration;
+  l->out = out;
+  l->max = G_MAXUINT;
+  l->error = error;
+  return TRUE;
+}
 
-  initial_len = out->len;
-  l.rep = rep;
-  l.info = info;
-  l.from = from;
-  l.limit = MIN (to, period_duration);
-  l.period_duration = period_duration;
-  l.out = out;
-  l.error = error;
+gboolean
+mesh_dash_representation_list_segments (const MeshDashRepresentation * rep,
+    GstClockTime period_duration, GstClockTime from, GstClockTime to,
+    GArray * out, GError ** error)
+{
+  Lister l;
+  guint initial_len;
+  gboolean ok;
+
+  g_return_val_if_fail (rep != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (GST_CLOCK_TIME_IS_VALID (from), FALSE);
+
+  if (!lister_init (&l, rep, period_duration, from, to, out, error))
+    return FALSE;
   if (from >= l.limit)
     return TRUE;
 
+  initial_len = out->len;
   l.counting = TRUE;
   if (!list_segments (&l))
     return FALSE;
@@ -458,6 +492,39 @@ mesh_dash_representation_list_segments (const MeshDashRepresentation * rep,
   if (!ok)
     g_array_set_size (out, initial_len);
   return ok;
+}
+
+gboolean
+mesh_dash_representation_list_window (const MeshDashRepresentation * rep,
+    GstClockTime period_duration, GstClockTime from, GstClockTime to,
+    guint max, GArray * out, gboolean * truncated, GError ** error)
+{
+  Lister l;
+  guint initial_len;
+
+  g_return_val_if_fail (rep != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (GST_CLOCK_TIME_IS_VALID (from), FALSE);
+  g_return_val_if_fail (max > 0 && max <= MAX_LISTED_SEGMENTS, FALSE);
+
+  if (truncated)
+    *truncated = FALSE;
+  if (!lister_init (&l, rep, period_duration, from, to, out, error))
+    return FALSE;
+  if (from >= l.limit)
+    return TRUE;
+
+  /* @max bounds the work: no counting pass */
+  initial_len = out->len;
+  l.holding = TRUE;
+  l.max = max;
+  if (!list_segments (&l)) {
+    g_array_set_size (out, initial_len);
+    return FALSE;
+  }
+  if (truncated)
+    *truncated = l.truncated;
+  return TRUE;
 }
 
 gboolean
@@ -544,20 +611,20 @@ index_time (const MeshIsobmffIndex * index, guint64 t)
   return gst_util_uint64_scale (t, GST_SECOND, index->timescale);
 }
 
-gboolean
-mesh_dash_representation_index_segments (const MeshDashRepresentation * rep,
+/* The subsegments of @index within the Period, from the one that ends
+ * after @from on, at most @max of them */
+static gboolean
+list_index (const MeshDashRepresentation * rep,
     const MeshIsobmffIndex * index, GstClockTime period_duration,
-    GArray * out, GError ** error)
+    GstClockTime from, guint max, GArray * out, gboolean * truncated,
+    GError ** error)
 {
-  const MeshDashSegmentInfo *info;
+  const MeshDashSegmentInfo *info = &rep->segments;
   GstClockTime pto;
-  guint i;
+  guint i, appended = 0;
 
-  g_return_val_if_fail (rep != NULL, FALSE);
-  g_return_val_if_fail (index != NULL, FALSE);
-  g_return_val_if_fail (out != NULL, FALSE);
-
-  info = &rep->segments;
+  if (truncated)
+    *truncated = FALSE;
   if (info->kind != MESH_DASH_SEGMENTS_BASE) {
     g_set_error (error, MESH_DASH_ERROR, MESH_DASH_ERROR_INVALID,
         "Representation '%s' has no SegmentBase", rep->id);
@@ -581,6 +648,14 @@ mesh_dash_representation_index_segments (const MeshDashRepresentation * rep,
     /* subsegments follow each other: the rest is after the Period */
     if (start >= pto && start - pto >= period_duration)
       break;
+    if (end - pto <= from)
+      continue;
+    if (appended == max) {
+      if (truncated)
+        *truncated = TRUE;
+      break;
+    }
+    appended++;
     segment.url = g_strdup (rep->base_url);
     segment.offset = sub->offset;
     segment.size = sub->size;
@@ -591,4 +666,33 @@ mesh_dash_representation_index_segments (const MeshDashRepresentation * rep,
     g_array_append_val (out, segment);
   }
   return TRUE;
+}
+
+gboolean
+mesh_dash_representation_index_segments (const MeshDashRepresentation * rep,
+    const MeshIsobmffIndex * index, GstClockTime period_duration,
+    GArray * out, GError ** error)
+{
+  g_return_val_if_fail (rep != NULL, FALSE);
+  g_return_val_if_fail (index != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  return list_index (rep, index, period_duration, 0, G_MAXUINT, out, NULL,
+      error);
+}
+
+gboolean
+mesh_dash_representation_index_window (const MeshDashRepresentation * rep,
+    const MeshIsobmffIndex * index, GstClockTime period_duration,
+    GstClockTime from, guint max, GArray * out, gboolean * truncated,
+    GError ** error)
+{
+  g_return_val_if_fail (rep != NULL, FALSE);
+  g_return_val_if_fail (index != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (GST_CLOCK_TIME_IS_VALID (from), FALSE);
+  g_return_val_if_fail (max > 0, FALSE);
+
+  return list_index (rep, index, period_duration, from, max, out, truncated,
+      error);
 }

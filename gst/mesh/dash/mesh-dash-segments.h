@@ -61,6 +61,17 @@ gboolean mesh_dash_representation_list_segments (const MeshDashRepresentation *
     rep, GstClockTime period_duration, GstClockTime from, GstClockTime to,
     GArray * out, GError ** error);
 
+/* What a player lists: a window of at most @max segments (1 to 1000000)
+ * from the one that holds @from (the first that ends after it) on, that
+ * start before @to (NONE = the end of the period; an open period needs a
+ * valid @to as above). Its cost is bounded by @max whatever the MPD says.
+ * *@truncated (may be NULL) is TRUE when segments follow the last one
+ * listed that the window had no room for. Errors as above; on error
+ * nothing is appended. */
+gboolean mesh_dash_representation_list_window (const MeshDashRepresentation *
+    rep, GstClockTime period_duration, GstClockTime from, GstClockTime to,
+    guint max, GArray * out, gboolean * truncated, GError ** error);
+
 /* The init section of @rep: absolute URL and byte range (-1 offset = whole),
  * or FALSE when it has none. Transfer full for @url. */
 gboolean mesh_dash_representation_get_init (const MeshDashRepresentation * rep,
@@ -84,5 +95,13 @@ MeshIsobmffIndex *mesh_dash_parse_index (const guint8 * data, gsize len,
 gboolean mesh_dash_representation_index_segments (const MeshDashRepresentation
     * rep, const MeshIsobmffIndex * index, GstClockTime period_duration,
     GArray * out, GError ** error);
+
+/* The same for a window: at most @max (> 0) of those segments, from the
+ * one that holds period-relative @from (ends after it) on; *@truncated as
+ * for mesh_dash_representation_list_window(). */
+gboolean mesh_dash_representation_index_window (const MeshDashRepresentation
+    * rep, const MeshIsobmffIndex * index, GstClockTime period_duration,
+    GstClockTime from, guint max, GArray * out, gboolean * truncated,
+    GError ** error);
 
 G_END_DECLS

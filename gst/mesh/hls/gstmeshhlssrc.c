@@ -50,6 +50,13 @@ GST_DEBUG_CATEGORY_STATIC (gst_mesh_hls_src_debug);
 /* EXTINF durations are rounded: segment boundaries of two variants computed
  * from their sums differ by up to this much. */
 #define POSITION_TOLERANCE (10 * GST_MSECOND)
+/* A live playlist is reloaded after its target duration, or half of it
+ * when it had not changed (RFC 8216 6.3.4). A target duration of 0 (as
+ * written, or without the tag when every EXTINF is 0) would mean reloading
+ * without pause, a request loop on the origin. The floor is half the
+ * shortest target duration a valid playlist can declare (1 s): it never
+ * delays a valid playlist, and costs at most two reloads a second. */
+#define MIN_RELOAD_WAIT (500 * GST_MSECOND)
 
 struct _GstMeshHlsSrc
 {
@@ -243,7 +250,8 @@ add_stream (GstMeshHlsSrc * self, HlsStream * hs, GstStreamType type,
     gst_mesh_stream_add_tags (stream, tags);
   if (gst_mesh_adaptive_src_is_live (GST_MESH_ADAPTIVE_SRC (self)))
     gst_mesh_stream_set_next_update (stream, g_get_monotonic_time () +
-        GST_TIME_AS_USECONDS (hs->playlist->target_duration));
+        GST_TIME_AS_USECONDS (MAX (hs->playlist->target_duration,
+                MIN_RELOAD_WAIT)));
   return stream;
 }
 
@@ -612,6 +620,7 @@ gst_mesh_hls_src_update (GstMeshAdaptiveSrc * src, GstMeshStream * stream,
   wait = hs->playlist->target_duration;
   if (g_bytes_equal (previous, hs->playlist_text))
     wait /= 2;
+  wait = MAX (wait, MIN_RELOAD_WAIT);
   GST_LOG_OBJECT (HS_OBJECT (hs), "%s: reloaded, next in %" GST_TIME_FORMAT,
       hs->name, GST_TIME_ARGS (wait));
   return g_get_monotonic_time () + GST_TIME_AS_USECONDS (wait);

@@ -26,8 +26,16 @@
  *    comments and unknown tags are tolerated. Tags between EXT-X-STREAM-INF
  *    and its URI line are tolerated too, except another EXT-X-STREAM-INF.
  *  - Limits keep the arithmetic in range whatever the input: lines of at most
- *    64 KiB, at most 100000 segments (and variants), EXTINF of at most one
- *    day, byte offsets and sequence numbers that cannot overflow gint64.
+ *    64 KiB, at most 100000 segments, EXTINF of at most one day, byte
+ *    offsets and sequence numbers that cannot overflow gint64.
+ *  - Limits keep what a playlist makes us allocate bounded, since it comes
+ *    from a server we may not trust: playlists of at most MAX_PLAYLIST_SIZE
+ *    bytes, MAX_VARIANTS variants, MAX_RENDITIONS renditions, MAX_KEYS keys
+ *    and MAX_MAPS maps, and MAX_URI_BYTES of resolved URIs in all. URIs
+ *    resolve against the playlist's own URI, which can be long (a master
+ *    playlist or a redirect chose it): 20000 segments "s.ts" under a 32 KiB
+ *    URI would otherwise cost 640 MB. An exceeded limit is
+ *    MESH_HLS_ERROR_INVALID with the line.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -44,8 +52,16 @@ GST_DEBUG_CATEGORY_STATIC (mesh_hls_playlist_debug);
 
 #define MAX_LINE_LENGTH (64 * 1024)
 #define MAX_SEGMENTS 100000
-#define MAX_VARIANTS 100000
-#define MAX_RENDITIONS 100000
+/* Real master playlists have tens of variants and renditions */
+#define MAX_VARIANTS 1000
+#define MAX_RENDITIONS 1000
+/* A key or a map per segment at most is what a playlist can use */
+#define MAX_KEYS MAX_SEGMENTS
+#define MAX_MAPS MAX_SEGMENTS
+/* As the fetcher's limit on manifests */
+#define MAX_PLAYLIST_SIZE (16 * 1024 * 1024)
+/* 100000 segments of URIs of 300 bytes fit */
+#define MAX_URI_BYTES (32 * 1024 * 1024)
 /* With MAX_SEGMENTS, the sum of all durations stays far below G_MAXUINT64 ns */
 #define MAX_SEGMENT_DURATION_S 86400
 #define MAX_TARGET_DURATION_S 86400
@@ -335,9 +351,21 @@ seconds_to_clock_time (gdouble seconds)
   return (GstClockTime) (seconds * GST_SECOND + 0.5);
 }
 
+/* Counts @bytes of URIs against MAX_URI_BYTES (*@total: the playlist's) */
+static gboolean
+charge_uri_bytes (gsize * total, gsize bytes, guint lineno, GError ** error)
+{
+  *total += bytes;
+  if (*total <= MAX_URI_BYTES)
+    return TRUE;
+  set_line_error (error, MESH_HLS_ERROR_INVALID, lineno, "the playlist's "
+      "URIs take more than %u MiB once resolved", MAX_URI_BYTES >> 20);
+  return FALSE;
+}
+
 static gchar *
 resolve_uri (const gchar * base, const gchar * reference, guint lineno,
-    GError ** error)
+    gsize * uri_bytes, GError ** error)
 {
   GError *uri_error = NULL;
   gchar *resolved;
@@ -347,8 +375,26 @@ resolve_uri (const gchar * base, const gchar * reference, guint lineno,
     set_line_error (error, MESH_HLS_ERROR_SYNTAX, lineno,
         "cannot resolve URI '%s': %s", reference, uri_error->message);
     g_error_free (uri_error);
+  } else if (!charge_uri_bytes (uri_bytes, strlen (resolved) + 1, lineno,
+          error)) {
+    g_clear_pointer (&resolved, g_free);
+  } else {
+    /* g_uri_to_string() hands over a GString's buffer, with up to as much
+     * again of spare room: that would double what the model holds */
+    resolved = g_realloc (resolved, strlen (resolved) + 1);
   }
   return resolved;
+}
+
+/* FALSE with @error for a playlist longer than MAX_PLAYLIST_SIZE */
+static gboolean
+check_size (gsize len, GError ** error)
+{
+  if (len <= MAX_PLAYLIST_SIZE)
+    return TRUE;
+  set_line_error (error, MESH_HLS_ERROR_INVALID, 1, "the playlist is larger "
+      "than %u MiB", MAX_PLAYLIST_SIZE >> 20);
+  return FALSE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -764,7 +810,7 @@ parse_rendition_type (const gchar * s, MeshHlsRenditionType * type)
 
 static MeshHlsRendition *
 parse_media (const gchar * value, const gchar * base_uri, guint lineno,
-    GError ** error)
+    gsize * uri_bytes, GError ** error)
 {
   AttributeList attrs = { 0, };
   MeshHlsRendition *rendition = g_new0 (MeshHlsRendition, 1);
@@ -796,7 +842,7 @@ parse_media (const gchar * value, const gchar * base_uri, guint lineno,
     uri = attribute_list_get_string (&attrs, "URI");
     /* Closed captions are always inside the video; RFC 8216 forbids a URI */
     if (uri && rendition->type != MESH_HLS_RENDITION_CLOSED_CAPTIONS) {
-      rendition->uri = resolve_uri (base_uri, uri, lineno, error);
+      rendition->uri = resolve_uri (base_uri, uri, lineno, uri_bytes, error);
       ok = rendition->uri != NULL;
     }
   }
@@ -823,6 +869,7 @@ typedef struct
   MeshHlsMasterPlaylist *master;
   MeshHlsVariant *pending;      /* EXT-X-STREAM-INF awaiting its URI line */
   guint pending_lineno;
+  gsize uri_bytes;
 } MasterParser;
 
 static gboolean
@@ -855,7 +902,8 @@ master_parser_handle_tag (MasterParser * parser, const gchar * name,
           "more than %u renditions", MAX_RENDITIONS);
       return FALSE;
     }
-    rendition = parse_media (value, master->uri, lineno, error);
+    rendition = parse_media (value, master->uri, lineno, &parser->uri_bytes,
+        error);
     if (rendition == NULL)
       return FALSE;
     g_ptr_array_add (master->renditions, rendition);
@@ -884,7 +932,8 @@ master_parser_handle_uri (MasterParser * parser, const gchar * line,
     return FALSE;
   }
 
-  variant->uri = resolve_uri (parser->master->uri, line, lineno, error);
+  variant->uri = resolve_uri (parser->master->uri, line, lineno,
+      &parser->uri_bytes, error);
   if (variant->uri == NULL)
     return FALSE;
 
@@ -907,6 +956,8 @@ mesh_hls_master_playlist_parse (const gchar * text, gsize len,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   ensure_debug_category ();
+  if (!check_size (len, error))
+    return NULL;
   line_reader_init (&reader, text, len);
   if (!read_header (&reader, error))
     return NULL;
@@ -1050,6 +1101,7 @@ typedef struct
   GHashTable *range_ends;       /* resource URI -> gint64* end of last range */
   gboolean seen_target_duration;
   GstClockTime max_duration;
+  gsize uri_bytes;              /* range_ends' keys included */
 } MediaParser;
 
 static void
@@ -1168,6 +1220,11 @@ media_parser_handle_key (MediaParser * parser, const gchar * value,
 
   if (!(uri = attribute_list_require_string (&attrs, "URI", error)))
     goto out;
+  if (playlist->keys->len >= MAX_KEYS) {
+    set_line_error (error, MESH_HLS_ERROR_INVALID, lineno,
+        "more than %u EXT-X-KEY", MAX_KEYS);
+    goto out;
+  }
 
   key = g_new0 (MeshHlsKey, 1);
   key->method = MESH_HLS_KEY_AES_128;
@@ -1180,7 +1237,8 @@ media_parser_handle_key (MediaParser * parser, const gchar * value,
     }
     key->has_iv = TRUE;
   }
-  key->uri = resolve_uri (playlist->uri, uri, lineno, error);
+  key->uri = resolve_uri (playlist->uri, uri, lineno, &parser->uri_bytes,
+      error);
   if (key->uri == NULL)
     goto out;
 
@@ -1208,6 +1266,11 @@ media_parser_handle_map (MediaParser * parser, const gchar * value,
   if (!attribute_list_parse (&attrs, "EXT-X-MAP", value, lineno, error)
       || !(uri = attribute_list_require_string (&attrs, "URI", error)))
     goto out;
+  if (playlist->maps->len >= MAX_MAPS) {
+    set_line_error (error, MESH_HLS_ERROR_INVALID, lineno,
+        "more than %u EXT-X-MAP", MAX_MAPS);
+    goto out;
+  }
 
   map = g_new0 (MeshHlsMap, 1);
   map->size = -1;
@@ -1222,7 +1285,8 @@ media_parser_handle_map (MediaParser * parser, const gchar * value,
     if (map->offset < 0)
       map->offset = 0;
   }
-  map->uri = resolve_uri (playlist->uri, uri, lineno, error);
+  map->uri = resolve_uri (playlist->uri, uri, lineno, &parser->uri_bytes,
+      error);
   if (map->uri == NULL)
     goto out;
 
@@ -1374,6 +1438,9 @@ media_parser_place_byterange (MediaParser * parser, MeshHlsSegment * segment,
   segment->offset = next->offset;
   segment->size = next->size;
   if (end == NULL) {
+    if (!charge_uri_bytes (&parser->uri_bytes, strlen (segment->uri) + 1,
+            next->byterange_lineno, error))
+      return FALSE;
     end = g_new (gint64, 1);
     g_hash_table_insert (parser->range_ends, g_strdup (segment->uri), end);
   }
@@ -1407,7 +1474,8 @@ media_parser_handle_uri (MediaParser * parser, const gchar * line,
     return FALSE;
   }
 
-  segment->uri = resolve_uri (playlist->uri, line, lineno, error);
+  segment->uri = resolve_uri (playlist->uri, line, lineno,
+      &parser->uri_bytes, error);
   if (segment->uri == NULL)
     return FALSE;
   if (next->has_byterange && !media_parser_place_byterange (parser, segment,
@@ -1494,6 +1562,8 @@ mesh_hls_media_playlist_parse (const gchar * text, gsize len,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   ensure_debug_category ();
+  if (!check_size (len, error))
+    return NULL;
   line_reader_init (&reader, text, len);
   if (!read_header (&reader, error))
     return NULL;

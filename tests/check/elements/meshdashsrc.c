@@ -1684,6 +1684,98 @@ GST_START_TEST (test_live_becomes_static)
 
 GST_END_TEST;
 
+/* The element lists segments a window at a time (256 of them): a static
+ * MPD of 600 segments of 100 ms, by @duration and by SegmentTimeline, plays
+ * each segment once and in order across the windows. */
+#define MANY_SEGMENTS 600
+
+static void
+write_many_segment_files (void)
+{
+  guint i;
+
+  for (i = 1; i <= MANY_SEGMENTS; i++) {
+    g_autofree gchar *name = g_strdup_printf ("w-%u.m4s", i);
+    g_autofree gchar *contents = g_strdup_printf ("segment %u\n", i);
+
+    write_bad_file (name, contents, -1);
+  }
+}
+
+static void
+check_many_segments (const gchar * name, const gchar * segment_info)
+{
+  g_autofree gchar *mpd = g_strdup_printf ("<?xml version=\"1.0\"?>\n"
+      "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"static\" "
+      "minBufferTime=\"PT2S\" mediaPresentationDuration=\"PT60S\">\n"
+      "<Period duration=\"PT60S\"><AdaptationSet contentType=\"video\" "
+      "mimeType=\"video/mp4\">%s<Representation id=\"v\" bandwidth=\"1000\"/>"
+      "</AdaptationSet></Period></MPD>\n", segment_info);
+  GString *expected = g_string_new (NULL);
+  g_autoptr (GBytes) expected_bytes = NULL;
+  g_autoptr (GBytes) got = NULL;
+  MeshCollector *c;
+  guint i;
+
+  write_bad_file (name, mpd, -1);
+  for (i = 1; i <= MANY_SEGMENTS; i++)
+    g_string_append_printf (expected, "segment %u\n", i);
+  expected_bytes = g_string_free_to_bytes (expected);
+
+  c = play_to_end (make_src_on (bad_origin, name), name);
+  got = mesh_collector_get_bytes (c, 0);
+  mesh_test_assert_bytes_equal (got, expected_bytes, name);
+  mesh_collector_free (c);
+}
+
+GST_START_TEST (test_windows_of_many_segments)
+{
+  write_many_segment_files ();
+  check_many_segments ("many-number.mpd", "<SegmentTemplate "
+      "timescale=\"10\" duration=\"1\" media=\"w-$Number$.m4s\"/>");
+  check_many_segments ("many-timeline.mpd", "<SegmentTemplate "
+      "timescale=\"10\" media=\"w-$Number$.m4s\"><SegmentTimeline>"
+      "<S d=\"1\" r=\"299\"/><S d=\"1\" r=\"-1\"/></SegmentTimeline>"
+      "</SegmentTemplate>");
+}
+
+GST_END_TEST;
+
+/* minimumUpdatePeriod="PT0S" does not make the element reload the MPD
+ * without pause: at most every MIN_RELOAD_PERIOD (500 ms) */
+GST_START_TEST (test_reload_floor)
+{
+  g_autofree gchar *dynamic_mpd = switching_mpd (TRUE, 5 * G_USEC_PER_SEC);
+  gchar *update_period = strstr (dynamic_mpd, "minimumUpdatePeriod=\"PT1S\"");
+  GstElement *src;
+  MeshCollector *c;
+  GstMessage *msg;
+  guint requests;
+
+  fail_unless (update_period != NULL);
+  /* same length: "PT1S" -> "PT0S" */
+  update_period[strlen ("minimumUpdatePeriod=\"PT")] = '0';
+  write_bad_file ("reload-floor.mpd", dynamic_mpd, -1);
+  src = make_src_on (bad_origin, "reload-floor.mpd");
+  c = mesh_collector_new (src);
+  fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  /* playing for 3 s, which no error may cut short */
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (c->pipeline),
+      3 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg == NULL, "%" GST_PTR_FORMAT, msg);
+  gst_element_set_state (c->pipeline, GST_STATE_NULL);
+  requests = mesh_origin_server_get_requests (bad_origin, "/reload-floor.mpd");
+  GST_INFO ("%u MPD requests in 3 s", requests);
+  /* the first, then one per 500 ms at most */
+  fail_unless (requests >= 2 && requests <= 8, "%u MPD requests in 3 s",
+      requests);
+  fail_unless (mesh_collector_total_bytes (c) > 0);
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------ */
 /* What packagers write: MPDs written by the tests on the scratch origin
  * (bad_origin), over the generated media of the main one */
@@ -2071,6 +2163,8 @@ meshdashsrc_suite (void)
   tcase_add_test (tc_bad, test_content_protection_events);
   tcase_add_test (tc_bad, test_live_clock_from_utc_timing);
   tcase_add_test (tc_bad, test_live_becomes_static);
+  tcase_add_test (tc_bad, test_windows_of_many_segments);
+  tcase_add_test (tc_bad, test_reload_floor);
 
   tc_compat = tcase_create ("compat");
   suite_add_tcase (s, tc_compat);

@@ -623,6 +623,45 @@ GST_START_TEST (test_subtitles_without_default)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Live reloads */
+
+/* EXT-X-TARGETDURATION:0 does not make the element reload the playlist
+ * without pause: at most every MIN_RELOAD_WAIT (500 ms) */
+GST_START_TEST (test_reload_floor)
+{
+  g_autofree gchar *segment = mesh_test_origin_url (mesh_test_origin,
+      "ts/v0/seg0.ts");
+  GstElement *src;
+  MeshCollector *c;
+  GstMessage *msg;
+  guint requests;
+
+  /* live: no EXT-X-ENDLIST; the one segment never changes */
+  scratch_write ("zero-target.m3u8", "#EXTM3U\n#EXT-X-VERSION:3\n"
+      "#EXT-X-TARGETDURATION:0\n#EXT-X-MEDIA-SEQUENCE:0\n"
+      "#EXTINF:1.000000,\n%s\n", segment);
+  src = mesh_test_hlssrc_new_on (scratch_origin, "zero-target.m3u8");
+  c = mesh_collector_new (src);
+  fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  /* playing for 3 s, which no error may cut short */
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (c->pipeline),
+      3 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg == NULL, "%" GST_PTR_FORMAT, msg);
+  gst_element_set_state (c->pipeline, GST_STATE_NULL);
+  requests = mesh_origin_server_get_requests (scratch_origin,
+      "/zero-target.m3u8");
+  GST_INFO ("%u playlist requests in 3 s", requests);
+  /* the first, then one per 500 ms at most */
+  fail_unless (requests >= 2 && requests <= 8, "%u playlist requests in 3 s",
+      requests);
+  fail_unless (mesh_collector_total_bytes (c) > 0);
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
 static Suite *
 meshhlssrc_suite (void)
 {
@@ -651,6 +690,7 @@ meshhlssrc_suite (void)
   tcase_add_test (tc, test_switch_after_last_segment);
   tcase_add_test (tc, test_subtitles_default);
   tcase_add_test (tc, test_subtitles_without_default);
+  tcase_add_test (tc, test_reload_floor);
   return s;
 }
 
