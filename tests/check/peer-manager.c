@@ -349,6 +349,7 @@ typedef struct
   MeshLoopbackTransport *transport;
   MeshPeerConnection *conn;
   gchar *target;
+  gchar *id;
   gboolean connected;
   gboolean closed;
   MeshWireHaveEntry have[16];
@@ -419,7 +420,7 @@ raw_on_welcome (MeshSignaller * s, GStrv ids, RawPeer * r)
 {
   MeshPeerConnectParams params = {
     .swarm_id = SWARM,
-    .local_peer_id = "raw-peer-0001",
+    .local_peer_id = r->id,
     .remote_peer_id = r->target,
     .controlling = TRUE,
     /* so that the manager may ask it for what it announces */
@@ -445,20 +446,30 @@ raw_on_message (MeshSignaller * s, const gchar * from, JsonObject * payload,
     mesh_peer_connection_handle_signal (r->conn, payload);
 }
 
-/* Joins the swarm and connects to @target. */
+/* Joins the swarm as @id and calls @target, without waiting. */
 static RawPeer *
-raw_peer_new (Swarm * swarm, Viewer * target)
+raw_peer_start (Swarm * swarm, Viewer * target, const gchar * id)
 {
   RawPeer *r = g_new0 (RawPeer, 1);
 
   r->swarm = swarm;
+  r->id = g_strdup (id);
   r->target = g_strdup (viewer_id (target));
   r->signaller = mesh_memory_signaller_new (swarm->hub);
   r->transport = mesh_loopback_transport_new (swarm->network, swarm->context,
       &swarm->clock);
   g_signal_connect (r->signaller, "welcome", G_CALLBACK (raw_on_welcome), r);
   g_signal_connect (r->signaller, "message", G_CALLBACK (raw_on_message), r);
-  mesh_signaller_join (r->signaller, SWARM, "raw-peer-0001", NULL, FALSE);
+  mesh_signaller_join (r->signaller, SWARM, r->id, NULL, FALSE);
+  return r;
+}
+
+/* Joins the swarm and connects to @target. */
+static RawPeer *
+raw_peer_new (Swarm * swarm, Viewer * target)
+{
+  RawPeer *r = raw_peer_start (swarm, target, "raw-peer-0001");
+
   RUN_UNTIL (swarm, r->connected || r->closed, 2 * S);
   fail_unless (r->connected);
   return r;
@@ -484,6 +495,7 @@ raw_peer_free (RawPeer * r)
   g_object_unref (r->signaller);
   g_object_unref (r->transport);
   g_free (r->target);
+  g_free (r->id);
   g_free (r);
 }
 
@@ -1722,6 +1734,36 @@ GST_START_TEST (test_reported_peer_is_cut_off)
 
 GST_END_TEST;
 
+/* Callers that come at once are taken at a bounded rate: the rest are
+ * told BUSY (each link costs an ICE agent, perhaps a TURN allocation). */
+GST_START_TEST (test_inbound_calls_rate_limited)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  Viewer *a;
+  RawPeer *raws[9];
+  guint i, connected = 0;
+
+  config.max_peers = 20;
+  a = viewer_add (swarm, &config);
+  for (i = 0; i < G_N_ELEMENTS (raws); i++) {
+    g_autofree gchar *id = g_strdup_printf ("raw-peer-%04u", i);
+
+    raws[i] = raw_peer_start (swarm, a, id);
+  }
+  run_for (swarm, 300 * MS);
+  for (i = 0; i < G_N_ELEMENTS (raws); i++)
+    connected += raws[i]->connected;
+  fail_unless_equals_int (connected, 6);
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (a->manager), 6);
+
+  for (i = 0; i < G_N_ELEMENTS (raws); i++)
+    raw_peer_free (raws[i]);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 static Suite *
 peer_manager_suite (void)
 {
@@ -1756,6 +1798,7 @@ peer_manager_suite (void)
   tcase_add_test (tc, test_upload_to_non_reader_closes_link);
   tcase_add_test (tc, test_have_flood_closes_link);
   tcase_add_test (tc, test_reported_peer_is_cut_off);
+  tcase_add_test (tc, test_inbound_calls_rate_limited);
   tcase_add_test (tc, test_fetching_peer_that_never_delivers);
   tcase_add_test (tc, test_fetching_peer_fails_mid_download);
   tcase_add_test (tc, test_holder_refuses_what_it_cannot_deliver_in_time);

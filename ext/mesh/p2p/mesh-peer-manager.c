@@ -109,6 +109,11 @@ GST_DEBUG_CATEGORY_STATIC (mesh_peer_manager_debug);
  * a few dozen candidates). */
 #define PEER_SIGNAL_RATE 20
 #define PEER_SIGNAL_BURST 100
+/* New links other viewers start with us, per second (burst): each costs
+ * an ICE agent and perhaps a TURN allocation, so a member cannot fill
+ * every slot at once with made-up callers. */
+#define INBOUND_CALL_RATE 1
+#define INBOUND_CALL_BURST 6
 /* Peers cut off for bad data, remembered at most. */
 #define MAX_BANNED 1024
 
@@ -205,6 +210,10 @@ struct _MeshPeerManager
   GSource *refresh_timer;
   GHashTable *peers;            /* peer id -> Peer* */
   GHashTable *banned;           /* peer ids cut off (bad data), bounded */
+  MeshTokenBucket inbound_calls;        /* links others start with us */
+  GHashTable *turned_away;      /* caller id -> gint64 until when the rest
+                                 * of its call (trickled candidates) is
+                                 * dropped quietly; bounded */
   GQueue banned_order;          /* the same ids, oldest first */
   MeshLinkBackoff *backoff;     /* when to call again a peer whose link
                                  * failed to come up */
@@ -700,6 +709,38 @@ is_busy_signal (JsonObject * data)
           ""), "busy") == 0;
 }
 
+/* A caller told BUSY: what else of its call is in flight is dropped for a
+ * second without answering or counting against the call rate. */
+#define TURNED_AWAY_US (1 * G_USEC_PER_SEC)
+#define MAX_TURNED_AWAY 256
+
+static gboolean
+turned_away_expired (gpointer key, gpointer value, gpointer now)
+{
+  return *(gint64 *) value <= *(gint64 *) now;
+}
+
+static gboolean
+caller_turned_away (MeshPeerManager * m, const gchar * id)
+{
+  gint64 *until = g_hash_table_lookup (m->turned_away, id);
+
+  return until && *until > manager_now (m);
+}
+
+static void
+turn_caller_away (MeshPeerManager * m, const gchar * id)
+{
+  gint64 now = manager_now (m), *until;
+
+  g_hash_table_foreach_remove (m->turned_away, turned_away_expired, &now);
+  if (g_hash_table_size (m->turned_away) >= MAX_TURNED_AWAY)
+    return;
+  until = g_new (gint64, 1);
+  *until = now + TURNED_AWAY_US;
+  g_hash_table_insert (m->turned_away, g_strdup (id), until);
+}
+
 static void
 send_busy (MeshPeerManager * m, const gchar * to)
 {
@@ -727,8 +768,13 @@ on_signaller_message (MeshSignaller * signaller, const gchar * from,
     return;
   }
   if (!peer) {
-    if (g_hash_table_size (m->peers) >= m->max_peers) {
-      GST_DEBUG_OBJECT (m, "refusing %s: already %u peers", from, m->max_peers);
+    if (caller_turned_away (m, from))
+      return;
+    if (g_hash_table_size (m->peers) >= m->max_peers
+        || !token_taken (&m->inbound_calls, manager_now (m))) {
+      GST_DEBUG_OBJECT (m, "refusing %s: already %u of %u peers, or called "
+          "too often", from, g_hash_table_size (m->peers), m->max_peers);
+      turn_caller_away (m, from);
       send_busy (m, from);
       return;
     }
@@ -2118,6 +2164,8 @@ manager_set_up_transport (MeshPeerManager * m, MeshPeerTransport * transport,
   m->congestion_control = config->congestion_control;
   m->candidate_policy = config->candidate_policy;
   m->relay_unverified = config->integrity == MESH_INTEGRITY_NONE;
+  mesh_token_bucket_init (&m->inbound_calls, INBOUND_CALL_RATE,
+      INBOUND_CALL_BURST, manager_now (m));
   mesh_token_bucket_init (&m->upload_bucket, m->max_upload_rate, 0,
       manager_now (m));
   m->stun_server = g_strdup (config->stun_server);
@@ -2231,6 +2279,8 @@ mesh_peer_manager_init (MeshPeerManager * m)
       (GDestroyNotify) peer_free);
   m->backoff = mesh_link_backoff_new ();
   m->banned = g_hash_table_new (g_str_hash, g_str_equal);
+  m->turned_away = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
   g_queue_init (&m->banned_order);
   g_queue_init (&m->uploads);
   m->growing = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
@@ -2246,6 +2296,7 @@ mesh_peer_manager_finalize (GObject * object)
   g_clear_object (&m->signaller);
   g_hash_table_unref (m->peers);
   g_hash_table_unref (m->banned);
+  g_hash_table_unref (m->turned_away);
   g_queue_clear_full (&m->banned_order, g_free);
   g_hash_table_unref (m->growing);
   mesh_link_backoff_free (m->backoff);
