@@ -45,6 +45,8 @@ static GMainContext *context;
 static SoupSession *session;
 static MeshTrackerServer *tracker;
 static GPtrArray *recorders;
+/* of the clients made from now on */
+static guint attest_timeout_ms;
 
 /* ------------------------------------------------------------------------ */
 /* waiting                                                                  */
@@ -205,7 +207,8 @@ recorder_new_full (const gchar * url, const gchar * peer, const gchar * token,
   r->client = g_object_new (MESH_TYPE_TRACKER_CLIENT, "session", session,
       "url", url, "swarm-id", SWARM, "peer-id", peer, "token", token,
       "upload", upload, "min-backoff-ms", TEST_BACKOFF_MS,
-      "join-timeout-ms", join_timeout_ms, NULL);
+      "join-timeout-ms", join_timeout_ms, "attest-timeout-ms",
+      attest_timeout_ms, NULL);
   r->peer_joined = g_ptr_array_new_with_free_func (g_free);
   r->peer_left = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (r->client, "welcome", G_CALLBACK (on_welcome), r);
@@ -257,6 +260,7 @@ setup (void)
   session = soup_session_new ();
   recorders = g_ptr_array_new_with_free_func (recorder_free);
   tracker = NULL;
+  attest_timeout_ms = 30000;
 }
 
 /* Lets the connections that were closed finish their close handshakes: runs
@@ -1245,6 +1249,254 @@ GST_START_TEST (test_unref_while_connecting)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Attested digests                                                         */
+
+#define SEGMENT "attested segment bytes, as the origin has them"
+
+/* An origin on 127.0.0.1: /live/seg.ts is SEGMENT; /live/held.ts is never
+ * answered (until the origin goes). */
+typedef struct
+{
+  SoupServer *server;
+  gchar *prefix;                /* "http://127.0.0.1:PORT/live/" */
+  guint held;
+} Origin;
+
+static void
+on_origin_request (SoupServer * server, SoupServerMessage * msg,
+    const char *path, GHashTable * query, gpointer data)
+{
+  Origin *origin = data;
+
+  if (g_str_equal (path, "/live/held.ts")) {
+    origin->held++;
+    soup_server_message_pause (msg);
+    return;
+  }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "video/mp2t", SOUP_MEMORY_STATIC,
+      SEGMENT, strlen (SEGMENT));
+}
+
+static Origin *
+origin_new (void)
+{
+  Origin *origin = g_new0 (Origin, 1);
+  GError *error = NULL;
+  GSList *uris;
+
+  origin->server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (origin->server, "/live", on_origin_request,
+      origin, NULL);
+  fail_unless (soup_server_listen_local (origin->server, 0,
+          SOUP_SERVER_LISTEN_IPV4_ONLY, &error), "%s",
+      error ? error->message : "");
+  uris = soup_server_get_uris (origin->server);
+  origin->prefix = g_strdup_printf ("http://127.0.0.1:%d/live/",
+      g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return origin;
+}
+
+static void
+origin_free (Origin * origin)
+{
+  soup_server_disconnect (origin->server);
+  g_object_unref (origin->server);
+  g_free (origin->prefix);
+  g_free (origin);
+}
+
+static void
+start_attest_tracker (Origin * origin)
+{
+  MeshTrackerConfig config = { 0, };
+  const gchar *origins[] = { origin->prefix, NULL };
+
+  config.attest_origins = origins;
+  start_tracker (&config);
+}
+
+typedef struct
+{
+  gboolean done;
+  gboolean ok;
+  guint8 digest[32];
+  guint64 size;
+  GError *error;
+} AttestResult;
+
+static void
+on_attested (GObject * source, GAsyncResult * result, gpointer data)
+{
+  AttestResult *r = data;
+
+  r->ok = mesh_signaller_attest_finish (MESH_SIGNALLER (source), result,
+      r->digest, &r->size, &r->error);
+  r->done = TRUE;
+}
+
+/* Asks @client for the digest of @path under @origin; answered from the
+ * main loop, never inside the call. */
+static void
+attest (Recorder * r, Origin * origin, const gchar * path,
+    AttestResult * result)
+{
+  g_autofree gchar *url = g_strconcat (origin->prefix, path, NULL);
+
+  mesh_signaller_attest (MESH_SIGNALLER (r->client), url, 0, -1, NULL,
+      on_attested, result);
+  fail_if (result->done);
+}
+
+GST_START_TEST (test_attest)
+{
+  Origin *origin = origin_new ();
+  AttestResult result = { 0, }, later = { 0, };
+  guint8 expected[32];
+  gsize size = sizeof (expected);
+  GChecksum *checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  Recorder *r;
+
+  g_checksum_update (checksum, (const guchar *) SEGMENT, strlen (SEGMENT));
+  g_checksum_get_digest (checksum, expected, &size);
+  g_checksum_free (checksum);
+  start_attest_tracker (origin);
+  r = join ("peer-attest1", FALSE);
+
+  attest (r, origin, "seg.ts", &result);
+  WAIT_UNTIL (result.done, WAIT_MS);
+  fail_unless (result.ok, "%s", result.error ? result.error->message : "");
+  fail_unless (memcmp (result.digest, expected, 32) == 0);
+  fail_unless_equals_int64 (result.size, strlen (SEGMENT));
+
+  /* the tracker's refusals are errors */
+  attest (r, origin, "../other.ts", &later);
+  WAIT_UNTIL (later.done, WAIT_MS);
+  fail_if (later.ok);
+  fail_unless (g_error_matches (later.error, G_IO_ERROR, G_IO_ERROR_FAILED),
+      "%s", later.error->message);
+  g_clear_error (&later.error);
+
+  mesh_tracker_client_stop (r->client);
+  origin_free (origin);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_attest_not_offered)
+{
+  AttestResult result = { 0, };
+  Recorder *r;
+
+  start_default_tracker ();
+  r = join ("peer-attest1", FALSE);
+  mesh_signaller_attest (MESH_SIGNALLER (r->client),
+      "http://127.0.0.1:1/live/seg.ts", 0, -1, NULL, on_attested, &result);
+  WAIT_UNTIL (result.done, WAIT_MS);
+  fail_unless (g_error_matches (result.error, G_IO_ERROR,
+          G_IO_ERROR_NOT_SUPPORTED), "%s",
+      result.error ? result.error->message : "no error");
+  g_clear_error (&result.error);
+
+  /* and not joined at all */
+  mesh_tracker_client_stop (r->client);
+  result.done = FALSE;
+  mesh_signaller_attest (MESH_SIGNALLER (r->client),
+      "http://127.0.0.1:1/live/seg.ts", 0, -1, NULL, on_attested, &result);
+  fail_if (result.done);
+  WAIT_UNTIL (result.done, WAIT_MS);
+  fail_unless (g_error_matches (result.error, G_IO_ERROR,
+          G_IO_ERROR_NOT_CONNECTED));
+  g_clear_error (&result.error);
+}
+
+GST_END_TEST;
+
+static gboolean
+origin_holds (Origin * origin, guint n)
+{
+  return origin->held == n;
+}
+
+/* An answer that has not come when we leave never will: the request fails
+ * then, from the main loop. */
+GST_START_TEST (test_attest_fails_on_leave)
+{
+  Origin *origin = origin_new ();
+  AttestResult result = { 0, };
+  Recorder *r;
+
+  start_attest_tracker (origin);
+  r = join ("peer-attest1", FALSE);
+  attest (r, origin, "held.ts", &result);
+  WAIT_UNTIL (origin_holds (origin, 1), WAIT_MS);
+  mesh_signaller_leave (MESH_SIGNALLER (r->client));
+  fail_if (result.done);
+  WAIT_UNTIL (result.done, WAIT_MS);
+  fail_unless (g_error_matches (result.error, G_IO_ERROR,
+          G_IO_ERROR_NOT_CONNECTED), "%s",
+      result.error ? result.error->message : "no error");
+  g_clear_error (&result.error);
+
+  g_clear_pointer (&tracker, mesh_tracker_server_stop);
+  origin_free (origin);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_attest_fails_on_disconnect)
+{
+  Origin *origin = origin_new ();
+  AttestResult result = { 0, };
+  Recorder *r;
+
+  start_attest_tracker (origin);
+  r = join ("peer-attest1", FALSE);
+  attest (r, origin, "held.ts", &result);
+  WAIT_UNTIL (origin_holds (origin, 1), WAIT_MS);
+  g_clear_pointer (&tracker, mesh_tracker_server_stop);
+  WAIT_UNTIL (result.done, WAIT_MS);
+  fail_unless (g_error_matches (result.error, G_IO_ERROR,
+          G_IO_ERROR_NOT_CONNECTED), "%s",
+      result.error ? result.error->message : "no error");
+  fail_unless (r->disconnected >= 1);
+  g_clear_error (&result.error);
+  mesh_tracker_client_stop (r->client);
+  origin_free (origin);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_attest_times_out)
+{
+  Origin *origin = origin_new ();
+  AttestResult result = { 0, }, after = { 0, };
+  Recorder *r;
+
+  start_attest_tracker (origin);
+  attest_timeout_ms = 200;
+  r = join ("peer-attest1", FALSE);
+  attest (r, origin, "held.ts", &result);
+  WAIT_UNTIL (result.done, WAIT_MS);
+  fail_unless (g_error_matches (result.error, G_IO_ERROR,
+          G_IO_ERROR_TIMED_OUT), "%s",
+      result.error ? result.error->message : "no error");
+  g_clear_error (&result.error);
+  /* still joined, and the next one is answered */
+  fail_unless (mesh_tracker_client_is_joined (r->client));
+  attest (r, origin, "seg.ts", &after);
+  WAIT_UNTIL (after.done, WAIT_MS);
+  fail_unless (after.ok, "%s", after.error ? after.error->message : "");
+
+  mesh_tracker_client_stop (r->client);
+  g_clear_pointer (&tracker, mesh_tracker_server_stop);
+  origin_free (origin);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_client_suite (void)
 {
@@ -1275,6 +1527,11 @@ tracker_client_suite (void)
   tcase_add_test (tc, test_heartbeat_keeps_joined);
   tcase_add_test (tc, test_stop_from_handler);
   tcase_add_test (tc, test_unref_while_connecting);
+  tcase_add_test (tc, test_attest);
+  tcase_add_test (tc, test_attest_not_offered);
+  tcase_add_test (tc, test_attest_fails_on_leave);
+  tcase_add_test (tc, test_attest_fails_on_disconnect);
+  tcase_add_test (tc, test_attest_times_out);
   return s;
 }
 

@@ -597,6 +597,168 @@ GST_START_TEST (test_report_strict)
 
 GST_END_TEST;
 
+static const guint8 test_digest[32] = {
+  0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
+  0x0c, 0x0d, 0x0e, 0x0f, 0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87,
+  0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0xff,
+};
+
+GST_START_TEST (test_attest_round_trip)
+{
+  g_autofree gchar *text = mesh_tracker_encode_attest (7,
+      "https://cdn.example.com/live/seg-1.m4s?t=\"x\"", 1000, 500);
+  g_autofree gchar *whole = mesh_tracker_encode_attest (8,
+      "https://cdn.example.com/live/seg-2.m4s", 0, -1);
+  const gchar *bare = "{\"type\":\"attest\",\"id\":9,\"url\":\"http://a/b\"}";
+  MeshTrackerMessage msg;
+
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, text);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_ATTEST);
+  fail_unless_equals_string (msg.type_name, "attest");
+  fail_unless_equals_int64 (msg.id, 7);
+  fail_unless_equals_string (msg.url,
+      "https://cdn.example.com/live/seg-1.m4s?t=\"x\"");
+  fail_unless_equals_int64 (msg.offset, 1000);
+  fail_unless_equals_int64 (msg.length, 500);
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, whole);
+  fail_unless_equals_int64 (msg.offset, 0);
+  fail_unless_equals_int64 (msg.length, -1);
+  mesh_tracker_message_clear (&msg);
+
+  /* offset and length may be left out: the whole resource */
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, bare);
+  fail_unless_equals_int64 (msg.offset, 0);
+  fail_unless_equals_int64 (msg.length, -1);
+  mesh_tracker_message_clear (&msg);
+
+  /* the tracker does not ask clients */
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, text);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_UNKNOWN);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_attest_strict)
+{
+  g_autofree gchar *longest_url = g_strnfill (MESH_TRACKER_ATTEST_URL_MAX, 'u');
+  g_autofree gchar *too_long_url =
+      g_strnfill (MESH_TRACKER_ATTEST_URL_MAX + 1, 'u');
+  g_autofree gchar *at = g_strdup_printf ("{\"type\":\"attest\",\"id\":1,"
+      "\"url\":\"%s\"}", longest_url);
+  g_autofree gchar *over = g_strdup_printf ("{\"type\":\"attest\",\"id\":1,"
+      "\"url\":\"%s\"}", too_long_url);
+  const gchar *bad[] = {
+    "{\"type\":\"attest\",\"url\":\"http://a/b\"}",
+    "{\"type\":\"attest\",\"id\":-1,\"url\":\"http://a/b\"}",
+    "{\"type\":\"attest\",\"id\":9007199254740993,\"url\":\"http://a/b\"}",
+    "{\"type\":\"attest\",\"id\":1.5,\"url\":\"http://a/b\"}",
+    "{\"type\":\"attest\",\"id\":\"1\",\"url\":\"http://a/b\"}",
+    "{\"type\":\"attest\",\"id\":1}",
+    "{\"type\":\"attest\",\"id\":1,\"url\":\"\"}",
+    "{\"type\":\"attest\",\"id\":1,\"url\":[]}",
+    /* json-glib turns this escape into a byte that is not UTF-8 */
+    "{\"type\":\"attest\",\"id\":1,\"url\":\"http://a/\\277\"}",
+    "{\"type\":\"attest\",\"id\":1,\"url\":\"http://a/b\",\"offset\":-1}",
+    "{\"type\":\"attest\",\"id\":1,\"url\":\"http://a/b\",\"offset\":\"0\"}",
+    "{\"type\":\"attest\",\"id\":1,\"url\":\"http://a/b\",\"length\":0}",
+    "{\"type\":\"attest\",\"id\":1,\"url\":\"http://a/b\",\"length\":-2}",
+    "{\"type\":\"attest\",\"id\":1,\"url\":\"http://a/b\",\"length\":true}",
+    /* offset + length past 2^63 */
+    "{\"type\":\"attest\",\"id\":1,\"url\":\"http://a/b\","
+        "\"offset\":9223372036854775807,\"length\":1}",
+    over,
+  };
+  MeshTrackerMessage msg;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_TRACKER, bad[i],
+            MESH_TRACKER_PROTO_ERROR_MALFORMED), MESH_TRACKER_MESSAGE_ATTEST);
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, at);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_attested_round_trip)
+{
+  g_autofree gchar *text = mesh_tracker_encode_attested (42, test_digest,
+      1234567);
+  g_autofree gchar *refused = mesh_tracker_encode_attested_error (43,
+      MESH_TRACKER_ATTEST_NOT_OFFERED);
+  g_autofree gchar *long_why = g_strnfill (300, 'w');
+  g_autofree gchar *cut = mesh_tracker_encode_attested_error (44, long_why);
+  MeshTrackerMessage msg;
+
+  fail_unless (strstr (text, "\"sha256\":\"000102030405060708090a0b0c0d0e0f"
+          "f0e1d2c3b4a5968778695a4b3c2d1eff\"") != NULL, "%s", text);
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, text);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_ATTESTED);
+  fail_unless_equals_int64 (msg.id, 42);
+  fail_unless (memcmp (msg.digest, test_digest, 32) == 0);
+  fail_unless_equals_int64 (msg.size, 1234567);
+  fail_unless (msg.attest_error == NULL);
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, refused);
+  fail_unless_equals_int64 (msg.id, 43);
+  fail_unless_equals_string (msg.attest_error, "not offered");
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, cut);
+  fail_unless_equals_int (strlen (msg.attest_error),
+      MESH_TRACKER_ATTEST_ERROR_MAX);
+  mesh_tracker_message_clear (&msg);
+
+  /* clients do not send answers */
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, text);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_UNKNOWN);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+/* A digest is worth something only when exactly right: no leniency here. */
+GST_START_TEST (test_attested_strict)
+{
+  const gchar *hex =
+      "000102030405060708090a0b0c0d0e0ff0e1d2c3b4a5968778695a4b3c2d1eff";
+  g_autofree gchar *upper = g_ascii_strup (hex, -1);
+  g_autofree gchar *ok_upper = g_strdup_printf ("{\"type\":\"attested\","
+      "\"id\":1,\"sha256\":\"%s\",\"size\":0}", upper);
+  g_autofree gchar *short_hex = g_strdup_printf ("{\"type\":\"attested\","
+      "\"id\":1,\"sha256\":\"%.63s\",\"size\":1}", hex);
+  g_autofree gchar *long_hex = g_strdup_printf ("{\"type\":\"attested\","
+      "\"id\":1,\"sha256\":\"%s0\",\"size\":1}", hex);
+  g_autofree gchar *not_hex = g_strdup_printf ("{\"type\":\"attested\","
+      "\"id\":1,\"sha256\":\"%.63sg\",\"size\":1}", hex);
+  g_autofree gchar *no_size = g_strdup_printf ("{\"type\":\"attested\","
+      "\"id\":1,\"sha256\":\"%s\"}", hex);
+  g_autofree gchar *negative = g_strdup_printf ("{\"type\":\"attested\","
+      "\"id\":1,\"sha256\":\"%s\",\"size\":-1}", hex);
+  g_autofree gchar *no_id = g_strdup_printf ("{\"type\":\"attested\","
+      "\"sha256\":\"%s\",\"size\":1}", hex);
+  const gchar *bad[] = {
+    short_hex, long_hex, not_hex, no_size, negative, no_id,
+    "{\"type\":\"attested\",\"id\":1}",
+    "{\"type\":\"attested\",\"id\":1,\"error\":\"\"}",
+  };
+  MeshTrackerMessage msg;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_CLIENT, bad[i],
+            MESH_TRACKER_PROTO_ERROR_MALFORMED), MESH_TRACKER_MESSAGE_ATTESTED);
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, ok_upper);
+  fail_unless (memcmp (msg.digest, test_digest, 32) == 0);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
 /* What a client gets is read leniently: a welcome or an error with odd
  * members is still worth having. */
 GST_START_TEST (test_client_side_leniency)
@@ -675,6 +837,10 @@ tracker_proto_suite (void)
   tcase_add_test (tc, test_signal_strict);
   tcase_add_test (tc, test_report_round_trip);
   tcase_add_test (tc, test_report_strict);
+  tcase_add_test (tc, test_attest_round_trip);
+  tcase_add_test (tc, test_attest_strict);
+  tcase_add_test (tc, test_attested_round_trip);
+  tcase_add_test (tc, test_attested_strict);
   tcase_add_test (tc, test_client_side_leniency);
   return s;
 }

@@ -2339,6 +2339,413 @@ GST_START_TEST (test_start_errors)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Attested digests: an origin on 127.0.0.1 that counts what it serves     */
+
+#define SEGMENT_SIZE (300 * 1024 + 7)
+
+static SoupServer *origin;
+static gchar *origin_url;       /* "http://127.0.0.1:PORT" */
+static GHashTable *origin_hits; /* path -> count */
+static GPtrArray *origin_held;  /* SoupServerMessage, paused */
+static guint8 *segment;
+
+static void
+on_origin_request (SoupServer * server, SoupServerMessage * msg,
+    const char *path, GHashTable * query, gpointer data)
+{
+  guint hits = GPOINTER_TO_UINT (g_hash_table_lookup (origin_hits, path));
+
+  g_hash_table_insert (origin_hits, g_strdup (path),
+      GUINT_TO_POINTER (hits + 1));
+  if (g_str_has_prefix (path, "/live/held")) {
+    /* answered by origin_release () */
+    g_ptr_array_add (origin_held, g_object_ref (msg));
+    soup_server_message_pause (msg);
+    return;
+  }
+  if (!g_str_has_prefix (path, "/live/") && !g_str_has_prefix (path, "/vod/")) {
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+    return;
+  }
+  if (strstr (path, "/whole-")) {
+    /* an origin that ignores ranges: the tracker cuts the range out */
+    soup_message_headers_remove (soup_server_message_get_request_headers
+        (msg), "Range");
+  }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "video/mp2t", SOUP_MEMORY_STATIC,
+      (const gchar *) segment, SEGMENT_SIZE);
+}
+
+static guint
+origin_hits_of (const gchar * path)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (origin_hits, path));
+}
+
+static guint
+origin_hits_total (void)
+{
+  GHashTableIter iter;
+  gpointer value;
+  guint total = 0;
+
+  g_hash_table_iter_init (&iter, origin_hits);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    total += GPOINTER_TO_UINT (value);
+  return total;
+}
+
+static void
+origin_release (void)
+{
+  guint i;
+
+  for (i = 0; i < origin_held->len; i++) {
+    SoupServerMessage *msg = g_ptr_array_index (origin_held, i);
+
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+    soup_server_message_unpause (msg);
+  }
+  g_ptr_array_set_size (origin_held, 0);
+}
+
+static void
+attest_setup (void)
+{
+  GError *error = NULL;
+  GSList *uris;
+  guint i;
+
+  tracker_setup ();
+  segment = g_malloc (SEGMENT_SIZE);
+  for (i = 0; i < SEGMENT_SIZE; i++)
+    segment[i] = (i * 7 + i / 251) & 0xff;
+  origin_hits = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  origin_held = g_ptr_array_new_with_free_func (g_object_unref);
+  origin = soup_server_new (NULL, NULL);
+  soup_server_add_handler (origin, NULL, on_origin_request, NULL, NULL);
+  fail_unless (soup_server_listen_local (origin, 0,
+          SOUP_SERVER_LISTEN_IPV4_ONLY, &error), "%s",
+      error ? error->message : "");
+  uris = soup_server_get_uris (origin);
+  origin_url = g_strdup_printf ("http://127.0.0.1:%d",
+      g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+}
+
+static void
+attest_teardown (void)
+{
+  origin_release ();
+  tracker_teardown ();
+  soup_server_disconnect (origin);
+  g_clear_object (&origin);
+  g_clear_pointer (&origin_url, g_free);
+  g_clear_pointer (&origin_hits, g_hash_table_unref);
+  g_clear_pointer (&origin_held, g_ptr_array_unref);
+  g_clear_pointer (&segment, g_free);
+}
+
+/* A tracker attesting under @origin_url + @prefixes (NULL-terminated). */
+static void
+start_attest_tracker (MeshTrackerConfig * config, const gchar * first, ...)
+{
+  static gchar *origins[8];
+  const gchar *prefix;
+  va_list args;
+  guint n = 0;
+
+  va_start (args, first);
+  for (prefix = first; prefix && n < G_N_ELEMENTS (origins) - 1;
+      prefix = va_arg (args, const gchar *))
+  {
+    g_free (origins[n]);
+    origins[n++] = g_strconcat (origin_url, prefix, NULL);
+  }
+  va_end (args);
+  origins[n] = NULL;
+  config->attest_origins = (const gchar * const *) origins;
+  start_tracker (config);
+}
+
+static void
+client_attest (Client * c, gint64 id, const gchar * url, gint64 offset,
+    gint64 length)
+{
+  g_autoptr (JsonNode) node = json_node_init_string (json_node_alloc (), url);
+  g_autofree gchar *quoted = json_to_string (node, FALSE);
+
+  client_sendf (c, "{\"type\":\"attest\",\"id\":%" G_GINT64_FORMAT ","
+      "\"url\":%s,\"offset\":%" G_GINT64_FORMAT ",\"length\":%"
+      G_GINT64_FORMAT "}", id, quoted, offset, length);
+}
+
+static gboolean
+is_membership_news (JsonNode * node)
+{
+  return g_strcmp0 (member_string (node, "type"), "peer-joined") == 0
+      || g_strcmp0 (member_string (node, "type"), "peer-left") == 0;
+}
+
+/* The next message but the swarm's comings and goings, an "attested" for
+ * @id; transfer full. */
+static JsonNode *
+client_expect_attested (Client * c, gint64 id)
+{
+  JsonNode *node;
+
+  while (run_until (client_has_message, c, WAIT_MS)
+      && is_membership_news (g_queue_peek_head (&c->pending)))
+    json_node_unref (g_queue_pop_head (&c->pending));
+  node = client_expect (c, "attested");
+
+  fail_unless_equals_int64 (json_object_get_int_member (json_node_get_object
+          (node), "id"), id);
+  return node;
+}
+
+/* Checks that the answer to @id is the digest of segment[@offset, +@size). */
+static void
+client_expect_digest (Client * c, gint64 id, gsize offset, gsize size)
+{
+  g_autoptr (JsonNode) node = client_expect_attested (c, id);
+  g_autofree gchar *text = json_to_string (node, FALSE);
+  g_autofree gchar *expected = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
+      segment + offset, size);
+
+  fail_unless_equals_string (member_string (node, "sha256"), expected);
+  fail_unless_equals_int64 (json_object_get_int_member (json_node_get_object
+          (node), "size"), size);
+  fail_if (json_object_has_member (json_node_get_object (node), "error"),
+      "%s", text);
+}
+
+/* Checks that the answer to @id is an error, and returns it. */
+static gchar *
+client_expect_attest_error (Client * c, gint64 id)
+{
+  g_autoptr (JsonNode) node = client_expect_attested (c, id);
+  g_autofree gchar *text = json_to_string (node, FALSE);
+
+  fail_if (json_object_has_member (json_node_get_object (node), "sha256"),
+      "%s", text);
+  fail_unless (member_string (node, "error") != NULL, "%s", text);
+  return g_strdup (member_string (node, "error"));
+}
+
+static gchar *
+origin_path (const gchar * path)
+{
+  return g_strconcat (origin_url, path, NULL);
+}
+
+GST_START_TEST (test_attest_digest)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autofree gchar *url = NULL;
+  g_autofree gchar *metrics = NULL;
+  Client *c;
+  guint status;
+
+  start_attest_tracker (&config, "/live/", NULL);
+  c = joined_client ("swarm-a", "peer-aaaa");
+  url = origin_path ("/live/seg-1.ts");
+
+  client_attest (c, 1, url, 0, -1);
+  client_expect_digest (c, 1, 0, SEGMENT_SIZE);
+  /* a byte range, as in a single-file stream; and from an offset on */
+  client_attest (c, 2, url, 1000, 70000);
+  client_expect_digest (c, 2, 1000, 70000);
+  client_attest (c, 3, url, 5000, -1);
+  client_expect_digest (c, 3, 5000, SEGMENT_SIZE - 5000);
+  fail_unless_equals_int (origin_hits_of ("/live/seg-1.ts"), 3);
+
+  /* an origin that answers 200 to a range */
+  g_free (url);
+  url = origin_path ("/live/whole-1.ts");
+  client_attest (c, 4, url, 1000, 70000);
+  client_expect_digest (c, 4, 1000, 70000);
+  /* past the end: no digest for bytes that are not there */
+  client_attest (c, 5, url, SEGMENT_SIZE - 10, 20);
+  g_free (client_expect_attest_error (c, 5));
+  fail_unless_equals_int (origin_hits_of ("/live/whole-1.ts"), 2);
+
+  metrics = http_get ("/metrics", &status);
+  fail_unless_equals_int (status, 200);
+  expect_metric (metrics, "mesh_tracker_attest_fetches_total 5");
+  expect_metric (metrics, "mesh_tracker_attest_requests_total 5");
+  fail_unless_equals_int64 (tracker_stats ().attest_fetches, 5);
+}
+
+GST_END_TEST;
+
+/* Two viewers of one swarm asking at once share one fetch; later ones are
+ * answered from the cache; another swarm pays for its own. */
+GST_START_TEST (test_attest_once_per_swarm)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autofree gchar *url = NULL;
+  g_autofree gchar *metrics = NULL;
+  Client *a, *b, *later, *other;
+  guint status;
+
+  start_attest_tracker (&config, "/live/", NULL);
+  a = joined_client ("swarm-a", "peer-aaaa");
+  b = joined_client ("swarm-a", "peer-bbbb");
+  url = origin_path ("/live/seg-2.ts");
+
+  client_attest (a, 10, url, 0, -1);
+  client_attest (b, 20, url, 0, -1);
+  client_expect_digest (a, 10, 0, SEGMENT_SIZE);
+  client_expect_digest (b, 20, 0, SEGMENT_SIZE);
+  fail_unless_equals_int (origin_hits_of ("/live/seg-2.ts"), 1);
+
+  later = joined_client ("swarm-a", "peer-cccc");
+  client_attest (later, 30, url, 0, -1);
+  client_expect_digest (later, 30, 0, SEGMENT_SIZE);
+  fail_unless_equals_int (origin_hits_of ("/live/seg-2.ts"), 1);
+
+  other = joined_client ("swarm-b", "peer-dddd");
+  client_attest (other, 40, url, 0, -1);
+  client_expect_digest (other, 40, 0, SEGMENT_SIZE);
+  fail_unless_equals_int (origin_hits_of ("/live/seg-2.ts"), 2);
+
+  metrics = http_get ("/metrics", &status);
+  expect_metric (metrics, "mesh_tracker_attest_fetches_total 2");
+  expect_metric (metrics, "mesh_tracker_attest_cache_hits_total 1");
+}
+
+GST_END_TEST;
+
+/* Only what is under a prefix, after normalising, is ever fetched. */
+GST_START_TEST (test_attest_refuses_other_urls)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autofree gchar *host_port = g_strdup (origin_url + strlen ("http://"));
+  g_autofree gchar *at_evil = g_strdup_printf ("http://%s@evil.example/live/x",
+      host_port);
+  g_autofree gchar *user = g_strdup_printf ("http://user@%s/live/x",
+      host_port);
+  g_autofree gchar *empty_user = g_strdup_printf ("http://@%s/live/x",
+      host_port);
+  g_autofree gchar *https = g_strdup_printf ("https://%s/live/x", host_port);
+  g_autofree gchar *longer_host = g_strdup_printf ("http://127.0.0.1.nip.io:%s"
+      "/live/x", strchr (host_port, ':') + 1);
+  g_autofree gchar *other_port = g_strdup ("http://127.0.0.1:1/live/x");
+  g_autofree gchar *dots = origin_path ("/live/../secret");
+  g_autofree gchar *encoded_dots = origin_path ("/live/%2e%2E/secret");
+  g_autofree gchar *encoded_slash = origin_path ("/live/..%2fsecret");
+  g_autofree gchar *backslash = origin_path ("/live/..\\secret");
+  g_autofree gchar *prefix_trick = origin_path ("/vod-private/x");
+  g_autofree gchar *not_live = origin_path ("/liveX/x");
+  g_autofree gchar *space = origin_path ("/live/a b");
+  const gchar *urls[] = {
+    at_evil, user, empty_user, https, longer_host, other_port, dots,
+    encoded_dots, encoded_slash, backslash, prefix_trick, not_live, space,
+    "file:///etc/passwd", "/live/x", "http:/live/x", "not a url",
+  };
+  g_autofree gchar *ok_vod = origin_path ("/vod/x");
+  g_autofree gchar *ok_vod_root = origin_path ("/vod");
+  Client *c;
+  guint i;
+
+  start_attest_tracker (&config, "/live/", "/vod", NULL);
+  c = joined_client ("swarm-a", "peer-aaaa");
+  for (i = 0; i < G_N_ELEMENTS (urls); i++) {
+    g_autofree gchar *why = NULL;
+
+    client_attest (c, i, urls[i], 0, -1);
+    why = client_expect_attest_error (c, i);
+    GST_INFO ("%s: %s", urls[i], why);
+  }
+  fail_unless_equals_int (origin_hits_total (), 0);
+
+  /* and what is under one is */
+  client_attest (c, 100, ok_vod, 0, -1);
+  client_expect_digest (c, 100, 0, SEGMENT_SIZE);
+  client_attest (c, 101, ok_vod_root, 0, -1);
+  g_free (client_expect_attest_error (c, 101)); /* the origin's 404 */
+  fail_unless_equals_int (origin_hits_total (), 2);
+  /* refusals are answers, not bad messages */
+  client_expect_quiet (c);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_attest_not_offered)
+{
+  g_autofree gchar *url = NULL;
+  g_autofree gchar *why = NULL;
+  Client *c;
+
+  start_default_tracker ();
+  c = joined_client ("swarm-a", "peer-aaaa");
+  url = origin_path ("/live/seg-1.ts");
+  client_attest (c, 5, url, 0, -1);
+  why = client_expect_attest_error (c, 5);
+  fail_unless_equals_string (why, "not offered");
+  fail_unless_equals_int (origin_hits_total (), 0);
+}
+
+GST_END_TEST;
+
+static gboolean
+origin_holds_two (gpointer data)
+{
+  return origin_held->len == 2;
+}
+
+/* Past its outstanding requests a client is answered at once with an
+ * error; past max-bad-messages of those, it is closed. */
+GST_START_TEST (test_attest_outstanding_bound)
+{
+  MeshTrackerConfig config = {.attest_max_outstanding = 2,
+    .max_bad_messages = 3,
+  };
+  g_autofree gchar *held_1 = NULL;
+  g_autofree gchar *held_2 = NULL;
+  g_autofree gchar *held_3 = NULL;
+  g_autofree gchar *why = NULL;
+  Client *c, *other;
+  guint i;
+
+  start_attest_tracker (&config, "/live/", NULL);
+  c = joined_client ("swarm-a", "peer-aaaa");
+  other = joined_client ("swarm-a", "peer-bbbb");
+  held_1 = origin_path ("/live/held-1.ts");
+  held_2 = origin_path ("/live/held-2.ts");
+  held_3 = origin_path ("/live/held-3.ts");
+
+  client_attest (c, 1, held_1, 0, -1);
+  client_attest (c, 2, held_2, 0, -1);
+  fail_unless (run_until (origin_holds_two, NULL, WAIT_MS));
+  client_attest (c, 3, held_3, 0, -1);
+  why = client_expect_attest_error (c, 3);
+  fail_unless (strstr (why, "outstanding") != NULL, "%s", why);
+  fail_unless_equals_int (origin_hits_of ("/live/held-3.ts"), 0);
+
+  /* another client has bounds of its own */
+  client_attest (other, 9, held_1, 0, -1);
+
+  /* the origin answers: the slots are free again */
+  origin_release ();
+  g_free (client_expect_attest_error (c, 1));
+  g_free (client_expect_attest_error (c, 2));
+  g_free (client_expect_attest_error (other, 9));
+  fail_unless_equals_int (origin_hits_of ("/live/held-1.ts"), 1);
+
+  /* a flood past the bound ends the connection */
+  client_attest (c, 4, held_1, 0, -1);
+  client_attest (c, 5, held_2, 0, -1);
+  for (i = 0; i < 6; i++)
+    client_attest (c, 6 + i, held_3, 0, -1);
+  client_expect_close (c, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_suite (void)
 {
@@ -2388,6 +2795,16 @@ tracker_suite (void)
   tcase_add_test (tc, test_no_compression);
   tcase_add_test (tc, test_small_flood);
   tcase_add_test (tc, test_start_errors);
+
+  tc = tcase_create ("attest");
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 60);
+  tcase_add_checked_fixture (tc, attest_setup, attest_teardown);
+  tcase_add_test (tc, test_attest_digest);
+  tcase_add_test (tc, test_attest_once_per_swarm);
+  tcase_add_test (tc, test_attest_refuses_other_urls);
+  tcase_add_test (tc, test_attest_not_offered);
+  tcase_add_test (tc, test_attest_outstanding_bound);
 
   return s;
 }

@@ -132,6 +132,12 @@ reencode (const MeshTrackerMessage * m, MeshTrackerDirection direction)
         return NULL;
       return mesh_tracker_encode_error (code, m->message, m->fatal);
     }
+    case MESH_TRACKER_MESSAGE_ATTEST:
+      return mesh_tracker_encode_attest (m->id, m->url, m->offset, m->length);
+    case MESH_TRACKER_MESSAGE_ATTESTED:
+      if (m->attest_error)
+        return mesh_tracker_encode_attested_error (m->id, m->attest_error);
+      return mesh_tracker_encode_attested (m->id, m->digest, m->size);
     default:
       return NULL;
   }
@@ -179,6 +185,12 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
       check (same_peers (again.peers, m.peers));
       check (g_strcmp0 (again.message, m.message) == 0);
       check (!again.fatal == !m.fatal);
+      check (again.id == m.id);
+      check (g_strcmp0 (again.url, m.url) == 0);
+      check (again.offset == m.offset && again.length == m.length);
+      check (memcmp (again.digest, m.digest, sizeof (m.digest)) == 0);
+      check (again.size == m.size);
+      check (g_strcmp0 (again.attest_error, m.attest_error) == 0);
       mesh_tracker_message_clear (&again);
     }
   }

@@ -47,6 +47,7 @@
 
 #include "mesh-tracker-server.h"
 #include "mesh-tracker-stream.h"
+#include "mesh-tracker-attest.h"
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
@@ -214,6 +215,7 @@ struct _MeshTrackerServer
   guint ban_time;
   GPtrArray *trusted_proxies;   /* GInetAddress */
   GBytes *token_secret;
+  MeshTrackerAttest *attest;    /* NULL: attestation not offered */
   gchar *url;
   gchar *http_url;
 
@@ -292,6 +294,18 @@ mesh_tracker_server_get_swarms (MeshTrackerServer * server)
   return swarms;
 }
 
+/* The attestation's counters, kept (and locked) by it. */
+static void
+attest_stats (MeshTrackerServer * server, MeshTrackerStats * stats)
+{
+  MeshTrackerAttestStats attest = { 0, };
+
+  if (server->attest)
+    mesh_tracker_attest_get_stats (server->attest, &attest);
+  stats->attest_requests = attest.requests;
+  stats->attest_fetches = attest.fetches;
+}
+
 void
 mesh_tracker_server_get_stats (MeshTrackerServer * server,
     MeshTrackerStats * stats)
@@ -299,6 +313,7 @@ mesh_tracker_server_get_stats (MeshTrackerServer * server,
   g_return_if_fail (server != NULL);
   g_return_if_fail (stats != NULL);
   STATS_LOCKED (server, *stats = server->stats);
+  attest_stats (server, stats);
 }
 
 guint
@@ -972,6 +987,8 @@ peer_free (gpointer data)
   Peer *peer = data;
 
   g_warn_if_fail (peer->swarm == NULL);
+  if (peer->server->attest)
+    mesh_tracker_attest_forget (peer->server->attest, peer);
   g_signal_handlers_disconnect_by_data (peer->ws, peer);
   g_object_unref (peer->ws);
   g_object_unref (peer->stream);
@@ -1334,6 +1351,35 @@ handle_report (Peer * peer, MeshTrackerMessage * msg)
     ban_peer (target);
 }
 
+static void
+attest_reply (gpointer client, const gchar * text, gpointer user_data)
+{
+  send_text (client, text);
+}
+
+/* @msg: an attest that decoded. A client over its attest bounds is
+ * answered, and counted as if it sent a bad message: a flood of them ends
+ * its connection. */
+static void
+handle_attest (Peer * peer, MeshTrackerMessage * msg)
+{
+  MeshTrackerServer *server = peer->server;
+  g_autofree gchar *text = NULL;
+
+  if (!server->attest) {
+    text = mesh_tracker_encode_attested_error (msg->id,
+        MESH_TRACKER_ATTEST_NOT_OFFERED);
+    send_text (peer, text);
+    return;
+  }
+  if (mesh_tracker_attest_request (server->attest, peer, peer->swarm->id,
+          msg->id, msg->url, msg->offset, msg->length) ==
+      MESH_TRACKER_ATTEST_LIMITED
+      && ++peer->bad_messages > server->max_bad_messages)
+    fail_peer (peer, MESH_TRACKER_ERROR_BAD_MESSAGE,
+        "too many attest requests");
+}
+
 /* Before its join, a peer may only join or leave: whatever else it sends,
  * well formed or not, is "not-joined". */
 static void
@@ -1356,6 +1402,8 @@ handle_message (Peer * peer, MeshTrackerMessage * msg, gboolean decoded,
     handle_signal (peer, msg);
   } else if (msg->type == MESH_TRACKER_MESSAGE_REPORT) {
     handle_report (peer, msg);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_ATTEST) {
+    handle_attest (peer, msg);
   } else if (msg->type == MESH_TRACKER_MESSAGE_GET_PEERS) {
     send_peers (peer);
   } else if (msg->type == MESH_TRACKER_MESSAGE_HEARTBEAT) {
@@ -1754,6 +1802,32 @@ append_metric (GString * out, const gchar * name, const gchar * type,
       name, type);
 }
 
+/* Its cost: one origin fetch per segment per swarm. */
+static void
+append_attest_metrics (GString * out, MeshTrackerServer * server)
+{
+  MeshTrackerAttestStats stats = { 0, };
+
+  if (server->attest)
+    mesh_tracker_attest_get_stats (server->attest, &stats);
+  append_metric (out, "mesh_tracker_attest_requests_total", "counter",
+      "Attest requests taken.");
+  g_string_append_printf (out, "mesh_tracker_attest_requests_total %"
+      G_GUINT64_FORMAT "\n", stats.requests);
+  append_metric (out, "mesh_tracker_attest_cache_hits_total", "counter",
+      "Attest requests answered from the cache.");
+  g_string_append_printf (out, "mesh_tracker_attest_cache_hits_total %"
+      G_GUINT64_FORMAT "\n", stats.cached);
+  append_metric (out, "mesh_tracker_attest_refused_total", "counter",
+      "Attest requests answered with an error.");
+  g_string_append_printf (out, "mesh_tracker_attest_refused_total %"
+      G_GUINT64_FORMAT "\n", stats.refused);
+  append_metric (out, "mesh_tracker_attest_fetches_total", "counter",
+      "Origin fetches made for attested digests.");
+  g_string_append_printf (out, "mesh_tracker_attest_fetches_total %"
+      G_GUINT64_FORMAT "\n", stats.fetches);
+}
+
 static gchar *
 render_metrics (MeshTrackerServer * server)
 {
@@ -1828,6 +1902,7 @@ render_metrics (MeshTrackerServer * server)
     g_string_append_printf (out, "mesh_tracker_http_closes_total"
         "{reason=\"%s\"} %" G_GUINT64_FORMAT "\n", http_close_reason_names[i],
         http_closes[i]);
+  append_attest_metrics (out, server);
 
   return g_string_free (out, FALSE);
 }
@@ -2003,6 +2078,8 @@ server_thread (gpointer data)
     g_clear_pointer (&server->sweep_source, g_source_unref);
   }
 
+  if (server->attest)
+    mesh_tracker_attest_shutdown (server->attest);
   /* the peers that did not close in time (all are out of their swarms):
    * what waits for their queues to drain is over, and libsoup lets them go
    * once it has seen it */
@@ -2026,6 +2103,7 @@ server_free (MeshTrackerServer * server)
 {
   g_free (server->host);
   g_clear_pointer (&server->token_secret, g_bytes_unref);
+  g_clear_pointer (&server->attest, mesh_tracker_attest_free);
   g_ptr_array_unref (server->trusted_proxies);
   g_free (server->url);
   g_free (server->http_url);
@@ -2117,6 +2195,25 @@ server_configure_proxies (MeshTrackerServer * server,
   return TRUE;
 }
 
+static gboolean
+server_configure_attest (MeshTrackerServer * server,
+    const MeshTrackerConfig * config, GError ** error)
+{
+  MeshTrackerAttestConfig attest = {
+    .origins = config->attest_origins,
+    .max_outstanding = config->attest_max_outstanding,
+    .rate = config->attest_rate,
+    .timeout = config->attest_timeout,
+    .max_fetches = config->attest_max_fetches,
+  };
+
+  if (!config->attest_origins)
+    return TRUE;
+  server->attest = mesh_tracker_attest_new (&attest, attest_reply, server,
+      error);
+  return server->attest != NULL;
+}
+
 MeshTrackerServer *
 mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
 {
@@ -2151,7 +2248,8 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
   g_cond_init (&server->cond);
   server->context = g_main_context_new ();
   server->loop = g_main_loop_new (server->context, FALSE);
-  if (!server_configure_proxies (server, config, error)) {
+  if (!server_configure_proxies (server, config, error)
+      || !server_configure_attest (server, config, error)) {
     server_free (server);
     return NULL;
   }

@@ -90,6 +90,13 @@ typedef struct {
   const gchar *const *trusted_proxies;
   const gchar *token_secret;    /* NULL = no access tokens needed */
   gsize token_secret_size;      /* bytes; 0 = strlen (token_secret) */
+  /* Attested digests (mesh-tracker-attest.h): URL prefixes the tracker
+   * fetches segments under, NULL-terminated; NULL = not offered */
+  const gchar *const *attest_origins;
+  guint attest_max_outstanding; /* requests per client not yet answered */
+  guint attest_rate;            /* requests per second per client */
+  guint attest_timeout;         /* seconds an origin fetch may take */
+  guint attest_max_fetches;     /* origin fetches at once */
 } MeshTrackerConfig;
 
 /* Counters since the start, as /metrics reports them. */
@@ -110,6 +117,8 @@ typedef struct {
   guint64 header_timeouts;      /* HTTP connections closed by the timeout */
   guint64 refused;              /* TCP connections refused at once (too
                                  * many, in all or from the address) */
+  guint64 attest_requests;      /* attest messages taken */
+  guint64 attest_fetches;       /* origin fetches they made */
 } MeshTrackerStats;
 
 /* Binds and starts serving on the server's own thread. NULL on failure. */

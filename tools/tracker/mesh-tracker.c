@@ -49,6 +49,10 @@ typedef struct
   gchar *token_secret_file;
   gchar *make_token;
   gint ttl;
+  gchar **attest_origins;
+  gint attest_max_outstanding;
+  gint attest_rate;
+  gint attest_timeout;
 } Options;
 
 /* Copies a positive option into @field, leaves 0 (the default) if unset. */
@@ -94,6 +98,16 @@ take_limits (const Options * opts, MeshTrackerConfig * config)
 }
 
 static gboolean
+take_attest_bounds (const Options * opts, MeshTrackerConfig * config)
+{
+  return take_bound ("attest-max-outstanding", opts->attest_max_outstanding,
+      &config->attest_max_outstanding)
+      && take_bound ("attest-rate", opts->attest_rate, &config->attest_rate)
+      && take_bound ("attest-timeout", opts->attest_timeout,
+      &config->attest_timeout);
+}
+
+static gboolean
 take_bounds (const Options * opts, MeshTrackerConfig * config)
 {
   return take_bound ("max-peers", opts->max_peers, &config->max_peers)
@@ -114,7 +128,8 @@ take_bounds (const Options * opts, MeshTrackerConfig * config)
       && take_bound ("max-backlog", opts->max_backlog, &config->max_backlog)
       && take_bound ("header-timeout", opts->header_timeout,
       &config->header_timeout)
-      && take_limits (opts, config);
+      && take_limits (opts, config)
+      && take_attest_bounds (opts, config);
 }
 
 static int
@@ -161,7 +176,7 @@ main (int argc, char **argv)
   Options opts = {
     NULL, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
     UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
-    NULL, NULL, NULL, DEFAULT_TTL
+    NULL, NULL, NULL, DEFAULT_TTL, NULL, UNSET, UNSET, UNSET
   };
   GOptionEntry entries[] = {
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts.listen,
@@ -222,6 +237,17 @@ main (int argc, char **argv)
     {"make-token", 0, 0, G_OPTION_ARG_STRING, &opts.make_token,
           "Print an access token for SWARM and exit (needs --token-secret)",
         "SWARM"},
+    {"attest-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts.attest_origins,
+        "Attest segment digests for URLs under PREFIX, fetching each once "
+          "per swarm (repeat for several; default: not offered)", "PREFIX"},
+    {"attest-max-outstanding", 0, 0, G_OPTION_ARG_INT,
+          &opts.attest_max_outstanding,
+        "Attest requests a client may have unanswered (default 16)", "N"},
+    {"attest-rate", 0, 0, G_OPTION_ARG_INT, &opts.attest_rate,
+        "Attest requests per second per client (default 10)", "N"},
+    {"attest-timeout", 0, 0, G_OPTION_ARG_INT, &opts.attest_timeout,
+          "Seconds an origin fetch for a digest may take (default 20)",
+        "SECONDS"},
     {"ttl", 0, 0, G_OPTION_ARG_INT, &opts.ttl,
           "Lifetime of the token --make-token prints (default 3600)",
         "SECONDS"},
@@ -276,6 +302,7 @@ main (int argc, char **argv)
     config.token_secret_size = g_bytes_get_size (secret);
   }
   config.trusted_proxies = (const gchar * const *) opts.trusted_proxies;
+  config.attest_origins = (const gchar * const *) opts.attest_origins;
   ret = serve (&config);
 
 out:
@@ -283,5 +310,6 @@ out:
   g_free (opts.token_secret_file);
   g_free (opts.make_token);
   g_strfreev (opts.trusted_proxies);
+  g_strfreev (opts.attest_origins);
   return ret;
 }

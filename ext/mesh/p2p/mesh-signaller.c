@@ -102,6 +102,43 @@ mesh_signaller_report (MeshSignaller * self, const gchar * peer_id,
 }
 
 void
+mesh_signaller_attest (MeshSignaller * self, const gchar * url,
+    gint64 offset, gint64 length, GCancellable * cancellable,
+    GAsyncReadyCallback callback, gpointer user_data)
+{
+  MeshSignallerInterface *iface;
+
+  g_return_if_fail (MESH_IS_SIGNALLER (self));
+  g_return_if_fail (url != NULL);
+  g_return_if_fail (offset >= 0 && (length == -1 || length > 0));
+
+  iface = MESH_SIGNALLER_GET_IFACE (self);
+  if (iface->attest && iface->attest_finish) {
+    iface->attest (self, url, offset, length, cancellable, callback, user_data);
+    return;
+  }
+  /* a GTask completes from the main loop, never inside this call */
+  g_task_report_new_error (self, callback, user_data, mesh_signaller_attest,
+      G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+      "this signaller attests no digests");
+}
+
+gboolean
+mesh_signaller_attest_finish (MeshSignaller * self, GAsyncResult * result,
+    guint8 digest[32], guint64 * size, GError ** error)
+{
+  MeshSignallerInterface *iface;
+
+  g_return_val_if_fail (MESH_IS_SIGNALLER (self), FALSE);
+  g_return_val_if_fail (digest != NULL, FALSE);
+
+  if (g_async_result_is_tagged (result, mesh_signaller_attest))
+    return g_task_propagate_boolean (G_TASK (result), error);
+  iface = MESH_SIGNALLER_GET_IFACE (self);
+  return iface->attest_finish (self, result, digest, size, error);
+}
+
+void
 mesh_signaller_emit_welcome (MeshSignaller * self,
     const gchar * const *peer_ids)
 {

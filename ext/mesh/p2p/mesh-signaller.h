@@ -45,7 +45,7 @@
  */
 #pragma once
 
-#include <glib-object.h>
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
@@ -82,6 +82,12 @@ struct _MeshSignallerInterface
   /* optional: NULL when the service takes no reports */
   void (*report) (MeshSignaller * self, const gchar * peer_id,
       const gchar * reason);
+  /* optional: NULL when the service attests no digests */
+  void (*attest) (MeshSignaller * self, const gchar * url, gint64 offset,
+      gint64 length, GCancellable * cancellable,
+      GAsyncReadyCallback callback, gpointer user_data);
+  gboolean (*attest_finish) (MeshSignaller * self, GAsyncResult * result,
+      guint8 digest[32], guint64 * size, GError ** error);
 };
 
 /* Joins swarm @swarm_id as @peer_id (@token: access token, NULL if the
@@ -110,6 +116,29 @@ void mesh_signaller_request_peers (MeshSignaller * self);
  * implementations without reports. */
 void mesh_signaller_report (MeshSignaller * self, const gchar * peer_id,
     const gchar * reason);
+
+/* Asks the service for the SHA-256 of @url's bytes @offset to @offset +
+ * @length - 1 (@length -1: to the end), which it fetched from the origin
+ * itself (`mesh-tracker --attest-origin`): a digest no peer can forge, for
+ * streams without mesh-hashes.json. @url is absolute, as the manifest gave
+ * it. Asynchronous, in the GIO style: @callback runs from the owner
+ * context's main loop (never inside this call), and calls
+ * mesh_signaller_attest_finish(). Fails with G_IO_ERROR_NOT_SUPPORTED when
+ * the service attests nothing (no attest vfunc, or a tracker without
+ * --attest-origin), G_IO_ERROR_NOT_CONNECTED when not joined, and when the
+ * connection drops or leave() is called before the answer,
+ * G_IO_ERROR_TIMED_OUT, G_IO_ERROR_CANCELLED, or G_IO_ERROR_FAILED with the
+ * service's reason (outside the attested origins, the origin failed,
+ * too many requests). */
+void mesh_signaller_attest (MeshSignaller * self, const gchar * url,
+    gint64 offset, gint64 length, GCancellable * cancellable,
+    GAsyncReadyCallback callback, gpointer user_data);
+
+/* TRUE and @digest (32 bytes) and @size (bytes digested, may be NULL); or
+ * FALSE and @error. */
+gboolean mesh_signaller_attest_finish (MeshSignaller * self,
+    GAsyncResult * result, guint8 digest[32], guint64 * size,
+    GError ** error);
 
 /* For implementations: emit the interface's signals (owner context, no
  * lock held). */

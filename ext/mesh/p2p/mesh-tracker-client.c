@@ -61,6 +61,11 @@ GST_DEBUG_CATEGORY_STATIC (mesh_tracker_client_debug);
 /* relative spread of the reconnect delays, so that the viewers of a tracker
  * that restarts do not all come back at the same instant */
 #define BACKOFF_JITTER 0.2
+/* Attest requests unanswered at once: the tracker's default per client, so
+ * that we are never counted as flooding it */
+#define MAX_ATTESTS 16
+/* the tracker's origin fetch takes up to 20 s by default */
+#define DEFAULT_ATTEST_TIMEOUT_MS 30000
 
 typedef enum
 {
@@ -105,7 +110,24 @@ struct _MeshTrackerClient
   guint failures;               /* attempts in a row that got no welcome */
   gint reported;                /* MeshSignallerError emitted since the last
                                  * welcome or start, -1 = none */
+
+  /* attest requests sent on this connection, waiting for their answer:
+   * id -> GTask (whose task data is an Attest) */
+  GHashTable *attests;
+  gint64 next_attest_id;
+  guint attest_timeout_ms;
 };
+
+/* One attest request, the task data of its GTask. */
+typedef struct
+{
+  gint64 id;
+  GSource *timeout;
+  GSource *cancelled;
+  GError *error;
+  guint8 digest[32];
+  guint64 size;
+} Attest;
 
 enum
 {
@@ -119,6 +141,7 @@ enum
   PROP_MIN_BACKOFF_MS,
   PROP_JOIN_TIMEOUT_MS,
   PROP_UNUSABLE_AFTER,
+  PROP_ATTEST_TIMEOUT_MS,
 };
 
 enum
@@ -137,6 +160,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (MeshTrackerClient, mesh_tracker_client,
         mesh_tracker_client_signaller_init));
 
 static void begin_connect (MeshTrackerClient * client);
+static void attests_fail_all (MeshTrackerClient * client);
 
 /* ------------------------------------------------------------------------ */
 /* Timers                                                                   */
@@ -239,6 +263,7 @@ drop_connection (MeshTrackerClient * client, gboolean say_leave)
   clear_timer (&client->heartbeat_timer);
   g_clear_error (&client->ws_error);
   client->connection_id++;
+  attests_fail_all (client);
   if (!ws)
     return;
 
@@ -499,6 +524,196 @@ handle_error (MeshTrackerClient * client, MeshTrackerMessage * msg)
             "%s (%s)", text, code), give_up_on (code, joining));
 }
 
+/* ------------------------------------------------------------------------ */
+/* Attested digests                                                         */
+
+static void
+attest_free (gpointer data)
+{
+  Attest *attest = data;
+
+  g_warn_if_fail (attest->timeout == NULL && attest->cancelled == NULL);
+  g_clear_error (&attest->error);
+  g_free (attest);
+}
+
+static gboolean
+attest_return (gpointer data)
+{
+  GTask *task = data;
+  Attest *attest = g_task_get_task_data (task);
+
+  if (attest->error)
+    g_task_return_error (task, g_steal_pointer (&attest->error));
+  else
+    g_task_return_boolean (task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Completes @task (with its error, or its digest) from an idle source: a
+ * caller's callback never runs inside leave() or inside attest(). Takes
+ * @task. */
+static void
+attest_complete (MeshTrackerClient * client, GTask * task)
+{
+  Attest *attest = g_task_get_task_data (task);
+  GSource *idle;
+
+  clear_timer (&attest->timeout);
+  clear_timer (&attest->cancelled);
+  idle = g_idle_source_new ();
+  g_source_set_callback (idle, attest_return, task, g_object_unref);
+  g_source_attach (idle, client->context);
+  g_source_unref (idle);
+}
+
+/* The request @id, out of the table; NULL if it is not there (answered,
+ * timed out or cancelled). */
+static GTask *
+attest_take (MeshTrackerClient * client, gint64 id)
+{
+  gpointer task = NULL;
+
+  g_hash_table_steal_extended (client->attests, &id, NULL, &task);
+  return task;
+}
+
+/* Takes @task. */
+static void
+attest_fail (MeshTrackerClient * client, GTask * task, gint code,
+    const gchar * message)
+{
+  Attest *attest = g_task_get_task_data (task);
+
+  g_clear_error (&attest->error);
+  attest->error = g_error_new_literal (G_IO_ERROR, code, message);
+  attest_complete (client, task);
+}
+
+/* Every request fails when the connection it was sent on is gone. */
+static void
+attests_fail_all (MeshTrackerClient * client)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, client->attests);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    g_hash_table_iter_steal (&iter);
+    attest_fail (client, value, G_IO_ERROR_NOT_CONNECTED,
+        "the connection to the tracker ended before its answer");
+  }
+}
+
+static gboolean
+on_attest_timeout (gpointer data)
+{
+  GTask *task = data;
+  MeshTrackerClient *client = g_task_get_source_object (task);
+  Attest *attest = g_task_get_task_data (task);
+
+  /* the source is destroyed by completing: keep it alive until we return */
+  g_source_ref (g_main_current_source ());
+  task = attest_take (client, attest->id);
+  if (task)
+    attest_fail (client, task, G_IO_ERROR_TIMED_OUT,
+        "the tracker did not answer in time");
+  g_source_unref (g_main_current_source ());
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_attest_cancelled (GCancellable * cancellable, gpointer data)
+{
+  GTask *task = data;
+  MeshTrackerClient *client = g_task_get_source_object (task);
+  Attest *attest = g_task_get_task_data (task);
+
+  g_source_ref (g_main_current_source ());
+  task = attest_take (client, attest->id);
+  if (task)
+    attest_fail (client, task, G_IO_ERROR_CANCELLED, "cancelled");
+  g_source_unref (g_main_current_source ());
+  return G_SOURCE_REMOVE;
+}
+
+static void
+handle_attested (MeshTrackerClient * client, MeshTrackerMessage * msg)
+{
+  GTask *task = attest_take (client, msg->id);
+  Attest *attest;
+
+  if (!task) {
+    GST_DEBUG_OBJECT (client, "attested %" G_GINT64_FORMAT ": no such "
+        "request (any more)", msg->id);
+    return;
+  }
+  attest = g_task_get_task_data (task);
+  if (msg->attest_error && g_str_equal (msg->attest_error,
+          MESH_TRACKER_ATTEST_NOT_OFFERED))
+    attest->error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        "%s attests no digests", client->url);
+  else if (msg->attest_error)
+    attest->error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+        "%s attests no digest: %s", client->url, msg->attest_error);
+  memcpy (attest->digest, msg->digest, sizeof (attest->digest));
+  attest->size = msg->size;
+  attest_complete (client, task);
+}
+
+static void
+tracker_client_attest (MeshSignaller * signaller, const gchar * url,
+    gint64 offset, gint64 length, GCancellable * cancellable,
+    GAsyncReadyCallback callback, gpointer user_data)
+{
+  MeshTrackerClient *client = MESH_TRACKER_CLIENT (signaller);
+  GTask *task = g_task_new (client, cancellable, callback, user_data);
+  Attest *attest = g_new0 (Attest, 1);
+
+  g_task_set_source_tag (task, tracker_client_attest);
+  g_task_set_task_data (task, attest, attest_free);
+  if (client->state != STATE_JOINED) {
+    attest_fail (client, task, G_IO_ERROR_NOT_CONNECTED,
+        "not joined to the tracker");
+    return;
+  }
+  if (g_hash_table_size (client->attests) >= MAX_ATTESTS) {
+    attest_fail (client, task, G_IO_ERROR_BUSY,
+        "too many attest requests outstanding");
+    return;
+  }
+  attest->id = client->next_attest_id++;
+  g_hash_table_insert (client->attests, &attest->id, task);
+  attest->timeout = g_timeout_source_new (client->attest_timeout_ms);
+  g_source_set_callback (attest->timeout, on_attest_timeout, task, NULL);
+  g_source_attach (attest->timeout, client->context);
+  if (cancellable) {
+    attest->cancelled = g_cancellable_source_new (cancellable);
+    g_source_set_callback (attest->cancelled,
+        G_SOURCE_FUNC (on_attest_cancelled), task, NULL);
+    g_source_attach (attest->cancelled, client->context);
+  }
+  send_text (client, mesh_tracker_encode_attest (attest->id, url, offset,
+          length));
+}
+
+static gboolean
+tracker_client_attest_finish (MeshSignaller * signaller,
+    GAsyncResult * result, guint8 digest[32], guint64 * size, GError ** error)
+{
+  Attest *attest;
+
+  g_return_val_if_fail (g_task_is_valid (result, signaller), FALSE);
+
+  attest = g_task_get_task_data (G_TASK (result));
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  memcpy (digest, attest->digest, sizeof (attest->digest));
+  if (size)
+    *size = attest->size;
+  return TRUE;
+}
+
 static void
 handle_message (MeshTrackerClient * client, MeshTrackerMessage * msg)
 {
@@ -516,6 +731,8 @@ handle_message (MeshTrackerClient * client, MeshTrackerMessage * msg)
     handle_peer_event (client, msg);
   } else if (msg->type == MESH_TRACKER_MESSAGE_SIGNAL) {
     handle_signal (client, msg);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_ATTESTED) {
+    handle_attested (client, msg);
   } else {
     /* newer trackers may say more */
     GST_DEBUG_OBJECT (client, "ignoring unknown message type \"%s\"",
@@ -891,6 +1108,8 @@ mesh_tracker_client_signaller_init (MeshSignallerInterface * iface)
   iface->relay = tracker_client_relay;
   iface->request_peers = tracker_client_request_peers;
   iface->report = tracker_client_report;
+  iface->attest = tracker_client_attest;
+  iface->attest_finish = tracker_client_attest_finish;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -933,6 +1152,9 @@ mesh_tracker_client_set_property (GObject * object, guint prop_id,
     case PROP_UNUSABLE_AFTER:
       client->unusable_after = g_value_get_uint (value);
       break;
+    case PROP_ATTEST_TIMEOUT_MS:
+      client->attest_timeout_ms = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -972,6 +1194,9 @@ mesh_tracker_client_get_property (GObject * object, guint prop_id,
       break;
     case PROP_UNUSABLE_AFTER:
       g_value_set_uint (value, client->unusable_after);
+      break;
+    case PROP_ATTEST_TIMEOUT_MS:
+      g_value_set_uint (value, client->attest_timeout_ms);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1016,6 +1241,7 @@ mesh_tracker_client_finalize (GObject * object)
   g_free (client->swarm_id);
   g_free (client->peer_id);
   g_free (client->token);
+  g_hash_table_unref (client->attests);
   g_main_context_unref (client->context);
 
   G_OBJECT_CLASS (mesh_tracker_client_parent_class)->finalize (object);
@@ -1068,6 +1294,10 @@ mesh_tracker_client_class_init (MeshTrackerClientClass * klass)
           "Connection attempts in a row without a welcome after which the "
           "tracker is reported unusable (retries go on)", 1, G_MAXUINT,
           DEFAULT_UNUSABLE_AFTER, flags));
+  g_object_class_install_property (object_class, PROP_ATTEST_TIMEOUT_MS,
+      g_param_spec_uint ("attest-timeout-ms", "Attest timeout",
+          "How long the tracker may take to answer an attest request (ms)",
+          1, G_MAXINT, DEFAULT_ATTEST_TIMEOUT_MS, flags));
 
   signals[SIGNAL_TRACKER_ERROR] = g_signal_new ("tracker-error",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -1090,4 +1320,7 @@ mesh_tracker_client_init (MeshTrackerClient * client)
   client->reported = -1;
   client->heartbeat_s = DEFAULT_HEARTBEAT_S;
   client->state = STATE_IDLE;
+  client->attests = g_hash_table_new (g_int64_hash, g_int64_equal);
+  client->next_attest_id = 1;
+  client->attest_timeout_ms = DEFAULT_ATTEST_TIMEOUT_MS;
 }

@@ -35,6 +35,7 @@ static const TypeName type_names[] = {
   {MESH_TRACKER_MESSAGE_HEARTBEAT, "heartbeat", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_LEAVE, "leave", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_REPORT, "report", MESH_TRACKER_TO_TRACKER},
+  {MESH_TRACKER_MESSAGE_ATTEST, "attest", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_SIGNAL, "signal", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_SIGNAL, "signal", MESH_TRACKER_TO_CLIENT},
   {MESH_TRACKER_MESSAGE_WELCOME, "welcome", MESH_TRACKER_TO_CLIENT},
@@ -42,6 +43,7 @@ static const TypeName type_names[] = {
   {MESH_TRACKER_MESSAGE_PEER_JOINED, "peer-joined", MESH_TRACKER_TO_CLIENT},
   {MESH_TRACKER_MESSAGE_PEER_LEFT, "peer-left", MESH_TRACKER_TO_CLIENT},
   {MESH_TRACKER_MESSAGE_ERROR, "error", MESH_TRACKER_TO_CLIENT},
+  {MESH_TRACKER_MESSAGE_ATTESTED, "attested", MESH_TRACKER_TO_CLIENT},
 };
 
 const gchar *
@@ -322,6 +324,119 @@ decode_report (MeshTrackerMessage * msg, JsonObject * object, GError ** error)
   return TRUE;
 }
 
+/* Request ids are integers a double holds exactly, so that clients in any
+ * language can use them. */
+#define MAX_ATTEST_ID (G_GINT64_CONSTANT (1) << 53)
+
+static gboolean
+decode_attest_id (MeshTrackerMessage * msg, JsonObject * object,
+    GError ** error)
+{
+  msg->id = get_int (object, "id", -1);
+  if (msg->id < 0 || msg->id > MAX_ATTEST_ID)
+    return malformed (error, "attest: \"id\" must be an integer from 0 to "
+        "2^53");
+  return TRUE;
+}
+
+/* A member that is missing or null takes @fallback; any other must be an
+ * integer. */
+static gboolean
+get_optional_int (JsonObject * object, const gchar * name, gint64 fallback,
+    gint64 * value)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (!node || JSON_NODE_HOLDS_NULL (node)) {
+    *value = fallback;
+    return TRUE;
+  }
+  if (!is_integer (node))
+    return FALSE;
+  *value = json_node_get_int (node);
+  return TRUE;
+}
+
+static gboolean
+decode_attest (MeshTrackerMessage * msg, JsonObject * object, GError ** error)
+{
+  const gchar *url = get_string (object, "url");
+  gint64 offset, length;
+
+  if (!decode_attest_id (msg, object, error))
+    return FALSE;
+  /* json-glib lets escapes such as "\\277" through as bytes that are not
+   * UTF-8 */
+  if (!url || !*url || strlen (url) > MESH_TRACKER_ATTEST_URL_MAX
+      || !g_utf8_validate (url, -1, NULL))
+    return malformed (error, "attest: \"url\" must be a UTF-8 string of 1 to "
+        G_STRINGIFY (MESH_TRACKER_ATTEST_URL_MAX) " bytes");
+  if (!get_optional_int (object, "offset", 0, &offset) || offset < 0)
+    return malformed (error, "attest: \"offset\" must be an integer >= 0");
+  if (!get_optional_int (object, "length", -1, &length)
+      || (length != -1 && length <= 0) || offset > G_MAXINT64 - MAX (length, 0))
+    return malformed (error, "attest: \"length\" must be -1 or an integer "
+        "> 0");
+  msg->url = g_strdup (url);
+  msg->offset = offset;
+  msg->length = length;
+  return TRUE;
+}
+
+/* 64 hex digits, either case, into @digest. */
+static gboolean
+parse_digest (const gchar * hex, guint8 digest[32])
+{
+  guint i;
+
+  if (!hex || strlen (hex) != 64)
+    return FALSE;
+  for (i = 0; i < 32; i++) {
+    gint high = g_ascii_xdigit_value (hex[2 * i]);
+    gint low = g_ascii_xdigit_value (hex[2 * i + 1]);
+
+    if (high < 0 || low < 0)
+      return FALSE;
+    digest[i] = high << 4 | low;
+  }
+  return TRUE;
+}
+
+static gboolean
+is_valid_attest_error (const gchar * why)
+{
+  glong length;
+
+  if (!why || !g_utf8_validate (why, -1, NULL))
+    return FALSE;
+  length = g_utf8_strlen (why, -1);
+  return length >= 1 && length <= MESH_TRACKER_ATTEST_ERROR_MAX;
+}
+
+/* Strict, unlike the other messages from the tracker: a digest is only
+ * worth something when it is exactly right. */
+static gboolean
+decode_attested (MeshTrackerMessage * msg, JsonObject * object, GError ** error)
+{
+  const gchar *why = get_string (object, "error");
+
+  if (!decode_attest_id (msg, object, error))
+    return FALSE;
+  if (why) {
+    if (!is_valid_attest_error (why))
+      return malformed (error, "attested: \"error\" must be a string of 1 "
+          "to " G_STRINGIFY (MESH_TRACKER_ATTEST_ERROR_MAX) " characters");
+    msg->attest_error = g_strdup (why);
+    return TRUE;
+  }
+  msg->size = get_int (object, "size", -1);
+  if (!parse_digest (get_string (object, "sha256"), msg->digest)
+      || msg->size < 0)
+    return malformed (error, "attested: needs \"sha256\" (64 hex digits) "
+        "and \"size\" (an integer >= 0), or \"error\"");
+  return TRUE;
+}
+
 static void
 peer_entry_free (gpointer data)
 {
@@ -426,6 +541,10 @@ decode_members (MeshTrackerMessage * msg, JsonObject * object,
       return decode_peer_event (msg, object, error);
     case MESH_TRACKER_MESSAGE_ERROR:
       return decode_error (msg, object);
+    case MESH_TRACKER_MESSAGE_ATTEST:
+      return decode_attest (msg, object, error);
+    case MESH_TRACKER_MESSAGE_ATTESTED:
+      return decode_attested (msg, object, error);
     default:
       /* get-peers, heartbeat, leave, and unknown types: members ignored */
       return TRUE;
@@ -506,6 +625,8 @@ mesh_tracker_message_clear (MeshTrackerMessage * msg)
   g_clear_pointer (&msg->peers, g_ptr_array_unref);
   g_free (msg->code);
   g_free (msg->message);
+  g_free (msg->url);
+  g_free (msg->attest_error);
   memset (msg, 0, sizeof (*msg));
 }
 
@@ -641,6 +762,24 @@ mesh_tracker_encode_report (const gchar * peer, const gchar * reason)
   return end_message (builder);
 }
 
+gchar *
+mesh_tracker_encode_attest (gint64 id, const gchar * url, gint64 offset,
+    gint64 length)
+{
+  JsonBuilder *builder;
+
+  g_return_val_if_fail (id >= 0 && id <= MAX_ATTEST_ID, NULL);
+  g_return_val_if_fail (url != NULL, NULL);
+  g_return_val_if_fail (offset >= 0 && (length == -1 || length > 0), NULL);
+
+  builder = begin_message ("attest");
+  add_int (builder, "id", id);
+  add_string (builder, "url", url);
+  add_int (builder, "offset", offset);
+  add_int (builder, "length", length);
+  return end_message (builder);
+}
+
 static void
 add_peer_list (JsonBuilder * builder, const MeshTrackerPeerEntry * peers,
     guint n_peers)
@@ -742,5 +881,45 @@ mesh_tracker_encode_error (MeshTrackerErrorCode code, const gchar * message,
   add_string (builder, "code", error_code_names[code]);
   add_string (builder, "message", message);
   add_boolean (builder, "fatal", fatal);
+  return end_message (builder);
+}
+
+gchar *
+mesh_tracker_encode_attested (gint64 id, const guint8 digest[32], guint64 size)
+{
+  JsonBuilder *builder;
+  gchar hex[65];
+  guint i;
+
+  g_return_val_if_fail (id >= 0 && id <= MAX_ATTEST_ID, NULL);
+  g_return_val_if_fail (digest != NULL && size <= G_MAXINT64, NULL);
+
+  for (i = 0; i < 32; i++)
+    g_snprintf (hex + 2 * i, 3, "%02x", digest[i]);
+  builder = begin_message ("attested");
+  add_int (builder, "id", id);
+  add_string (builder, "sha256", hex);
+  add_int (builder, "size", size);
+  return end_message (builder);
+}
+
+gchar *
+mesh_tracker_encode_attested_error (gint64 id, const gchar * why)
+{
+  g_autofree gchar *bounded = NULL;
+  JsonBuilder *builder;
+  const gchar *end;
+
+  g_return_val_if_fail (id >= 0 && id <= MAX_ATTEST_ID, NULL);
+  g_return_val_if_fail (why != NULL && *why && g_utf8_validate (why, -1,
+          NULL), NULL);
+
+  end = g_utf8_strlen (why, -1) > MESH_TRACKER_ATTEST_ERROR_MAX ?
+      g_utf8_offset_to_pointer (why, MESH_TRACKER_ATTEST_ERROR_MAX) :
+      why + strlen (why);
+  bounded = g_strndup (why, end - why);
+  builder = begin_message ("attested");
+  add_int (builder, "id", id);
+  add_string (builder, "error", bounded);
   return end_message (builder);
 }

@@ -41,6 +41,12 @@ G_BEGIN_DECLS
 #define MESH_TRACKER_MAX_DEPTH 64
 /* A report's "reason": 1 to 200 characters (not bytes), for the logs. */
 #define MESH_TRACKER_REPORT_REASON_MAX 200
+/* An attest's "url": 1 to 4096 bytes. */
+#define MESH_TRACKER_ATTEST_URL_MAX 4096
+/* An attested's "error": 1 to 200 characters (not bytes). */
+#define MESH_TRACKER_ATTEST_ERROR_MAX 200
+/* The "error" of an attested from a tracker that offers no attestation. */
+#define MESH_TRACKER_ATTEST_NOT_OFFERED "not offered"
 
 /* Which way a message goes: the same "type" may mean different things
  * (a "signal" names "to" on the way in, "from" on the way out). */
@@ -61,6 +67,7 @@ typedef enum {
   MESH_TRACKER_MESSAGE_HEARTBEAT,
   MESH_TRACKER_MESSAGE_LEAVE,
   MESH_TRACKER_MESSAGE_REPORT,
+  MESH_TRACKER_MESSAGE_ATTEST,
   /* both ways */
   MESH_TRACKER_MESSAGE_SIGNAL,
   /* tracker -> client */
@@ -69,6 +76,7 @@ typedef enum {
   MESH_TRACKER_MESSAGE_PEER_JOINED,
   MESH_TRACKER_MESSAGE_PEER_LEFT,
   MESH_TRACKER_MESSAGE_ERROR,
+  MESH_TRACKER_MESSAGE_ATTESTED,
 } MeshTrackerMessageType;
 
 /* The codes of "error" messages (docs/protocol.md 1.5). */
@@ -138,6 +146,17 @@ typedef struct {
   gchar *code;                  /* error: NULL when missing or not a string */
   gchar *message;               /* error: NULL when missing or not a string */
   gboolean fatal;               /* error: FALSE unless a true boolean */
+  gint64 id;                    /* attest, attested: the client's request id
+                                 * (0 to 2^53) */
+  gchar *url;                   /* attest: 1 to MESH_TRACKER_ATTEST_URL_MAX
+                                 * bytes, not checked further */
+  gint64 offset;                /* attest: >= 0 (0 when missing) */
+  gint64 length;                /* attest: > 0, or -1 (when missing) for
+                                 * the rest of the resource */
+  /* attested: either digest and size (an answer) or attest_error */
+  guint8 digest[32];            /* SHA-256, from "sha256" (64 hex digits) */
+  gint64 size;                  /* bytes digested, >= 0 */
+  gchar *attest_error;          /* NULL for an answer */
 } MeshTrackerMessage;
 
 /* Decodes @size bytes of @text (one WebSocket text message) into @msg,
@@ -179,6 +198,10 @@ gchar *mesh_tracker_encode_bare (MeshTrackerMessageType type);
  * cut to MESH_TRACKER_REPORT_REASON_MAX characters (an empty one becomes
  * "unspecified"). */
 gchar *mesh_tracker_encode_report (const gchar * peer, const gchar * reason);
+/* The digest of @url's bytes @offset to @offset + @length - 1 (@length -1:
+ * to its end), answered by "attested" with the same @id (0 to 2^53). */
+gchar *mesh_tracker_encode_attest (gint64 id, const gchar * url,
+    gint64 offset, gint64 length);
 
 /* tracker -> client */
 gchar *mesh_tracker_encode_welcome (const gchar * peer, const gchar * swarm,
@@ -193,5 +216,10 @@ gchar *mesh_tracker_encode_relayed_signal (const gchar * from,
     const gchar * data_json);
 gchar *mesh_tracker_encode_error (MeshTrackerErrorCode code,
     const gchar * message, gboolean fatal);
+/* The answer to attest @id: the SHA-256 @digest of @size bytes, or @why the
+ * tracker has none (cut to MESH_TRACKER_ATTEST_ERROR_MAX characters). */
+gchar *mesh_tracker_encode_attested (gint64 id, const guint8 digest[32],
+    guint64 size);
+gchar *mesh_tracker_encode_attested_error (gint64 id, const gchar * why);
 
 G_END_DECLS

@@ -20,6 +20,7 @@
 #endif
 
 #include <gst/check/gstcheck.h>
+#include <string.h>
 
 #include "p2p/mesh-memory-signaller.h"
 #include "p2p/mesh-quic-link.h"
@@ -512,6 +513,77 @@ GST_START_TEST (test_two_peer_managers)
 
 GST_END_TEST;
 
+typedef struct
+{
+  gboolean done;
+  gboolean ok;
+  guint8 digest[32];
+  guint64 size;
+  GError *error;
+} AttestResult;
+
+static void
+on_attested (GObject * source, GAsyncResult * result, gpointer data)
+{
+  AttestResult *r = data;
+
+  r->ok = mesh_signaller_attest_finish (MESH_SIGNALLER (source), result,
+      r->digest, &r->size, &r->error);
+  r->done = TRUE;
+}
+
+/* The answer to attest (@url, @offset, @length), which never comes inside
+ * the call. */
+static void
+attest (Recorder * r, const gchar * url, gint64 offset, gint64 length,
+    AttestResult * result)
+{
+  memset (result, 0, sizeof (*result));
+  mesh_signaller_attest (r->signaller, url, offset, length, NULL,
+      on_attested, result);
+  fail_if (result->done);
+  WAIT_UNTIL (result->done, WAIT_MS);
+}
+
+GST_START_TEST (test_attest)
+{
+  const gchar *url = "https://cdn.example.com/live/seg-1.ts";
+  guint8 digest[32];
+  AttestResult result;
+  Recorder *a, *idle;
+  guint i;
+
+  for (i = 0; i < sizeof (digest); i++)
+    digest[i] = i * 3;
+  a = join ("peer-alice", TRUE);
+  idle = recorder_new ();
+
+  /* a hub given no digest attests nothing */
+  attest (a, url, 0, -1, &result);
+  fail_unless (g_error_matches (result.error, G_IO_ERROR,
+          G_IO_ERROR_NOT_SUPPORTED));
+  g_clear_error (&result.error);
+
+  mesh_memory_hub_set_attestation (hub, url, 0, -1, digest, 1234);
+  attest (a, url, 0, -1, &result);
+  fail_unless (result.ok);
+  fail_unless (memcmp (result.digest, digest, 32) == 0);
+  fail_unless_equals_int64 (result.size, 1234);
+
+  /* another range of the same URL is another digest */
+  attest (a, url, 100, 200, &result);
+  fail_unless (g_error_matches (result.error, G_IO_ERROR, G_IO_ERROR_FAILED));
+  g_clear_error (&result.error);
+
+  /* not joined */
+  attest (idle, url, 0, -1, &result);
+  fail_unless (g_error_matches (result.error, G_IO_ERROR,
+          G_IO_ERROR_NOT_CONNECTED));
+  g_clear_error (&result.error);
+}
+
+GST_END_TEST;
+
 static Suite *
 memory_signaller_suite (void)
 {
@@ -527,6 +599,7 @@ memory_signaller_suite (void)
   tcase_add_test (tc, test_token_and_failure);
   tcase_add_test (tc, test_other_thread);
   tcase_add_test (tc, test_two_peer_managers);
+  tcase_add_test (tc, test_attest);
   return s;
 }
 

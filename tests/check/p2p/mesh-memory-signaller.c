@@ -20,6 +20,8 @@
 
 #include "mesh-memory-signaller.h"
 
+#include <string.h>
+
 #define DEFAULT_MAX_PEERS 10
 
 struct _MeshMemoryHub
@@ -32,7 +34,15 @@ struct _MeshMemoryHub
   gchar *token;
   guint max_peers;
   guint64 n_relayed;
+  GHashTable *attestations;     /* attestation_key() -> Attestation, NULL
+                                 * until a test sets one */
 };
+
+typedef struct
+{
+  guint8 digest[32];
+  guint64 size;
+} Attestation;
 
 struct _MeshMemorySignaller
 {
@@ -372,6 +382,65 @@ memory_report (MeshSignaller * signaller, const gchar * peer_id,
   g_mutex_unlock (&self->hub->lock);
 }
 
+static gchar *
+attestation_key (const gchar * url, gint64 offset, gint64 length)
+{
+  return g_strdup_printf ("%" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %s",
+      offset, length, url);
+}
+
+/* Answered at once, from the owner context's main loop (a GTask returned in
+ * the iteration that made it completes from an idle). */
+static void
+memory_attest (MeshSignaller * signaller, const gchar * url, gint64 offset,
+    gint64 length, GCancellable * cancellable, GAsyncReadyCallback callback,
+    gpointer user_data)
+{
+  MeshMemorySignaller *self = MESH_MEMORY_SIGNALLER (signaller);
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autofree gchar *key = attestation_key (url, offset, length);
+  Attestation *found = NULL;
+  gboolean joined, offered;
+
+  g_task_set_source_tag (task, memory_attest);
+  g_mutex_lock (&self->hub->lock);
+  joined = self->swarm_id != NULL;
+  offered = self->hub->attestations != NULL;
+  if (joined && offered)
+    found = g_memdup2 (g_hash_table_lookup (self->hub->attestations, key),
+        sizeof (Attestation));
+  g_mutex_unlock (&self->hub->lock);
+
+  if (!joined)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+        "not joined");
+  else if (!offered)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        "the hub attests no digests");
+  else if (!found)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
+        "no attestation of %s", key);
+  else
+    g_task_return_pointer (task, found, g_free);
+}
+
+static gboolean
+memory_attest_finish (MeshSignaller * signaller, GAsyncResult * result,
+    guint8 digest[32], guint64 * size, GError ** error)
+{
+  g_autofree Attestation *found = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, signaller), FALSE);
+
+  found = g_task_propagate_pointer (G_TASK (result), error);
+  if (!found)
+    return FALSE;
+  memcpy (digest, found->digest, sizeof (found->digest));
+  if (size)
+    *size = found->size;
+  return TRUE;
+}
+
 static void
 mesh_memory_signaller_iface_init (MeshSignallerInterface * iface)
 {
@@ -380,6 +449,8 @@ mesh_memory_signaller_iface_init (MeshSignallerInterface * iface)
   iface->relay = memory_relay;
   iface->request_peers = memory_request_peers;
   iface->report = memory_report;
+  iface->attest = memory_attest;
+  iface->attest_finish = memory_attest_finish;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -430,6 +501,27 @@ mesh_memory_hub_fail (MeshMemoryHub * hub, MeshSignallerError code,
     for (i = 0; i < members->len; i++)
       post_error_locked (g_ptr_array_index (members, i), code, message);
   }
+  g_mutex_unlock (&hub->lock);
+}
+
+void
+mesh_memory_hub_set_attestation (MeshMemoryHub * hub, const gchar * url,
+    gint64 offset, gint64 length, const guint8 digest[32], guint64 size)
+{
+  Attestation *attestation;
+
+  g_return_if_fail (MESH_IS_MEMORY_HUB (hub));
+  g_return_if_fail (url != NULL && digest != NULL);
+
+  attestation = g_new0 (Attestation, 1);
+  memcpy (attestation->digest, digest, sizeof (attestation->digest));
+  attestation->size = size;
+  g_mutex_lock (&hub->lock);
+  if (!hub->attestations)
+    hub->attestations = g_hash_table_new_full (g_str_hash, g_str_equal,
+        g_free, g_free);
+  g_hash_table_replace (hub->attestations, attestation_key (url, offset,
+          length), attestation);
   g_mutex_unlock (&hub->lock);
 }
 
@@ -523,6 +615,7 @@ mesh_memory_hub_finalize (GObject * object)
 
   /* members hold a reference: none is left */
   g_hash_table_unref (hub->swarms);
+  g_clear_pointer (&hub->attestations, g_hash_table_unref);
   g_free (hub->token);
   g_mutex_clear (&hub->lock);
   G_OBJECT_CLASS (mesh_memory_hub_parent_class)->finalize (object);

@@ -34,7 +34,9 @@
  * the tracker now refuses the second join instead, which a peer manager
  * cannot tell from a slow join). report() is recorded, for the tests to
  * read (mesh_memory_signaller_get_reports()); unlike the tracker, the hub
- * removes nobody.
+ * removes nobody. attest() answers with the digests a test set
+ * (mesh_memory_hub_set_attestation()), as a tracker with --attest-origin
+ * would; a hub given none attests nothing (G_IO_ERROR_NOT_SUPPORTED).
  * Tests can also make the hub refuse tokens (mesh_memory_hub_set_token())
  * or fail (mesh_memory_hub_fail()), and count what went through it.
  *
@@ -76,6 +78,11 @@ void mesh_memory_hub_set_token (MeshMemoryHub * hub, const gchar * token);
  * went away; they stay members. */
 void mesh_memory_hub_fail (MeshMemoryHub * hub, MeshSignallerError code,
     const gchar * message);
+
+/* attest() of @url, @offset, @length (the same three) answers @digest
+ * (32 bytes) and @size from now on. Thread-safe. */
+void mesh_memory_hub_set_attestation (MeshMemoryHub * hub, const gchar * url,
+    gint64 offset, gint64 length, const guint8 digest[32], guint64 size);
 
 /* Members of @swarm_id now. */
 guint mesh_memory_hub_get_n_members (MeshMemoryHub * hub,
