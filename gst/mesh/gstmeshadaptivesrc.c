@@ -95,10 +95,14 @@ gst_mesh_integrity_get_type (void)
 {
   static const GEnumValue values[] = {
     {MESH_INTEGRITY_AUTO, "Verify every segment from peers with the digests "
-          "the content provider publishes; without them, segments come from "
-          "the CDN only (a bus warning says so)", "auto"},
+          "the content provider publishes, else with those the tracker "
+          "attests; without either, segments come from the CDN only (a bus "
+          "warning says so)", "auto"},
     {MESH_INTEGRITY_HASH_LIST, "Verify with mesh-hashes.json, next to the "
-          "manifest (the only source today, so as auto)", "hash-list"},
+          "manifest, only", "hash-list"},
+    {MESH_INTEGRITY_TRACKER, "Verify with the digests the tracker attests "
+          "only (mesh-tracker --attest-origin: it fetches each segment from "
+          "the origin once per swarm)", "tracker"},
     {MESH_INTEGRITY_NONE, "Trust peers: play their bytes unverified. UNSAFE: "
           "any viewer of the stream can make the others play what it wants; "
           "for closed swarms of trusted players only", "none"},
@@ -2123,9 +2127,10 @@ install_peer_properties (GObjectClass * gobject_class)
       g_param_spec_enum ("integrity", "Integrity",
           "How segments from peers are verified: auto verifies with the "
           "SHA-256 digests the provider publishes next to the manifest "
-          "(mesh-hashes.json) and uses the CDN alone without them; none "
-          "trusts every peer (unsafe outside closed swarms). Read when the "
-          "element joins the swarm",
+          "(mesh-hashes.json), else with those the tracker attests "
+          "(mesh-tracker --attest-origin), and uses the CDN alone without "
+          "either; none trusts every peer (unsafe outside closed swarms). "
+          "Read when the element joins the swarm",
           GST_TYPE_MESH_INTEGRITY, DEFAULT_INTEGRITY, rw));
 
   g_object_class_install_property (gobject_class, PROP_CACHE_SIZE,

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fetch/mesh-integrity.h"
+#include "p2p/mesh-memory-signaller.h"
 
 #define WAIT_US (10 * G_USEC_PER_SEC)
 
@@ -161,8 +162,9 @@ verify (Fixture * f, MeshIntegrity * integrity, const gchar * name,
 GST_START_TEST (test_verifies_against_the_list)
 {
   Fixture *f = fixture_new (make_list (FALSE));
-  MeshIntegrity *integrity = mesh_integrity_new (f->session, f->manifest_url,
-      "test", NULL, on_state, f);
+  MeshIntegrity *integrity =
+      mesh_integrity_new (f->session, MESH_INTEGRITY_AUTO, f->manifest_url,
+      "test", NULL, NULL, on_state, f);
 
   ITERATE_UNTIL (f, f->list_requests == 1);
   fail_unless_equals_int (verify (f, integrity, "seg1.ts", "one", 1),
@@ -191,8 +193,9 @@ GST_END_TEST;
 GST_START_TEST (test_newer_segment_refetches_the_list)
 {
   Fixture *f = fixture_new (make_list (FALSE));
-  MeshIntegrity *integrity = mesh_integrity_new (f->session, f->manifest_url,
-      "test", NULL, on_state, f);
+  MeshIntegrity *integrity =
+      mesh_integrity_new (f->session, MESH_INTEGRITY_AUTO, f->manifest_url,
+      "test", NULL, NULL, on_state, f);
   gint64 since;
 
   ITERATE_UNTIL (f, f->list_requests == 1);
@@ -217,8 +220,9 @@ GST_END_TEST;
 GST_START_TEST (test_missing_list_turns_peers_off)
 {
   Fixture *f = fixture_new (NULL);
-  MeshIntegrity *integrity = mesh_integrity_new (f->session, f->manifest_url,
-      "test", NULL, on_state, f);
+  MeshIntegrity *integrity =
+      mesh_integrity_new (f->session, MESH_INTEGRITY_AUTO, f->manifest_url,
+      "test", NULL, NULL, on_state, f);
 
   fail_unless (mesh_integrity_may_use_peers (integrity));
   ITERATE_UNTIL (f, f->state_changes == 1);
@@ -239,13 +243,86 @@ GST_END_TEST;
 GST_START_TEST (test_malformed_list_turns_peers_off)
 {
   Fixture *f = fixture_new (g_strdup ("{\"version\": 1, \"files\": []"));
-  MeshIntegrity *integrity = mesh_integrity_new (f->session, f->manifest_url,
-      "test", NULL, on_state, f);
+  MeshIntegrity *integrity =
+      mesh_integrity_new (f->session, MESH_INTEGRITY_AUTO, f->manifest_url,
+      "test", NULL, NULL, on_state, f);
 
   ITERATE_UNTIL (f, f->state_changes == 1);
   fail_if (mesh_integrity_may_use_peers (integrity));
 
   mesh_integrity_free (integrity);
+  fixture_free (f);
+}
+
+GST_END_TEST;
+
+/* A signaller joined to a swarm of @hub, as the peer manager's would be. */
+static MeshSignaller *
+joined_signaller (Fixture * f, MeshMemoryHub * hub)
+{
+  MeshSignaller *s = MESH_SIGNALLER (mesh_memory_signaller_new (hub));
+
+  mesh_signaller_join (s, "swarm", "viewer-0001", NULL, TRUE);
+  ITERATE_UNTIL (f, mesh_memory_hub_get_n_members (hub, "swarm") == 1);
+  return s;
+}
+
+/* No list, but a tracker that attests digests: segments are verified with
+ * what it attests, and peers stay usable. */
+GST_START_TEST (test_attested_digest_verifies_without_list)
+{
+  Fixture *f = fixture_new (NULL);
+  g_autoptr (MeshMemoryHub) hub = mesh_memory_hub_new ();
+  g_autoptr (MeshSignaller) signaller = joined_signaller (f, hub);
+  g_autofree gchar *url = g_strdup_printf ("%.*sseg1.ts",
+      (int) (strrchr (f->manifest_url, '/') - f->manifest_url + 1),
+      f->manifest_url);
+  guint8 digest[32];
+  gsize len = sizeof (digest);
+  GChecksum *sha = g_checksum_new (G_CHECKSUM_SHA256);
+  MeshIntegrity *integrity;
+
+  g_checksum_update (sha, (const guchar *) "one", 3);
+  g_checksum_get_digest (sha, digest, &len);
+  g_checksum_free (sha);
+  mesh_memory_hub_set_attestation (hub, url, 0, -1, digest, 3);
+  integrity = mesh_integrity_new (f->session, MESH_INTEGRITY_AUTO,
+      f->manifest_url, "test", NULL, signaller, on_state, f);
+
+  fail_unless_equals_int (verify (f, integrity, "seg1.ts", "one", 1),
+      MESH_INTEGRITY_VERIFIED);
+  fail_unless_equals_int (verify (f, integrity, "seg1.ts", "One", 1),
+      MESH_INTEGRITY_MISMATCH);
+  fail_unless (mesh_integrity_may_use_peers (integrity));
+  fail_unless_equals_int (f->state_changes, 0);
+
+  mesh_integrity_free (integrity);
+  mesh_signaller_leave (signaller);
+  fixture_free (f);
+}
+
+GST_END_TEST;
+
+/* No list, and a tracker that attests nothing: peers are off once it said
+ * so, and the owner hears why. With integrity=hash-list the tracker is not
+ * asked at all. */
+GST_START_TEST (test_no_source_turns_peers_off)
+{
+  Fixture *f = fixture_new (NULL);
+  g_autoptr (MeshMemoryHub) hub = mesh_memory_hub_new ();
+  g_autoptr (MeshSignaller) signaller = joined_signaller (f, hub);
+  MeshIntegrity *integrity = mesh_integrity_new (f->session,
+      MESH_INTEGRITY_AUTO, f->manifest_url, "test", NULL, signaller,
+      on_state, f);
+
+  fail_unless_equals_int (verify (f, integrity, "seg1.ts", "one", 1),
+      MESH_INTEGRITY_UNVERIFIABLE);
+  ITERATE_UNTIL (f, f->state_changes == 1);
+  fail_if (f->available);
+  fail_if (mesh_integrity_may_use_peers (integrity));
+  fail_unless (strstr (f->why, "attest") != NULL, "%s", f->why);
+  mesh_integrity_free (integrity);
+  mesh_signaller_leave (signaller);
   fixture_free (f);
 }
 
@@ -262,6 +339,8 @@ integrity_suite (void)
   tcase_add_test (tc, test_newer_segment_refetches_the_list);
   tcase_add_test (tc, test_missing_list_turns_peers_off);
   tcase_add_test (tc, test_malformed_list_turns_peers_off);
+  tcase_add_test (tc, test_attested_digest_verifies_without_list);
+  tcase_add_test (tc, test_no_source_turns_peers_off);
   return s;
 }
 

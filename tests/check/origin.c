@@ -1714,6 +1714,7 @@ static const gchar byterange_playlist[] =
 
 GST_START_TEST (test_hash_list_vod)
 {
+  g_autofree gchar *removed = NULL;
   g_autoptr (MeshHashList) list = NULL;
   guint i;
 
@@ -1729,8 +1730,8 @@ GST_START_TEST (test_hash_list_vod)
 
   /* kept current: a new segment in, a removed one out */
   write_file ("vod/seg4.ts", "segment 4", -1);
-  fail_unless (g_unlink (g_build_filename (root_dir, "vod", "seg0.ts",
-              NULL)) == 0);
+  removed = g_build_filename (root_dir, "vod", "seg0.ts", NULL);
+  fail_unless (g_unlink (removed) == 0);
   list = get_hash_list ("/vod/mesh-hashes.json");
   fail_unless_equals_int (mesh_hash_list_get_n_files (list), 4);
   fail_if (mesh_hash_list_get_file_size (list, "seg0.ts", NULL));

@@ -1508,8 +1508,9 @@ on_integrity_state (gboolean available, const gchar * why, gpointer data)
     return;
   }
   message = g_strdup_printf ("peer-to-peer delivery off, segments come from "
-      "the CDN: nothing to verify peers' segments with (%s); publish it with "
-      "mesh-hashes, or set integrity=none for a trusted swarm", why);
+      "the CDN: nothing to verify peers' segments with (%s); publish "
+      "mesh-hashes.json with mesh-hashes, or run the tracker with "
+      "--attest-origin, or set integrity=none for a trusted swarm", why);
   GST_WARNING_OBJECT (shared->fetcher, "%s", message);
   shared_emit_p2p_warning (shared, message);
 }
@@ -1531,9 +1532,10 @@ integrity_set_up (MeshFetcherShared * shared, const MeshPeerConfig * config)
   if (shared->extra_headers)
     extra_headers = gst_structure_copy (shared->extra_headers);
   g_mutex_unlock (&shared->lock);
-  shared->integrity = mesh_integrity_new (shared->session,
+  shared->integrity = mesh_integrity_new (shared->session, config->integrity,
       config->manifest_url ? config->manifest_url : "", user_agent,
-      extra_headers, on_integrity_state, shared);
+      extra_headers, mesh_peer_manager_get_signaller (shared->peers),
+      on_integrity_state, shared);
 }
 
 /* Whether a segment may be asked of peers now. */

@@ -33,8 +33,10 @@ typedef struct _Fetch Fetch;
 
 struct _MeshIntegrity
 {
+  MeshIntegrityMode mode;
   SoupSession *session;
   GMainContext *context;
+  MeshSignaller *signaller;     /* attests digests; NULL = no attestation */
   gchar *list_url;
   gchar *user_agent;
   GstStructure *extra_headers;
@@ -43,7 +45,13 @@ struct _MeshIntegrity
 
   MeshHashList *list;           /* the last one fetched, NULL before */
   gint64 list_time;             /* when its fetch started, 0 = none */
-  gboolean unavailable;         /* the last fetch failed without a list */
+  gboolean unavailable;         /* no list: the last fetch failed without
+                                 * one, or the mode does not want one */
+  gboolean attest_unavailable;  /* the tracker attests nothing */
+  gboolean announced;           /* what the state func heard last: peers
+                                 * usable */
+  GCancellable *attest_cancellable;
+  GQueue attesting;             /* Waiter*: asked of the tracker */
   Fetch *fetch;                 /* the one running, NULL when none */
   gint64 last_fetch;            /* when the last one started */
   GSource *timer;               /* the next fetch, when one is due later */
@@ -62,6 +70,9 @@ struct _Fetch
 
 typedef struct
 {
+  MeshIntegrity *owner;         /* NULL once it is gone */
+  GMainContext *context;
+  gchar *url;
   gchar *path;                  /* NULL: not under the list's directory */
   gint64 offset;
   gboolean whole;
@@ -78,23 +89,30 @@ static void integrity_fetch (MeshIntegrity * integrity);
 /* ------------------------------------------------------------------------ */
 /* Pure */
 
+static MeshIntegrityResult
+check_digest (GBytes * data, const guint8 want[32])
+{
+  g_autoptr (GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 got[32];
+  gsize len = sizeof (got), size;
+  const guint8 *bytes = g_bytes_get_data (data, &size);
+
+  g_checksum_update (sha, bytes, size);
+  g_checksum_get_digest (sha, got, &len);
+  return memcmp (want, got, sizeof (got)) == 0 ? MESH_INTEGRITY_VERIFIED :
+      MESH_INTEGRITY_MISMATCH;
+}
+
 MeshIntegrityResult
 mesh_integrity_check (const MeshHashList * list, const gchar * path,
     gint64 offset, gboolean whole, GBytes * data)
 {
-  guint8 want[32], got[32];
-  gsize len = sizeof (got), size;
-  const guint8 *bytes = g_bytes_get_data (data, &size);
-  g_autoptr (GChecksum) sha = NULL;
+  guint8 want[32];
 
   if (!list || !path || !mesh_hash_list_lookup (list, path, whole ? 0 : offset,
-          whole ? -1 : (gint64) size, want))
+          whole ? -1 : (gint64) g_bytes_get_size (data), want))
     return MESH_INTEGRITY_UNVERIFIABLE;
-  sha = g_checksum_new (G_CHECKSUM_SHA256);
-  g_checksum_update (sha, bytes, size);
-  g_checksum_get_digest (sha, got, &len);
-  return memcmp (want, got, sizeof (want)) == 0 ? MESH_INTEGRITY_VERIFIED :
-      MESH_INTEGRITY_MISMATCH;
+  return check_digest (data, want);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -105,6 +123,8 @@ waiter_free (Waiter * w)
 {
   if (w->notify)
     w->notify (w->user_data);
+  g_main_context_unref (w->context);
+  g_free (w->url);
   g_free (w->path);
   g_bytes_unref (w->data);
   g_free (w);
@@ -119,17 +139,94 @@ waiter_report (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+waiter_disown (gpointer w, gpointer unused)
+{
+  ((Waiter *) w)->owner = NULL;
+}
+
 /* Calls back with @result from the main loop, then frees @w. */
 static void
-waiter_done (MeshIntegrity * integrity, Waiter * w, MeshIntegrityResult result)
+waiter_report_later (Waiter * w, MeshIntegrityResult result)
 {
   GSource *source = g_idle_source_new ();
 
   w->result = result;
   g_source_set_callback (source, waiter_report, w,
       (GDestroyNotify) waiter_free);
-  g_source_attach (source, integrity->context);
+  g_source_attach (source, w->context);
   g_source_unref (source);
+}
+
+static gboolean
+attest_usable (MeshIntegrity * integrity)
+{
+  return integrity->mode != MESH_INTEGRITY_HASH_LIST && integrity->signaller
+      && !integrity->attest_unavailable;
+}
+
+gboolean
+mesh_integrity_may_use_peers (MeshIntegrity * integrity)
+{
+  return !integrity->unavailable || attest_usable (integrity);
+}
+
+/* Tells the owner when peers became usable or unusable (@why: what the
+ * last source lost said). */
+static void
+integrity_note_state (MeshIntegrity * integrity, const gchar * why)
+{
+  gboolean usable = mesh_integrity_may_use_peers (integrity);
+
+  if (usable == integrity->announced)
+    return;
+  integrity->announced = usable;
+  if (integrity->state_func)
+    integrity->state_func (usable, why, integrity->state_data);
+}
+
+static void
+on_attested (GObject * source, GAsyncResult * res, gpointer data)
+{
+  Waiter *w = data;
+  MeshIntegrity *integrity = w->owner;
+  g_autoptr (GError) error = NULL;
+  guint8 digest[32];
+  guint64 size = 0;
+  MeshIntegrityResult result = MESH_INTEGRITY_UNVERIFIABLE;
+
+  if (mesh_signaller_attest_finish (MESH_SIGNALLER (source), res, digest,
+          &size, &error)) {
+    result = size == g_bytes_get_size (w->data) ?
+        check_digest (w->data, digest) : MESH_INTEGRITY_MISMATCH;
+  } else if (integrity && g_error_matches (error, G_IO_ERROR,
+          G_IO_ERROR_NOT_SUPPORTED)) {
+    g_autofree gchar *why = g_strdup_printf ("the tracker attests no "
+        "digest: %s", error->message);
+
+    integrity->attest_unavailable = TRUE;
+    integrity_note_state (integrity, why);
+  }
+  if (error)
+    GST_DEBUG ("%s: no attested digest: %s", w->url, error->message);
+  if (integrity)
+    g_queue_remove (&integrity->attesting, w);
+  waiter_report_later (w, result);
+}
+
+/* @w's verdict: a segment the list cannot vouch for is asked of the
+ * tracker when it attests digests. */
+static void
+waiter_done (MeshIntegrity * integrity, Waiter * w, MeshIntegrityResult result)
+{
+  if (result != MESH_INTEGRITY_UNVERIFIABLE || !attest_usable (integrity)) {
+    waiter_report_later (w, result);
+    return;
+  }
+  g_queue_push_tail (&integrity->attesting, w);
+  mesh_signaller_attest (integrity->signaller, w->url, w->whole ? 0 :
+      w->offset, w->whole ? -1 : (gint64) g_bytes_get_size (w->data),
+      integrity->attest_cancellable, on_attested, w);
 }
 
 /* Whether @w can be decided with the list at hand: it has the digest, or
@@ -175,6 +272,9 @@ mesh_integrity_verify (MeshIntegrity * integrity, const gchar * url,
   Waiter *w = g_new0 (Waiter, 1);
   MeshIntegrityResult result;
 
+  w->owner = integrity;
+  w->context = g_main_context_ref (integrity->context);
+  w->url = g_strdup (url);
   w->path = mesh_hash_list_path_for_uri (integrity->list_url, url);
   w->offset = offset;
   w->whole = whole;
@@ -194,11 +294,6 @@ mesh_integrity_verify (MeshIntegrity * integrity, const gchar * url,
   integrity_fetch (integrity);
 }
 
-gboolean
-mesh_integrity_may_use_peers (MeshIntegrity * integrity)
-{
-  return !integrity->unavailable;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Fetching the list */
@@ -218,11 +313,8 @@ static void
 integrity_set_available (MeshIntegrity * integrity, gboolean available,
     const gchar * why)
 {
-  if (integrity->unavailable == !available)
-    return;
   integrity->unavailable = !available;
-  if (integrity->state_func)
-    integrity->state_func (available, why, integrity->state_data);
+  integrity_note_state (integrity, why);
 }
 
 static gboolean
@@ -407,8 +499,9 @@ integrity_fetch (MeshIntegrity * integrity)
 /* Life cycle */
 
 MeshIntegrity *
-mesh_integrity_new (SoupSession * session, const gchar * manifest_url,
-    const gchar * user_agent, const GstStructure * extra_headers,
+mesh_integrity_new (SoupSession * session, MeshIntegrityMode mode,
+    const gchar * manifest_url, const gchar * user_agent,
+    const GstStructure * extra_headers, MeshSignaller * signaller,
     MeshIntegrityStateFunc state_func, gpointer user_data)
 {
   MeshIntegrity *integrity = g_new0 (MeshIntegrity, 1);
@@ -426,8 +519,18 @@ mesh_integrity_new (SoupSession * session, const gchar * manifest_url,
       gst_structure_copy (extra_headers) : NULL;
   integrity->state_func = state_func;
   integrity->state_data = user_data;
+  integrity->mode = mode;
+  integrity->signaller = signaller ? g_object_ref (signaller) : NULL;
+  integrity->attest_cancellable = g_cancellable_new ();
+  integrity->announced = TRUE;
   g_queue_init (&integrity->waiters);
-  integrity_fetch (integrity);
+  g_queue_init (&integrity->attesting);
+  if (mode == MESH_INTEGRITY_TRACKER)
+    integrity->unavailable = TRUE;
+  else
+    integrity_fetch (integrity);
+  integrity_note_state (integrity, "integrity=tracker, and no tracker to "
+      "attest digests");
   return integrity;
 }
 
@@ -445,10 +548,17 @@ mesh_integrity_free (MeshIntegrity * integrity)
     g_source_destroy (integrity->timer);
     g_source_unref (integrity->timer);
   }
-  /* what waits for a newer list is decided without it */
+  /* what waits for a newer list is decided without it, or a tracker */
   g_clear_pointer (&integrity->list, mesh_hash_list_unref);
   integrity->list_time = G_MAXINT64;
+  integrity->attest_unavailable = TRUE;
   waiters_decide (integrity, TRUE);
+  /* what the tracker still attests ends with the cancellation */
+  g_queue_foreach (&integrity->attesting, waiter_disown, NULL);
+  g_queue_clear (&integrity->attesting);
+  g_cancellable_cancel (integrity->attest_cancellable);
+  g_object_unref (integrity->attest_cancellable);
+  g_clear_object (&integrity->signaller);
   g_object_unref (integrity->session);
   g_main_context_unref (integrity->context);
   g_free (integrity->list_url);

@@ -3,11 +3,14 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * MeshIntegrity: verifies segments that came from peers against the
- * SHA-256 digests their content provider publishes next to the manifest
- * (`mesh-hashes.json`, written by mesh-hashes; docs/hash-list.md). The list
- * comes from the CDN, never from peers, and is fetched again when a segment
- * newer than it needs verifying (a live stream's list grows with it).
+ * MeshIntegrity: verifies segments that came from peers against SHA-256
+ * digests no peer can forge: the list their content provider publishes
+ * next to the manifest (`mesh-hashes.json`, written by mesh-hashes;
+ * docs/hash-list.md), fetched from the CDN, never from peers, and again
+ * when a segment newer than it needs verifying (a live stream's list grows
+ * with it); and, for a segment the list cannot vouch for, the digest the
+ * tracker attests (it fetched the segment from the origin itself;
+ * mesh-tracker --attest-origin), asked through the signaller.
  *
  * Threads: one owner, the MeshFetcher's thread and GMainContext (the
  * thread-default one at creation), where its SoupSession lives; callbacks
@@ -20,6 +23,8 @@
 #include <libsoup/soup.h>
 
 #include "mesh-hash-list.h"
+#include "mesh-peer-config.h"
+#include "p2p/mesh-signaller.h"
 
 G_BEGIN_DECLS
 
@@ -38,20 +43,25 @@ typedef void (*MeshIntegrityStateFunc) (gboolean available, const gchar * why,
 typedef void (*MeshIntegrityFunc) (MeshIntegrityResult result,
     gpointer user_data);
 
-/* Starts fetching `mesh-hashes.json` from the directory of @manifest_url
- * with @session, sending @user_agent and @extra_headers (may be NULL; the
- * list lives on the manifest's origin). */
+/* Verifies with the sources @mode allows (AUTO: the list, then the
+ * tracker; HASH_LIST: the list only; TRACKER: the tracker only). Starts
+ * fetching `mesh-hashes.json` from the directory of @manifest_url with
+ * @session, sending @user_agent and @extra_headers (may be NULL; the list
+ * lives on the manifest's origin); asks @signaller (may be NULL: no
+ * attestation) for attested digests. */
 MeshIntegrity *mesh_integrity_new (SoupSession * session,
-    const gchar * manifest_url, const gchar * user_agent,
-    const GstStructure * extra_headers, MeshIntegrityStateFunc state_func,
+    MeshIntegrityMode mode, const gchar * manifest_url,
+    const gchar * user_agent, const GstStructure * extra_headers,
+    MeshSignaller * signaller, MeshIntegrityStateFunc state_func,
     gpointer user_data);
 
 /* Stops; verifications waiting for a newer list are decided UNVERIFIABLE
  * (from the main loop, as ever). */
 void mesh_integrity_free (MeshIntegrity * integrity);
 
-/* FALSE once the list proved unavailable: peers cannot be used. TRUE while
- * the first fetch runs (what peers deliver meanwhile waits for it). */
+/* FALSE once every source proved unavailable (no list; a tracker that
+ * attests nothing): peers cannot be used. TRUE until then (what peers
+ * deliver meanwhile waits for a source). */
 gboolean mesh_integrity_may_use_peers (MeshIntegrity * integrity);
 
 /* Verifies @data, the bytes from @offset of @url (@whole: all of the file,

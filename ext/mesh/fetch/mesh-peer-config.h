@@ -37,9 +37,12 @@ typedef enum {
 
 typedef enum {
   MESH_INTEGRITY_AUTO,          /* verify what peers send with the digests
-                                 * the content provider publishes; without
-                                 * them, no segment comes from peers */
+                                 * the content provider publishes, else
+                                 * those the tracker attests; without
+                                 * either, no segment comes from peers */
   MESH_INTEGRITY_HASH_LIST,     /* the same, from mesh-hashes.json only */
+  MESH_INTEGRITY_TRACKER,       /* the digests the tracker attests only
+                                 * (mesh-tracker --attest-origin) */
   MESH_INTEGRITY_NONE,          /* trust the peers: closed swarms only */
 } MeshIntegrityMode;
 

@@ -522,6 +522,12 @@ ban_peer_id (MeshPeerManager * m, const gchar * id)
   g_hash_table_add (m->banned, copy);
 }
 
+MeshSignaller *
+mesh_peer_manager_get_signaller (MeshPeerManager * m)
+{
+  return m->signaller;
+}
+
 void
 mesh_peer_manager_set_token (MeshPeerManager * m, const gchar * token)
 {

@@ -134,6 +134,9 @@ void mesh_peer_manager_report_peer (MeshPeerManager * manager,
 void mesh_peer_manager_set_token (MeshPeerManager * manager,
     const gchar * token);
 
+/* The signaller the manager meets its peers through (transfer none). */
+MeshSignaller *mesh_peer_manager_get_signaller (MeshPeerManager * manager);
+
 /* Counters (any thread). */
 guint64 mesh_peer_manager_get_bytes_uploaded (MeshPeerManager * manager);
 guint mesh_peer_manager_get_n_peers (MeshPeerManager * manager);
