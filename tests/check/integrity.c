@@ -164,7 +164,7 @@ GST_START_TEST (test_verifies_against_the_list)
   Fixture *f = fixture_new (make_list (FALSE));
   MeshIntegrity *integrity =
       mesh_integrity_new (f->session, MESH_INTEGRITY_AUTO, f->manifest_url,
-      "test", NULL, NULL, on_state, f);
+      NULL, NULL, on_state, f);
 
   ITERATE_UNTIL (f, f->list_requests == 1);
   fail_unless_equals_int (verify (f, integrity, "seg1.ts", "one", 1),
@@ -195,7 +195,7 @@ GST_START_TEST (test_newer_segment_refetches_the_list)
   Fixture *f = fixture_new (make_list (FALSE));
   MeshIntegrity *integrity =
       mesh_integrity_new (f->session, MESH_INTEGRITY_AUTO, f->manifest_url,
-      "test", NULL, NULL, on_state, f);
+      NULL, NULL, on_state, f);
   gint64 since;
 
   ITERATE_UNTIL (f, f->list_requests == 1);
@@ -222,7 +222,7 @@ GST_START_TEST (test_missing_list_turns_peers_off)
   Fixture *f = fixture_new (NULL);
   MeshIntegrity *integrity =
       mesh_integrity_new (f->session, MESH_INTEGRITY_AUTO, f->manifest_url,
-      "test", NULL, NULL, on_state, f);
+      NULL, NULL, on_state, f);
 
   fail_unless (mesh_integrity_may_use_peers (integrity));
   ITERATE_UNTIL (f, f->state_changes == 1);
@@ -245,7 +245,7 @@ GST_START_TEST (test_malformed_list_turns_peers_off)
   Fixture *f = fixture_new (g_strdup ("{\"version\": 1, \"files\": []"));
   MeshIntegrity *integrity =
       mesh_integrity_new (f->session, MESH_INTEGRITY_AUTO, f->manifest_url,
-      "test", NULL, NULL, on_state, f);
+      NULL, NULL, on_state, f);
 
   ITERATE_UNTIL (f, f->state_changes == 1);
   fail_if (mesh_integrity_may_use_peers (integrity));
@@ -287,7 +287,7 @@ GST_START_TEST (test_attested_digest_verifies_without_list)
   g_checksum_free (sha);
   mesh_memory_hub_set_attestation (hub, url, 0, -1, digest, 3);
   integrity = mesh_integrity_new (f->session, MESH_INTEGRITY_AUTO,
-      f->manifest_url, "test", NULL, signaller, on_state, f);
+      f->manifest_url, NULL, signaller, on_state, f);
 
   fail_unless_equals_int (verify (f, integrity, "seg1.ts", "one", 1),
       MESH_INTEGRITY_VERIFIED);
@@ -312,8 +312,7 @@ GST_START_TEST (test_no_source_turns_peers_off)
   g_autoptr (MeshMemoryHub) hub = mesh_memory_hub_new ();
   g_autoptr (MeshSignaller) signaller = joined_signaller (f, hub);
   MeshIntegrity *integrity = mesh_integrity_new (f->session,
-      MESH_INTEGRITY_AUTO, f->manifest_url, "test", NULL, signaller,
-      on_state, f);
+      MESH_INTEGRITY_AUTO, f->manifest_url, NULL, signaller, on_state, f);
 
   fail_unless_equals_int (verify (f, integrity, "seg1.ts", "one", 1),
       MESH_INTEGRITY_UNVERIFIABLE);

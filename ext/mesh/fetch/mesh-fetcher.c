@@ -1515,27 +1515,40 @@ on_integrity_state (gboolean available, const gchar * why, gpointer data)
   shared_emit_p2p_warning (shared, message);
 }
 
+/* The digest list's requests: the list lives on the manifest's origin, so
+ * they carry what the element's requests do. */
+static SoupMessage *
+integrity_request (const gchar * url, gpointer data)
+{
+  MeshFetcherShared *shared = data;
+  SoupMessage *msg = soup_message_new (SOUP_METHOD_GET, url);
+  SoupMessageHeaders *headers;
+
+  if (!msg)
+    return NULL;
+  headers = soup_message_get_request_headers (msg);
+  g_mutex_lock (&shared->lock);
+  if (shared->user_agent && *shared->user_agent)
+    soup_message_headers_replace (headers, "User-Agent", shared->user_agent);
+  if (shared->extra_headers)
+    gst_structure_foreach (shared->extra_headers, append_extra_header, headers);
+  g_mutex_unlock (&shared->lock);
+  return msg;
+}
+
 /* Verification of what peers deliver, unless they are trusted. */
 static void
 integrity_set_up (MeshFetcherShared * shared, const MeshPeerConfig * config)
 {
-  g_autofree gchar *user_agent = NULL;
-  g_autoptr (GstStructure) extra_headers = NULL;
-
   if (config->integrity == MESH_INTEGRITY_NONE) {
     GST_WARNING_OBJECT (shared->fetcher, "integrity=none: segments from "
         "peers are not verified");
     return;
   }
-  g_mutex_lock (&shared->lock);
-  user_agent = g_strdup (shared->user_agent);
-  if (shared->extra_headers)
-    extra_headers = gst_structure_copy (shared->extra_headers);
-  g_mutex_unlock (&shared->lock);
   shared->integrity = mesh_integrity_new (shared->session, config->integrity,
-      config->manifest_url ? config->manifest_url : "", user_agent,
-      extra_headers, mesh_peer_manager_get_signaller (shared->peers),
-      on_integrity_state, shared);
+      config->manifest_url ? config->manifest_url : "", integrity_request,
+      mesh_peer_manager_get_signaller (shared->peers), on_integrity_state,
+      shared);
 }
 
 /* Whether a segment may be asked of peers now. */

@@ -38,8 +38,7 @@ struct _MeshIntegrity
   GMainContext *context;
   MeshSignaller *signaller;     /* attests digests; NULL = no attestation */
   gchar *list_url;
-  gchar *user_agent;
-  GstStructure *extra_headers;
+  MeshIntegrityRequestFunc make_request;
   MeshIntegrityStateFunc state_func;
   gpointer state_data;
 
@@ -445,15 +444,6 @@ on_fetch_sent (GObject * source, GAsyncResult * result, gpointer data)
   fetch_read_next (f);
 }
 
-static gboolean
-add_extra_header (GQuark field, const GValue * value, gpointer headers)
-{
-  if (G_VALUE_HOLDS_STRING (value))
-    soup_message_headers_append (headers, g_quark_to_string (field),
-        g_value_get_string (value));
-  return TRUE;
-}
-
 /* Starts a fetch of the list, unless one runs or the last began less than
  * MIN_REFRESH_US ago (then one is due then). */
 static void
@@ -478,17 +468,16 @@ integrity_fetch (MeshIntegrity * integrity)
   f->owner = integrity;
   f->started = integrity->last_fetch = now;
   f->cancellable = g_cancellable_new ();
-  f->msg = soup_message_new (SOUP_METHOD_GET, integrity->list_url);
+  f->msg = integrity->make_request ?
+      integrity->make_request (integrity->list_url, integrity->state_data) :
+      soup_message_new (SOUP_METHOD_GET, integrity->list_url);
   if (!f->msg) {
     fetch_done (f, NULL, "not a valid URL");
     return;
   }
   headers = soup_message_get_request_headers (f->msg);
-  soup_message_headers_replace (headers, "User-Agent", integrity->user_agent);
   /* a live list changes with every segment */
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
-  if (integrity->extra_headers)
-    gst_structure_foreach (integrity->extra_headers, add_extra_header, headers);
   integrity->fetch = f;
   GST_DEBUG ("fetching %s", integrity->list_url);
   soup_session_send_async (integrity->session, f->msg, G_PRIORITY_DEFAULT,
@@ -500,9 +489,9 @@ integrity_fetch (MeshIntegrity * integrity)
 
 MeshIntegrity *
 mesh_integrity_new (SoupSession * session, MeshIntegrityMode mode,
-    const gchar * manifest_url, const gchar * user_agent,
-    const GstStructure * extra_headers, MeshSignaller * signaller,
-    MeshIntegrityStateFunc state_func, gpointer user_data)
+    const gchar * manifest_url, MeshIntegrityRequestFunc make_request,
+    MeshSignaller * signaller, MeshIntegrityStateFunc state_func,
+    gpointer user_data)
 {
   MeshIntegrity *integrity = g_new0 (MeshIntegrity, 1);
 
@@ -514,9 +503,7 @@ mesh_integrity_new (SoupSession * session, MeshIntegrityMode mode,
       G_URI_FLAGS_ENCODED, NULL);
   if (!integrity->list_url)
     integrity->list_url = g_strdup (LIST_NAME);
-  integrity->user_agent = g_strdup (user_agent);
-  integrity->extra_headers = extra_headers ?
-      gst_structure_copy (extra_headers) : NULL;
+  integrity->make_request = make_request;
   integrity->state_func = state_func;
   integrity->state_data = user_data;
   integrity->mode = mode;
@@ -562,8 +549,5 @@ mesh_integrity_free (MeshIntegrity * integrity)
   g_object_unref (integrity->session);
   g_main_context_unref (integrity->context);
   g_free (integrity->list_url);
-  g_free (integrity->user_agent);
-  if (integrity->extra_headers)
-    gst_structure_free (integrity->extra_headers);
   g_free (integrity);
 }

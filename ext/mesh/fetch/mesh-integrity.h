@@ -42,18 +42,22 @@ typedef void (*MeshIntegrityStateFunc) (gboolean available, const gchar * why,
     gpointer user_data);
 typedef void (*MeshIntegrityFunc) (MeshIntegrityResult result,
     gpointer user_data);
+/* A GET of @url as the owner makes them (its User-Agent, its extra
+ * headers); NULL when @url is unusable. */
+typedef SoupMessage *(*MeshIntegrityRequestFunc) (const gchar * url,
+    gpointer user_data);
 
 /* Verifies with the sources @mode allows (AUTO: the list, then the
  * tracker; HASH_LIST: the list only; TRACKER: the tracker only). Starts
  * fetching `mesh-hashes.json` from the directory of @manifest_url with
- * @session, sending @user_agent and @extra_headers (may be NULL; the list
- * lives on the manifest's origin); asks @signaller (may be NULL: no
- * attestation) for attested digests. */
+ * @session, in requests @make_request makes (NULL: plain GETs; the list
+ * lives on the manifest's origin, so the owner's headers apply); asks
+ * @signaller (may be NULL: no attestation) for attested digests. @user_data
+ * goes to @make_request and @state_func. */
 MeshIntegrity *mesh_integrity_new (SoupSession * session,
     MeshIntegrityMode mode, const gchar * manifest_url,
-    const gchar * user_agent, const GstStructure * extra_headers,
-    MeshSignaller * signaller, MeshIntegrityStateFunc state_func,
-    gpointer user_data);
+    MeshIntegrityRequestFunc make_request, MeshSignaller * signaller,
+    MeshIntegrityStateFunc state_func, gpointer user_data);
 
 /* Stops; verifications waiting for a newer list are decided UNVERIFIABLE
  * (from the main loop, as ever). */
