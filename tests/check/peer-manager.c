@@ -1551,6 +1551,21 @@ raw_announce (RawPeer * raw, guint32 size)
   raw_send (raw, mesh_wire_encode_have (&entry, 1));
 }
 
+/* @a asks the raw peer, which announced "seg-1" of @size bytes, for it
+ * (the playlist gives no size), by @deadline. */
+static Fetch *
+request_from_raw (Swarm * swarm, Viewer * a, RawPeer * raw, guint32 size,
+    gint64 deadline)
+{
+  Fetch *f = fetch_new (swarm);
+
+  raw_announce (raw, size);
+  run_for (swarm, 100 * MS);
+  mesh_peer_manager_request (a->manager, "seg-1", 0, deadline, &sink, f);
+  RUN_UNTIL (swarm, raw->n_requests == 1, 1 * S);
+  return f;
+}
+
 /* A peer that announced 1000 bytes and sends more (the playlist gives no
  * size): its link is closed at once, the segment goes to the CDN. */
 GST_START_TEST (test_data_beyond_announced_size_closes_link)
@@ -1559,14 +1574,9 @@ GST_START_TEST (test_data_beyond_announced_size_closes_link)
   MeshPeerConfig config = default_config ();
   Viewer *a = viewer_add (swarm, &config);
   RawPeer *raw = raw_peer_new (swarm, a);
-  Fetch *f = fetch_new (swarm);
+  Fetch *f = request_from_raw (swarm, a, raw, 1000, swarm->now + 10 * S);
   GBytes *data = make_segment (1500, 3);
 
-  raw_announce (raw, 1000);
-  run_for (swarm, 100 * MS);
-  mesh_peer_manager_request (a->manager, "seg-1", 0, swarm->now + 10 * S,
-      &sink, f);
-  RUN_UNTIL (swarm, raw->n_requests == 1, 1 * S);
   raw_send (raw, mesh_wire_encode_data (raw->last_request_id, 0, data));
   RUN_UNTIL (swarm, raw->closed && fetch_ended (f), 1 * S);
   fail_unless_equals_int (f->n_use_cdn, 1);
@@ -1588,15 +1598,10 @@ GST_START_TEST (test_trickle_of_unknown_size_ends_at_deadline)
   MeshPeerConfig config = default_config ();
   Viewer *a = viewer_add (swarm, &config);
   RawPeer *raw = raw_peer_new (swarm, a);
-  Fetch *f = fetch_new (swarm);
-  gint64 deadline;
+  gint64 deadline = swarm->now + 3 * S;
+  Fetch *f = request_from_raw (swarm, a, raw, 0, deadline);
   guint64 offset = 0;
 
-  raw_announce (raw, 0);
-  run_for (swarm, 100 * MS);
-  deadline = swarm->now + 3 * S;
-  mesh_peer_manager_request (a->manager, "seg-1", 0, deadline, &sink, f);
-  RUN_UNTIL (swarm, raw->n_requests == 1, 1 * S);
   while (!fetch_ended (f) && swarm->now < deadline + 2 * S) {
     GBytes *bit = make_segment (1000, offset);
 
