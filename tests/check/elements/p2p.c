@@ -377,44 +377,17 @@ GST_START_TEST (test_vod_three_viewers)
 
 GST_END_TEST;
 
-/* Plays @v to EOS within WAIT_S, without a stall, and checks that its
- * output is the CDN's, byte for byte. */
-static void
-viewer_assert_plays_cdn_stream (Viewer * v, GBytes * expected)
-{
-  GstBus *bus = gst_element_get_bus (v->pipeline);
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, WAIT_S * GST_SECOND,
-      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-  GByteArray *all = g_byte_array_new ();
-  g_autoptr (GBytes) got = NULL;
-  guint f;
-
-  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "%"
-      GST_PTR_FORMAT, msg);
-  gst_message_unref (msg);
-  gst_object_unref (bus);
-  fail_unless (v->worst_lateness < STALL_NS, "stalled (a fragment %"
-      GST_TIME_FORMAT " late)", GST_TIME_ARGS (v->worst_lateness));
-  viewer_stop (v);
-  for (f = 0; f < v->fragments->len; f++) {
-    GByteArray *fragment = g_ptr_array_index (v->fragments, f);
-    g_byte_array_append (all, fragment->data, fragment->len);
-  }
-  got = g_byte_array_free_to_bytes (all);
-  fail_unless (g_bytes_equal (got, expected), "output differs from the "
-      "CDN's");
-}
-
 /* A viewer that claims every segment first, then serves forged copies of
  * the right size, or DATA without end, or floods its links with REQUEST
- * and PING (one mode per run of the loop): the honest viewers play
- * exactly the CDN's bytes, with no stall, and cut it off. */
+ * and PING (one mode per run of the loop): the honest viewers of a live
+ * stream play exactly the CDN's bytes, with no stall, and cut it off.
+ * Live, so that segments keep coming once every link is up (a short VOD
+ * stream can be all fetched before, on a slow machine). */
 GST_START_TEST (test_hostile_viewer_cannot_corrupt)
 {
   static const MeshHostileMode modes[] = { MESH_HOSTILE_CORRUPT,
     MESH_HOSTILE_ENDLESS, MESH_HOSTILE_FLOOD
   };
-  g_autoptr (GBytes) expected = mesh_test_expected_stream ("ts/v0/index.m3u8");
   MeshHostilePeer *hostile = mesh_hostile_peer_new
       (mesh_tracker_server_get_url (tracker), "hostile-swarm",
       modes[__i__]);
@@ -422,12 +395,19 @@ GST_START_TEST (test_hostile_viewer_cannot_corrupt)
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (viewers); i++) {
-    viewers[i] = viewer_start_with ("ts/v0/index.m3u8", "swarm-id",
+    viewers[i] = viewer_start_with ("live/live/index.m3u8", "swarm-id",
         "hostile-swarm", NULL);
-    viewer_wait_fragments (viewers[i], 2);
+    viewer_wait_fragments (viewers[i], 1);
   }
   for (i = 0; i < G_N_ELEMENTS (viewers); i++)
-    viewer_assert_plays_cdn_stream (viewers[i], expected);
+    viewer_wait_fragments (viewers[i], 8);
+  for (i = 0; i < G_N_ELEMENTS (viewers); i++) {
+    fail_unless (viewers[i]->worst_lateness < STALL_NS, "viewer %u stalled "
+        "(a fragment %" GST_TIME_FORMAT " late)", i,
+        GST_TIME_ARGS (viewers[i]->worst_lateness));
+    viewer_stop (viewers[i]);
+    assert_live_output_is_cdn_content (viewers[i]);
+  }
 
   GST_INFO ("hostile peer: served %u forged segments (%" G_GUINT64_FORMAT
       " bytes), cut off %u times", mesh_hostile_peer_get_n_served (hostile),
