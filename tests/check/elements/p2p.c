@@ -377,10 +377,25 @@ GST_START_TEST (test_vod_three_viewers)
 
 GST_END_TEST;
 
+/* Whether the tracker sent @hostile away within a few seconds (its
+ * thread sets the flag; there is nothing else to wait on). */
+static gboolean
+hostile_expelled (MeshHostilePeer * hostile)
+{
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (!mesh_hostile_peer_get_expelled (hostile)
+      && g_get_monotonic_time () < end)
+    g_usleep (10 * 1000);
+  return mesh_hostile_peer_get_expelled (hostile);
+}
+
 /* A viewer that claims every segment first, then serves forged copies of
  * the right size, or DATA without end, or floods its links with REQUEST
  * and PING (one mode per run of the loop): the honest viewers of a live
- * stream play exactly the CDN's bytes, with no stall, and cut it off.
+ * stream play exactly the CDN's bytes, with no stall, and cut it off; a
+ * forger is reported, and removed from the swarm by a tracker that acts on
+ * one report.
  * Live, so that segments keep coming once every link is up (a short VOD
  * stream can be all fetched before, on a slow machine). */
 GST_START_TEST (test_hostile_viewer_cannot_corrupt)
@@ -388,15 +403,21 @@ GST_START_TEST (test_hostile_viewer_cannot_corrupt)
   static const MeshHostileMode modes[] = { MESH_HOSTILE_CORRUPT,
     MESH_HOSTILE_ENDLESS, MESH_HOSTILE_FLOOD
   };
-  MeshHostilePeer *hostile = mesh_hostile_peer_new
-      (mesh_tracker_server_get_url (tracker), "hostile-swarm",
-      modes[__i__]);
+  MeshTrackerConfig config = { 0, };
+  MeshTrackerServer *strict;
+  MeshHostilePeer *hostile;
   Viewer *viewers[2];
+  GError *error = NULL;
   guint i;
 
+  config.report_threshold = 1;
+  strict = mesh_tracker_server_start (&config, &error);
+  fail_unless (strict != NULL, "tracker: %s", error ? error->message : "");
+  hostile = mesh_hostile_peer_new (mesh_tracker_server_get_url (strict),
+      "hostile-swarm", modes[__i__]);
   for (i = 0; i < G_N_ELEMENTS (viewers); i++) {
     viewers[i] = viewer_start_with ("live/live/index.m3u8", "swarm-id",
-        "hostile-swarm", NULL);
+        "hostile-swarm", "tracker", mesh_tracker_server_get_url (strict), NULL);
     viewer_wait_fragments (viewers[i], 1);
   }
   for (i = 0; i < G_N_ELEMENTS (viewers); i++)
@@ -418,9 +439,13 @@ GST_START_TEST (test_hostile_viewer_cannot_corrupt)
     fail_unless (mesh_hostile_peer_get_n_served (hostile) > 0,
         "nobody asked the hostile peer");
   fail_unless (mesh_hostile_peer_get_n_cut_off (hostile) > 0);
+  if (modes[__i__] == MESH_HOSTILE_CORRUPT)
+    fail_unless (hostile_expelled (hostile), "the forger is still in the "
+        "swarm");
   for (i = 0; i < G_N_ELEMENTS (viewers); i++)
     viewer_free (viewers[i]);
   mesh_hostile_peer_free (hostile);
+  mesh_tracker_server_stop (strict);
 }
 
 GST_END_TEST;
