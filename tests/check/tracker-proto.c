@@ -338,6 +338,13 @@ GST_START_TEST (test_hostile_bytes)
   mesh_tracker_message_clear (&msg);
 
   expect_malformed (MESH_TRACKER_TO_TRACKER, bad_utf8);
+  /* an escape json-glib decodes into a byte that is not UTF-8, inside a
+   * signal's data (found by tracker-fuzz): relayed, it would be malformed
+   * JSON for the peer */
+  expect_malformed (MESH_TRACKER_TO_TRACKER, "{\"type\":\"signal\","
+      "\"to\":\"peer-aaaa\",\"data\":{\"k\":\"v\\277\"}}");
+  expect_malformed (MESH_TRACKER_TO_CLIENT, "{\"type\":\"signal\","
+      "\"from\":\"peer-aaaa\",\"data\":{\"k\":\"v\\277\"}}");
 
   /* one value per message, whitespace around it is fine */
   decode_ok (&msg, MESH_TRACKER_TO_TRACKER, " {\"type\":\"heartbeat\"} \n");

@@ -272,6 +272,17 @@ decode_join (MeshTrackerMessage * msg, JsonObject * object, GError ** error)
   return TRUE;
 }
 
+/* json-glib decodes escapes such as \277 into bytes that are not UTF-8:
+ * relayed as they are, they would make the JSON other clients get
+ * malformed. */
+static gboolean
+node_is_valid_utf8 (JsonNode * node)
+{
+  g_autofree gchar *text = json_to_string (node, FALSE);
+
+  return text && g_utf8_validate (text, -1, NULL);
+}
+
 static gboolean
 decode_signal (MeshTrackerMessage * msg, JsonObject * object,
     MeshTrackerDirection direction, GError ** error)
@@ -292,6 +303,8 @@ decode_signal (MeshTrackerMessage * msg, JsonObject * object,
       return malformed (error, "signal: needs \"from\" (a peer id) and "
           "\"data\"");
   }
+  if (!g_utf8_validate (peer, -1, NULL) || !node_is_valid_utf8 (data))
+    return malformed (error, "signal: not valid UTF-8");
   msg->peer = g_strdup (peer);
   msg->data = json_node_copy (data);
   return TRUE;
