@@ -520,7 +520,9 @@ decode_peer_event (MeshTrackerMessage * msg, JsonObject * object,
   if (!mesh_tracker_is_valid_peer_id (peer))
     return malformed (error, "peer event: needs \"peer\" (a peer id)");
   msg->peer = g_strdup (peer);
-  msg->upload = get_boolean (object, "upload");
+  /* only a newcomer says whether it uploads; a peer-left's is ignored */
+  if (msg->type == MESH_TRACKER_MESSAGE_PEER_JOINED)
+    msg->upload = get_boolean (object, "upload");
   return TRUE;
 }
 
