@@ -1542,6 +1542,33 @@ GST_START_TEST (test_verifying_viewer_relays_only_accepted_segments)
 
 GST_END_TEST;
 
+/* One viewer with a raw peer linked to it: the hostile-peer tests. */
+typedef struct
+{
+  Swarm *swarm;
+  Viewer *a;
+  RawPeer *raw;
+} RawFixture;
+
+static RawFixture
+raw_fixture_new (void)
+{
+  RawFixture x;
+  MeshPeerConfig config = default_config ();
+
+  x.swarm = swarm_new ();
+  x.a = viewer_add (x.swarm, &config);
+  x.raw = raw_peer_new (x.swarm, x.a);
+  return x;
+}
+
+static void
+raw_fixture_free (RawFixture * x)
+{
+  raw_peer_free (x->raw);
+  swarm_free (x->swarm);
+}
+
 /* The raw peer announces "seg-1" of @size bytes. */
 static void
 raw_announce (RawPeer * raw, guint32 size)
@@ -1570,10 +1597,10 @@ request_from_raw (Swarm * swarm, Viewer * a, RawPeer * raw, guint32 size,
  * size): its link is closed at once, the segment goes to the CDN. */
 GST_START_TEST (test_data_beyond_announced_size_closes_link)
 {
-  Swarm *swarm = swarm_new ();
-  MeshPeerConfig config = default_config ();
-  Viewer *a = viewer_add (swarm, &config);
-  RawPeer *raw = raw_peer_new (swarm, a);
+  RawFixture x = raw_fixture_new ();
+  Swarm *swarm = x.swarm;
+  Viewer *a = x.a;
+  RawPeer *raw = x.raw;
   Fetch *f = request_from_raw (swarm, a, raw, 1000, swarm->now + 10 * S);
   GBytes *data = make_segment (1500, 3);
 
@@ -1584,8 +1611,7 @@ GST_START_TEST (test_data_beyond_announced_size_closes_link)
 
   g_bytes_unref (data);
   fetch_free (f);
-  raw_peer_free (raw);
-  swarm_free (swarm);
+  raw_fixture_free (&x);
 }
 
 GST_END_TEST;
@@ -1594,10 +1620,10 @@ GST_END_TEST;
  * called a stall, is abandoned at its deadline all the same. */
 GST_START_TEST (test_trickle_of_unknown_size_ends_at_deadline)
 {
-  Swarm *swarm = swarm_new ();
-  MeshPeerConfig config = default_config ();
-  Viewer *a = viewer_add (swarm, &config);
-  RawPeer *raw = raw_peer_new (swarm, a);
+  RawFixture x = raw_fixture_new ();
+  Swarm *swarm = x.swarm;
+  Viewer *a = x.a;
+  RawPeer *raw = x.raw;
   gint64 deadline = swarm->now + 3 * S;
   Fetch *f = request_from_raw (swarm, a, raw, 0, deadline);
   guint64 offset = 0;
@@ -1615,8 +1641,7 @@ GST_START_TEST (test_trickle_of_unknown_size_ends_at_deadline)
       " ms after the deadline", (f->ended - deadline) / 1000);
 
   fetch_free (f);
-  raw_peer_free (raw);
-  swarm_free (swarm);
+  raw_fixture_free (&x);
 }
 
 GST_END_TEST;
@@ -1625,10 +1650,10 @@ GST_END_TEST;
  * refused BUSY. */
 GST_START_TEST (test_uploads_per_peer_bounded)
 {
-  Swarm *swarm = swarm_new ();
-  MeshPeerConfig config = default_config ();
-  Viewer *a = viewer_add (swarm, &config);
-  RawPeer *raw = raw_peer_new (swarm, a);
+  RawFixture x = raw_fixture_new ();
+  Swarm *swarm = x.swarm;
+  Viewer *a = x.a;
+  RawPeer *raw = x.raw;
   GBytes *segment = make_segment (600 * 1000, 5);
   guint64 key = mesh_wire_segment_key ("seg-1");
   guint32 id;
@@ -1646,8 +1671,7 @@ GST_START_TEST (test_uploads_per_peer_bounded)
   fail_unless (raw->data_bytes > 0);
 
   g_bytes_unref (segment);
-  raw_peer_free (raw);
-  swarm_free (swarm);
+  raw_fixture_free (&x);
 }
 
 GST_END_TEST;
@@ -1656,10 +1680,10 @@ GST_END_TEST;
  * holding our uplink (and every other upload) forever. */
 GST_START_TEST (test_upload_to_non_reader_closes_link)
 {
-  Swarm *swarm = swarm_new ();
-  MeshPeerConfig config = default_config ();
-  Viewer *a = viewer_add (swarm, &config);
-  RawPeer *raw = raw_peer_new (swarm, a);
+  RawFixture x = raw_fixture_new ();
+  Swarm *swarm = x.swarm;
+  Viewer *a = x.a;
+  RawPeer *raw = x.raw;
   GBytes *segment = make_segment (2 * 1000 * 1000, 6);
   gint64 stalled_at;
 
@@ -1676,38 +1700,39 @@ GST_START_TEST (test_upload_to_non_reader_closes_link)
   fail_unless_equals_int (mesh_peer_manager_get_n_peers (a->manager), 0);
 
   g_bytes_unref (segment);
-  raw_peer_free (raw);
-  swarm_free (swarm);
+  raw_fixture_free (&x);
 }
 
 GST_END_TEST;
 
-/* HAVE is bounded per peer: announcing more than any cache holds closes
- * the link. */
-GST_START_TEST (test_have_flood_closes_link)
+/* HAVE (run 0) and FETCHING (run 1) are bounded per peer: announcing more
+ * than any cache holds, or any viewer downloads, closes the link. */
+GST_START_TEST (test_announcement_flood_closes_link)
 {
-  Swarm *swarm = swarm_new ();
-  MeshPeerConfig config = default_config ();
-  Viewer *a = viewer_add (swarm, &config);
-  RawPeer *raw = raw_peer_new (swarm, a);
+  static const guint bounds[] = { 8192, 256 };
+  guint64 keys[MESH_WIRE_MAX_KEYS];
+  RawFixture x = raw_fixture_new ();
+  Swarm *swarm = x.swarm;
+  RawPeer *raw = x.raw;
   MeshWireHaveEntry entries[MESH_WIRE_MAX_KEYS];
   guint64 next = 1;
   guint frame, i;
 
   for (frame = 0; frame < 20 && !raw->closed; frame++) {
     for (i = 0; i < MESH_WIRE_MAX_KEYS; i++) {
-      entries[i].key = next++;
+      keys[i] = entries[i].key = next++;
       entries[i].size = 1000;
     }
-    raw_send (raw, mesh_wire_encode_have (entries, MESH_WIRE_MAX_KEYS));
+    raw_send (raw, __i__ == 0 ? mesh_wire_encode_have (entries,
+            MESH_WIRE_MAX_KEYS) : mesh_wire_encode_fetching (keys,
+            MESH_WIRE_MAX_KEYS));
     run_for (swarm, 10 * MS);
   }
   RUN_UNTIL (swarm, raw->closed, 1 * S);
-  fail_unless (next > 8192, "closed after %" G_GUINT64_FORMAT " keys only",
-      next - 1);
+  fail_unless (next > bounds[__i__], "closed after %" G_GUINT64_FORMAT
+      " keys only", next - 1);
 
-  raw_peer_free (raw);
-  swarm_free (swarm);
+  raw_fixture_free (&x);
 }
 
 GST_END_TEST;
@@ -1801,7 +1826,7 @@ peer_manager_suite (void)
   tcase_add_test (tc, test_trickle_of_unknown_size_ends_at_deadline);
   tcase_add_test (tc, test_uploads_per_peer_bounded);
   tcase_add_test (tc, test_upload_to_non_reader_closes_link);
-  tcase_add_test (tc, test_have_flood_closes_link);
+  tcase_add_loop_test (tc, test_announcement_flood_closes_link, 0, 2);
   tcase_add_test (tc, test_reported_peer_is_cut_off);
   tcase_add_test (tc, test_inbound_calls_rate_limited);
   tcase_add_test (tc, test_fetching_peer_that_never_delivers);

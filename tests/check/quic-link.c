@@ -1180,6 +1180,41 @@ GST_START_TEST (test_idle_timeout)
 
 GST_END_TEST;
 
+/* A link whose remote takes nothing (silent here: nothing leaves) does
+ * not queue without end: past MESH_PEER_CONNECTION_MAX_QUEUE it closes. */
+GST_START_TEST (test_send_queue_bounded)
+{
+  Pair *pair = pair_new ();
+  MeshWireHaveEntry entries[MESH_WIRE_MAX_KEYS];
+  guint i, sent = 0;
+
+  pair_start (pair);
+  pair_wait_ready (pair);
+  mesh_quic_link_set_silent_for_test (pair->a.link, TRUE);
+  for (i = 0; i < MESH_WIRE_MAX_KEYS; i++) {
+    entries[i].key = i + 1;
+    entries[i].size = 1000;
+  }
+  /* 6 KiB a frame: twice the bound's worth */
+  while (!pair->a.n_closed && sent < 2 * MESH_PEER_CONNECTION_MAX_QUEUE) {
+    GBytes *have = mesh_wire_encode_have (entries, MESH_WIRE_MAX_KEYS);
+
+    sent += g_bytes_get_size (have);
+    mesh_peer_connection_send (MESH_PEER_CONNECTION (pair->a.link), have);
+    g_bytes_unref (have);
+    fail_unless (mesh_peer_connection_get_send_queue_size
+        (MESH_PEER_CONNECTION (pair->a.link)) <=
+        MESH_PEER_CONNECTION_MAX_QUEUE);
+    g_main_context_iteration (pair->context, FALSE);
+  }
+  WAIT_FOR (pair->context, pair->a.n_closed, 5000);
+  assert_closed (&pair->a, MESH_PEER_CONNECTION_ERROR_PROTOCOL,
+      MESH_WIRE_CLOSE_TIMEOUT);
+  pair_free (pair);
+}
+
+GST_END_TEST;
+
 /* Undecodable bytes on the control stream. */
 GST_START_TEST (test_garbage_on_control)
 {
@@ -1712,6 +1747,7 @@ quic_link_suite (void)
   tcase_add_test (tc, test_concurrent_and_cancel);
   tcase_add_test (tc, test_remote_close);
   tcase_add_test (tc, test_idle_timeout);
+  tcase_add_test (tc, test_send_queue_bounded);
   tcase_add_test (tc, test_garbage_on_control);
   tcase_add_test (tc, test_frames_out_of_place);
   tcase_add_test (tc, test_finalize_during_transfer);

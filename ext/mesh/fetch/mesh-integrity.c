@@ -50,6 +50,7 @@ struct _MeshIntegrity
   gboolean announced;           /* what the state func heard last: peers
                                  * usable */
   GCancellable *attest_cancellable;
+  GQueue hashing;               /* Waiter*: digest being computed */
   GQueue attesting;             /* Waiter*: asked of the tracker */
   Fetch *fetch;                 /* the one running, NULL when none */
   gint64 last_fetch;            /* when the last one started */
@@ -76,6 +77,7 @@ typedef struct
   gint64 offset;
   gboolean whole;
   GBytes *data;
+  guint8 digest[32];            /* SHA-256 of data, once hashed */
   gint64 since;
   MeshIntegrityResult result;
   MeshIntegrityFunc func;
@@ -88,30 +90,34 @@ static void integrity_fetch (MeshIntegrity * integrity);
 /* ------------------------------------------------------------------------ */
 /* Pure */
 
-static MeshIntegrityResult
-check_digest (GBytes * data, const guint8 want[32])
+static void
+sha256 (GBytes * data, guint8 digest[32])
 {
   g_autoptr (GChecksum) sha = g_checksum_new (G_CHECKSUM_SHA256);
-  guint8 got[32];
-  gsize len = sizeof (got), size;
+  gsize len = 32, size;
   const guint8 *bytes = g_bytes_get_data (data, &size);
 
   g_checksum_update (sha, bytes, size);
-  g_checksum_get_digest (sha, got, &len);
-  return memcmp (want, got, sizeof (got)) == 0 ? MESH_INTEGRITY_VERIFIED :
+  g_checksum_get_digest (sha, digest, &len);
+}
+
+static MeshIntegrityResult
+compare_digests (const guint8 want[32], const guint8 got[32])
+{
+  return memcmp (want, got, 32) == 0 ? MESH_INTEGRITY_VERIFIED :
       MESH_INTEGRITY_MISMATCH;
 }
 
 MeshIntegrityResult
 mesh_integrity_check (const MeshHashList * list, const gchar * path,
-    gint64 offset, gboolean whole, GBytes * data)
+    gint64 offset, gint64 length, const guint8 digest[32])
 {
   guint8 want[32];
 
-  if (!list || !path || !mesh_hash_list_lookup (list, path, whole ? 0 : offset,
-          whole ? -1 : (gint64) g_bytes_get_size (data), want))
+  if (!list || !path || !mesh_hash_list_lookup (list, path, offset, length,
+          want))
     return MESH_INTEGRITY_UNVERIFIABLE;
-  return check_digest (data, want);
+  return compare_digests (want, digest);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -197,7 +203,7 @@ on_attested (GObject * source, GAsyncResult * res, gpointer data)
   if (mesh_signaller_attest_finish (MESH_SIGNALLER (source), res, digest,
           &size, &error)) {
     result = size == g_bytes_get_size (w->data) ?
-        check_digest (w->data, digest) : MESH_INTEGRITY_MISMATCH;
+        compare_digests (digest, w->digest) : MESH_INTEGRITY_MISMATCH;
   } else if (integrity && g_error_matches (error, G_IO_ERROR,
           G_IO_ERROR_NOT_SUPPORTED)) {
     g_autofree gchar *why = g_strdup_printf ("the tracker attests no "
@@ -234,8 +240,9 @@ static gboolean
 waiter_decidable (MeshIntegrity * integrity, Waiter * w,
     MeshIntegrityResult * result)
 {
-  *result = mesh_integrity_check (integrity->list, w->path, w->offset,
-      w->whole, w->data);
+  *result = mesh_integrity_check (integrity->list, w->path, w->whole ? 0 :
+      w->offset, w->whole ? -1 : (gint64) g_bytes_get_size (w->data),
+      w->digest);
   return *result != MESH_INTEGRITY_UNVERIFIABLE || !w->path
       || integrity->unavailable
       || (integrity->list_time > 0 && integrity->list_time >= w->since);
@@ -263,13 +270,55 @@ waiters_decide (MeshIntegrity * integrity, gboolean failed)
     integrity_fetch (integrity);
 }
 
+/* With the list at hand, or once a newer one came. */
+static void
+waiter_decide (MeshIntegrity * integrity, Waiter * w)
+{
+  MeshIntegrityResult result;
+
+  if (waiter_decidable (integrity, w, &result)) {
+    GST_LOG ("%s: %s", w->url, result == MESH_INTEGRITY_VERIFIED ?
+        "verified" : result == MESH_INTEGRITY_MISMATCH ? "MISMATCH" :
+        "no digest");
+    waiter_done (integrity, w, result);
+    return;
+  }
+  GST_LOG ("%s: newer than the list, fetching it again", w->url);
+  g_queue_push_tail (&integrity->waiters, w);
+  integrity_fetch (integrity);
+}
+
+static void
+hash_in_thread (GTask * task, gpointer source, gpointer data,
+    GCancellable * cancellable)
+{
+  Waiter *w = data;
+
+  sha256 (w->data, w->digest);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_hashed (GObject * source, GAsyncResult * res, gpointer unused)
+{
+  Waiter *w = g_task_get_task_data (G_TASK (res));
+  MeshIntegrity *integrity = w->owner;
+
+  if (!integrity) {
+    waiter_report_later (w, MESH_INTEGRITY_UNVERIFIABLE);
+    return;
+  }
+  g_queue_remove (&integrity->hashing, w);
+  waiter_decide (integrity, w);
+}
+
 void
 mesh_integrity_verify (MeshIntegrity * integrity, const gchar * url,
     gint64 offset, gboolean whole, GBytes * data, gint64 since,
     MeshIntegrityFunc func, gpointer user_data, GDestroyNotify notify)
 {
   Waiter *w = g_new0 (Waiter, 1);
-  MeshIntegrityResult result;
+  g_autoptr (GTask) task = NULL;
 
   w->owner = integrity;
   w->context = g_main_context_ref (integrity->context);
@@ -282,15 +331,12 @@ mesh_integrity_verify (MeshIntegrity * integrity, const gchar * url,
   w->func = func;
   w->user_data = user_data;
   w->notify = notify;
-  if (waiter_decidable (integrity, w, &result)) {
-    GST_LOG ("%s: %s", url, result == MESH_INTEGRITY_VERIFIED ? "verified" :
-        result == MESH_INTEGRITY_MISMATCH ? "MISMATCH" : "no digest");
-    waiter_done (integrity, w, result);
-    return;
-  }
-  GST_LOG ("%s: newer than the list, fetching it again", url);
-  g_queue_push_tail (&integrity->waiters, w);
-  integrity_fetch (integrity);
+  /* a segment is megabytes: hashed once, off the owner's context, which
+   * the peer links share */
+  g_queue_push_tail (&integrity->hashing, w);
+  task = g_task_new (NULL, NULL, on_hashed, NULL);
+  g_task_set_task_data (task, w, NULL);
+  g_task_run_in_thread (task, hash_in_thread);
 }
 
 
@@ -511,6 +557,7 @@ mesh_integrity_new (SoupSession * session, MeshIntegrityMode mode,
   integrity->attest_cancellable = g_cancellable_new ();
   integrity->announced = TRUE;
   g_queue_init (&integrity->waiters);
+  g_queue_init (&integrity->hashing);
   g_queue_init (&integrity->attesting);
   if (mode == MESH_INTEGRITY_TRACKER)
     integrity->unavailable = TRUE;
@@ -541,6 +588,8 @@ mesh_integrity_free (MeshIntegrity * integrity)
   integrity->attest_unavailable = TRUE;
   waiters_decide (integrity, TRUE);
   /* what the tracker still attests ends with the cancellation */
+  g_queue_foreach (&integrity->hashing, waiter_disown, NULL);
+  g_queue_clear (&integrity->hashing);
   g_queue_foreach (&integrity->attesting, waiter_disown, NULL);
   g_queue_clear (&integrity->attesting);
   g_cancellable_cancel (integrity->attest_cancellable);

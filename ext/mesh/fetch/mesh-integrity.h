@@ -14,8 +14,10 @@
  *
  * Threads: one owner, the MeshFetcher's thread and GMainContext (the
  * thread-default one at creation), where its SoupSession lives; callbacks
- * are called there, from the main loop. The pure functions at the end may
- * be called from anywhere.
+ * are called there, from the main loop. A segment's SHA-256 is computed
+ * once, in GLib's thread pool (GTask), so that the owner context, which
+ * the peer links share, does not stall on megabytes. The pure function at
+ * the end may be called from anywhere.
  */
 #pragma once
 
@@ -79,11 +81,12 @@ void mesh_integrity_verify (MeshIntegrity * integrity, const gchar * url,
     gint64 offset, gboolean whole, GBytes * data, gint64 since,
     MeshIntegrityFunc func, gpointer user_data, GDestroyNotify notify);
 
-/* Pure: @data, the resource the list names @path (see
+/* Pure: whether @digest (the SHA-256 of bytes @offset .. @offset + @length
+ * - 1 of the resource the list names @path, @length -1 for all of it; see
  * mesh_hash_list_path_for_uri(): on the list's origin, under its
- * directory), checked against @list's digest for it (see
- * mesh_integrity_verify() for @offset and @whole). */
+ * directory) is @list's digest for it. */
 MeshIntegrityResult mesh_integrity_check (const MeshHashList * list,
-    const gchar * path, gint64 offset, gboolean whole, GBytes * data);
+    const gchar * path, gint64 offset, gint64 length,
+    const guint8 digest[32]);
 
 G_END_DECLS

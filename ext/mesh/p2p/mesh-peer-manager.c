@@ -2037,6 +2037,16 @@ peer_stall_time (MeshPeerManager * m, Peer * peer)
   return peer->last_drain + UPLOAD_STALL_US;
 }
 
+/* The pump runs when @peer could be found not reading. */
+static void
+watch_for_stall (MeshPeerManager * m, Peer * peer)
+{
+  gint64 when = peer_stall_time (m, peer);
+
+  if (when > 0)
+    uploads_pump_at (m, when);
+}
+
 /* Closes the links of peers that stopped reading what we upload (which
  * drops their uploads; every other upload waits behind the one in their
  * queue), and checks again when the next one could be found stalled. */
@@ -2088,8 +2098,8 @@ uploads_pump (MeshPeerManager * m)
         UPLOAD_QUEUE_HIGH) {
       /* nothing to send yet, or this link is full: more bytes from the
        * CDN or "writable" bring us back, or the stall check */
-      if (len > 0 && peer_stall_time (m, upload->peer) > 0)
-        uploads_pump_at (m, peer_stall_time (m, upload->peer));
+      if (len > 0)
+        watch_for_stall (m, upload->peer);
       g_queue_push_tail (&m->uploads, upload);
       stalled++;
       continue;
@@ -2110,8 +2120,8 @@ uploads_pump (MeshPeerManager * m)
   }
   upload_pace_after_pump (m);
   /* the next uploads wait for its queue to drain */
-  if (m->last_upload_peer && peer_stall_time (m, m->last_upload_peer) > 0)
-    uploads_pump_at (m, peer_stall_time (m, m->last_upload_peer));
+  if (m->last_upload_peer)
+    watch_for_stall (m, m->last_upload_peer);
 }
 
 /* ------------------------------------------------------------------------ */
