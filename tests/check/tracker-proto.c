@@ -604,6 +604,113 @@ GST_START_TEST (test_report_strict)
 
 GST_END_TEST;
 
+GST_START_TEST (test_join_network)
+{
+  g_autofree gchar *text = mesh_tracker_encode_join_full ("live/ch1",
+      "peer-aaaa", NULL, TRUE, "site-7.lan:b");
+  g_autofree gchar *too_long = g_strnfill (MESH_QOS_NETWORK_MAX + 1, 'n');
+  g_autofree gchar *over = g_strdup_printf ("{\"type\":\"join\","
+      "\"version\":1,\"swarm\":\"s\",\"peer\":\"peer-aaaa\","
+      "\"network\":\"%s\"}", too_long);
+  const gchar *bad[] = {
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
+        "\"peer\":\"peer-aaaa\",\"network\":\"\"}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
+        "\"peer\":\"peer-aaaa\",\"network\":\"a b\"}",
+    "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
+        "\"peer\":\"peer-aaaa\",\"network\":7}",
+    over,
+  };
+  MeshTrackerMessage msg;
+  guint i;
+
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, text);
+  fail_unless_equals_string (msg.network, "site-7.lan:b");
+  fail_unless (msg.upload);
+  mesh_tracker_message_clear (&msg);
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, "{\"type\":\"join\","
+      "\"version\":1,\"swarm\":\"s\",\"peer\":\"peer-aaaa\","
+      "\"network\":null}");
+  fail_unless (msg.network == NULL);
+  mesh_tracker_message_clear (&msg);
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_TRACKER, bad[i],
+            MESH_TRACKER_PROTO_ERROR_MALFORMED), MESH_TRACKER_MESSAGE_JOIN);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_qos_round_trip)
+{
+  MeshQosReport report = {
+    .cdn_bytes = 1000,.peer_bytes = 3000,.uploaded_bytes = 2500,
+    .stalls = 1,.stall_ms = 420,.startup_ms = 850,.bitrate = 4000000,
+    .width = 1280,.height = 720,.peers = 4,
+  };
+  MeshQosReport huge = {.cdn_bytes = G_MAXINT64,.startup_ms = -7 };
+  g_autofree gchar *text = mesh_tracker_encode_qos (&report, "site-7");
+  g_autofree gchar *clamped = mesh_tracker_encode_qos (&huge, NULL);
+  MeshTrackerMessage msg;
+
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, text);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_QOS);
+  fail_unless_equals_int (msg.qos.version, MESH_QOS_REPORT_VERSION);
+  report.version = MESH_QOS_REPORT_VERSION;
+  fail_unless (memcmp (&msg.qos, &report, sizeof (report)) == 0);
+  fail_unless_equals_string (msg.network, "site-7");
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, clamped);
+  fail_unless (msg.qos.cdn_bytes == MESH_QOS_REPORT_MAX_VALUE);
+  fail_unless_equals_int (msg.qos.startup_ms, -1);
+  fail_unless (msg.network == NULL);
+  mesh_tracker_message_clear (&msg);
+
+  /* a later version with members this one does not know, and a member
+   * left out */
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, "{\"type\":\"qos\","
+      "\"version\":3,\"cdn_bytes\":5,\"codec\":\"av1\"}");
+  fail_unless_equals_int (msg.qos.version, 3);
+  fail_unless_equals_int (msg.qos.cdn_bytes, 5);
+  fail_unless_equals_int (msg.qos.peer_bytes, 0);
+  fail_unless_equals_int (msg.qos.startup_ms, -1);
+  mesh_tracker_message_clear (&msg);
+
+  /* clients do not get qos */
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, text);
+  fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_UNKNOWN);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_qos_strict)
+{
+  const gchar *bad[] = {
+    "{\"type\":\"qos\"}",
+    "{\"type\":\"qos\",\"version\":0}",
+    "{\"type\":\"qos\",\"version\":\"1\"}",
+    "{\"type\":\"qos\",\"version\":1,\"cdn_bytes\":-1}",
+    "{\"type\":\"qos\",\"version\":1,\"startup_ms\":-2}",
+    "{\"type\":\"qos\",\"version\":1,\"peer_bytes\":9007199254740993}",
+    "{\"type\":\"qos\",\"version\":1,\"stalls\":1.5}",
+    "{\"type\":\"qos\",\"version\":1,\"peers\":\"4\"}",
+    "{\"type\":\"qos\",\"version\":1,\"network\":\"a/b\"}",
+  };
+  MeshTrackerMessage msg;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++)
+    fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_TRACKER, bad[i],
+            MESH_TRACKER_PROTO_ERROR_MALFORMED), MESH_TRACKER_MESSAGE_QOS);
+  decode_ok (&msg, MESH_TRACKER_TO_TRACKER, "{\"type\":\"qos\","
+      "\"version\":1,\"peer_bytes\":9007199254740992,\"startup_ms\":null}");
+  fail_unless (msg.qos.peer_bytes == MESH_QOS_REPORT_MAX_VALUE);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
 static const guint8 test_digest[32] = {
   0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b,
   0x0c, 0x0d, 0x0e, 0x0f, 0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87,
@@ -849,6 +956,9 @@ tracker_proto_suite (void)
   tcase_add_test (tc, test_attested_round_trip);
   tcase_add_test (tc, test_attested_strict);
   tcase_add_test (tc, test_client_side_leniency);
+  tcase_add_test (tc, test_join_network);
+  tcase_add_test (tc, test_qos_round_trip);
+  tcase_add_test (tc, test_qos_strict);
   return s;
 }
 

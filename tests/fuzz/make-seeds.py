@@ -196,6 +196,10 @@ TO_TRACKER = [
     '{"type":"get-peers"}',
     '{"type":"heartbeat"}',
     '{"type":"leave"}',
+    '{"type":"join","version":1,"swarm":"s","peer":"k3Jx9_QmT2a-8bYw","network":"site-7"}',
+    '{"type":"qos","version":1,"cdn_bytes":5242880,"peer_bytes":15728640,'
+    '"uploaded_bytes":9437184,"stalls":0,"stall_ms":0,"startup_ms":840,'
+    '"bitrate":4000000,"width":1280,"height":720,"peers":4,"network":"site-7"}',
 ]
 TO_CLIENT = [
     '{"type":"welcome","version":1,"peer":"k3Jx9_QmT2a-8bYw",'

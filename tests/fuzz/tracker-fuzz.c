@@ -100,7 +100,8 @@ reencode (const MeshTrackerMessage * m, MeshTrackerDirection direction)
 
   switch (m->type) {
     case MESH_TRACKER_MESSAGE_JOIN:
-      return mesh_tracker_encode_join (m->swarm, m->peer, m->token, m->upload);
+      return mesh_tracker_encode_join_full (m->swarm, m->peer, m->token,
+          m->upload, m->network);
     case MESH_TRACKER_MESSAGE_GET_PEERS:
     case MESH_TRACKER_MESSAGE_HEARTBEAT:
     case MESH_TRACKER_MESSAGE_LEAVE:
@@ -134,6 +135,11 @@ reencode (const MeshTrackerMessage * m, MeshTrackerDirection direction)
     }
     case MESH_TRACKER_MESSAGE_ATTEST:
       return mesh_tracker_encode_attest (m->id, m->url, m->offset, m->length);
+    case MESH_TRACKER_MESSAGE_QOS:
+      /* the encoder writes its own version */
+      if (m->qos.version != MESH_QOS_REPORT_VERSION)
+        return NULL;
+      return mesh_tracker_encode_qos (&m->qos, m->network);
     case MESH_TRACKER_MESSAGE_ATTESTED:
       if (m->attest_error)
         return mesh_tracker_encode_attested_error (m->id, m->attest_error);
@@ -191,6 +197,8 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
       check (memcmp (again.digest, m.digest, sizeof (m.digest)) == 0);
       check (again.size == m.size);
       check (g_strcmp0 (again.attest_error, m.attest_error) == 0);
+      check (g_strcmp0 (again.network, m.network) == 0);
+      check (memcmp (&again.qos, &m.qos, sizeof (m.qos)) == 0);
       mesh_tracker_message_clear (&again);
     }
   }

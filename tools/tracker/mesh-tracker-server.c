@@ -1404,6 +1404,8 @@ handle_message (Peer * peer, MeshTrackerMessage * msg, gboolean decoded,
     handle_report (peer, msg);
   } else if (msg->type == MESH_TRACKER_MESSAGE_ATTEST) {
     handle_attest (peer, msg);
+  } else if (msg->type == MESH_TRACKER_MESSAGE_QOS) {
+    /* taken; aggregated once the tracker keeps player figures */
   } else if (msg->type == MESH_TRACKER_MESSAGE_GET_PEERS) {
     send_peers (peer);
   } else if (msg->type == MESH_TRACKER_MESSAGE_HEARTBEAT) {

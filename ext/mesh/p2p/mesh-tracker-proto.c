@@ -36,6 +36,7 @@ static const TypeName type_names[] = {
   {MESH_TRACKER_MESSAGE_LEAVE, "leave", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_REPORT, "report", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_ATTEST, "attest", MESH_TRACKER_TO_TRACKER},
+  {MESH_TRACKER_MESSAGE_QOS, "qos", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_SIGNAL, "signal", MESH_TRACKER_TO_TRACKER},
   {MESH_TRACKER_MESSAGE_SIGNAL, "signal", MESH_TRACKER_TO_CLIENT},
   {MESH_TRACKER_MESSAGE_WELCOME, "welcome", MESH_TRACKER_TO_CLIENT},
@@ -116,6 +117,23 @@ mesh_tracker_is_valid_swarm_id (const gchar * id)
     return FALSE;
   length = g_utf8_strlen (id, -1);
   return length >= 1 && length <= MESH_TRACKER_SWARM_ID_MAX;
+}
+
+gboolean
+mesh_tracker_is_valid_network (const gchar * network)
+{
+  gsize length, i;
+
+  if (!network)
+    return FALSE;
+  length = strlen (network);
+  if (length < 1 || length > MESH_QOS_NETWORK_MAX)
+    return FALSE;
+  for (i = 0; i < length; i++) {
+    if (!g_ascii_isalnum (network[i]) && !strchr ("._:-", network[i]))
+      return FALSE;
+  }
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -235,6 +253,22 @@ bad:
       "boolean");
 }
 
+/* "network" is optional (null is absent); when there, a valid hint. */
+static gboolean
+decode_network (MeshTrackerMessage * msg, JsonObject * object, GError ** error)
+{
+  JsonNode *node = json_object_get_member (object, "network");
+  const gchar *network = get_string (object, "network");
+
+  if (!node || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!mesh_tracker_is_valid_network (network))
+    return malformed (error, "\"network\" must be 1 to "
+        G_STRINGIFY (MESH_QOS_NETWORK_MAX) " characters of [A-Za-z0-9._:-]");
+  msg->network = g_strdup (network);
+  return TRUE;
+}
+
 /* The checks run in this order so that the tracker's answer to a join of
  * another version does not depend on the version's other members. */
 static gboolean
@@ -264,6 +298,8 @@ decode_join (MeshTrackerMessage * msg, JsonObject * object, GError ** error)
   if (token && !JSON_NODE_HOLDS_NULL (token) && !get_string (object, "token"))
     return malformed (error, "join: \"token\" must be a string");
   if (!decode_caps (msg, object, error))
+    return FALSE;
+  if (!decode_network (msg, object, error))
     return FALSE;
 
   msg->swarm = g_strdup (swarm);
@@ -394,6 +430,53 @@ decode_attest (MeshTrackerMessage * msg, JsonObject * object, GError ** error)
   msg->offset = offset;
   msg->length = length;
   return TRUE;
+}
+
+/* One integer member of a qos message, at @offset in MeshQosReport. */
+typedef struct
+{
+  const gchar *name;
+  gsize offset;
+  gint64 min;                   /* and the value when missing or null */
+} QosMember;
+
+static const QosMember qos_members[] = {
+  {"cdn_bytes", G_STRUCT_OFFSET (MeshQosReport, cdn_bytes), 0},
+  {"peer_bytes", G_STRUCT_OFFSET (MeshQosReport, peer_bytes), 0},
+  {"uploaded_bytes", G_STRUCT_OFFSET (MeshQosReport, uploaded_bytes), 0},
+  {"stalls", G_STRUCT_OFFSET (MeshQosReport, stalls), 0},
+  {"stall_ms", G_STRUCT_OFFSET (MeshQosReport, stall_ms), 0},
+  {"startup_ms", G_STRUCT_OFFSET (MeshQosReport, startup_ms), -1},
+  {"bitrate", G_STRUCT_OFFSET (MeshQosReport, bitrate), 0},
+  {"width", G_STRUCT_OFFSET (MeshQosReport, width), 0},
+  {"height", G_STRUCT_OFFSET (MeshQosReport, height), 0},
+  {"peers", G_STRUCT_OFFSET (MeshQosReport, peers), 0},
+};
+
+#define QOS_VALUE(report, member) \
+  (*(gint64 *) G_STRUCT_MEMBER_P ((report), (member)->offset))
+
+/* Every member is optional, so that a player reports what it knows and
+ * later versions can drop one; what is there must be in range. */
+static gboolean
+decode_qos (MeshTrackerMessage * msg, JsonObject * object, GError ** error)
+{
+  JsonNode *version = json_object_get_member (object, "version");
+  guint i;
+
+  if (!is_integer (version) || json_node_get_int (version) < 1)
+    return malformed (error, "qos: \"version\" must be an integer >= 1");
+  msg->qos.version = json_node_get_int (version);
+  for (i = 0; i < G_N_ELEMENTS (qos_members); i++) {
+    const QosMember *member = &qos_members[i];
+    gint64 *value = &QOS_VALUE (&msg->qos, member);
+
+    if (!get_optional_int (object, member->name, member->min, value)
+        || *value < member->min || *value > MESH_QOS_REPORT_MAX_VALUE)
+      return malformed (error, "qos: counters must be integers from 0 (-1 "
+          "for \"startup_ms\") to 2^53");
+  }
+  return decode_network (msg, object, error);
 }
 
 /* 64 hex digits, either case, into @digest. */
@@ -547,6 +630,8 @@ decode_members (MeshTrackerMessage * msg, JsonObject * object,
       return decode_signal (msg, object, direction, error);
     case MESH_TRACKER_MESSAGE_REPORT:
       return decode_report (msg, object, error);
+    case MESH_TRACKER_MESSAGE_QOS:
+      return decode_qos (msg, object, error);
     case MESH_TRACKER_MESSAGE_WELCOME:
       return decode_welcome (msg, object, error);
     case MESH_TRACKER_MESSAGE_PEERS:
@@ -642,6 +727,7 @@ mesh_tracker_message_clear (MeshTrackerMessage * msg)
   g_free (msg->message);
   g_free (msg->url);
   g_free (msg->attest_error);
+  g_free (msg->network);
   memset (msg, 0, sizeof (*msg));
 }
 
@@ -704,9 +790,18 @@ gchar *
 mesh_tracker_encode_join (const gchar * swarm, const gchar * peer,
     const gchar * token, gboolean upload)
 {
+  return mesh_tracker_encode_join_full (swarm, peer, token, upload, NULL);
+}
+
+gchar *
+mesh_tracker_encode_join_full (const gchar * swarm, const gchar * peer,
+    const gchar * token, gboolean upload, const gchar * network)
+{
   JsonBuilder *builder;
 
   g_return_val_if_fail (swarm != NULL && peer != NULL, NULL);
+  g_return_val_if_fail (network == NULL
+      || mesh_tracker_is_valid_network (network), NULL);
 
   builder = begin_message ("join");
   add_int (builder, "version", MESH_TRACKER_PROTOCOL_VERSION);
@@ -718,6 +813,8 @@ mesh_tracker_encode_join (const gchar * swarm, const gchar * peer,
   json_builder_begin_object (builder);
   add_boolean (builder, "upload", upload);
   json_builder_end_object (builder);
+  if (network)
+    add_string (builder, "network", network);
   return end_message (builder);
 }
 
@@ -774,6 +871,29 @@ mesh_tracker_encode_report (const gchar * peer, const gchar * reason)
   builder = begin_message ("report");
   add_string (builder, "peer", peer);
   add_string (builder, "reason", bounded);
+  return end_message (builder);
+}
+
+gchar *
+mesh_tracker_encode_qos (const MeshQosReport * report, const gchar * network)
+{
+  JsonBuilder *builder;
+  guint i;
+
+  g_return_val_if_fail (report != NULL, NULL);
+  g_return_val_if_fail (network == NULL
+      || mesh_tracker_is_valid_network (network), NULL);
+
+  builder = begin_message ("qos");
+  add_int (builder, "version", MESH_QOS_REPORT_VERSION);
+  for (i = 0; i < G_N_ELEMENTS (qos_members); i++) {
+    const QosMember *member = &qos_members[i];
+
+    add_int (builder, member->name, CLAMP (QOS_VALUE (report, member),
+            member->min, MESH_QOS_REPORT_MAX_VALUE));
+  }
+  if (network)
+    add_string (builder, "network", network);
   return end_message (builder);
 }
 

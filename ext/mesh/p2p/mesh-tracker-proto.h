@@ -25,6 +25,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "mesh-qos-report.h"
+
 G_BEGIN_DECLS
 
 #define MESH_TRACKER_PROTOCOL_VERSION 1
@@ -68,6 +70,7 @@ typedef enum {
   MESH_TRACKER_MESSAGE_LEAVE,
   MESH_TRACKER_MESSAGE_REPORT,
   MESH_TRACKER_MESSAGE_ATTEST,
+  MESH_TRACKER_MESSAGE_QOS,
   /* both ways */
   MESH_TRACKER_MESSAGE_SIGNAL,
   /* tracker -> client */
@@ -157,6 +160,10 @@ typedef struct {
   guint8 digest[32];            /* SHA-256, from "sha256" (64 hex digits) */
   gint64 size;                  /* bytes digested, >= 0 */
   gchar *attest_error;          /* NULL for an answer */
+  /* join, qos: the player's network hint (mesh_tracker_is_valid_network());
+   * NULL when absent or null */
+  gchar *network;
+  MeshQosReport qos;            /* qos */
 } MeshTrackerMessage;
 
 /* Decodes @size bytes of @text (one WebSocket text message) into @msg,
@@ -185,12 +192,18 @@ gint mesh_tracker_error_code_from_name (const gchar * name);
 
 gboolean mesh_tracker_is_valid_peer_id (const gchar * id);
 gboolean mesh_tracker_is_valid_swarm_id (const gchar * id);
+/* 1 to MESH_QOS_NETWORK_MAX characters of [A-Za-z0-9._:-] */
+gboolean mesh_tracker_is_valid_network (const gchar * network);
 
 /* Encoders: one compact JSON text each (transfer full). */
 
 /* client -> tracker. @token may be NULL. */
 gchar *mesh_tracker_encode_join (const gchar * swarm, const gchar * peer,
     const gchar * token, gboolean upload);
+/* The same, with the player's network hint (NULL: none), which groups
+ * players behind one NAT (docs/protocol.md 1.4). */
+gchar *mesh_tracker_encode_join_full (const gchar * swarm, const gchar * peer,
+    const gchar * token, gboolean upload, const gchar * network);
 gchar *mesh_tracker_encode_signal (const gchar * to, JsonNode * data);
 /* get-peers, heartbeat or leave: a message with nothing but its type */
 gchar *mesh_tracker_encode_bare (MeshTrackerMessageType type);
@@ -202,6 +215,12 @@ gchar *mesh_tracker_encode_report (const gchar * peer, const gchar * reason);
  * to its end), answered by "attested" with the same @id (0 to 2^53). */
 gchar *mesh_tracker_encode_attest (gint64 id, const gchar * url,
     gint64 offset, gint64 length);
+
+/* @report's members, with version MESH_QOS_REPORT_VERSION; values are
+ * clamped to 0 .. MESH_QOS_REPORT_MAX_VALUE (startup_ms to -1 ..), and
+ * @network (NULL: none) must be valid. */
+gchar *mesh_tracker_encode_qos (const MeshQosReport * report,
+    const gchar * network);
 
 /* tracker -> client */
 gchar *mesh_tracker_encode_welcome (const gchar * peer, const gchar * swarm,
