@@ -7,8 +7,11 @@
  */
 #include "mesh-tool.h"
 
+#include "config.h"
+
 #include <glib-unix.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 gboolean
@@ -43,12 +46,36 @@ on_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+typedef struct
+{
+  void (*func) (gpointer data);
+  gpointer data;
+} Hangup;
+
+static gboolean
+on_hangup (gpointer data)
+{
+  Hangup *hangup = data;
+
+  hangup->func (hangup->data);
+  return G_SOURCE_CONTINUE;
+}
+
 void
 mesh_tool_serve_until_signal (const gchar * name, const gchar * url)
+{
+  mesh_tool_serve_until_signal_full (name, url, NULL, NULL);
+}
+
+void
+mesh_tool_serve_until_signal_full (const gchar * name, const gchar * url,
+    void (*func) (gpointer data), gpointer data)
 {
   GMainLoop *loop = g_main_loop_new (NULL, FALSE);
   guint sigint = g_unix_signal_add (SIGINT, on_signal, loop);
   guint sigterm = g_unix_signal_add (SIGTERM, on_signal, loop);
+  Hangup hangup = { func, data };
+  guint sighup = func ? g_unix_signal_add (SIGHUP, on_hangup, &hangup) : 0;
 
   printf ("%s listening on %s\n", name, url);
   fflush (stdout);
@@ -57,5 +84,28 @@ mesh_tool_serve_until_signal (const gchar * name, const gchar * url)
   /* the caller stops its server next; no signal source runs meanwhile */
   g_source_remove (sigint);
   g_source_remove (sigterm);
+  if (sighup)
+    g_source_remove (sighup);
   g_main_loop_unref (loop);
+}
+
+static gboolean
+print_version (const gchar * name, const gchar * value, gpointer data,
+    GError ** error)
+{
+  printf ("%s %s\n", g_get_prgname (), VERSION);
+  exit (0);
+}
+
+void
+mesh_tool_add_version_option (GOptionContext * context)
+{
+  const GOptionEntry entries[] = {
+    {"version", 'V', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
+        (gpointer) print_version, "Print the version and exit", NULL},
+    {NULL}
+  };
+
+  /* the entries are copied */
+  g_option_context_add_main_entries (context, entries, NULL);
 }

@@ -14,6 +14,7 @@
  */
 
 #include "mesh-hash-scan.h"
+#include "mesh-tool.h"
 
 #include <glib-unix.h>
 #include <signal.h>
@@ -192,6 +193,7 @@ main (int argc, char **argv)
       "written (DIR unreadable, list not writable), 2 bad usage, 3 written\n"
       "but some files left out (see the warnings).\n" "See docs/hash-list.md.");
   g_option_context_add_main_entries (context, entries, NULL);
+  mesh_tool_add_version_option (context);
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     g_printerr ("mesh-hashes: %s\n", error->message);
     return EXIT_USAGE;

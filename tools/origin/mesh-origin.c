@@ -49,6 +49,7 @@ main (int argc, char **argv)
       "GET /_stats, POST /_stats/reset, POST /_fault?..., "
       "POST /_fault/clear.\nSee docs/test-origin.md.\n");
   g_option_context_add_main_entries (context, entries, NULL);
+  mesh_tool_add_version_option (context);
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
     g_printerr ("mesh-origin: %s\n", error->message);
     return 2;

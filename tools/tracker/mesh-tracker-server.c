@@ -47,6 +47,7 @@
 
 #include "mesh-tracker-server.h"
 #include "mesh-tracker-stream.h"
+#include "mesh-tracker-log.h"
 #include "mesh-tracker-attest.h"
 
 #include <libsoup/soup.h>
@@ -214,7 +215,9 @@ struct _MeshTrackerServer
   guint max_reports;
   guint ban_time;
   GPtrArray *trusted_proxies;   /* GInetAddress */
-  GBytes *token_secret;
+  GBytes *token_secret;         /* guarded by secret_lock: replaced by
+                                 * mesh_tracker_server_set_token_secret() */
+  GMutex secret_lock;
   MeshTrackerAttest *attest;    /* NULL: attestation not offered */
   gchar *url;
   gchar *http_url;
@@ -249,6 +252,13 @@ struct _MeshTrackerServer
 
 static void peer_close (Peer * peer, DisconnectReason reason, gushort code,
     const gchar * why);
+
+/* For the event log: NULL for a trusted proxy's connection. */
+static const gchar *
+peer_address (Peer * peer)
+{
+  return peer->address ? peer->address->key : NULL;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Counters (written here, read from any thread under stats_lock)           */
@@ -719,8 +729,10 @@ send_error (Peer * peer, MeshTrackerErrorCode code, const gchar * message,
   MeshTrackerServer *server = peer->server;
   g_autofree gchar *text = mesh_tracker_encode_error (code, message, fatal);
 
-  g_debug ("peer %s: error %s%s: %s", peer->id ? peer->id : "(not joined)",
-      mesh_tracker_error_code_name (code), fatal ? " (fatal)" : "", message);
+  mesh_tracker_log_event ("rejected", "swarm", peer->swarm ?
+      peer->swarm->id : NULL, "peer", peer->id, "addr", peer_address (peer),
+      "code", mesh_tracker_error_code_name (code), "fatal",
+      fatal ? "yes" : "no", "why", message, NULL);
   STATS_LOCKED (server, {
         server->stats.errors++;
         server->errors_by_code[code]++;
@@ -1020,6 +1032,10 @@ peer_close (Peer * peer, DisconnectReason reason, gushort code,
   if (peer->closing)
     return;
 
+  if (peer->swarm)
+    mesh_tracker_log_event ("leave", "swarm", peer->swarm->id, "peer",
+        peer->id, "addr", peer_address (peer), "reason",
+        disconnect_reason_names[reason], NULL);
   peer_detach (peer);
   peer->closing = TRUE;
   g_source_set_ready_time (peer->timeout_source, g_get_monotonic_time () +
@@ -1149,6 +1165,34 @@ on_peer_deadline (gpointer data)
 /* ------------------------------------------------------------------------ */
 /* Incoming messages                                                        */
 
+/* The secret joins are checked against now, or NULL. */
+static GBytes *
+token_secret_ref (MeshTrackerServer * server)
+{
+  GBytes *secret;
+
+  g_mutex_lock (&server->secret_lock);
+  secret = server->token_secret ? g_bytes_ref (server->token_secret) : NULL;
+  g_mutex_unlock (&server->secret_lock);
+  return secret;
+}
+
+void
+mesh_tracker_server_set_token_secret (MeshTrackerServer * server,
+    const guint8 * secret, gsize secret_size)
+{
+  GBytes *old;
+
+  g_return_if_fail (server != NULL);
+  g_return_if_fail (secret != NULL && secret_size > 0);
+
+  g_mutex_lock (&server->secret_lock);
+  old = server->token_secret;
+  server->token_secret = g_bytes_new (secret, secret_size);
+  g_mutex_unlock (&server->secret_lock);
+  g_clear_pointer (&old, g_bytes_unref);
+}
+
 /* Checks what a join's origin may still do: joins from its address, and
  * with a token, the joins and peers of that token. Fails @peer if not;
  * else sets *grant (NULL without tokens). */
@@ -1157,6 +1201,7 @@ admit_origin (Peer * peer, MeshTrackerMessage * msg, Grant ** grant)
 {
   MeshTrackerServer *server = peer->server;
   gint64 now = g_get_monotonic_time ();
+  g_autoptr (GBytes) secret = NULL;
 
   *grant = NULL;
   if (peer->address && !bucket_take_per_minute (&peer->address->joins,
@@ -1165,11 +1210,12 @@ admit_origin (Peer * peer, MeshTrackerMessage * msg, Grant ** grant)
         "too many joins from this address");
     return FALSE;
   }
-  if (!server->token_secret)
+  secret = token_secret_ref (server);
+  if (!secret)
     return TRUE;
-  if (!mesh_tracker_check_token_full (g_bytes_get_data (server->token_secret,
-              NULL), g_bytes_get_size (server->token_secret), msg->swarm,
-          msg->token, g_get_real_time () / G_USEC_PER_SEC)) {
+  if (!mesh_tracker_check_token_full (g_bytes_get_data (secret, NULL),
+          g_bytes_get_size (secret), msg->swarm, msg->token,
+          g_get_real_time () / G_USEC_PER_SEC)) {
     fail_peer (peer, MESH_TRACKER_ERROR_UNAUTHORIZED, msg->token ?
         "the token is invalid or expired" : "this tracker needs a token");
     return FALSE;
@@ -1250,8 +1296,8 @@ handle_join (Peer * peer, MeshTrackerMessage * msg)
       }
   );
   stats_update_sizes (server);
-  g_debug ("peer %s joined swarm %s (%u members)", peer->id, swarm->id,
-      swarm->members->len);
+  mesh_tracker_log_event ("join", "swarm", swarm->id, "peer", peer->id,
+      "addr", peer_address (peer), "upload", peer->upload ? "yes" : "no", NULL);
 
   /* notifications first: once the welcome is out, the counters include
    * everything this join cost */
@@ -1316,9 +1362,10 @@ ban_peer (Peer * peer)
       "members reported that its data failed verification",
       g_hash_table_size (peer->reporters));
 
-  g_message ("peer %s from %s in swarm %s: %s; its id is refused for %u s",
-      peer->id, peer->address ? peer->address->key : "?", peer->swarm->id,
-      why, server->ban_time);
+  g_autofree gchar *ban_time = g_strdup_printf ("%u", server->ban_time);
+
+  mesh_tracker_log_event ("ban", "swarm", peer->swarm->id, "peer", peer->id,
+      "addr", peer_address (peer), "why", why, "seconds", ban_time, NULL);
   ban_add (server, peer->id);
   fail_peer (peer, MESH_TRACKER_ERROR_BANNED, why);
   stats_update_sizes (server);
@@ -1344,7 +1391,9 @@ handle_report (Peer * peer, MeshTrackerMessage * msg)
     return;
   }
 
-  g_debug ("peer %s reports %s: %s", peer->id, target->id, msg->reason);
+  mesh_tracker_log_event ("report", "swarm", peer->swarm->id, "peer",
+      peer->id, "addr", peer_address (peer), "target", target->id, "reason",
+      msg->reason, NULL);
   STATS_LOCKED (server, server->stats.reports++);
   g_hash_table_add (target->reporters, g_strdup (peer->id));
   if (g_hash_table_size (target->reporters) >= server->report_threshold)
@@ -1589,8 +1638,8 @@ refuse_connection (MeshTrackerServer * server, GSocket * socket,
   const gchar *answer = reason == HTTP_CLOSE_TOO_MANY_FROM_IP ? too_many :
       unavailable;
 
-  g_debug ("HTTP connection from %s refused: %s", address,
-      http_close_reason_names[reason]);
+  mesh_tracker_log_event ("refused", "addr", address, "reason",
+      http_close_reason_names[reason], NULL);
   count_http_close (server, reason);
   g_socket_send_with_blocking (socket, answer, strlen (answer), FALSE, NULL,
       NULL);
@@ -2121,6 +2170,7 @@ server_free (MeshTrackerServer * server)
   g_clear_error (&server->start_error);
   g_mutex_clear (&server->lock);
   g_mutex_clear (&server->stats_lock);
+  g_mutex_clear (&server->secret_lock);
   g_cond_clear (&server->cond);
   g_free (server);
 }
@@ -2247,6 +2297,7 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
   g_queue_init (&server->ban_order);
   g_mutex_init (&server->lock);
   g_mutex_init (&server->stats_lock);
+  g_mutex_init (&server->secret_lock);
   g_cond_init (&server->cond);
   server->context = g_main_context_new ();
   server->loop = g_main_loop_new (server->context, FALSE);

@@ -144,6 +144,14 @@ guint mesh_tracker_server_get_swarms (MeshTrackerServer * server);
 void mesh_tracker_server_get_stats (MeshTrackerServer * server,
     MeshTrackerStats * stats);
 
+/* Replaces the token secret (@secret_size bytes, at least one) with which
+ * joins are checked, as a reload does. Thread-safe; the joins the server
+ * reads after it returns use the new secret, and tokens of the old one are
+ * refused from then on; peers that joined with them stay joined. The
+ * per-token bounds keep counting the tokens they counted. */
+void mesh_tracker_server_set_token_secret (MeshTrackerServer * server,
+    const guint8 * secret, gsize secret_size);
+
 /* An access token for @swarm valid until @expiry (unix seconds):
  * "<expiry>.<hex HMAC-SHA256(secret, swarm + '|' + expiry)>". The secret
  * is @secret_size bytes (any bytes, NUL included). */

@@ -6,15 +6,25 @@
  * mesh-tracker: runs the tracker from the command line, or makes an access
  * token for a content provider's backend (see docs/tracker.md).
  *
- *   mesh-tracker [--listen HOST:PORT] [--max-peers N] [--heartbeat S] ...
+ *   mesh-tracker [--config FILE] [--listen HOST:PORT] [--max-peers N] ...
  *   mesh-tracker --make-token SWARM --token-secret FILE [--ttl SECONDS]
+ *   mesh-tracker [--config FILE] [OPTION...] --print-config
  *
- * Threads: the main thread only waits for SIGINT/SIGTERM on the default
- * GMainContext; the server runs on its own thread (mesh-tracker-server.c).
+ * Every option of the table in main() but --make-token and --ttl is also a
+ * key of the configuration file (mesh-tracker-config.h); the command line
+ * overrides the file.
+ *
+ * Threads: the main thread only waits for SIGINT/SIGTERM (stop) and SIGHUP
+ * (reload) on the default GMainContext; the server runs on its own thread
+ * (mesh-tracker-server.c).
  */
 
 #include "mesh-tracker-server.h"
+#include "mesh-tracker-config.h"
+#include "mesh-tracker-log.h"
 #include "mesh-tool.h"
+
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +32,7 @@
 
 #define DEFAULT_TTL 3600
 #define UNSET -1
+#define DEFAULT_CONFIG MESH_SYSCONFDIR "/gst-mesh/tracker.conf"
 
 typedef struct
 {
@@ -53,6 +64,10 @@ typedef struct
   gint attest_max_outstanding;
   gint attest_rate;
   gint attest_timeout;
+  gchar *log_format;
+  /* not configuration keys */
+  gchar *config_file;
+  gboolean print_config;
 } Options;
 
 /* Copies a positive option into @field, leaves 0 (the default) if unset. */
@@ -152,22 +167,79 @@ print_token (const Options * opts, GBytes * secret)
   return 0;
 }
 
+typedef struct
+{
+  const Options *opts;
+  MeshTrackerServer *server;
+} Reload;
+
+/* SIGHUP: what can change without dropping a connection is read again. A
+ * file that cannot be read leaves the running state as it was. */
+static void
+on_reload (gpointer data)
+{
+  Reload *reload = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) secret = NULL;
+
+  if (reload->opts->token_secret_file) {
+    secret = mesh_tracker_read_secret (reload->opts->token_secret_file, &error);
+    if (secret)
+      mesh_tracker_server_set_token_secret (reload->server,
+          g_bytes_get_data (secret, NULL), g_bytes_get_size (secret));
+    mesh_tracker_log_event ("reload", "what", "token-secret", "result",
+        secret ? "ok" : "kept the previous one", "why",
+        error ? error->message : NULL, NULL);
+  }
+  /* MERGE (locality): reload the ASN and region tables here, e.g.
+   *   mesh_tracker_server_load_networks (reload->server, opts->asn_db,
+   *       opts->region_db, &error);
+   * logged as above, the previous tables kept on failure. */
+}
+
 static int
-serve (MeshTrackerConfig * config)
+serve (MeshTrackerConfig * config, const Options * opts)
 {
   g_autoptr (GError) error = NULL;
-  MeshTrackerServer *server;
+  Reload reload = { opts, NULL };
 
-  server = mesh_tracker_server_start (config, &error);
-  if (!server) {
+  reload.server = mesh_tracker_server_start (config, &error);
+  if (!reload.server) {
     g_printerr ("mesh-tracker: %s\n", error->message);
     return 1;
   }
 
-  mesh_tool_serve_until_signal ("mesh-tracker",
-      mesh_tracker_server_get_url (server));
-  mesh_tracker_server_stop (server);
+  mesh_tool_serve_until_signal_full ("mesh-tracker",
+      mesh_tracker_server_get_url (reload.server), on_reload, &reload);
+  mesh_tracker_server_stop (reload.server);
   return 0;
+}
+
+/* The sample configuration (installed as tracker.conf) and what
+ * --print-config shows. */
+static int
+print_config (MeshTrackerOptions * options)
+{
+  g_autofree gchar *text = mesh_tracker_options_to_data (options,
+      "# mesh-tracker's configuration (mesh-tracker(1), mesh-tracker.conf(5)).\n"
+      "# Every key is the option of the same name; the command line overrides\n"
+      "# this file. Lists are separated by ';'. A commented key shows its\n"
+      "# default. SIGHUP re-reads the token secret file (not this file).\n\n");
+
+  printf ("%s", text);
+  return 0;
+}
+
+/* Reads the configuration file into the options the command line did not
+ * give: --config FILE, else the default one if it exists. */
+static gboolean
+load_config (MeshTrackerOptions * options, const Options * opts,
+    GError ** error)
+{
+  if (opts->config_file && opts->config_file[0] == '\0')
+    return TRUE;
+  return mesh_tracker_options_load (options, opts->config_file ?
+      opts->config_file : DEFAULT_CONFIG, opts->config_file != NULL, error);
 }
 
 int
@@ -176,7 +248,8 @@ main (int argc, char **argv)
   Options opts = {
     NULL, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
     UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
-    NULL, NULL, NULL, DEFAULT_TTL, NULL, UNSET, UNSET, UNSET
+    NULL, NULL, NULL, DEFAULT_TTL, NULL, UNSET, UNSET, UNSET, NULL,
+    NULL, FALSE
   };
   GOptionEntry entries[] = {
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts.listen,
@@ -251,8 +324,24 @@ main (int argc, char **argv)
     {"ttl", 0, 0, G_OPTION_ARG_INT, &opts.ttl,
           "Lifetime of the token --make-token prints (default 3600)",
         "SECONDS"},
+    {"log-format", 0, 0, G_OPTION_ARG_STRING, &opts.log_format,
+          "Event log lines: text (key=value) or json (default text)",
+        "FORMAT"},
     {NULL}
   };
+  /* options of this run, not keys of the configuration file */
+  const gchar *const cli_only[] = { "make-token", "ttl", NULL };
+  GOptionEntry process_entries[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opts.config_file,
+        "Configuration file (default " DEFAULT_CONFIG ", if it exists; "
+          "'' = none)", "FILE"},
+    {"print-config", 0, 0, G_OPTION_ARG_NONE, &opts.print_config,
+          "Print the configuration (the file and the command line) and exit",
+        NULL},
+    {NULL}
+  };
+  g_autoptr (MeshTrackerOptions) options = NULL;
+  MeshTrackerLogFormat log_format = MESH_TRACKER_LOG_TEXT;
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree gchar *host = NULL;
@@ -266,11 +355,29 @@ main (int argc, char **argv)
       "WebSocket: ws://HOST:PORT/announce (protocol in docs/protocol.md).\n"
       "HTTP: GET /health, GET /metrics (Prometheus).\n"
       "See docs/tracker.md.\n");
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error)) {
+  options = mesh_tracker_options_new ("tracker", entries, cli_only, NULL);
+  g_option_context_set_main_group (context,
+      mesh_tracker_options_get_group (options));
+  g_option_context_add_main_entries (context, process_entries, NULL);
+  mesh_tool_add_version_option (context);
+  if (!g_option_context_parse (context, &argc, &argv, &error)
+      || !load_config (options, &opts, &error)) {
     g_printerr ("mesh-tracker: %s\n", error->message);
-    return 2;
+    ret = 2;
+    goto out;
   }
+  if (opts.print_config) {
+    ret = print_config (options);
+    goto out;
+  }
+  if (opts.log_format
+      && !mesh_tracker_log_parse_format (opts.log_format, &log_format)) {
+    g_printerr ("mesh-tracker: --log-format is text or json, not '%s'\n",
+        opts.log_format);
+    ret = 2;
+    goto out;
+  }
+  mesh_tracker_log_init (log_format);
   if (opts.listen
       && !mesh_tool_parse_listen (opts.listen, &host, &port, &error)) {
     g_printerr ("mesh-tracker: %s\n", error->message);
@@ -303,7 +410,7 @@ main (int argc, char **argv)
   }
   config.trusted_proxies = (const gchar * const *) opts.trusted_proxies;
   config.attest_origins = (const gchar * const *) opts.attest_origins;
-  ret = serve (&config);
+  ret = serve (&config, &opts);
 
 out:
   g_free (opts.listen);
@@ -311,5 +418,7 @@ out:
   g_free (opts.make_token);
   g_strfreev (opts.trusted_proxies);
   g_strfreev (opts.attest_origins);
+  g_free (opts.log_format);
+  g_free (opts.config_file);
   return ret;
 }
