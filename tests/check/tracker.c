@@ -2029,6 +2029,45 @@ GST_START_TEST (test_token_limits)
 
 GST_END_TEST;
 
+/* A new secret handed to the running server (what SIGHUP does): joins with
+ * its tokens are taken from then on, the old secret's refused, and the
+ * peers that joined with the old one stay connected and joined: they hear
+ * of the newcomer, and answer. */
+GST_START_TEST (test_token_secret_swap)
+{
+  static const gchar new_secret[] = "the secret after the rotation, 32+";
+  MeshTrackerConfig config = { 0, };
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree gchar *old_token = mesh_tracker_make_token (SECRET, "s",
+      now + 60);
+  g_autofree gchar *new_token = mesh_tracker_make_token (new_secret, "s",
+      now + 60);
+  g_autoptr (JsonNode) welcome = NULL;
+  g_autoptr (JsonNode) joined = NULL;
+  Client *a, *b;
+
+  config.token_secret = SECRET;
+  start_tracker (&config);
+  a = client_new ();
+  welcome = client_join_with_token (a, "s", "peer-aaaa", old_token);
+  expect_join_refused ("s", "peer-bbbb", new_token, "unauthorized");
+
+  mesh_tracker_server_set_token_secret (tracker, (const guint8 *) new_secret,
+      strlen (new_secret));
+
+  expect_join_refused ("s", "peer-cccc", old_token, "unauthorized");
+  b = client_new ();
+  g_clear_pointer (&welcome, json_node_unref);
+  welcome = client_join_with_token (b, "s", "peer-bbbb", new_token);
+  joined = client_expect (a, "peer-joined");
+  fail_unless_equals_string (member_string (joined, "peer"), "peer-bbbb");
+  client_expect_quiet (a);
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 2);
+  fail_unless_equals_int (tracker_stats ().disconnects, 2);
+}
+
+GST_END_TEST;
+
 static gchar *
 write_secret_file (const gchar * contents, gsize size)
 {
@@ -2783,6 +2822,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_tokens);
   tcase_add_test (tc, test_token_limits);
   tcase_add_test (tc, test_secret_file);
+  tcase_add_test (tc, test_token_secret_swap);
   tcase_add_test (tc, test_report_removes_peer);
   tcase_add_test (tc, test_reports_rate_limited);
   tcase_add_test (tc, test_health_and_metrics);

@@ -19,8 +19,9 @@
  * user) events go to GLib's default writer, which shows INFO messages only
  * with G_MESSAGES_DEBUG.
  *
- * Values come from clients: each is bounded (MESH_TRACKER_LOG_MAX_VALUE
- * bytes, then "..."), and every control character or invalid UTF-8 byte is
+ * Values come from clients: each is bounded (cut once
+ * MESH_TRACKER_LOG_MAX_VALUE bytes are written, on a character boundary,
+ * and marked "...": at most 10 bytes more), and every control character or invalid UTF-8 byte is
  * escaped (\xNN, \u{NNNN} in text; \u00NN in JSON), so a line is one line
  * and a value cannot forge another field. Text values are quoted when they
  * hold a space, '"', '=', '\\' or nothing.
