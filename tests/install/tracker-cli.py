@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+# gst-mesh
+# Copyright (C) 2026 gst-mesh developers
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# mesh-tracker's command line as an operator meets it, on the real binary
+# and its real option table (so options added to the table are covered):
+#
+# - every option of --help but the run-only ones (--make-token, --ttl,
+#   --config, --print-config, --version, --help) is a key of the sample
+#   configuration, commented with its default;
+# - and back: a file setting every key to a value of its type is accepted,
+#   and --print-config prints exactly those values;
+# - the command line overrides the file; an unknown key fails naming it;
+# - SIGHUP re-reads the token secret without stopping (a reload event line
+#   says so), keeps the old secret when the new file is unusable, and
+#   SIGTERM still stops it cleanly.
+#
+#   tracker-cli.py PATH/TO/mesh-tracker
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+
+RUN_ONLY = {'make-token', 'ttl', 'config', 'print-config', 'version', 'help'}
+TIMEOUT = 20
+
+
+def check(condition, what):
+    if not condition:
+        print('FAIL:', what)
+        sys.exit(1)
+    print('ok:', what)
+
+
+def tracker(*args):
+    return subprocess.run([TRACKER, *args], capture_output=True, text=True)
+
+
+def help_options():
+    """long name -> takes a value, from --help"""
+    out = tracker('--help-all').stdout
+    return {m.group(1): m.group(2) is not None
+            for m in re.finditer(r'^\s+(?:-\w, )?--([\w-]+)(=\S+)?', out, re.M)}
+
+
+def keys_of(text, commented):
+    prefix = '#' if commented else ''
+    return dict(re.findall(r'^' + prefix + r'([a-z][\w-]*)=(.*)$', text, re.M))
+
+
+def typed_value(key, default, takes_value, numbers):
+    if not takes_value:
+        return 'true'
+    if key in numbers or re.fullmatch(r'-?\d+', default or ''):
+        return str(int(default) + 1 if re.fullmatch(r'-?\d+', default or '') else 3)
+    return f'value of {key}'
+
+
+def test_every_option_is_a_key(tmp):
+    options = help_options()
+    sample = tracker('--config=', '--print-config')
+    check(sample.returncode == 0, 'mesh-tracker --print-config')
+    defaults = keys_of(sample.stdout, commented=True)
+    keys = {name for name in options if name not in RUN_ONLY}
+    check(len(keys) > 20, f'{len(keys)} options in --help')
+    check(set(defaults) == keys,
+          f'every option is a key of the sample: missing {sorted(keys - set(defaults))}, '
+          f'extra {sorted(set(defaults) - keys)}')
+    check(not keys_of(sample.stdout, commented=False), 'the sample sets nothing')
+
+    # and back: every key set; a key found to be numeric gets a number
+    numbers = set()
+    path = os.path.join(tmp, 'all.conf')
+    for attempt in range(len(keys) + 1):
+        values = {k: typed_value(k, defaults[k], options[k], numbers) for k in sorted(keys)}
+        with open(path, 'w') as f:
+            f.write('[tracker]\n' + ''.join(f'{k}={v}\n' for k, v in values.items()))
+        printed = tracker('--config', path, '--print-config')
+        wrong = re.search(r"key '([\w-]+)': --[\w-]+ wants (an integer|a number)",
+                          printed.stderr)
+        if not wrong:
+            break
+        numbers.add(wrong.group(1))
+    check(printed.returncode == 0, f'a file setting every key loads: {printed.stderr.strip()}')
+    got = keys_of(printed.stdout, commented=False)
+    # a list prints as "a;": the same value
+    got = {k: v.rstrip(';') if not values[k].endswith(';') else v for k, v in got.items()}
+    check(got == values, f'--print-config gives every value back: '
+          f'{ {k: (values[k], got.get(k)) for k in values if got.get(k) != values[k]} }')
+
+    over = tracker('--config', path, '--max-peers', '99', '--print-config')
+    check('\nmax-peers=99\n' in over.stdout, 'the command line overrides the file')
+    with open(path, 'a') as f:
+        f.write('max-peer=3\n')
+    bad = tracker('--config', path)
+    check(bad.returncode == 2 and "unknown key 'max-peer'" in bad.stderr and path in bad.stderr,
+          f'an unknown key is refused: {bad.stderr.strip()}')
+    missing = tracker('--config', os.path.join(tmp, 'none.conf'))
+    check(missing.returncode == 2 and 'none.conf' in missing.stderr,
+          'a missing --config file is an error')
+
+
+def read_line(proc, pattern):
+    """the first stdout line matching pattern, within TIMEOUT"""
+    buffer = b''
+    fd = proc.stdout.fileno()
+    while True:
+        ready, _, _ = select.select([fd], [], [], TIMEOUT)
+        if not ready:
+            check(False, f'a line matching {pattern!r} in {TIMEOUT} s')
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            check(False, f'a line matching {pattern!r} before the tracker exited')
+        buffer += chunk
+        *lines, rest = buffer.split(b'\n')
+        buffer = rest
+        for line in lines:
+            text = line.decode('utf-8', 'replace')
+            if re.search(pattern, text):
+                return text
+
+
+def test_sighup(tmp):
+    secret = os.path.join(tmp, 'secret')
+    with open(secret, 'w') as f:
+        f.write('a' * 40)
+    proc = subprocess.Popen([TRACKER, '--config=', '--listen', '127.0.0.1:0',
+                             '--token-secret', secret],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        read_line(proc, r'^mesh-tracker listening on ws://127\.0\.0\.1:\d+/announce$')
+        with open(secret, 'w') as f:
+            f.write('b' * 40)
+        proc.send_signal(signal.SIGHUP)
+        line = read_line(proc, r'^event=reload ')
+        check(line == 'event=reload what=token-secret result=ok', f'SIGHUP: {line}')
+        with open(secret, 'w') as f:
+            f.write('short')
+        proc.send_signal(signal.SIGHUP)
+        line = read_line(proc, r'^event=reload ')
+        check(line.startswith('event=reload what=token-secret '
+                              'result="kept the previous one" why="') and 'at least' in line,
+              f'an unusable secret is not taken: {line}')
+        check(proc.poll() is None, 'the tracker still runs')
+        proc.send_signal(signal.SIGTERM)
+        check(proc.wait(TIMEOUT) == 0, 'SIGTERM stops it with status 0')
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+if __name__ == '__main__':
+    TRACKER = sys.argv[1]
+    with tempfile.TemporaryDirectory(prefix='mesh-tracker-cli-') as tmp:
+        test_every_option_is_a_key(tmp)
+        test_sighup(tmp)
