@@ -14,13 +14,20 @@
 # - the command line overrides the file; an unknown key fails naming it;
 # - SIGHUP re-reads the token secret without stopping (a reload event line
 #   says so), keeps the old secret when the new file is unusable, and
-#   SIGTERM still stops it cleanly.
+#   SIGTERM still stops it cleanly;
+# - a stdout nobody reads (scripts that only want the "listening on" line)
+#   never stalls the server: far more event lines than a pipe holds, and
+#   every join is still answered, and SIGTERM still ends it at once.
 #
 #   tracker-cli.py PATH/TO/mesh-tracker
+import base64
+import json
 import os
 import re
 import select
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -154,8 +161,70 @@ def test_sighup(tmp):
             proc.wait()
 
 
+def recv_exact(sock, size):
+    data = b''
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError('closed')
+        data += chunk
+    return data
+
+
+def ws_join(port, peer):
+    """a WebSocket join to the tracker; the first message it answers"""
+    with socket.create_connection(('127.0.0.1', port), timeout=TIMEOUT) as sock:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f'GET /announce HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n'
+                      'Upgrade: websocket\r\nConnection: Upgrade\r\n'
+                      f'Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n'
+                      'Sec-WebSocket-Protocol: mesh-tracker.v1\r\n\r\n').encode())
+        head = b''
+        while b'\r\n\r\n' not in head:
+            head += recv_exact(sock, 1)
+        if b' 101 ' not in head.split(b'\r\n')[0]:
+            raise ConnectionError(head.split(b'\r\n')[0].decode())
+        payload = json.dumps({'type': 'join', 'version': 1, 'swarm': 'flood',
+                              'peer': peer}).encode()
+        mask = os.urandom(4)
+        sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask +
+                     bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        first, length = recv_exact(sock, 2)
+        if length & 0x7f == 126:
+            length = struct.unpack('!H', recv_exact(sock, 2))[0]
+        elif length & 0x7f == 127:
+            length = struct.unpack('!Q', recv_exact(sock, 8))[0]
+        return json.loads(recv_exact(sock, length & 0x7fffffffffffffff))
+
+
+def test_stdout_not_read():
+    proc = subprocess.Popen([TRACKER, '--config=', '--listen', '127.0.0.1:0',
+                             '--max-connections-per-ip', '0', '--max-joins-per-ip', '0'],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        banner = proc.stdout.readline().decode()
+        port = int(re.search(r':(\d+)/announce', banner).group(1))
+        # a join and a leave line each (about 170 bytes): 3 pipes' worth
+        joins = 3 * 65536 // 170
+        for i in range(joins):
+            try:
+                answer = ws_join(port, f'peer-{i:06d}')
+            except (OSError, ValueError) as e:
+                check(False, f'join {i} answered in {TIMEOUT} s: {e!r}')
+            if answer.get('type') != 'welcome':
+                check(False, f'join {i} answered {answer}')
+        check(True, f'{joins} joins answered while nobody reads stdout')
+        proc.send_signal(signal.SIGTERM)
+        check(proc.wait(5) == 0, 'SIGTERM ends it at once (status 0)')
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 if __name__ == '__main__':
     TRACKER = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix='mesh-tracker-cli-') as tmp:
         test_every_option_is_a_key(tmp)
         test_sighup(tmp)
+    test_stdout_not_read()

@@ -8,9 +8,11 @@
  */
 #include "mesh-tracker-log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LOG_DOMAIN "mesh-tracker"
 /* "MESH_" + the longest key we keep for a journal field name */
@@ -184,38 +186,166 @@ mesh_tracker_log_event (const gchar * event, const gchar * first_key, ...)
 }
 
 static gboolean
-is_event (const GLogField * fields, gsize n_fields, const gchar ** message)
+is_event (const GLogField * fields, gsize n_fields)
 {
-  gboolean event = FALSE;
   gsize i;
 
-  for (i = 0; i < n_fields; i++) {
+  for (i = 0; i < n_fields; i++)
     if (g_str_equal (fields[i].key, "MESH_EVENT"))
-      event = TRUE;
-    else if (g_str_equal (fields[i].key, "MESSAGE"))
-      *message = fields[i].value;
+      return TRUE;
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The writer of mesh-tracker: a thread of its own                          */
+
+/* An event waiting for the writer thread: a copy of its fields, in one
+ * block. */
+typedef struct
+{
+  GLogLevelFlags level;
+  gsize n_fields;
+  gsize size;                   /* bytes, counted against MAX_QUEUED */
+  GLogField fields[];
+} Entry;
+
+/* What the writer thread has not written yet, guarded by `queue_lock`:
+ * whoever logs (the server thread) only queues, so that a reader of stdout
+ * that does not read (a script that only wanted the first line), or a
+ * journal that is slow, never stalls the server. Past MAX_QUEUED bytes
+ * events are dropped and counted; the writer says how many. */
+#define MAX_QUEUED (1024 * 1024)
+static GMutex queue_lock;
+static GCond queue_cond;
+static GQueue queue = G_QUEUE_INIT;
+static gsize queued_bytes;
+static guint64 dropped;
+static gboolean writing;        /* the writer holds an entry out of the queue */
+
+static Entry *
+entry_new (GLogLevelFlags level, const GLogField * fields, gsize n_fields)
+{
+  gsize size = sizeof (Entry) + n_fields * sizeof (GLogField);
+  Entry *entry;
+  gchar *p;
+  gsize i;
+
+  for (i = 0; i < n_fields; i++)
+    size += strlen (fields[i].key) + 1 + (fields[i].length < 0 ?
+        strlen (fields[i].value) : (gsize) fields[i].length) + 1;
+  entry = g_malloc (size);
+  entry->level = level;
+  entry->n_fields = n_fields;
+  entry->size = size;
+  p = (gchar *) & entry->fields[n_fields];
+  for (i = 0; i < n_fields; i++) {
+    gsize len = fields[i].length < 0 ? strlen (fields[i].value) :
+        (gsize) fields[i].length;
+
+    entry->fields[i].key = strcpy (p, fields[i].key);
+    p += strlen (fields[i].key) + 1;
+    memcpy (p, fields[i].value, len);
+    p[len] = '\0';
+    entry->fields[i].value = p;
+    entry->fields[i].length = fields[i].length < 0 ? -1 : (gssize) len;
+    p += len + 1;
   }
-  return event && *message;
+  return entry;
+}
+
+/* With write(2), not stdio: what a blocked write holds is this thread's
+ * only, and exit() has nothing of ours to flush into a pipe nobody reads. */
+static void
+write_line (const gchar * line)
+{
+  g_autofree gchar *text = g_strconcat (line, "\n", NULL);
+  gsize size = strlen (text), done = 0;
+
+  while (done < size) {
+    gssize n = write (STDOUT_FILENO, text + done, size - done);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    done += n;
+  }
+}
+
+static void
+write_entry (Entry * entry)
+{
+  gsize i;
+
+  if (g_log_writer_is_journald (fileno (stderr))
+      && g_log_writer_journald (entry->level, entry->fields, entry->n_fields,
+          NULL) == G_LOG_WRITER_HANDLED)
+    return;
+  for (i = 0; i < entry->n_fields; i++)
+    if (g_str_equal (entry->fields[i].key, "MESSAGE"))
+      write_line (entry->fields[i].value);
+}
+
+static void
+write_dropped (guint64 count)
+{
+  g_autofree gchar *text = g_strdup_printf ("%" G_GUINT64_FORMAT, count);
+
+  mesh_tracker_log_event ("log-dropped", "events", text, NULL);
+}
+
+static gpointer
+writer_thread (gpointer data)
+{
+  for (;;) {
+    Entry *entry;
+    guint64 lost;
+
+    g_mutex_lock (&queue_lock);
+    while (g_queue_is_empty (&queue) && dropped == 0)
+      g_cond_wait (&queue_cond, &queue_lock);
+    entry = g_queue_pop_head (&queue);
+    if (entry)
+      queued_bytes -= entry->size;
+    lost = entry ? 0 : dropped;
+    if (!entry)
+      dropped = 0;
+    writing = TRUE;
+    g_mutex_unlock (&queue_lock);
+
+    if (entry)
+      write_entry (entry);
+    else
+      write_dropped (lost);
+    g_free (entry);
+
+    g_mutex_lock (&queue_lock);
+    writing = FALSE;
+    g_cond_broadcast (&queue_cond);
+    g_mutex_unlock (&queue_lock);
+  }
+  return NULL;
 }
 
 static GLogWriterOutput
 write_log (GLogLevelFlags level, const GLogField * fields, gsize n_fields,
     gpointer data)
 {
-  const gchar *message = NULL;
+  Entry *entry;
 
-  if (!is_event (fields, n_fields, &message))
+  if (!is_event (fields, n_fields))
     return g_log_writer_default (level, fields, n_fields, data);
-  if (g_log_writer_is_journald (fileno (stderr))
-      && g_log_writer_journald (level, fields, n_fields,
-          data) == G_LOG_WRITER_HANDLED)
-    return G_LOG_WRITER_HANDLED;
-  /* one write per line: lines of several threads do not interleave */
-  flockfile (stdout);
-  fputs (message, stdout);
-  fputc ('\n', stdout);
-  fflush (stdout);
-  funlockfile (stdout);
+  entry = entry_new (level, fields, n_fields);
+  g_mutex_lock (&queue_lock);
+  if (queued_bytes + entry->size > MAX_QUEUED) {
+    dropped++;
+    g_clear_pointer (&entry, g_free);
+  } else {
+    g_queue_push_tail (&queue, entry);
+    queued_bytes += entry->size;
+  }
+  g_cond_broadcast (&queue_cond);
+  g_mutex_unlock (&queue_lock);
   return G_LOG_WRITER_HANDLED;
 }
 
@@ -223,5 +353,21 @@ void
 mesh_tracker_log_init (MeshTrackerLogFormat format)
 {
   log_format = format;
+  g_thread_unref (g_thread_new ("mesh-tracker-log", writer_thread, NULL));
   g_log_set_writer_func (write_log, NULL, NULL);
+}
+
+gboolean
+mesh_tracker_log_flush (guint timeout_ms)
+{
+  gint64 deadline =
+      g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+  gboolean empty;
+
+  g_mutex_lock (&queue_lock);
+  while (!(empty = g_queue_is_empty (&queue) && !writing && dropped == 0)
+      && g_cond_wait_until (&queue_cond, &queue_lock, deadline));
+  empty = g_queue_is_empty (&queue) && !writing && dropped == 0;
+  g_mutex_unlock (&queue_lock);
+  return empty;
 }

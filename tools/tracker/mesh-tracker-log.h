@@ -15,9 +15,12 @@
  * field as MESH_<KEY> (MESH_EVENT, MESH_SWARM, ...), so that journald
  * stores them as fields. mesh_tracker_log_init() installs the writer
  * mesh-tracker runs with: the native journal protocol when stderr is the
- * journal, else the line alone on stdout. Without it (the tests, a library
- * user) events go to GLib's default writer, which shows INFO messages only
- * with G_MESSAGES_DEBUG.
+ * journal, else the line alone on stdout, written by a thread of its own
+ * from a queue bounded to 1 MiB (beyond it events are dropped, and a
+ * "log-dropped" event counts them), so that logging never stalls the
+ * server on a stdout nobody reads. Without it (the tests, a library user)
+ * events go to GLib's default writer, which shows INFO messages only with
+ * G_MESSAGES_DEBUG.
  *
  * Values come from clients: each is bounded (cut once
  * MESH_TRACKER_LOG_MAX_VALUE bytes are written, on a character boundary,
@@ -27,7 +30,7 @@
  * hold a space, '"', '=', '\\' or nothing.
  *
  * Thread-safe (any thread may log); the format is set once, before the
- * server starts.
+ * server starts. The writer thread owns stdout's event lines.
  */
 #pragma once
 
@@ -51,6 +54,10 @@ gboolean mesh_tracker_log_parse_format (const gchar * name,
 /* Sets the line format and installs the writer described above. Call once,
  * on the main thread, before anything logs. */
 void mesh_tracker_log_init (MeshTrackerLogFormat format);
+
+/* Waits until the events logged so far are written, at most @timeout_ms;
+ * FALSE if some were not. For the end of main(). */
+gboolean mesh_tracker_log_flush (guint timeout_ms);
 
 /* The line of an event: @fields holds @n_fields key/value pairs (keys are
  * ours: [a-z0-9-]; a NULL value is left out). */

@@ -33,6 +33,7 @@
 #define DEFAULT_TTL 3600
 #define UNSET -1
 #define DEFAULT_CONFIG MESH_SYSCONFDIR "/gst-mesh/tracker.conf"
+#define LOG_FLUSH_TIMEOUT_MS 1000
 
 typedef struct
 {
@@ -212,6 +213,9 @@ serve (MeshTrackerConfig * config, const Options * opts)
   mesh_tool_serve_until_signal_full ("mesh-tracker",
       mesh_tracker_server_get_url (reload.server), on_reload, &reload);
   mesh_tracker_server_stop (reload.server);
+  /* the leaves of the shutdown; a stdout nobody reads does not hold the
+   * exit for long */
+  mesh_tracker_log_flush (LOG_FLUSH_TIMEOUT_MS);
   return 0;
 }
 
