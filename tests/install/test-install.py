@@ -7,7 +7,7 @@
 # a distribution ships, where it ships it: the plugin in GStreamer's plugin
 # directory when the prefix is GStreamer's (else PREFIX/LIBDIR/gstreamer-1.0),
 # mesh-tracker and mesh-hashes in BINDIR, the systemd unit in systemd's unit
-# directory, the sample configuration in SYSCONFDIR/gst-mesh, the manual
+# directory when the prefix is systemd's (else PREFIX/lib/systemd/system), the sample configuration in SYSCONFDIR/gst-mesh, the manual
 # pages in MANDIR; the test origin is not installed. The expected paths are
 # worked out here from the build options and pkg-config, not taken from the
 # build files. The installed tools print the project's version, the
@@ -53,9 +53,12 @@ def expected_paths(build):
             plugindir = pkg_variable('gstreamer-1.0', 'pluginsdir')
         else:
             plugindir = os.path.join(under_prefix(opts['libdir']), 'gstreamer-1.0')
-    unitdir = (opts['systemd-system-unit-dir']
-               or pkg_variable('systemd', 'systemdsystemunitdir')
-               or os.path.join(prefix, 'lib/systemd/system'))
+    unitdir = opts['systemd-system-unit-dir']
+    if not unitdir:
+        if prefix == pkg_variable('systemd', 'prefix'):
+            unitdir = pkg_variable('systemd', 'systemdsystemunitdir')
+        else:
+            unitdir = os.path.join(prefix, 'lib/systemd/system')
     bindir = under_prefix(opts['bindir'])
     mandir = under_prefix(opts['mandir'])
     return {
