@@ -145,11 +145,21 @@ journal_field_name (gchar * name, gsize size, const gchar * key)
     *p = g_ascii_isalnum (*p) ? g_ascii_toupper (*p) : '_';
 }
 
+static void
+add_field (GLogField * fields, guint * n, const gchar * key,
+    const gchar * value)
+{
+  fields[*n].key = key;
+  fields[*n].value = value;
+  fields[*n].length = -1;
+  (*n)++;
+}
+
 void
 mesh_tracker_log_event (const gchar * event, const gchar * first_key, ...)
 {
   const gchar *fields[2 * MESH_TRACKER_LOG_MAX_FIELDS];
-  gchar names[MESH_TRACKER_LOG_MAX_FIELDS + 1][MAX_FIELD_NAME];
+  gchar names[MESH_TRACKER_LOG_MAX_FIELDS][MAX_FIELD_NAME];
   GLogField log_fields[MESH_TRACKER_LOG_MAX_FIELDS + 4];
   g_autofree gchar *line = NULL;
   const gchar *key = first_key;
@@ -157,30 +167,24 @@ mesh_tracker_log_event (const gchar * event, const gchar * first_key, ...)
   va_list args;
 
   va_start (args, first_key);
-  for (; key && n < MESH_TRACKER_LOG_MAX_FIELDS; key = va_arg (args,
-          const gchar *))
-  {
+  while (key && n < MESH_TRACKER_LOG_MAX_FIELDS) {
     fields[2 * n] = key;
     fields[2 * n + 1] = va_arg (args, const gchar *);
     n++;
+    key = va_arg (args, const gchar *);
   }
   va_end (args);
 
   line = mesh_tracker_log_format_line (log_format, event, fields, n);
-  log_fields[n_log++] = (GLogField) {
-  "MESSAGE", line, -1};
-  log_fields[n_log++] = (GLogField) {
-  "PRIORITY", "6", -1};
-  log_fields[n_log++] = (GLogField) {
-  "GLIB_DOMAIN", LOG_DOMAIN, -1};
-  log_fields[n_log++] = (GLogField) {
-  "MESH_EVENT", event, -1};
+  add_field (log_fields, &n_log, "MESSAGE", line);
+  add_field (log_fields, &n_log, "PRIORITY", "6");
+  add_field (log_fields, &n_log, "GLIB_DOMAIN", LOG_DOMAIN);
+  add_field (log_fields, &n_log, "MESH_EVENT", event);
   for (i = 0; i < n; i++) {
     if (!fields[2 * i + 1])
       continue;
     journal_field_name (names[i], sizeof names[i], fields[2 * i]);
-    log_fields[n_log++] = (GLogField) {
-    names[i], fields[2 * i + 1], -1};
+    add_field (log_fields, &n_log, names[i], fields[2 * i + 1]);
   }
   g_log_structured_array (G_LOG_LEVEL_INFO, log_fields, n_log);
 }

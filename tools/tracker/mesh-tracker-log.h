@@ -64,8 +64,8 @@ gboolean mesh_tracker_log_flush (guint timeout_ms);
 gchar *mesh_tracker_log_format_line (MeshTrackerLogFormat format,
     const gchar * event, const gchar * const *fields, guint n_fields);
 
-/* Logs an event: key, value, ..., NULL (a NULL value is left out; a key
- * with no value ends the list). */
+/* Logs an event: key, value, key, value, ..., NULL (a NULL value leaves
+ * its field out; fields past MESH_TRACKER_LOG_MAX_FIELDS are dropped). */
 void
 mesh_tracker_log_event (const gchar * event, const gchar * first_key, ...)
     G_GNUC_NULL_TERMINATED;
