@@ -710,6 +710,30 @@ stream_push_headers (GstMeshStream * stream, GBytes * data,
   return TRUE;
 }
 
+/* How late the buffer at @timestamp goes out: how far the pipeline clock
+ * is past its running time + the latency of the last LATENCY event (0 when
+ * early); NONE when that cannot be told (no timestamp, not PLAYING). */
+static GstClockTime
+stream_output_lateness (GstMeshStream * stream, GstClockTime timestamp)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+  GstClockTime running_now, due, latency;
+
+  if (!GST_CLOCK_TIME_IS_VALID (timestamp)
+      || stream->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  due = gst_segment_to_running_time (&stream->segment, GST_FORMAT_TIME,
+      timestamp);
+  running_now = current_running_time (stream->src);
+  if (!GST_CLOCK_TIME_IS_VALID (due) || !GST_CLOCK_TIME_IS_VALID (running_now))
+    return GST_CLOCK_TIME_NONE;
+  GST_OBJECT_LOCK (stream->src);
+  latency = priv->latency;
+  GST_OBJECT_UNLOCK (stream->src);
+  due += latency;
+  return running_now > due ? running_now - due : 0;
+}
+
 /* Pushes @data (transfer full); @timestamp is set on the buffer when valid
  * (the first buffer of a fragment). */
 static GstFlowReturn
@@ -735,6 +759,8 @@ stream_push_bytes (GstMeshStream * stream, GBytes * data, const gchar * url,
     stream->need_discont = FALSE;
   }
   GST_BUFFER_FLAG_SET (buffer, flags);
+  gst_mesh_adaptive_src_note_output (stream->src, stream,
+      stream_output_lateness (stream, timestamp));
   return gst_pad_push (stream->pad, buffer);
 }
 
