@@ -57,6 +57,8 @@ struct _GstMeshStream
   gboolean need_stream_start;
   gboolean need_segment;
   gboolean need_discont;
+  gboolean timed_output;        /* a timestamped buffer went out since the
+                                 * start or the last seek */
   GstClockTime segment_start;   /* NONE: the first fragment's timestamp */
   guint32 segment_seqnum;
   GstSegment segment;           /* the one sent downstream */

@@ -214,6 +214,7 @@ gst_mesh_stream_prepare_restart (GstMeshStream * stream, GstClockTime start,
   stream->segment_start = start;
   stream->segment_seqnum = seqnum;
   stream->need_discont = TRUE;
+  stream->timed_output = FALSE;
   g_clear_pointer (&stream->current_init, g_free);
 }
 
@@ -712,15 +713,21 @@ stream_push_headers (GstMeshStream * stream, GBytes * data,
 
 /* How late the buffer at @timestamp goes out: how far the pipeline clock
  * is past its running time + the latency of the last LATENCY event (0 when
- * early); NONE when that cannot be told (no timestamp, not PLAYING). */
+ * early); NONE when that cannot be told (no timestamp, not PLAYING) or
+ * must not be: the first fragment after a start or a seek is what startup
+ * (or the seek) takes, not a stall. */
 static GstClockTime
 stream_output_lateness (GstMeshStream * stream, GstClockTime timestamp)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
   GstClockTime running_now, due, latency;
+  gboolean first = !stream->timed_output;
 
   if (!GST_CLOCK_TIME_IS_VALID (timestamp)
       || stream->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  stream->timed_output = TRUE;
+  if (first)
     return GST_CLOCK_TIME_NONE;
   due = gst_segment_to_running_time (&stream->segment, GST_FORMAT_TIME,
       timestamp);

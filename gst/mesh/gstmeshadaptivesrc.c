@@ -2410,9 +2410,10 @@ install_peer_properties (GObjectClass * gobject_class)
    * the startup time, the bitrate and resolution of the main stream's
    * variant, the peers connected and the network-hint. A stall is a run of
    * main-stream fragments that each leave the element more than 100 ms
-   * after the pipeline clock reached their running time + latency; it
-   * lasts as long as the latest of them was late. Startup is from
-   * READY -> PAUSED to the first buffer out.
+   * after the pipeline clock reached their running time + latency (the
+   * first fragment after the start or a seek is not counted: its wait is
+   * the startup's); it lasts as long as the latest of them was late.
+   * Startup is from READY -> PAUSED to the first buffer out.
    */
   g_object_class_install_property (gobject_class, PROP_REPORT_INTERVAL,
       g_param_spec_uint ("report-interval", "QoS report interval",
