@@ -1477,38 +1477,50 @@ gst_mesh_adaptive_src_post_final_stats (GstMeshAdaptiveSrc * src)
   post_stats_message (src);
 }
 
+/* @func every @interval on the system clock's thread, from @interval on;
+ * holds a reference on @src. */
+static GstClockID
+start_periodic (GstMeshAdaptiveSrc * src, GstClockTime interval,
+    GstClockCallback func)
+{
+  GstClock *clock = gst_system_clock_obtain ();
+  GstClockID id = gst_clock_new_periodic_id (clock,
+      gst_clock_get_time (clock) + interval, interval);
+
+  gst_clock_id_wait_async (id, func, gst_object_ref (src), gst_object_unref);
+  gst_object_unref (clock);
+  return id;
+}
+
+/* Stops what start_periodic() started; FALSE if nothing was. */
+static gboolean
+stop_periodic (GstClockID * id)
+{
+  if (!*id)
+    return FALSE;
+  gst_clock_id_unschedule (*id);
+  gst_clock_id_unref (*id);
+  *id = NULL;
+  return TRUE;
+}
+
 static void
 start_stats (GstMeshAdaptiveSrc * src)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
-  GstClock *clock;
   guint interval;
 
   GST_OBJECT_LOCK (src);
   interval = priv->stats_interval;
   GST_OBJECT_UNLOCK (src);
-  if (interval == 0)
-    return;
-
-  clock = gst_system_clock_obtain ();
-  priv->stats_id = gst_clock_new_periodic_id (clock,
-      gst_clock_get_time (clock) + interval * GST_MSECOND,
-      interval * GST_MSECOND);
-  gst_clock_id_wait_async (priv->stats_id, post_stats, gst_object_ref (src),
-      gst_object_unref);
-  gst_object_unref (clock);
+  if (interval > 0)
+    priv->stats_id = start_periodic (src, interval * GST_MSECOND, post_stats);
 }
 
 static void
 stop_stats (GstMeshAdaptiveSrc * src)
 {
-  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
-
-  if (!priv->stats_id)
-    return;
-  gst_clock_id_unschedule (priv->stats_id);
-  gst_clock_id_unref (priv->stats_id);
-  priv->stats_id = NULL;
+  stop_periodic (&GET_PRIV (src)->stats_id);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1568,19 +1580,11 @@ get_report_interval (GstMeshAdaptiveSrc * src)
 static void
 start_reports (GstMeshAdaptiveSrc * src)
 {
-  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
   guint interval = get_report_interval (src);
-  GstClock *clock;
 
-  if (interval == 0)
-    return;
-  clock = gst_system_clock_obtain ();
-  priv->report_id = gst_clock_new_periodic_id (clock,
-      gst_clock_get_time (clock) + interval * GST_SECOND,
-      interval * GST_SECOND);
-  gst_clock_id_wait_async (priv->report_id, on_report_time,
-      gst_object_ref (src), gst_object_unref);
-  gst_object_unref (clock);
+  if (interval > 0)
+    GET_PRIV (src)->report_id = start_periodic (src, interval * GST_SECOND,
+        on_report_time);
 }
 
 /* The last report goes out before the swarm is left (the fetcher hands on
@@ -1589,14 +1593,8 @@ start_reports (GstMeshAdaptiveSrc * src)
 static void
 stop_reports (GstMeshAdaptiveSrc * src)
 {
-  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
-
-  if (!priv->report_id)
-    return;
-  gst_clock_id_unschedule (priv->report_id);
-  gst_clock_id_unref (priv->report_id);
-  priv->report_id = NULL;
-  send_qos_report (src);
+  if (stop_periodic (&GET_PRIV (src)->report_id))
+    send_qos_report (src);
 }
 
 /* A stall (see the report-interval property): a run of the main stream's
