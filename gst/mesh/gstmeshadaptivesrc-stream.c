@@ -13,8 +13,11 @@
  * Threads: a stream's task alone touches its download and push state and
  * the subclass data (see struct _GstMeshStream); the application thread
  * touches them only while the task is stopped (seek, state change). The
- * figures the statistics read are written under priv->lock; the rest of
- * the locking is described in gstmeshadaptivesrc-private.h.
+ * figures the statistics read are written under priv->lock, and so are the
+ * startup and stall figures of the qos reports, which a stream's task
+ * notes as its buffers go out (gst_mesh_adaptive_src_note_output(), before
+ * the push, with no lock held on entry); the rest of the locking is
+ * described in gstmeshadaptivesrc-private.h.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

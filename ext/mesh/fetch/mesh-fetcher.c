@@ -37,6 +37,12 @@
  *   what its transport still holds, drops the session, and exits; finalize
  *   joins it.
  *
+ * - QoS reports (mesh_fetcher_send_qos()): the caller's thread puts the
+ *   report in one slot under `lock` (replacing one not handed on yet) and
+ *   attaches at most one idle; the fetcher thread takes it, counts it from
+ *   the current peer manager's creation (`qos_base`) and gives it to the
+ *   manager's signaller, which does the network I/O.
+ *
  * - Peer-to-peer (HAVE_P2P): the peer manager and its transport (libnice)
  *   belong to the fetcher thread. The glue is in two blocks, "Transfer,
  *   peer-to-peer side" and "Peer manager"; without HAVE_P2P they are stubs

@@ -9,7 +9,8 @@
  * GMainContext (the owner context, thread-default when the manager was
  * created): the signaller (the tracker client unless a test gives
  * another), the connections of the transport, the
- * timers. Only the counters (`bytes_uploaded`, `n_peers`) are read from other
+ * timers; the qos reports the fetcher hands on reach the signaller here
+ * too. Only the counters (`bytes_uploaded`, `n_peers`) are read from other
  * threads, as atomics.
  *
  * Time: every time here is read from the manager's MeshPeerClock and every
