@@ -13,6 +13,7 @@
  *               [--stun-server HOST:PORT] [--turn-server turn://U:P@HOST:PORT]
  *               [--set PROPERTY=VALUE]...
  *               [--json-interval MS] [--max-peers N] [--live-delay S]
+ *               [--report-interval S] [--network-hint ID]
  *
  * At the end it prints one JSON line with "type": "result" (and, with
  * --json-interval, "type": "progress" lines before it):
@@ -725,9 +726,9 @@ int
 main (int argc, char **argv)
 {
   gchar *uri = NULL, *tracker = NULL, *local_address = NULL;
-  gchar *stun_server = NULL, *turn_server = NULL;
+  gchar *stun_server = NULL, *turn_server = NULL, *network_hint = NULL;
   gchar **assignments = NULL;
-  gint seconds = 60, json_interval = 0, max_peers = 0;
+  gint seconds = 60, json_interval = 0, max_peers = 0, report_interval = -1;
   gdouble live_delay = -1;
   GOptionEntry entries[] = {
     {"uri", 0, 0, G_OPTION_ARG_STRING, &uri,
@@ -748,6 +749,11 @@ main (int argc, char **argv)
         "stun-server of the element", "HOST:PORT"},
     {"turn-server", 0, 0, G_OPTION_ARG_STRING, &turn_server,
         "turn-server of the element", "turn://USER:PASS@HOST:PORT"},
+    {"report-interval", 0, 0, G_OPTION_ARG_INT, &report_interval,
+        "report-interval of the element: seconds between qos reports to "
+          "the tracker, 0 = none (default: its own)", "S"},
+    {"network-hint", 0, 0, G_OPTION_ARG_STRING, &network_hint,
+        "network-hint of the element (e.g. a site id)", "ID"},
     {"set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &assignments,
         "any other property of the element (repeatable)", "PROPERTY=VALUE"},
     {NULL}
@@ -784,6 +790,13 @@ main (int argc, char **argv)
     assignments = strv_append (assignments, "stun-server", stun_server);
   if (turn_server)
     assignments = strv_append (assignments, "turn-server", turn_server);
+  if (network_hint)
+    assignments = strv_append (assignments, "network-hint", network_hint);
+  if (report_interval >= 0) {
+    g_autofree gchar *value = g_strdup_printf ("%d", report_interval);
+
+    assignments = strv_append (assignments, "report-interval", value);
+  }
   if (!build_pipeline (&viewer, uri, tracker, local_address, max_peers,
           live_delay >= 0 ? (gint64) (live_delay * GST_SECOND) : -1,
           assignments)) {
@@ -804,6 +817,7 @@ main (int argc, char **argv)
   g_free (local_address);
   g_free (stun_server);
   g_free (turn_server);
+  g_free (network_hint);
   g_strfreev (assignments);
   gst_deinit ();
   return ret;

@@ -15,13 +15,17 @@
  *   and starts the stream tasks, then stops;
  * - one GstTask per stream (the pad's task) fetches and pushes fragments.
  *   It alone touches its stream's download state and the subclass data;
- * - the system clock thread posts the periodic mesh-stats message;
+ * - the system clock thread posts the periodic mesh-stats message, and
+ *   gathers the periodic qos report, which it hands to the fetcher (the
+ *   fetcher thread sends it: no network I/O, no lock held while handing);
  * - the MeshFetcher's own thread does the network I/O (see mesh-fetcher.c).
  *
- * - GST_OBJECT_LOCK guards the properties and priv->fetcher;
+ * - GST_OBJECT_LOCK guards the properties, priv->fetcher and the latency
+ *   of the last LATENCY event;
  * - priv->lock guards the stream list, each stream's `flushing` flag and
  *   `cancellable`, the key cache, the writes of the figures the stats read
- *   (`queued_duration`, `current_representation`), and is the mutex of
+ *   (`queued_duration`, `current_representation`, the playback figures of
+ *   the qos reports: startup, stalls), and is the mutex of
  *   priv->cond, which wakes stream threads that wait (live reloads) when
  *   they must stop;
  * - priv->seek_lock serialises seeks against each other and state changes.
@@ -53,6 +57,8 @@ struct _GstMeshStream
   gboolean need_stream_start;
   gboolean need_segment;
   gboolean need_discont;
+  gboolean timed_output;        /* a timestamped buffer went out since the
+                                 * start or the last seek */
   GstClockTime segment_start;   /* NONE: the first fragment's timestamp */
   guint32 segment_seqnum;
   GstSegment segment;           /* the one sent downstream */
@@ -85,6 +91,9 @@ struct _GstMeshStream
   guint playing_bitrate;        /* bit/s of the fragment being pushed */
   gboolean not_linked;          /* the last push returned NOT_LINKED */
   gboolean eos;                 /* EOS was pushed */
+  /* the main stream's stall under way: how late its latest late fragment
+   * was (0: none under way) */
+  GstClockTime stall_lateness;
 
   gpointer data;
   GDestroyNotify destroy;
@@ -119,6 +128,9 @@ typedef struct
   MeshIntegrityMode integrity;
   guint64 cache_size;
   gchar *local_address;
+  guint report_interval;        /* s between qos reports, 0 = none */
+  gchar *network_hint;          /* as set; sent only when valid */
+  GstClockTime latency;         /* of the last LATENCY event, 0 before */
   /* what the manifest says, set by the subclass */
   gboolean live;
   GstClockTime duration;
@@ -154,6 +166,13 @@ typedef struct
   GPtrArray *streams;
   GHashTable *keys;             /* URL -> GBytes */
   gboolean stopping;
+  /* the playback figures of the qos reports (see the report-interval
+   * property): startup counts from the start of streaming; stalls and
+   * their time add up from the fetcher's creation, as its byte counters */
+  gint64 start_time;            /* monotonic µs of READY -> PAUSED */
+  gint64 startup_ms;            /* to the first buffer out; -1: not yet */
+  guint64 stalls;
+  GstClockTime stall_time;
 
   /* priv->seek_lock */
   GMutex seek_lock;
@@ -161,6 +180,7 @@ typedef struct
   guint group_id;
   GstStreamCollection *collection;
   GstClockID stats_id;
+  GstClockID report_id;
 } GstMeshAdaptiveSrcPrivate;
 
 /* gstmeshadaptivesrc.c: the element, for the streams */
@@ -187,6 +207,13 @@ void gst_mesh_adaptive_src_get_abr_limits (GstMeshAdaptiveSrc * src,
 /* The mesh-stats of the end (the last stream's EOS, or stopping), when
  * stats-interval is not 0. Not under any lock of the element. */
 void gst_mesh_adaptive_src_post_final_stats (GstMeshAdaptiveSrc * src);
+
+/* A buffer of @stream is about to go out, @lateness after the pipeline
+ * clock reached its running time + latency (0 when early; NONE when that
+ * cannot be told: not PLAYING, or no timestamp): the startup and stall
+ * figures of the qos reports. Stream thread, no lock held. */
+void gst_mesh_adaptive_src_note_output (GstMeshAdaptiveSrc * src,
+    GstMeshStream * stream, GstClockTime lateness);
 
 /* `current-bandwidth`: what the main stream measured. */
 void gst_mesh_adaptive_src_set_current_bandwidth (GstMeshAdaptiveSrc * src,

@@ -13,8 +13,11 @@
  * Threads: a stream's task alone touches its download and push state and
  * the subclass data (see struct _GstMeshStream); the application thread
  * touches them only while the task is stopped (seek, state change). The
- * figures the statistics read are written under priv->lock; the rest of
- * the locking is described in gstmeshadaptivesrc-private.h.
+ * figures the statistics read are written under priv->lock, and so are the
+ * startup and stall figures of the qos reports, which a stream's task
+ * notes as its buffers go out (gst_mesh_adaptive_src_note_output(), before
+ * the push, with no lock held on entry); the rest of the locking is
+ * described in gstmeshadaptivesrc-private.h.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -214,6 +217,7 @@ gst_mesh_stream_prepare_restart (GstMeshStream * stream, GstClockTime start,
   stream->segment_start = start;
   stream->segment_seqnum = seqnum;
   stream->need_discont = TRUE;
+  stream->timed_output = FALSE;
   g_clear_pointer (&stream->current_init, g_free);
 }
 
@@ -710,6 +714,36 @@ stream_push_headers (GstMeshStream * stream, GBytes * data,
   return TRUE;
 }
 
+/* How late the buffer at @timestamp goes out: how far the pipeline clock
+ * is past its running time + the latency of the last LATENCY event (0 when
+ * early); NONE when that cannot be told (no timestamp, not PLAYING) or
+ * must not be: the first fragment after a start or a seek is what startup
+ * (or the seek) takes, not a stall. */
+static GstClockTime
+stream_output_lateness (GstMeshStream * stream, GstClockTime timestamp)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (stream->src);
+  GstClockTime running_now, due, latency;
+  gboolean first = !stream->timed_output;
+
+  if (!GST_CLOCK_TIME_IS_VALID (timestamp)
+      || stream->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  stream->timed_output = TRUE;
+  if (first)
+    return GST_CLOCK_TIME_NONE;
+  due = gst_segment_to_running_time (&stream->segment, GST_FORMAT_TIME,
+      timestamp);
+  running_now = current_running_time (stream->src);
+  if (!GST_CLOCK_TIME_IS_VALID (due) || !GST_CLOCK_TIME_IS_VALID (running_now))
+    return GST_CLOCK_TIME_NONE;
+  GST_OBJECT_LOCK (stream->src);
+  latency = priv->latency;
+  GST_OBJECT_UNLOCK (stream->src);
+  due += latency;
+  return running_now > due ? running_now - due : 0;
+}
+
 /* Pushes @data (transfer full); @timestamp is set on the buffer when valid
  * (the first buffer of a fragment). */
 static GstFlowReturn
@@ -735,6 +769,8 @@ stream_push_bytes (GstMeshStream * stream, GBytes * data, const gchar * url,
     stream->need_discont = FALSE;
   }
   GST_BUFFER_FLAG_SET (buffer, flags);
+  gst_mesh_adaptive_src_note_output (stream->src, stream,
+      stream_output_lateness (stream, timestamp));
   return gst_pad_push (stream->pad, buffer);
 }
 

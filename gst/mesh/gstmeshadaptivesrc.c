@@ -12,8 +12,12 @@
  *
  * Threads here: the application thread sets properties, changes state and
  * seeks (under priv->seek_lock); the manifest task builds and exposes the
- * streams; the system clock thread posts mesh-stats; the fetcher thread
- * calls back with peer events.
+ * streams; the system clock thread posts mesh-stats and gathers the qos
+ * reports, which it hands to the fetcher after releasing every lock (the
+ * fetcher thread sends them to the tracker); the fetcher thread calls back
+ * with peer events; the stream threads note the startup and stalls (under
+ * priv->lock, see gst_mesh_adaptive_src_note_output()); a src pad's event
+ * function stores the latency (object lock).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -22,6 +26,11 @@
 #include "gstmeshadaptivesrc-private.h"
 
 #include "fetch/mesh-ice-server.h"
+#if HAVE_P2P
+#include "p2p/mesh-tracker-proto.h"
+#endif
+
+#include <string.h>
 
 GST_DEBUG_CATEGORY (gst_mesh_adaptive_src_debug);
 #define GST_CAT_DEFAULT gst_mesh_adaptive_src_debug
@@ -66,6 +75,8 @@ enum
   PROP_BYTES_UPLOADED,
   PROP_PEERS,
   PROP_CURRENT_BITRATE,
+  PROP_REPORT_INTERVAL,
+  PROP_NETWORK_HINT,
 };
 
 #define DEFAULT_CONNECTION_SPEED 0
@@ -88,6 +99,12 @@ enum
 #define DEFAULT_PEER_CONGESTION_CONTROL MESH_PEER_CC_CUBIC
 #define DEFAULT_ICE_CANDIDATE_POLICY MESH_PEER_CANDIDATES_ALL
 #define DEFAULT_INTEGRITY MESH_INTEGRITY_AUTO
+#define DEFAULT_REPORT_INTERVAL 5
+#define MAX_REPORT_INTERVAL 3600
+/* A fragment of the main stream that goes out more than this after the
+ * pipeline clock reached its running time (+ latency) makes a stall, as
+ * bench/mesh-viewer.c counts "late" */
+#define STALL_TOLERANCE (100 * GST_MSECOND)
 
 #define GST_TYPE_MESH_INTEGRITY (gst_mesh_integrity_get_type ())
 static GType
@@ -430,6 +447,29 @@ check_ice_server (GstMeshAdaptiveSrc * src, const gchar * property,
   gst_mesh_adaptive_src_report_property_problem (src, property, problem);
 }
 
+static gboolean
+network_hint_is_valid (const gchar * hint)
+{
+#if HAVE_P2P
+  return mesh_tracker_is_valid_network (hint);
+#else
+  return hint != NULL;          /* never sent: there is no tracker client */
+#endif
+}
+
+/* An invalid network-hint is ignored (the join goes without one), with a
+ * warning on the bus when streaming starts, as for stun-server. */
+static void
+check_network_hint (GstMeshAdaptiveSrc * src, const gchar * hint)
+{
+  g_autofree gchar *problem = NULL;
+
+  if (hint && !network_hint_is_valid (hint))
+    problem = g_strdup_printf ("Ignoring network-hint '%s': not 1 to %d "
+        "characters of [A-Za-z0-9._:-]", hint, MESH_QOS_NETWORK_MAX);
+  gst_mesh_adaptive_src_report_property_problem (src, "network-hint", problem);
+}
+
 /* A token replaced while the element is in a swarm (tokens expire) is the
  * one its tracker client sends when it joins again. */
 static void
@@ -551,6 +591,13 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
       g_free (priv->local_address);
       priv->local_address = g_value_dup_string (value);
       break;
+    case PROP_REPORT_INTERVAL:
+      priv->report_interval = g_value_get_uint (value);
+      break;
+    case PROP_NETWORK_HINT:
+      g_free (priv->network_hint);
+      priv->network_hint = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -564,6 +611,8 @@ gst_mesh_adaptive_src_set_property (GObject * object, guint prop_id,
     replace_tracker_token (src, g_value_get_string (value));
   if (prop_id == PROP_STUN_SERVER || prop_id == PROP_TURN_SERVER)
     check_ice_server (src, pspec->name, g_value_get_string (value));
+  if (prop_id == PROP_NETWORK_HINT)
+    check_network_hint (src, g_value_get_string (value));
 }
 
 static void
@@ -691,6 +740,12 @@ gst_mesh_adaptive_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_LOCAL_ADDRESS:
       g_value_set_string (value, priv->local_address);
+      break;
+    case PROP_REPORT_INTERVAL:
+      g_value_set_uint (value, priv->report_interval);
+      break;
+    case PROP_NETWORK_HINT:
+      g_value_set_string (value, priv->network_hint);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1101,6 +1156,14 @@ gst_mesh_adaptive_src_src_event (GstPad * pad, GstObject * parent,
       ret = gst_mesh_adaptive_src_do_seek (src, event);
       gst_event_unref (event);
       return ret;
+    case GST_EVENT_LATENCY:
+      /* what the stall figures count from (see the report-interval
+       * property); nothing upstream of us to forward it to */
+      GST_OBJECT_LOCK (src);
+      gst_event_parse_latency (event, &GET_PRIV (src)->latency);
+      GST_OBJECT_UNLOCK (src);
+      gst_event_unref (event);
+      return TRUE;
     case GST_EVENT_RECONFIGURE:
     case GST_EVENT_QOS:
     case GST_EVENT_NAVIGATION:
@@ -1307,15 +1370,50 @@ manifest_task_func (GstMeshAdaptiveSrc * src)
 /* ------------------------------------------------------------------------ */
 /* Statistics */
 
+/* What the viewer sees of playback, for mesh-stats and the qos reports. */
+typedef struct
+{
+  gint64 startup_ms;            /* -1: no buffer out yet */
+  guint64 stalls;
+  guint64 stall_ms;
+  guint bitrate;                /* of the main stream's variant, 0 */
+  gint width, height;           /* its resolution, 0 when unknown */
+} Playback;
+
+static void
+get_playback (GstMeshAdaptiveSrc * src, Playback * playback)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  memset (playback, 0, sizeof (*playback));
+  g_mutex_lock (&priv->lock);
+  playback->startup_ms = priv->startup_ms;
+  playback->stalls = priv->stalls;
+  playback->stall_ms = priv->stall_time / GST_MSECOND;
+  if (priv->streams->len > 0) {
+    GstMeshStream *main_stream = g_ptr_array_index (priv->streams, 0);
+    gint current = main_stream->current_representation;
+
+    playback->bitrate = main_stream->playing_bitrate;
+    if (current >= 0 && (guint) current < main_stream->n_representations) {
+      playback->width = main_stream->representations[current].width;
+      playback->height = main_stream->representations[current].height;
+    }
+  }
+  g_mutex_unlock (&priv->lock);
+}
+
 static void
 post_stats_message (GstMeshAdaptiveSrc * src)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
   Counters counters;
+  Playback playback;
   guint bandwidth;
   g_autofree gchar *slack = NULL;
 
   get_counters (src, &counters);
+  get_playback (src, &playback);
   slack = slack_histogram (&counters.peer_stats);
   GST_OBJECT_LOCK (src);
   bandwidth = priv->current_bandwidth;
@@ -1349,7 +1447,10 @@ post_stats_message (GstMeshAdaptiveSrc * src)
               "slack-histogram", G_TYPE_STRING, slack,
               "cache-bytes", G_TYPE_UINT64, counters.peer_stats.cache_bytes,
               "prefetched", G_TYPE_UINT64, counters.prefetched,
-              "prefetch-adopted", G_TYPE_UINT64, counters.adopted, NULL)));
+              "prefetch-adopted", G_TYPE_UINT64, counters.adopted,
+              "stalls", G_TYPE_UINT64, playback.stalls,
+              "stall-ms", G_TYPE_UINT64, playback.stall_ms,
+              "startup-ms", G_TYPE_INT64, playback.startup_ms, NULL)));
 }
 
 /* The periodic clock id's callback, on the system clock's thread. */
@@ -1376,38 +1477,165 @@ gst_mesh_adaptive_src_post_final_stats (GstMeshAdaptiveSrc * src)
   post_stats_message (src);
 }
 
+/* @func every @interval on the system clock's thread, from @interval on;
+ * holds a reference on @src. */
+static GstClockID
+start_periodic (GstMeshAdaptiveSrc * src, GstClockTime interval,
+    GstClockCallback func)
+{
+  GstClock *clock = gst_system_clock_obtain ();
+  GstClockID id = gst_clock_new_periodic_id (clock,
+      gst_clock_get_time (clock) + interval, interval);
+
+  gst_clock_id_wait_async (id, func, gst_object_ref (src), gst_object_unref);
+  gst_object_unref (clock);
+  return id;
+}
+
+/* Stops what start_periodic() started; FALSE if nothing was. */
+static gboolean
+stop_periodic (GstClockID * id)
+{
+  if (!*id)
+    return FALSE;
+  gst_clock_id_unschedule (*id);
+  gst_clock_id_unref (*id);
+  *id = NULL;
+  return TRUE;
+}
+
 static void
 start_stats (GstMeshAdaptiveSrc * src)
 {
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
-  GstClock *clock;
   guint interval;
 
   GST_OBJECT_LOCK (src);
   interval = priv->stats_interval;
   GST_OBJECT_UNLOCK (src);
-  if (interval == 0)
-    return;
-
-  clock = gst_system_clock_obtain ();
-  priv->stats_id = gst_clock_new_periodic_id (clock,
-      gst_clock_get_time (clock) + interval * GST_MSECOND,
-      interval * GST_MSECOND);
-  gst_clock_id_wait_async (priv->stats_id, post_stats, gst_object_ref (src),
-      gst_object_unref);
-  gst_object_unref (clock);
+  if (interval > 0)
+    priv->stats_id = start_periodic (src, interval * GST_MSECOND, post_stats);
 }
 
 static void
 stop_stats (GstMeshAdaptiveSrc * src)
 {
+  stop_periodic (&GET_PRIV (src)->stats_id);
+}
+
+/* ------------------------------------------------------------------------ */
+/* QoS reports to the tracker (report-interval) */
+
+/* Gathers the figures (each under its own lock, briefly) and hands them to
+ * the fetcher with no lock held; the fetcher thread sends them. */
+static void
+send_qos_report (GstMeshAdaptiveSrc * src)
+{
+  g_autoptr (MeshFetcher) fetcher = gst_mesh_adaptive_src_get_fetcher (src);
+  MeshQosReport report = { MESH_QOS_REPORT_VERSION, };
+  Counters counters;
+  Playback playback;
+
+  if (!fetcher)
+    return;
+  get_counters (src, &counters);
+  get_playback (src, &playback);
+  report.cdn_bytes = MIN (counters.from_cdn, MESH_QOS_REPORT_MAX_VALUE);
+  report.peer_bytes = MIN (counters.from_peers, MESH_QOS_REPORT_MAX_VALUE);
+  report.uploaded_bytes = MIN (counters.uploaded, MESH_QOS_REPORT_MAX_VALUE);
+  report.stalls = MIN (playback.stalls, MESH_QOS_REPORT_MAX_VALUE);
+  report.stall_ms = MIN (playback.stall_ms, MESH_QOS_REPORT_MAX_VALUE);
+  report.startup_ms = playback.startup_ms;
+  report.bitrate = playback.bitrate;
+  report.width = playback.width;
+  report.height = playback.height;
+  report.peers = counters.peers;
+  GST_LOG_OBJECT (src, "qos report: %" G_GINT64_FORMAT " bytes from the CDN, "
+      "%" G_GINT64_FORMAT " from peers, %" G_GINT64_FORMAT " stalls",
+      report.cdn_bytes, report.peer_bytes, report.stalls);
+  mesh_fetcher_send_qos (fetcher, &report);
+}
+
+/* The periodic clock id's callback, on the system clock's thread. */
+static gboolean
+on_report_time (GstClock * clock, GstClockTime time, GstClockID id,
+    gpointer user_data)
+{
+  send_qos_report (GST_MESH_ADAPTIVE_SRC (user_data));
+  return TRUE;
+}
+
+static guint
+get_report_interval (GstMeshAdaptiveSrc * src)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+  guint interval;
+
+  GST_OBJECT_LOCK (src);
+  interval = priv->report_interval;
+  GST_OBJECT_UNLOCK (src);
+  return interval;
+}
+
+static void
+start_reports (GstMeshAdaptiveSrc * src)
+{
+  guint interval = get_report_interval (src);
+
+  if (interval > 0)
+    GET_PRIV (src)->report_id = start_periodic (src, interval * GST_SECOND,
+        on_report_time);
+}
+
+/* The last report goes out before the swarm is left (the fetcher hands on
+ * what it is given in order), so that a run shorter than the interval
+ * reports too. */
+static void
+stop_reports (GstMeshAdaptiveSrc * src)
+{
+  if (stop_periodic (&GET_PRIV (src)->report_id))
+    send_qos_report (src);
+}
+
+/* A stall (see the report-interval property): a run of the main stream's
+ * fragments that each go out more than STALL_TOLERANCE late, lasting as
+ * long as the latest of them was late. Called with priv->lock. */
+static void
+note_lateness_locked (GstMeshAdaptiveSrc * src, GstMeshStream * stream,
+    GstClockTime lateness)
+{
   GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
 
-  if (!priv->stats_id)
+  if (lateness <= STALL_TOLERANCE) {
+    stream->stall_lateness = 0;
     return;
-  gst_clock_id_unschedule (priv->stats_id);
-  gst_clock_id_unref (priv->stats_id);
-  priv->stats_id = NULL;
+  }
+  if (stream->stall_lateness == 0) {
+    priv->stalls++;
+    GST_INFO_OBJECT (src, "stall: a fragment went out %" GST_TIME_FORMAT
+        " late", GST_TIME_ARGS (lateness));
+  }
+  if (lateness > stream->stall_lateness) {
+    priv->stall_time += lateness - stream->stall_lateness;
+    stream->stall_lateness = lateness;
+  }
+}
+
+void
+gst_mesh_adaptive_src_note_output (GstMeshAdaptiveSrc * src,
+    GstMeshStream * stream, GstClockTime lateness)
+{
+  GstMeshAdaptiveSrcPrivate *priv = GET_PRIV (src);
+
+  g_mutex_lock (&priv->lock);
+  if (priv->startup_ms < 0 && priv->start_time > 0) {
+    priv->startup_ms = (g_get_monotonic_time () - priv->start_time) / 1000;
+    GST_INFO_OBJECT (src, "first buffer out after %" G_GINT64_FORMAT " ms",
+        priv->startup_ms);
+  }
+  if (stream->index == 0 && GST_CLOCK_TIME_IS_VALID (lateness))
+    note_lateness_locked (src, stream, lateness);
+  g_mutex_unlock (&priv->lock);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1508,6 +1736,7 @@ typedef struct
   MeshIntegrityMode integrity;
   gchar *manifest_url;
   guint64 cache_size;
+  gchar *network_hint;
 } PeerSettings;
 
 /* Called with the object lock held. */
@@ -1533,6 +1762,7 @@ peer_settings_snapshot_locked (GstMeshAdaptiveSrc * src,
   settings->integrity = priv->integrity;
   settings->manifest_url = g_strdup (priv->location);
   settings->cache_size = priv->cache_size;
+  settings->network_hint = g_strdup (priv->network_hint);
 }
 
 static void
@@ -1545,6 +1775,7 @@ peer_settings_clear (PeerSettings * settings)
   g_free (settings->turn_server);
   g_free (settings->local_address);
   g_free (settings->manifest_url);
+  g_free (settings->network_hint);
 }
 
 /* Joins the swarm when a usable tracker is set (@on), leaves it otherwise.
@@ -1593,6 +1824,8 @@ configure_peers (GstMeshAdaptiveSrc * src, gboolean on)
     config.integrity = settings.integrity;
     config.manifest_url = settings.manifest_url;
     config.cache_size = settings.cache_size;
+    if (settings.network_hint && network_hint_is_valid (settings.network_hint))
+      config.network = settings.network_hint;
     GST_INFO_OBJECT (src, "joining swarm '%s' at %s", settings.swarm_id,
         settings.tracker);
   }
@@ -1619,6 +1852,11 @@ create_fetcher (GstMeshAdaptiveSrc * src)
   GST_OBJECT_LOCK (src);
   priv->fetcher = fetcher;
   GST_OBJECT_UNLOCK (src);
+  /* the stall figures count along with the fetcher's bytes */
+  g_mutex_lock (&priv->lock);
+  priv->stalls = 0;
+  priv->stall_time = 0;
+  g_mutex_unlock (&priv->lock);
   configure_fetcher (src);
 }
 
@@ -1700,12 +1938,15 @@ start_streaming (GstMeshAdaptiveSrc * src)
 
   g_mutex_lock (&priv->lock);
   priv->stopping = FALSE;
+  priv->start_time = g_get_monotonic_time ();
+  priv->startup_ms = -1;
   g_mutex_unlock (&priv->lock);
   g_clear_object (&priv->manifest_cancellable);
   priv->manifest_cancellable = g_cancellable_new ();
   configure_peers (src, TRUE);
   gst_task_start (priv->manifest_task);
   start_stats (src);
+  start_reports (src);
   return TRUE;
 }
 
@@ -1728,6 +1969,7 @@ stop_streaming (GstMeshAdaptiveSrc * src)
   stop_stats (src);
   /* what the run came to, even when it was shorter than stats-interval */
   gst_mesh_adaptive_src_post_final_stats (src);
+  stop_reports (src);
   configure_peers (src, FALSE);
 }
 
@@ -1784,6 +2026,8 @@ gst_mesh_adaptive_src_init (GstMeshAdaptiveSrc * src)
   priv->timeout = DEFAULT_TIMEOUT;
   priv->user_agent = g_strdup (DEFAULT_USER_AGENT);
   priv->stats_interval = DEFAULT_STATS_INTERVAL;
+  priv->report_interval = DEFAULT_REPORT_INTERVAL;
+  priv->startup_ms = -1;
   priv->max_peers = DEFAULT_MAX_PEERS;
   priv->upload = DEFAULT_UPLOAD;
   priv->max_upload_rate = DEFAULT_MAX_UPLOAD_RATE;
@@ -1835,6 +2079,7 @@ gst_mesh_adaptive_src_finalize (GObject * object)
   g_free (priv->stun_server);
   g_free (priv->turn_server);
   g_free (priv->local_address);
+  g_free (priv->network_hint);
   g_clear_pointer (&priv->extra_headers, gst_structure_free);
   g_clear_object (&priv->fetcher);
 
@@ -2010,7 +2255,9 @@ install_properties (GObjectClass * gobject_class)
    * it), with slack-histogram (string, "500:3,1000:0,...,inf:2": requests
    * by their deadline minus request time, upper bounds in ms), and
    * cache-bytes (guint64: segments held now to serve other viewers, at
-   * most cache-size). One more is posted at the end of the stream and when
+   * most cache-size); and what the viewer saw: stalls, stall-ms (guint64)
+   * and startup-ms (gint64, -1 before the first buffer), as defined for
+   * report-interval. One more is posted at the end of the stream and when
    * the element stops, so that a run shorter than the interval reports too.
    */
   g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
@@ -2150,6 +2397,48 @@ install_peer_properties (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_PEERS,
       g_param_spec_uint ("peers", "Peers", "Peer links connected now",
           0, G_MAXUINT, 0, ro));
+
+  /**
+   * GstMeshAdaptiveSrc:report-interval:
+   *
+   * Seconds between the `qos` reports sent to the tracker over the
+   * signalling connection (docs/protocol.md 1.4); one more when the element
+   * stops. Only with a tracker. A report carries bytes-from-cdn,
+   * bytes-from-peers and bytes-uploaded, the stalls and their duration,
+   * the startup time, the bitrate and resolution of the main stream's
+   * variant, the peers connected and the network-hint. A stall is a run of
+   * main-stream fragments that each leave the element more than 100 ms
+   * after the pipeline clock reached their running time + latency (the
+   * first fragment after the start or a seek is not counted: its wait is
+   * the startup's); it lasts as long as the latest of them was late.
+   * Startup is from READY -> PAUSED to the first buffer out.
+   */
+  g_object_class_install_property (gobject_class, PROP_REPORT_INTERVAL,
+      g_param_spec_uint ("report-interval", "QoS report interval",
+          "Seconds between the qos reports sent to the tracker (bytes from "
+          "the CDN, from peers and uploaded; stalls: runs of main-stream "
+          "fragments leaving more than 100 ms after their running time + "
+          "latency, and their duration; startup from READY->PAUSED to the "
+          "first buffer; bitrate and resolution playing; peers; "
+          "network-hint); one more on stop (0 = none)", 0,
+          MAX_REPORT_INTERVAL, DEFAULT_REPORT_INTERVAL, rw));
+
+  /**
+   * GstMeshAdaptiveSrc:network-hint:
+   *
+   * The viewer's network, e.g. the site id of an enterprise network behind
+   * one NAT: sent with the join and the qos reports, the tracker groups
+   * viewers with the same hint as if they shared an address prefix. 1 to
+   * 64 characters of [A-Za-z0-9._:-]; anything else is ignored, with a
+   * warning on the bus when streaming starts (the join goes without it).
+   */
+  g_object_class_install_property (gobject_class, PROP_NETWORK_HINT,
+      g_param_spec_string ("network-hint", "Network hint",
+          "The viewer's network (e.g. its site id behind one NAT), sent to "
+          "the tracker with the join and the qos reports so that it groups "
+          "viewers with the same hint: 1 to 64 characters of "
+          "[A-Za-z0-9._:-]; an invalid one is ignored with a bus warning "
+          "(NULL = none)", NULL, rw));
 }
 
 static void

@@ -8,9 +8,10 @@
  * scripted fake trackers: joins and peer lists, signal relay, departures,
  * reconnection after a tracker restart, backoff when nothing listens, join
  * timeout, access tokens, heartbeats, malformed and oversized tracker
- * messages, re-entrant stops, and the "error" that reports a tracker that
+ * messages, re-entrant stops, the "error" that reports a tracker that
  * cannot be used (bad URL, nothing listening, refused join or token, lost
- * and not coming back).
+ * and not coming back), and the qos reports (only when joined, rebased at
+ * every join, with the network hint).
  *
  * Threads: each test runs on the check thread with a GMainContext of its own
  * pushed as thread-default before anything is created; the SoupSession, the
@@ -31,6 +32,7 @@
 
 #include "p2p/mesh-signaller.h"
 #include "p2p/mesh-tracker-client.h"
+#include "p2p/mesh-tracker-proto.h"
 #include "mesh-tracker-server.h"
 #include "mesh-test-port.h"
 #include "mesh-test-wait.h"
@@ -1497,6 +1499,228 @@ GST_START_TEST (test_attest_times_out)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* QoS reports                                                              */
+
+static const gchar *const welcome_script[] = {
+  "{\"type\":\"welcome\",\"version\":1,\"peer\":\"peer-qos001\","
+      "\"swarm\":\"" SWARM "\",\"heartbeat\":15,\"peers\":[]}",
+  NULL
+};
+
+/* The messages of @type the fake received, in order (borrowed). */
+static GPtrArray *
+fake_received_of_type (Fake * fake, const gchar * type)
+{
+  GPtrArray *found = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; i < fake->received->len; i++) {
+    JsonObject *message = g_ptr_array_index (fake->received, i);
+
+    if (g_str_equal (json_object_get_string_member_with_default (message,
+                "type", ""), type))
+      g_ptr_array_add (found, message);
+  }
+  return found;
+}
+
+static guint
+fake_count (Fake * fake, const gchar * type)
+{
+  g_autoptr (GPtrArray) found = fake_received_of_type (fake, type);
+
+  return found->len;
+}
+
+/* The last qos message the fake received, decoded as the tracker does. */
+static MeshQosReport
+fake_last_qos (Fake * fake, gchar ** network)
+{
+  g_autoptr (GPtrArray) found = fake_received_of_type (fake, "qos");
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autofree gchar *text = NULL;
+  g_autoptr (GError) error = NULL;
+  MeshTrackerMessage msg;
+  MeshQosReport report;
+
+  fail_unless (found->len > 0);
+  json_node_set_object (node, g_ptr_array_index (found, found->len - 1));
+  text = json_to_string (node, FALSE);
+  fail_unless (mesh_tracker_message_decode (&msg, MESH_TRACKER_TO_TRACKER,
+          text, strlen (text), &error), "%s: %s", text,
+      error ? error->message : "");
+  report = msg.qos;
+  if (network)
+    *network = g_strdup (msg.network);
+  mesh_tracker_message_clear (&msg);
+  return report;
+}
+
+static MeshQosReport
+qos_totals (gint64 cdn, gint64 peer, gint64 uploaded, gint64 stalls,
+    gint64 stall_ms)
+{
+  MeshQosReport totals = { 0, };
+
+  totals.cdn_bytes = cdn;
+  totals.peer_bytes = peer;
+  totals.uploaded_bytes = uploaded;
+  totals.stalls = stalls;
+  totals.stall_ms = stall_ms;
+  totals.startup_ms = 840;
+  totals.bitrate = 4000000;
+  totals.width = 1280;
+  totals.height = 720;
+  totals.peers = 3;
+  return totals;
+}
+
+static void
+assert_counters (const MeshQosReport * report, gint64 cdn, gint64 peer,
+    gint64 uploaded, gint64 stalls, gint64 stall_ms)
+{
+  fail_unless_equals_int64 (report->version, MESH_QOS_REPORT_VERSION);
+  fail_unless_equals_int64 (report->cdn_bytes, cdn);
+  fail_unless_equals_int64 (report->peer_bytes, peer);
+  fail_unless_equals_int64 (report->uploaded_bytes, uploaded);
+  fail_unless_equals_int64 (report->stalls, stalls);
+  fail_unless_equals_int64 (report->stall_ms, stall_ms);
+  /* current values go as given */
+  fail_unless_equals_int64 (report->startup_ms, 840);
+  fail_unless_equals_int64 (report->bitrate, 4000000);
+  fail_unless_equals_int64 (report->width, 1280);
+  fail_unless_equals_int64 (report->height, 720);
+  fail_unless_equals_int64 (report->peers, 3);
+}
+
+/* Nothing goes out before the welcome, nor is queued: the first report of
+ * the connection carries the totals given since; later ones grow; the
+ * join and every report carry the network hint. */
+GST_START_TEST (test_qos_after_join_only)
+{
+  Fake *fake = fake_new (FAKE_SCRIPT, welcome_script);
+  Recorder *r = recorder_new (fake->url, "peer-qos001", FALSE);
+  MeshQosReport totals, report;
+  g_autofree gchar *network = NULL;
+  g_autoptr (GPtrArray) joins = NULL;
+
+  g_object_set (r->client, "network", "site-7", NULL);
+  totals = qos_totals (100, 0, 0, 0, 0);
+  mesh_tracker_client_send_qos (r->client, &totals);
+  mesh_tracker_client_start (r->client);
+  /* while connecting */
+  totals = qos_totals (200, 0, 0, 0, 0);
+  mesh_signaller_send_qos (MESH_SIGNALLER (r->client), &totals);
+  WAIT_UNTIL (r->joined == 1, WAIT_MS);
+  fail_unless_equals_int (fake_count (fake, "qos"), 0);
+  joins = fake_received_of_type (fake, "join");
+  fail_unless_equals_int (joins->len, 1);
+  fail_unless_equals_string (json_object_get_string_member_with_default
+      (g_ptr_array_index (joins, 0), "network", ""), "site-7");
+
+  totals = qos_totals (5000, 7000, 3000, 1, 250);
+  mesh_tracker_client_send_qos (r->client, &totals);
+  WAIT_UNTIL (fake_count (fake, "qos") == 1, WAIT_MS);
+  report = fake_last_qos (fake, &network);
+  assert_counters (&report, 5000, 7000, 3000, 1, 250);
+  fail_unless_equals_string (network, "site-7");
+
+  totals = qos_totals (9000, 15000, 3500, 2, 900);
+  mesh_tracker_client_send_qos (r->client, &totals);
+  WAIT_UNTIL (fake_count (fake, "qos") == 2, WAIT_MS);
+  report = fake_last_qos (fake, NULL);
+  assert_counters (&report, 9000, 15000, 3500, 2, 900);
+
+  /* stopped: nothing more */
+  mesh_tracker_client_stop (r->client);
+  mesh_tracker_client_send_qos (r->client, &totals);
+  while (g_main_context_iteration (context, FALSE));
+  fail_unless_equals_int (fake_count (fake, "qos"), 2);
+  fake_free (fake);
+}
+
+GST_END_TEST;
+
+/* After a reconnection the counters start again from the last report that
+ * went out: the tracker, which counts a connection's first report in full,
+ * neither loses what grew while we were away nor counts anything twice. */
+GST_START_TEST (test_qos_rebased_after_reconnect)
+{
+  Fake *fake = fake_new (FAKE_SCRIPT, welcome_script);
+  Recorder *r = recorder_new (fake->url, "peer-qos001", FALSE);
+  MeshQosReport totals, report;
+  SoupWebsocketConnection *ws;
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->joined == 1, WAIT_MS);
+  totals = qos_totals (5000, 7000, 3000, 1, 250);
+  mesh_tracker_client_send_qos (r->client, &totals);
+  WAIT_UNTIL (fake_count (fake, "qos") == 1, WAIT_MS);
+
+  /* the tracker side drops the connection; a report while away is not
+   * sent, and nothing of it is lost */
+  ws = g_ptr_array_index (fake->connections, 0);
+  soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  WAIT_UNTIL (r->disconnected >= 1, WAIT_MS);
+  totals = qos_totals (6000, 7500, 3100, 2, 600);
+  mesh_tracker_client_send_qos (r->client, &totals);
+  WAIT_UNTIL (r->joined == 2, WAIT_MS);
+  fail_unless_equals_int (fake_count (fake, "qos"), 1);
+
+  totals = qos_totals (8000, 9000, 4000, 2, 700);
+  mesh_tracker_client_send_qos (r->client, &totals);
+  WAIT_UNTIL (fake_count (fake, "qos") == 2, WAIT_MS);
+  report = fake_last_qos (fake, NULL);
+  assert_counters (&report, 3000, 2000, 1000, 1, 450);
+
+  /* and they grow again on this connection; a counter the owner lowers
+   * by mistake does not go down on the wire */
+  totals = qos_totals (9000, 8000, 4500, 3, 800);
+  mesh_tracker_client_send_qos (r->client, &totals);
+  WAIT_UNTIL (fake_count (fake, "qos") == 3, WAIT_MS);
+  report = fake_last_qos (fake, NULL);
+  assert_counters (&report, 4000, 2000, 1500, 2, 550);
+  fake_free (fake);
+}
+
+GST_END_TEST;
+
+/* The real tracker takes our reports as valid messages (a malformed one
+ * would draw a bad-message error), and an invalid network hint is dropped
+ * rather than sent. */
+GST_START_TEST (test_qos_real_tracker_takes_reports)
+{
+  MeshTrackerStats before, after;
+  MeshQosReport totals;
+  Recorder *r;
+  gchar *network = NULL;
+  guint i;
+
+  start_default_tracker ();
+  r = join ("peer-qos002", TRUE);
+  g_object_set (r->client, "network", "no spaces allowed", NULL);
+  g_object_get (r->client, "network", &network, NULL);
+  fail_unless (network == NULL, "kept \"%s\"", network);
+  g_free (network);
+  mesh_signaller_join_full (MESH_SIGNALLER (r->client), SWARM, "peer-qos002",
+      NULL, TRUE, "site-7");
+  WAIT_UNTIL (r->joined == 2, WAIT_MS);
+
+  mesh_tracker_server_get_stats (tracker, &before);
+  for (i = 1; i <= 5; i++) {
+    totals = qos_totals (i * 1000, i * 2000, i * 500, 0, 0);
+    mesh_tracker_client_send_qos (r->client, &totals);
+  }
+  WAIT_UNTIL ((mesh_tracker_server_get_stats (tracker, &after),
+          after.messages >= before.messages + 5), WAIT_MS);
+  fail_unless_equals_int64 (after.errors, before.errors);
+  fail_unless_equals_int (r->errors, 0);
+  fail_unless (mesh_tracker_client_is_joined (r->client));
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_client_suite (void)
 {
@@ -1532,6 +1756,9 @@ tracker_client_suite (void)
   tcase_add_test (tc, test_attest_fails_on_leave);
   tcase_add_test (tc, test_attest_fails_on_disconnect);
   tcase_add_test (tc, test_attest_times_out);
+  tcase_add_test (tc, test_qos_after_join_only);
+  tcase_add_test (tc, test_qos_rebased_after_reconnect);
+  tcase_add_test (tc, test_qos_real_tracker_takes_reports);
   return s;
 }
 

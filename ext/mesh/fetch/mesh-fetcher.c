@@ -37,6 +37,12 @@
  *   what its transport still holds, drops the session, and exits; finalize
  *   joins it.
  *
+ * - QoS reports (mesh_fetcher_send_qos()): the caller's thread puts the
+ *   report in one slot under `lock` (replacing one not handed on yet) and
+ *   attaches at most one idle; the fetcher thread takes it, counts it from
+ *   the current peer manager's creation (`qos_base`) and gives it to the
+ *   manager's signaller, which does the network I/O.
+ *
  * - Peer-to-peer (HAVE_P2P): the peer manager and its transport (libnice)
  *   belong to the fetcher thread. The glue is in two blocks, "Transfer,
  *   peer-to-peer side" and "Peer manager"; without HAVE_P2P they are stubs
@@ -112,6 +118,8 @@ struct _MeshFetcherShared
                                  * written under `lock` (see the getters) */
   MeshPeerTransport *transport; /* the peer managers' connections, made with
                                  * the first one, ended at thread exit */
+  MeshQosReport qos_latest;     /* the element's last totals */
+  MeshQosReport qos_base;       /* its totals when the manager was made */
   MeshIntegrity *integrity;     /* verifies what peers deliver; NULL when
                                  * peers are trusted (integrity "none") */
   gpointer fetcher;             /* the MeshFetcher, for GST_*_OBJECT on the
@@ -133,6 +141,11 @@ struct _MeshFetcherShared
   MeshFetcher *warn_target;     /* "p2p-warning" goes to it; NULL once the
                                  * fetcher is disposed */
   guint warnings_emitting;      /* emissions under way (fetcher thread) */
+  /* QoS reports: one slot, replaced by the next report until the fetcher
+   * thread hands it on (so they never pile up); `qos_scheduled`: an idle
+   * to hand it on is attached */
+  MeshQosReport qos_pending;
+  gboolean qos_scheduled;
   GCond warn_cond;              /* signalled when one ends */
 
   /* atomic */
@@ -1414,6 +1427,7 @@ peer_config_update_free (PeerConfigUpdate * update)
   g_free ((gchar *) c->stun_server);
   g_free ((gchar *) c->turn_server);
   g_free ((gchar *) c->local_address);
+  g_free ((gchar *) c->network);
   shared_unref (update->shared);
   g_free (update);
 }
@@ -1606,6 +1620,8 @@ peers_reconfigure_cb (gpointer data)
   MeshFetcherShared *shared = update->shared;
 
   peers_shut_down (shared);
+  /* the new manager's reports count from here */
+  shared->qos_base = shared->qos_latest;
   if (update->config.tracker_url && *update->config.tracker_url) {
     g_autoptr (GError) error = NULL;
     MeshPeerTransport *transport = peers_get_transport (shared, &error);
@@ -2094,6 +2110,53 @@ mesh_fetcher_set_tracker_token (MeshFetcher * fetcher, const gchar * token)
       (GDestroyNotify) token_update_free);
 }
 
+/* Fetcher thread: the pending report, counted from the peer manager's
+ * creation, to its signaller. */
+static gboolean
+send_qos_cb (gpointer data)
+{
+  MeshFetcherShared *shared = data;
+  MeshQosReport report;
+
+  g_mutex_lock (&shared->lock);
+  report = shared->qos_pending;
+  shared->qos_scheduled = FALSE;
+  g_mutex_unlock (&shared->lock);
+
+  shared->qos_latest = report;
+  report.cdn_bytes = MAX (report.cdn_bytes - shared->qos_base.cdn_bytes, 0);
+  report.peer_bytes = MAX (report.peer_bytes - shared->qos_base.peer_bytes, 0);
+  report.uploaded_bytes = MAX (report.uploaded_bytes -
+      shared->qos_base.uploaded_bytes, 0);
+  report.stalls = MAX (report.stalls - shared->qos_base.stalls, 0);
+  report.stall_ms = MAX (report.stall_ms - shared->qos_base.stall_ms, 0);
+#if HAVE_P2P
+  if (shared->peers)
+    mesh_peer_manager_send_qos (shared->peers, &report);
+#endif
+  return G_SOURCE_REMOVE;
+}
+
+void
+mesh_fetcher_send_qos (MeshFetcher * fetcher, const MeshQosReport * totals)
+{
+  MeshFetcherShared *shared;
+  gboolean schedule;
+
+  g_return_if_fail (MESH_IS_FETCHER (fetcher));
+  g_return_if_fail (totals != NULL);
+
+  shared = fetcher->shared;
+  g_mutex_lock (&shared->lock);
+  shared->qos_pending = *totals;
+  schedule = !shared->qos_scheduled;
+  shared->qos_scheduled = TRUE;
+  g_mutex_unlock (&shared->lock);
+  if (schedule)
+    shared_invoke (shared, send_qos_cb, shared_ref (shared),
+        (GDestroyNotify) shared_unref);
+}
+
 void
 mesh_fetcher_set_peer_event_func (MeshFetcher * fetcher,
     MeshPeerEventFunc func, gpointer user_data)
@@ -2121,6 +2184,7 @@ mesh_fetcher_set_peer_config (MeshFetcher * fetcher,
   update->config.stun_server = g_strdup (config->stun_server);
   update->config.turn_server = g_strdup (config->turn_server);
   update->config.local_address = g_strdup (config->local_address);
+  update->config.network = g_strdup (config->network);
   g_mutex_lock (&fetcher->shared->lock);
   fetcher->shared->p2p_on = HAVE_P2P && config->tracker_url
       && *config->tracker_url;

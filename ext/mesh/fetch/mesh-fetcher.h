@@ -19,6 +19,7 @@
 #include <gst/gst.h>
 
 #include "mesh-peer-config.h"
+#include "p2p/mesh-qos-report.h"
 
 G_BEGIN_DECLS
 
@@ -137,6 +138,16 @@ void mesh_fetcher_set_peer_config (MeshFetcher * fetcher,
  * should carry it too. Thread-safe. */
 void mesh_fetcher_set_tracker_token (MeshFetcher * fetcher,
     const gchar * token);
+
+/* Hands the player's QoS figures to the tracker (the "qos" message,
+ * docs/protocol.md 1.4): @totals' counters are totals since the fetcher
+ * was made and never go down; the fetcher counts them from the creation of
+ * the current peer manager, whose signaller rebases them at each join.
+ * Nothing is sent when peer-to-peer is off. Bounded: a report not yet
+ * handed on when the next comes is replaced by it. Thread-safe; the
+ * network I/O happens on the fetcher thread. */
+void mesh_fetcher_send_qos (MeshFetcher * fetcher,
+    const MeshQosReport * totals);
 
 /* Called on the fetcher thread when a peer link comes up or goes away.
  * @user_data must stay valid until the fetcher is finalized (the fetcher

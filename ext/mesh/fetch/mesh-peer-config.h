@@ -61,6 +61,9 @@ typedef struct {
   MeshPeerCongestionControl congestion_control;
   MeshPeerCandidatePolicy candidate_policy;
   MeshIntegrityMode integrity;
+  const gchar *network;         /* the player's network hint, sent with the
+                                 * join (docs/protocol.md 1.4), may be NULL;
+                                 * valid for mesh_tracker_is_valid_network() */
 } MeshPeerConfig;
 
 /* How the segments asked of the swarm fared: the peer manager counts, the

@@ -9,7 +9,8 @@
  * GMainContext (the owner context, thread-default when the manager was
  * created): the signaller (the tracker client unless a test gives
  * another), the connections of the transport, the
- * timers. Only the counters (`bytes_uploaded`, `n_peers`) are read from other
+ * timers; the qos reports the fetcher hands on reach the signaller here
+ * too. Only the counters (`bytes_uploaded`, `n_peers`) are read from other
  * threads, as atomics.
  *
  * Time: every time here is read from the manager's MeshPeerClock and every
@@ -537,6 +538,13 @@ mesh_peer_manager_set_token (MeshPeerManager * m, const gchar * token)
 }
 
 void
+mesh_peer_manager_send_qos (MeshPeerManager * m, const MeshQosReport * totals)
+{
+  if (m->signaller)
+    mesh_signaller_send_qos (m->signaller, totals);
+}
+
+void
 mesh_peer_manager_report_peer (MeshPeerManager * m, const gchar * peer_id,
     const gchar * segment_id)
 {
@@ -830,7 +838,7 @@ on_signaller_error (MeshSignaller * signaller, const GError * error,
  * loop, once the manager is set up. */
 static void
 signaller_join (MeshPeerManager * m, MeshSignaller * signaller,
-    const gchar * token)
+    const gchar * token, const gchar * network)
 {
   m->signaller = g_object_ref (signaller);
   g_signal_connect (signaller, "welcome", G_CALLBACK (on_signaller_peers), m);
@@ -839,7 +847,8 @@ signaller_join (MeshPeerManager * m, MeshSignaller * signaller,
   g_signal_connect (signaller, "peer-left",
       G_CALLBACK (on_signaller_peer_left), m);
   g_signal_connect (signaller, "error", G_CALLBACK (on_signaller_error), m);
-  mesh_signaller_join (signaller, m->swarm_id, m->peer_id, token, m->upload);
+  mesh_signaller_join_full (signaller, m->swarm_id, m->peer_id, token,
+      m->upload, network);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2211,7 +2220,7 @@ mesh_peer_manager_new_with_signaller (MeshSignaller * signaller,
   GST_INFO_OBJECT (m, "peer %s joining swarm '%s' at %s over %"
       GST_PTR_FORMAT " (wall clock %" G_GINT64_FORMAT " us)", m->peer_id,
       m->swarm_id, config->tracker_url, transport, g_get_real_time ());
-  signaller_join (m, signaller, config->token);
+  signaller_join (m, signaller, config->token, config->network);
   m->refresh_timer = manager_timer_new (m,
       manager_now (m) + PEER_REFRESH_S * G_USEC_PER_SEC, on_refresh_timer, m);
   return m;

@@ -134,6 +134,11 @@ void mesh_peer_manager_report_peer (MeshPeerManager * manager,
 void mesh_peer_manager_set_token (MeshPeerManager * manager,
     const gchar * token);
 
+/* The player's QoS figures for the tracker (see mesh_signaller_send_qos():
+ * @totals count from the manager's creation). Owner context. */
+void mesh_peer_manager_send_qos (MeshPeerManager * manager,
+    const MeshQosReport * totals);
+
 /* The signaller the manager meets its peers through (transfer none). */
 MeshSignaller *mesh_peer_manager_get_signaller (MeshPeerManager * manager);
 

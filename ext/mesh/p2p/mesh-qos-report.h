@@ -5,9 +5,12 @@
  *
  * What a player tells its tracker about how it plays (the "qos" message,
  * docs/protocol.md 1.4): plain data, shared by the codec, the signaller
- * that sends it and the tracker that aggregates it. Counters are totals
- * since the player started playing this stream, so a lost report loses
- * nothing: the tracker takes differences.
+ * that sends it and the tracker that aggregates it. In a message, the
+ * counters (cdn_bytes .. stall_ms) are totals since the join of the
+ * connection it goes on (the client rebases them at every join), so a lost
+ * report loses nothing: the tracker counts a connection's first report in
+ * full, then the growth between reports. The other members are current
+ * values.
  */
 #pragma once
 

@@ -62,6 +62,23 @@ mesh_signaller_join (MeshSignaller * self, const gchar * swarm_id,
 }
 
 void
+mesh_signaller_join_full (MeshSignaller * self, const gchar * swarm_id,
+    const gchar * peer_id, const gchar * token, gboolean upload,
+    const gchar * network)
+{
+  MeshSignallerInterface *iface;
+
+  g_return_if_fail (MESH_IS_SIGNALLER (self));
+  g_return_if_fail (swarm_id != NULL && peer_id != NULL);
+
+  iface = MESH_SIGNALLER_GET_IFACE (self);
+  if (iface->join_full)
+    iface->join_full (self, swarm_id, peer_id, token, upload, network);
+  else
+    iface->join (self, swarm_id, peer_id, token, upload);
+}
+
+void
 mesh_signaller_leave (MeshSignaller * self)
 {
   g_return_if_fail (MESH_IS_SIGNALLER (self));
@@ -99,6 +116,19 @@ mesh_signaller_report (MeshSignaller * self, const gchar * peer_id,
   iface = MESH_SIGNALLER_GET_IFACE (self);
   if (iface->report)
     iface->report (self, peer_id, reason);
+}
+
+void
+mesh_signaller_send_qos (MeshSignaller * self, const MeshQosReport * totals)
+{
+  MeshSignallerInterface *iface;
+
+  g_return_if_fail (MESH_IS_SIGNALLER (self));
+  g_return_if_fail (totals != NULL);
+
+  iface = MESH_SIGNALLER_GET_IFACE (self);
+  if (iface->send_qos)
+    iface->send_qos (self, totals);
 }
 
 void

@@ -42,11 +42,17 @@
  *      UNREACHABLE service keeps being retried, and a later "welcome" says
  *      it is back; after the others nothing is retried until the next
  *      join().
+ *
+ * Optional parts: report, attest, join_full (the network hint) and
+ * send_qos (QoS reports) may be left NULL; the wrappers below then do
+ * without them (see each).
  */
 #pragma once
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+
+#include "mesh-qos-report.h"
 
 G_BEGIN_DECLS
 
@@ -88,6 +94,13 @@ struct _MeshSignallerInterface
       GAsyncReadyCallback callback, gpointer user_data);
   gboolean (*attest_finish) (MeshSignaller * self, GAsyncResult * result,
       guint8 digest[32], guint64 * size, GError ** error);
+  /* optional: join() that also gives the service the player's network
+   * hint; when NULL, mesh_signaller_join_full() calls join() without it */
+  void (*join_full) (MeshSignaller * self, const gchar * swarm_id,
+      const gchar * peer_id, const gchar * token, gboolean upload,
+      const gchar * network);
+  /* optional: NULL when the service takes no QoS reports */
+  void (*send_qos) (MeshSignaller * self, const MeshQosReport * totals);
 };
 
 /* Joins swarm @swarm_id as @peer_id (@token: access token, NULL if the
@@ -96,6 +109,15 @@ struct _MeshSignallerInterface
  * "welcome" or "error". Joining again leaves first. */
 void mesh_signaller_join (MeshSignaller * self, const gchar * swarm_id,
     const gchar * peer_id, const gchar * token, gboolean upload);
+
+/* The same, with the player's network hint @network (NULL: none; else
+ * valid for mesh_tracker_is_valid_network(): 1 to 64 characters of
+ * [A-Za-z0-9._:-]), e.g. the site id of an enterprise network behind one
+ * NAT, which the service may group players by. Implementations without
+ * join_full join without the hint. */
+void mesh_signaller_join_full (MeshSignaller * self, const gchar * swarm_id,
+    const gchar * peer_id, const gchar * token, gboolean upload,
+    const gchar * network);
 
 /* Leaves the swarm. Idempotent. No signal is emitted once it returns. */
 void mesh_signaller_leave (MeshSignaller * self);
@@ -139,6 +161,19 @@ void mesh_signaller_attest (MeshSignaller * self, const gchar * url,
 gboolean mesh_signaller_attest_finish (MeshSignaller * self,
     GAsyncResult * result, guint8 digest[32], guint64 * size,
     GError ** error);
+
+/* Tells the service how the player is doing (the "qos" message of
+ * docs/protocol.md 1.4). @totals (transfer none): the player's counters
+ * (cdn_bytes, peer_bytes, uploaded_bytes, stalls, stall_ms) as totals
+ * since the owner's first report to this signaller, never going down, and
+ * its current figures (startup_ms, bitrate, width, height, peers); version
+ * is ignored. The implementation rebases the counters at every (re)join,
+ * so that what it sends counts from the join of the connection it goes
+ * on. Best effort, no answer: a report given while not joined is not
+ * queued (the next one carries its growth), and a no-op for
+ * implementations without QoS reports. */
+void mesh_signaller_send_qos (MeshSignaller * self,
+    const MeshQosReport * totals);
 
 /* For implementations: emit the interface's signals (owner context, no
  * lock held). */

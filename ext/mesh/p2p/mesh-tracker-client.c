@@ -31,6 +31,16 @@
  * the MeshSignaller "error" UNREACHABLE, and the retries go on. What
  * retrying cannot cure (a bad URL, a refused join or token) is reported at
  * once and stops the retries.
+ *
+ * QoS reports (send_qos): the owner gives its totals since its first
+ * report; the client sends them rebased, so that the counters of a "qos"
+ * message count from the join of the connection it goes on (the tracker
+ * counts a connection's first report in full, then the growth, see
+ * docs/protocol.md 1.4). The base of a connection is the totals of the last
+ * report that went out before it joined, so a reconnection neither loses
+ * nor counts twice what grew in between. Memory is bounded: no report is
+ * queued; one given while not joined is only remembered as the owner's
+ * latest totals (qos_given), and the next one replaces it.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -116,7 +126,27 @@ struct _MeshTrackerClient
   GHashTable *attests;
   gint64 next_attest_id;
   guint attest_timeout_ms;
+
+  gchar *network;               /* the join's network hint, NULL: none */
+  /* QoS reports, see the top of the file */
+  MeshQosReport qos_given;      /* the owner's latest totals */
+  MeshQosReport qos_sent;       /* the totals of the last report sent */
+  MeshQosReport qos_base;       /* the totals sent before this connection */
+  MeshQosReport qos_last;       /* the last report on this connection */
 };
+
+/* The members of MeshQosReport that are counters (the others are current
+ * values, sent as given). */
+static const gsize qos_counters[] = {
+  G_STRUCT_OFFSET (MeshQosReport, cdn_bytes),
+  G_STRUCT_OFFSET (MeshQosReport, peer_bytes),
+  G_STRUCT_OFFSET (MeshQosReport, uploaded_bytes),
+  G_STRUCT_OFFSET (MeshQosReport, stalls),
+  G_STRUCT_OFFSET (MeshQosReport, stall_ms),
+};
+
+#define QOS_COUNTER(report, offset) \
+  (*(gint64 *) G_STRUCT_MEMBER_P ((report), (offset)))
 
 /* One attest request, the task data of its GTask. */
 typedef struct
@@ -142,6 +172,7 @@ enum
   PROP_JOIN_TIMEOUT_MS,
   PROP_UNUSABLE_AFTER,
   PROP_ATTEST_TIMEOUT_MS,
+  PROP_NETWORK,
 };
 
 enum
@@ -209,8 +240,49 @@ send_text (MeshTrackerClient * client, gchar * text)
 static void
 send_join (MeshTrackerClient * client)
 {
-  send_text (client, mesh_tracker_encode_join (client->swarm_id,
-          client->peer_id, client->token, client->upload));
+  send_text (client, mesh_tracker_encode_join_full (client->swarm_id,
+          client->peer_id, client->token, client->upload, client->network));
+}
+
+/* @totals rebased on this connection: what grew since its base, never
+ * less than what the connection already reported (a tracker takes a
+ * counter that goes down as a bad message). */
+static void
+qos_rebase (MeshTrackerClient * client, const MeshQosReport * totals,
+    MeshQosReport * report)
+{
+  guint i;
+
+  *report = *totals;
+  for (i = 0; i < G_N_ELEMENTS (qos_counters); i++) {
+    gsize offset = qos_counters[i];
+    gint64 grown = QOS_COUNTER (totals, offset) -
+        QOS_COUNTER (&client->qos_base, offset);
+
+    QOS_COUNTER (report, offset) = MAX (grown,
+        QOS_COUNTER (&client->qos_last, offset));
+  }
+}
+
+/* A new connection joined: it counts from the last report that went out. */
+static void
+qos_start_connection (MeshTrackerClient * client)
+{
+  client->qos_base = client->qos_sent;
+  memset (&client->qos_last, 0, sizeof (client->qos_last));
+}
+
+/* Invalid hints are dropped here, since the encoder refuses them. */
+static void
+set_network (MeshTrackerClient * client, const gchar * network)
+{
+  g_free (client->network);
+  client->network = NULL;
+  if (network && !mesh_tracker_is_valid_network (network))
+    GST_WARNING_OBJECT (client, "ignoring the network hint \"%s\": not 1 to "
+        "%d characters of [A-Za-z0-9._:-]", network, MESH_QOS_NETWORK_MAX);
+  else
+    client->network = g_strdup (network);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -467,6 +539,7 @@ handle_welcome (MeshTrackerClient * client, MeshTrackerMessage * msg)
       on_heartbeat_timer);
   client->failures = 0;
   client->reported = -1;
+  qos_start_connection (client);
   GST_INFO_OBJECT (client, "joined swarm %s as %s (heartbeat %u s)",
       client->swarm_id, client->peer_id, client->heartbeat_s);
 
@@ -1052,16 +1125,42 @@ mesh_tracker_client_send_report (MeshTrackerClient * client,
   send_text (client, mesh_tracker_encode_report (peer_id, valid_reason));
 }
 
+void
+mesh_tracker_client_send_qos (MeshTrackerClient * client,
+    const MeshQosReport * totals)
+{
+  MeshQosReport report;
+
+  g_return_if_fail (MESH_IS_TRACKER_CLIENT (client));
+  g_return_if_fail (totals != NULL);
+
+  client->qos_given = *totals;
+  if (client->state != STATE_JOINED) {
+    GST_DEBUG_OBJECT (client, "not joined: the next qos report carries this "
+        "one's figures");
+    return;
+  }
+  qos_rebase (client, totals, &report);
+  client->qos_last = report;
+  client->qos_sent = *totals;
+  send_text (client, mesh_tracker_encode_qos (&report, client->network));
+}
+
 /* ------------------------------------------------------------------------ */
 /* MeshSignaller                                                            */
 
+/* A join of another swarm counts from here: what the owner reported
+ * before belongs to the previous one. */
 static void
-tracker_client_join (MeshSignaller * signaller, const gchar * swarm_id,
-    const gchar * peer_id, const gchar * token, gboolean upload)
+tracker_client_join_full (MeshSignaller * signaller, const gchar * swarm_id,
+    const gchar * peer_id, const gchar * token, gboolean upload,
+    const gchar * network)
 {
   MeshTrackerClient *client = MESH_TRACKER_CLIENT (signaller);
 
   mesh_tracker_client_stop (client);
+  set_network (client, network);
+  client->qos_sent = client->qos_given;
   g_free (client->swarm_id);
   client->swarm_id = g_strdup (swarm_id);
   g_free (client->peer_id);
@@ -1070,6 +1169,20 @@ tracker_client_join (MeshSignaller * signaller, const gchar * swarm_id,
   client->token = g_strdup (token);
   client->upload = upload;
   mesh_tracker_client_start (client);
+}
+
+static void
+tracker_client_join (MeshSignaller * signaller, const gchar * swarm_id,
+    const gchar * peer_id, const gchar * token, gboolean upload)
+{
+  tracker_client_join_full (signaller, swarm_id, peer_id, token, upload, NULL);
+}
+
+static void
+tracker_client_send_qos (MeshSignaller * signaller,
+    const MeshQosReport * totals)
+{
+  mesh_tracker_client_send_qos (MESH_TRACKER_CLIENT (signaller), totals);
 }
 
 static void
@@ -1110,6 +1223,8 @@ mesh_tracker_client_signaller_init (MeshSignallerInterface * iface)
   iface->report = tracker_client_report;
   iface->attest = tracker_client_attest;
   iface->attest_finish = tracker_client_attest_finish;
+  iface->join_full = tracker_client_join_full;
+  iface->send_qos = tracker_client_send_qos;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1155,6 +1270,9 @@ mesh_tracker_client_set_property (GObject * object, guint prop_id,
     case PROP_ATTEST_TIMEOUT_MS:
       client->attest_timeout_ms = g_value_get_uint (value);
       break;
+    case PROP_NETWORK:
+      set_network (client, g_value_get_string (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1197,6 +1315,9 @@ mesh_tracker_client_get_property (GObject * object, guint prop_id,
       break;
     case PROP_ATTEST_TIMEOUT_MS:
       g_value_set_uint (value, client->attest_timeout_ms);
+      break;
+    case PROP_NETWORK:
+      g_value_set_string (value, client->network);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1241,6 +1362,7 @@ mesh_tracker_client_finalize (GObject * object)
   g_free (client->swarm_id);
   g_free (client->peer_id);
   g_free (client->token);
+  g_free (client->network);
   g_hash_table_unref (client->attests);
   g_main_context_unref (client->context);
 
@@ -1298,6 +1420,12 @@ mesh_tracker_client_class_init (MeshTrackerClientClass * klass)
       g_param_spec_uint ("attest-timeout-ms", "Attest timeout",
           "How long the tracker may take to answer an attest request (ms)",
           1, G_MAXINT, DEFAULT_ATTEST_TIMEOUT_MS, flags));
+  g_object_class_install_property (object_class, PROP_NETWORK,
+      g_param_spec_string ("network", "Network", "The player's network hint "
+          "(1 to 64 characters of [A-Za-z0-9._:-], e.g. a site id) sent with "
+          "the join and the qos reports; an invalid one is ignored with a "
+          "warning. Applies from the next join", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
   signals[SIGNAL_TRACKER_ERROR] = g_signal_new ("tracker-error",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,

@@ -38,7 +38,9 @@ G_DECLARE_FINAL_TYPE (MeshTrackerClient, mesh_tracker_client, MESH,
  * delay, default 1000; doubles up to 30 s), "join-timeout-ms" (how long
  * the tracker may take to answer a join, default 10000) and
  * "unusable-after" (connection attempts in a row without a welcome after
- * which the tracker is reported unusable, default 3). */
+ * which the tracker is reported unusable, default 3). Read-write:
+ * "network" (default NULL), the network hint of the next join and of the
+ * qos reports, which mesh_signaller_join_full() sets. */
 MeshTrackerClient *mesh_tracker_client_new (SoupSession * session,
     const gchar * url, const gchar * swarm_id, const gchar * peer_id,
     const gchar * token, gboolean upload);
@@ -79,6 +81,13 @@ void mesh_tracker_client_request_peers (MeshTrackerClient * client);
  * mesh_signaller_report(). */
 void mesh_tracker_client_send_report (MeshTrackerClient * client,
     const gchar * peer_id, const gchar * reason);
+
+/* Sends a "qos" report (docs/protocol.md 1.4) of @totals, the owner's
+ * totals since its first report, rebased at every (re)join (see
+ * mesh-tracker-client.c) and with the join's network hint. Nothing is sent
+ * or queued when not joined. Also mesh_signaller_send_qos(). */
+void mesh_tracker_client_send_qos (MeshTrackerClient * client,
+    const MeshQosReport * totals);
 
 /* Signals: those of MeshSignaller (mesh-signaller.h), where
  *  "welcome" comes after every (re)connection, with the welcome's list;

@@ -654,7 +654,8 @@ GST_START_TEST (test_final_stats_at_eos_and_stop)
     g_autoptr (GPtrArray) before = message_list_new ();
     g_autoptr (GPtrArray) after = message_list_new ();
     const GstStructure *at_eos, *at_stop;
-    guint64 from_cdn = 0;
+    guint64 from_cdn = 0, stalls = 1;
+    gint64 startup_ms = -1;
     guint bitrate = 0;
 
     /* far longer than the run: only the final messages can show */
@@ -672,6 +673,12 @@ GST_START_TEST (test_final_stats_at_eos_and_stop)
         " output", cases[i].factory, from_cdn, mesh_collector_total_bytes (c));
     fail_unless (gst_structure_get_uint (at_eos, "current-bitrate", &bitrate));
     fail_unless (bitrate > 0, "%s: current-bitrate 0 at EOS", cases[i].factory);
+    /* nothing held the output: no stall; the first buffer went out */
+    fail_unless (gst_structure_get_uint64 (at_eos, "stalls", &stalls));
+    fail_unless_equals_uint64 (stalls, 0);
+    fail_unless (gst_structure_get_int64 (at_eos, "startup-ms", &startup_ms));
+    fail_unless (startup_ms >= 0, "%s: startup-ms %" G_GINT64_FORMAT,
+        cases[i].factory, startup_ms);
 
     at_stop = last_stats (after, src);
     fail_unless (at_stop != NULL, "%s: no mesh-stats on stop",
@@ -818,6 +825,73 @@ play_watching_bitrate (GstElement * src, BitrateWatch * w)
       "buffers", w->zero, w->buffers);
   return bitrate;
 }
+
+/* Waits on @pipeline's clock until its running time reaches @running. */
+static void
+wait_running_time (GstElement * pipeline, GstClockTime running)
+{
+  GstClock *clock = gst_pipeline_get_clock (GST_PIPELINE (pipeline));
+  GstClockID id = gst_clock_new_single_shot_id (clock,
+      gst_element_get_base_time (pipeline) + running);
+
+  gst_clock_id_wait (id, NULL);
+  gst_clock_id_unref (id);
+  gst_object_unref (clock);
+}
+
+/* A stall as the qos reports count it, in mesh-stats: fragment 1 held
+ * (downstream stopped taking data) until the running time is 3.5 s, so
+ * fragment 2 (due at 2 s) goes out 1.5 s late and fragment 3 (due at 3 s)
+ * too: one stall of about 1.5 s. A run that nothing holds has none. */
+GST_START_TEST (test_stall_in_stats)
+{
+  GstElement *src = make_src (&cases[0], "single/index.m3u8");
+  MeshCollector *c = mesh_collector_new (src);
+  MeshFragmentRecorder *r = mesh_fragment_recorder_new (src, 1 << 1,
+      MESH_FRAGMENT_RECORDER_NONE);
+  g_autoptr (GPtrArray) before = message_list_new ();
+  const GstStructure *stats;
+  guint64 stalls = 0, stall_ms = 0;
+  gint64 startup_ms = -1;
+
+  g_object_set (src, "stats-interval", 3600 * 1000, NULL);
+  fail_unless (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (mesh_fragment_recorder_wait_held (r, 1, PLAY_TIMEOUT_S * 1000));
+  wait_running_time (c->pipeline, 3500 * GST_MSECOND);
+  mesh_fragment_recorder_release_all (r);
+  /* the mesh-stats of the end of the stream */
+  {
+    GstBus *bus = gst_element_get_bus (c->pipeline);
+    GstMessage *msg;
+
+    while ((msg = gst_bus_timed_pop_filtered (bus, PLAY_TIMEOUT_S * GST_SECOND,
+                GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT))
+        && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT)
+      g_ptr_array_add (before, msg);
+    fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+        "no EOS: %" GST_PTR_FORMAT, msg);
+    gst_message_unref (msg);
+    gst_object_unref (bus);
+  }
+  fail_unless (gst_element_set_state (c->pipeline, GST_STATE_NULL) ==
+      GST_STATE_CHANGE_SUCCESS);
+  mesh_fragment_recorder_free (r);
+  stats = last_stats (before, src);
+  fail_unless (stats != NULL);
+  fail_unless (gst_structure_get_uint64 (stats, "stalls", &stalls));
+  fail_unless (gst_structure_get_uint64 (stats, "stall-ms", &stall_ms));
+  fail_unless (gst_structure_get_int64 (stats, "startup-ms", &startup_ms));
+  GST_INFO ("%" G_GUINT64_FORMAT " stalls, %" G_GUINT64_FORMAT " ms, startup "
+      "%" G_GINT64_FORMAT " ms", stalls, stall_ms, startup_ms);
+  fail_unless_equals_uint64 (stalls, 1);
+  fail_unless (stall_ms >= 1300 && stall_ms < 3000, "stalled %"
+      G_GUINT64_FORMAT " ms", stall_ms);
+  fail_unless (startup_ms >= 0 && startup_ms < PLAY_TIMEOUT_S * 1000);
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_current_bitrate_declared)
 {
@@ -1064,6 +1138,30 @@ GST_START_TEST (test_malformed_ice_servers_warn)
 
 GST_END_TEST;
 
+/* An invalid network-hint is ignored with one warning that names it; a
+ * valid one draws none. */
+GST_START_TEST (test_invalid_network_hint_warns)
+{
+  GstElement *src = make_src (&cases[0], cases[0].path);
+  MeshCollector *c = mesh_collector_new (src);
+  g_autoptr (GPtrArray) before = message_list_new ();
+
+  g_object_set (src, "network-hint", "site 7/bad", NULL);
+  play_collecting (c, before, NULL);
+  fail_unless_equals_int (count_warnings (before, src, "network-hint",
+          GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), 1);
+
+  g_ptr_array_set_size (before, 0);
+  mesh_collector_reset (c);
+  g_object_set (src, "network-hint", "site-7", NULL);
+  play_collecting (c, before, NULL);
+  fail_unless_equals_int (count_warnings (before, src, "", GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_SETTINGS), 0);
+  mesh_collector_free (c);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_malformed_presentation_delay_warns)
 {
   GstElement *src = make_src (&cases[1], cases[1].path);
@@ -1282,6 +1380,7 @@ meshadaptivesrc_suite (void)
   tcase_add_test (tc_stats, test_final_stats_at_eos_and_stop);
   tcase_add_test (tc_stats, test_no_final_stats_when_disabled);
   tcase_add_test (tc_stats, test_final_stats_through_playbin);
+  tcase_add_test (tc_stats, test_stall_in_stats);
   tcase_add_test (tc_stats, test_current_bitrate_declared);
   tcase_add_test (tc_stats, test_current_bitrate_measured);
 
@@ -1292,6 +1391,7 @@ meshadaptivesrc_suite (void)
   tcase_add_test (tc_props, test_peer_congestion_control_property);
   tcase_add_test (tc_props, test_ice_candidate_policy_property);
   tcase_add_test (tc_props, current_bitrate_is_read_only);
+  tcase_add_test (tc_props, test_invalid_network_hint_warns);
   tcase_add_test (tc_props, test_malformed_ice_servers_warn);
   tcase_add_test (tc_props, test_malformed_presentation_delay_warns);
   tcase_add_test (tc_props, test_unusable_tracker_warns_and_plays);

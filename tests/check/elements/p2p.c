@@ -9,7 +9,8 @@
  * the first buffer of every fragment waits for its running time) and records
  * its fragments and how late each one arrived. And a tracker that cannot be
  * used (nothing listening, a join refused for want of a token) is a WARNING
- * naming it, while playback goes on from the CDN.
+ * naming it, while playback goes on from the CDN. And every viewer sends
+ * the tracker its qos reports (seen through a relay, mesh-tracker-tap.h).
  *
  * Threads: each viewer's streaming thread runs the probe, which writes the
  * viewer's record under `lock` and signals `cond`; the test thread waits on
@@ -19,6 +20,7 @@
 
 #include "../mesh-test-util.h"
 #include "../p2p/mesh-hostile-peer.h"
+#include "../p2p/mesh-tracker-tap.h"
 #include "mesh-tracker-server.h"
 
 #define N_VIEWERS 3
@@ -931,6 +933,117 @@ GST_START_TEST (test_live_prefetch_asks_peers_early)
 
 GST_END_TEST;
 
+/* The connection of the tap that joined with @network (borrowed from
+ * @connections); fails the test when there is none. */
+static const MeshTrackerTapConnection *
+tap_connection (GArray * connections, const gchar * network)
+{
+  guint i;
+
+  for (i = 0; i < connections->len; i++) {
+    const MeshTrackerTapConnection *c =
+        &g_array_index (connections, MeshTrackerTapConnection, i);
+
+    if (g_strcmp0 (c->network, network) == 0)
+      return c;
+  }
+  fail ("no connection joined with network \"%s\"", network);
+  return NULL;
+}
+
+/* What a viewer's last qos report says is what it played: CDN bytes, peer
+ * bytes when it had some, a startup and a bitrate; and the counters grew
+ * from the first report. */
+static void
+assert_viewer_reports (Viewer * v, const MeshTrackerTapConnection * c)
+{
+  const MeshQosReport *first = &c->first_qos, *last = &c->last_qos;
+
+  fail_unless (c->peer != NULL);
+  fail_unless_equals_int (c->qos_before_join, 0);
+  fail_unless_equals_int (c->malformed, 0);
+  fail_unless (c->qos >= 2, "%u qos reports", c->qos);
+  fail_unless (last->cdn_bytes > 0);
+  fail_unless (last->cdn_bytes <= (gint64) v->from_cdn, "reported %"
+      G_GINT64_FORMAT " bytes from the CDN of %" G_GUINT64_FORMAT,
+      last->cdn_bytes, v->from_cdn);
+  fail_unless (last->peer_bytes <= (gint64) v->from_peers);
+  if (v->from_peers > 0)
+    fail_unless (last->peer_bytes > 0, "%" G_GUINT64_FORMAT " bytes from "
+        "peers, none reported", v->from_peers);
+  fail_unless (last->cdn_bytes + last->peer_bytes >
+      first->cdn_bytes + first->peer_bytes, "the byte counts did not grow");
+  fail_unless (last->cdn_bytes >= first->cdn_bytes);
+  fail_unless (last->uploaded_bytes >= first->uploaded_bytes);
+  fail_unless (last->startup_ms >= 0 && last->startup_ms < WAIT_S * 1000,
+      "startup %" G_GINT64_FORMAT " ms", last->startup_ms);
+  fail_unless (last->bitrate > 0);
+  fail_unless (last->stalls >= 0 && last->stall_ms >= 0);
+}
+
+/* Every viewer tells the tracker how it plays, once a second here: a relay
+ * in front of the tracker sees each one's qos reports after its join, with
+ * its network hint, and the bytes it got from the CDN and from peers; a
+ * viewer with report-interval 0 sends none. */
+GST_START_TEST (test_viewers_send_qos_reports)
+{
+  MeshTrackerTap *tap =
+      mesh_tracker_tap_start (mesh_tracker_server_get_url (tracker));
+  const gchar *tap_url = mesh_tracker_tap_get_url (tap);
+  Viewer *viewers[N_VIEWERS], *quiet;
+  GArray *connections;
+  const MeshTrackerTapConnection *c;
+  guint i;
+
+  quiet = viewer_start_with ("ts/v0/index.m3u8", "tracker", tap_url,
+      "report-interval", 0, "network-hint", "quiet", NULL);
+  for (i = 0; i < N_VIEWERS; i++) {
+    g_autofree gchar *network = g_strdup_printf ("viewer-%u", i);
+
+    viewers[i] = viewer_start_with ("ts/v0/index.m3u8", "tracker", tap_url,
+        "report-interval", 1, "network-hint", network, NULL);
+    viewer_wait_fragments (viewers[i], 2);
+  }
+  for (i = 0; i < N_VIEWERS; i++) {
+    g_autofree gchar *network = g_strdup_printf ("viewer-%u", i);
+
+    viewer_wait_eos (viewers[i]);
+    fail_unless (mesh_tracker_tap_wait_qos (tap, network, 2, WAIT_S * 1000),
+        "viewer %u: fewer than 2 qos reports", i);
+    viewer_stop (viewers[i]);
+  }
+  viewer_wait_eos (quiet);
+  viewer_stop (quiet);
+  fail_unless (count_viewers_with_peer_bytes (viewers) >= 1);
+
+  connections = mesh_tracker_tap_dup_connections (tap);
+  for (i = 0; i < N_VIEWERS; i++) {
+    g_autofree gchar *network = g_strdup_printf ("viewer-%u", i);
+
+    c = tap_connection (connections, network);
+    GST_INFO ("viewer %u: %u qos reports, last: %" G_GINT64_FORMAT " bytes "
+        "from the CDN, %" G_GINT64_FORMAT " from peers, %" G_GINT64_FORMAT
+        " uploaded, %" G_GINT64_FORMAT " stalls (%" G_GINT64_FORMAT " ms), "
+        "startup %" G_GINT64_FORMAT " ms, %" G_GINT64_FORMAT " bit/s, %"
+        G_GINT64_FORMAT " peers", i, c->qos, c->last_qos.cdn_bytes,
+        c->last_qos.peer_bytes, c->last_qos.uploaded_bytes,
+        c->last_qos.stalls, c->last_qos.stall_ms, c->last_qos.startup_ms,
+        c->last_qos.bitrate, c->last_qos.peers);
+    assert_viewer_reports (viewers[i], c);
+  }
+  c = tap_connection (connections, "quiet");
+  fail_unless (c->peer != NULL, "the quiet viewer did not join");
+  fail_unless_equals_int (c->qos + c->qos_before_join, 0);
+  mesh_tracker_tap_connections_free (connections);
+
+  for (i = 0; i < N_VIEWERS; i++)
+    viewer_free (viewers[i]);
+  viewer_free (quiet);
+  mesh_tracker_tap_stop (tap);
+}
+
+GST_END_TEST;
+
 static Suite *
 p2p_suite (void)
 {
@@ -951,6 +1064,7 @@ p2p_suite (void)
   tcase_add_test (tc, test_two_cdns_one_swarm_media_playlist);
   tcase_add_test (tc, test_two_cdns_one_swarm_master_playlist);
   tcase_add_test (tc, test_live_prefetch_asks_peers_early);
+  tcase_add_test (tc, test_viewers_send_qos_reports);
   return s;
 }
 
