@@ -604,6 +604,19 @@ GST_START_TEST (test_report_strict)
 
 GST_END_TEST;
 
+/* Found by tracker-fuzz: \672 is an octal escape to json-glib, a byte
+ * that is not UTF-8, which the join used to keep as its token. */
+GST_START_TEST (test_strings_not_utf8)
+{
+  const gchar *bad = "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
+      "\"peer\":\"peer-aaaa\",\"token\":\"1\\67225e9\"}";
+
+  fail_unless_equals_int (expect_refused (MESH_TRACKER_TO_TRACKER, bad,
+          MESH_TRACKER_PROTO_ERROR_MALFORMED), MESH_TRACKER_MESSAGE_JOIN);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_join_network)
 {
   g_autofree gchar *text = mesh_tracker_encode_join_full ("live/ch1",
@@ -956,6 +969,7 @@ tracker_proto_suite (void)
   tcase_add_test (tc, test_attested_round_trip);
   tcase_add_test (tc, test_attested_strict);
   tcase_add_test (tc, test_client_side_leniency);
+  tcase_add_test (tc, test_strings_not_utf8);
   tcase_add_test (tc, test_join_network);
   tcase_add_test (tc, test_qos_round_trip);
   tcase_add_test (tc, test_qos_strict);

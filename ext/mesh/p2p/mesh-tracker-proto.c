@@ -139,16 +139,21 @@ mesh_tracker_is_valid_network (const gchar * network)
 /* ------------------------------------------------------------------------ */
 /* Decoding                                                                 */
 
-/* The string member @name of @object, NULL if missing or not a string. */
+/* The string member @name of @object, NULL if missing or not a string.
+ * json-glib decodes escapes such as \672 into bytes that are not UTF-8: such
+ * a string is no string, or whatever we wrote it back into (the tracker's
+ * answers, the logs) would not be JSON or text. */
 static const gchar *
 get_string (JsonObject * object, const gchar * name)
 {
   JsonNode *node = json_object_get_member (object, name);
+  const gchar *value;
 
   if (!node || !JSON_NODE_HOLDS_VALUE (node)
       || json_node_get_value_type (node) != G_TYPE_STRING)
     return NULL;
-  return json_node_get_string (node);
+  value = json_node_get_string (node);
+  return g_utf8_validate (value, -1, NULL) ? value : NULL;
 }
 
 static gboolean
