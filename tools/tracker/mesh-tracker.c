@@ -14,6 +14,7 @@
  */
 
 #include "mesh-tracker-server.h"
+#include "mesh-tracker-api.h"
 #include "mesh-tool.h"
 
 #include <stdio.h>
@@ -53,6 +54,9 @@ typedef struct
   gint attest_max_outstanding;
   gint attest_rate;
   gint attest_timeout;
+  gchar *admin_token;
+  gchar *admin_token_file;
+  gint qos_interval;
 } Options;
 
 /* Copies a positive option into @field, leaves 0 (the default) if unset. */
@@ -129,7 +133,8 @@ take_bounds (const Options * opts, MeshTrackerConfig * config)
       && take_bound ("header-timeout", opts->header_timeout,
       &config->header_timeout)
       && take_limits (opts, config)
-      && take_attest_bounds (opts, config);
+      && take_attest_bounds (opts, config)
+      && take_bound ("qos-interval", opts->qos_interval, &config->qos_interval);
 }
 
 static int
@@ -176,7 +181,8 @@ main (int argc, char **argv)
   Options opts = {
     NULL, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
     UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
-    NULL, NULL, NULL, DEFAULT_TTL, NULL, UNSET, UNSET, UNSET
+    NULL, NULL, NULL, DEFAULT_TTL, NULL, UNSET, UNSET, UNSET, NULL, NULL,
+    UNSET
   };
   GOptionEntry entries[] = {
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts.listen,
@@ -248,6 +254,15 @@ main (int argc, char **argv)
     {"attest-timeout", 0, 0, G_OPTION_ARG_INT, &opts.attest_timeout,
           "Seconds an origin fetch for a digest may take (default 20)",
         "SECONDS"},
+    {"admin-token", 0, 0, G_OPTION_ARG_STRING, &opts.admin_token,
+        "Require TOKEN for /api and the dashboard (see also "
+          "--admin-token-file)", "TOKEN"},
+    {"admin-token-file", 0, 0, G_OPTION_ARG_FILENAME, &opts.admin_token_file,
+          "The same, the token read from FILE (e.g. a systemd credential)",
+        "FILE"},
+    {"qos-interval", 0, 0, G_OPTION_ARG_INT, &opts.qos_interval,
+        "Seconds between the points of the dashboard's history (default "
+          "10; an hour of them is kept)", "SECONDS"},
     {"ttl", 0, 0, G_OPTION_ARG_INT, &opts.ttl,
           "Lifetime of the token --make-token prints (default 3600)",
         "SECONDS"},
@@ -264,7 +279,8 @@ main (int argc, char **argv)
   context = g_option_context_new ("- the gst-mesh tracker");
   g_option_context_set_description (context,
       "WebSocket: ws://HOST:PORT/announce (protocol in docs/protocol.md).\n"
-      "HTTP: GET /health, GET /metrics (Prometheus).\n"
+      "HTTP: GET /health, GET /metrics (Prometheus), GET / (dashboard),\n"
+      "GET /api/overview, /api/swarms, /api/swarms/ID/history.\n"
       "See docs/tracker.md.\n");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error)) {
@@ -290,6 +306,17 @@ main (int argc, char **argv)
     }
   }
 
+  if (opts.admin_token_file) {
+    g_free (opts.admin_token);
+    opts.admin_token = mesh_tracker_read_admin_token (opts.admin_token_file,
+        &error);
+    if (!opts.admin_token) {
+      g_printerr ("mesh-tracker: %s\n", error->message);
+      ret = 2;
+      goto out;
+    }
+  }
+
   if (opts.make_token) {
     ret = print_token (&opts, secret);
     goto out;
@@ -303,6 +330,7 @@ main (int argc, char **argv)
   }
   config.trusted_proxies = (const gchar * const *) opts.trusted_proxies;
   config.attest_origins = (const gchar * const *) opts.attest_origins;
+  config.admin_token = opts.admin_token;
   ret = serve (&config);
 
 out:
@@ -311,5 +339,7 @@ out:
   g_free (opts.make_token);
   g_strfreev (opts.trusted_proxies);
   g_strfreev (opts.attest_origins);
+  g_free (opts.admin_token);
+  g_free (opts.admin_token_file);
   return ret;
 }
