@@ -10,8 +10,7 @@
  * dashboard needs no other server and no network beyond the tracker.
  *
  * Whatever a request carries is hostile: the swarm id in a path is
- * unescaped, validated as the protocol's ids are and looked up, never
- * used otherwise; ?limit= is bounded; the token is compared in a time that
+ * validated as the protocol's ids are and looked up, never used otherwise; ?limit= is bounded; the token is compared in a time that
  * depends on neither its length nor its contents.
  */
 
@@ -296,12 +295,13 @@ serve_swarms (MeshTrackerApi * api, SoupServerMessage * msg, GHashTable * query)
   respond_json (msg, builder);
 }
 
-/* The swarm id of "/api/swarms/ID/history", unescaped and valid; NULL if
- * the path is not one. */
+/* The swarm id of "/api/swarms/ID/history", valid; NULL if the path is not
+ * one. libsoup hands handlers the path unescaped: the id is what lies
+ * between the prefix and the last "/history", "/" and all (an id ending in
+ * "/history" too). */
 static gchar *
 history_swarm_id (const gchar * path)
 {
-  g_autofree gchar *escaped = NULL;
   gchar *id;
   gsize length;
 
@@ -311,11 +311,7 @@ history_swarm_id (const gchar * path)
   length = strlen (path) - strlen (SWARMS_PREFIX) - strlen (HISTORY_SUFFIX);
   if ((gssize) length <= 0)
     return NULL;
-  escaped = g_strndup (path + strlen (SWARMS_PREFIX), length);
-  /* a "/" of the id is escaped: a bare one is another path */
-  if (strchr (escaped, '/'))
-    return NULL;
-  id = g_uri_unescape_string (escaped, NULL);
+  id = g_strndup (path + strlen (SWARMS_PREFIX), length);
   if (!mesh_tracker_is_valid_swarm_id (id))
     g_clear_pointer (&id, g_free);
   return id;

@@ -424,9 +424,6 @@ take_report (MeshTrackerQos * qos, gconstpointer connection,
   c = g_hash_table_lookup (qos->connections, connection);
   if (!c)
     return MESH_TRACKER_QOS_UNKNOWN;
-  if (c->reported && now - c->since < MESH_TRACKER_QOS_MIN_REPORT_INTERVAL_US)
-    return MESH_TRACKER_QOS_TOO_SOON;
-
   /* a first report right after the join may still claim a second's worth */
   seconds = MAX (now - c->since, G_USEC_PER_SEC) / (gdouble) G_USEC_PER_SEC;
   swarm_totals = &c->swarm->totals;
@@ -450,8 +447,11 @@ take_report (MeshTrackerQos * qos, gconstpointer connection,
     };
     gboolean capped;
 
+    /* a violation whenever it comes, so checked first */
     if (any_decreased (counters, G_N_ELEMENTS (counters)))
       return MESH_TRACKER_QOS_DECREASED;
+    if (c->reported && now - c->since < MESH_TRACKER_QOS_MIN_REPORT_INTERVAL_US)
+      return MESH_TRACKER_QOS_TOO_SOON;
     capped = add_growth (counters, G_N_ELEMENTS (counters));
     if (!c->reported)
       c->swarm->reporting++;
