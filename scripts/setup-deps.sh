@@ -16,6 +16,7 @@ PACKAGES=(
   indent
   clang-14 libclang-rt-14-dev   # the fuzz targets (tests/fuzz): libFuzzer
   iproute2 nftables   # the network lab (bench/lab, lab-smoke)
+  chromium   # the dashboard test (tests/dashboard): the page in a real browser
 )
 
 missing=()
