@@ -28,6 +28,9 @@
 static GMainContext *context;
 static SoupSession *session;
 static MeshTrackerServer *tracker;
+/* The tracker's state changes on its own thread and wakes nothing here: the
+ * waits on it (its history, its peer count) look again at every tick. */
+static GSource *ticker;
 
 typedef struct
 {
@@ -49,6 +52,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free);
 /* ------------------------------------------------------------------------ */
 /* fixture                                                                  */
 
+static gboolean
+keep_ticking (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 setup (void)
 {
@@ -56,11 +65,16 @@ setup (void)
   g_main_context_push_thread_default (context);
   session = soup_session_new ();
   tracker = NULL;
+  ticker = g_timeout_source_new (50);
+  g_source_set_callback (ticker, keep_ticking, NULL, NULL);
+  g_source_attach (ticker, context);
 }
 
 static void
 teardown (void)
 {
+  g_source_destroy (ticker);
+  g_clear_pointer (&ticker, g_source_unref);
   g_clear_pointer (&tracker, mesh_tracker_server_stop);
   g_clear_object (&session);
   while (g_main_context_iteration (context, FALSE));
