@@ -371,7 +371,8 @@ mesh_tracker_qos_leave (MeshTrackerQos * qos, gconstpointer connection,
   g_hash_table_remove (qos->connections, connection);
 }
 
-/* The counters a report carries, as (claimed, previous, ceiling) triples. */
+/* One counter of a report: what it claims, what the connection claimed
+ * before, the growth allowed, and the totals it adds to. */
 typedef struct
 {
   gint64 claimed;
@@ -413,53 +414,59 @@ add_growth (const Counter * counters, guint n)
   return capped;
 }
 
+#define N_COUNTERS 5
+
+/* @report's counters against @c's last ones, each with the growth allowed
+ * in @seconds. */
+static void
+fill_counters (Counter counters[N_COUNTERS], MeshTrackerQos * qos,
+    Connection * c, const MeshQosReport * report, gdouble seconds)
+{
+  MeshTrackerQosTotals *swarm = &c->swarm->totals;
+  guint64 bytes = qos->config.max_byte_rate * seconds;
+  guint64 stalls = ceil (qos->config.max_stall_rate * seconds);
+  Counter filled[N_COUNTERS] = {
+    {report->cdn_bytes, c->last.cdn_bytes, bytes, &swarm->cdn_bytes,
+        &qos->totals.cdn_bytes},
+    {report->peer_bytes, c->last.peer_bytes, bytes, &swarm->peer_bytes,
+        &qos->totals.peer_bytes},
+    {report->uploaded_bytes, c->last.uploaded_bytes, bytes,
+        &swarm->uploaded_bytes, &qos->totals.uploaded_bytes},
+    {report->stalls, c->last.stalls, stalls, &swarm->stalls,
+        &qos->totals.stalls},
+    {report->stall_ms, c->last.stall_ms, seconds * 1000, &swarm->stall_ms,
+        &qos->totals.stall_ms},
+  };
+
+  memcpy (counters, filled, sizeof (filled));
+}
+
 static MeshTrackerQosVerdict
 take_report (MeshTrackerQos * qos, gconstpointer connection,
     const MeshQosReport * report, gint64 now)
 {
-  Connection *c;
-  gdouble seconds;
-  MeshTrackerQosTotals *swarm_totals;
+  Connection *c = g_hash_table_lookup (qos->connections, connection);
+  Counter counters[N_COUNTERS];
+  gboolean capped;
 
-  c = g_hash_table_lookup (qos->connections, connection);
   if (!c)
     return MESH_TRACKER_QOS_UNKNOWN;
   /* a first report right after the join may still claim a second's worth */
-  seconds = MAX (now - c->since, G_USEC_PER_SEC) / (gdouble) G_USEC_PER_SEC;
-  swarm_totals = &c->swarm->totals;
-  {
-    Counter counters[] = {
-      {report->cdn_bytes, c->last.cdn_bytes,
-            qos->config.max_byte_rate * seconds, &swarm_totals->cdn_bytes,
-          &qos->totals.cdn_bytes},
-      {report->peer_bytes, c->last.peer_bytes,
-            qos->config.max_byte_rate * seconds, &swarm_totals->peer_bytes,
-          &qos->totals.peer_bytes},
-      {report->uploaded_bytes, c->last.uploaded_bytes,
-            qos->config.max_byte_rate * seconds,
-            &swarm_totals->uploaded_bytes,
-          &qos->totals.uploaded_bytes},
-      {report->stalls, c->last.stalls,
-            (guint64) ceil (qos->config.max_stall_rate * seconds),
-          &swarm_totals->stalls, &qos->totals.stalls},
-      {report->stall_ms, c->last.stall_ms, seconds * 1000,
-          &swarm_totals->stall_ms, &qos->totals.stall_ms},
-    };
-    gboolean capped;
+  fill_counters (counters, qos, c, report,
+      MAX (now - c->since, G_USEC_PER_SEC) / (gdouble) G_USEC_PER_SEC);
+  /* a violation whenever it comes, so checked first */
+  if (any_decreased (counters, N_COUNTERS))
+    return MESH_TRACKER_QOS_DECREASED;
+  if (c->reported && now - c->since < MESH_TRACKER_QOS_MIN_REPORT_INTERVAL_US)
+    return MESH_TRACKER_QOS_TOO_SOON;
 
-    /* a violation whenever it comes, so checked first */
-    if (any_decreased (counters, G_N_ELEMENTS (counters)))
-      return MESH_TRACKER_QOS_DECREASED;
-    if (c->reported && now - c->since < MESH_TRACKER_QOS_MIN_REPORT_INTERVAL_US)
-      return MESH_TRACKER_QOS_TOO_SOON;
-    capped = add_growth (counters, G_N_ELEMENTS (counters));
-    if (!c->reported)
-      c->swarm->reporting++;
-    c->reported = TRUE;
-    c->last = *report;
-    c->since = now;
-    return capped ? MESH_TRACKER_QOS_CAPPED : MESH_TRACKER_QOS_TAKEN;
-  }
+  capped = add_growth (counters, N_COUNTERS);
+  if (!c->reported)
+    c->swarm->reporting++;
+  c->reported = TRUE;
+  c->last = *report;
+  c->since = now;
+  return capped ? MESH_TRACKER_QOS_CAPPED : MESH_TRACKER_QOS_TAKEN;
 }
 
 MeshTrackerQosVerdict
