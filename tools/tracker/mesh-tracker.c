@@ -262,7 +262,7 @@ main (int argc, char **argv)
         "FILE"},
     {"qos-interval", 0, 0, G_OPTION_ARG_INT, &opts.qos_interval,
         "Seconds between the points of the dashboard's history (default "
-          "10; an hour of them is kept)", "SECONDS"},
+          "10; 360 points are kept)", "SECONDS"},
     {"ttl", 0, 0, G_OPTION_ARG_INT, &opts.ttl,
           "Lifetime of the token --make-token prints (default 3600)",
         "SECONDS"},
@@ -315,6 +315,13 @@ main (int argc, char **argv)
       ret = 2;
       goto out;
     }
+  }
+  if (opts.admin_token && !mesh_tracker_is_valid_admin_token (opts.admin_token)) {
+    g_printerr ("mesh-tracker: an admin token is %d to %d characters of "
+        "[A-Za-z0-9._~+/=-]\n", MESH_TRACKER_ADMIN_TOKEN_MIN,
+        MESH_TRACKER_ADMIN_TOKEN_MAX);
+    ret = 2;
+    goto out;
   }
 
   if (opts.make_token) {
