@@ -37,6 +37,7 @@ typedef struct
   Ring *ring;                   /* NULL: no history of its own */
   GList *retained_link;         /* in qos->retained while it has no peers */
   gint64 empty_since;
+  guint64 ranking;              /* the last ranking it made the top of */
 } Swarm;
 
 typedef struct
@@ -57,6 +58,7 @@ struct _MeshTrackerQos
   MeshTrackerQosTotals totals;
   Ring overall;
   gint64 next_point;
+  guint64 ranking;              /* rankings made for the rings */
   guint64 verdicts[MESH_TRACKER_QOS_N_VERDICTS];
 };
 
@@ -249,24 +251,50 @@ swarm_describe (const Swarm * swarm, MeshTrackerQosSwarm * out)
   out->has_history = swarm->ring != NULL;
 }
 
-/* Every swarm, described and sorted; transfer container. */
-static GArray *
-swarms_sorted (MeshTrackerQos * qos)
+/* Where @entry goes in @top (sorted): after every entry it does not beat. */
+static guint
+insertion_point (GArray * top, const MeshTrackerQosSwarm * entry)
 {
-  GArray *list = g_array_sized_new (FALSE, FALSE, sizeof
-      (MeshTrackerQosSwarm), g_hash_table_size (qos->swarms));
+  guint low = 0, high = top->len;
+
+  while (low < high) {
+    guint middle = low + (high - low) / 2;
+
+    if (compare_swarms (entry, &g_array_index (top, MeshTrackerQosSwarm,
+                middle)) < 0)
+      high = middle;
+    else
+      low = middle + 1;
+  }
+  return low;
+}
+
+/* The first @limit swarms of the ranking, described, in order; one pass
+ * keeping the best so far, so that the top few of 100 000 swarms cost a
+ * compare each, not a sort; transfer container. */
+static GArray *
+swarms_top (MeshTrackerQos * qos, guint limit)
+{
+  GArray *top = g_array_sized_new (FALSE, FALSE, sizeof
+      (MeshTrackerQosSwarm), MIN (limit, g_hash_table_size (qos->swarms)) + 1);
   GHashTableIter iter;
   gpointer value;
 
+  if (limit == 0)
+    return top;
   g_hash_table_iter_init (&iter, qos->swarms);
   while (g_hash_table_iter_next (&iter, NULL, &value)) {
     MeshTrackerQosSwarm entry;
 
     swarm_describe (value, &entry);
-    g_array_append_val (list, entry);
+    if (top->len == limit && compare_swarms (&entry,
+            &g_array_index (top, MeshTrackerQosSwarm, top->len - 1)) >= 0)
+      continue;
+    g_array_insert_val (top, insertion_point (top, &entry), entry);
+    if (top->len > limit)
+      g_array_set_size (top, limit);
   }
-  g_array_sort (list, compare_swarms);
-  return list;
+  return top;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -277,16 +305,25 @@ swarms_sorted (MeshTrackerQos * qos)
 static void
 assign_rings (MeshTrackerQos * qos)
 {
-  g_autoptr (GArray) ranked = swarms_sorted (qos);
+  g_autoptr (GArray) top = swarms_top (qos, qos->config.max_histories);
+  GHashTableIter iter;
+  gpointer value;
   guint i;
 
-  for (i = 0; i < ranked->len; i++) {
-    const gchar *id = g_array_index (ranked, MeshTrackerQosSwarm, i).swarm;
+  qos->ranking++;
+  for (i = 0; i < top->len; i++) {
+    const gchar *id = g_array_index (top, MeshTrackerQosSwarm, i).swarm;
     Swarm *swarm = g_hash_table_lookup (qos->swarms, id);
 
-    if (i < qos->config.max_histories && !swarm->ring)
+    swarm->ranking = qos->ranking;
+    if (!swarm->ring)
       swarm->ring = ring_new (qos->config.history_length);
-    else if (i >= qos->config.max_histories)
+  }
+  g_hash_table_iter_init (&iter, qos->swarms);
+  while (g_hash_table_iter_next (&iter, NULL, &value)) {
+    Swarm *swarm = value;
+
+    if (swarm->ranking != qos->ranking)
       g_clear_pointer (&swarm->ring, ring_free);
   }
 }
@@ -574,11 +611,7 @@ mesh_tracker_qos_verdict_name (MeshTrackerQosVerdict verdict)
 GArray *
 mesh_tracker_qos_list_swarms (MeshTrackerQos * qos, guint limit)
 {
-  GArray *list = swarms_sorted (qos);
-
-  if (list->len > limit)
-    g_array_set_size (list, limit);
-  return list;
+  return swarms_top (qos, limit);
 }
 
 gboolean
