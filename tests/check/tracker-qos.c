@@ -279,6 +279,12 @@ GST_START_TEST (test_history_bound)
   g_clear_pointer (&list, g_array_unref);
   list = mesh_tracker_qos_list_swarms (qos, 3);
   fail_unless_equals_int (list->len, 3);
+  for (i = 0; i < list->len; i++)
+    fail_unless_equals_int (g_array_index (list, MeshTrackerQosSwarm,
+            i).peers, 5 - i);
+  g_clear_pointer (&list, g_array_unref);
+  list = mesh_tracker_qos_list_swarms (qos, 0);
+  fail_unless_equals_int (list->len, 0);
   {
     g_autoptr (GArray) none = mesh_tracker_qos_get_history (qos, "s1");
 
