@@ -4,7 +4,10 @@
 # and several viewers (playbin on meshhls+http://, decoding in real time)
 # that share segments with each other, printing each viewer's P2P ratio and
 # the bitrate it plays as they go and, at the end, what the origin served.
+# The tracker's dashboard (its own /) shows the swarm meanwhile.
 #   DEMO_VIEWERS (default 4), DEMO_SECONDS (default 40); ^C stops everything.
+#   DEMO_HOLD=1 keeps the origin and the tracker (and its dashboard) up after
+#   the viewers are done, until ^C.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${MESH_BUILD_DIR:-$top/build}
@@ -41,11 +44,16 @@ start_server() {
 
 start_server origin "$build/tools/origin/mesh-origin" --root "$media"
 origin=$server_url
-start_server tracker "$build/tools/tracker/mesh-tracker" --listen 127.0.0.1:0
+# a history point every 2 s, so that the dashboard's charts move
+start_server tracker "$build/tools/tracker/mesh-tracker" --listen 127.0.0.1:0 \
+  --qos-interval 2
 tracker=$server_url
+dashboard=${tracker/#ws:/http:}
+dashboard=${dashboard%/announce}/
 uri="meshhls+$origin/live/live/index.m3u8"
 echo "origin:  $origin (simulated live: /live/live/index.m3u8)"
 echo "tracker: $tracker"
+echo "dashboard: $dashboard (offload, viewers, stalls, as the viewers report them)"
 echo "$viewers viewers for $seconds s; each line is a viewer's mesh-stats"
 echo "(current-bitrate: the bitrate of the variant the viewer plays, bit/s)"
 
@@ -84,3 +92,7 @@ print(f"origin served {served} segment bytes; viewers received {received}")
 if received:
     print(f"offload {1 - served / received:.3f} (ceiling for {n} viewers: {1 - 1 / n:.3f})")
 PY
+if [ "${DEMO_HOLD:-0}" = 1 ]; then
+  echo "dashboard: $dashboard stays up; ^C ends the demo"
+  while :; do sleep 3600; done
+fi

@@ -17,6 +17,7 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev   # the fuzz targets (tests/fuzz): libFuzzer
   iproute2 nftables   # the network lab (bench/lab, lab-smoke)
   systemd man-db      # the install test: the unit directory, systemd-analyze, man -l
+  chromium   # the dashboard test (tests/dashboard): the page in a real browser
 )
 
 missing=()

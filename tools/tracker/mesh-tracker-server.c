@@ -49,6 +49,8 @@
 #include "mesh-tracker-stream.h"
 #include "mesh-tracker-log.h"
 #include "mesh-tracker-attest.h"
+#include "mesh-tracker-qos.h"
+#include "mesh-tracker-api.h"
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
@@ -219,6 +221,7 @@ struct _MeshTrackerServer
                                  * mesh_tracker_server_set_token_secret() */
   GMutex secret_lock;
   MeshTrackerAttest *attest;    /* NULL: attestation not offered */
+  gchar *admin_token;           /* NULL: /api and / open to all */
   gchar *url;
   gchar *http_url;
 
@@ -241,6 +244,11 @@ struct _MeshTrackerServer
   GQueue ban_order;             /* Ban (owned), oldest first */
   GSource *sweep_source;
   gboolean stopping;
+  /* player figures (mesh-tracker-qos.h), read by the handlers of /api and
+   * /metrics, which run on this thread too */
+  MeshTrackerQos *qos;
+  MeshTrackerApi *api;
+  GSource *qos_source;          /* mesh_tracker_qos_tick() every second */
 
   /* guarded by stats_lock */
   GMutex stats_lock;
@@ -947,6 +955,8 @@ peer_detach (Peer * peer)
     return;
 
   swarm_remove (swarm, peer);
+  /* what it reported stays counted */
+  mesh_tracker_qos_leave (server->qos, peer, g_get_monotonic_time ());
   text = mesh_tracker_encode_peer_left (peer->id);
 
   g_hash_table_iter_init (&iter, peer->known_by);
@@ -1290,6 +1300,7 @@ handle_join (Peer * peer, MeshTrackerMessage * msg)
   if (grant)
     grant->peers++;
   swarm_add (swarm, peer);
+  mesh_tracker_qos_join (server->qos, peer, swarm->id, g_get_monotonic_time ());
   STATS_LOCKED (server, {
         server->stats.joins++;
         server->stats.peers++;
@@ -1429,6 +1440,19 @@ handle_attest (Peer * peer, MeshTrackerMessage * msg)
         "too many attest requests");
 }
 
+/* A player's figures. A report within a second of the connection's
+ * previous one is dropped, not punished: the next one carries the totals,
+ * so nothing is lost. A counter going down is a bad message. */
+static void
+handle_qos (Peer * peer, MeshTrackerMessage * msg)
+{
+  MeshTrackerQosVerdict verdict = mesh_tracker_qos_report (peer->server->qos,
+      peer, &msg->qos, g_get_monotonic_time ());
+
+  if (verdict == MESH_TRACKER_QOS_DECREASED)
+    bad_message (peer, "qos: a counter went down");
+}
+
 /* Before its join, a peer may only join or leave: whatever else it sends,
  * well formed or not, is "not-joined". */
 static void
@@ -1454,7 +1478,7 @@ handle_message (Peer * peer, MeshTrackerMessage * msg, gboolean decoded,
   } else if (msg->type == MESH_TRACKER_MESSAGE_ATTEST) {
     handle_attest (peer, msg);
   } else if (msg->type == MESH_TRACKER_MESSAGE_QOS) {
-    /* taken; aggregated once the tracker keeps player figures */
+    handle_qos (peer, msg);
   } else if (msg->type == MESH_TRACKER_MESSAGE_GET_PEERS) {
     send_peers (peer);
   } else if (msg->type == MESH_TRACKER_MESSAGE_HEARTBEAT) {
@@ -1954,6 +1978,7 @@ render_metrics (MeshTrackerServer * server)
         "{reason=\"%s\"} %" G_GUINT64_FORMAT "\n", http_close_reason_names[i],
         http_closes[i]);
   append_attest_metrics (out, server);
+  mesh_tracker_api_append_metrics (server->qos, out);
 
   return g_string_free (out, FALSE);
 }
@@ -1979,6 +2004,10 @@ handle_other (SoupServer * soup, SoupServerMessage * msg, const char *path,
   static const gchar text[] = "not found: try /announce (WebSocket), "
       "/health or /metrics\n";
 
+  if (g_str_equal (path, "/")) {
+    mesh_tracker_api_serve_page (((MeshTrackerServer *) data)->api, msg, query);
+    return;
+  }
   soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
   soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC,
       text, strlen (text));
@@ -2031,6 +2060,8 @@ server_listen (MeshTrackerServer * server, GError ** error)
       NULL);
   soup_server_add_handler (server->soup, ANNOUNCE_PATH, handle_announce,
       server, NULL);
+  server->api = mesh_tracker_api_new (server->soup, server->qos,
+      server->admin_token);
   g_signal_connect (server->soup, "request-started",
       G_CALLBACK (on_request_started), server);
   socket = listening_socket (address, error);
@@ -2103,6 +2134,15 @@ close_stream_now (gpointer key, gpointer value, gpointer data)
   mesh_tracker_stream_close_now (((Peer *) key)->stream);
 }
 
+static gboolean
+on_qos_tick (gpointer data)
+{
+  MeshTrackerServer *server = data;
+
+  mesh_tracker_qos_tick (server->qos, g_get_monotonic_time ());
+  return G_SOURCE_CONTINUE;
+}
+
 static gpointer
 server_thread (gpointer data)
 {
@@ -2124,9 +2164,14 @@ server_thread (gpointer data)
     server->sweep_source = g_timeout_source_new_seconds (SWEEP_INTERVAL_S);
     g_source_set_callback (server->sweep_source, on_sweep, server, NULL);
     g_source_attach (server->sweep_source, server->context);
+    server->qos_source = g_timeout_source_new_seconds (1);
+    g_source_set_callback (server->qos_source, on_qos_tick, server, NULL);
+    g_source_attach (server->qos_source, server->context);
     g_main_loop_run (server->loop);
     g_source_destroy (server->sweep_source);
     g_clear_pointer (&server->sweep_source, g_source_unref);
+    g_source_destroy (server->qos_source);
+    g_clear_pointer (&server->qos_source, g_source_unref);
   }
 
   if (server->attest)
@@ -2143,6 +2188,7 @@ server_thread (gpointer data)
     soup_server_disconnect (server->soup);
     g_clear_object (&server->soup);
   }
+  g_clear_pointer (&server->api, mesh_tracker_api_free);
   while (g_main_context_iteration (server->context, FALSE));
 
   g_main_context_pop_thread_default (server->context);
@@ -2155,6 +2201,8 @@ server_free (MeshTrackerServer * server)
   g_free (server->host);
   g_clear_pointer (&server->token_secret, g_bytes_unref);
   g_clear_pointer (&server->attest, mesh_tracker_attest_free);
+  g_clear_pointer (&server->qos, mesh_tracker_qos_free);
+  g_free (server->admin_token);
   g_ptr_array_unref (server->trusted_proxies);
   g_free (server->url);
   g_free (server->http_url);
@@ -2222,6 +2270,12 @@ server_configure (MeshTrackerServer * server, const MeshTrackerConfig * config)
   if (config->token_secret)
     server->token_secret = g_bytes_new (config->token_secret,
         OR_DEFAULT (config->token_secret_size, strlen (config->token_secret)));
+  server->admin_token = g_strdup (config->admin_token);
+  {
+    MeshTrackerQosConfig qos = {.interval = config->qos_interval };
+
+    server->qos = mesh_tracker_qos_new (&qos, g_get_monotonic_time ());
+  }
 }
 
 /* Parses the trusted proxies' addresses into @server. */
@@ -2278,6 +2332,13 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
       && config->token_secret[0] == '\0') {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
         "the token secret is empty");
+    return NULL;
+  }
+  if (config->admin_token
+      && !mesh_tracker_is_valid_admin_token (config->admin_token)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "an admin token is %d to %d characters of [A-Za-z0-9._~+/=-]",
+        MESH_TRACKER_ADMIN_TOKEN_MIN, MESH_TRACKER_ADMIN_TOKEN_MAX);
     return NULL;
   }
 

@@ -12,6 +12,8 @@
  *   GET /announce   WebSocket, subprotocol "mesh-tracker.v1" (or none)
  *   GET /health     {"status":"ok","swarms":n,"peers":n}
  *   GET /metrics    Prometheus text format
+ *   GET /api/...    player figures, and GET / the dashboard
+ *                   (mesh-tracker-api.h)
  *
  * Threads: the server runs on a thread of its own with its own GMainContext
  * (started by mesh_tracker_server_start()). Swarms and peers live on that
@@ -97,6 +99,9 @@ typedef struct {
   guint attest_rate;            /* requests per second per client */
   guint attest_timeout;         /* seconds an origin fetch may take */
   guint attest_max_fetches;     /* origin fetches at once */
+  /* Player figures (mesh-tracker-qos.h, mesh-tracker-api.h) */
+  const gchar *admin_token;     /* needed by /api and /; NULL = open */
+  guint qos_interval;           /* seconds between history points */
 } MeshTrackerConfig;
 
 /* Counters since the start, as /metrics reports them. */

@@ -20,6 +20,7 @@
  */
 
 #include "mesh-tracker-server.h"
+#include "mesh-tracker-api.h"
 #include "mesh-tracker-config.h"
 #include "mesh-tracker-log.h"
 #include "mesh-tool.h"
@@ -66,6 +67,9 @@ typedef struct
   gint attest_rate;
   gint attest_timeout;
   gchar *log_format;
+  gchar *admin_token;
+  gchar *admin_token_file;
+  gint qos_interval;
   /* not configuration keys */
   gchar *config_file;
   gboolean print_config;
@@ -145,7 +149,8 @@ take_bounds (const Options * opts, MeshTrackerConfig * config)
       && take_bound ("header-timeout", opts->header_timeout,
       &config->header_timeout)
       && take_limits (opts, config)
-      && take_attest_bounds (opts, config);
+      && take_attest_bounds (opts, config)
+      && take_bound ("qos-interval", opts->qos_interval, &config->qos_interval);
 }
 
 static int
@@ -253,7 +258,7 @@ main (int argc, char **argv)
     NULL, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
     UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
     NULL, NULL, NULL, DEFAULT_TTL, NULL, UNSET, UNSET, UNSET, NULL,
-    NULL, FALSE
+    NULL, NULL, UNSET, NULL, FALSE
   };
   GOptionEntry entries[] = {
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts.listen,
@@ -325,6 +330,15 @@ main (int argc, char **argv)
     {"attest-timeout", 0, 0, G_OPTION_ARG_INT, &opts.attest_timeout,
           "Seconds an origin fetch for a digest may take (default 20)",
         "SECONDS"},
+    {"admin-token", 0, 0, G_OPTION_ARG_STRING, &opts.admin_token,
+        "Require TOKEN for /api and the dashboard (see also "
+          "--admin-token-file)", "TOKEN"},
+    {"admin-token-file", 0, 0, G_OPTION_ARG_FILENAME, &opts.admin_token_file,
+          "The same, the token read from FILE (e.g. a systemd credential)",
+        "FILE"},
+    {"qos-interval", 0, 0, G_OPTION_ARG_INT, &opts.qos_interval,
+        "Seconds between the points of the dashboard's history (default "
+          "10; 360 points are kept)", "SECONDS"},
     {"ttl", 0, 0, G_OPTION_ARG_INT, &opts.ttl,
           "Lifetime of the token --make-token prints (default 3600)",
         "SECONDS"},
@@ -357,7 +371,8 @@ main (int argc, char **argv)
   context = g_option_context_new ("- the gst-mesh tracker");
   g_option_context_set_description (context,
       "WebSocket: ws://HOST:PORT/announce (protocol in docs/protocol.md).\n"
-      "HTTP: GET /health, GET /metrics (Prometheus).\n"
+      "HTTP: GET /health, GET /metrics (Prometheus), GET / (dashboard),\n"
+      "GET /api/overview, /api/swarms, /api/swarms/ID/history.\n"
       "See docs/tracker.md.\n");
   options = mesh_tracker_options_new ("tracker", entries, cli_only, NULL);
   g_option_context_set_main_group (context,
@@ -401,6 +416,24 @@ main (int argc, char **argv)
     }
   }
 
+  if (opts.admin_token_file) {
+    g_free (opts.admin_token);
+    opts.admin_token = mesh_tracker_read_admin_token (opts.admin_token_file,
+        &error);
+    if (!opts.admin_token) {
+      g_printerr ("mesh-tracker: %s\n", error->message);
+      ret = 2;
+      goto out;
+    }
+  }
+  if (opts.admin_token && !mesh_tracker_is_valid_admin_token (opts.admin_token)) {
+    g_printerr ("mesh-tracker: an admin token is %d to %d characters of "
+        "[A-Za-z0-9._~+/=-]\n", MESH_TRACKER_ADMIN_TOKEN_MIN,
+        MESH_TRACKER_ADMIN_TOKEN_MAX);
+    ret = 2;
+    goto out;
+  }
+
   if (opts.make_token) {
     ret = print_token (&opts, secret);
     goto out;
@@ -414,6 +447,7 @@ main (int argc, char **argv)
   }
   config.trusted_proxies = (const gchar * const *) opts.trusted_proxies;
   config.attest_origins = (const gchar * const *) opts.attest_origins;
+  config.admin_token = opts.admin_token;
   ret = serve (&config, &opts);
 
 out:
@@ -424,5 +458,7 @@ out:
   g_strfreev (opts.attest_origins);
   g_free (opts.log_format);
   g_free (opts.config_file);
+  g_free (opts.admin_token);
+  g_free (opts.admin_token_file);
   return ret;
 }
