@@ -71,9 +71,11 @@ tail -q -n +1 -f "$workdir"/viewer*.log &
 pids+=($!)
 wait "${viewer_pids[@]}" 2>/dev/null || true
 
-python3 - "$origin/_stats" "$workdir"/viewer*.log <<'PY'
+python3 - "$origin/_stats" "${dashboard}api/swarms" "$workdir"/viewer*.log <<'PY'
 import json, re, sys, urllib.request
 stats = json.load(urllib.request.urlopen(sys.argv[1]))
+reported = json.load(urllib.request.urlopen(sys.argv[2]))
+del sys.argv[2]
 served = sum(v["bytes"] for p, v in stats["paths"].items() if p.endswith(".ts"))
 received = 0
 for log in sys.argv[2:]:
@@ -91,6 +93,11 @@ n = len(sys.argv) - 2
 print(f"origin served {served} segment bytes; viewers received {received}")
 if received:
     print(f"offload {1 - served / received:.3f} (ceiling for {n} viewers: {1 - 1 / n:.3f})")
+# what the players told the tracker (their qos reports), as the dashboard shows it
+for swarm in reported:
+    print(f"tracker: {swarm['swarm']}: viewers reported "
+          f"{swarm['bytes_from_cdn']} bytes from the CDN, {swarm['bytes_from_peers']} "
+          f"from peers: p2p ratio {swarm['p2p_ratio']:.3f}, {swarm['stalls']} stalls")
 PY
 if [ "${DEMO_HOLD:-0}" = 1 ]; then
   echo "dashboard: $dashboard stays up; ^C ends the demo"
