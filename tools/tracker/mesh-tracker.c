@@ -53,6 +53,12 @@ typedef struct
   gint attest_max_outstanding;
   gint attest_rate;
   gint attest_timeout;
+  gchar *asn_db;
+  gchar *region_db;
+  gint prefix_v4;
+  gint prefix_v6;
+  gint cross_network_share;
+  gchar *locality;
 } Options;
 
 /* Copies a positive option into @field, leaves 0 (the default) if unset. */
@@ -132,6 +138,41 @@ take_bounds (const Options * opts, MeshTrackerConfig * config)
       && take_attest_bounds (opts, config);
 }
 
+/* The locality options: prefixes of 1 - 32 and 1 - 128 bits,
+ * the cross-network share is 1 - 100 (never 0: the swarm must stay
+ * connected). */
+static gboolean
+take_locality (const Options * opts, MeshTrackerConfig * config)
+{
+  if (opts->prefix_v4 != UNSET && (opts->prefix_v4 < 1 || opts->prefix_v4 > 32)) {
+    g_printerr ("mesh-tracker: --prefix-v4 must be 1 - 32\n");
+    return FALSE;
+  }
+  if (opts->prefix_v6 != UNSET && (opts->prefix_v6 < 1
+          || opts->prefix_v6 > 128)) {
+    g_printerr ("mesh-tracker: --prefix-v6 must be 1 - 128\n");
+    return FALSE;
+  }
+  if (opts->cross_network_share != UNSET && (opts->cross_network_share < 1
+          || opts->cross_network_share > 100)) {
+    g_printerr ("mesh-tracker: --cross-network-share must be 1 - 100\n");
+    return FALSE;
+  }
+  if (opts->locality && g_strcmp0 (opts->locality, "on") != 0
+      && g_strcmp0 (opts->locality, "off") != 0) {
+    g_printerr ("mesh-tracker: --locality must be on or off\n");
+    return FALSE;
+  }
+  config->no_locality = g_strcmp0 (opts->locality, "off") == 0;
+  config->prefix_v4 = opts->prefix_v4 == UNSET ? 0 : opts->prefix_v4;
+  config->prefix_v6 = opts->prefix_v6 == UNSET ? 0 : opts->prefix_v6;
+  config->cross_network_share = opts->cross_network_share == UNSET ? 0 :
+      opts->cross_network_share;
+  config->asn_db = opts->asn_db;
+  config->region_db = opts->region_db;
+  return TRUE;
+}
+
 static int
 print_token (const Options * opts, GBytes * secret)
 {
@@ -176,7 +217,8 @@ main (int argc, char **argv)
   Options opts = {
     NULL, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
     UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
-    NULL, NULL, NULL, DEFAULT_TTL, NULL, UNSET, UNSET, UNSET
+    NULL, NULL, NULL, DEFAULT_TTL, NULL, UNSET, UNSET, UNSET,
+    NULL, NULL, UNSET, UNSET, UNSET, NULL
   };
   GOptionEntry entries[] = {
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts.listen,
@@ -248,6 +290,22 @@ main (int argc, char **argv)
     {"attest-timeout", 0, 0, G_OPTION_ARG_INT, &opts.attest_timeout,
           "Seconds an origin fetch for a digest may take (default 20)",
         "SECONDS"},
+    {"locality", 0, 0, G_OPTION_ARG_STRING, &opts.locality,
+        "Peer lists prefer the asker's network: on (default) or off "
+          "(random lists)", "on|off"},
+    {"asn-db", 0, 0, G_OPTION_ARG_FILENAME, &opts.asn_db,
+          "Networks by IP prefix: CSV of prefix,asn,name[,region]",
+        "FILE"},
+    {"region-db", 0, 0, G_OPTION_ARG_FILENAME, &opts.region_db,
+        "Regions by IP prefix: CSV of prefix,region (wins over --asn-db's "
+          "region)", "FILE"},
+    {"prefix-v4", 0, 0, G_OPTION_ARG_INT, &opts.prefix_v4,
+        "Bits of the IPv4 prefix that makes one network (default 24)", "N"},
+    {"prefix-v6", 0, 0, G_OPTION_ARG_INT, &opts.prefix_v6,
+        "Bits of the IPv6 prefix that makes one network (default 48)", "N"},
+    {"cross-network-share", 0, 0, G_OPTION_ARG_INT, &opts.cross_network_share,
+        "Percent of a peer list kept for other networks, at least one place "
+          "(default 20, 1 - 100)", "PERCENT"},
     {"ttl", 0, 0, G_OPTION_ARG_INT, &opts.ttl,
           "Lifetime of the token --make-token prints (default 3600)",
         "SECONDS"},
@@ -277,7 +335,7 @@ main (int argc, char **argv)
     ret = 2;
     goto out;
   }
-  if (!take_bounds (&opts, &config)) {
+  if (!take_bounds (&opts, &config) || !take_locality (&opts, &config)) {
     ret = 2;
     goto out;
   }
@@ -311,5 +369,8 @@ out:
   g_free (opts.make_token);
   g_strfreev (opts.trusted_proxies);
   g_strfreev (opts.attest_origins);
+  g_free (opts.asn_db);
+  g_free (opts.region_db);
+  g_free (opts.locality);
   return ret;
 }
