@@ -518,6 +518,7 @@ parse_data_line (MeshLocalityTable * table, MeshLocalityTableKind kind,
   const gchar *why = NULL;
   gint count;
   Entry entry;
+  guint32 added;
   guint bits;
   gboolean v6;
 
@@ -531,8 +532,9 @@ parse_data_line (MeshLocalityTable * table, MeshLocalityTableKind kind,
   why = parse_entry (table, kind, fields, count, &entry, &bits, &v6);
   if (why)
     return why;
-  trie_insert (v6 ? &table->v6 : &table->v4, table->entries,
-      table_add_entry (table, &entry), bits);
+  /* adding may move the entries: the array is read after */
+  added = table_add_entry (table, &entry);
+  trie_insert (v6 ? &table->v6 : &table->v4, table->entries, added, bits);
   return NULL;
 }
 
