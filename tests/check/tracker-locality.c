@@ -431,9 +431,10 @@ GST_START_TEST (test_ranking_tiers)
     fail_unless_equals_int (tiers[MESH_LOCALITY_TIER_ASN], 3);
     fail_unless (tiers[MESH_LOCALITY_TIER_REGION] >= 2);
     fail_unless (tiers[MESH_LOCALITY_TIER_ANY] <= 2);
-    /* the nearest come first */
-    fail_unless (GPOINTER_TO_UINT (g_ptr_array_index (picked, 0)) == 30
-        || GPOINTER_TO_UINT (g_ptr_array_index (picked, 0)) <= 3);
+    /* the nearest come first, the hint's bucket before the prefix's */
+    fail_unless_equals_int (GPOINTER_TO_UINT (g_ptr_array_index (picked, 0)),
+        30);
+    fail_unless (GPOINTER_TO_UINT (g_ptr_array_index (picked, 1)) <= 3);
   }
   /* without a cross-network share, the list is all nearest */
   for (i = 0; i < 20; i++) {
@@ -468,6 +469,16 @@ GST_START_TEST (test_ranking_cross_share)
       fail_unless_equals_int (tiers[MESH_LOCALITY_TIER_SITE],
           10 - mesh_locality_cross_count (10, share));
     }
+  }
+  /* the other site's places are spread over the list, so that a client
+   * calling its first few calls one: at 20 %, places 2 and 7 of 10 */
+  for (i = 0; i < 20; i++) {
+    g_autoptr (GPtrArray) picked = pick_tiers (&swarm, 1, 10, 20, tiers);
+    guint j;
+
+    for (j = 0; j < 10; j++)
+      fail_unless_equals_int (GPOINTER_TO_UINT (g_ptr_array_index (picked,
+                  j)) > 50, j == 2 || j == 7);
   }
   for (i = 0; i < 1000; i++) {
     g_autoptr (GPtrArray) picked = pick_tiers (&swarm, 1, 10, 10, tiers);

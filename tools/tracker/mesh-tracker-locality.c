@@ -945,6 +945,28 @@ bucket_entries (MeshLocalityEntry * entry, BucketKind kind)
   return entry->buckets[kind] ? entry->buckets[kind]->entries : NULL;
 }
 
+/* Moves the @n_far members picked for other networks (after the @n_near
+ * nearest) to evenly spread places among them: a client that calls only
+ * the first few of a list still calls some of another network. */
+static void
+spread_far (GPtrArray * picked, guint n_near, guint n_far)
+{
+  guint total = n_near + n_far, place, near = 0, far = 0;
+  g_autofree gpointer *order = NULL;
+
+  if (n_far == 0 || n_near == 0)
+    return;
+  order = g_memdup2 (picked->pdata, total * sizeof (gpointer));
+  /* far k goes to (2k + 1) total / 2 n_far, the middle of the k-th of
+   * n_far equal parts; the near ones keep their order around them */
+  for (place = 0; place < total; place++) {
+    if (far < n_far && place == (2 * far + 1) * total / (2 * n_far))
+      picked->pdata[place] = order[n_near + far++];
+    else
+      picked->pdata[place] = order[near++];
+  }
+}
+
 GPtrArray *
 mesh_locality_index_pick (MeshLocalityIndex * index,
     MeshLocalityEntry * asker, guint max, guint cross_share)
@@ -952,13 +974,15 @@ mesh_locality_index_pick (MeshLocalityIndex * index,
   g_autoptr (GHashTable) chosen = g_hash_table_new (NULL, NULL);
   Pick pick = { asker, chosen, g_ptr_array_new (), max };
   guint near = max - mesh_locality_cross_count (max, cross_share);
-  guint kind;
+  guint kind, n_near;
 
   g_hash_table_add (chosen, asker);
   for (kind = 0; kind < N_BUCKETS; kind++)
     take_from (&pick, bucket_entries (asker, kind), near, NULL);
+  n_near = pick.picked->len;
   /* the reserved places: other networks, when the swarm has any */
   take_from (&pick, index->all, max, is_other_site);
+  spread_far (pick.picked, n_near, pick.picked->len - n_near);
   /* what is left: anyone */
   for (kind = 0; kind < N_BUCKETS; kind++)
     take_from (&pick, bucket_entries (asker, kind), max, NULL);

@@ -129,7 +129,9 @@ MeshLocalityTier mesh_locality_tier (const MeshLocalityKey * a,
  * entries): the nearest tiers first, randomised within a tier, except for
  * mesh_locality_cross_count (@max, @cross_share) of them picked among the
  * members outside @asker's site tier (when there are any), so that
- * networks stay connected. O(@max) whatever the size of the index. */
+ * networks stay connected; those are spread evenly over the list (a
+ * client that calls only its first few still calls other networks).
+ * O(@max) whatever the size of the index. */
 GPtrArray *mesh_locality_index_pick (MeshLocalityIndex * index,
     MeshLocalityEntry * asker, guint max, guint cross_share);
 
