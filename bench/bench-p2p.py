@@ -82,6 +82,10 @@ def parse_args():
                         metavar="PROPERTY=VALUE",
                         help="any other property of every viewer's "
                         "meshhlssrc (repeatable), e.g. max-upload-rate=560000")
+    parser.add_argument("--tracker-arg", action="append", default=[],
+                        metavar="ARG",
+                        help="an option for mesh-tracker (repeatable), e.g. "
+                        "--tracker-arg=--locality=off")
     parser.add_argument("--log-dir", default=None,
                         help="keep each process's standard error there "
                         "(viewer-K.log, origin.log, tracker.log); set "
@@ -899,7 +903,13 @@ class LabRun:
                 drops["queue"] += host[d]["queue_drops"]
                 drops["queue_" + d] += host[d]["queue_drops"]
                 drops["packets"] += host[d]["packets"]
-        return {"rtt": self.rtts, "shaper": drops,
+        # what each NAT router's access link carried: its uplink is the
+        # group's traffic to the rest of the lab (peers of other groups,
+        # plus requests and ACKs to the origin and the tracker)
+        routers = {name: {d: host[d]["sent_bytes"] for d in ("up", "down")}
+                   for name, host in (stats or {}).get("hosts", {}).items()
+                   if name.startswith("nat")}
+        return {"rtt": self.rtts, "shaper": drops, "routers": routers,
                 "nat": self.args.nat_groups,
                 "hosts": {h.name: h.describe()
                           for h in self.lab.hosts.values()}}
@@ -942,8 +952,8 @@ def run_benchmark(args, files, root, procs, lab=None):
             files["origin"], "--root", root, "--listen",
             "%s:8080" % netlab.ORIGIN_ADDR], netns=origin_host.netns)
         tracker = procs.start("tracker", [
-            files["tracker"], "--listen", "%s:8765" % netlab.TRACKER_ADDR],
-            netns=lab.lab.hosts["tracker"].netns)
+            files["tracker"], "--listen", "%s:8765" % netlab.TRACKER_ADDR]
+            + args.tracker_arg, netns=lab.lab.hosts["tracker"].netns)
 
         def control(url, method="GET"):
             # from the origin's own namespace: the lab is not reachable
@@ -952,7 +962,7 @@ def run_benchmark(args, files, root, procs, lab=None):
     else:
         origin = procs.start("origin", [files["origin"], "--root", root])
         tracker = procs.start("tracker", [files["tracker"], "--listen",
-                                          "127.0.0.1:0"])
+                                          "127.0.0.1:0"] + args.tracker_arg)
         control = http
     base_url = read_banner(origin, b"mesh-origin listening on ", "mesh-origin")
     tracker_url = read_banner(tracker, b"mesh-tracker listening on ",
