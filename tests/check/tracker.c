@@ -2839,6 +2839,25 @@ client_get_peers (Client * c)
   return peer_list (peers);
 }
 
+/* Joins 5 members in 10.0.1.0/24 (a-peer-0 to 4) and 5 in 10.0.2.0/24
+ * (b-peer-0 to 4), in turns; the clients go in @members unless NULL. */
+static void
+join_two_subnets (Client ** members)
+{
+  gchar id[16], address[32];
+  guint i;
+
+  for (i = 0; i < 10; i++) {
+    Client *c;
+
+    g_snprintf (id, sizeof (id), "%c-peer-%u", i % 2 ? 'b' : 'a', i / 2);
+    g_snprintf (address, sizeof (address), "10.0.%u.%u", 1 + i % 2, 10 + i);
+    c = located_client (address, id, NULL, NULL);
+    if (members)
+      members[i] = c;
+  }
+}
+
 /* Two /24s of 5 members each (a: 10.0.1.x, b: 10.0.2.x), lists of 4 with
  * 25 % for other networks: a newcomer of a gets 3 of a and 1 of b, in its
  * welcome, in every "peers", and the members told of its join are 3 of a
@@ -2847,15 +2866,10 @@ GST_START_TEST (test_locality_prefix)
 {
   Client *members[10], *newcomer;
   g_auto (GStrv) welcome = NULL;
-  gchar id[16], address[32];
   guint i, told_a = 0, told_b = 0;
 
   start_locality_tracker (4, 25, NULL);
-  for (i = 0; i < 10; i++) {
-    g_snprintf (id, sizeof (id), "%c-peer-%u", i % 2 ? 'b' : 'a', i / 2);
-    g_snprintf (address, sizeof (address), "10.0.%u.%u", 1 + i % 2, 10 + i);
-    members[i] = located_client (address, id, NULL, NULL);
-  }
+  join_two_subnets (members);
   for (i = 0; i < 10; i++)
     client_drop_pending (members[i]);
 
@@ -2969,7 +2983,6 @@ GST_START_TEST (test_locality_off)
 {
   static const gchar *proxies[] = { "127.0.0.1", NULL };
   MeshTrackerConfig config = { 0, };
-  gchar id[16], address[32];
   Client *newcomer;
   guint i, seen_b = 0;
 
@@ -2977,11 +2990,7 @@ GST_START_TEST (test_locality_off)
   config.max_peers = 4;
   config.no_locality = TRUE;
   start_tracker (&config);
-  for (i = 0; i < 10; i++) {
-    g_snprintf (id, sizeof (id), "%c-peer-%u", i % 2 ? 'b' : 'a', i / 2);
-    g_snprintf (address, sizeof (address), "10.0.%u.%u", 1 + i % 2, 10 + i);
-    located_client (address, id, NULL, NULL);
-  }
+  join_two_subnets (NULL);
   newcomer = located_client ("10.0.1.99", "a-peer-new", NULL, NULL);
   /* more than 1 of b in 74 % of random lists: never in 40 has a chance of
    * 0.26^40 */
