@@ -23,6 +23,9 @@ and the figures are printed side by side:
                  groups
   within share   1 - cross bytes / peer bytes: a lower bound of the share
                  of peer bytes moved within a group
+  links          the peer links the viewers made (each viewer's log says
+                 "peer ID connected"; GST_DEBUG=meshpeermanager:4 is set
+                 for the runs), within a group / between groups
 
 The viewers keep max-peers 4 links and the tracker lists 4 (3 of the
 asker's network and 1 of another at the default --cross-network-share 20),
@@ -33,10 +36,13 @@ would be listed everyone. Root only (the lab); Python standard library.
 """
 
 import argparse
+import glob
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -87,9 +93,37 @@ def load():
         return " ".join(f.read().split()[:3])
 
 
+JOINING = re.compile(r"peer (\w+) joining swarm")
+CONNECTED = re.compile(r"peer (\w+) connected \(")
+
+
+def count_links(log_dir, group):
+    """(links within a group, links between groups) from the viewers' logs:
+    viewer K is in group K // group."""
+    ids, links = {}, set()
+    for path in glob.glob(os.path.join(log_dir, "viewer-*.log")):
+        k = int(re.search(r"viewer-(\d+)\.log$", path).group(1))
+        with open(path, errors="replace") as log:
+            text = log.read()
+        me = JOINING.search(text)
+        if not me:
+            continue
+        ids[me.group(1)] = k // group
+        for other in CONNECTED.findall(text):
+            links.add(tuple(sorted((me.group(1), other))))
+    known = [(ids[a], ids[b]) for a, b in links if a in ids and b in ids]
+    within = sum(1 for a, b in known if a == b)
+    return within, len(known) - within
+
+
 def run_once(args, locality):
     before = load()
-    out = subprocess.run(bench_command(args, locality), capture_output=True,
+    log_dir = tempfile.mkdtemp(prefix="locality-lab-")
+    env = dict(os.environ, GST_DEBUG="meshpeermanager:4",
+               GST_DEBUG_NO_COLOR="1")
+    out = subprocess.run(bench_command(args, locality) + ["--log-dir",
+                                                          log_dir],
+                         capture_output=True, env=env,
                          timeout=args.seconds * 4 + 180)
     text = out.stdout.decode(errors="replace")
     report = None
@@ -104,7 +138,10 @@ def run_once(args, locality):
     ok = [v for v in report["viewers"] if not v.get("error")]
     peer = sum(v.get("bytes_from_peers", 0) for v in ok)
     cross = sum(r["up"] for r in s["lab"]["routers"].values())
-    return {"locality": locality, "load_before": before, "load_after": load(),
+    links_within, links_between = count_links(log_dir, args.group)
+    subprocess.run(["rm", "-rf", log_dir])
+    return {"links_within": links_within, "links_between": links_between,
+            "locality": locality, "load_before": before, "load_after": load(),
             "offload": s["offload"], "peer_bytes": peer,
             "cross_bytes": cross,
             "within": 1 - cross / peer if peer else None,
@@ -118,25 +155,28 @@ def fmt(value, spec):
 
 def print_table(runs):
     print()
-    print("%-9s %-7s %8s %11s %11s %8s %6s  %s" % (
+    print("%-9s %-4s %8s %9s %10s %7s %14s %6s  %s" % (
         "locality", "run", "offload", "peer MiB", "cross MiB", "within",
-        "stalls", "load (1/5/15 min) before / after"))
+        "links in/btw", "stalls", "load (1/5/15 min) before / after"))
     for i, r in enumerate(runs):
-        print("%-9s %-7d %8s %11.1f %11.1f %8s %6d  %s / %s" % (
+        print("%-9s %-4d %8s %9.1f %10.1f %7s %14s %6d  %s / %s" % (
             r["locality"], i + 1, fmt(r["offload"], "%.3f"),
             r["peer_bytes"] / 1048576, r["cross_bytes"] / 1048576,
-            fmt(r["within"], "%.3f"), r["stalls"], r["load_before"],
-            r["load_after"]))
+            fmt(r["within"], "%.3f"),
+            "%d / %d" % (r["links_within"], r["links_between"]),
+            r["stalls"], r["load_before"], r["load_after"]))
     print()
     for locality in ("on", "off"):
         mine = [r for r in runs if r["locality"] == locality]
         offloads = [r["offload"] for r in mine if r["offload"] is not None]
         withins = [r["within"] for r in mine if r["within"] is not None]
         print("locality %-3s: offload %s, within-group share of peer bytes "
-              "%s (%d runs)" % (
+              "%s, links within / between groups %s (%d runs)" % (
                   locality,
                   " ".join("%.3f" % o for o in offloads) or "-",
-                  " ".join("%.3f" % w for w in withins) or "-", len(mine)))
+                  " ".join("%.3f" % w for w in withins) or "-",
+                  " ".join("%d/%d" % (r["links_within"], r["links_between"])
+                           for r in mine), len(mine)))
 
 
 def main():
@@ -147,9 +187,11 @@ def main():
             print("run %d, locality %s ..." % (i + 1, locality), flush=True)
             runs.append(run_once(args, locality))
             r = runs[-1]
-            print("  offload %s, within %s, stalls %d, %d/%d viewers ok"
+            print("  offload %s, within %s, links %d within / %d between, "
+                  "stalls %d, %d/%d viewers ok"
                   % (fmt(r["offload"], "%.3f"), fmt(r["within"], "%.3f"),
-                     r["stalls"], r["viewers_ok"], r["viewers"]), flush=True)
+                     r["links_within"], r["links_between"], r["stalls"],
+                     r["viewers_ok"], r["viewers"]), flush=True)
     print_table(runs)
     if args.json:
         print(json.dumps(runs))
