@@ -20,6 +20,11 @@
  *    into libsoup or json-glib.
  *  - The configuration, port and URLs are written before
  *    mesh_tracker_server_start() returns and are read-only afterwards.
+ *  - The locality tables (server->asn_table, region_table) are swapped by
+ *    mesh_tracker_server_load_networks() from any thread under
+ *    server->networks_lock; a join takes a reference under it and looks
+ *    up without it (a table is immutable). Each swarm's MeshLocalityIndex
+ *    is the server thread's.
  *
  * Life of a connection: libsoup accepts it and announces its first request
  * ("request-started"), where it is counted against --max-connections and
@@ -830,7 +835,8 @@ swarm_locate (Swarm * swarm, Peer * peer, const gchar * hint)
       server->prefix_v6, asn_table, region_table);
   peer->locality = mesh_locality_index_add (swarm->locality, peer, &key);
   g_debug ("peer %s: prefix %s, ASN %u, region %s, hint %s", peer->id,
-      key.prefix, key.asn, key.region, key.hint);
+      key.prefix ? key.prefix : "-", key.asn, key.region ? key.region : "-",
+      key.hint ? key.hint : "-");
   mesh_locality_key_clear (&key);
   mesh_locality_table_unref (asn_table);
   mesh_locality_table_unref (region_table);
@@ -1795,7 +1801,10 @@ on_upgraded (SoupServerMessage * msg, gpointer data)
           "Sec-WebSocket-Protocol"), NULL);
 
   peer = peer_new (server, ws, stream, socket, address);
-  peer->inet = proxied ? forwarded_address (msg) : socket_peer_address (socket);
+  if (proxied)
+    peer->inet = forwarded_address (msg);
+  else if (socket)
+    peer->inet = socket_peer_address (socket);
   g_hash_table_add (server->connections, peer);
   stats_update_sizes (server);
   if (server->stopping)
