@@ -147,6 +147,10 @@ def add_lab_args(parser):
                        help="N viewers behind one NAT router of TYPE (%s); "
                        "repeatable; the groups take the first viewers"
                        % ", ".join(netlab.NAT_TYPES))
+    group.add_argument("--nat-interleave", action="store_true",
+                       help="the NAT groups' viewers take the first slots "
+                       "in turns (group 0, 1, ..., 0, 1, ...), so that they "
+                       "start interleaved rather than group after group")
     group.add_argument("--stun", action="store_true",
                        help="run coturn and give it to viewers as STUN server")
     group.add_argument("--turn", action="store_true",
@@ -166,7 +170,8 @@ LINK_KEYS = ("rtt", "jitter", "loss", "down", "up")
 def check_lab_args(parser, args):
     lab_only = (args.rtt or args.origin_rtt is not None or args.jitter
                 or args.loss or args.down or args.up or args.viewer
-                or args.nat or args.stun or args.turn or args.churn)
+                or args.nat or args.nat_interleave or args.stun or args.turn
+                or args.churn)
     if lab_only and not args.lab:
         parser.error("the link, NAT, STUN/TURN and churn options need --lab")
     if args.rtt < 0 or args.jitter < 0 or not 0 <= args.loss < 1:
@@ -841,12 +846,22 @@ class LabRun:
         if args.stun or args.turn:
             self.turn = lab.add_public("turn", addr=netlab.TURN_ADDR)
         k = 0
+        groups = []
         for g, (nat_type, count) in enumerate(args.nat_groups):
             # the household's one access link: its first viewer's
             router = lab.add_nat("nat%d" % g, nat_type, self.viewer_access(k))
+            groups.append([])
             for _ in range(count):
-                self.slots.append(lab.add_behind("v%d" % k, router))
+                groups[-1].append(lab.add_behind("v%d" % k, router))
                 k += 1
+        if args.nat_interleave:
+            while any(groups):
+                for group in groups:
+                    if group:
+                        self.slots.append(group.pop(0))
+        else:
+            for group in groups:
+                self.slots += group
         while k < args.viewers:
             self.slots.append(lab.add_public("v%d" % k,
                                              self.viewer_access(k)))

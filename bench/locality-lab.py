@@ -10,7 +10,10 @@ makes each address a network: the two routers share a /24 of the lab), a
 LAN between the viewers of a group (unshaped, a fraction of a millisecond),
 50 ms between groups, the routers' access links capped (the group's shared
 uplink), a ~4 Mbit/s live stream, coturn as STUN so that the groups can
-reach each other. Each configuration runs --repeat times, alternating
+reach each other. The viewers start in turns, one of each group after
+the other (--nat-interleave: group after group, the first group's viewers
+would fill their links among themselves and with the first of the other
+before the rest arrive, whatever the lists). Each configuration runs --repeat times, alternating
 (on, off, on, off: the machine's load drifts), through bench-p2p.py --lab,
 and the figures are printed side by side:
 
@@ -79,6 +82,7 @@ def bench_command(args, locality):
             "--build", args.build, "--lab", "--stun",
             "--viewers", str(2 * args.group),
             "--nat", "eim:%d" % args.group, "--nat", "eim:%d" % args.group,
+            "--nat-interleave",
             "--rtt", str(args.rtt), "--up", str(args.up),
             "--down", str(args.down), "--stream-kbps", str(args.stream_kbps),
             "--seconds", str(args.seconds), "--no-baseline", "--json",
@@ -97,9 +101,9 @@ JOINING = re.compile(r"peer (\w+) joining swarm")
 CONNECTED = re.compile(r"peer (\w+) connected \(")
 
 
-def count_links(log_dir, group):
+def count_links(log_dir):
     """(links within a group, links between groups) from the viewers' logs:
-    viewer K is in group K // group."""
+    viewer K is in group K % 2 (--nat-interleave)."""
     ids, links = {}, set()
     for path in glob.glob(os.path.join(log_dir, "viewer-*.log")):
         k = int(re.search(r"viewer-(\d+)\.log$", path).group(1))
@@ -108,7 +112,7 @@ def count_links(log_dir, group):
         me = JOINING.search(text)
         if not me:
             continue
-        ids[me.group(1)] = k // group
+        ids[me.group(1)] = k % 2
         for other in CONNECTED.findall(text):
             links.add(tuple(sorted((me.group(1), other))))
     known = [(ids[a], ids[b]) for a, b in links if a in ids and b in ids]
@@ -138,7 +142,7 @@ def run_once(args, locality):
     ok = [v for v in report["viewers"] if not v.get("error")]
     peer = sum(v.get("bytes_from_peers", 0) for v in ok)
     cross = sum(r["up"] for r in s["lab"]["routers"].values())
-    links_within, links_between = count_links(log_dir, args.group)
+    links_within, links_between = count_links(log_dir)
     subprocess.run(["rm", "-rf", log_dir])
     return {"links_within": links_within, "links_between": links_between,
             "locality": locality, "load_before": before, "load_after": load(),
