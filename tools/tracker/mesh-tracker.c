@@ -138,26 +138,26 @@ take_bounds (const Options * opts, MeshTrackerConfig * config)
       && take_attest_bounds (opts, config);
 }
 
-/* The locality options: prefixes of 1 - 32 and 1 - 128 bits,
- * the cross-network share is 1 - 100 (never 0: the swarm must stay
+/* FALSE, and says so, when @value is set and not within @min - @max. */
+static gboolean
+in_range (const gchar * name, gint value, gint min, gint max)
+{
+  if (value == UNSET || (value >= min && value <= max))
+    return TRUE;
+  g_printerr ("mesh-tracker: --%s must be %d - %d\n", name, min, max);
+  return FALSE;
+}
+
+/* The locality options: prefixes of 1 - 32 and 1 - 128 bits, a
+ * cross-network share of 1 - 100 percent (never 0: the swarm must stay
  * connected). */
 static gboolean
 take_locality (const Options * opts, MeshTrackerConfig * config)
 {
-  if (opts->prefix_v4 != UNSET && (opts->prefix_v4 < 1 || opts->prefix_v4 > 32)) {
-    g_printerr ("mesh-tracker: --prefix-v4 must be 1 - 32\n");
+  if (!in_range ("prefix-v4", opts->prefix_v4, 1, 32)
+      || !in_range ("prefix-v6", opts->prefix_v6, 1, 128)
+      || !in_range ("cross-network-share", opts->cross_network_share, 1, 100))
     return FALSE;
-  }
-  if (opts->prefix_v6 != UNSET && (opts->prefix_v6 < 1
-          || opts->prefix_v6 > 128)) {
-    g_printerr ("mesh-tracker: --prefix-v6 must be 1 - 128\n");
-    return FALSE;
-  }
-  if (opts->cross_network_share != UNSET && (opts->cross_network_share < 1
-          || opts->cross_network_share > 100)) {
-    g_printerr ("mesh-tracker: --cross-network-share must be 1 - 100\n");
-    return FALSE;
-  }
   if (opts->locality && g_strcmp0 (opts->locality, "on") != 0
       && g_strcmp0 (opts->locality, "off") != 0) {
     g_printerr ("mesh-tracker: --locality must be on or off\n");
