@@ -82,6 +82,10 @@ def parse_args():
                         metavar="PROPERTY=VALUE",
                         help="any other property of every viewer's "
                         "meshhlssrc (repeatable), e.g. max-upload-rate=560000")
+    parser.add_argument("--tracker-arg", action="append", default=[],
+                        metavar="ARG",
+                        help="an option for mesh-tracker (repeatable), e.g. "
+                        "--tracker-arg=--locality=off")
     parser.add_argument("--log-dir", default=None,
                         help="keep each process's standard error there "
                         "(viewer-K.log, origin.log, tracker.log); set "
@@ -143,6 +147,10 @@ def add_lab_args(parser):
                        help="N viewers behind one NAT router of TYPE (%s); "
                        "repeatable; the groups take the first viewers"
                        % ", ".join(netlab.NAT_TYPES))
+    group.add_argument("--nat-interleave", action="store_true",
+                       help="the NAT groups' viewers take the first slots "
+                       "in turns (group 0, 1, ..., 0, 1, ...), so that they "
+                       "start interleaved rather than group after group")
     group.add_argument("--stun", action="store_true",
                        help="run coturn and give it to viewers as STUN server")
     group.add_argument("--turn", action="store_true",
@@ -162,7 +170,8 @@ LINK_KEYS = ("rtt", "jitter", "loss", "down", "up")
 def check_lab_args(parser, args):
     lab_only = (args.rtt or args.origin_rtt is not None or args.jitter
                 or args.loss or args.down or args.up or args.viewer
-                or args.nat or args.stun or args.turn or args.churn)
+                or args.nat or args.nat_interleave or args.stun or args.turn
+                or args.churn)
     if lab_only and not args.lab:
         parser.error("the link, NAT, STUN/TURN and churn options need --lab")
     if args.rtt < 0 or args.jitter < 0 or not 0 <= args.loss < 1:
@@ -837,12 +846,22 @@ class LabRun:
         if args.stun or args.turn:
             self.turn = lab.add_public("turn", addr=netlab.TURN_ADDR)
         k = 0
+        groups = []
         for g, (nat_type, count) in enumerate(args.nat_groups):
             # the household's one access link: its first viewer's
             router = lab.add_nat("nat%d" % g, nat_type, self.viewer_access(k))
+            groups.append([])
             for _ in range(count):
-                self.slots.append(lab.add_behind("v%d" % k, router))
+                groups[-1].append(lab.add_behind("v%d" % k, router))
                 k += 1
+        if args.nat_interleave:
+            while any(groups):
+                for group in groups:
+                    if group:
+                        self.slots.append(group.pop(0))
+        else:
+            for group in groups:
+                self.slots += group
         while k < args.viewers:
             self.slots.append(lab.add_public("v%d" % k,
                                              self.viewer_access(k)))
@@ -899,7 +918,13 @@ class LabRun:
                 drops["queue"] += host[d]["queue_drops"]
                 drops["queue_" + d] += host[d]["queue_drops"]
                 drops["packets"] += host[d]["packets"]
-        return {"rtt": self.rtts, "shaper": drops,
+        # what each NAT router's access link carried: its uplink is the
+        # group's traffic to the rest of the lab (peers of other groups,
+        # plus requests and ACKs to the origin and the tracker)
+        routers = {name: {d: host[d]["sent_bytes"] for d in ("up", "down")}
+                   for name, host in (stats or {}).get("hosts", {}).items()
+                   if name.startswith("nat")}
+        return {"rtt": self.rtts, "shaper": drops, "routers": routers,
                 "nat": self.args.nat_groups,
                 "hosts": {h.name: h.describe()
                           for h in self.lab.hosts.values()}}
@@ -942,8 +967,8 @@ def run_benchmark(args, files, root, procs, lab=None):
             files["origin"], "--root", root, "--listen",
             "%s:8080" % netlab.ORIGIN_ADDR], netns=origin_host.netns)
         tracker = procs.start("tracker", [
-            files["tracker"], "--listen", "%s:8765" % netlab.TRACKER_ADDR],
-            netns=lab.lab.hosts["tracker"].netns)
+            files["tracker"], "--listen", "%s:8765" % netlab.TRACKER_ADDR]
+            + args.tracker_arg, netns=lab.lab.hosts["tracker"].netns)
 
         def control(url, method="GET"):
             # from the origin's own namespace: the lab is not reachable
@@ -952,7 +977,7 @@ def run_benchmark(args, files, root, procs, lab=None):
     else:
         origin = procs.start("origin", [files["origin"], "--root", root])
         tracker = procs.start("tracker", [files["tracker"], "--listen",
-                                          "127.0.0.1:0"])
+                                          "127.0.0.1:0"] + args.tracker_arg)
         control = http
     base_url = read_banner(origin, b"mesh-origin listening on ", "mesh-origin")
     tracker_url = read_banner(tracker, b"mesh-tracker listening on ",

@@ -181,15 +181,20 @@ on_connected (GObject * source, GAsyncResult * result, gpointer data)
   r->done = TRUE;
 }
 
-/* Connects offering @protocol (none when NULL); NULL and @error on failure. */
+/* Connects offering @protocol (none when NULL), saying X-Forwarded-For:
+ * @forwarded (unless NULL); NULL and @error on failure. */
 static SoupWebsocketConnection *
-connect_ws (const gchar * protocol, GError ** error)
+connect_ws_forwarded (const gchar * protocol, const gchar * forwarded,
+    GError ** error)
 {
   g_autoptr (SoupMessage) msg = NULL;
   const gchar *protocols[] = { protocol, NULL };
   ConnectResult r = { 0, };
 
   msg = soup_message_new ("GET", mesh_tracker_server_get_url (tracker));
+  if (forwarded)
+    soup_message_headers_append (soup_message_get_request_headers (msg),
+        "X-Forwarded-For", forwarded);
   soup_session_websocket_connect_async (session, msg, NULL,
       protocol ? (gchar **) protocols : NULL, G_PRIORITY_DEFAULT, NULL,
       on_connected, &r);
@@ -198,6 +203,12 @@ connect_ws (const gchar * protocol, GError ** error)
   if (r.error)
     g_propagate_error (error, r.error);
   return r.ws;
+}
+
+static SoupWebsocketConnection *
+connect_ws (const gchar * protocol, GError ** error)
+{
+  return connect_ws_forwarded (protocol, NULL, error);
 }
 
 static Client *
@@ -2785,6 +2796,338 @@ GST_START_TEST (test_attest_outstanding_bound)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* locality                                                                 */
+
+/* A client that the trusted proxy (127.0.0.1) says is at @address, joined
+ * to swarm "s" as @peer with the network hint @network (NULL: none); its
+ * welcome's peer ids go in *@welcome_ids when not NULL. */
+static Client *
+located_client (const gchar * address, const gchar * peer,
+    const gchar * network, GStrv * welcome_ids)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) welcome = NULL;
+  g_autofree gchar *hint = network ?
+      g_strdup_printf (",\"network\":\"%s\"", network) : g_strdup ("");
+  SoupWebsocketConnection *ws = connect_ws_forwarded (MESH_TRACKER_SUBPROTOCOL,
+      address, &error);
+  Client *c;
+
+  fail_unless (ws != NULL, "connect: %s", error ? error->message : "");
+  c = client_wrap (ws);
+  client_sendf (c, "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
+      "\"peer\":\"%s\",\"caps\":{\"upload\":true}%s}", peer, hint);
+  welcome = client_expect (c, "welcome");
+  fail_unless_equals_string (member_string (welcome, "peer"), peer);
+  if (welcome_ids)
+    *welcome_ids = peer_list (welcome);
+  return c;
+}
+
+/* Trusted proxy 127.0.0.1, @max_peers per list, @share percent for other
+ * networks, the ASN table @asn_db (NULL: none). */
+static void
+start_locality_tracker (guint max_peers, guint share, const gchar * asn_db)
+{
+  static const gchar *proxies[] = { "127.0.0.1", NULL };
+  MeshTrackerConfig config = { 0, };
+
+  config.trusted_proxies = proxies;
+  config.max_peers = max_peers;
+  config.cross_network_share = share;
+  config.asn_db = asn_db;
+  start_tracker (&config);
+}
+
+/* How many of @ids start with @group (peer ids are "<group>-peer-<n>"). */
+static guint
+count_group (GStrv ids, gchar group)
+{
+  guint i, n = 0;
+
+  for (i = 0; ids[i]; i++)
+    n += ids[i][0] == group;
+  return n;
+}
+
+/* Sends get-peers and drops what arrives up to the answer: everything the
+ * tracker sent before has arrived. */
+static void
+client_round_trip (Client * c)
+{
+  client_send (c, "{\"type\":\"get-peers\"}");
+  while (TRUE) {
+    g_autoptr (JsonNode) node = NULL;
+
+    fail_unless (run_until (client_has_message, c, WAIT_MS),
+        "no \"peers\" arrived");
+    node = g_queue_pop_head (&c->pending);
+    if (g_str_equal (member_string (node, "type"), "peers"))
+      return;
+  }
+}
+
+static GStrv
+client_get_peers (Client * c)
+{
+  g_autoptr (JsonNode) peers = NULL;
+
+  client_send (c, "{\"type\":\"get-peers\"}");
+  peers = client_expect (c, "peers");
+  return peer_list (peers);
+}
+
+/* Joins 5 members in 10.0.1.0/24 (a-peer-0 to 4) and 5 in 10.0.2.0/24
+ * (b-peer-0 to 4), in turns; the clients go in @members unless NULL. */
+static void
+join_two_subnets (Client ** members)
+{
+  gchar id[16], address[32];
+  guint i;
+
+  for (i = 0; i < 10; i++) {
+    Client *c;
+
+    g_snprintf (id, sizeof (id), "%c-peer-%u", i % 2 ? 'b' : 'a', i / 2);
+    g_snprintf (address, sizeof (address), "10.0.%u.%u", 1 + i % 2, 10 + i);
+    c = located_client (address, id, NULL, NULL);
+    if (members)
+      members[i] = c;
+  }
+}
+
+/* Two /24s of 5 members each (a: 10.0.1.x, b: 10.0.2.x), lists of 4 with
+ * 25 % for other networks: a newcomer of a gets 3 of a and 1 of b, in its
+ * welcome, in every "peers", and the members told of its join are 3 of a
+ * and 1 of b. */
+GST_START_TEST (test_locality_prefix)
+{
+  Client *members[10], *newcomer;
+  g_auto (GStrv) welcome = NULL;
+  guint i, told_a = 0, told_b = 0;
+
+  start_locality_tracker (4, 25, NULL);
+  join_two_subnets (members);
+  for (i = 0; i < 10; i++)
+    client_drop_pending (members[i]);
+
+  newcomer = located_client ("10.0.1.99", "a-peer-new", NULL, &welcome);
+  fail_unless_equals_int (count_group (welcome, 'a'), 3);
+  fail_unless_equals_int (count_group (welcome, 'b'), 1);
+  for (i = 0; i < 20; i++) {
+    g_auto (GStrv) peers = client_get_peers (newcomer);
+
+    fail_unless_equals_int (g_strv_length (peers), 4);
+    fail_unless_equals_int (count_group (peers, 'a'), 3);
+    fail_unless_equals_int (count_group (peers, 'b'), 1);
+    fail_if (strv_has_duplicates (peers));
+  }
+  /* a round trip to each member: its peer-joined came before the answer */
+  for (i = 0; i < 10; i++) {
+    guint told;
+
+    client_round_trip (members[i]);
+    told = client_count (members[i], "peer-joined", "a-peer-new");
+
+    if (i % 2)
+      told_b += told;
+    else
+      told_a += told;
+  }
+  fail_unless_equals_int (told_a, 3);
+  fail_unless_equals_int (told_b, 1);
+}
+
+GST_END_TEST;
+
+/* Every member in a /24 of its own, grouped by the hint alone (an
+ * enterprise behind several exits): a newcomer of site-a gets 3 of
+ * site-a, 1 of site-b. */
+GST_START_TEST (test_locality_hint)
+{
+  g_auto (GStrv) welcome = NULL;
+  gchar id[16], address[32];
+  guint i;
+
+  start_locality_tracker (4, 25, NULL);
+  for (i = 0; i < 10; i++) {
+    g_snprintf (id, sizeof (id), "%c-peer-%u", i % 2 ? 'b' : 'a', i / 2);
+    g_snprintf (address, sizeof (address), "10.%u.0.1", i);
+    located_client (address, id, i % 2 ? "site-b" : "site-a", NULL);
+  }
+  located_client ("10.99.0.1", "a-peer-new", "site-a", &welcome);
+  fail_unless_equals_int (count_group (welcome, 'a'), 3);
+  fail_unless_equals_int (count_group (welcome, 'b'), 1);
+}
+
+GST_END_TEST;
+
+/* Two groups of 8 joining in turns, lists of 3 at the smallest share (one
+ * place): the graph of who was given whom is connected, and once both
+ * groups exist every welcome holds exactly one member of the other group
+ * and the rest of its own. */
+GST_START_TEST (test_locality_two_groups_connected)
+{
+  enum
+  { N = 16 };
+  g_autoptr (GHashTable) component = g_hash_table_new_full (g_str_hash,
+      g_str_equal, g_free, NULL);
+  gchar id[16], address[32];
+  guint i, j, cross = 0;
+  gboolean merged = TRUE;
+
+  start_locality_tracker (3, 1, NULL);
+  for (i = 0; i < N; i++) {
+    g_auto (GStrv) welcome = NULL;
+    gchar group = i % 2 ? 'b' : 'a';
+    guint own = 0;
+
+    g_snprintf (id, sizeof (id), "%c-peer-%u", group, i / 2);
+    g_snprintf (address, sizeof (address), "10.0.%u.%u", 1 + i % 2, 10 + i);
+    located_client (address, id, NULL, &welcome);
+    /* union-find by relabelling: few members */
+    g_hash_table_insert (component, g_strdup (id), GUINT_TO_POINTER (i));
+    for (j = 0; welcome[j]; j++) {
+      guint from = GPOINTER_TO_UINT (g_hash_table_lookup (component,
+              welcome[j]));
+      GHashTableIter iter;
+      gpointer key, value;
+
+      g_hash_table_iter_init (&iter, component);
+      while (g_hash_table_iter_next (&iter, &key, &value)) {
+        if (GPOINTER_TO_UINT (value) == from)
+          g_hash_table_iter_replace (&iter, GUINT_TO_POINTER (i));
+      }
+    }
+    own = count_group (welcome, group);
+    cross += g_strv_length (welcome) - own;
+    if (i >= 4) {
+      fail_unless_equals_int (g_strv_length (welcome), 3);
+      fail_unless_equals_int (own, 2);
+    }
+  }
+  for (i = 0; i < N; i++) {
+    g_snprintf (id, sizeof (id), "%c-peer-%u", i % 2 ? 'b' : 'a', i / 2);
+    merged &= GPOINTER_TO_UINT (g_hash_table_lookup (component, id)) == N - 1;
+  }
+  fail_unless (merged, "the two groups are not connected");
+  fail_unless (cross >= N - 4);
+}
+
+GST_END_TEST;
+
+/* --locality off: the lists are random, whatever the networks. */
+GST_START_TEST (test_locality_off)
+{
+  static const gchar *proxies[] = { "127.0.0.1", NULL };
+  MeshTrackerConfig config = { 0, };
+  Client *newcomer;
+  guint i, seen_b = 0;
+
+  config.trusted_proxies = proxies;
+  config.max_peers = 4;
+  config.no_locality = TRUE;
+  start_tracker (&config);
+  join_two_subnets (NULL);
+  newcomer = located_client ("10.0.1.99", "a-peer-new", NULL, NULL);
+  /* more than 1 of b in 74 % of random lists: never in 40 has a chance of
+   * 0.26^40 */
+  for (i = 0; i < 40; i++) {
+    g_auto (GStrv) peers = client_get_peers (newcomer);
+
+    seen_b += count_group (peers, 'b') > 1;
+  }
+  fail_unless (seen_b > 0);
+}
+
+GST_END_TEST;
+
+static gchar *
+write_table (const gchar * text)
+{
+  g_autoptr (GError) error = NULL;
+  gchar *path = NULL;
+  gint fd = g_file_open_tmp ("mesh-asn-XXXXXX.csv", &path, &error);
+
+  fail_unless (fd >= 0, "%s", error ? error->message : "");
+  g_close (fd, NULL);
+  fail_unless (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+/* With an ASN table: two /24s of one ASN rank before another ASN; a
+ * malformed reload is refused (the line named) and changes nothing; a good
+ * reload applies to the joins after it. */
+GST_START_TEST (test_locality_asn_reload)
+{
+  g_autofree gchar *good = write_table ("prefix,asn,name\n"
+      "10.0.0.0/16,64500,Near\n10.1.0.0/16,64501,Far\n");
+  g_autofree gchar *bad = write_table ("10.0.0.0/16,64500,Near\n"
+      "10.1.0.0/16,AS-what,Far\n");
+  g_autofree gchar *swapped = write_table ("10.0.0.0/16,64509,Moved\n"
+      "10.1.0.0/16,64509,Moved too\n");
+  g_autoptr (GError) error = NULL;
+  gchar id[16], address[32];
+  guint i;
+
+  start_locality_tracker (4, 25, good);
+  /* b: 10.0.2.x (ASN 64500); c: 10.1.0.x (ASN 64501) */
+  for (i = 0; i < 8; i++) {
+    g_snprintf (id, sizeof (id), "%c-peer-%u", i % 2 ? 'c' : 'b', i / 2);
+    g_snprintf (address, sizeof (address), i % 2 ? "10.1.0.%u" : "10.0.2.%u",
+        10 + i);
+    located_client (address, id, NULL, NULL);
+  }
+  {
+    g_auto (GStrv) welcome = NULL;
+
+    located_client ("10.0.1.1", "a-peer-0", NULL, &welcome);
+    fail_unless (count_group (welcome, 'b') >= 3);
+  }
+
+  fail_if (mesh_tracker_server_load_networks (tracker, bad, NULL, &error));
+  fail_unless (strstr (error->message, "line 2: not an ASN") != NULL, "%s",
+      error->message);
+  fail_if (mesh_tracker_server_load_networks (tracker, good,
+          "/nonexistent/regions.csv", NULL));
+  /* the table in use is still the good one: at most the one place for
+   * other networks goes to c, every time (a random list of 4 of these 9
+   * has 2 or more of c in 64 % of the cases) */
+  {
+    Client *c = located_client ("10.0.3.2", "a-peer-1", NULL, NULL);
+
+    for (i = 0; i < 10; i++) {
+      g_auto (GStrv) peers = client_get_peers (c);
+
+      fail_unless (count_group (peers, 'c') <= 1);
+    }
+  }
+
+  /* 10.0.x and 10.1.x are both AS64509 for the joins from now on: a
+   * newcomer of 10.0.x has only the d members in its ASN; the members that
+   * joined before keep theirs */
+  fail_unless (mesh_tracker_server_load_networks (tracker, swapped, NULL,
+          NULL));
+  for (i = 0; i < 4; i++) {
+    g_snprintf (id, sizeof (id), "d-peer-%u", i);
+    g_snprintf (address, sizeof (address), "10.1.7.%u", 10 + i);
+    located_client (address, id, NULL, NULL);
+  }
+  {
+    g_auto (GStrv) welcome = NULL;
+
+    located_client ("10.0.9.1", "a-peer-2", NULL, &welcome);
+    fail_unless (count_group (welcome, 'd') >= 3, "%s %s %s %s",
+        welcome[0], welcome[1], welcome[2], welcome[3]);
+  }
+  g_unlink (good);
+  g_unlink (bad);
+  g_unlink (swapped);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_suite (void)
 {
@@ -2835,6 +3178,15 @@ tracker_suite (void)
   tcase_add_test (tc, test_no_compression);
   tcase_add_test (tc, test_small_flood);
   tcase_add_test (tc, test_start_errors);
+
+  tc = tcase_create ("locality");
+  suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, tracker_setup, tracker_teardown);
+  tcase_add_test (tc, test_locality_prefix);
+  tcase_add_test (tc, test_locality_hint);
+  tcase_add_test (tc, test_locality_two_groups_connected);
+  tcase_add_test (tc, test_locality_off);
+  tcase_add_test (tc, test_locality_asn_reload);
 
   tc = tcase_create ("attest");
   suite_add_tcase (s, tc);

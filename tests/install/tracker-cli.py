@@ -12,7 +12,7 @@
 # - and back: a file setting every key to a value of its type is accepted,
 #   and --print-config prints exactly those values;
 # - the command line overrides the file; an unknown key fails naming it;
-# - SIGHUP re-reads the token secret without stopping (a reload event line
+# - SIGHUP re-reads the token secret and the ASN table without stopping (a reload event line
 #   says so), keeps the old secret when the new file is unusable, and
 #   SIGTERM still stops it cleanly;
 # - a stdout nobody reads (scripts that only want the "listening on" line)
@@ -113,47 +113,69 @@ def test_every_option_is_a_key(tmp):
           'a missing --config file is an error')
 
 
+# lines read from a process's stdout and not yet looked at, by process
+unread = {}
+
+
 def read_line(proc, pattern):
-    """the first stdout line matching pattern, within TIMEOUT"""
-    buffer = b''
+    """the next stdout line matching pattern, within TIMEOUT (the lines
+    before it are skipped, the ones after it kept for the next call)"""
+    lines = unread.setdefault(proc.pid, [b''])
     fd = proc.stdout.fileno()
     while True:
+        while len(lines) > 1:
+            text = lines.pop(0).decode('utf-8', 'replace')
+            if re.search(pattern, text):
+                return text
         ready, _, _ = select.select([fd], [], [], TIMEOUT)
         if not ready:
             check(False, f'a line matching {pattern!r} in {TIMEOUT} s')
         chunk = os.read(fd, 4096)
         if not chunk:
             check(False, f'a line matching {pattern!r} before the tracker exited')
-        buffer += chunk
-        *lines, rest = buffer.split(b'\n')
-        buffer = rest
-        for line in lines:
-            text = line.decode('utf-8', 'replace')
-            if re.search(pattern, text):
-                return text
+        lines[-1:] = (lines[-1] + chunk).split(b'\n')
 
 
 def test_sighup(tmp):
     secret = os.path.join(tmp, 'secret')
     with open(secret, 'w') as f:
         f.write('a' * 40)
+    asn_db = os.path.join(tmp, 'asn.csv')
+    with open(asn_db, 'w') as f:
+        f.write('192.0.2.0/24,64500,Example\n')
     proc = subprocess.Popen([TRACKER, '--config=', '--listen', '127.0.0.1:0',
-                             '--token-secret', secret],
+                             '--token-secret', secret, '--asn-db', asn_db],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         read_line(proc, r'^mesh-tracker listening on ws://127\.0\.0\.1:\d+/announce$')
         with open(secret, 'w') as f:
             f.write('b' * 40)
         proc.send_signal(signal.SIGHUP)
-        line = read_line(proc, r'^event=reload ')
+        line = read_line(proc, r'^event=reload what=token-secret ')
         check(line == 'event=reload what=token-secret result=ok', f'SIGHUP: {line}')
+        read_line(proc, r'^event=reload what=networks ')
         with open(secret, 'w') as f:
             f.write('short')
         proc.send_signal(signal.SIGHUP)
-        line = read_line(proc, r'^event=reload ')
+        line = read_line(proc, r'^event=reload what=token-secret ')
         check(line.startswith('event=reload what=token-secret '
                               'result="kept the previous one" why="') and 'at least' in line,
               f'an unusable secret is not taken: {line}')
+        read_line(proc, r'^event=reload what=networks ')
+        # the ASN table: a malformed one is refused with its line, a good
+        # one taken (each SIGHUP reads the secret, then the tables)
+        with open(asn_db, 'w') as f:
+            f.write('192.0.2.0/24,64500,Example\n198.51.100.0/24,not-an-asn,X\n')
+        proc.send_signal(signal.SIGHUP)
+        line = read_line(proc, r'^event=reload what=networks ')
+        check(line.startswith('event=reload what=networks '
+                              'result="kept the previous ones" why="') and 'line 2' in line,
+              f'a malformed ASN table is not taken: {line}')
+        with open(asn_db, 'w') as f:
+            f.write('198.51.100.0/24,64501,Other\n')
+        proc.send_signal(signal.SIGHUP)
+        line = read_line(proc, r'^event=reload what=networks ')
+        check(line == 'event=reload what=networks result=ok', f'SIGHUP, ASN table: {line}')
         check(proc.poll() is None, 'the tracker still runs')
         proc.send_signal(signal.SIGTERM)
         check(proc.wait(TIMEOUT) == 0, 'SIGTERM stops it with status 0')

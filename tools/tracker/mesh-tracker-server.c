@@ -20,6 +20,11 @@
  *    into libsoup or json-glib.
  *  - The configuration, port and URLs are written before
  *    mesh_tracker_server_start() returns and are read-only afterwards.
+ *  - The locality tables (server->asn_table, region_table) are swapped by
+ *    mesh_tracker_server_load_networks() from any thread under
+ *    server->networks_lock; a join takes a reference under it and looks
+ *    up without it (a table is immutable). Each swarm's MeshLocalityIndex
+ *    is the server thread's.
  *
  * Life of a connection: libsoup accepts it and announces its first request
  * ("request-started"), where it is counted against --max-connections and
@@ -51,6 +56,7 @@
 #include "mesh-tracker-attest.h"
 #include "mesh-tracker-qos.h"
 #include "mesh-tracker-api.h"
+#include "mesh-tracker-locality.h"
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
@@ -160,6 +166,7 @@ struct _Swarm
   gchar *id;
   GPtrArray *members;           /* Peer, unordered; Peer.index is the slot */
   GHashTable *by_id;            /* peer id -> Peer */
+  MeshLocalityIndex *locality;  /* the members by network; NULL when off */
 };
 
 /* One WebSocket connection, joined to a swarm or not (yet). */
@@ -175,6 +182,8 @@ struct _Peer
   guint index;                  /* in swarm->members */
   gboolean upload;
   Grant *grant;                 /* the token it joined with, if counted */
+  GInetAddress *inet;           /* as the tracker sees it, NULL: unknown */
+  MeshLocalityEntry *locality;  /* in swarm->locality while joined */
 
   /* who was told about whom, so that a departure reaches exactly those */
   GHashTable *knows;            /* Peer this one was told about */
@@ -222,6 +231,10 @@ struct _MeshTrackerServer
   GMutex secret_lock;
   MeshTrackerAttest *attest;    /* NULL: attestation not offered */
   gchar *admin_token;           /* NULL: /api and / open to all */
+  gboolean locality;
+  guint prefix_v4;
+  guint prefix_v6;
+  guint cross_network_share;
   gchar *url;
   gchar *http_url;
 
@@ -256,6 +269,12 @@ struct _MeshTrackerServer
   guint64 errors_by_code[MESH_TRACKER_N_ERRORS];
   guint64 disconnects_by_reason[N_DISCONNECT_REASONS];
   guint64 http_closes_by_reason[N_HTTP_CLOSE_REASONS];
+
+  /* the prefix tables, swapped by mesh_tracker_server_load_networks() from
+   * any thread: guarded by networks_lock, held only to take a reference */
+  GMutex networks_lock;
+  MeshLocalityTable *asn_table;
+  MeshLocalityTable *region_table;
 };
 
 static void peer_close (Peer * peer, DisconnectReason reason, gushort code,
@@ -788,17 +807,20 @@ swarm_free (gpointer data)
   g_free (swarm->id);
   g_ptr_array_unref (swarm->members);
   g_hash_table_unref (swarm->by_id);
+  mesh_locality_index_free (swarm->locality);
   g_free (swarm);
 }
 
 static Swarm *
-swarm_new (const gchar * id)
+swarm_new (const gchar * id, gboolean locality)
 {
   Swarm *swarm = g_new0 (Swarm, 1);
 
   swarm->id = g_strdup (id);
   swarm->members = g_ptr_array_new ();
   swarm->by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  if (locality)
+    swarm->locality = mesh_locality_index_new ();
   return swarm;
 }
 
@@ -809,6 +831,35 @@ swarm_add (Swarm * swarm, Peer * peer)
   peer->index = swarm->members->len;
   g_ptr_array_add (swarm->members, peer);
   g_hash_table_insert (swarm->by_id, peer->id, peer);
+}
+
+/* Files @peer in its swarm's index under its network: the prefix of its
+ * address, what the tables in use say of it, and its hint. */
+static void
+swarm_locate (Swarm * swarm, Peer * peer, const gchar * hint)
+{
+  MeshTrackerServer *server = peer->server;
+  MeshLocalityTable *asn_table = NULL, *region_table = NULL;
+  MeshLocalityKey key;
+
+  if (!swarm->locality)
+    return;
+  g_mutex_lock (&server->networks_lock);
+  if (server->asn_table)
+    asn_table = mesh_locality_table_ref (server->asn_table);
+  if (server->region_table)
+    region_table = mesh_locality_table_ref (server->region_table);
+  g_mutex_unlock (&server->networks_lock);
+
+  mesh_locality_key_init (&key, peer->inet, hint, server->prefix_v4,
+      server->prefix_v6, asn_table, region_table);
+  peer->locality = mesh_locality_index_add (swarm->locality, peer, &key);
+  g_debug ("peer %s: prefix %s, ASN %u, region %s, hint %s", peer->id,
+      key.prefix ? key.prefix : "-", key.asn, key.region ? key.region : "-",
+      key.hint ? key.hint : "-");
+  mesh_locality_key_clear (&key);
+  mesh_locality_table_unref (asn_table);
+  mesh_locality_table_unref (region_table);
 }
 
 static void
@@ -822,13 +873,16 @@ swarm_remove (Swarm * swarm, Peer * peer)
   g_ptr_array_index (swarm->members, peer->index) = last;
   last->index = peer->index;
   g_ptr_array_set_size (swarm->members, swarm->members->len - 1);
+  if (peer->locality)
+    mesh_locality_index_remove (swarm->locality, peer->locality);
+  peer->locality = NULL;
   peer->swarm = NULL;
 }
 
 /* Up to @max random members of @peer's swarm other than @peer, in O(max)
  * whatever the size of the swarm (Floyd's sampling). */
 static GPtrArray *
-pick_members (Peer * peer, guint max)
+pick_random_members (Peer * peer, guint max)
 {
   GPtrArray *members = peer->swarm->members;
   guint others = members->len - 1;
@@ -856,6 +910,18 @@ pick_members (Peer * peer, guint max)
             j < peer->index ? j : j + 1));
   }
   return picked;
+}
+
+/* Up to @max members of @peer's swarm other than @peer: the nearest
+ * networks first (with some places for others) when locality is on, in
+ * O(max) either way. */
+static GPtrArray *
+pick_members (Peer * peer, guint max)
+{
+  if (peer->locality)
+    return mesh_locality_index_pick (peer->swarm->locality, peer->locality,
+        max, peer->server->cross_network_share);
+  return pick_random_members (peer, max);
 }
 
 /* Remembers that @listener was told about @subject. */
@@ -1024,6 +1090,7 @@ peer_free (gpointer data)
     g_source_unref (peer->reap_source);
   }
   address_release (peer->server, peer->address);
+  g_clear_object (&peer->inet);
   g_hash_table_unref (peer->knows);
   g_hash_table_unref (peer->known_by);
   g_hash_table_unref (peer->reporters);
@@ -1290,7 +1357,7 @@ handle_join (Peer * peer, MeshTrackerMessage * msg)
   if (refused)
     return;
   if (!swarm) {
-    swarm = swarm_new (msg->swarm);
+    swarm = swarm_new (msg->swarm, server->locality);
     g_hash_table_insert (server->swarms, swarm->id, swarm);
   }
 
@@ -1301,6 +1368,7 @@ handle_join (Peer * peer, MeshTrackerMessage * msg)
     grant->peers++;
   swarm_add (swarm, peer);
   mesh_tracker_qos_join (server->qos, peer, swarm->id, g_get_monotonic_time ());
+  swarm_locate (swarm, peer, msg->network);
   STATS_LOCKED (server, {
         server->stats.joins++;
         server->stats.peers++;
@@ -1806,6 +1874,10 @@ on_upgraded (SoupServerMessage * msg, gpointer data)
           "Sec-WebSocket-Protocol"), NULL);
 
   peer = peer_new (server, ws, stream, socket, address);
+  if (proxied)
+    peer->inet = forwarded_address (msg);
+  else if (socket)
+    peer->inet = socket_peer_address (socket);
   g_hash_table_add (server->connections, peer);
   stats_update_sizes (server);
   if (server->stopping)
@@ -2203,6 +2275,9 @@ server_free (MeshTrackerServer * server)
   g_clear_pointer (&server->attest, mesh_tracker_attest_free);
   g_clear_pointer (&server->qos, mesh_tracker_qos_free);
   g_free (server->admin_token);
+  mesh_locality_table_unref (server->asn_table);
+  mesh_locality_table_unref (server->region_table);
+  g_mutex_clear (&server->networks_lock);
   g_ptr_array_unref (server->trusted_proxies);
   g_free (server->url);
   g_free (server->http_url);
@@ -2267,6 +2342,13 @@ server_configure (MeshTrackerServer * server, const MeshTrackerConfig * config)
       MESH_TRACKER_DEFAULT_MAX_REPORTS);
   server->ban_time = OR_DEFAULT (config->ban_time,
       MESH_TRACKER_DEFAULT_BAN_TIME);
+  server->locality = !config->no_locality;
+  server->prefix_v4 = OR_DEFAULT (config->prefix_v4,
+      MESH_LOCALITY_DEFAULT_PREFIX_V4);
+  server->prefix_v6 = OR_DEFAULT (config->prefix_v6,
+      MESH_LOCALITY_DEFAULT_PREFIX_V6);
+  server->cross_network_share = MIN (OR_DEFAULT (config->cross_network_share,
+          MESH_LOCALITY_DEFAULT_CROSS_SHARE), 100);
   if (config->token_secret)
     server->token_secret = g_bytes_new (config->token_secret,
         OR_DEFAULT (config->token_secret_size, strlen (config->token_secret)));
@@ -2320,6 +2402,47 @@ server_configure_attest (MeshTrackerServer * server,
   return server->attest != NULL;
 }
 
+/* @filename's table, or NULL (in *table) when @filename is NULL. */
+static gboolean
+load_table (const gchar * filename, MeshLocalityTableKind kind,
+    MeshLocalityTable ** table, GError ** error)
+{
+  *table = NULL;
+  if (!filename)
+    return TRUE;
+  *table = mesh_locality_table_load (filename, kind, error);
+  if (*table)
+    g_info ("%s: %u prefixes, %" G_GSIZE_FORMAT " KiB", filename,
+        mesh_locality_table_get_size (*table),
+        mesh_locality_table_get_memory (*table) / 1024);
+  return *table != NULL;
+}
+
+gboolean
+mesh_tracker_server_load_networks (MeshTrackerServer * server,
+    const gchar * asn_db, const gchar * region_db, GError ** error)
+{
+  MeshLocalityTable *asn_table, *region_table, *old_asn, *old_region;
+
+  g_return_val_if_fail (server != NULL, FALSE);
+  if (!load_table (asn_db, MESH_LOCALITY_TABLE_ASN, &asn_table, error))
+    return FALSE;
+  if (!load_table (region_db, MESH_LOCALITY_TABLE_REGION, &region_table, error)) {
+    mesh_locality_table_unref (asn_table);
+    return FALSE;
+  }
+  g_mutex_lock (&server->networks_lock);
+  old_asn = server->asn_table;
+  old_region = server->region_table;
+  server->asn_table = asn_table;
+  server->region_table = region_table;
+  g_mutex_unlock (&server->networks_lock);
+  /* the last reference may be a join's, on the server thread */
+  mesh_locality_table_unref (old_asn);
+  mesh_locality_table_unref (old_region);
+  return TRUE;
+}
+
 MeshTrackerServer *
 mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
 {
@@ -2359,11 +2482,14 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
   g_mutex_init (&server->lock);
   g_mutex_init (&server->stats_lock);
   g_mutex_init (&server->secret_lock);
+  g_mutex_init (&server->networks_lock);
   g_cond_init (&server->cond);
   server->context = g_main_context_new ();
   server->loop = g_main_loop_new (server->context, FALSE);
   if (!server_configure_proxies (server, config, error)
-      || !server_configure_attest (server, config, error)) {
+      || !server_configure_attest (server, config, error)
+      || !mesh_tracker_server_load_networks (server, config->asn_db,
+          config->region_db, error)) {
     server_free (server);
     return NULL;
   }

@@ -102,6 +102,15 @@ typedef struct {
   /* Player figures (mesh-tracker-qos.h, mesh-tracker-api.h) */
   const gchar *admin_token;     /* needed by /api and /; NULL = open */
   guint qos_interval;           /* seconds between history points */
+  /* Locality (docs/tracker.md "Locality"): peer lists prefer members of the
+   * asker's network */
+  gboolean no_locality;         /* TRUE: random lists (a baseline) */
+  guint prefix_v4;              /* bits of a network's prefix; 0 = 24 */
+  guint prefix_v6;              /* 0 = 48 */
+  guint cross_network_share;    /* percent of a list kept for other
+                                 * networks, 1 - 100; 0 = 20 */
+  const gchar *asn_db;          /* prefix,asn,name[,region] CSV; NULL: none */
+  const gchar *region_db;       /* prefix,region CSV; NULL: none */
 } MeshTrackerConfig;
 
 /* Counters since the start, as /metrics reports them. */
@@ -156,6 +165,13 @@ void mesh_tracker_server_get_stats (MeshTrackerServer * server,
  * per-token bounds keep counting the tokens they counted. */
 void mesh_tracker_server_set_token_secret (MeshTrackerServer * server,
     const guint8 * secret, gsize secret_size);
+
+/* Loads the prefix tables (NULL: none) and, if both load, puts them in
+ * place of the ones in use, for the joins from now on (a peer keeps the
+ * network it joined with); the old ones stay in use otherwise. Thread-safe;
+ * the parsing runs on the calling thread. */
+gboolean mesh_tracker_server_load_networks (MeshTrackerServer * server,
+    const gchar * asn_db, const gchar * region_db, GError ** error);
 
 /* An access token for @swarm valid until @expiry (unix seconds):
  * "<expiry>.<hex HMAC-SHA256(secret, swarm + '|' + expiry)>". The secret

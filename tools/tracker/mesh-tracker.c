@@ -70,6 +70,12 @@ typedef struct
   gchar *admin_token;
   gchar *admin_token_file;
   gint qos_interval;
+  gchar *asn_db;
+  gchar *region_db;
+  gint prefix_v4;
+  gint prefix_v6;
+  gint cross_network_share;
+  gchar *locality;
   /* not configuration keys */
   gchar *config_file;
   gboolean print_config;
@@ -153,6 +159,41 @@ take_bounds (const Options * opts, MeshTrackerConfig * config)
       && take_bound ("qos-interval", opts->qos_interval, &config->qos_interval);
 }
 
+/* FALSE, and says so, when @value is set and not within @min - @max. */
+static gboolean
+in_range (const gchar * name, gint value, gint min, gint max)
+{
+  if (value == UNSET || (value >= min && value <= max))
+    return TRUE;
+  g_printerr ("mesh-tracker: --%s must be %d - %d\n", name, min, max);
+  return FALSE;
+}
+
+/* The locality options: prefixes of 1 - 32 and 1 - 128 bits, a
+ * cross-network share of 1 - 100 percent (never 0: the swarm must stay
+ * connected). */
+static gboolean
+take_locality (const Options * opts, MeshTrackerConfig * config)
+{
+  if (!in_range ("prefix-v4", opts->prefix_v4, 1, 32)
+      || !in_range ("prefix-v6", opts->prefix_v6, 1, 128)
+      || !in_range ("cross-network-share", opts->cross_network_share, 1, 100))
+    return FALSE;
+  if (opts->locality && g_strcmp0 (opts->locality, "on") != 0
+      && g_strcmp0 (opts->locality, "off") != 0) {
+    g_printerr ("mesh-tracker: --locality must be on or off\n");
+    return FALSE;
+  }
+  config->no_locality = g_strcmp0 (opts->locality, "off") == 0;
+  config->prefix_v4 = opts->prefix_v4 == UNSET ? 0 : opts->prefix_v4;
+  config->prefix_v6 = opts->prefix_v6 == UNSET ? 0 : opts->prefix_v6;
+  config->cross_network_share = opts->cross_network_share == UNSET ? 0 :
+      opts->cross_network_share;
+  config->asn_db = opts->asn_db;
+  config->region_db = opts->region_db;
+  return TRUE;
+}
+
 static int
 print_token (const Options * opts, GBytes * secret)
 {
@@ -197,10 +238,15 @@ on_reload (gpointer data)
         secret ? "ok" : "kept the previous one", "why",
         error ? error->message : NULL, NULL);
   }
-  /* MERGE (locality): reload the ASN and region tables here, e.g.
-   *   mesh_tracker_server_load_networks (reload->server, opts->asn_db,
-   *       opts->region_db, &error);
-   * logged as above, the previous tables kept on failure. */
+  g_clear_error (&error);
+  if (reload->opts->asn_db || reload->opts->region_db) {
+    gboolean loaded = mesh_tracker_server_load_networks (reload->server,
+        reload->opts->asn_db, reload->opts->region_db, &error);
+
+    mesh_tracker_log_event ("reload", "what", "networks", "result",
+        loaded ? "ok" : "kept the previous ones", "why",
+        error ? error->message : NULL, NULL);
+  }
 }
 
 static int
@@ -258,7 +304,7 @@ main (int argc, char **argv)
     NULL, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
     UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
     NULL, NULL, NULL, DEFAULT_TTL, NULL, UNSET, UNSET, UNSET, NULL,
-    NULL, NULL, UNSET, NULL, FALSE
+    NULL, NULL, UNSET, NULL, NULL, UNSET, UNSET, UNSET, NULL, NULL, FALSE
   };
   GOptionEntry entries[] = {
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts.listen,
@@ -339,6 +385,22 @@ main (int argc, char **argv)
     {"qos-interval", 0, 0, G_OPTION_ARG_INT, &opts.qos_interval,
         "Seconds between the points of the dashboard's history (default "
           "10; 360 points are kept)", "SECONDS"},
+    {"locality", 0, 0, G_OPTION_ARG_STRING, &opts.locality,
+        "Peer lists prefer the asker's network: on (default) or off "
+          "(random lists)", "on|off"},
+    {"asn-db", 0, 0, G_OPTION_ARG_FILENAME, &opts.asn_db,
+          "Networks by IP prefix: CSV of prefix,asn,name[,region]",
+        "FILE"},
+    {"region-db", 0, 0, G_OPTION_ARG_FILENAME, &opts.region_db,
+        "Regions by IP prefix: CSV of prefix,region (wins over --asn-db's "
+          "region)", "FILE"},
+    {"prefix-v4", 0, 0, G_OPTION_ARG_INT, &opts.prefix_v4,
+        "Bits of the IPv4 prefix that makes one network (default 24)", "N"},
+    {"prefix-v6", 0, 0, G_OPTION_ARG_INT, &opts.prefix_v6,
+        "Bits of the IPv6 prefix that makes one network (default 48)", "N"},
+    {"cross-network-share", 0, 0, G_OPTION_ARG_INT, &opts.cross_network_share,
+        "Percent of a peer list kept for other networks, at least one place "
+          "(default 20, 1 - 100)", "PERCENT"},
     {"ttl", 0, 0, G_OPTION_ARG_INT, &opts.ttl,
           "Lifetime of the token --make-token prints (default 3600)",
         "SECONDS"},
@@ -403,7 +465,7 @@ main (int argc, char **argv)
     ret = 2;
     goto out;
   }
-  if (!take_bounds (&opts, &config)) {
+  if (!take_bounds (&opts, &config) || !take_locality (&opts, &config)) {
     ret = 2;
     goto out;
   }
@@ -460,5 +522,8 @@ out:
   g_free (opts.config_file);
   g_free (opts.admin_token);
   g_free (opts.admin_token_file);
+  g_free (opts.asn_db);
+  g_free (opts.region_db);
+  g_free (opts.locality);
   return ret;
 }
