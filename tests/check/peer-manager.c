@@ -1843,6 +1843,20 @@ count_connected (RawPeer ** raws, guint n)
   return connected;
 }
 
+/* @n raw peers of site-2 ("far-peer-<i>") call @a; their links come up. */
+static void
+far_callers (Swarm * swarm, Viewer * a, RawPeer ** far, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    g_autofree gchar *id = g_strdup_printf ("far-peer-%04u", i);
+
+    far[i] = raw_peer_start_in (swarm, a, id, "site-2");
+  }
+  RUN_UNTIL (swarm, count_connected (far, n) == n, 2 * S);
+}
+
 /* Raw peer "near-peer-@n" of site-1 calls @a, which has 2 s to answer. */
 static RawPeer *
 near_caller (Swarm * swarm, Viewer * a, guint n)
@@ -1872,12 +1886,7 @@ GST_START_TEST (test_near_caller_replaces_far_link)
   config.network = "site-1";
   config.max_peers = 3;
   a = viewer_add (swarm, &config);
-  for (i = 0; i < G_N_ELEMENTS (far); i++) {
-    g_autofree gchar *id = g_strdup_printf ("far-peer-%04u", i);
-
-    far[i] = raw_peer_start_in (swarm, a, id, "site-2");
-  }
-  RUN_UNTIL (swarm, count_connected (far, 3) == 3, 2 * S);
+  far_callers (swarm, a, far, G_N_ELEMENTS (far));
   /* far[0] is useful: it delivers seg-1 to a */
   f = request_from_raw (swarm, a, far[0], g_bytes_get_size (segment),
       swarm->now + 60 * S);
@@ -1935,12 +1944,7 @@ GST_START_TEST (test_last_far_link_kept)
   config.network = "site-1";
   config.max_peers = 2;
   a = viewer_add (swarm, &config);
-  for (i = 0; i < G_N_ELEMENTS (far); i++) {
-    g_autofree gchar *id = g_strdup_printf ("far-peer-%04u", i);
-
-    far[i] = raw_peer_start_in (swarm, a, id, "site-2");
-  }
-  RUN_UNTIL (swarm, count_connected (far, 2) == 2, 2 * S);
+  far_callers (swarm, a, far, G_N_ELEMENTS (far));
   run_for (swarm, 11 * S);
   near[0] = near_caller (swarm, a, 0);
   fail_unless (near[0]->connected && !near[0]->closed);

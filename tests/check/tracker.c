@@ -3056,6 +3056,18 @@ client_told_near (Client * c, const gchar * peer)
   return FALSE;
 }
 
+/* A get-peers of @c: the ids listed, those marked near in *@near. */
+static GStrv
+client_get_peers_near (Client * c, GStrv * near)
+{
+  g_autoptr (JsonNode) answer = NULL;
+
+  client_send (c, "{\"type\":\"get-peers\"}");
+  answer = client_expect (c, "peers");
+  *near = near_list (answer);
+  return peer_list (answer);
+}
+
 /* Two /24s (a, b): in a newcomer of a's lists exactly the members of a are
  * "near", and so is the newcomer in the peer-joined of the members of a,
  * not of b. */
@@ -3070,13 +3082,9 @@ GST_START_TEST (test_locality_near)
     client_drop_pending (members[i]);
   newcomer = located_client ("10.0.1.99", "a-peer-new", NULL, NULL);
   for (round = 0; round < 10; round++) {
-    g_autoptr (JsonNode) answer = NULL;
-    g_auto (GStrv) ids = NULL, near = NULL;
+    g_auto (GStrv) near = NULL;
+    g_auto (GStrv) ids = client_get_peers_near (newcomer, &near);
 
-    client_send (newcomer, "{\"type\":\"get-peers\"}");
-    answer = client_expect (newcomer, "peers");
-    ids = peer_list (answer);
-    near = near_list (answer);
     fail_unless_equals_int (g_strv_length (near), count_group (ids, 'a'));
     fail_unless_equals_int (count_group (near, 'a'), g_strv_length (near));
     fail_unless_equals_int (g_strv_length (near), 3);
@@ -3111,13 +3119,9 @@ GST_START_TEST (test_locality_off)
   /* more than 1 of b in 74 % of random lists: never in 40 has a chance of
    * 0.26^40 */
   for (i = 0; i < 40; i++) {
-    g_autoptr (JsonNode) answer = NULL;
-    g_auto (GStrv) peers = NULL, near = NULL;
+    g_auto (GStrv) near = NULL;
+    g_auto (GStrv) peers = client_get_peers_near (newcomer, &near);
 
-    client_send (newcomer, "{\"type\":\"get-peers\"}");
-    answer = client_expect (newcomer, "peers");
-    peers = peer_list (answer);
-    near = near_list (answer);
     seen_b += count_group (peers, 'b') > 1;
     /* nobody is near when locality is off */
     fail_unless_equals_int (g_strv_length (near), 0);
@@ -3182,13 +3186,9 @@ GST_START_TEST (test_locality_asn_reload)
     Client *c = located_client ("10.0.3.2", "a-peer-1", NULL, NULL);
 
     for (i = 0; i < 10; i++) {
-      g_autoptr (JsonNode) answer = NULL;
-      g_auto (GStrv) peers = NULL, near = NULL;
+      g_auto (GStrv) near = NULL;
+      g_auto (GStrv) peers = client_get_peers_near (c, &near);
 
-      client_send (c, "{\"type\":\"get-peers\"}");
-      answer = client_expect (c, "peers");
-      peers = peer_list (answer);
-      near = near_list (answer);
       fail_unless (count_group (peers, 'c') <= 1);
       /* a-peer-0 and b share our ASN, not our /24: ranked first, yet not
        * near */
