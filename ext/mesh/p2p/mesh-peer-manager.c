@@ -22,6 +22,10 @@
  *   MeshPeerTransport the manager was given) and what it announced (HAVE:
  *   segments it holds, FETCHING: segments it downloads from the CDN right
  *   now).
+ * - Link slots (max-peers): peers the signaller calls near
+ *   (mesh_signaller_is_near(), the tracker's "near") are called first, and
+ *   a near caller finding every slot taken gets a far link's slot instead
+ *   of "busy", within bounds against churn (see far_link_to_replace()).
  * - Pending: a segment the fetcher asked for. mesh-scheduler.c decides, from
  *   what the peers announced and the deadline, whether it is requested from
  *   a peer, sent to the CDN, or waits for an announcement or a random
