@@ -13,7 +13,8 @@ uplink), a ~4 Mbit/s live stream, coturn as STUN so that the groups can
 reach each other. The viewers start in turns, one of each group after
 the other (--nat-interleave: group after group, the first group's viewers
 would fill their links among themselves and with the first of the other
-before the rest arrive, whatever the lists). Each configuration runs --repeat times, alternating
+before the rest arrive, whatever the lists); --grouped starts them group
+after group all the same, for comparison. Each configuration runs --repeat times, alternating
 (on, off, on, off: the machine's load drifts), through bench-p2p.py --lab,
 and the figures are printed side by side:
 
@@ -28,7 +29,10 @@ and the figures are printed side by side:
                  of peer bytes moved within a group
   links          the peer links the viewers made (each viewer's log says
                  "peer ID connected"; GST_DEBUG=meshpeermanager:4 is set
-                 for the runs), within a group / between groups
+                 for the runs), within a group / between groups: every
+                 link made during the run, also those dropped later
+  replaced       far links the viewers dropped for a near peer (their
+                 logs: "far link dropped for near peer")
 
 The viewers keep max-peers 4 links and the tracker lists 4 (3 of the
 asker's network and 1 of another at the default --cross-network-share 20),
@@ -69,6 +73,9 @@ def parse_args():
     parser.add_argument("--max-peers", type=int, default=4,
                         help="links per viewer and tracker list size "
                         "(default 4)")
+    parser.add_argument("--grouped", action="store_true",
+                        help="start the viewers group after group (default: "
+                        "in turns)")
     parser.add_argument("--json", action="store_true",
                         help="also print every run's figures as JSON")
     args = parser.parse_args()
@@ -82,7 +89,7 @@ def bench_command(args, locality):
             "--build", args.build, "--lab", "--stun",
             "--viewers", str(2 * args.group),
             "--nat", "eim:%d" % args.group, "--nat", "eim:%d" % args.group,
-            "--nat-interleave",
+            ] + ([] if args.grouped else ["--nat-interleave"]) + [
             "--rtt", str(args.rtt), "--up", str(args.up),
             "--down", str(args.down), "--stream-kbps", str(args.stream_kbps),
             "--seconds", str(args.seconds), "--no-baseline", "--json",
@@ -99,25 +106,32 @@ def load():
 
 JOINING = re.compile(r"peer (\w+) joining swarm")
 CONNECTED = re.compile(r"peer (\w+) connected \(")
+REPLACED = re.compile(r"far link dropped for near peer")
 
 
-def count_links(log_dir):
-    """(links within a group, links between groups) from the viewers' logs:
-    viewer K is in group K % 2 (--nat-interleave)."""
-    ids, links = {}, set()
+def group_of(args, k):
+    """Viewer K's group: K % 2 in turns (--nat-interleave), else K // group."""
+    return k // args.group if args.grouped else k % 2
+
+
+def count_links(args, log_dir):
+    """(links within a group, links between groups, far links replaced)
+    from the viewers' logs."""
+    ids, links, replaced = {}, set(), 0
     for path in glob.glob(os.path.join(log_dir, "viewer-*.log")):
         k = int(re.search(r"viewer-(\d+)\.log$", path).group(1))
         with open(path, errors="replace") as log:
             text = log.read()
+        replaced += len(REPLACED.findall(text))
         me = JOINING.search(text)
         if not me:
             continue
-        ids[me.group(1)] = k % 2
+        ids[me.group(1)] = group_of(args, k)
         for other in CONNECTED.findall(text):
             links.add(tuple(sorted((me.group(1), other))))
     known = [(ids[a], ids[b]) for a, b in links if a in ids and b in ids]
     within = sum(1 for a, b in known if a == b)
-    return within, len(known) - within
+    return within, len(known) - within, replaced
 
 
 def run_once(args, locality):
@@ -142,9 +156,10 @@ def run_once(args, locality):
     ok = [v for v in report["viewers"] if not v.get("error")]
     peer = sum(v.get("bytes_from_peers", 0) for v in ok)
     cross = sum(r["up"] for r in s["lab"]["routers"].values())
-    links_within, links_between = count_links(log_dir)
+    links_within, links_between, replaced = count_links(args, log_dir)
     subprocess.run(["rm", "-rf", log_dir])
     return {"links_within": links_within, "links_between": links_between,
+            "replaced": replaced,
             "locality": locality, "load_before": before, "load_after": load(),
             "offload": s["offload"], "peer_bytes": peer,
             "cross_bytes": cross,
@@ -159,16 +174,17 @@ def fmt(value, spec):
 
 def print_table(runs):
     print()
-    print("%-9s %-4s %8s %9s %10s %7s %14s %6s  %s" % (
+    print("%-9s %-4s %8s %9s %10s %7s %14s %8s %6s  %s" % (
         "locality", "run", "offload", "peer MiB", "cross MiB", "within",
-        "links in/btw", "stalls", "load (1/5/15 min) before / after"))
+        "links in/btw", "replaced", "stalls",
+        "load (1/5/15 min) before / after"))
     for i, r in enumerate(runs):
-        print("%-9s %-4d %8s %9.1f %10.1f %7s %14s %6d  %s / %s" % (
+        print("%-9s %-4d %8s %9.1f %10.1f %7s %14s %8d %6d  %s / %s" % (
             r["locality"], i + 1, fmt(r["offload"], "%.3f"),
             r["peer_bytes"] / 1048576, r["cross_bytes"] / 1048576,
             fmt(r["within"], "%.3f"),
             "%d / %d" % (r["links_within"], r["links_between"]),
-            r["stalls"], r["load_before"], r["load_after"]))
+            r["replaced"], r["stalls"], r["load_before"], r["load_after"]))
     print()
     for locality in ("on", "off"):
         mine = [r for r in runs if r["locality"] == locality]
@@ -192,10 +208,11 @@ def main():
             runs.append(run_once(args, locality))
             r = runs[-1]
             print("  offload %s, within %s, links %d within / %d between, "
-                  "stalls %d, %d/%d viewers ok"
+                  "%d replaced, stalls %d, %d/%d viewers ok"
                   % (fmt(r["offload"], "%.3f"), fmt(r["within"], "%.3f"),
-                     r["links_within"], r["links_between"], r["stalls"],
-                     r["viewers_ok"], r["viewers"]), flush=True)
+                     r["links_within"], r["links_between"], r["replaced"],
+                     r["stalls"], r["viewers_ok"], r["viewers"]),
+                  flush=True)
     print_table(runs)
     if args.json:
         print(json.dumps(runs))

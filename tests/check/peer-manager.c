@@ -446,9 +446,11 @@ raw_on_message (MeshSignaller * s, const gchar * from, JsonObject * payload,
     mesh_peer_connection_handle_signal (r->conn, payload);
 }
 
-/* Joins the swarm as @id and calls @target, without waiting. */
+/* Joins the swarm as @id with network hint @network (NULL: none) and calls
+ * @target, without waiting. */
 static RawPeer *
-raw_peer_start (Swarm * swarm, Viewer * target, const gchar * id)
+raw_peer_start_in (Swarm * swarm, Viewer * target, const gchar * id,
+    const gchar * network)
 {
   RawPeer *r = g_new0 (RawPeer, 1);
 
@@ -460,8 +462,14 @@ raw_peer_start (Swarm * swarm, Viewer * target, const gchar * id)
       &swarm->clock);
   g_signal_connect (r->signaller, "welcome", G_CALLBACK (raw_on_welcome), r);
   g_signal_connect (r->signaller, "message", G_CALLBACK (raw_on_message), r);
-  mesh_signaller_join (r->signaller, SWARM, r->id, NULL, FALSE);
+  mesh_signaller_join_full (r->signaller, SWARM, r->id, NULL, FALSE, network);
   return r;
+}
+
+static RawPeer *
+raw_peer_start (Swarm * swarm, Viewer * target, const gchar * id)
+{
+  return raw_peer_start_in (swarm, target, id, NULL);
 }
 
 /* Joins the swarm and connects to @target. */
@@ -1794,6 +1802,171 @@ GST_START_TEST (test_inbound_calls_rate_limited)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Near peers (the signaller's is_near(): here, the same network hint) */
+
+/* A far viewer b joins, then a near one c, then a (site-1) with a single
+ * outgoing slot: its welcome lists b first, and a calls c. */
+GST_START_TEST (test_near_peers_called_first)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig far = default_config (), near = default_config ();
+  MeshPeerConfig small = default_config ();
+  Viewer *a, *b, *c;
+
+  far.network = "site-2";
+  near.network = small.network = "site-1";
+  small.max_peers = 2;          /* one outgoing slot */
+  b = viewer_add (swarm, &far);
+  c = viewer_add (swarm, &near);
+  RUN_UNTIL (swarm, b->n_connected == 1 && c->n_connected == 1, 2 * S);
+  a = viewer_add (swarm, &small);
+  RUN_UNTIL (swarm, a->n_connected == 1, 2 * S);
+  run_for (swarm, 500 * MS);
+  fail_unless (mesh_loopback_transport_get_connection (a->transport,
+          viewer_id (c)) != NULL);
+  fail_unless (mesh_loopback_transport_get_connection (a->transport,
+          viewer_id (b)) == NULL);
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (a->manager), 1);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+static guint
+count_connected (RawPeer ** raws, guint n)
+{
+  guint i, connected = 0;
+
+  for (i = 0; i < n; i++)
+    connected += raws[i]->connected && !raws[i]->closed;
+  return connected;
+}
+
+/* @n raw peers of site-2 ("far-peer-<i>") call @a; their links come up. */
+static void
+far_callers (Swarm * swarm, Viewer * a, RawPeer ** far, guint n)
+{
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    g_autofree gchar *id = g_strdup_printf ("far-peer-%04u", i);
+
+    far[i] = raw_peer_start_in (swarm, a, id, "site-2");
+  }
+  RUN_UNTIL (swarm, count_connected (far, n) == n, 2 * S);
+}
+
+/* Raw peer "near-peer-@n" of site-1 calls @a, which has 2 s to answer. */
+static RawPeer *
+near_caller (Swarm * swarm, Viewer * a, guint n)
+{
+  g_autofree gchar *id = g_strdup_printf ("near-peer-%04u", n);
+  RawPeer *r = raw_peer_start_in (swarm, a, id, "site-1");
+
+  run_for (swarm, 2 * S);
+  return r;
+}
+
+/* a (site-1) with its 3 slots taken by far callers: a near caller is
+ * refused while they are young; later one takes the slot of the least
+ * useful (not far[0], which delivered a segment); another near caller
+ * within 5 s is refused; one after takes a second far slot, and far[0]
+ * stays. */
+GST_START_TEST (test_near_caller_replaces_far_link)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  g_autoptr (GBytes) segment = make_segment (16 * 1024, 7);
+  RawPeer *far[3], *near[4];
+  Fetch *f;
+  Viewer *a;
+  guint i;
+
+  config.network = "site-1";
+  config.max_peers = 3;
+  a = viewer_add (swarm, &config);
+  far_callers (swarm, a, far, G_N_ELEMENTS (far));
+  /* far[0] is useful: it delivers seg-1 to a */
+  f = request_from_raw (swarm, a, far[0], g_bytes_get_size (segment),
+      swarm->now + 60 * S);
+  raw_send (far[0], mesh_wire_encode_data (far[0]->last_request_id, 0,
+          segment));
+  raw_send (far[0], mesh_wire_encode_end (far[0]->last_request_id,
+          g_bytes_get_size (segment)));
+  RUN_UNTIL (swarm, fetch_ended (f), 2 * S);
+  assert_fetch_ended (f, segment, TRUE);
+
+  /* young far links are kept */
+  near[0] = near_caller (swarm, a, 0);
+  fail_if (near[0]->connected);
+  fail_unless_equals_int (count_connected (far, 3), 3);
+
+  run_for (swarm, 10 * S);
+  near[1] = near_caller (swarm, a, 1);
+  fail_unless (near[1]->connected && !near[1]->closed);
+  fail_unless_equals_int (count_connected (far, 3), 2);
+  fail_unless (far[0]->connected && !far[0]->closed);
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (a->manager), 3);
+
+  /* within 5 s of the last replacement: busy */
+  near[2] = near_caller (swarm, a, 2);
+  fail_if (near[2]->connected);
+  fail_unless_equals_int (count_connected (far, 3), 2);
+
+  /* later: the other idle far link goes, far[0] (useful) stays */
+  run_for (swarm, 4 * S);
+  near[3] = near_caller (swarm, a, 3);
+  fail_unless (near[3]->connected && !near[3]->closed);
+  fail_unless_equals_int (count_connected (far, 3), 1);
+  fail_unless (far[0]->connected && !far[0]->closed);
+
+  for (i = 0; i < G_N_ELEMENTS (near); i++)
+    raw_peer_free (near[i]);
+  for (i = 0; i < G_N_ELEMENTS (far); i++)
+    raw_peer_free (far[i]);
+  fetch_free (f);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
+/* Two far links, both idle: a near caller may take one, never the last
+ * far link, whatever the time. */
+GST_START_TEST (test_last_far_link_kept)
+{
+  Swarm *swarm = swarm_new ();
+  MeshPeerConfig config = default_config ();
+  RawPeer *far[2], *near[3];
+  Viewer *a;
+  guint i;
+
+  config.network = "site-1";
+  config.max_peers = 2;
+  a = viewer_add (swarm, &config);
+  far_callers (swarm, a, far, G_N_ELEMENTS (far));
+  run_for (swarm, 11 * S);
+  near[0] = near_caller (swarm, a, 0);
+  fail_unless (near[0]->connected && !near[0]->closed);
+  fail_unless_equals_int (count_connected (far, 2), 1);
+  /* slots full (1 near, 1 far): the last far link stays */
+  for (i = 1; i < G_N_ELEMENTS (near); i++) {
+    run_for (swarm, 11 * S);
+    near[i] = near_caller (swarm, a, i);
+    fail_if (near[i]->connected);
+    fail_unless_equals_int (count_connected (far, 2), 1);
+  }
+  fail_unless_equals_int (mesh_peer_manager_get_n_peers (a->manager), 2);
+
+  for (i = 0; i < G_N_ELEMENTS (near); i++)
+    raw_peer_free (near[i]);
+  for (i = 0; i < G_N_ELEMENTS (far); i++)
+    raw_peer_free (far[i]);
+  swarm_free (swarm);
+}
+
+GST_END_TEST;
+
 static Suite *
 peer_manager_suite (void)
 {
@@ -1829,6 +2002,9 @@ peer_manager_suite (void)
   tcase_add_loop_test (tc, test_announcement_flood_closes_link, 0, 2);
   tcase_add_test (tc, test_reported_peer_is_cut_off);
   tcase_add_test (tc, test_inbound_calls_rate_limited);
+  tcase_add_test (tc, test_near_peers_called_first);
+  tcase_add_test (tc, test_near_caller_replaces_far_link);
+  tcase_add_test (tc, test_last_far_link_kept);
   tcase_add_test (tc, test_fetching_peer_that_never_delivers);
   tcase_add_test (tc, test_fetching_peer_fails_mid_download);
   tcase_add_test (tc, test_holder_refuses_what_it_cannot_deliver_in_time);

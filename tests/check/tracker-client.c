@@ -866,6 +866,51 @@ GST_START_TEST (test_malformed_messages)
 
 GST_END_TEST;
 
+static const gchar *const near_script[] = {
+  "{\"type\":\"welcome\",\"version\":1,\"peer\":\"peer-client1\","
+      "\"swarm\":\"" SWARM "\",\"heartbeat\":15,\"peers\":["
+      "{\"peer\":\"peer-near-001\",\"upload\":true,\"near\":true},"
+      "{\"peer\":\"peer-far-0001\",\"upload\":true,\"near\":\"yes\"},"
+      "{\"peer\":\"peer-client1\",\"upload\":true,\"near\":true}]}",
+  /* the latest word counts: near-001 is listed far now */
+  "{\"type\":\"peers\",\"peers\":[{\"peer\":\"peer-near-001\"},"
+      "{\"peer\":\"peer-near-002\",\"near\":true},"
+      "{\"peer\":\"peer-near-004\",\"near\":true}]}",
+  "{\"type\":\"peer-joined\",\"peer\":\"peer-near-003\",\"near\":true}",
+  "{\"type\":\"peer-joined\",\"peer\":\"peer-far-0002\",\"near\":1}",
+  /* gone: forgotten */
+  "{\"type\":\"peer-left\",\"peer\":\"peer-near-002\"}",
+  NULL
+};
+
+/* The client answers is_near() from the tracker's latest "near" for each
+ * peer, reading anything but true as far, forgetting those that left and
+ * everything once not joined. */
+GST_START_TEST (test_near_peers)
+{
+  Fake *fake = fake_new (FAKE_SCRIPT, near_script);
+  Recorder *r = recorder_new (fake->url, "peer-client1", FALSE);
+  MeshSignaller *signaller = MESH_SIGNALLER (r->client);
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->peer_left->len == 1, WAIT_MS);
+
+  fail_if (mesh_signaller_is_near (signaller, "peer-near-001"));
+  fail_if (mesh_signaller_is_near (signaller, "peer-far-0001"));
+  fail_if (mesh_signaller_is_near (signaller, "peer-client1"));
+  fail_if (mesh_signaller_is_near (signaller, "peer-near-002"));
+  fail_unless (mesh_signaller_is_near (signaller, "peer-near-003"));
+  fail_unless (mesh_signaller_is_near (signaller, "peer-near-004"));
+  fail_if (mesh_signaller_is_near (signaller, "peer-far-0002"));
+  fail_if (mesh_signaller_is_near (signaller, "peer-unknown1"));
+
+  mesh_tracker_client_stop (r->client);
+  fail_if (mesh_signaller_is_near (signaller, "peer-near-003"));
+  fake_free (fake);
+}
+
+GST_END_TEST;
+
 static const gchar *const refuse_join_script[] = {
   "{\"type\":\"error\",\"code\":\"bad-message\",\"message\":\"join: "
       "\\\"peer\\\" must be 8 to 64 characters\",\"fatal\":false}",
@@ -1739,6 +1784,7 @@ tracker_client_suite (void)
   tcase_add_test (tc, test_bad_url);
   tcase_add_test (tc, test_join_timeout);
   tcase_add_test (tc, test_malformed_messages);
+  tcase_add_test (tc, test_near_peers);
   tcase_add_test (tc, test_join_refused_as_malformed);
   tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_token);

@@ -182,7 +182,7 @@ GST_START_TEST (test_tracker_messages_round_trip)
       ("peer-me-0001", "s", 30, NULL, 0);
   g_autofree gchar *peers = mesh_tracker_encode_peers (entries, 1);
   g_autofree gchar *joined = mesh_tracker_encode_peer_joined ("peer-new-001",
-      TRUE);
+      TRUE, FALSE);
   g_autofree gchar *left = mesh_tracker_encode_peer_left ("peer-old-001");
   g_autofree gchar *error = mesh_tracker_encode_error
       (MESH_TRACKER_ERROR_UNAUTHORIZED, "the token is \"expired\"", TRUE);
@@ -219,6 +219,8 @@ GST_START_TEST (test_tracker_messages_round_trip)
   fail_unless_equals_int (msg.type, MESH_TRACKER_MESSAGE_PEER_JOINED);
   fail_unless_equals_string (msg.peer, "peer-new-001");
   fail_unless (msg.upload);
+  fail_if (msg.near);
+  fail_unless (strstr (joined, "near") == NULL, "%s", joined);
   mesh_tracker_message_clear (&msg);
 
   decode_ok (&msg, MESH_TRACKER_TO_CLIENT, left);
@@ -231,6 +233,54 @@ GST_START_TEST (test_tracker_messages_round_trip)
   fail_unless_equals_string (msg.code, "unauthorized");
   fail_unless_equals_string (msg.message, "the token is \"expired\"");
   fail_unless (msg.fatal);
+  mesh_tracker_message_clear (&msg);
+}
+
+GST_END_TEST;
+
+/* "near" goes out only when true, and is read leniently: absent or not a
+ * boolean is far. */
+GST_START_TEST (test_near_round_trip)
+{
+  MeshTrackerPeerEntry entries[] = {
+    {(gchar *) "peer-near-01", TRUE, TRUE},
+    {(gchar *) "peer-far-001", TRUE, FALSE},
+  };
+  g_autofree gchar *peers = mesh_tracker_encode_peers (entries, 2);
+  g_autofree gchar *joined = mesh_tracker_encode_peer_joined ("peer-new-001",
+      FALSE, TRUE);
+  MeshTrackerPeerEntry *entry;
+  MeshTrackerMessage msg;
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, peers);
+  fail_unless_equals_int (msg.peers->len, 2);
+  entry = g_ptr_array_index (msg.peers, 0);
+  fail_unless (entry->near);
+  entry = g_ptr_array_index (msg.peers, 1);
+  fail_if (entry->near);
+  mesh_tracker_message_clear (&msg);
+  /* one "near" member, the near entry's */
+  fail_unless (strstr (peers, "\"near\":true") != NULL, "%s", peers);
+  fail_if (strstr (strstr (peers, "\"near\"") + 1, "\"near\""), "%s", peers);
+  fail_if (strstr (strstr (peers, "peer-far-001"), "\"near\""), "%s", peers);
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, joined);
+  fail_unless (msg.near);
+  fail_if (msg.upload);
+  mesh_tracker_message_clear (&msg);
+
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT, "{\"type\":\"peers\",\"peers\":"
+      "[{\"peer\":\"peer-odd-001\",\"near\":\"yes\"},"
+      "{\"peer\":\"peer-odd-002\",\"near\":1}]}");
+  fail_unless_equals_int (msg.peers->len, 2);
+  fail_if (((MeshTrackerPeerEntry *) g_ptr_array_index (msg.peers, 0))->near);
+  fail_if (((MeshTrackerPeerEntry *) g_ptr_array_index (msg.peers, 1))->near);
+  mesh_tracker_message_clear (&msg);
+
+  /* a peer-left has no nearness */
+  decode_ok (&msg, MESH_TRACKER_TO_CLIENT,
+      "{\"type\":\"peer-left\",\"peer\":\"peer-old-001\",\"near\":true}");
+  fail_if (msg.near);
   mesh_tracker_message_clear (&msg);
 }
 
@@ -953,6 +1003,7 @@ tracker_proto_suite (void)
   tcase_add_test (tc, test_signal_round_trip);
   tcase_add_test (tc, test_relayed_signal_quoting);
   tcase_add_test (tc, test_tracker_messages_round_trip);
+  tcase_add_test (tc, test_near_round_trip);
   tcase_add_test (tc, test_bare_messages);
   tcase_add_test (tc, test_error_codes);
   tcase_add_test (tc, test_malformed_envelopes);

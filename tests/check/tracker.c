@@ -3017,6 +3017,91 @@ GST_START_TEST (test_locality_two_groups_connected)
 
 GST_END_TEST;
 
+/* The ids of a welcome's or peers' list marked near; every "near" there
+ * is the boolean true. */
+static GStrv
+near_list (JsonNode * node)
+{
+  JsonArray *array = json_object_get_array_member (json_node_get_object
+      (node), "peers");
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  guint i;
+
+  for (i = 0; i < json_array_get_length (array); i++) {
+    JsonObject *entry = json_array_get_object_element (array, i);
+
+    if (!json_object_has_member (entry, "near"))
+      continue;
+    fail_unless (json_object_get_boolean_member (entry, "near"));
+    g_strv_builder_add (builder, json_object_get_string_member (entry, "peer"));
+  }
+  return g_strv_builder_end (builder);
+}
+
+/* Whether @c was told of @peer's join with "near": true (once). */
+static gboolean
+client_told_near (Client * c, const gchar * peer)
+{
+  guint i;
+
+  for (i = 0; i < c->history->len; i++) {
+    JsonNode *node = g_ptr_array_index (c->history, i);
+    JsonObject *object = json_node_get_object (node);
+
+    if (g_str_equal (member_string (node, "type"), "peer-joined")
+        && g_strcmp0 (member_string (node, "peer"), peer) == 0)
+      return json_object_get_boolean_member_with_default (object, "near",
+          FALSE);
+  }
+  return FALSE;
+}
+
+/* A get-peers of @c: the ids listed, those marked near in *@near. */
+static GStrv
+client_get_peers_near (Client * c, GStrv * near)
+{
+  g_autoptr (JsonNode) answer = NULL;
+
+  client_send (c, "{\"type\":\"get-peers\"}");
+  answer = client_expect (c, "peers");
+  *near = near_list (answer);
+  return peer_list (answer);
+}
+
+/* Two /24s (a, b): in a newcomer of a's lists exactly the members of a are
+ * "near", and so is the newcomer in the peer-joined of the members of a,
+ * not of b. */
+GST_START_TEST (test_locality_near)
+{
+  Client *members[10], *newcomer;
+  guint i, round, told = 0;
+
+  start_locality_tracker (4, 25, NULL);
+  join_two_subnets (members);
+  for (i = 0; i < 10; i++)
+    client_drop_pending (members[i]);
+  newcomer = located_client ("10.0.1.99", "a-peer-new", NULL, NULL);
+  for (round = 0; round < 10; round++) {
+    g_auto (GStrv) near = NULL;
+    g_auto (GStrv) ids = client_get_peers_near (newcomer, &near);
+
+    fail_unless_equals_int (g_strv_length (near), count_group (ids, 'a'));
+    fail_unless_equals_int (count_group (near, 'a'), g_strv_length (near));
+    fail_unless_equals_int (g_strv_length (near), 3);
+  }
+  for (i = 0; i < 10; i++) {
+    client_round_trip (members[i]);
+    if (client_count (members[i], "peer-joined", "a-peer-new") == 0)
+      continue;
+    told++;
+    fail_unless_equals_int (client_told_near (members[i], "a-peer-new"),
+        i % 2 == 0);
+  }
+  fail_unless_equals_int (told, 4);
+}
+
+GST_END_TEST;
+
 /* --locality off: the lists are random, whatever the networks. */
 GST_START_TEST (test_locality_off)
 {
@@ -3034,9 +3119,12 @@ GST_START_TEST (test_locality_off)
   /* more than 1 of b in 74 % of random lists: never in 40 has a chance of
    * 0.26^40 */
   for (i = 0; i < 40; i++) {
-    g_auto (GStrv) peers = client_get_peers (newcomer);
+    g_auto (GStrv) near = NULL;
+    g_auto (GStrv) peers = client_get_peers_near (newcomer, &near);
 
     seen_b += count_group (peers, 'b') > 1;
+    /* nobody is near when locality is off */
+    fail_unless_equals_int (g_strv_length (near), 0);
   }
   fail_unless (seen_b > 0);
 }
@@ -3098,9 +3186,13 @@ GST_START_TEST (test_locality_asn_reload)
     Client *c = located_client ("10.0.3.2", "a-peer-1", NULL, NULL);
 
     for (i = 0; i < 10; i++) {
-      g_auto (GStrv) peers = client_get_peers (c);
+      g_auto (GStrv) near = NULL;
+      g_auto (GStrv) peers = client_get_peers_near (c, &near);
 
       fail_unless (count_group (peers, 'c') <= 1);
+      /* a-peer-0 and b share our ASN, not our /24: ranked first, yet not
+       * near */
+      fail_unless_equals_int (g_strv_length (near), 0);
     }
   }
 
@@ -3185,6 +3277,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_locality_prefix);
   tcase_add_test (tc, test_locality_hint);
   tcase_add_test (tc, test_locality_two_groups_connected);
+  tcase_add_test (tc, test_locality_near);
   tcase_add_test (tc, test_locality_off);
   tcase_add_test (tc, test_locality_asn_reload);
 

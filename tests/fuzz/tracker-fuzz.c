@@ -70,7 +70,8 @@ same_peers (GPtrArray * a, GPtrArray * b)
     MeshTrackerPeerEntry *x = g_ptr_array_index (a, i);
     MeshTrackerPeerEntry *y = g_ptr_array_index (b, i);
 
-    if (g_strcmp0 (x->peer, y->peer) != 0 || !x->upload != !y->upload)
+    if (g_strcmp0 (x->peer, y->peer) != 0 || !x->upload != !y->upload
+        || !x->near != !y->near)
       return FALSE;
   }
   return TRUE;
@@ -123,7 +124,7 @@ reencode (const MeshTrackerMessage * m, MeshTrackerDirection direction)
     case MESH_TRACKER_MESSAGE_PEERS:
       return mesh_tracker_encode_peers (flat, n);
     case MESH_TRACKER_MESSAGE_PEER_JOINED:
-      return mesh_tracker_encode_peer_joined (m->peer, m->upload);
+      return mesh_tracker_encode_peer_joined (m->peer, m->upload, m->near);
     case MESH_TRACKER_MESSAGE_PEER_LEFT:
       return mesh_tracker_encode_peer_left (m->peer);
     case MESH_TRACKER_MESSAGE_ERROR:{
@@ -186,6 +187,7 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
       check (g_strcmp0 (again.swarm, m.swarm) == 0);
       check (g_strcmp0 (again.token, m.token) == 0);
       check (!again.upload == !m.upload);
+      check (!again.near == !m.near);
       check ((again.data == NULL) == (m.data == NULL));
       check (again.data == NULL || json_node_equal (again.data, m.data));
       check (same_peers (again.peers, m.peers));

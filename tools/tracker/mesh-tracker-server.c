@@ -924,6 +924,21 @@ pick_members (Peer * peer, guint max)
   return pick_random_members (peer, max);
 }
 
+/* Whether @other is in @peer's own network, the "near" of the lists
+ * (docs/protocol.md 1.5): the site tier, same hint or same address
+ * prefix. The same ASN is not near: an ASN may be a whole national
+ * operator, and a player gives its link slots to a near peer before a far
+ * one (a far link may be dropped for it), which only a shared site
+ * (LAN, NAT, campus) repays. Always FALSE with locality off. */
+static gboolean
+peer_is_near (Peer * peer, Peer * other)
+{
+  if (!peer->locality || !other->locality)
+    return FALSE;
+  return mesh_locality_tier (mesh_locality_entry_get_key (peer->locality),
+      mesh_locality_entry_get_key (other->locality)) == MESH_LOCALITY_TIER_SITE;
+}
+
 /* Remembers that @listener was told about @subject. */
 static void
 tell (Peer * listener, Peer * subject)
@@ -932,10 +947,10 @@ tell (Peer * listener, Peer * subject)
   g_hash_table_add (subject->known_by, listener);
 }
 
-/* The entries of a welcome or peers list for @peers (the ids are
- * borrowed). */
+/* The entries of a welcome or peers list of @peers for @receiver (the
+ * ids are borrowed). */
 static MeshTrackerPeerEntry *
-peer_entries (GPtrArray * peers)
+peer_entries (Peer * receiver, GPtrArray * peers)
 {
   MeshTrackerPeerEntry *entries = g_new0 (MeshTrackerPeerEntry,
       MAX (peers->len, 1));
@@ -946,6 +961,7 @@ peer_entries (GPtrArray * peers)
 
     entries[i].peer = other->id;
     entries[i].upload = other->upload;
+    entries[i].near = peer_is_near (receiver, other);
   }
   return entries;
 }
@@ -964,7 +980,7 @@ send_welcome (Peer * peer)
 {
   MeshTrackerServer *server = peer->server;
   g_autoptr (GPtrArray) peers = pick_members (peer, server->max_peers);
-  g_autofree MeshTrackerPeerEntry *entries = peer_entries (peers);
+  g_autofree MeshTrackerPeerEntry *entries = peer_entries (peer, peers);
   g_autofree gchar *text = mesh_tracker_encode_welcome (peer->id,
       peer->swarm->id, server->heartbeat, entries, peers->len);
 
@@ -976,7 +992,7 @@ static void
 send_peers (Peer * peer)
 {
   g_autoptr (GPtrArray) peers = pick_members (peer, peer->server->max_peers);
-  g_autofree MeshTrackerPeerEntry *entries = peer_entries (peers);
+  g_autofree MeshTrackerPeerEntry *entries = peer_entries (peer, peers);
   g_autofree gchar *text = mesh_tracker_encode_peers (entries, peers->len);
 
   send_text (peer, text);
@@ -990,15 +1006,15 @@ announce_join (Peer * peer)
 {
   MeshTrackerServer *server = peer->server;
   g_autoptr (GPtrArray) members = pick_members (peer, server->max_peers);
-  g_autofree gchar *text = NULL;
   guint i;
 
   if (members->len == 0)
     return;
 
-  text = mesh_tracker_encode_peer_joined (peer->id, peer->upload);
   for (i = 0; i < members->len; i++) {
     Peer *member = g_ptr_array_index (members, i);
+    g_autofree gchar *text = mesh_tracker_encode_peer_joined (peer->id,
+        peer->upload, peer_is_near (member, peer));
 
     send_text (member, text);
     tell (member, peer);

@@ -22,6 +22,10 @@
  *   MeshPeerTransport the manager was given) and what it announced (HAVE:
  *   segments it holds, FETCHING: segments it downloads from the CDN right
  *   now).
+ * - Link slots (max-peers): peers the signaller calls near
+ *   (mesh_signaller_is_near(), the tracker's "near") are called first, and
+ *   a near caller finding every slot taken gets a far link's slot instead
+ *   of "busy", within bounds against churn (see far_link_to_replace()).
  * - Pending: a segment the fetcher asked for. mesh-scheduler.c decides, from
  *   what the peers announced and the deadline, whether it is requested from
  *   a peer, sent to the CDN, or waits for an announcement or a random
@@ -115,6 +119,13 @@ GST_DEBUG_CATEGORY_STATIC (mesh_peer_manager_debug);
  * every slot at once with made-up callers. */
 #define INBOUND_CALL_RATE 1
 #define INBOUND_CALL_BURST 6
+/* Link slots for near peers (those the signaller counts in our network,
+ * mesh_signaller_is_near()): when every slot is taken, a near peer takes
+ * the slot of a far link, at most once in this long, so that links do not
+ * churn, and only a far link at least this old (a younger one had no time
+ * to prove useful). */
+#define NEAR_REPLACE_INTERVAL_US (5 * G_USEC_PER_SEC)
+#define NEAR_REPLACE_MIN_AGE_US (10 * G_USEC_PER_SEC)
 /* Peers cut off for bad data, remembered at most. */
 #define MAX_BANNED 1024
 
@@ -136,6 +147,7 @@ struct _Peer
   guint64 throughput;           /* bytes/s seen from it, 0 = unknown */
   gint64 throughput_time;       /* when it was measured */
   gint64 last_data;             /* when a DATA of ours last came from it */
+  gint64 added;                 /* when the link was started */
   guint requests;               /* our requests running on it */
   guint uploads;                /* its requests we serve */
   gint64 last_drain;            /* when its link's queue last drained */
@@ -212,6 +224,8 @@ struct _MeshPeerManager
   GHashTable *peers;            /* peer id -> Peer* */
   GHashTable *banned;           /* peer ids cut off (bad data), bounded */
   MeshTokenBucket inbound_calls;        /* links others start with us */
+  gint64 last_near_replace;     /* when a near peer last took a far link's
+                                 * slot, 0 = never */
   GHashTable *turned_away;      /* caller id -> gint64 until when the rest
                                  * of its call (trickled candidates) is
                                  * dropped quietly; bounded */
@@ -654,6 +668,7 @@ peer_add (MeshPeerManager * m, const gchar * id, gboolean controlling)
       g_free);
   peer->conn = conn;
   peer->last_drain = manager_now (m);
+  peer->added = manager_now (m);
   mesh_token_bucket_init (&peer->request_bucket, PEER_REQUEST_RATE,
       PEER_REQUEST_BURST, manager_now (m));
   mesh_token_bucket_init (&peer->signal_bucket, PEER_SIGNAL_RATE,
@@ -692,24 +707,119 @@ max_outgoing (MeshPeerManager * m)
   return m->max_peers > 1 ? m->max_peers - MAX (1, m->max_peers / 4) : 1;
 }
 
+static gboolean
+peer_id_is_near (MeshPeerManager * m, const gchar * id)
+{
+  return mesh_signaller_is_near (m->signaller, id);
+}
+
+/* Links to far peers that are up, but @except. */
+static guint
+count_ready_far_links (MeshPeerManager * m, Peer * except)
+{
+  GHashTableIter iter;
+  Peer *peer;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, m->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer))
+    n += peer != except && peer->ready && !peer_id_is_near (m, peer->id);
+  return n;
+}
+
+/* Whether @a is less useful to keep than @b: it gave us data longer ago
+ * (or never), then it delivers less. */
+static gboolean
+link_less_useful (Peer * a, Peer * b)
+{
+  if (a->last_data != b->last_data)
+    return a->last_data < b->last_data;
+  return a->throughput < b->throughput;
+}
+
+/* The far link whose slot a near peer may take now, or NULL: none for
+ * NEAR_REPLACE_INTERVAL_US after the last replacement; only a far link
+ * older than NEAR_REPLACE_MIN_AGE_US with no transfer in flight either way,
+ * the least useful of them; and never the last far link that is up, so
+ * that our network stays connected to the rest of the swarm. */
+static Peer *
+far_link_to_replace (MeshPeerManager * m)
+{
+  gint64 now = manager_now (m);
+  GHashTableIter iter;
+  Peer *peer, *victim = NULL;
+
+  if (m->last_near_replace != 0
+      && now - m->last_near_replace < NEAR_REPLACE_INTERVAL_US)
+    return NULL;
+  g_hash_table_iter_init (&iter, m->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) & peer)) {
+    if (peer->requests > 0 || peer->uploads > 0
+        || now - peer->added < NEAR_REPLACE_MIN_AGE_US
+        || peer_id_is_near (m, peer->id))
+      continue;
+    if (!victim || link_less_useful (peer, victim))
+      victim = peer;
+  }
+  if (victim && count_ready_far_links (m, victim) == 0)
+    return NULL;
+  return victim;
+}
+
+/* Frees the slot of far link @victim (from far_link_to_replace()) for
+ * near peer @near_id. */
 static void
-on_signaller_peers (MeshSignaller * signaller, GStrv ids, MeshPeerManager * m)
+replace_far_link (MeshPeerManager * m, Peer * victim, const gchar * near_id)
+{
+  GST_INFO_OBJECT (m, "peer %s: far link dropped for near peer %s",
+      victim->id, near_id);
+  m->last_near_replace = manager_now (m);
+  peer_remove (m, victim, "slot taken by a near peer");
+}
+
+/* Whether we may call @id now. */
+static gboolean
+may_call (MeshPeerManager * m, const gchar * id)
+{
+  if (g_hash_table_contains (m->peers, id)
+      || g_hash_table_contains (m->banned, id))
+    return FALSE;
+  if (!mesh_link_backoff_may_call (m->backoff, id, manager_now (m))) {
+    GST_LOG_OBJECT (m, "not calling %s yet: its last links failed", id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Calls the peers of @ids whose nearness is @near while outgoing slots are
+ * free; with @near, a near peer may take a far link's slot when none is. */
+static void
+call_peers (MeshPeerManager * m, GStrv ids, gboolean near)
 {
   guint i;
 
-  /* we call the peers the tracker lists; peers that join later call us */
   for (i = 0; ids[i]; i++) {
-    if (g_hash_table_size (m->peers) >= max_outgoing (m))
-      break;
-    if (g_hash_table_contains (m->peers, ids[i])
-        || g_hash_table_contains (m->banned, ids[i]))
+    if (peer_id_is_near (m, ids[i]) != near || !may_call (m, ids[i]))
       continue;
-    if (!mesh_link_backoff_may_call (m->backoff, ids[i], manager_now (m))) {
-      GST_LOG_OBJECT (m, "not calling %s yet: its last links failed", ids[i]);
-      continue;
+    if (g_hash_table_size (m->peers) >= max_outgoing (m)) {
+      Peer *victim = near ? far_link_to_replace (m) : NULL;
+
+      if (!victim)
+        return;
+      replace_far_link (m, victim, ids[i]);
     }
     peer_add (m, ids[i], TRUE);
   }
+}
+
+static void
+on_signaller_peers (MeshSignaller * signaller, GStrv ids, MeshPeerManager * m)
+{
+  /* we call the peers the signaller lists, near ones first (their links
+   * carry segments at LAN speed and spare the network's uplink); peers
+   * that join later call us */
+  call_peers (m, ids, TRUE);
+  call_peers (m, ids, FALSE);
 }
 
 /* Signalling data of our own (next to the link's kinds): a full viewer
@@ -782,9 +892,15 @@ on_signaller_message (MeshSignaller * signaller, const gchar * from,
     return;
   }
   if (!peer) {
+    Peer *victim = NULL;
+
     if (caller_turned_away (m, from))
       return;
+    /* a near caller finding every slot taken may take a far link's */
     if (g_hash_table_size (m->peers) >= m->max_peers
+        && peer_id_is_near (m, from))
+      victim = far_link_to_replace (m);
+    if ((g_hash_table_size (m->peers) >= m->max_peers && !victim)
         || !token_taken (&m->inbound_calls, manager_now (m))) {
       GST_DEBUG_OBJECT (m, "refusing %s: already %u of %u peers, or called "
           "too often", from, g_hash_table_size (m->peers), m->max_peers);
@@ -792,6 +908,8 @@ on_signaller_message (MeshSignaller * signaller, const gchar * from,
       send_busy (m, from);
       return;
     }
+    if (victim)
+      replace_far_link (m, victim, from);
     if (!(peer = peer_add (m, from, FALSE)))
       return;
   }

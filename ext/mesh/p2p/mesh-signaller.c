@@ -118,6 +118,18 @@ mesh_signaller_report (MeshSignaller * self, const gchar * peer_id,
     iface->report (self, peer_id, reason);
 }
 
+gboolean
+mesh_signaller_is_near (MeshSignaller * self, const gchar * peer_id)
+{
+  MeshSignallerInterface *iface;
+
+  g_return_val_if_fail (MESH_IS_SIGNALLER (self), FALSE);
+  g_return_val_if_fail (peer_id != NULL, FALSE);
+
+  iface = MESH_SIGNALLER_GET_IFACE (self);
+  return iface->is_near ? iface->is_near (self, peer_id) : FALSE;
+}
+
 void
 mesh_signaller_send_qos (MeshSignaller * self, const MeshQosReport * totals)
 {

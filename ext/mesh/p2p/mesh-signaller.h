@@ -43,9 +43,9 @@
  *      it is back; after the others nothing is retried until the next
  *      join().
  *
- * Optional parts: report, attest, join_full (the network hint) and
- * send_qos (QoS reports) may be left NULL; the wrappers below then do
- * without them (see each).
+ * Optional parts: report, attest, join_full (the network hint), send_qos
+ * (QoS reports) and is_near (which peers share our network) may be left
+ * NULL; the wrappers below then do without them (see each).
  */
 #pragma once
 
@@ -101,6 +101,8 @@ struct _MeshSignallerInterface
       const gchar * network);
   /* optional: NULL when the service takes no QoS reports */
   void (*send_qos) (MeshSignaller * self, const MeshQosReport * totals);
+  /* optional: NULL when the service says nothing of networks */
+  gboolean (*is_near) (MeshSignaller * self, const gchar * peer_id);
 };
 
 /* Joins swarm @swarm_id as @peer_id (@token: access token, NULL if the
@@ -174,6 +176,16 @@ gboolean mesh_signaller_attest_finish (MeshSignaller * self,
  * implementations without QoS reports. */
 void mesh_signaller_send_qos (MeshSignaller * self,
     const MeshQosReport * totals);
+
+/* Whether the service counts @peer_id, a member it listed or announced to
+ * us, in our own network (the tracker's "near", docs/protocol.md 1.5: same
+ * network hint or same address prefix), as of its latest list or
+ * announcement. A query rather than a signal, so that the "welcome",
+ * "peers" and "peer-joined" of every implementation stay as they are; the
+ * answer for the ids of a signal is final when the signal is emitted.
+ * FALSE for an unknown peer, when not joined, and for implementations
+ * without is_near. */
+gboolean mesh_signaller_is_near (MeshSignaller * self, const gchar * peer_id);
 
 /* For implementations: emit the interface's signals (owner context, no
  * lock held). */

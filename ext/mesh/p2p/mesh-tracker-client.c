@@ -74,6 +74,10 @@ GST_DEBUG_CATEGORY_STATIC (mesh_tracker_client_debug);
 /* Attest requests unanswered at once: the tracker's default per client, so
  * that we are never counted as flooding it */
 #define MAX_ATTESTS 16
+/* Peers the tracker called near that we remember at most (the ids of its
+ * lists and announcements, each at most a peer id's length): past it, more
+ * near peers are taken as far, which costs only the preference. */
+#define MAX_NEAR_PEERS 4096
 /* the tracker's origin fetch takes up to 20 s by default */
 #define DEFAULT_ATTEST_TIMEOUT_MS 30000
 
@@ -128,6 +132,9 @@ struct _MeshTrackerClient
   guint attest_timeout_ms;
 
   gchar *network;               /* the join's network hint, NULL: none */
+  GHashTable *near;             /* ids the tracker called "near" in its
+                                 * latest word on them, at most
+                                 * MAX_NEAR_PEERS; emptied at each welcome */
   /* QoS reports, see the top of the file */
   MeshQosReport qos_given;      /* the owner's latest totals */
   MeshQosReport qos_sent;       /* the totals of the last report sent */
@@ -471,6 +478,34 @@ on_heartbeat_timer (gpointer data)
 /* ------------------------------------------------------------------------ */
 /* Incoming messages                                                        */
 
+/* What the tracker says now of @peer_id's network replaces what it said
+ * before. */
+static void
+note_near (MeshTrackerClient * client, const gchar * peer_id, gboolean near)
+{
+  if (!near) {
+    g_hash_table_remove (client->near, peer_id);
+  } else if (g_hash_table_size (client->near) < MAX_NEAR_PEERS) {
+    g_hash_table_add (client->near, g_strdup (peer_id));
+  } else if (!g_hash_table_contains (client->near, peer_id)) {
+    GST_DEBUG_OBJECT (client, "%u near peers known: %s taken as far",
+        MAX_NEAR_PEERS, peer_id);
+  }
+}
+
+static void
+note_near_entries (MeshTrackerClient * client, GPtrArray * entries)
+{
+  guint i;
+
+  for (i = 0; entries && i < entries->len; i++) {
+    MeshTrackerPeerEntry *entry = g_ptr_array_index (entries, i);
+
+    if (!g_str_equal (entry->peer, client->peer_id))
+      note_near (client, entry->peer, entry->near);
+  }
+}
+
 /* The ids of a welcome's or peers' list, uploaders first, without our own
  * (a tracker lists us to nobody but others, still). */
 static GStrv
@@ -504,6 +539,7 @@ emit_peers (MeshTrackerClient * client, MeshTrackerMessage * msg)
     return;
   }
   peers = peer_ids (client, msg->peers);
+  note_near_entries (client, msg->peers);
   GST_DEBUG_OBJECT (client, "%u peers", g_strv_length (peers));
   mesh_signaller_emit_peers (MESH_SIGNALLER (client),
       (const gchar * const *) peers);
@@ -545,6 +581,9 @@ handle_welcome (MeshTrackerClient * client, MeshTrackerMessage * msg)
 
   /* a welcome without a list still welcomes */
   peers = peer_ids (client, msg->peers);
+  /* another connection: what the tracker said of networks may be stale */
+  g_hash_table_remove_all (client->near);
+  note_near_entries (client, msg->peers);
   mesh_signaller_emit_welcome (MESH_SIGNALLER (client),
       (const gchar * const *) peers);
 }
@@ -554,6 +593,8 @@ handle_peer_event (MeshTrackerClient * client, MeshTrackerMessage * msg)
 {
   if (g_str_equal (msg->peer, client->peer_id))
     return;
+  /* a peer-left's "near" is never set: the peer is forgotten */
+  note_near (client, msg->peer, msg->near);
   if (msg->type == MESH_TRACKER_MESSAGE_PEER_JOINED)
     mesh_signaller_emit_peer_joined (MESH_SIGNALLER (client), msg->peer);
   else
@@ -1191,6 +1232,15 @@ tracker_client_leave (MeshSignaller * signaller)
   mesh_tracker_client_stop (MESH_TRACKER_CLIENT (signaller));
 }
 
+static gboolean
+tracker_client_is_near (MeshSignaller * signaller, const gchar * peer_id)
+{
+  MeshTrackerClient *client = MESH_TRACKER_CLIENT (signaller);
+
+  return client->state == STATE_JOINED
+      && g_hash_table_contains (client->near, peer_id);
+}
+
 static void
 tracker_client_relay (MeshSignaller * signaller, const gchar * to,
     JsonObject * payload)
@@ -1225,6 +1275,7 @@ mesh_tracker_client_signaller_init (MeshSignallerInterface * iface)
   iface->attest_finish = tracker_client_attest_finish;
   iface->join_full = tracker_client_join_full;
   iface->send_qos = tracker_client_send_qos;
+  iface->is_near = tracker_client_is_near;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1364,6 +1415,7 @@ mesh_tracker_client_finalize (GObject * object)
   g_free (client->token);
   g_free (client->network);
   g_hash_table_unref (client->attests);
+  g_hash_table_unref (client->near);
   g_main_context_unref (client->context);
 
   G_OBJECT_CLASS (mesh_tracker_client_parent_class)->finalize (object);
@@ -1449,6 +1501,7 @@ mesh_tracker_client_init (MeshTrackerClient * client)
   client->heartbeat_s = DEFAULT_HEARTBEAT_S;
   client->state = STATE_IDLE;
   client->attests = g_hash_table_new (g_int64_hash, g_int64_equal);
+  client->near = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   client->next_attest_id = 1;
   client->attest_timeout_ms = DEFAULT_ATTEST_TIMEOUT_MS;
 }

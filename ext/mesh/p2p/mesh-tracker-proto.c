@@ -570,6 +570,7 @@ decode_peer_list (JsonNode * node)
     entry = g_new0 (MeshTrackerPeerEntry, 1);
     entry->peer = g_strdup (id);
     entry->upload = get_boolean (json_node_get_object (element), "upload");
+    entry->near = get_boolean (json_node_get_object (element), "near");
     g_ptr_array_add (entries, entry);
   }
   return entries;
@@ -609,8 +610,10 @@ decode_peer_event (MeshTrackerMessage * msg, JsonObject * object,
     return malformed (error, "peer event: needs \"peer\" (a peer id)");
   msg->peer = g_strdup (peer);
   /* only a newcomer says whether it uploads; a peer-left's is ignored */
-  if (msg->type == MESH_TRACKER_MESSAGE_PEER_JOINED)
+  if (msg->type == MESH_TRACKER_MESSAGE_PEER_JOINED) {
     msg->upload = get_boolean (object, "upload");
+    msg->near = get_boolean (object, "near");
+  }
   return TRUE;
 }
 
@@ -932,6 +935,9 @@ add_peer_list (JsonBuilder * builder, const MeshTrackerPeerEntry * peers,
     json_builder_begin_object (builder);
     add_string (builder, "peer", peers[i].peer);
     add_boolean (builder, "upload", peers[i].upload);
+    /* only when true: a tracker without locality sends what it sent */
+    if (peers[i].near)
+      add_boolean (builder, "near", TRUE);
     json_builder_end_object (builder);
   }
   json_builder_end_array (builder);
@@ -968,7 +974,8 @@ mesh_tracker_encode_peers (const MeshTrackerPeerEntry * peers, guint n_peers)
 }
 
 gchar *
-mesh_tracker_encode_peer_joined (const gchar * peer, gboolean upload)
+mesh_tracker_encode_peer_joined (const gchar * peer, gboolean upload,
+    gboolean near)
 {
   JsonBuilder *builder;
 
@@ -977,6 +984,8 @@ mesh_tracker_encode_peer_joined (const gchar * peer, gboolean upload)
   builder = begin_message ("peer-joined");
   add_string (builder, "peer", peer);
   add_boolean (builder, "upload", upload);
+  if (near)
+    add_boolean (builder, "near", TRUE);
   return end_message (builder);
 }
 

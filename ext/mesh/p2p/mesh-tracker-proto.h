@@ -121,6 +121,9 @@ typedef enum {
 typedef struct {
   gchar *peer;
   gboolean upload;
+  /* the tracker counts the peer in the receiver's own network (same hint
+   * or same prefix, docs/protocol.md 1.5); FALSE when absent */
+  gboolean near;
 } MeshTrackerPeerEntry;
 
 /* A decoded message. Only the members of its type are set; the others are
@@ -139,6 +142,8 @@ typedef struct {
   gchar *reason;                /* report */
   gchar *token;                 /* join: NULL when absent or null */
   gboolean upload;              /* join: caps.upload; peer-joined */
+  gboolean near;                /* peer-joined: in the receiver's network
+                                 * (FALSE when absent) */
   JsonNode *data;               /* signal: any JSON value */
   gint64 heartbeat;             /* welcome: seconds, 0 when missing or not
                                  * an integer (range is the caller's) */
@@ -227,7 +232,10 @@ gchar *mesh_tracker_encode_welcome (const gchar * peer, const gchar * swarm,
     guint heartbeat, const MeshTrackerPeerEntry * peers, guint n_peers);
 gchar *mesh_tracker_encode_peers (const MeshTrackerPeerEntry * peers,
     guint n_peers);
-gchar *mesh_tracker_encode_peer_joined (const gchar * peer, gboolean upload);
+/* @near: the newcomer is in the receiver's network ("near" is sent only
+ * when TRUE) */
+gchar *mesh_tracker_encode_peer_joined (const gchar * peer, gboolean upload,
+    gboolean near);
 gchar *mesh_tracker_encode_peer_left (const gchar * peer);
 /* @data_json: the "data" a client sent, serialised once by the tracker,
  * which measured it against its limit; it must be valid JSON. */

@@ -271,6 +271,35 @@ GST_END_TEST;
 
 /* What was queued for a member that leaves never reaches it, and a member
  * disposed without leave() leaves. */
+/* Members that joined with the same network hint are near one another;
+ * no hint is near nobody. */
+GST_START_TEST (test_near_by_network_hint)
+{
+  Recorder *a = recorder_new (), *b = recorder_new (), *c = recorder_new (),
+      *d = recorder_new ();
+
+  mesh_signaller_join_full (a->signaller, SWARM, "peer-a", NULL, TRUE,
+      "site-1");
+  mesh_signaller_join_full (b->signaller, SWARM, "peer-b", NULL, TRUE,
+      "site-1");
+  mesh_signaller_join_full (c->signaller, SWARM, "peer-c", NULL, TRUE,
+      "site-2");
+  mesh_signaller_join (d->signaller, SWARM, "peer-d", NULL, TRUE);
+  WAIT_UNTIL (d->welcomes == 1, WAIT_MS);
+  fail_unless (mesh_signaller_is_near (a->signaller, "peer-b"));
+  fail_unless (mesh_signaller_is_near (b->signaller, "peer-a"));
+  fail_if (mesh_signaller_is_near (a->signaller, "peer-a"));
+  fail_if (mesh_signaller_is_near (a->signaller, "peer-c"));
+  fail_if (mesh_signaller_is_near (c->signaller, "peer-a"));
+  fail_if (mesh_signaller_is_near (a->signaller, "peer-d"));
+  fail_if (mesh_signaller_is_near (d->signaller, "peer-a"));
+  fail_if (mesh_signaller_is_near (a->signaller, "peer-nobody"));
+  mesh_signaller_leave (b->signaller);
+  fail_if (mesh_signaller_is_near (a->signaller, "peer-b"));
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_nothing_after_leave)
 {
   Recorder *a = join ("peer-alice", FALSE);
@@ -594,6 +623,7 @@ memory_signaller_suite (void)
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_add_test (tc, test_join_welcome_and_relay);
   tcase_add_test (tc, test_uploaders_first_and_max_peers);
+  tcase_add_test (tc, test_near_by_network_hint);
   tcase_add_test (tc, test_nothing_after_leave);
   tcase_add_test (tc, test_replaced);
   tcase_add_test (tc, test_token_and_failure);

@@ -55,6 +55,7 @@ struct _MeshMemorySignaller
   gchar *swarm_id;              /* NULL when not a member */
   gchar *peer_id;
   gboolean upload;
+  gchar *network;               /* the join's hint, NULL = none */
   guint generation;             /* changes at every join and leave */
   GPtrArray *reports;           /* "reporter->peer" */
 };
@@ -256,7 +257,7 @@ leave_locked (MeshMemorySignaller * self)
 
 static void
 join_locked (MeshMemorySignaller * self, const gchar * swarm_id,
-    const gchar * peer_id, gboolean upload)
+    const gchar * peer_id, gboolean upload, const gchar * network)
 {
   MeshMemoryHub *hub = self->hub;
   GPtrArray *members = swarm_members_locked (hub, swarm_id);
@@ -282,6 +283,8 @@ join_locked (MeshMemorySignaller * self, const gchar * swarm_id,
   g_free (self->peer_id);
   self->peer_id = g_strdup (peer_id);
   self->upload = upload;
+  g_free (self->network);
+  self->network = g_strdup (network);
   g_ptr_array_add (members, self);
 
   welcome = delivery_new (self, DELIVER_WELCOME);
@@ -293,8 +296,9 @@ join_locked (MeshMemorySignaller * self, const gchar * swarm_id,
 /* MeshSignaller                                                            */
 
 static void
-memory_join (MeshSignaller * signaller, const gchar * swarm_id,
-    const gchar * peer_id, const gchar * token, gboolean upload)
+memory_join_full (MeshSignaller * signaller, const gchar * swarm_id,
+    const gchar * peer_id, const gchar * token, gboolean upload,
+    const gchar * network)
 {
   MeshMemorySignaller *self = MESH_MEMORY_SIGNALLER (signaller);
   MeshMemoryHub *hub = self->hub;
@@ -305,8 +309,33 @@ memory_join (MeshSignaller * signaller, const gchar * swarm_id,
     post_error_locked (self, MESH_SIGNALLER_ERROR_UNAUTHORIZED, token ?
         "the token is wrong" : "a token is needed");
   else
-    join_locked (self, swarm_id, peer_id, upload);
+    join_locked (self, swarm_id, peer_id, upload, network);
   g_mutex_unlock (&hub->lock);
+}
+
+static void
+memory_join (MeshSignaller * signaller, const gchar * swarm_id,
+    const gchar * peer_id, const gchar * token, gboolean upload)
+{
+  memory_join_full (signaller, swarm_id, peer_id, token, upload, NULL);
+}
+
+/* As the tracker's site tier, by hint only: a member of our swarm that
+ * joined with our (non-NULL) network hint. */
+static gboolean
+memory_is_near (MeshSignaller * signaller, const gchar * peer_id)
+{
+  MeshMemorySignaller *self = MESH_MEMORY_SIGNALLER (signaller);
+  MeshMemorySignaller *other;
+  gboolean near;
+
+  g_mutex_lock (&self->hub->lock);
+  other = find_member_locked (swarm_members_locked (self->hub,
+          self->swarm_id), peer_id);
+  near = self->network && other && other != self
+      && g_strcmp0 (other->network, self->network) == 0;
+  g_mutex_unlock (&self->hub->lock);
+  return near;
 }
 
 static void
@@ -445,6 +474,8 @@ static void
 mesh_memory_signaller_iface_init (MeshSignallerInterface * iface)
 {
   iface->join = memory_join;
+  iface->join_full = memory_join_full;
+  iface->is_near = memory_is_near;
   iface->leave = memory_leave;
   iface->relay = memory_relay;
   iface->request_peers = memory_request_peers;
@@ -669,6 +700,7 @@ mesh_memory_signaller_finalize (GObject * object)
   g_main_context_unref (self->context);
   g_ptr_array_unref (self->reports);
   g_free (self->peer_id);
+  g_free (self->network);
   G_OBJECT_CLASS (mesh_memory_signaller_parent_class)->finalize (object);
 }
 

@@ -37,6 +37,8 @@
  * removes nobody. attest() answers with the digests a test set
  * (mesh_memory_hub_set_attestation()), as a tracker with --attest-origin
  * would; a hub given none attests nothing (G_IO_ERROR_NOT_SUPPORTED).
+ * Members that joined with the same network hint (join_full()) are near
+ * one another (is_near()), as the tracker's site tier by hint.
  * Tests can also make the hub refuse tokens (mesh_memory_hub_set_token())
  * or fail (mesh_memory_hub_fail()), and count what went through it.
  *
