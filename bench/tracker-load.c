@@ -726,10 +726,17 @@ sweep (Load * load, gint64 now)
       send_qos (load, i);
       c->next_qos = now + load->qos_interval * G_USEC_PER_SEC;
     }
-    if ((c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE
-            || c->state == CONN_JOINING)
-        && now - c->t_connect > PENDING_TIMEOUT_US)
-      close_conn (load, i, "timeout");
+    if (c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE
+        || c->state == CONN_JOINING) {
+      /* which step hangs tells what the tracker is short of: accepting
+       * (connect), the HTTP upgrade (handshake) or the join itself */
+      static const gchar *const step[] = { NULL, "timeout-connect",
+        "timeout-handshake", "timeout-join"
+      };
+
+      if (now - c->t_connect > PENDING_TIMEOUT_US)
+        close_conn (load, i, step[c->state]);
+    }
   }
 }
 
@@ -903,7 +910,7 @@ main (int argc, char **argv)
   Load load = {.host = NULL,.port = 8765,.peers = 1000,.swarms = 10,
     .rate = 500,.offers = 3,.signal_rate = 0,.signal_size = 600,
     .qos_interval = 5,.churn = 0,.seconds = 30,.process = 0,.src_addrs = 0,
-    .src_base = 2,.max_pending = 1000
+    .src_base = 2,.max_pending = 100
   };
   GOptionEntry entries[] = {
     {"host", 0, 0, G_OPTION_ARG_STRING, &load.host,
@@ -936,7 +943,7 @@ main (int argc, char **argv)
     {"src-base", 0, 0, G_OPTION_ARG_INT, &load.src_base,
         "Last byte B of the first source address (default 2)", "B"},
     {"max-pending", 0, 0, G_OPTION_ARG_INT, &load.max_pending,
-        "Joins in progress at once (default 1000)", "N"},
+        "Joins in progress at once (default 100)", "N"},
     {NULL}
   };
   g_autoptr (GOptionContext) ctx =

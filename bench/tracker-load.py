@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+# gst-mesh
+# Copyright (C) 2026 gst-mesh developers
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Tracker load: how many peers one mesh-tracker holds, and how fast.
+
+Starts mesh-tracker on 127.0.0.1 (any free port, per-address limits off,
+its descriptor limit raised to the hard limit), spreads --peers clients over
+--processes tracker-load processes (bench/tracker-load.c; each on its own
+source address 127.0.0.(2+i), so that ports never run out), samples the
+tracker's RSS and CPU from /proc every half second, and prints one summary:
+joins/s, join and signal latency percentiles (merged from the processes'
+fixed-size histograms), tracker RSS (peak, per peer) and CPU, errors. With
+--json, the same as one JSON object. See bench/README.md, "Tracker load".
+
+Everything on loopback, bounded by --seconds (at most 180). Python standard
+library only.
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import resource
+import subprocess
+import sys
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HIST_SUB = 16
+TICK = 0.5            # seconds between samples of the tracker
+
+
+def bucket_low_us(index):
+    """The lower bound of a histogram bucket (tracker-load.c's layout)."""
+    if index < HIST_SUB:
+        return index
+    e = (index - HIST_SUB) // HIST_SUB + 4
+    sub = (index - HIST_SUB) % HIST_SUB
+    return (1 << e) + sub * (1 << (e - 4))
+
+
+def percentile_ms(hist, q):
+    total = sum(hist.values())
+    if total == 0:
+        return None
+    rank = math.ceil(q * total)
+    seen = 0
+    for index in sorted(hist):
+        seen += hist[index]
+        if seen >= rank:
+            return bucket_low_us(index) / 1000.0
+    return None
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def start_tracker(path, extra):
+    argv = [path, "--listen", "127.0.0.1:0", "--max-connections-per-ip", "0",
+            "--max-joins-per-ip", "0"] + extra
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True,
+                               preexec_fn=raise_nofile)
+    line = process.stdout.readline()
+    match = re.search(r":(\d+)/announce", line)
+    if not match:
+        process.kill()
+        sys.exit(f"{path} did not start: {line!r}")
+    # the event log goes on: read it, or the tracker blocks on a full pipe
+    threading.Thread(target=lambda: [None for _ in process.stdout],
+                     daemon=True).start()
+    return process, int(match.group(1))
+
+
+def read_proc(pid):
+    """(utime + stime in seconds, VmRSS in KiB) of a process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as f:
+        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+    return cpu, rss
+
+
+def generator_argv(args, port, i):
+    share = args.peers // args.processes + (i < args.peers % args.processes)
+    return [args.generator, "--port", str(port), "--process", str(i),
+            "--peers", str(share), "--swarms", str(args.swarms),
+            "--rate", str(args.rate / args.processes),
+            "--offers", str(args.offers),
+            "--signal-rate", str(args.signal_rate / args.processes),
+            "--qos-interval", str(args.qos_interval),
+            "--churn", str(args.churn / args.processes),
+            "--seconds", str(args.seconds),
+            "--max-pending", str(args.max_pending),
+            "--src-addrs", "1", "--src-base", str(2 + i)]
+
+
+def sample_until_done(tracker, generators):
+    samples = []
+    t0 = time.monotonic()
+    while any(g.poll() is None for g in generators):
+        try:
+            cpu, rss = read_proc(tracker.pid)
+        except (OSError, AttributeError):
+            break
+        samples.append((time.monotonic() - t0, cpu, rss))
+        time.sleep(TICK)
+    return samples
+
+
+def merge(results):
+    total = {"joins_done": 0, "joins_started": 0, "leaves": 0,
+             "signals_sent": 0, "signals_received": 0, "qos_sent": 0,
+             "heartbeats_sent": 0, "joined_end": 0, "joined_peak": 0,
+             "rss_peak_kib": 0, "errors": {}}
+    hists = {"join_us": {}, "connect_us": {}, "signal_us": {}}
+    for r in results:
+        for key in total:
+            if key != "errors":
+                total[key] += r[key]
+        for code, n in r["errors"].items():
+            total["errors"][code] = total["errors"].get(code, 0) + n
+        for name, hist in hists.items():
+            for index, n in r[name]:
+                hist[index] = hist.get(index, 0) + n
+    all_joined = [r["all_joined_s"] for r in results]
+    total["all_joined_s"] = max(all_joined) if min(all_joined) >= 0 else None
+    return total, hists
+
+
+def cpu_percent(samples, t_from, t_to):
+    window = [s for s in samples if t_from <= s[0] <= t_to]
+    if len(window) < 2 or window[-1][0] == window[0][0]:
+        return None
+    return 100.0 * (window[-1][1] - window[0][1]) / (window[-1][0] -
+                                                       window[0][0])
+
+
+def summarise(args, total, hists, samples, rss_idle):
+    ramp = total["all_joined_s"]
+    rss_peak = max(s[2] for s in samples) if samples else 0
+    rss_end = samples[-1][2] if samples else 0
+    peers_end = total["joined_end"]
+    out = {
+        "peers": args.peers, "swarms": args.swarms, "processes":
+        args.processes, "rate": args.rate, "seconds": args.seconds,
+        "all_joined_s": ramp,
+        "ramp_joins_per_s": round(args.peers / ramp, 1) if ramp else None,
+        "joins_per_s_run": round(total["joins_done"] / args.seconds, 1),
+        "joins_done": total["joins_done"], "leaves": total["leaves"],
+        "joined_end": peers_end,
+        "join_ms_p50": percentile_ms(hists["join_us"], 0.50),
+        "join_ms_p99": percentile_ms(hists["join_us"], 0.99),
+        "connect_to_welcome_ms_p99": percentile_ms(hists["connect_us"], 0.99),
+        "signals_sent": total["signals_sent"],
+        "signals_received": total["signals_received"],
+        "signal_ms_p50": percentile_ms(hists["signal_us"], 0.50),
+        "signal_ms_p99": percentile_ms(hists["signal_us"], 0.99),
+        "qos_sent": total["qos_sent"],
+        "tracker_rss_idle_kib": rss_idle, "tracker_rss_peak_kib": rss_peak,
+        "tracker_rss_end_kib": rss_end,
+        "tracker_kib_per_peer": round((rss_end - rss_idle) / peers_end, 2)
+        if peers_end else None,
+        "tracker_cpu_pct_ramp": cpu_percent(samples, 0, ramp or args.seconds),
+        "tracker_cpu_pct_steady": cpu_percent(samples, ramp, args.seconds)
+        if ramp else None,
+        "generator_rss_peak_kib_sum": total["rss_peak_kib"],
+        "generator_kib_per_peer": round(total["rss_peak_kib"] /
+                                        max(total["joined_peak"], 1), 2),
+        "errors": total["errors"],
+    }
+    for key in ("tracker_cpu_pct_ramp", "tracker_cpu_pct_steady"):
+        if out[key] is not None:
+            out[key] = round(out[key], 1)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--peers", type=int, default=2000)
+    parser.add_argument("--swarms", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=1000,
+                        help="joins per second, all processes together")
+    parser.add_argument("--offers", type=int, default=3)
+    parser.add_argument("--signal-rate", type=float, default=0,
+                        help="background signals per second, in all")
+    parser.add_argument("--qos-interval", type=int, default=5)
+    parser.add_argument("--churn", type=float, default=0,
+                        help="leaves (then rejoins) per second, in all")
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--max-pending", type=int, default=100,
+                        help="joins in progress at once, per process")
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--tracker", default=os.path.join(
+        REPO, "build", "tools", "tracker", "mesh-tracker"))
+    parser.add_argument("--generator", default=os.path.join(
+        REPO, "build", "bench", "tracker-load"))
+    parser.add_argument("--tracker-arg", action="append", default=[],
+                        help="an extra mesh-tracker argument (repeatable)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not 1 <= args.seconds <= 180 or not 1 <= args.processes <= 64:
+        sys.exit("--seconds 1..180, --processes 1..64")
+
+    tracker, port = start_tracker(args.tracker, args.tracker_arg)
+    try:
+        time.sleep(0.3)
+        rss_idle = read_proc(tracker.pid)[1]
+        generators = [subprocess.Popen(generator_argv(args, port, i),
+                                       stdout=subprocess.PIPE, text=True,
+                                       preexec_fn=raise_nofile)
+                      for i in range(args.processes)]
+        samples = sample_until_done(tracker, generators)
+        results = []
+        for g in generators:
+            line = g.stdout.read().strip()
+            if g.wait() != 0 or not line:
+                sys.exit(f"a generator failed (exit {g.returncode})")
+            results.append(json.loads(line))
+    finally:
+        tracker.terminate()
+        tracker.wait()
+    total, hists = merge(results)
+    out = summarise(args, total, hists, samples, rss_idle)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            print(f"{key:28} {value}")
+
+
+if __name__ == "__main__":
+    main()
