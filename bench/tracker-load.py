@@ -204,6 +204,10 @@ def main():
     parser.add_argument("--tracker-arg", action="append", default=[],
                         help="an extra mesh-tracker argument (repeatable)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 unless every peer joined, signals were "
+                        "relayed and no error but unknown-peer happened "
+                        "(the smoke test)")
     args = parser.parse_args()
     if not 1 <= args.seconds <= 180 or not 1 <= args.processes <= 64:
         sys.exit("--seconds 1..180, --processes 1..64")
@@ -233,6 +237,25 @@ def main():
     else:
         for key, value in out.items():
             print(f"{key:28} {value}")
+    if args.check:
+        failures = check(out)
+        for failure in failures:
+            print(f"FAIL: {failure}", file=sys.stderr)
+        sys.exit(1 if failures else 0)
+
+
+def check(out):
+    """What the smoke test requires of a short, light run."""
+    failures = []
+    if out["joined_end"] != out["peers"]:
+        failures.append(f"{out['joined_end']} of {out['peers']} joined")
+    if out["join_ms_p99"] is None or out["signals_received"] == 0:
+        failures.append("no welcome or no signal measured")
+    unexpected = {k: n for k, n in out["errors"].items()
+                  if k != "tracker:unknown-peer"}
+    if unexpected:
+        failures.append(f"errors: {unexpected}")
+    return failures
 
 
 if __name__ == "__main__":
