@@ -692,6 +692,9 @@ pace (Load * load, gdouble dt, gdouble * join_tokens, gdouble * churn_tokens,
     if (i < 0)
       break;
     load->conns[i].state = CONN_LEAVING;
+    /* the tracker closes at once; past this the leave counts as lost */
+    load->conns[i].next_heartbeat = g_get_monotonic_time () +
+        PENDING_TIMEOUT_US;
     send_text (load, i, mesh_tracker_encode_bare (MESH_TRACKER_MESSAGE_LEAVE));
   }
   *signal_tokens = MIN (*signal_tokens + load->signal_rate * dt,
@@ -716,6 +719,8 @@ sweep (Load * load, gint64 now)
   for (i = 0; i < (guint) load->peers; i++) {
     Conn *c = &load->conns[i];
 
+    if (c->state == CONN_LEAVING && now >= c->next_heartbeat)
+      close_conn (load, i, "timeout-leave");
     if (c->state == CONN_JOINED && now >= c->next_heartbeat) {
       send_text (load, i,
           mesh_tracker_encode_bare (MESH_TRACKER_MESSAGE_HEARTBEAT));
