@@ -443,9 +443,9 @@ mesh_tracker_api_serve_page (MeshTrackerApi * api, SoupServerMessage * msg,
 /* ------------------------------------------------------------------------ */
 /* /metrics                                                                 */
 
-static void
-append_counter (GString * out, const gchar * name, const gchar * type,
-    const gchar * help, guint64 value)
+void
+mesh_tracker_append_metric (GString * out, const gchar * name,
+    const gchar * type, const gchar * help, guint64 value)
 {
   g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n%s %"
       G_GUINT64_FORMAT "\n", name, help, name, type, name, value);
@@ -458,24 +458,25 @@ mesh_tracker_api_append_metrics (MeshTrackerQos * qos, GString * out)
   guint i;
 
   mesh_tracker_qos_get_totals (qos, &totals);
-  append_counter (out, "mesh_reported_bytes_from_cdn_total", "counter",
-      "Bytes players report fetching from the CDN (growth capped).",
+  mesh_tracker_append_metric (out, "mesh_reported_bytes_from_cdn_total",
+      "counter", "Bytes players report fetching from the CDN (growth capped).",
       totals.cdn_bytes);
-  append_counter (out, "mesh_reported_bytes_from_peers_total", "counter",
-      "Bytes players report receiving from peers (growth capped).",
+  mesh_tracker_append_metric (out, "mesh_reported_bytes_from_peers_total",
+      "counter", "Bytes players report receiving from peers (growth capped).",
       totals.peer_bytes);
-  append_counter (out, "mesh_reported_bytes_uploaded_total", "counter",
-      "Bytes players report sending to peers (growth capped).",
+  mesh_tracker_append_metric (out, "mesh_reported_bytes_uploaded_total",
+      "counter", "Bytes players report sending to peers (growth capped).",
       totals.uploaded_bytes);
-  append_counter (out, "mesh_reported_stalls_total", "counter",
+  mesh_tracker_append_metric (out, "mesh_reported_stalls_total", "counter",
       "Stalls players report (growth capped).", totals.stalls);
-  append_counter (out, "mesh_peers", "gauge",
+  mesh_tracker_append_metric (out, "mesh_peers", "gauge",
       "Joined players, as the player figures count them.",
       mesh_tracker_qos_get_peers (qos));
-  append_counter (out, "mesh_swarms", "gauge",
+  mesh_tracker_append_metric (out, "mesh_swarms", "gauge",
       "Swarms with figures: with members, or emptied within the retention.",
       mesh_tracker_qos_get_n_swarms (qos));
-  g_string_append (out, "# HELP mesh_tracker_qos_reports_total Qos reports, "
+  g_string_append (out,
+      "# HELP mesh_tracker_qos_reports_total Qos reports, "
       "by what became of them.\n# TYPE mesh_tracker_qos_reports_total "
       "counter\n");
   for (i = 0; i < MESH_TRACKER_QOS_N_VERDICTS; i++)

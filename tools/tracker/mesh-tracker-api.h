@@ -50,6 +50,11 @@ void mesh_tracker_api_serve_page (MeshTrackerApi * api,
 
 /* The player figures in Prometheus text format, appended to @out:
  * aggregates only, so that the series stay few whatever the swarms. */
+/* One metric of a single value in Prometheus text format: its HELP and
+ * TYPE lines, then "NAME VALUE". */
+void mesh_tracker_append_metric (GString * out, const gchar * name,
+    const gchar * type, const gchar * help, guint64 value);
+
 void mesh_tracker_api_append_metrics (MeshTrackerQos * qos, GString * out);
 
 gboolean mesh_tracker_is_valid_admin_token (const gchar * token);

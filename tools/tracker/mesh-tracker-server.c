@@ -1973,22 +1973,14 @@ append_attest_metrics (GString * out, MeshTrackerServer * server)
 
   if (server->attest)
     mesh_tracker_attest_get_stats (server->attest, &stats);
-  append_metric (out, "mesh_tracker_attest_requests_total", "counter",
-      "Attest requests taken.");
-  g_string_append_printf (out, "mesh_tracker_attest_requests_total %"
-      G_GUINT64_FORMAT "\n", stats.requests);
-  append_metric (out, "mesh_tracker_attest_cache_hits_total", "counter",
-      "Attest requests answered from the cache.");
-  g_string_append_printf (out, "mesh_tracker_attest_cache_hits_total %"
-      G_GUINT64_FORMAT "\n", stats.cached);
-  append_metric (out, "mesh_tracker_attest_refused_total", "counter",
-      "Attest requests answered with an error.");
-  g_string_append_printf (out, "mesh_tracker_attest_refused_total %"
-      G_GUINT64_FORMAT "\n", stats.refused);
-  append_metric (out, "mesh_tracker_attest_fetches_total", "counter",
-      "Origin fetches made for attested digests.");
-  g_string_append_printf (out, "mesh_tracker_attest_fetches_total %"
-      G_GUINT64_FORMAT "\n", stats.fetches);
+  mesh_tracker_append_metric (out, "mesh_tracker_attest_requests_total",
+      "counter", "Attest requests taken.", stats.requests);
+  mesh_tracker_append_metric (out, "mesh_tracker_attest_cache_hits_total",
+      "counter", "Attest requests answered from the cache.", stats.cached);
+  mesh_tracker_append_metric (out, "mesh_tracker_attest_refused_total",
+      "counter", "Attest requests answered with an error.", stats.refused);
+  mesh_tracker_append_metric (out, "mesh_tracker_attest_fetches_total",
+      "counter", "Origin fetches made for attested digests.", stats.fetches);
 }
 
 static gchar *
@@ -2011,43 +2003,33 @@ render_metrics (MeshTrackerServer * server)
       }
   );
 
-  append_metric (out, "mesh_tracker_peers", "gauge", "Joined peers.");
-  g_string_append_printf (out, "mesh_tracker_peers %u\n", stats.peers);
-  append_metric (out, "mesh_tracker_swarms", "gauge", "Swarms with members.");
-  g_string_append_printf (out, "mesh_tracker_swarms %u\n", stats.swarms);
-  append_metric (out, "mesh_tracker_connections", "gauge",
-      "Open WebSocket connections, joined or not.");
-  g_string_append_printf (out, "mesh_tracker_connections %u\n",
-      stats.connections);
-  append_metric (out, "mesh_tracker_pending_connections", "gauge",
-      "HTTP connections not (yet) upgraded to WebSocket.");
-  g_string_append_printf (out, "mesh_tracker_pending_connections %u\n",
-      stats.pending);
-  append_metric (out, "mesh_tracker_banned_ids", "gauge",
-      "Peer ids refused after reports.");
-  g_string_append_printf (out, "mesh_tracker_banned_ids %u\n", stats.banned);
-  append_metric (out, "mesh_tracker_joins_total", "counter",
-      "Successful joins.");
-  g_string_append_printf (out, "mesh_tracker_joins_total %" G_GUINT64_FORMAT
-      "\n", stats.joins);
-  append_metric (out, "mesh_tracker_signals_total", "counter",
-      "Signal messages relayed.");
-  g_string_append_printf (out, "mesh_tracker_signals_total %"
-      G_GUINT64_FORMAT "\n", stats.signals);
-  append_metric (out, "mesh_tracker_messages_total", "counter",
-      "Messages received from clients.");
-  g_string_append_printf (out, "mesh_tracker_messages_total %"
-      G_GUINT64_FORMAT "\n", stats.messages);
-  append_metric (out, "mesh_tracker_reports_total", "counter",
-      "Reports taken (a member's data failed another's verification).");
-  g_string_append_printf (out, "mesh_tracker_reports_total %"
-      G_GUINT64_FORMAT "\n", stats.reports);
+  mesh_tracker_append_metric (out, "mesh_tracker_peers", "gauge",
+      "Joined peers.", stats.peers);
+  mesh_tracker_append_metric (out, "mesh_tracker_swarms", "gauge",
+      "Swarms with members.", stats.swarms);
+  mesh_tracker_append_metric (out, "mesh_tracker_connections", "gauge",
+      "Open WebSocket connections, joined or not.", stats.connections);
+  mesh_tracker_append_metric (out, "mesh_tracker_pending_connections", "gauge",
+      "HTTP connections not (yet) upgraded to WebSocket.", stats.pending);
+  mesh_tracker_append_metric (out, "mesh_tracker_banned_ids", "gauge",
+      "Peer ids refused after reports.", stats.banned);
+  mesh_tracker_append_metric (out, "mesh_tracker_joins_total", "counter",
+      "Successful joins.", stats.joins);
+  mesh_tracker_append_metric (out, "mesh_tracker_signals_total", "counter",
+      "Signal messages relayed.", stats.signals);
+  mesh_tracker_append_metric (out, "mesh_tracker_messages_total", "counter",
+      "Messages received from clients.", stats.messages);
+  mesh_tracker_append_metric (out, "mesh_tracker_reports_total", "counter",
+      "Reports taken (a member's data failed another's verification).",
+      stats.reports);
   append_metric (out, "mesh_tracker_notifications_total", "counter",
       "peer-joined and peer-left messages sent.");
-  g_string_append_printf (out, "mesh_tracker_notifications_total"
-      "{type=\"peer-joined\"} %" G_GUINT64_FORMAT "\n", stats.peer_joined_sent);
-  g_string_append_printf (out, "mesh_tracker_notifications_total"
-      "{type=\"peer-left\"} %" G_GUINT64_FORMAT "\n", stats.peer_left_sent);
+  g_string_append_printf (out,
+      "mesh_tracker_notifications_total" "{type=\"peer-joined\"} %"
+      G_GUINT64_FORMAT "\n", stats.peer_joined_sent);
+  g_string_append_printf (out,
+      "mesh_tracker_notifications_total" "{type=\"peer-left\"} %"
+      G_GUINT64_FORMAT "\n", stats.peer_left_sent);
   append_metric (out, "mesh_tracker_errors_total", "counter",
       "Error messages sent, by code.");
   for (i = 0; i < MESH_TRACKER_N_ERRORS; i++)
