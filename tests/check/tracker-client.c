@@ -883,6 +883,44 @@ static const gchar *const near_script[] = {
   NULL
 };
 
+/* A tracker that calls more peers near than the client remembers: past
+ * MESH_TRACKER_CLIENT_MAX_NEAR_PEERS, the others are taken as far. */
+GST_START_TEST (test_near_peers_bounded)
+{
+  GPtrArray *script = g_ptr_array_new_with_free_func (g_free);
+  guint n = MESH_TRACKER_CLIENT_MAX_NEAR_PEERS + 1, i;
+  Fake *fake;
+  Recorder *r;
+
+  g_ptr_array_add (script, g_strdup ("{\"type\":\"welcome\",\"version\":1,"
+          "\"peer\":\"peer-client1\",\"swarm\":\"" SWARM "\","
+          "\"heartbeat\":15,\"peers\":[]}"));
+  for (i = 0; i < n; i++)
+    g_ptr_array_add (script, g_strdup_printf ("{\"type\":\"peer-joined\","
+            "\"peer\":\"peer-n%05u\",\"near\":true}", i));
+  /* the last message, to know all the others were read */
+  g_ptr_array_add (script, g_strdup ("{\"type\":\"peer-left\","
+          "\"peer\":\"peer-n00000\"}"));
+  g_ptr_array_add (script, NULL);
+  fake = fake_new (FAKE_SCRIPT, (const gchar * const *) script->pdata);
+  r = recorder_new (fake->url, "peer-client1", FALSE);
+
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->peer_left->len == 1, WAIT_MS);
+  fail_unless (mesh_signaller_is_near (MESH_SIGNALLER (r->client),
+          "peer-n00001"));
+  fail_unless (mesh_signaller_is_near (MESH_SIGNALLER (r->client),
+          "peer-n04095"));
+  /* the 4097th near peer came with 4096 remembered */
+  fail_if (mesh_signaller_is_near (MESH_SIGNALLER (r->client), "peer-n04096"));
+
+  mesh_tracker_client_stop (r->client);
+  fake_free (fake);
+  g_ptr_array_unref (script);
+}
+
+GST_END_TEST;
+
 /* The client answers is_near() from the tracker's latest "near" for each
  * peer, reading anything but true as far, forgetting those that left and
  * everything once not joined. */
@@ -1785,6 +1823,7 @@ tracker_client_suite (void)
   tcase_add_test (tc, test_join_timeout);
   tcase_add_test (tc, test_malformed_messages);
   tcase_add_test (tc, test_near_peers);
+  tcase_add_test (tc, test_near_peers_bounded);
   tcase_add_test (tc, test_join_refused_as_malformed);
   tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_token);

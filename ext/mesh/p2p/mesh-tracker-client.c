@@ -74,10 +74,6 @@ GST_DEBUG_CATEGORY_STATIC (mesh_tracker_client_debug);
 /* Attest requests unanswered at once: the tracker's default per client, so
  * that we are never counted as flooding it */
 #define MAX_ATTESTS 16
-/* Peers the tracker called near that we remember at most (the ids of its
- * lists and announcements, each at most a peer id's length): past it, more
- * near peers are taken as far, which costs only the preference. */
-#define MAX_NEAR_PEERS 4096
 /* the tracker's origin fetch takes up to 20 s by default */
 #define DEFAULT_ATTEST_TIMEOUT_MS 30000
 
@@ -134,7 +130,8 @@ struct _MeshTrackerClient
   gchar *network;               /* the join's network hint, NULL: none */
   GHashTable *near;             /* ids the tracker called "near" in its
                                  * latest word on them, at most
-                                 * MAX_NEAR_PEERS; emptied at each welcome */
+                                 * MESH_TRACKER_CLIENT_MAX_NEAR_PEERS;
+                                 * emptied at each welcome */
   /* QoS reports, see the top of the file */
   MeshQosReport qos_given;      /* the owner's latest totals */
   MeshQosReport qos_sent;       /* the totals of the last report sent */
@@ -485,11 +482,12 @@ note_near (MeshTrackerClient * client, const gchar * peer_id, gboolean near)
 {
   if (!near) {
     g_hash_table_remove (client->near, peer_id);
-  } else if (g_hash_table_size (client->near) < MAX_NEAR_PEERS) {
+  } else if (g_hash_table_size (client->near) <
+      MESH_TRACKER_CLIENT_MAX_NEAR_PEERS) {
     g_hash_table_add (client->near, g_strdup (peer_id));
   } else if (!g_hash_table_contains (client->near, peer_id)) {
     GST_DEBUG_OBJECT (client, "%u near peers known: %s taken as far",
-        MAX_NEAR_PEERS, peer_id);
+        MESH_TRACKER_CLIENT_MAX_NEAR_PEERS, peer_id);
   }
 }
 

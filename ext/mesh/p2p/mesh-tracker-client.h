@@ -24,11 +24,13 @@
 #include "mesh-signaller.h"
 
 G_BEGIN_DECLS
-
+/* Peers the tracker called near that a client remembers at most (the ids
+ * of its lists and announcements, each at most a peer id's length): past
+ * it, more near peers are taken as far, which costs only the preference. */
+#define MESH_TRACKER_CLIENT_MAX_NEAR_PEERS 4096
 #define MESH_TYPE_TRACKER_CLIENT (mesh_tracker_client_get_type ())
 G_DECLARE_FINAL_TYPE (MeshTrackerClient, mesh_tracker_client, MESH,
     TRACKER_CLIENT, GObject)
-
 /* @session: the SoupSession to use (shared with the CDN fetches; a reference
  * is taken). @url: ws:// or wss://. @token: NULL when the tracker needs none.
  * @upload: whether this peer offers segments to others. mesh_signaller_join()
@@ -41,13 +43,13 @@ G_DECLARE_FINAL_TYPE (MeshTrackerClient, mesh_tracker_client, MESH,
  * which the tracker is reported unusable, default 3). Read-write:
  * "network" (default NULL), the network hint of the next join and of the
  * qos reports, which mesh_signaller_join_full() sets. */
-MeshTrackerClient *mesh_tracker_client_new (SoupSession * session,
+     MeshTrackerClient *mesh_tracker_client_new (SoupSession * session,
     const gchar * url, const gchar * swarm_id, const gchar * peer_id,
     const gchar * token, gboolean upload);
 
 /* A client of the tracker at @url that joins nothing before
  * mesh_signaller_join(). */
-MeshTrackerClient *mesh_tracker_client_new_for_url (SoupSession * session,
+     MeshTrackerClient *mesh_tracker_client_new_for_url (SoupSession * session,
     const gchar * url);
 
 /* Connects and joins (from the main loop: nothing happens inside the call).
@@ -58,35 +60,35 @@ MeshTrackerClient *mesh_tracker_client_new_for_url (SoupSession * session,
  * welcome: the swarm or peer id does not suit it), an unusable URL. start()
  * again to try anew. Does nothing if already started.
  * mesh_signaller_join() is stop(), new settings, start(). */
-void mesh_tracker_client_start (MeshTrackerClient * client);
+     void mesh_tracker_client_start (MeshTrackerClient * client);
 
 /* Sends "leave" if joined and closes. No signal is emitted once it returns.
  * Also mesh_signaller_leave(). */
-void mesh_tracker_client_stop (MeshTrackerClient * client);
+     void mesh_tracker_client_stop (MeshTrackerClient * client);
 
-gboolean mesh_tracker_client_is_joined (MeshTrackerClient * client);
+     gboolean mesh_tracker_client_is_joined (MeshTrackerClient * client);
 
 /* Relays @data (transfer none) to peer @to. Dropped, with a debug log, when
  * not joined. Also mesh_signaller_relay(). */
-void mesh_tracker_client_send_signal (MeshTrackerClient * client,
+     void mesh_tracker_client_send_signal (MeshTrackerClient * client,
     const gchar * to, JsonObject * data);
 
 /* Asks for a fresh sample of the swarm; answered by the "peers" signal.
  * Ignored when not joined. Also mesh_signaller_request_peers(). */
-void mesh_tracker_client_request_peers (MeshTrackerClient * client);
+     void mesh_tracker_client_request_peers (MeshTrackerClient * client);
 
 /* Reports @peer_id, which sent us data that failed verification, to the
  * tracker (@reason: short text, may be NULL). Dropped, with a debug log,
  * when not joined or when @peer_id is no valid peer id. Also
  * mesh_signaller_report(). */
-void mesh_tracker_client_send_report (MeshTrackerClient * client,
+     void mesh_tracker_client_send_report (MeshTrackerClient * client,
     const gchar * peer_id, const gchar * reason);
 
 /* Sends a "qos" report (docs/protocol.md 1.4) of @totals, the owner's
  * totals since its first report, rebased at every (re)join (see
  * mesh-tracker-client.c) and with the join's network hint. Nothing is sent
  * or queued when not joined. Also mesh_signaller_send_qos(). */
-void mesh_tracker_client_send_qos (MeshTrackerClient * client,
+     void mesh_tracker_client_send_qos (MeshTrackerClient * client,
     const MeshQosReport * totals);
 
 /* Signals: those of MeshSignaller (mesh-signaller.h), where
