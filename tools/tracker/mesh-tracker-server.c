@@ -57,6 +57,7 @@
 #include "mesh-tracker-qos.h"
 #include "mesh-tracker-api.h"
 #include "mesh-tracker-locality.h"
+#include "mesh-tracker-wheel.h"
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
@@ -83,6 +84,10 @@
 /* how long a client has to answer our close frame; libsoup would wait 5 s
  * and then leak its timer (see on_peer_deadline()) */
 #define CLOSE_GRACE_US (3 * G_USEC_PER_SEC)
+/* the resolution of the connections' deadlines, and the wheel's horizon
+ * (deadlines further out, such as a long --timeout, wait for their lap) */
+#define WHEEL_TICK_US (G_USEC_PER_SEC / 4)
+#define WHEEL_SLOTS 512
 /* RFC 6455 close codes */
 #define CLOSE_POLICY_VIOLATION SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION
 #define CLOSE_GOING_AWAY SOUP_WEBSOCKET_CLOSE_GOING_AWAY
@@ -196,7 +201,7 @@ struct _Peer
   Bucket messages;              /* rate limit */
   guint bad_messages;
   gboolean closing;             /* we are done with it, waiting for "closed" */
-  GSource *timeout_source;
+  MeshWheelTimer deadline;      /* in server->wheel */
   GSource *reap_source;
 };
 
@@ -256,6 +261,10 @@ struct _MeshTrackerServer
   GHashTable *bans;             /* id -> Ban (in ban_order) */
   GQueue ban_order;             /* Ban (owned), oldest first */
   GSource *sweep_source;
+  /* every connection's deadline, on one clock tick (not a GSource each:
+   * the main loop walks all its sources on every iteration) */
+  MeshWheel *wheel;
+  GSource *wheel_source;
   gboolean stopping;
   /* player figures (mesh-tracker-qos.h), read by the handlers of /api and
    * /metrics, which run on this thread too */
@@ -1097,10 +1106,7 @@ peer_free (gpointer data)
   g_object_unref (peer->ws);
   g_object_unref (peer->stream);
   g_clear_object (&peer->socket);
-  if (peer->timeout_source) {
-    g_source_destroy (peer->timeout_source);
-    g_source_unref (peer->timeout_source);
-  }
+  mesh_wheel_cancel (peer->server->wheel, &peer->deadline);
   if (peer->reap_source) {
     g_source_destroy (peer->reap_source);
     g_source_unref (peer->reap_source);
@@ -1131,8 +1137,8 @@ peer_close (Peer * peer, DisconnectReason reason, gushort code,
         disconnect_reason_names[reason], NULL);
   peer_detach (peer);
   peer->closing = TRUE;
-  g_source_set_ready_time (peer->timeout_source, g_get_monotonic_time () +
-      CLOSE_GRACE_US);
+  mesh_wheel_schedule (server->wheel, &peer->deadline,
+      g_get_monotonic_time () + CLOSE_GRACE_US);
   STATS_LOCKED (server, {
         server->stats.disconnects++;
         server->disconnects_by_reason[reason]++;
@@ -1208,17 +1214,6 @@ on_error (SoupWebsocketConnection * ws, GError * error, gpointer data)
         error->message);
 }
 
-/* Dispatches when the ready time has come; that is all we need. */
-static gboolean
-deadline_dispatch (GSource * source, GSourceFunc callback, gpointer data)
-{
-  return callback (data);
-}
-
-static GSourceFuncs deadline_funcs = {
-  NULL, NULL, deadline_dispatch, NULL, NULL, NULL
-};
-
 /* A client that did not answer our close frame in CLOSE_GRACE_US: the
  * socket's reading side is shut, libsoup reads its end and closes. (Left to
  * itself, libsoup waits 5 s, closes, and never frees the timer it waited
@@ -1227,31 +1222,42 @@ static GSourceFuncs deadline_funcs = {
 static void
 peer_end_close (Peer * peer)
 {
-  g_source_set_ready_time (peer->timeout_source, -1);
   if (peer->socket)
     g_socket_shutdown (peer->socket, TRUE, FALSE, NULL);
 }
 
 /* The deadline is re-armed lazily: a message only updates last_seen, and
- * this moves the ready time when it finds the peer was heard from since.
+ * this moves the deadline when it finds the peer was heard from since.
  * Once the peer is closing, it is the deadline of its close. */
-static gboolean
-on_peer_deadline (gpointer data)
+static void
+on_peer_deadline (Peer * peer, gint64 now)
 {
-  Peer *peer = data;
   gint64 deadline = peer->last_seen + peer->server->timeout_us;
 
-  if (peer->closing) {
+  if (peer->closing)
     peer_end_close (peer);
-    return G_SOURCE_CONTINUE;
-  }
-  if (g_get_monotonic_time () < deadline) {
-    g_source_set_ready_time (peer->timeout_source, deadline);
-    return G_SOURCE_CONTINUE;
-  }
-  g_source_set_ready_time (peer->timeout_source, -1);
-  fail_peer (peer, MESH_TRACKER_ERROR_TIMEOUT,
-      "no message within the heartbeat timeout");
+  else if (now < deadline)
+    mesh_wheel_schedule (peer->server->wheel, &peer->deadline, deadline);
+  else
+    fail_peer (peer, MESH_TRACKER_ERROR_TIMEOUT,
+        "no message within the heartbeat timeout");
+}
+
+static Peer *
+peer_of_deadline (MeshWheelTimer * timer)
+{
+  return (Peer *) ((guint8 *) timer - G_STRUCT_OFFSET (Peer, deadline));
+}
+
+static gboolean
+on_wheel_tick (gpointer data)
+{
+  MeshTrackerServer *server = data;
+  gint64 now = g_get_monotonic_time ();
+  MeshWheelTimer *timer;
+
+  while ((timer = mesh_wheel_pop_due (server->wheel, now)))
+    on_peer_deadline (peer_of_deadline (timer), now);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1647,10 +1653,8 @@ peer_new (MeshTrackerServer * server, SoupWebsocketConnection * ws,
   g_signal_connect (ws, "closed", G_CALLBACK (on_closed), peer);
   g_signal_connect (ws, "error", G_CALLBACK (on_error), peer);
 
-  peer->timeout_source = g_source_new (&deadline_funcs, sizeof (GSource));
-  g_source_set_callback (peer->timeout_source, on_peer_deadline, peer, NULL);
-  g_source_set_ready_time (peer->timeout_source, now + server->timeout_us);
-  g_source_attach (peer->timeout_source, server->context);
+  mesh_wheel_schedule (server->wheel, &peer->deadline,
+      now + server->timeout_us);
   return peer;
 }
 
@@ -2237,7 +2241,12 @@ server_thread (gpointer data)
     server->qos_source = g_timeout_source_new_seconds (1);
     g_source_set_callback (server->qos_source, on_qos_tick, server, NULL);
     g_source_attach (server->qos_source, server->context);
+    server->wheel_source = g_timeout_source_new (WHEEL_TICK_US / 1000);
+    g_source_set_callback (server->wheel_source, on_wheel_tick, server, NULL);
+    g_source_attach (server->wheel_source, server->context);
     g_main_loop_run (server->loop);
+    g_source_destroy (server->wheel_source);
+    g_clear_pointer (&server->wheel_source, g_source_unref);
     g_source_destroy (server->sweep_source);
     g_clear_pointer (&server->sweep_source, g_source_unref);
     g_source_destroy (server->qos_source);
@@ -2283,6 +2292,7 @@ server_free (MeshTrackerServer * server)
   g_clear_pointer (&server->context, g_main_context_unref);
   g_hash_table_unref (server->connections);
   g_hash_table_unref (server->swarms);
+  mesh_wheel_free (server->wheel);
   g_hash_table_unref (server->pending);
   g_hash_table_unref (server->addresses);
   g_hash_table_unref (server->grants);
@@ -2484,6 +2494,8 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
   g_cond_init (&server->cond);
   server->context = g_main_context_new ();
   server->loop = g_main_loop_new (server->context, FALSE);
+  server->wheel = mesh_wheel_new (WHEEL_TICK_US, WHEEL_SLOTS,
+      g_get_monotonic_time ());
   if (!server_configure_proxies (server, config, error)
       || !server_configure_attest (server, config, error)
       || !mesh_tracker_server_load_networks (server, config->asn_db,
