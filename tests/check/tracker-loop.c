@@ -1,0 +1,354 @@
+/* gst-mesh
+ * Copyright (C) 2026 gst-mesh developers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Unit tests for the tracker's sharded main loop (tools/tracker/mesh-
+ * tracker-loop.h): descriptors in many shards each wake their own source,
+ * timeouts in shards fire, a source added to a shard from another
+ * shard's dispatch runs, the root is woken from another thread, and a
+ * descriptor number closed and reused inside one shard still delivers.
+ * Everything but the waking thread runs on the test's thread, which owns
+ * the loop.
+ */
+
+#include <gst/check/gstcheck.h>
+#include <glib-unix.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mesh-tracker-loop.h"
+
+#define SHARD_SIZE 8
+
+typedef struct
+{
+  MeshShardLoop *loop;
+  guint expected;
+  guint seen;
+} Counter;
+
+static void
+count_one (Counter * counter)
+{
+  if (++counter->seen == counter->expected)
+    mesh_shard_loop_quit (counter->loop);
+}
+
+typedef struct
+{
+  Counter *counter;
+  gint fd;
+  gchar want;
+} Reader;
+
+static gboolean
+on_readable (gint fd, GIOCondition condition, gpointer data)
+{
+  Reader *reader = data;
+  gchar byte = 0;
+
+  fail_unless (read (fd, &byte, 1) == 1);
+  fail_unless_equals_int (byte, reader->want);
+  count_one (reader->counter);
+  return G_SOURCE_REMOVE;
+}
+
+/* A source on @fd, in a shard of @loop, as a member. */
+static GMainContext *
+watch_in_shard (MeshShardLoop * loop, Reader * reader)
+{
+  GMainContext *shard = mesh_shard_loop_join (loop);
+  GSource *source = g_unix_fd_source_new (reader->fd, G_IO_IN);
+
+  mesh_shard_loop_push (loop, shard);
+  g_source_set_callback (source, G_SOURCE_FUNC (on_readable), reader, NULL);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_unref (source);
+  mesh_shard_loop_pop (loop, shard);
+  return shard;
+}
+
+static MeshShardLoop *
+loop_new (GMainContext * root)
+{
+  g_autoptr (GError) error = NULL;
+  MeshShardLoop *loop;
+
+  g_main_context_push_thread_default (root);
+  loop = mesh_shard_loop_new (root, SHARD_SIZE, &error);
+  fail_unless (loop != NULL, "%s", error ? error->message : "");
+  return loop;
+}
+
+static void
+loop_free (MeshShardLoop * loop, GMainContext * root)
+{
+  mesh_shard_loop_free (loop);
+  g_main_context_pop_thread_default (root);
+  g_main_context_unref (root);
+}
+
+/* Ends a test that would hang otherwise. */
+static gboolean
+on_too_late (gpointer data)
+{
+  fail ("the loop did not deliver in time");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+run_with_limit (MeshShardLoop * loop, GMainContext * root)
+{
+  GSource *limit = g_timeout_source_new_seconds (10);
+
+  g_source_set_callback (limit, on_too_late, NULL, NULL);
+  g_source_attach (limit, root);
+  mesh_shard_loop_run (loop);
+  g_source_destroy (limit);
+  g_source_unref (limit);
+}
+
+GST_START_TEST (test_many_shards_each_wakes_its_own)
+{
+  enum
+  { N = 100 };
+  GMainContext *root = g_main_context_new ();
+  MeshShardLoop *loop = loop_new (root);
+  Counter counter = { loop, N, 0 };
+  Reader readers[N];
+  gint writers[N];
+  guint i;
+
+  for (i = 0; i < N; i++) {
+    gint pair[2];
+
+    fail_unless (socketpair (AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+    readers[i].counter = &counter;
+    readers[i].fd = pair[0];
+    readers[i].want = (gchar) ('a' + i % 26);
+    writers[i] = pair[1];
+    watch_in_shard (loop, &readers[i]);
+  }
+  fail_unless_equals_int (mesh_shard_loop_get_n_shards (loop),
+      (N + SHARD_SIZE - 1) / SHARD_SIZE);
+  /* in reverse, one at a time from the root: each write must wake its
+   * own reader, whatever shard it is in */
+  for (i = N; i-- > 0;)
+    fail_unless (write (writers[i], &readers[i].want, 1) == 1);
+  run_with_limit (loop, root);
+  fail_unless_equals_int (counter.seen, N);
+
+  for (i = 0; i < N; i++) {
+    close (readers[i].fd);
+    close (writers[i]);
+  }
+  loop_free (loop, root);
+}
+
+GST_END_TEST;
+
+static gboolean
+on_timeout (gpointer data)
+{
+  count_one (data);
+  return G_SOURCE_REMOVE;
+}
+
+GST_START_TEST (test_timeouts_in_shards)
+{
+  GMainContext *root = g_main_context_new ();
+  MeshShardLoop *loop = loop_new (root);
+  Counter counter = { loop, 3, 0 };
+  gint64 start = g_get_monotonic_time ();
+  guint i;
+
+  for (i = 0; i < 3; i++) {
+    GMainContext *shard = mesh_shard_loop_join (loop);
+    GSource *timeout = g_timeout_source_new (50 * (i + 1));
+
+    g_source_set_callback (timeout, on_timeout, &counter, NULL);
+    g_source_attach (timeout, shard);
+    g_source_unref (timeout);
+    /* attached without a push: make it due as a pop would */
+    mesh_shard_loop_push (loop, shard);
+    mesh_shard_loop_pop (loop, shard);
+  }
+  run_with_limit (loop, root);
+  fail_unless_equals_int (counter.seen, 3);
+  fail_unless (g_get_monotonic_time () - start >= 150 * 1000);
+  loop_free (loop, root);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  MeshShardLoop *loop;
+  GMainContext *other;
+  Counter *counter;
+} Hop;
+
+static gboolean
+on_idle_in_other (gpointer data)
+{
+  Hop *hop = data;
+
+  fail_unless (g_main_context_get_thread_default () == hop->other);
+  count_one (hop->counter);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs in one shard and starts an idle source in another, as a tracker
+ * relaying to a client of another shard does. */
+static gboolean
+on_readable_hop (gint fd, GIOCondition condition, gpointer data)
+{
+  Hop *hop = data;
+  GSource *idle = g_idle_source_new ();
+  gchar byte;
+
+  fail_unless (read (fd, &byte, 1) == 1);
+  mesh_shard_loop_push (hop->loop, hop->other);
+  g_source_set_callback (idle, on_idle_in_other, hop, NULL);
+  g_source_attach (idle, g_main_context_get_thread_default ());
+  g_source_unref (idle);
+  mesh_shard_loop_pop (hop->loop, hop->other);
+  return G_SOURCE_REMOVE;
+}
+
+GST_START_TEST (test_source_added_from_another_shard)
+{
+  GMainContext *root = g_main_context_new ();
+  MeshShardLoop *loop = loop_new (root);
+  Counter counter = { loop, 1, 0 };
+  Hop hop = { loop, NULL, &counter };
+  GMainContext *first = NULL;
+  GSource *source;
+  gint pair[2];
+  guint i;
+
+  /* two shards: fill the first */
+  for (i = 0; i < SHARD_SIZE; i++)
+    first = mesh_shard_loop_join (loop);
+  hop.other = mesh_shard_loop_join (loop);
+  fail_if (hop.other == first);
+
+  fail_unless (socketpair (AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  source = g_unix_fd_source_new (pair[0], G_IO_IN);
+  g_source_set_callback (source, G_SOURCE_FUNC (on_readable_hop), &hop, NULL);
+  mesh_shard_loop_push (loop, first);
+  g_source_attach (source, first);
+  mesh_shard_loop_pop (loop, first);
+  g_source_unref (source);
+  fail_unless (write (pair[1], "x", 1) == 1);
+
+  run_with_limit (loop, root);
+  fail_unless_equals_int (counter.seen, 1);
+  close (pair[0]);
+  close (pair[1]);
+  loop_free (loop, root);
+}
+
+GST_END_TEST;
+
+static gboolean
+on_invoked (gpointer data)
+{
+  count_one (data);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  GMainContext *root;
+  Counter *counter;
+} Waker;
+
+static gpointer
+wake_root (gpointer data)
+{
+  Waker *waker = data;
+  GSource *idle = g_idle_source_new ();
+
+  g_source_set_callback (idle, on_invoked, waker->counter, NULL);
+  g_source_attach (idle, waker->root);
+  g_source_unref (idle);
+  return NULL;
+}
+
+GST_START_TEST (test_root_woken_from_another_thread)
+{
+  GMainContext *root = g_main_context_new ();
+  MeshShardLoop *loop = loop_new (root);
+  Counter counter = { loop, 1, 0 };
+  Waker waker = { root, &counter };
+  GThread *thread;
+
+  /* the loop is blocked in epoll (no deadline) when the thread attaches */
+  thread = g_thread_new ("waker", wake_root, &waker);
+  run_with_limit (loop, root);
+  g_thread_join (thread);
+  fail_unless_equals_int (counter.seen, 1);
+  loop_free (loop, root);
+}
+
+GST_END_TEST;
+
+/* A member leaves, its descriptor is closed, and the next member of the
+ * same shard gets the same descriptor number: the kernel forgot the old
+ * registration with the close, the shard must register the new one. */
+GST_START_TEST (test_descriptor_reused_in_one_shard)
+{
+  GMainContext *root = g_main_context_new ();
+  MeshShardLoop *loop = loop_new (root);
+  Counter counter = { loop, 1, 0 };
+  Reader first = { &counter, -1, 'a' }, second = { &counter, -1, 'b' };
+  GMainContext *shard, *again;
+  gint pair[2], reused[2];
+
+  fail_unless (socketpair (AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  first.fd = pair[0];
+  shard = watch_in_shard (loop, &first);
+  /* one round so that the shard registers the first descriptor */
+  while (mesh_shard_loop_iterate_all (loop));
+
+  /* the member leaves: its source goes, its descriptor is closed */
+  g_main_context_push_thread_default (shard);
+  g_source_destroy (g_main_context_find_source_by_user_data (shard, &first));
+  g_main_context_pop_thread_default (shard);
+  close (pair[0]);
+  close (pair[1]);
+  mesh_shard_loop_leave (loop, shard);
+
+  fail_unless (socketpair (AF_UNIX, SOCK_STREAM, 0, reused) == 0);
+  fail_unless_equals_int (reused[0], pair[0]);
+  second.fd = reused[0];
+  again = watch_in_shard (loop, &second);
+  fail_unless (again == shard);
+  fail_unless (write (reused[1], "b", 1) == 1);
+  run_with_limit (loop, root);
+  fail_unless_equals_int (counter.seen, 1);
+  close (reused[0]);
+  close (reused[1]);
+  loop_free (loop, root);
+}
+
+GST_END_TEST;
+
+static Suite *
+tracker_loop_suite (void)
+{
+  Suite *s = suite_create ("tracker-loop");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_many_shards_each_wakes_its_own);
+  tcase_add_test (tc, test_timeouts_in_shards);
+  tcase_add_test (tc, test_source_added_from_another_shard);
+  tcase_add_test (tc, test_root_woken_from_another_thread);
+  tcase_add_test (tc, test_descriptor_reused_in_one_shard);
+  return s;
+}
+
+GST_CHECK_MAIN (tracker_loop);
