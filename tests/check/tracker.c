@@ -2749,6 +2749,12 @@ origin_holds_two (gpointer data)
 
 /* Past its outstanding requests a client is answered at once with an
  * error; past max-bad-messages of those, it is closed. */
+static gboolean
+four_attests_taken (const MeshTrackerStats * stats)
+{
+  return stats->attest_requests >= 4;
+}
+
 GST_START_TEST (test_attest_outstanding_bound)
 {
   MeshTrackerConfig config = {.attest_max_outstanding = 2,
@@ -2776,8 +2782,10 @@ GST_START_TEST (test_attest_outstanding_bound)
   fail_unless (strstr (why, "outstanding") != NULL, "%s", why);
   fail_unless_equals_int (origin_hits_of ("/live/held-3.ts"), 0);
 
-  /* another client has bounds of its own */
+  /* another client has bounds of its own; its request must wait with
+   * the first (the tracker takes it before the origin answers) */
   client_attest (other, 9, held_1, 0, -1);
+  fail_unless (stats_reach (four_attests_taken, WAIT_MS));
 
   /* the origin answers: the slots are free again */
   origin_release ();

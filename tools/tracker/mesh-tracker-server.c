@@ -58,6 +58,7 @@
 #include "mesh-tracker-api.h"
 #include "mesh-tracker-locality.h"
 #include "mesh-tracker-wheel.h"
+#include "mesh-tracker-loop.h"
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
@@ -88,6 +89,9 @@
  * (deadlines further out, such as a long --timeout, wait for their lap) */
 #define WHEEL_TICK_US (G_USEC_PER_SEC / 4)
 #define WHEEL_SLOTS 512
+/* WebSocket clients a shard of the main loop takes: a message wakes and
+ * walks its shard only (mesh-tracker-loop.h) */
+#define SHARD_SIZE 32
 /* RFC 6455 close codes */
 #define CLOSE_POLICY_VIOLATION SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION
 #define CLOSE_GOING_AWAY SOUP_WEBSOCKET_CLOSE_GOING_AWAY
@@ -180,6 +184,7 @@ struct _Peer
   MeshTrackerServer *server;
   SoupWebsocketConnection *ws;
   MeshTrackerStream *stream;    /* what ws runs on */
+  GMainContext *shard;          /* where ws and stream have their sources */
   GSocket *socket;              /* under stream, to end a close */
   Address *address;
   gchar *id;                    /* NULL until joined */
@@ -244,8 +249,8 @@ struct _MeshTrackerServer
   gchar *http_url;
 
   GThread *thread;
-  GMainContext *context;
-  GMainLoop *loop;
+  GMainContext *context;        /* the root of loop */
+  MeshShardLoop *loop;          /* made and run by the server thread */
   GMutex lock;                  /* start-up handshake, with cond */
   GCond cond;
   gboolean thread_ready;
@@ -751,11 +756,28 @@ peer_can_send (Peer * peer)
       SOUP_WEBSOCKET_STATE_OPEN;
 }
 
+/* Whatever libsoup starts for @peer (a source waiting to write, the
+ * close timer) must start in its shard. */
+static void
+peer_enter (Peer * peer)
+{
+  mesh_shard_loop_push (peer->server->loop, peer->shard);
+}
+
+static void
+peer_exit (Peer * peer)
+{
+  mesh_shard_loop_pop (peer->server->loop, peer->shard);
+}
+
 static void
 send_text (Peer * peer, const gchar * text)
 {
-  if (peer_can_send (peer))
-    soup_websocket_connection_send_text (peer->ws, text);
+  if (!peer_can_send (peer))
+    return;
+  peer_enter (peer);
+  soup_websocket_connection_send_text (peer->ws, text);
+  peer_exit (peer);
 }
 
 static void
@@ -1106,6 +1128,7 @@ peer_free (gpointer data)
   g_object_unref (peer->ws);
   g_object_unref (peer->stream);
   g_clear_object (&peer->socket);
+  mesh_shard_loop_leave (peer->server->loop, peer->shard);
   mesh_wheel_cancel (peer->server->wheel, &peer->deadline);
   if (peer->reap_source) {
     g_source_destroy (peer->reap_source);
@@ -1145,15 +1168,18 @@ peer_close (Peer * peer, DisconnectReason reason, gushort code,
       }
   );
   if (soup_websocket_connection_get_state (peer->ws) ==
-      SOUP_WEBSOCKET_STATE_OPEN)
+      SOUP_WEBSOCKET_STATE_OPEN) {
+    peer_enter (peer);
     soup_websocket_connection_close (peer->ws, code, why);
+    peer_exit (peer);
+  }
 }
 
 static void
 maybe_finish_shutdown (MeshTrackerServer * server)
 {
   if (server->stopping && g_hash_table_size (server->connections) == 0)
-    g_main_loop_quit (server->loop);
+    mesh_shard_loop_quit (server->loop);
 }
 
 /* Why libsoup closed a connection we had not closed: one of the stream's
@@ -1515,6 +1541,7 @@ handle_attest (Peer * peer, MeshTrackerMessage * msg)
 {
   MeshTrackerServer *server = peer->server;
   g_autofree gchar *text = NULL;
+  MeshTrackerAttestOutcome outcome;
 
   if (!server->attest) {
     text = mesh_tracker_encode_attested_error (msg->id,
@@ -1522,9 +1549,12 @@ handle_attest (Peer * peer, MeshTrackerMessage * msg)
     send_text (peer, text);
     return;
   }
-  if (mesh_tracker_attest_request (server->attest, peer, peer->swarm->id,
-          msg->id, msg->url, msg->offset, msg->length) ==
-      MESH_TRACKER_ATTEST_LIMITED
+  /* its HTTP session and timers live in the root, whatever shard asks */
+  mesh_shard_loop_push (server->loop, server->context);
+  outcome = mesh_tracker_attest_request (server->attest, peer,
+      peer->swarm->id, msg->id, msg->url, msg->offset, msg->length);
+  mesh_shard_loop_pop (server->loop, server->context);
+  if (outcome == MESH_TRACKER_ATTEST_LIMITED
       && ++peer->bad_messages > server->max_bad_messages)
     fail_peer (peer, MESH_TRACKER_ERROR_BAD_MESSAGE,
         "too many attest requests");
@@ -1626,13 +1656,15 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
 
 /* Takes @address (a connection of it is counted already). */
 static Peer *
-peer_new (MeshTrackerServer * server, SoupWebsocketConnection * ws,
-    MeshTrackerStream * stream, GSocket * socket, Address * address)
+peer_new (MeshTrackerServer * server, GMainContext * shard,
+    SoupWebsocketConnection * ws, MeshTrackerStream * stream,
+    GSocket * socket, Address * address)
 {
   Peer *peer = g_new0 (Peer, 1);
   gint64 now = g_get_monotonic_time ();
 
   peer->server = server;
+  peer->shard = shard;
   peer->ws = ws;
   peer->stream = stream;
   peer->socket = socket ? g_object_ref (socket) : NULL;
@@ -1876,6 +1908,7 @@ on_upgraded (SoupServerMessage * msg, gpointer data)
   g_autoptr (GIOStream) base = NULL;
   MeshTrackerStream *stream;
   SoupWebsocketConnection *ws;
+  GMainContext *shard;
   Address *address;
   gboolean proxied;
   Peer *peer;
@@ -1885,6 +1918,9 @@ on_upgraded (SoupServerMessage * msg, gpointer data)
     address = proxied_address (server, msg);
 
   base = soup_server_message_steal_connection (msg);
+  /* from here on the connection's sources are in its shard */
+  shard = mesh_shard_loop_join (server->loop);
+  mesh_shard_loop_push (server->loop, shard);
   stream = mesh_tracker_stream_new (base, server->max_backlog,
       (gsize) server->max_message_size * 2 + UNFRAMED_SLACK);
   ws = soup_websocket_connection_new (G_IO_STREAM (stream),
@@ -1892,8 +1928,9 @@ on_upgraded (SoupServerMessage * msg, gpointer data)
       soup_message_headers_get_one (soup_server_message_get_request_headers
           (msg), "Origin"), soup_message_headers_get_one (response,
           "Sec-WebSocket-Protocol"), NULL);
+  mesh_shard_loop_pop (server->loop, shard);
 
-  peer = peer_new (server, ws, stream, socket, address);
+  peer = peer_new (server, shard, ws, stream, socket, address);
   if (proxied)
     peer->inet = forwarded_address (msg);
   else if (socket)
@@ -2172,7 +2209,7 @@ on_shutdown_timeout (gpointer data)
 
   g_debug ("%u connections did not finish closing",
       g_hash_table_size (server->connections));
-  g_main_loop_quit (server->loop);
+  mesh_shard_loop_quit (server->loop);
   return G_SOURCE_REMOVE;
 }
 
@@ -2205,7 +2242,11 @@ begin_shutdown (gpointer data)
 static void
 close_stream_now (gpointer key, gpointer value, gpointer data)
 {
-  mesh_tracker_stream_close_now (((Peer *) key)->stream);
+  Peer *peer = key;
+
+  peer_enter (peer);
+  mesh_tracker_stream_close_now (peer->stream);
+  peer_exit (peer);
 }
 
 static gboolean
@@ -2226,7 +2267,8 @@ server_thread (gpointer data)
 
   g_main_context_push_thread_default (server->context);
 
-  ok = server_listen (server, &error);
+  server->loop = mesh_shard_loop_new (server->context, SHARD_SIZE, &error);
+  ok = server->loop && server_listen (server, &error);
 
   g_mutex_lock (&server->lock);
   server->start_error = error;
@@ -2244,7 +2286,7 @@ server_thread (gpointer data)
     server->wheel_source = g_timeout_source_new (WHEEL_TICK_US / 1000);
     g_source_set_callback (server->wheel_source, on_wheel_tick, server, NULL);
     g_source_attach (server->wheel_source, server->context);
-    g_main_loop_run (server->loop);
+    mesh_shard_loop_run (server->loop);
     g_source_destroy (server->wheel_source);
     g_clear_pointer (&server->wheel_source, g_source_unref);
     g_source_destroy (server->sweep_source);
@@ -2259,7 +2301,7 @@ server_thread (gpointer data)
    * what waits for their queues to drain is over, and libsoup lets them go
    * once it has seen it */
   g_hash_table_foreach (server->connections, close_stream_now, NULL);
-  while (g_main_context_iteration (server->context, FALSE));
+  while (server->loop && mesh_shard_loop_iterate_all (server->loop));
   g_hash_table_remove_all (server->connections);
   g_hash_table_remove_all (server->swarms);
   g_hash_table_remove_all (server->pending);
@@ -2268,7 +2310,8 @@ server_thread (gpointer data)
     g_clear_object (&server->soup);
   }
   g_clear_pointer (&server->api, mesh_tracker_api_free);
-  while (g_main_context_iteration (server->context, FALSE));
+  while (server->loop && mesh_shard_loop_iterate_all (server->loop));
+  g_clear_pointer (&server->loop, mesh_shard_loop_free);
 
   g_main_context_pop_thread_default (server->context);
   return NULL;
@@ -2288,7 +2331,6 @@ server_free (MeshTrackerServer * server)
   g_ptr_array_unref (server->trusted_proxies);
   g_free (server->url);
   g_free (server->http_url);
-  g_clear_pointer (&server->loop, g_main_loop_unref);
   g_clear_pointer (&server->context, g_main_context_unref);
   g_hash_table_unref (server->connections);
   g_hash_table_unref (server->swarms);
@@ -2493,7 +2535,6 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
   g_mutex_init (&server->networks_lock);
   g_cond_init (&server->cond);
   server->context = g_main_context_new ();
-  server->loop = g_main_loop_new (server->context, FALSE);
   server->wheel = mesh_wheel_new (WHEEL_TICK_US, WHEEL_SLOTS,
       g_get_monotonic_time ());
   if (!server_configure_proxies (server, config, error)
