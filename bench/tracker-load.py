@@ -170,6 +170,9 @@ def summarise(args, total, hists, samples, rss_idle):
         "tracker_cpu_pct_ramp": cpu_percent(samples, 0, ramp or args.seconds),
         "tracker_cpu_pct_steady": cpu_percent(samples, ramp, args.seconds)
         if ramp else None,
+        # what the same offered load cost, whatever the machine's load
+        "tracker_cpu_s": round(samples[-1][1] - samples[0][1], 2)
+        if samples else None,
         "generator_rss_peak_kib_sum": total["rss_peak_kib"],
         "generator_kib_per_peer": round(total["rss_peak_kib"] /
                                         max(total["joined_peak"], 1), 2),
