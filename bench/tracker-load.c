@@ -529,6 +529,19 @@ wt_is_valid_id (const gchar * id)
   return TRUE;
 }
 
+/* The string member @name of @o, or NULL when it is missing or not a
+ * string (json-glib's getters warn, or return NULL, on other types). */
+static const gchar *
+wt_get_string (JsonObject * o, const gchar * name)
+{
+  JsonNode *node = json_object_get_member (o, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
 /* The members every announce of a client starts with. */
 static gchar *
 wt_announce_head (Load * load, guint index)
@@ -641,17 +654,16 @@ wt_on_relayed (Load * load, guint index, JsonObject * o, const gchar * member)
   JsonNode *node = json_object_get_member (o, member);
   const gchar *from, *offer_id, *sdp, *t, *kind;
 
-  from = json_object_get_string_member_with_default (o, "peer_id", NULL);
-  offer_id = json_object_get_string_member_with_default (o, "offer_id", NULL);
+  from = wt_get_string (o, "peer_id");
+  offer_id = wt_get_string (o, "offer_id");
   if (!JSON_NODE_HOLDS_OBJECT (node) || !wt_is_valid_id (from)
       || !wt_is_valid_id (offer_id)) {
     count_error (load, "bad-signal-data");
     return;
   }
-  sdp = json_object_get_string_member_with_default (json_node_get_object
-      (node), "sdp", "");
-  t = strstr (sdp, "o=- ");
-  kind = strstr (sdp, "a=x-load:");
+  sdp = wt_get_string (json_node_get_object (node), "sdp");
+  t = sdp ? strstr (sdp, "o=- ") : NULL;
+  kind = sdp ? strstr (sdp, "a=x-load:") : NULL;
   if (t == NULL || kind == NULL) {
     count_error (load, "bad-signal-data");
     return;
@@ -670,9 +682,9 @@ wt_on_relayed (Load * load, guint index, JsonObject * o, const gchar * member)
 static void
 wt_on_failure (Load * load, JsonObject * o)
 {
-  const gchar *reason = json_object_get_string_member_with_default (o,
-      "failure reason", "?");
-  g_autofree gchar *kind = g_strdup_printf ("tracker:%.40s", reason);
+  const gchar *reason = wt_get_string (o, "failure reason");
+  g_autofree gchar *kind = g_strdup_printf ("tracker:%.40s",
+      reason ? reason : "?");
 
   g_strcanon (kind, G_CSET_a_2_z G_CSET_A_2_Z G_CSET_DIGITS ":-_ ", '_');
   count_error (load, kind);
