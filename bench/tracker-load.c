@@ -13,6 +13,16 @@
  * It prints one JSON line: counts, errors and fixed-size latency histograms
  * (bench/tracker-load.py merges those of several processes).
  *
+ * --protocol webtorrent runs the same scenario against a WebTorrent tracker
+ * (the bittorrent-tracker npm server, p2p-media-loader's default), speaking
+ * its WebSocket announce protocol as a browser does: join = announce
+ * "started" carrying --offers offers, which the tracker forwards to as many
+ * peers of the swarm, each answered through the tracker; heartbeat = a
+ * re-announce; leave = announce "stopped", then the client closes; a
+ * background signal = an "answer" addressed to a known peer; no qos (the
+ * protocol has none). The same counters, histograms and errors are printed,
+ * mapped as bench/README.md "bittorrent-tracker side by side" says.
+ *
  * Why a raw WebSocket client and not libsoup: a client here only writes
  * small masked text frames and reads small unmasked ones; a few hundred
  * bytes of state and one socket per connection suffice (measured in
@@ -54,6 +64,8 @@
 #define HEARTBEAT_S 10
 #define MAX_FRAME (64 * 1024)
 #define N_ERROR_KINDS 32
+#define WT_ID_LEN 20            /* WebTorrent ids: 20-character strings */
+#define WT_MAX_OFFERS 82        /* bittorrent-tracker's MAX_ANNOUNCE_PEERS */
 
 /* Latency histogram in microseconds, log-linear: values below 16 exactly,
  * then 16 buckets per power of two (at most 6 % off), up to 2^44 us. */
@@ -110,6 +122,8 @@ typedef struct
   gint src_addrs;
   gint src_base;
   gint max_pending;
+  gboolean webtorrent;          /* --protocol webtorrent */
+  guint64 offer_ids;            /* offers made, for unique offer ids */
 
   struct sockaddr_in server;
   int epfd;
@@ -126,8 +140,8 @@ typedef struct
   /* results */
   guint64 joins_started, joins_done, leaves, signals_sent, signals_received;
   guint64 qos_sent, heartbeats_sent, peer_notices, bytes_out, bytes_in;
-  Histogram join_latency;       /* join sent -> welcome */
-  Histogram connect_latency;    /* connect() -> welcome */
+  Histogram join_latency;       /* join sent -> welcome (or announce reply) */
+  Histogram connect_latency;    /* connect() -> welcome (or announce reply) */
   Histogram signal_latency;     /* signal sent -> relayed signal read */
   GHashTable *errors;           /* kind -> count (at most N_ERROR_KINDS) */
 } Load;
@@ -241,11 +255,17 @@ send_text (Load * load, guint index, gchar * text)
   frame[0] = 0x81;
   if (len < 126) {
     frame[1] = 0x80 | len;
-  } else {
+  } else if (len < 65536) {
     frame[1] = 0x80 | 126;
     frame[2] = len >> 8;
     frame[3] = len & 0xff;
     head = 4;
+  } else {
+    /* an announce with many offers of large SDP */
+    frame[1] = 0x80 | 127;
+    for (i = 0; i < 8; i++)
+      frame[2 + i] = (guint64) len >> (8 * (7 - i));
+    head = 10;
   }
   memcpy (frame + head, mask, 4);
   for (i = 0; i < len; i++)
@@ -391,8 +411,10 @@ on_connected (Load * load, guint index)
   request = g_strdup_printf ("GET /announce HTTP/1.1\r\nHost: %s:%d\r\n"
       "Upgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-      load->host, load->port, MESH_TRACKER_SUBPROTOCOL);
+      "Sec-WebSocket-Version: 13\r\n%s%s%s\r\n", load->host, load->port,
+      load->webtorrent ? "" : "Sec-WebSocket-Protocol: ",
+      load->webtorrent ? "" : MESH_TRACKER_SUBPROTOCOL,
+      load->webtorrent ? "" : "\r\n");
   send_raw (load, index, (guint8 *) request, strlen (request));
   g_free (request);
 }
@@ -422,17 +444,14 @@ remember_peer (Conn * c, const gchar * id)
   g_strlcpy (c->known[slot], id, PEER_ID_LEN);
 }
 
+/* The tracker took the join (a welcome, or the reply to announce "started"):
+ * latencies, counters, and the client's timers from now on. */
 static void
-on_welcome (Load * load, guint index, MeshTrackerMessage * msg)
+count_joined (Load * load, guint index)
 {
   Conn *c = &load->conns[index];
   gint64 now = g_get_monotonic_time ();
-  guint i;
 
-  if (c->state != CONN_JOINING) {
-    count_error (load, "unexpected-welcome");
-    return;
-  }
   histogram_add (&load->join_latency, now - c->t_join);
   histogram_add (&load->connect_latency, now - c->t_connect);
   load->joins_done++;
@@ -446,6 +465,19 @@ on_welcome (Load * load, guint index, MeshTrackerMessage * msg)
       HEARTBEAT_S) * G_USEC_PER_SEC;
   c->next_qos = now + (load->qos_interval > 0 ?
       g_random_int_range (1, load->qos_interval + 1) * G_USEC_PER_SEC : 0);
+}
+
+static void
+on_welcome (Load * load, guint index, MeshTrackerMessage * msg)
+{
+  Conn *c = &load->conns[index];
+  guint i;
+
+  if (c->state != CONN_JOINING) {
+    count_error (load, "unexpected-welcome");
+    return;
+  }
+  count_joined (load, index);
   for (i = 0; msg->peers && i < msg->peers->len; i++) {
     MeshTrackerPeerEntry *e = g_ptr_array_index (msg->peers, i);
 
@@ -479,6 +511,221 @@ on_signal (Load * load, guint index, MeshTrackerMessage * msg)
     send_signal (load, index, msg->peer, "answer");
 }
 
+/* --- the WebTorrent protocol (--protocol webtorrent) ---------------------- */
+
+/* Ids are 20-character "binary strings" in that protocol; ours are ASCII so
+ * that they travel through JSON unchanged, and the tracker's echoes of them
+ * are checked to be so before they go into a message of ours. */
+static gboolean
+wt_is_valid_id (const gchar * id)
+{
+  guint i;
+
+  if (id == NULL || strlen (id) != WT_ID_LEN)
+    return FALSE;
+  for (i = 0; i < WT_ID_LEN; i++)
+    if (!g_ascii_isalnum (id[i]) && id[i] != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* The string member @name of @o, or NULL when it is missing or not a
+ * string (json-glib's getters warn, or return NULL, on other types). */
+static const gchar *
+wt_get_string (JsonObject * o, const gchar * name)
+{
+  JsonNode *node = json_object_get_member (o, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+/* The members every announce of a client starts with. */
+static gchar *
+wt_announce_head (Load * load, guint index)
+{
+  return g_strdup_printf ("{\"action\":\"announce\",\"info_hash\":"
+      "\"load-swarm-%09u\",\"peer_id\":\"-TL%02d%07u%08u\"",
+      index % load->swarms, load->process % 100, index % 10000000,
+      load->conns[index].generation % 100000000);
+}
+
+/* Fake SDP, as JSON string content: its origin line carries the send time
+ * and an attribute the kind, for the relay latency at the receiver. */
+static gchar *
+wt_sdp (Load * load, const gchar * kind)
+{
+  return g_strdup_printf ("v=0\\r\\no=- %" G_GINT64_FORMAT
+      " 2 IN IP4 127.0.0.1\\r\\na=x-load:%s\\r\\na=x-pad:%s\\r\\n",
+      g_get_monotonic_time (), kind, load->padding);
+}
+
+/* An announce: "started" with @n_offers offers (the join), "stopped" (the
+ * leave) or none (the periodic re-announce, our heartbeat). */
+static void
+wt_send_announce (Load * load, guint index, const gchar * event, gint n_offers)
+{
+  g_autofree gchar *head = wt_announce_head (load, index);
+  GString *s = g_string_new (head);
+  gint i;
+
+  g_string_append_printf (s, ",\"numwant\":%d,\"uploaded\":0,"
+      "\"downloaded\":0,\"left\":1", n_offers);
+  if (event)
+    g_string_append_printf (s, ",\"event\":\"%s\"", event);
+  if (n_offers > 0) {
+    g_string_append (s, ",\"offers\":[");
+    for (i = 0; i < n_offers; i++) {
+      g_autofree gchar *sdp = wt_sdp (load, "offer");
+
+      g_string_append_printf (s, "%s{\"offer\":{\"type\":\"offer\",\"sdp\":"
+          "\"%s\"},\"offer_id\":\"o%019" G_GUINT64_FORMAT "\"}",
+          i > 0 ? "," : "", sdp, load->offer_ids++ % G_GUINT64_CONSTANT
+          (10000000000000000000));
+    }
+    g_string_append_c (s, ']');
+    /* sent to as many peers as the swarm has, less this one */
+    load->signals_sent += n_offers;
+  }
+  g_string_append_c (s, '}');
+  send_text (load, index, g_string_free (s, FALSE));
+}
+
+/* An answer to @to's offer @offer_id, or with @kind "candidate" a
+ * background signal: the only message of the protocol addressed to one
+ * peer. */
+static void
+wt_send_answer (Load * load, guint index, const gchar * to,
+    const gchar * offer_id, const gchar * kind)
+{
+  g_autofree gchar *head = wt_announce_head (load, index);
+  g_autofree gchar *sdp = wt_sdp (load, kind);
+
+  send_text (load, index, g_strdup_printf ("%s,\"to_peer_id\":\"%s\","
+          "\"offer_id\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":"
+          "\"%s\"}}", head, to, offer_id, sdp));
+  load->signals_sent++;
+}
+
+static void
+wt_send_join (Load * load, guint index)
+{
+  Conn *c = &load->conns[index];
+
+  c->state = CONN_JOINING;
+  c->t_join = g_get_monotonic_time ();
+  wt_send_announce (load, index, "started", load->offers);
+}
+
+/* A client that leaves closes its socket (the tracker does not). */
+static void
+wt_close (Load * load, guint index)
+{
+  static guint8 close_frame[] = { 0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8 };
+
+  send_raw (load, index, close_frame, sizeof close_frame);
+  close_conn (load, index, NULL);
+}
+
+/* A reply to an announce (interval, complete, incomplete): the join's
+ * answer, the leave's, or a re-announce's. */
+static void
+wt_on_reply (Load * load, guint index)
+{
+  switch (load->conns[index].state) {
+    case CONN_JOINING:
+      count_joined (load, index);
+      break;
+    case CONN_LEAVING:
+      load->leaves++;
+      wt_close (load, index);
+      break;
+    default:
+      break;
+  }
+}
+
+/* An offer or answer relayed by the tracker (@member says which). */
+static void
+wt_on_relayed (Load * load, guint index, JsonObject * o, const gchar * member)
+{
+  JsonNode *node = json_object_get_member (o, member);
+  const gchar *from, *offer_id, *sdp, *t, *kind;
+
+  from = wt_get_string (o, "peer_id");
+  offer_id = wt_get_string (o, "offer_id");
+  if (!JSON_NODE_HOLDS_OBJECT (node) || !wt_is_valid_id (from)
+      || !wt_is_valid_id (offer_id)) {
+    count_error (load, "bad-signal-data");
+    return;
+  }
+  sdp = wt_get_string (json_node_get_object (node), "sdp");
+  t = sdp ? strstr (sdp, "o=- ") : NULL;
+  kind = sdp ? strstr (sdp, "a=x-load:") : NULL;
+  if (t == NULL || kind == NULL) {
+    count_error (load, "bad-signal-data");
+    return;
+  }
+  load->signals_received++;
+  histogram_add (&load->signal_latency, g_get_monotonic_time () -
+      g_ascii_strtoll (t + 4, NULL, 10));
+  if (load->conns[index].state != CONN_JOINED)
+    return;
+  remember_peer (&load->conns[index], from);
+  if (g_str_equal (member, "offer") && g_str_has_prefix (kind + 9, "offer"))
+    wt_send_answer (load, index, from, offer_id, "answer");
+}
+
+/* "failure reason": the protocol's only error, free text. */
+static void
+wt_on_failure (Load * load, JsonObject * o)
+{
+  const gchar *reason = wt_get_string (o, "failure reason");
+  g_autofree gchar *kind = g_strdup_printf ("tracker:%.40s",
+      reason ? reason : "?");
+
+  g_strcanon (kind, G_CSET_a_2_z G_CSET_A_2_Z G_CSET_DIGITS ":-_ ", '_');
+  count_error (load, kind);
+}
+
+static void
+wt_on_text (Load * load, guint index, const gchar * text, gsize len)
+{
+  g_autoptr (JsonNode) root = mesh_tracker_parse_object (text, len, NULL);
+  JsonObject *o;
+
+  if (root == NULL) {
+    count_error (load, "undecodable");
+    return;
+  }
+  o = json_node_get_object (root);
+  if (json_object_has_member (o, "failure reason"))
+    wt_on_failure (load, o);
+  else if (json_object_has_member (o, "offer"))
+    wt_on_relayed (load, index, o, "offer");
+  else if (json_object_has_member (o, "answer"))
+    wt_on_relayed (load, index, o, "answer");
+  else if (json_object_has_member (o, "interval"))
+    wt_on_reply (load, index);
+  else
+    count_error (load, "unexpected-message");
+}
+
+/* A background signal from a random joined client to one it knows. */
+static void
+wt_send_background_signal (Load * load, guint index)
+{
+  Conn *c = &load->conns[index];
+  gchar offer_id[WT_ID_LEN + 1];
+
+  g_snprintf (offer_id, sizeof offer_id, "b%019" G_GUINT64_FORMAT,
+      load->offer_ids++ % G_GUINT64_CONSTANT (10000000000000000000));
+  wt_send_answer (load, index, c->known[g_random_int_range (0, c->n_known)],
+      offer_id, "candidate");
+}
+
 static void
 on_text (Load * load, guint index, const gchar * text, gsize len)
 {
@@ -486,6 +733,10 @@ on_text (Load * load, guint index, const gchar * text, gsize len)
   g_autoptr (GError) error = NULL;
   g_autofree gchar *kind = NULL;
 
+  if (load->webtorrent) {
+    wt_on_text (load, index, text, len);
+    return;
+  }
   /* peer-joined and peer-left only count: no need to parse them */
   if (len > 14 && memcmp (text, "{\"type\":\"peer-", 14) == 0) {
     load->peer_notices++;
@@ -585,7 +836,10 @@ parse_handshake (Load * load, guint index, const guint8 * buf, gsize len)
     close_conn (load, index, status);
     return -1;
   }
-  send_join (load, index);
+  if (load->webtorrent)
+    wt_send_join (load, index);
+  else
+    send_join (load, index);
   return end + 4 - (const gchar *) buf;
 }
 
@@ -695,7 +949,11 @@ pace (Load * load, gdouble dt, gdouble * join_tokens, gdouble * churn_tokens,
     /* the tracker closes at once; past this the leave counts as lost */
     load->conns[i].next_heartbeat = g_get_monotonic_time () +
         PENDING_TIMEOUT_US;
-    send_text (load, i, mesh_tracker_encode_bare (MESH_TRACKER_MESSAGE_LEAVE));
+    if (load->webtorrent)
+      wt_send_announce (load, i, "stopped", 0);
+    else
+      send_text (load, i,
+          mesh_tracker_encode_bare (MESH_TRACKER_MESSAGE_LEAVE));
   }
   *signal_tokens = MIN (*signal_tokens + load->signal_rate * dt,
       load->signal_rate + 1);
@@ -705,6 +963,10 @@ pace (Load * load, gdouble dt, gdouble * join_tokens, gdouble * churn_tokens,
     *signal_tokens -= 1;
     if (i < 0 || load->conns[i].n_known == 0)
       continue;
+    if (load->webtorrent) {
+      wt_send_background_signal (load, i);
+      continue;
+    }
     send_signal (load, i, load->conns[i].known[g_random_int_range (0,
                 load->conns[i].n_known)], "candidate");
   }
@@ -722,8 +984,11 @@ sweep (Load * load, gint64 now)
     if (c->state == CONN_LEAVING && now >= c->next_heartbeat)
       close_conn (load, i, "timeout-leave");
     if (c->state == CONN_JOINED && now >= c->next_heartbeat) {
-      send_text (load, i,
-          mesh_tracker_encode_bare (MESH_TRACKER_MESSAGE_HEARTBEAT));
+      if (load->webtorrent)
+        wt_send_announce (load, i, NULL, 0);
+      else
+        send_text (load, i,
+            mesh_tracker_encode_bare (MESH_TRACKER_MESSAGE_HEARTBEAT));
       c->next_heartbeat = now + HEARTBEAT_S * G_USEC_PER_SEC;
       load->heartbeats_sent++;
     }
@@ -822,8 +1087,24 @@ print_results (Load * load, gint64 now)
 /* --- set-up --------------------------------------------------------------- */
 
 static gboolean
-check_options (Load * load, GError ** error)
+check_options (Load * load, const gchar * protocol, GError ** error)
 {
+  if (protocol && !g_str_equal (protocol, "mesh")
+      && !g_str_equal (protocol, "webtorrent")) {
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "--protocol is mesh or webtorrent");
+    return FALSE;
+  }
+  load->webtorrent = protocol && g_str_equal (protocol, "webtorrent");
+  if (load->webtorrent) {
+    /* the protocol has no qos report; the tracker takes so many offers */
+    load->qos_interval = 0;
+    if (load->offers > WT_MAX_OFFERS) {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+          "--offers is at most %d with --protocol webtorrent", WT_MAX_OFFERS);
+      return FALSE;
+    }
+  }
   if (inet_pton (AF_INET, load->host, &load->server.sin_addr) != 1
       || (ntohl (load->server.sin_addr.s_addr) >> 24) != 127) {
     g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -938,6 +1219,7 @@ main (int argc, char **argv)
     .qos_interval = 5,.churn = 0,.seconds = 30,.process = 0,.src_addrs = 0,
     .src_base = 2,.max_pending = 100
   };
+  g_autofree gchar *protocol = NULL;
   GOptionEntry entries[] = {
     {"host", 0, 0, G_OPTION_ARG_STRING, &load.host,
         "Tracker address, in 127.0.0.0/8 (default 127.0.0.1)", "ADDR"},
@@ -970,10 +1252,14 @@ main (int argc, char **argv)
         "Last byte B of the first source address (default 2)", "B"},
     {"max-pending", 0, 0, G_OPTION_ARG_INT, &load.max_pending,
         "Joins in progress at once (default 100)", "N"},
+    {"protocol", 0, 0, G_OPTION_ARG_STRING, &protocol,
+        "mesh (mesh-tracker's, the default) or webtorrent (a WebTorrent "
+          "tracker's announces; no qos)", "P"},
     {NULL}
   };
   g_autoptr (GOptionContext) ctx =
-      g_option_context_new ("- load generator for mesh-tracker");
+      g_option_context_new ("- load generator for mesh-tracker (and, to "
+      "compare, a WebTorrent tracker)");
   g_autoptr (GError) error = NULL;
   guint i;
 
@@ -982,7 +1268,7 @@ main (int argc, char **argv)
     goto fail;
   if (load.host == NULL)
     load.host = g_strdup ("127.0.0.1");
-  if (!check_options (&load, &error)
+  if (!check_options (&load, protocol, &error)
       || !raise_fd_limit (load.peers + 64, &error))
     goto fail;
   load.epfd = epoll_create1 (EPOLL_CLOEXEC);

@@ -13,6 +13,13 @@ joins/s, join and signal latency percentiles (merged from the processes'
 fixed-size histograms), tracker RSS (peak, per peer) and CPU, errors. With
 --json, the same as one JSON object. See bench/README.md, "Tracker load".
 
+--tracker bittorrent-tracker runs the same scenario against the
+bittorrent-tracker npm server (p2p-media-loader's default) instead, pinned
+in bench/bittorrent-tracker/ (npm ci there when node_modules is missing)
+and served by its serve.mjs on loopback, the generators speaking the
+WebTorrent announce protocol; its node process is sampled alike. See
+bench/README.md, "bittorrent-tracker side by side".
+
 Everything on loopback, bounded by --seconds (at most 180). Python standard
 library only.
 """
@@ -23,12 +30,14 @@ import math
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BT_DIR = os.path.join(REPO, "bench", "bittorrent-tracker")
 HIST_SUB = 16
 TICK = 0.5            # seconds between samples of the tracker
 
@@ -77,6 +86,48 @@ def start_tracker(path, extra):
     return process, int(match.group(1))
 
 
+SKIP = 77             # meson's "skipped" exit status
+
+
+def start_bittorrent_tracker(install):
+    """serve.mjs on 127.0.0.1, any free port; npm ci first if needed."""
+    have_modules = os.path.isdir(os.path.join(BT_DIR, "node_modules"))
+    if shutil.which("node") is None or not (have_modules or install):
+        print("skipped: no node, or bench/bittorrent-tracker/node_modules "
+              "missing with --no-install", file=sys.stderr)
+        sys.exit(SKIP)
+    if not have_modules:
+        # --ignore-scripts: the package's WebRTC client pulls in a native
+        # module (built from source here) that the server never loads
+        subprocess.run(["npm", "ci", "--ignore-scripts", "--no-audit",
+                        "--no-fund"], cwd=BT_DIR, check=True,
+                       stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(["node", "serve.mjs", "0"], cwd=BT_DIR,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, preexec_fn=raise_nofile)
+    line = process.stdout.readline()
+    match = re.search(r":(\d+)/announce", line)
+    if not match:
+        process.kill()
+        sys.exit(f"bittorrent-tracker did not start: {line!r}")
+    return process, int(match.group(1))
+
+
+def stop_tracker(process, bittorrent):
+    """Stops the tracker; bittorrent-tracker's warnings by kind, or None."""
+    process.terminate()
+    if not bittorrent:
+        process.wait()
+        return None
+    _, err = process.communicate()
+    for line in err.splitlines():
+        try:
+            return json.loads(line)["warnings"]
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
 def read_proc(pid):
     """(utime + stime in seconds, VmRSS in KiB) of a process."""
     with open(f"/proc/{pid}/stat") as f:
@@ -98,7 +149,8 @@ def generator_argv(args, port, i):
             "--churn", str(args.churn / args.processes),
             "--seconds", str(args.seconds),
             "--max-pending", str(args.max_pending),
-            "--src-addrs", "1", "--src-base", str(2 + i)]
+            "--src-addrs", "1", "--src-base", str(2 + i),
+            "--protocol", "webtorrent" if args.bittorrent else "mesh"]
 
 
 def sample_until_done(tracker, generators):
@@ -148,7 +200,8 @@ def summarise(args, total, hists, samples, rss_idle):
     rss_end = samples[-1][2] if samples else 0
     peers_end = total["joined_end"]
     out = {
-        "peers": args.peers, "swarms": args.swarms, "processes":
+        "tracker": "bittorrent-tracker" if args.bittorrent else "mesh-tracker",
+        "qos_interval": args.qos_interval, "peers": args.peers, "swarms": args.swarms, "processes":
         args.processes, "rate": args.rate, "seconds": args.seconds,
         "all_joined_s": ramp,
         "ramp_joins_per_s": round(args.peers / ramp, 1) if ramp else None,
@@ -200,12 +253,17 @@ def main():
     parser.add_argument("--max-pending", type=int, default=100,
                         help="joins in progress at once, per process")
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--tracker", default=os.path.join(
-        REPO, "build", "tools", "tracker", "mesh-tracker"))
+    parser.add_argument("--tracker", default="mesh-tracker",
+                        help="mesh-tracker (BUILD's, the default), "
+                        "bittorrent-tracker, or the path of a mesh-tracker")
     parser.add_argument("--generator", default=os.path.join(
         REPO, "build", "bench", "tracker-load"))
     parser.add_argument("--tracker-arg", action="append", default=[],
                         help="an extra mesh-tracker argument (repeatable)")
+    parser.add_argument("--no-install", action="store_true",
+                        help="with --tracker bittorrent-tracker: exit 77 "
+                        "(skipped) when node or node_modules is missing "
+                        "instead of running npm ci")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 unless every peer joined, signals were "
@@ -214,8 +272,19 @@ def main():
     args = parser.parse_args()
     if not 1 <= args.seconds <= 180 or not 1 <= args.processes <= 64:
         sys.exit("--seconds 1..180, --processes 1..64")
+    args.bittorrent = args.tracker == "bittorrent-tracker"
+    if args.tracker == "mesh-tracker":
+        args.tracker = os.path.join(REPO, "build", "tools", "tracker",
+                                    "mesh-tracker")
+    with open("/proc/loadavg") as f:
+        loadavg = f.read().split()[:3]
 
-    tracker, port = start_tracker(args.tracker, args.tracker_arg)
+    if args.bittorrent:
+        args.qos_interval = 0     # the WebTorrent protocol has no qos report
+        tracker, port = start_bittorrent_tracker(not args.no_install)
+    else:
+        tracker, port = start_tracker(args.tracker, args.tracker_arg)
+    warnings = None
     try:
         time.sleep(0.3)
         rss_idle = read_proc(tracker.pid)[1]
@@ -231,10 +300,12 @@ def main():
                 sys.exit(f"a generator failed (exit {g.returncode})")
             results.append(json.loads(line))
     finally:
-        tracker.terminate()
-        tracker.wait()
+        warnings = stop_tracker(tracker, args.bittorrent)
     total, hists = merge(results)
     out = summarise(args, total, hists, samples, rss_idle)
+    out["loadavg_before"] = loadavg
+    if args.bittorrent:
+        out["tracker_warnings"] = warnings
     if args.json:
         print(json.dumps(out))
     else:

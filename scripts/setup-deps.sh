@@ -20,6 +20,13 @@ PACKAGES=(
   chromium   # the dashboard test (tests/dashboard): the page in a real browser
 )
 
+# bench/tracker-load.py --tracker bittorrent-tracker runs node and npm (npm ci
+# at run time; its test skips without them). A node installed otherwise
+# (NodeSource's bundles npm and conflicts with Debian's npm) is left alone.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

@@ -185,6 +185,13 @@ gboolean mesh_tracker_message_decode (MeshTrackerMessage * msg,
 
 void mesh_tracker_message_clear (MeshTrackerMessage * msg);
 
+/* Parses @text as one JSON object nested at most MESH_TRACKER_MAX_DEPTH
+ * deep (the decoder's own first step, for readers of other JSON protocols
+ * such as bench/tracker-load's WebTorrent mode): the root node (unref it),
+ * or NULL and @error. */
+JsonNode *mesh_tracker_parse_object (const gchar * text, gsize size,
+    GError ** error);
+
 /* The protocol's name of @type ("join", "peer-left", ...); NULL for INVALID
  * and UNKNOWN. */
 const gchar *mesh_tracker_message_type_name (MeshTrackerMessageType type);
