@@ -17,9 +17,8 @@
  * outside its own dispatch: by another thread (GLib wakes it through its
  * wakeup descriptor, which is in the set), or by this thread while it
  * dispatched another shard, which is why the loop's users push a shard
- * with mesh_shard_loop_push(): the pop makes it due. The root is made due
- * after every shard that dispatched, for what a shard's handlers attach
- * to it (reap, timers).
+ * with mesh_shard_loop_push() (the pop makes it due) or say so with
+ * mesh_shard_loop_wake().
  *
  * Threads: all of it on the thread that made the loop (it acquires each
  * shard it makes), except mesh_shard_loop_quit().
@@ -382,13 +381,19 @@ mesh_shard_loop_push (MeshShardLoop * loop, GMainContext * context)
 }
 
 void
-mesh_shard_loop_pop (MeshShardLoop * loop, GMainContext * context)
+mesh_shard_loop_wake (MeshShardLoop * loop, GMainContext * context)
 {
   Shard *shard = g_hash_table_lookup (loop->by_context, context);
 
-  g_main_context_pop_thread_default (context);
   if (shard)
     shard->deadline = 0;
+}
+
+void
+mesh_shard_loop_pop (MeshShardLoop * loop, GMainContext * context)
+{
+  g_main_context_pop_thread_default (context);
+  mesh_shard_loop_wake (loop, context);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -425,7 +430,7 @@ static gboolean
 loop_round (MeshShardLoop * loop, gint timeout_ms)
 {
   struct epoll_event events[MAX_READY_SHARDS];
-  gboolean dispatched = FALSE, shard_dispatched = FALSE;
+  gboolean dispatched = FALSE;
   gint64 now;
   gint n, i;
   guint k;
@@ -443,15 +448,10 @@ loop_round (MeshShardLoop * loop, gint timeout_ms)
 
   for (k = 0; k < loop->round->len; k++) {
     Shard *shard = g_ptr_array_index (loop->round, k);
-    gboolean ran = shard_iterate (loop, shard);
-
+    dispatched |= shard_iterate (loop, shard);
     shard->in_round = FALSE;
-    dispatched |= ran;
-    shard_dispatched |= ran && !shard->is_root;
   }
   g_ptr_array_set_size (loop->round, 0);
-  if (shard_dispatched)
-    loop->root->deadline = 0;
   return dispatched;
 }
 

@@ -60,6 +60,9 @@ void mesh_shard_loop_leave (MeshShardLoop * loop, GMainContext * shard);
  * makes sure the shard sees them. */
 void mesh_shard_loop_push (MeshShardLoop * loop, GMainContext * context);
 void mesh_shard_loop_pop (MeshShardLoop * loop, GMainContext * context);
+/* Says that sources were attached to @context (the root or a shard) from
+ * this thread outside its dispatch, without a push. */
+void mesh_shard_loop_wake (MeshShardLoop * loop, GMainContext * context);
 
 /* Dispatches until mesh_shard_loop_quit(). */
 void mesh_shard_loop_run (MeshShardLoop * loop);

@@ -1223,6 +1223,8 @@ on_closed (SoupWebsocketConnection * ws, gpointer data)
   peer->reap_source = g_idle_source_new ();
   g_source_set_callback (peer->reap_source, peer_reap, peer, NULL);
   g_source_attach (peer->reap_source, peer->server->context);
+  /* from the peer's shard, most often */
+  mesh_shard_loop_wake (peer->server->loop, peer->server->context);
 }
 
 /* A client over a bound of its stream is logged here; libsoup closes it. */
