@@ -31,6 +31,7 @@
 
 #include "mesh-tracker-server.h"
 #include "mesh-test-port.h"
+#include "mesh-test-redis.h"
 #include "mesh-test-wait.h"
 
 #define WAIT_MS 5000
@@ -59,85 +60,11 @@ typedef struct
 /* ------------------------------------------------------------------------ */
 /* Processes                                                                */
 
-static gboolean
-have_redis (void)
-{
-  g_autofree gchar *path = g_find_program_in_path ("redis-server");
-
-  return path != NULL;
-}
-
-static gboolean
-line_seen (gpointer data)
-{
-  return *(gboolean *) data;
-}
-
-typedef struct
-{
-  GDataInputStream *in;
-  const gchar *wanted;
-  gboolean seen;
-  gboolean eof;
-} LineWait;
-
-static void
-on_line (GObject * source, GAsyncResult * result, gpointer data)
-{
-  LineWait *wait = data;
-  g_autofree gchar *line = g_data_input_stream_read_line_finish
-      (G_DATA_INPUT_STREAM (source), result, NULL, NULL);
-
-  if (!line) {
-    wait->eof = TRUE;
-    return;
-  }
-  if (strstr (line, wait->wanted)) {
-    wait->seen = TRUE;
-    return;
-  }
-  g_data_input_stream_read_line_async (wait->in, G_PRIORITY_DEFAULT, NULL,
-      on_line, wait);
-}
-
-static gboolean
-line_wait_over (gpointer data)
-{
-  LineWait *wait = data;
-
-  return wait->seen || wait->eof;
-}
-
-/* Reads @process's stdout until a line has @wanted. */
-static void
-wait_for_output (GSubprocess * process, const gchar * wanted)
-{
-  LineWait wait = { 0, };
-
-  wait.in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
-  /* the pipe stays open: redis-server must not see it closed */
-  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM
-      (wait.in), FALSE);
-  wait.wanted = wanted;
-  g_data_input_stream_read_line_async (wait.in, G_PRIORITY_DEFAULT, NULL,
-      on_line, &wait);
-  MESH_TEST_ITERATE_UNTIL (context, line_wait_over (&wait), WAIT_MS);
-  fail_unless (line_seen (&wait.seen), "the process never said \"%s\"", wanted);
-  g_object_unref (wait.in);
-}
-
-/* redis-server on redis_port, in memory only, ready when this returns. */
+/* redis-server on redis_port, ready when this returns. */
 static void
 start_redis (void)
 {
-  g_autofree gchar *port = g_strdup_printf ("%u", redis_port);
-  GError *error = NULL;
-
-  redis = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
-      "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-      "--appendonly", "no", NULL);
-  fail_unless (redis != NULL, "redis-server: %s", error ? error->message : "");
-  wait_for_output (redis, "Ready to accept connections");
+  redis = mesh_test_redis_start (redis_port);
 }
 
 static gboolean
@@ -519,7 +446,7 @@ GST_START_TEST (test_instances_meet)
   Client *a, *b, *c;
   gint64 gone_us;
 
-  if (!have_redis ())
+  if (!mesh_test_have_redis ())
     return;
   start_tracker_process ();
   wait_connected (tracker_c_http);
@@ -591,7 +518,7 @@ GST_START_TEST (test_redis_restart)
   g_autoptr (JsonNode) welcome_a = NULL, welcome_b = NULL, signal = NULL;
   Client *a, *b;
 
-  if (!have_redis ())
+  if (!mesh_test_have_redis ())
     return;
   a = client_new (mesh_tracker_server_get_url (tracker_a));
   welcome_a = client_join (a, "peer-on-a-002");
@@ -628,7 +555,7 @@ tracker_redis_suite (void)
   TCase *tc = tcase_create ("general");
 
   suite_add_tcase (s, tc);
-  if (!have_redis ()) {
+  if (!mesh_test_have_redis ()) {
     GST_WARNING ("redis-server is not installed: skipping");
     return s;
   }
