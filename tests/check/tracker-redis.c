@@ -423,6 +423,8 @@ redis_teardown (void)
   g_clear_pointer (&tracker_a, mesh_tracker_server_stop);
   g_clear_pointer (&tracker_b, mesh_tracker_server_stop);
   kill_process (&tracker_c, SIGTERM);
+  if (redis)
+    g_subprocess_send_signal (redis, SIGCONT);  /* a failed test_redis_silent */
   kill_process (&redis, SIGTERM);
   g_clear_pointer (&tracker_c_http, g_free);
   g_clear_pointer (&tracker_c_ws, g_free);
@@ -548,6 +550,43 @@ GST_START_TEST (test_redis_restart)
 
 GST_END_TEST;
 
+/* Redis stops answering (SIGSTOP): joins are still welcomed, within the
+ * list timeout, with local members; the instances drop the silent
+ * connection after a heartbeat, and once Redis answers again the members
+ * meet. */
+GST_START_TEST (test_redis_silent)
+{
+  g_autoptr (JsonNode) welcome_a = NULL, welcome_b = NULL, signal = NULL;
+  Client *a, *b;
+  gint64 start;
+
+  if (!mesh_test_have_redis ())
+    return;
+  a = client_new (mesh_tracker_server_get_url (tracker_a));
+  welcome_a = client_join (a, "peer-on-a-003");
+
+  g_subprocess_send_signal (redis, SIGSTOP);
+  b = client_new (mesh_tracker_server_get_url (tracker_b));
+  start = g_get_monotonic_time ();
+  welcome_b = client_join (b, "peer-on-b-003");
+  fail_unless (g_get_monotonic_time () - start < 2 * G_USEC_PER_SEC,
+      "the welcome waited for a Redis that does not answer");
+  fail_if (lists (welcome_b, "peer-on-a-003"));
+  /* a heartbeat without an answer: B drops the connection */
+  wait_metric_at_least (mesh_tracker_server_get_http_url (tracker_b),
+      "mesh_tracker_directory_reconnects_total", 1);
+
+  g_subprocess_send_signal (redis, SIGCONT);
+  fail_unless (client_wait_listing (b, "peer-on-a-003", TRUE, WAIT_MS) >= 0,
+      "A's member never listed after Redis came back");
+  client_sendf (b, "{\"type\":\"signal\",\"to\":\"peer-on-a-003\","
+      "\"data\":{}}");
+  signal = client_expect_skipping_joins (a, "signal");
+  fail_unless_equals_string (member_string (signal, "from"), "peer-on-b-003");
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_redis_suite (void)
 {
@@ -563,6 +602,7 @@ tracker_redis_suite (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_instances_meet);
   tcase_add_test (tc, test_redis_restart);
+  tcase_add_test (tc, test_redis_silent);
   return s;
 }
 

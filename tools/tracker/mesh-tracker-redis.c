@@ -84,6 +84,7 @@ mesh_tracker_redis_parse_url (const gchar * url, gchar ** host, guint * port,
 
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
+#include <hiredis/sds.h>
 
 /* reconnect delays */
 #define REDIS_BACKOFF_MIN_MS 100
@@ -97,6 +98,13 @@ mesh_tracker_redis_parse_url (const gchar * url, gchar ** host, guint * port,
 #define BATCH 256
 /* longest prefix string of a record ("ffff:...:ffff/128" is 43) */
 #define MAX_PREFIX 64
+/* What may wait for Redis on one connection: bytes not written yet, and
+ * commands not answered (each holds a callback and maybe a request of
+ * ours). Past either, commands are refused (and counted as errors) until
+ * Redis catches up: a Redis that stops reading must not grow the tracker
+ * without bound. */
+#define MAX_OUTPUT_BYTES (16 * 1024 * 1024)
+#define MAX_IN_FLIGHT 100000
 /* the instance id: random hex */
 #define INSTANCE_ID_BYTES 8
 
@@ -138,6 +146,10 @@ typedef struct _Link
   guint backoff_ms;
   GSource *retry_source;
   GCancellable *resolving;
+  /* commands connection: commands sent and not answered, and when Redis
+   * last answered one (monotonic µs) */
+  guint in_flight;
+  gint64 last_reply;
 } Link;
 
 static void directory_iface_init (MeshTrackerDirectoryInterface * iface);
@@ -470,21 +482,86 @@ on_reply_checked (redisAsyncContext * ac, void *reply_data, void *data)
     count_error (self, "command failed", reply->str);
 }
 
-/* Sends @argv (@argc strings) on @link if it is up; else it is dropped
- * (what matters is redone on reconnecting). */
+/* A command of the commands connection, counted while in flight. */
+typedef struct
+{
+  Link *link;
+  redisCallbackFn *callback;
+  gpointer data;
+} Command;
+
+/* hiredis calls it once per command: with the reply, or with NULL when the
+ * connection goes first. */
+static void
+on_command_reply (redisAsyncContext * ac, void *reply, void *data)
+{
+  Command *command = data;
+
+  command->link->in_flight--;
+  if (reply)
+    command->link->last_reply = g_get_monotonic_time ();
+  if (command->callback)
+    command->callback (ac, reply, command->data);
+  g_free (command);
+}
+
+static gboolean
+link_is_backed_up (Link * link)
+{
+  return sdslen (link->ac->c.obuf) > MAX_OUTPUT_BYTES
+      || link->in_flight >= MAX_IN_FLIGHT;
+}
+
+/* Sends @argv (@argc strings) on @link if it is up and not backed up; else
+ * it is dropped (what matters is redone on reconnecting). @callback is
+ * called (if not NULL) once the command is answered or the connection
+ * lost, and only if this returned TRUE. A subscriber's @callback is
+ * hiredis' for every message of the channels. */
 static gboolean
 link_command (Link * link, redisCallbackFn * callback, gpointer data,
     guint argc, const gchar ** argv)
 {
   g_autofree size_t *lengths = g_new (size_t, argc);
+  Command *command;
   guint i;
 
   if (!link->connected)
     return FALSE;
+  if (link_is_backed_up (link)) {
+    link->self->stats.errors++;
+    return FALSE;
+  }
   for (i = 0; i < argc; i++)
     lengths[i] = strlen (argv[i]);
-  return redisAsyncCommandArgv (link->ac, callback, data, argc, argv,
-      lengths) == REDIS_OK;
+  if (link->subscriber)
+    return redisAsyncCommandArgv (link->ac, callback, data, argc, argv,
+        lengths) == REDIS_OK;
+  command = g_new (Command, 1);
+  command->link = link;
+  command->callback = callback;
+  command->data = data;
+  if (redisAsyncCommandArgv (link->ac, on_command_reply, command, argc, argv,
+          lengths) != REDIS_OK) {
+    g_free (command);
+    return FALSE;
+  }
+  link->in_flight++;
+  return TRUE;
+}
+
+/* A Redis that holds the connection open but answers nothing (stopped,
+ * swapping) for a heartbeat: the connection is dropped and made again, and
+ * what waited is answered empty meanwhile. */
+static void
+link_check_answering (Link * link)
+{
+  MeshTrackerRedis *self = link->self;
+
+  if (!link->connected || link->in_flight == 0
+      || g_get_monotonic_time () - link->last_reply < self->ttl_ms * 1000)
+    return;
+  count_error (self, link->name, "no answer for a heartbeat, reconnecting");
+  redisAsyncFree (link->ac);
 }
 
 static gchar *
@@ -556,6 +633,8 @@ on_refresh (gpointer data)
   MeshTrackerRedis *self = data;
   GHashTableIter iter;
   gpointer swarm, members;
+
+  link_check_answering (self->commands);
 
   g_hash_table_iter_init (&iter, self->swarms);
   while (g_hash_table_iter_next (&iter, &swarm, &members))
@@ -792,6 +871,7 @@ on_connect (const redisAsyncContext * ac, int status)
   link->ever_connected = TRUE;
   link->connected = TRUE;
   link->backoff_ms = 0;
+  link->last_reply = g_get_monotonic_time ();
   self->stats.connected = self->commands->connected
       && self->subscriber->connected;
   if (link->subscriber) {
@@ -837,16 +917,11 @@ link_open (Link * link, const gchar * address)
   redisAsyncSetConnectCallback (ac, on_connect);
   redisAsyncSetDisconnectCallback (ac, on_disconnect);
   /* hiredis completes the connection once it has something to write */
-  if (link->subscriber) {
+  {
     const gchar *argv[] = { "PING" };
     size_t lengths[] = { 4 };
 
     redisAsyncCommandArgv (ac, NULL, NULL, 1, argv, lengths);
-  } else {
-    const gchar *argv[] = { "PING" };
-    size_t lengths[] = { 4 };
-
-    redisAsyncCommandArgv (ac, on_reply_checked, self, 1, argv, lengths);
   }
 }
 
