@@ -397,6 +397,29 @@ client_wait_listing (Client * c, const gchar * id, gboolean present,
   return -1;
 }
 
+/* A signal from @from (joined as @from_id) reaches @to (joined as
+ * @to_id), peer-joined notifications aside. */
+static void
+assert_signal_reaches (Client * from, const gchar * from_id, Client * to,
+    const gchar * to_id)
+{
+  g_autoptr (JsonNode) signal = NULL;
+
+  client_sendf (from, "{\"type\":\"signal\",\"to\":\"%s\","
+      "\"data\":{\"hello\":\"%s\"}}", to_id, to_id);
+  signal = client_expect_skipping_joins (to, "signal");
+  fail_unless_equals_string (member_string (signal, "from"), from_id);
+}
+
+/* @tracker lost Redis and is connected to it again. */
+static void
+wait_reconnected (MeshTrackerServer * tracker)
+{
+  wait_metric_at_least (mesh_tracker_server_get_http_url (tracker),
+      "mesh_tracker_directory_reconnects_total", 1);
+  wait_connected (mesh_tracker_server_get_http_url (tracker));
+}
+
 /* ------------------------------------------------------------------------ */
 /* Fixture                                                                  */
 
@@ -517,7 +540,7 @@ GST_END_TEST;
  * resubscribe, and their members meet again. */
 GST_START_TEST (test_redis_restart)
 {
-  g_autoptr (JsonNode) welcome_a = NULL, welcome_b = NULL, signal = NULL;
+  g_autoptr (JsonNode) welcome_a = NULL, welcome_b = NULL;
   Client *a, *b;
 
   if (!mesh_test_have_redis ())
@@ -527,12 +550,8 @@ GST_START_TEST (test_redis_restart)
 
   kill_process (&redis, SIGKILL);
   start_redis ();
-  wait_metric_at_least (mesh_tracker_server_get_http_url (tracker_a),
-      "mesh_tracker_directory_reconnects_total", 1);
-  wait_connected (mesh_tracker_server_get_http_url (tracker_a));
-  wait_metric_at_least (mesh_tracker_server_get_http_url (tracker_b),
-      "mesh_tracker_directory_reconnects_total", 1);
-  wait_connected (mesh_tracker_server_get_http_url (tracker_b));
+  wait_reconnected (tracker_a);
+  wait_reconnected (tracker_b);
 
   b = client_new (mesh_tracker_server_get_url (tracker_b));
   welcome_b = client_join (b, "peer-on-b-002");
@@ -540,10 +559,7 @@ GST_START_TEST (test_redis_restart)
     /* A's refresh may not have come round yet: a third of a heartbeat */
     fail_unless (client_wait_listing (b, "peer-on-a-002", TRUE,
             HEARTBEAT_S * 1000) >= 0, "A's member never came back");
-  client_sendf (b, "{\"type\":\"signal\",\"to\":\"peer-on-a-002\","
-      "\"data\":{\"after\":\"restart\"}}");
-  signal = client_expect_skipping_joins (a, "signal");
-  fail_unless_equals_string (member_string (signal, "from"), "peer-on-b-002");
+  assert_signal_reaches (b, "peer-on-b-002", a, "peer-on-a-002");
   fail_unless (read_metric (mesh_tracker_server_get_http_url (tracker_a),
           "mesh_tracker_directory_errors_total") >= 1);
 }
@@ -556,7 +572,7 @@ GST_END_TEST;
  * meet. */
 GST_START_TEST (test_redis_silent)
 {
-  g_autoptr (JsonNode) welcome_a = NULL, welcome_b = NULL, signal = NULL;
+  g_autoptr (JsonNode) welcome_a = NULL, welcome_b = NULL;
   Client *a, *b;
   gint64 start;
 
@@ -579,10 +595,7 @@ GST_START_TEST (test_redis_silent)
   g_subprocess_send_signal (redis, SIGCONT);
   fail_unless (client_wait_listing (b, "peer-on-a-003", TRUE, WAIT_MS) >= 0,
       "A's member never listed after Redis came back");
-  client_sendf (b, "{\"type\":\"signal\",\"to\":\"peer-on-a-003\","
-      "\"data\":{}}");
-  signal = client_expect_skipping_joins (a, "signal");
-  fail_unless_equals_string (member_string (signal, "from"), "peer-on-b-003");
+  assert_signal_reaches (b, "peer-on-b-003", a, "peer-on-a-003");
 }
 
 GST_END_TEST;

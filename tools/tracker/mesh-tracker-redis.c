@@ -328,52 +328,13 @@ make_record (MeshTrackerRedis * self, const gchar * peer, gboolean upload,
   return builder_to_text (builder);
 }
 
-/* The deepest nesting of arrays and objects in @text, counted outside
- * strings, stopping past @max: json-glib parses recursively. */
-static gboolean
-nesting_within (const gchar * text, gsize size, guint max)
-{
-  gboolean in_string = FALSE;
-  guint depth = 0;
-  gsize i;
-
-  for (i = 0; i < size; i++) {
-    gchar c = text[i];
-
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max)
-        return FALSE;
-    } else if (c == ']' || c == '}') {
-      depth = depth ? depth - 1 : 0;
-    }
-  }
-  return TRUE;
-}
-
 /* The object in @text (of @size bytes, untrusted), or NULL. */
 static JsonNode *
 parse_object (MeshTrackerRedis * self, const gchar * text, gsize size)
 {
-  g_autoptr (JsonParser) parser = NULL;
-  JsonNode *root;
-
-  if (size == 0 || size > self->max_message_size
-      || !nesting_within (text, size, MESH_TRACKER_MAX_DEPTH))
+  if (size == 0 || size > self->max_message_size)
     return NULL;
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, text, size, NULL))
-    return NULL;
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
-    return NULL;
-  return json_node_ref (root);
+  return mesh_tracker_parse_object (text, size, NULL);
 }
 
 /* A string member of @object, or NULL when absent or not a string. */

@@ -659,9 +659,8 @@ decode_members (MeshTrackerMessage * msg, JsonObject * object,
   }
 }
 
-/* JSON, bounded depth, an object: the root object, or NULL and @error. */
-static JsonNode *
-parse_object (const gchar * text, gsize size, GError ** error)
+JsonNode *
+mesh_tracker_parse_object (const gchar * text, gsize size, GError ** error)
 {
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (GError) parse_error = NULL;
@@ -697,7 +696,7 @@ mesh_tracker_message_decode (MeshTrackerMessage * msg,
   g_return_val_if_fail (text != NULL || size == 0, FALSE);
 
   memset (msg, 0, sizeof (*msg));
-  root = parse_object (text, size, error);
+  root = mesh_tracker_parse_object (text, size, error);
   if (!root)
     return FALSE;
   object = json_node_get_object (root);
