@@ -11,17 +11,20 @@
  */
 #pragma once
 
+#include "config.h"
+
 #include <gst/check/gstcheck.h>
 #include <gio/gio.h>
 #include <string.h>
 
-/* Whether redis-server is installed (scripts/setup-deps.sh installs it). */
+/* Whether the tracker has Redis mode (hiredis was found) and redis-server
+ * is installed (scripts/setup-deps.sh installs both). */
 static inline gboolean
 mesh_test_have_redis (void)
 {
   g_autofree gchar *path = g_find_program_in_path ("redis-server");
 
-  return path != NULL;
+  return HAVE_HIREDIS && path != NULL;
 }
 
 /* redis-server on 127.0.0.1:@port, no persistence, accepting connections

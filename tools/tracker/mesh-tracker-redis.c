@@ -803,7 +803,9 @@ link_lost (Link * link, const gchar * why)
   link->ac = NULL;
   if (self->disposing)
     return;
-  if (link->connected || !link->ever_connected || link->backoff_ms == 0
+  /* a warning when the connection goes, then once per REDIS_BACKOFF_MAX_MS
+   * while it does not come back */
+  if (link->connected || link->backoff_ms == 0
       || link->backoff_ms >= REDIS_BACKOFF_MAX_MS)
     count_error (self, link->name, why);
   else
