@@ -350,9 +350,10 @@ client_expect_skipping_joins (Client * c, const gchar * type)
   }
 }
 
-/* Whether the "peers" array of @node (welcome or peers) lists @id. */
-static gboolean
-lists (JsonNode * node, const gchar * id)
+/* The entry of @id in the "peers" array of @node (welcome or peers), or
+ * NULL. */
+static JsonObject *
+list_entry (JsonNode * node, const gchar * id)
 {
   JsonArray *peers = json_object_get_array_member (json_node_get_object
       (node), "peers");
@@ -363,9 +364,15 @@ lists (JsonNode * node, const gchar * id)
 
     if (g_strcmp0 (json_object_get_string_member_with_default (entry, "peer",
                 NULL), id) == 0)
-      return TRUE;
+      return entry;
   }
-  return FALSE;
+  return NULL;
+}
+
+static gboolean
+lists (JsonNode * node, const gchar * id)
+{
+  return list_entry (node, id) != NULL;
 }
 
 /* Joins SWARM as @id; returns the welcome (transfer full). */
@@ -373,7 +380,7 @@ static JsonNode *
 client_join (Client * c, const gchar * id)
 {
   client_sendf (c, "{\"type\":\"join\",\"version\":1,\"swarm\":\"" SWARM "\","
-      "\"peer\":\"%s\",\"upload\":true}", id);
+      "\"peer\":\"%s\",\"caps\":{\"upload\":true}}", id);
   return client_expect (c, "welcome");
 }
 
@@ -480,8 +487,15 @@ GST_START_TEST (test_instances_meet)
   welcome_a = client_join (a, "peer-on-a-001");
   fail_unless (lists (welcome_a, "peer-on-c-001"),
       "A's welcome lacks the member of C");
+  /* its network came along: all are on 127.0.0.1, the same site */
+  fail_unless (json_object_get_boolean_member_with_default (list_entry
+          (welcome_a, "peer-on-c-001"), "near", FALSE));
+  fail_unless (json_object_get_boolean_member_with_default (list_entry
+          (welcome_a, "peer-on-c-001"), "upload", FALSE));
   joined = client_expect (c, "peer-joined");
   fail_unless_equals_string (member_string (joined, "peer"), "peer-on-a-001");
+  fail_unless (json_object_get_boolean_member_with_default
+      (json_node_get_object (joined), "near", FALSE));
 
   b = client_new (mesh_tracker_server_get_url (tracker_b));
   welcome_b = client_join (b, "peer-on-b-001");
