@@ -576,6 +576,112 @@ GST_START_TEST (test_redis_restart)
 
 GST_END_TEST;
 
+/* Runs one command on the test's Redis, as another (broken) instance
+ * would: @argv NULL-terminated; returns the first line of the answer. */
+static gchar *
+redis_command (const gchar * const *argv)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketConnection) connection = NULL;
+  g_autoptr (GDataInputStream) in = NULL;
+  GString *request = g_string_new (NULL);
+  GError *error = NULL;
+  gchar *line;
+  guint i;
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1",
+      redis_port, NULL, &error);
+  fail_unless (connection != NULL, "redis: %s", error ? error->message : "");
+  g_string_append_printf (request, "*%u\r\n", g_strv_length ((gchar **)
+          argv));
+  for (i = 0; argv[i]; i++)
+    g_string_append_printf (request, "$%zu\r\n%s\r\n", strlen (argv[i]),
+        argv[i]);
+  fail_unless (g_output_stream_write_all (g_io_stream_get_output_stream
+          (G_IO_STREAM (connection)), request->str, request->len, NULL, NULL,
+          &error), "redis: %s", error ? error->message : "");
+  g_string_free (request, TRUE);
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (G_IO_STREAM
+          (connection)));
+  line = g_data_input_stream_read_line (in, NULL, NULL, &error);
+  fail_unless (line != NULL, "redis: %s", error ? error->message : "");
+  return g_strchomp (line);     /* the \r of \r\n */
+}
+
+/* What another instance may put in Redis, broken or hostile: records and
+ * messages that are not JSON, nested too deep, with invalid ids or fields.
+ * They are dropped (and counted); the valid ones among them are used. */
+GST_START_TEST (test_hostile_redis_data)
+{
+  g_autofree gchar *deep = NULL;
+  g_autofree gchar *deep_signal = NULL;
+  g_autoptr (JsonNode) welcome_a = NULL, welcome_b = NULL, joined = NULL;
+  g_autoptr (JsonNode) peers = NULL;
+  const gchar *key = NULL;
+  Client *a, *b;
+  guint i;
+
+  a = client_new (mesh_tracker_server_get_url (tracker_a));
+  welcome_a = client_join (a, "peer-on-a-004");
+
+  deep = g_strnfill (100, '[');
+  deep_signal = g_strconcat ("{\"t\":\"signal\",\"f\":\"peer-deep-01\","
+      "\"d\":", deep, NULL);
+  key = "mesh:0:m:" SWARM;
+  {
+    const gchar *argv[] = { "ZADD", key,
+      "99999999999999", "not json at all",
+      "99999999999999", deep,
+      "99999999999999", "{\"p\":\"bad id!\",\"i\":\"other\"}",
+      "99999999999999", "{\"p\":\"peer-no-instance\"}",
+      "99999999999999", "[\"an\",\"array\"]",
+      "1", "{\"p\":\"peer-expired-1\",\"i\":\"other\"}",
+      "99999999999999", "{\"p\":\"peer-forged-01\",\"i\":\"other\","
+          "\"u\":true,\"x\":\"\\u0001bad\",\"a\":\"text\","
+          "\"h\":\"no spaces allowed\"}",
+      NULL
+    };
+    g_autofree gchar *answer = redis_command (argv);
+
+    fail_unless_equals_string (answer, ":7");
+  }
+  {
+    const gchar *payloads[] = { "{", deep, deep_signal,
+      "{\"t\":\"signal\",\"f\":\"bad id!\",\"d\":{}}",
+      "{\"t\":\"nonsense\",\"f\":\"peer-other-01\"}",
+      "{\"t\":\"joined\",\"f\":\"peer-joined-01\",\"a\":\"x\"," "\"r\":42}",
+    };
+    const gchar *channel = "mesh:0:p:peer-on-a-004:" SWARM;
+
+    for (i = 0; i < G_N_ELEMENTS (payloads); i++) {
+      const gchar *argv[] = { "PUBLISH", channel, payloads[i], NULL };
+      g_autofree gchar *answer = redis_command (argv);
+
+      fail_unless_equals_string (answer, ":1");
+    }
+  }
+  /* of the messages, only the well-formed peer-joined came through */
+  joined = client_expect (a, "peer-joined");
+  fail_unless_equals_string (member_string (joined, "peer"), "peer-joined-01");
+  client_sendf (a, "{\"type\":\"get-peers\"}");
+  peers = client_expect (a, "peers");
+
+  /* of the records, only the forged one with a valid id, its bad fields
+   * left empty */
+  b = client_new (mesh_tracker_server_get_url (tracker_b));
+  welcome_b = client_join (b, "peer-on-b-004");
+  fail_unless (lists (welcome_b, "peer-on-a-004"));
+  fail_unless (lists (welcome_b, "peer-forged-01"));
+  fail_if (lists (welcome_b, "peer-expired-1"));
+  fail_if (lists (welcome_b, "peer-no-instance"));
+  fail_unless_equals_int (json_array_get_length (json_object_get_array_member
+          (json_node_get_object (welcome_b), "peers")), 2);
+  fail_unless (read_metric (mesh_tracker_server_get_http_url (tracker_a),
+          "mesh_tracker_directory_dropped_total") >= 5);
+}
+
+GST_END_TEST;
+
 /* Redis stops answering (SIGSTOP): joins are still welcomed, within the
  * list timeout, with local members; the instances drop the silent
  * connection after a heartbeat, and once Redis answers again the members
@@ -620,6 +726,7 @@ tracker_redis_suite (void)
   tcase_add_test (tc, test_instances_meet);
   tcase_add_test (tc, test_redis_restart);
   tcase_add_test (tc, test_redis_silent);
+  tcase_add_test (tc, test_hostile_redis_data);
   return s;
 }
 
