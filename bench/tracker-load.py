@@ -20,6 +20,11 @@ and served by its serve.mjs on loopback, the generators speaking the
 WebTorrent announce protocol; its node process is sampled alike. See
 bench/README.md, "bittorrent-tracker side by side".
 
+With --instances N (Redis mode, docs/tracker.md): starts redis-server on a
+free loopback port (in memory only) and N trackers sharing it, points the
+generator processes at them round-robin, and reports the trackers' RSS and
+CPU summed, and Redis's CPU.
+
 Everything on loopback, bounded by --seconds (at most 180). Python standard
 library only.
 """
@@ -31,6 +36,7 @@ import os
 import re
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -128,6 +134,39 @@ def stop_tracker(process, bittorrent):
     return None
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis():
+    """redis-server on a free loopback port, ready; (process, url)."""
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no"], stdout=subprocess.PIPE,
+        text=True)
+    for line in process.stdout:
+        if "Ready to accept connections" in line:
+            break
+    else:
+        sys.exit("redis-server did not start")
+    threading.Thread(target=lambda: [None for _ in process.stdout],
+                     daemon=True).start()
+    return process, f"redis://127.0.0.1:{port}"
+
+
+def read_procs(pids):
+    """read_proc() summed over @pids."""
+    cpu = rss = 0
+    for pid in pids:
+        c, r = read_proc(pid)
+        cpu += c
+        rss += r
+    return cpu, rss
+
+
 def read_proc(pid):
     """(utime + stime in seconds, VmRSS in KiB) of a process."""
     with open(f"/proc/{pid}/stat") as f:
@@ -153,15 +192,17 @@ def generator_argv(args, port, i):
             "--protocol", "webtorrent" if args.bittorrent else "mesh"]
 
 
-def sample_until_done(tracker, generators):
+def sample_until_done(trackers, generators, redis=None):
+    """(t, trackers' CPU s, trackers' RSS KiB, Redis CPU s) every TICK."""
     samples = []
     t0 = time.monotonic()
     while any(g.poll() is None for g in generators):
         try:
-            cpu, rss = read_proc(tracker.pid)
+            cpu, rss = read_procs([t.pid for t in trackers])
+            redis_cpu = read_proc(redis.pid)[0] if redis else 0
         except (OSError, AttributeError):
             break
-        samples.append((time.monotonic() - t0, cpu, rss))
+        samples.append((time.monotonic() - t0, cpu, rss, redis_cpu))
         time.sleep(TICK)
     return samples
 
@@ -186,12 +227,12 @@ def merge(results):
     return total, hists
 
 
-def cpu_percent(samples, t_from, t_to):
+def cpu_percent(samples, t_from, t_to, column=1):
     window = [s for s in samples if t_from <= s[0] <= t_to]
     if len(window) < 2 or window[-1][0] == window[0][0]:
         return None
-    return 100.0 * (window[-1][1] - window[0][1]) / (window[-1][0] -
-                                                       window[0][0])
+    return 100.0 * (window[-1][column] - window[0][column]) / (
+        window[-1][0] - window[0][0])
 
 
 def summarise(args, total, hists, samples, rss_idle):
@@ -201,8 +242,9 @@ def summarise(args, total, hists, samples, rss_idle):
     peers_end = total["joined_end"]
     out = {
         "tracker": "bittorrent-tracker" if args.bittorrent else "mesh-tracker",
-        "qos_interval": args.qos_interval, "peers": args.peers, "swarms": args.swarms, "processes":
-        args.processes, "rate": args.rate, "seconds": args.seconds,
+        "qos_interval": args.qos_interval, "peers": args.peers, "swarms":
+        args.swarms, "processes": args.processes, "instances":
+        args.instances, "rate": args.rate, "seconds": args.seconds,
         "all_joined_s": ramp,
         "ramp_joins_per_s": round(args.peers / ramp, 1) if ramp else None,
         "joins_per_s_run": round(total["joins_done"] / args.seconds, 1),
@@ -231,7 +273,16 @@ def summarise(args, total, hists, samples, rss_idle):
                                         max(total["joined_peak"], 1), 2),
         "errors": total["errors"],
     }
-    for key in ("tracker_cpu_pct_ramp", "tracker_cpu_pct_steady"):
+    if args.instances > 1:
+        out["redis_cpu_pct_ramp"] = cpu_percent(samples, 0, ramp or
+                                                args.seconds, 3)
+        out["redis_cpu_pct_steady"] = cpu_percent(samples, ramp,
+                                                  args.seconds, 3) \
+            if ramp else None
+    for key in ("tracker_cpu_pct_ramp", "tracker_cpu_pct_steady",
+                "redis_cpu_pct_ramp", "redis_cpu_pct_steady"):
+        if key not in out:
+            continue
         if out[key] is not None:
             out[key] = round(out[key], 1)
     return out
@@ -264,35 +315,51 @@ def main():
                         help="with --tracker bittorrent-tracker: exit 77 "
                         "(skipped) when node or node_modules is missing "
                         "instead of running npm ci")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="trackers sharing one redis-server (Redis "
+                        "mode) when more than 1; the generator processes "
+                        "go to them round-robin")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 unless every peer joined, signals were "
                         "relayed and no error but unknown-peer happened "
                         "(the smoke test)")
     args = parser.parse_args()
-    if not 1 <= args.seconds <= 180 or not 1 <= args.processes <= 64:
-        sys.exit("--seconds 1..180, --processes 1..64")
+    if not 1 <= args.seconds <= 180 or not 1 <= args.processes <= 64 \
+            or not 1 <= args.instances <= 16:
+        sys.exit("--seconds 1..180, --processes 1..64, --instances 1..16")
     args.bittorrent = args.tracker == "bittorrent-tracker"
+    if args.bittorrent and args.instances > 1:
+        sys.exit("--instances is for mesh-tracker (Redis mode)")
     if args.tracker == "mesh-tracker":
         args.tracker = os.path.join(REPO, "build", "tools", "tracker",
                                     "mesh-tracker")
     with open("/proc/loadavg") as f:
         loadavg = f.read().split()[:3]
 
-    if args.bittorrent:
-        args.qos_interval = 0     # the WebTorrent protocol has no qos report
-        tracker, port = start_bittorrent_tracker(not args.no_install)
-    else:
-        tracker, port = start_tracker(args.tracker, args.tracker_arg)
+    redis = None
+    trackers, ports = [], []
     warnings = None
     try:
+        extra = list(args.tracker_arg)
+        if args.instances > 1:
+            redis, url = start_redis()
+            extra += ["--redis", url]
+        for _ in range(args.instances):
+            if args.bittorrent:
+                args.qos_interval = 0     # the protocol has no qos report
+                tracker, port = start_bittorrent_tracker(not args.no_install)
+            else:
+                tracker, port = start_tracker(args.tracker, extra)
+            trackers.append(tracker)
+            ports.append(port)
         time.sleep(0.3)
-        rss_idle = read_proc(tracker.pid)[1]
-        generators = [subprocess.Popen(generator_argv(args, port, i),
-                                       stdout=subprocess.PIPE, text=True,
-                                       preexec_fn=raise_nofile)
-                      for i in range(args.processes)]
-        samples = sample_until_done(tracker, generators)
+        rss_idle = read_procs([t.pid for t in trackers])[1]
+        generators = [subprocess.Popen(
+            generator_argv(args, ports[i % len(ports)], i),
+            stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile)
+            for i in range(args.processes)]
+        samples = sample_until_done(trackers, generators, redis)
         results = []
         for g in generators:
             line = g.stdout.read().strip()
@@ -300,7 +367,13 @@ def main():
                 sys.exit(f"a generator failed (exit {g.returncode})")
             results.append(json.loads(line))
     finally:
-        warnings = stop_tracker(tracker, args.bittorrent)
+        if args.bittorrent and trackers:
+            warnings = stop_tracker(trackers[0], True)
+        for tracker in trackers if not args.bittorrent else []:
+            stop_tracker(tracker, False)
+        if redis:
+            redis.terminate()
+            redis.wait()
     total, hists = merge(results)
     out = summarise(args, total, hists, samples, rss_idle)
     out["loadavg_before"] = loadavg

@@ -18,6 +18,7 @@ PACKAGES=(
   iproute2 nftables   # the network lab (bench/lab, lab-smoke)
   systemd man-db      # the install test: the unit directory, systemd-analyze, man -l
   chromium   # the dashboard test (tests/dashboard): the page in a real browser
+  libhiredis-dev redis-server   # mesh-tracker --redis and its tests
 )
 
 # bench/tracker-load.py --tracker bittorrent-tracker runs node and npm (npm ci

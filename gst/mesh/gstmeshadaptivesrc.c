@@ -1673,7 +1673,7 @@ default_swarm_id (const gchar * location)
 /* Whether peer-to-peer can use @tracker: a ws:// or wss:// URL with a host.
  * @reason says why not. */
 static gboolean
-tracker_is_usable (const gchar * tracker, const gchar ** reason)
+tracker_url_is_usable (const gchar * tracker, const gchar ** reason)
 {
   g_autoptr (GUri) uri = g_uri_parse (tracker, G_URI_FLAGS_NONE, NULL);
   const gchar *scheme = uri ? g_uri_get_scheme (uri) : NULL;
@@ -1688,6 +1688,26 @@ tracker_is_usable (const gchar * tracker, const gchar ** reason)
     return FALSE;
   }
   return TRUE;
+}
+
+/* The same for a "tracker" naming several (spaces or commas between
+ * them): each must be usable. */
+static gboolean
+tracker_is_usable (const gchar * tracker, const gchar ** reason)
+{
+  g_auto (GStrv) urls = g_strsplit_set (tracker, " ,\t", -1);
+  guint i, n = 0;
+
+  for (i = 0; urls[i]; i++) {
+    if (!*urls[i])
+      continue;
+    if (!tracker_url_is_usable (urls[i], reason))
+      return FALSE;
+    n++;
+  }
+  if (n == 0)
+    *reason = "not a ws:// or wss:// URL";
+  return n > 0;
 }
 
 /* Peer-to-peer is off, as @message (naming the tracker and the reason)
@@ -2277,15 +2297,18 @@ install_peer_properties (GObjectClass * gobject_class)
   /**
    * GstMeshAdaptiveSrc:tracker:
    *
-   * The mesh-tracker WebSocket URL, e.g. ws://127.0.0.1:8765/announce.
-   * Empty: every byte comes from the CDN. A URL that is not ws:// or
+   * The mesh-tracker WebSocket URL, e.g. ws://127.0.0.1:8765/announce,
+   * or several separated by spaces or commas: instances that share their
+   * swarms (docs/tracker.md "Redis mode"), tried in turn on each
+   * reconnect. Empty: every byte comes from the CDN. A URL that is not ws:// or
    * wss://, or a tracker that cannot be reached, is a warning on the bus,
    * and playback goes on from the CDN.
    */
   g_object_class_install_property (gobject_class, PROP_TRACKER,
       g_param_spec_string ("tracker", "Tracker",
           "mesh-tracker URL (ws:// or wss://) that puts viewers of the stream "
-          "in touch (empty = CDN only)", NULL, rw));
+          "in touch, or several (space- or comma-separated) tried in turn "
+          "(empty = CDN only)", NULL, rw));
 
   /**
    * GstMeshAdaptiveSrc:tracker-token:

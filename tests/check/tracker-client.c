@@ -681,6 +681,38 @@ GST_START_TEST (test_reconnect_after_restart)
 
 GST_END_TEST;
 
+/* "url" naming several trackers: a dead one is passed over, and a tracker
+ * that goes away is replaced by the next one at the reconnect. */
+GST_START_TEST (test_several_trackers)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GError) error = NULL;
+  MeshTrackerServer *second;
+  g_autofree gchar *urls = NULL;
+  Recorder *r;
+
+  start_default_tracker ();
+  second = start_tracker_on (&config, 0, &error);
+  fail_unless (second != NULL, "%s", error ? error->message : "");
+  urls = g_strdup_printf ("ws://127.0.0.1:%u/announce, %s %s",
+      mesh_test_unused_port (), mesh_tracker_server_get_url (tracker),
+      mesh_tracker_server_get_url (second));
+  r = recorder_new (urls, "peer-roamer", FALSE);
+  mesh_tracker_client_start (r->client);
+  WAIT_UNTIL (r->joined == 1, WAIT_MS);
+  fail_unless_equals_int (r->disconnected, 1);
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 1);
+
+  g_clear_pointer (&tracker, mesh_tracker_server_stop);
+  WAIT_UNTIL (r->joined == 2, WAIT_MS);
+  fail_unless_equals_int (r->disconnected, 2);
+  fail_unless_equals_int (mesh_tracker_server_get_peers (second), 1);
+  mesh_tracker_client_stop (r->client);
+  mesh_tracker_server_stop (second);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_backoff_when_nothing_listens)
 {
   g_autofree gchar *url = g_strdup_printf ("ws://127.0.0.1:%u/announce",
@@ -1818,6 +1850,7 @@ tracker_client_suite (void)
   tcase_add_test (tc, test_not_joined_drops);
   tcase_add_test (tc, test_peer_left);
   tcase_add_test (tc, test_reconnect_after_restart);
+  tcase_add_test (tc, test_several_trackers);
   tcase_add_test (tc, test_backoff_when_nothing_listens);
   tcase_add_test (tc, test_bad_url);
   tcase_add_test (tc, test_join_timeout);

@@ -25,6 +25,9 @@
  *    server->networks_lock; a join takes a reference under it and looks
  *    up without it (a table is immutable). Each swarm's MeshLocalityIndex
  *    is the server thread's.
+ *  - Redis mode (--redis): server->directory (mesh-tracker-directory.h) is
+ *    made and freed on the server thread and runs on its context; it calls
+ *    back there, so what it reports needs no lock either. It never blocks.
  *
  * Life of a connection: libsoup accepts it and announces its first request
  * ("request-started"), where it is counted against --max-connections and
@@ -59,6 +62,8 @@
 #include "mesh-tracker-locality.h"
 #include "mesh-tracker-wheel.h"
 #include "mesh-tracker-loop.h"
+#include "mesh-tracker-directory.h"
+#include "mesh-tracker-redis.h"
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
@@ -92,6 +97,19 @@
 /* WebSocket clients a shard of the main loop takes: a message wakes and
  * walks its shard only (mesh-tracker-loop.h) */
 #define SHARD_SIZE 32
+/* Redis mode: the members of other instances a peer is remembered to know
+ * (was told about, or signalled with), so that their leave reaches it; past
+ * this it learns of further leaves from its links. 128 ids of 64 bytes and
+ * their table slots: some 16 KiB a peer at worst. */
+#define MAX_REMOTE_KNOWS 128
+/* Runs the statement with the root the thread-default context, and has the loop
+ * look at the root again: what Redis mode's directory starts (commands to
+ * write, timers) lives there, whatever shard's client asked. */
+#define IN_ROOT(server, ...) G_STMT_START {                      \
+    mesh_shard_loop_push ((server)->loop, (server)->context);    \
+    __VA_ARGS__;                                                \
+    mesh_shard_loop_pop ((server)->loop, (server)->context);     \
+  } G_STMT_END
 /* RFC 6455 close codes */
 #define CLOSE_POLICY_VIOLATION SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION
 #define CLOSE_GOING_AWAY SOUP_WEBSOCKET_CLOSE_GOING_AWAY
@@ -176,6 +194,9 @@ struct _Swarm
   GPtrArray *members;           /* Peer, unordered; Peer.index is the slot */
   GHashTable *by_id;            /* peer id -> Peer */
   MeshLocalityIndex *locality;  /* the members by network; NULL when off */
+  /* Redis mode: id of a member of another instance -> set of the Peers
+   * that know it (each in its remote_knows); NULL until needed */
+  GHashTable *remote_listeners;
 };
 
 /* One WebSocket connection, joined to a swarm or not (yet). */
@@ -198,6 +219,12 @@ struct _Peer
   /* who was told about whom, so that a departure reaches exactly those */
   GHashTable *knows;            /* Peer this one was told about */
   GHashTable *known_by;         /* Peer told about this one */
+  /* Redis mode: ids of the members of other instances it knows (at most
+   * MAX_REMOTE_KNOWS); NULL until needed */
+  GHashTable *remote_knows;
+  guint64 serial;               /* tells a connection from a later one with
+                                 * the same id, across a directory round
+                                 * trip */
 
   GHashTable *reporters;        /* ids of the members that reported it */
   Bucket reports;               /* the reports it may send */
@@ -289,6 +316,12 @@ struct _MeshTrackerServer
   GMutex networks_lock;
   MeshLocalityTable *asn_table;
   MeshLocalityTable *region_table;
+
+  /* Redis mode: shares the swarms with other instances; server thread
+   * only, NULL without --redis */
+  gchar *redis_url;
+  MeshTrackerDirectory *directory;
+  guint64 next_serial;
 };
 
 static void peer_close (Peer * peer, DisconnectReason reason, gushort code,
@@ -839,6 +872,7 @@ swarm_free (gpointer data)
   g_ptr_array_unref (swarm->members);
   g_hash_table_unref (swarm->by_id);
   mesh_locality_index_free (swarm->locality);
+  g_clear_pointer (&swarm->remote_listeners, g_hash_table_unref);
   g_free (swarm);
 }
 
@@ -1053,6 +1087,376 @@ announce_join (Peer * peer)
   STATS_LOCKED (server, server->stats.peer_joined_sent += members->len);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Redis mode: members of other instances (server->directory)              */
+
+/* Remembers that @listener was told about @remote_id, a member of another
+ * instance, so that its leave reaches @listener (up to MAX_REMOTE_KNOWS). */
+static void
+remote_tell (Peer * listener, const gchar * remote_id)
+{
+  Swarm *swarm = listener->swarm;
+  GHashTable *listeners;
+
+  if (!listener->remote_knows)
+    listener->remote_knows = g_hash_table_new_full (g_str_hash, g_str_equal,
+        g_free, NULL);
+  if (g_hash_table_contains (listener->remote_knows, remote_id)
+      || g_hash_table_size (listener->remote_knows) >= MAX_REMOTE_KNOWS)
+    return;
+  if (!swarm->remote_listeners)
+    swarm->remote_listeners = g_hash_table_new_full (g_str_hash, g_str_equal,
+        g_free, (GDestroyNotify) g_hash_table_unref);
+  listeners = g_hash_table_lookup (swarm->remote_listeners, remote_id);
+  if (!listeners) {
+    listeners = g_hash_table_new (g_direct_hash, g_direct_equal);
+    g_hash_table_insert (swarm->remote_listeners, g_strdup (remote_id),
+        listeners);
+  }
+  g_hash_table_add (listeners, listener);
+  g_hash_table_add (listener->remote_knows, g_strdup (remote_id));
+}
+
+/* @peer, leaving @swarm, no longer listens for remote leaves. */
+static void
+remote_forget_all (Swarm * swarm, Peer * peer)
+{
+  GHashTableIter iter;
+  gpointer id;
+
+  if (!peer->remote_knows)
+    return;
+  g_hash_table_iter_init (&iter, peer->remote_knows);
+  while (g_hash_table_iter_next (&iter, &id, NULL)) {
+    GHashTable *listeners = g_hash_table_lookup (swarm->remote_listeners, id);
+
+    g_hash_table_remove (listeners, peer);
+    if (g_hash_table_size (listeners) == 0)
+      g_hash_table_remove (swarm->remote_listeners, id);
+  }
+  g_hash_table_remove_all (peer->remote_knows);
+}
+
+/* One member for a list: a local Peer or a member of another instance. */
+typedef struct
+{
+  Peer *local;
+  const MeshTrackerRemoteMember *remote;
+  MeshLocalityTier tier;        /* from the asker */
+  guint32 order;                /* random, within a tier */
+} Candidate;
+
+static gint
+compare_candidates (gconstpointer a, gconstpointer b)
+{
+  const Candidate *x = a, *y = b;
+
+  if (x->tier != y->tier)
+    return x->tier < y->tier ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static const MeshLocalityKey *
+peer_key (Peer * peer)
+{
+  return peer->locality ? mesh_locality_entry_get_key (peer->locality) : NULL;
+}
+
+static MeshLocalityTier
+tier_of (Peer * asker, const MeshLocalityKey * key)
+{
+  if (!peer_key (asker) || !key)
+    return MESH_LOCALITY_TIER_ANY;
+  return mesh_locality_tier (peer_key (asker), key);
+}
+
+/* Up to max-peers members for @asker, local (picked as without Redis) and
+ * of other instances (@remote), nearest tiers first, random within a
+ * tier. The cross-network places of the local pick are not kept apart:
+ * they compete by tier with the remote members. */
+static GArray *
+pick_candidates (Peer * asker, GPtrArray * remote)
+{
+  MeshTrackerServer *server = asker->server;
+  g_autoptr (GPtrArray) local = pick_members (asker, server->max_peers);
+  GArray *candidates = g_array_new (FALSE, TRUE, sizeof (Candidate));
+  guint i;
+
+  for (i = 0; i < local->len; i++) {
+    Candidate c = { g_ptr_array_index (local, i), NULL, 0, g_random_int () };
+
+    c.tier = tier_of (asker, peer_key (c.local));
+    g_array_append_val (candidates, c);
+  }
+  for (i = 0; i < remote->len; i++) {
+    Candidate c = { NULL, g_ptr_array_index (remote, i), 0, g_random_int () };
+
+    /* an id of ours too (ids are the clients' choice): the local one wins */
+    if (g_hash_table_contains (asker->swarm->by_id, c.remote->peer))
+      continue;
+    c.tier = tier_of (asker, &c.remote->key);
+    g_array_append_val (candidates, c);
+  }
+  g_array_sort (candidates, compare_candidates);
+  if (candidates->len > server->max_peers)
+    g_array_set_size (candidates, server->max_peers);
+  return candidates;
+}
+
+static const gchar *
+candidate_id (const Candidate * c)
+{
+  return c->local ? c->local->id : c->remote->peer;
+}
+
+/* A welcome (@welcome) or peers list of local and remote members. */
+static void
+send_list_with_remote (Peer * peer, GPtrArray * remote, gboolean welcome)
+{
+  MeshTrackerServer *server = peer->server;
+  g_autoptr (GArray) candidates = pick_candidates (peer, remote);
+  g_autofree MeshTrackerPeerEntry *entries = g_new0 (MeshTrackerPeerEntry,
+      MAX (candidates->len, 1));
+  g_autofree gchar *text = NULL;
+  guint i;
+
+  for (i = 0; i < candidates->len; i++) {
+    Candidate *c = &g_array_index (candidates, Candidate, i);
+
+    entries[i].peer = (gchar *) candidate_id (c);
+    entries[i].upload = c->local ? c->local->upload : c->remote->upload;
+    entries[i].near = c->tier == MESH_LOCALITY_TIER_SITE;
+  }
+  text = welcome ? mesh_tracker_encode_welcome (peer->id, peer->swarm->id,
+      server->heartbeat, entries, candidates->len) :
+      mesh_tracker_encode_peers (entries, candidates->len);
+  send_text (peer, text);
+  for (i = 0; i < candidates->len; i++) {
+    Candidate *c = &g_array_index (candidates, Candidate, i);
+
+    if (c->local)
+      tell (peer, c->local);
+    else
+      remote_tell (peer, c->remote->peer);
+  }
+}
+
+/* announce_join() to local and remote members: the remote ones hear of it
+ * through their instance, which remembers that they know @peer. */
+static void
+announce_join_with_remote (Peer * peer, GPtrArray * remote)
+{
+  MeshTrackerServer *server = peer->server;
+  g_autoptr (GArray) candidates = pick_candidates (peer, remote);
+  guint i;
+
+  for (i = 0; i < candidates->len; i++) {
+    Candidate *c = &g_array_index (candidates, Candidate, i);
+    gboolean near = c->tier == MESH_LOCALITY_TIER_SITE;
+
+    if (c->local) {
+      g_autofree gchar *text = mesh_tracker_encode_peer_joined (peer->id,
+          peer->upload, near);
+
+      send_text (c->local, text);
+      tell (c->local, peer);
+    } else {
+      MeshTrackerDirectoryMessage message = {
+        MESH_TRACKER_DIRECTORY_PEER_JOINED, peer->swarm->id, c->remote->peer,
+        peer->id, NULL, peer->upload, peer_key (peer)
+      };
+
+      IN_ROOT (server, mesh_tracker_directory_send (server->directory,
+              &message));
+    }
+  }
+  STATS_LOCKED (server, server->stats.peer_joined_sent += candidates->len);
+}
+
+/* A peer waiting for the directory's list: found again by swarm, id and
+ * serial, in case it left meanwhile. */
+typedef struct
+{
+  MeshTrackerServer *server;
+  gchar *swarm;
+  gchar *peer;
+  guint64 serial;
+  gboolean join;                /* a join (else a get-peers) */
+} ListWait;
+
+static void
+on_remote_listed (GPtrArray * remote, gpointer data)
+{
+  ListWait *wait = data;
+  MeshTrackerServer *server = wait->server;
+  Swarm *swarm = g_hash_table_lookup (server->swarms, wait->swarm);
+  Peer *peer = swarm ? g_hash_table_lookup (swarm->by_id, wait->peer) : NULL;
+
+  if (peer && peer->serial == wait->serial && !peer->closing
+      && !server->stopping) {
+    if (wait->join)
+      announce_join_with_remote (peer, remote);
+    send_list_with_remote (peer, remote, wait->join);
+  }
+  g_free (wait->swarm);
+  g_free (wait->peer);
+  g_free (wait);
+}
+
+/* Asks the directory for members of other instances, then sends @peer its
+ * welcome (and announces it) if @join, else its peers list. */
+static void
+list_remote (Peer * peer, gboolean join)
+{
+  MeshTrackerServer *server = peer->server;
+  ListWait *wait = g_new0 (ListWait, 1);
+
+  wait->server = server;
+  wait->swarm = g_strdup (peer->swarm->id);
+  wait->peer = g_strdup (peer->id);
+  wait->serial = peer->serial;
+  wait->join = join;
+  IN_ROOT (server, mesh_tracker_directory_list (server->directory,
+          peer->swarm->id, server->max_peers, on_remote_listed, wait));
+}
+
+/* The local member @id of @swarm a directory message is for, or NULL. */
+static Peer *
+local_member (MeshTrackerServer * server, const gchar * swarm_id,
+    const gchar * id)
+{
+  Swarm *swarm = g_hash_table_lookup (server->swarms, swarm_id);
+  Peer *peer = swarm && id ? g_hash_table_lookup (swarm->by_id, id) : NULL;
+
+  return peer && peer_can_send (peer) ? peer : NULL;
+}
+
+/* A member of another instance left: those here that know it are told. */
+static void
+on_remote_left (MeshTrackerServer * server, const gchar * swarm_id,
+    const gchar * id)
+{
+  Swarm *swarm = g_hash_table_lookup (server->swarms, swarm_id);
+  g_autoptr (GHashTable) listeners = NULL;
+  g_autofree gchar *text = NULL;
+  GHashTableIter iter;
+  gpointer key;
+  guint told = 0;
+
+  if (!swarm || !swarm->remote_listeners
+      || !g_hash_table_steal_extended (swarm->remote_listeners, id, &key,
+          (gpointer *) & listeners))
+    return;
+  g_free (key);
+  text = mesh_tracker_encode_peer_left (id);
+  g_hash_table_iter_init (&iter, listeners);
+  while (g_hash_table_iter_next (&iter, &key, NULL)) {
+    Peer *listener = key;
+
+    g_hash_table_remove (listener->remote_knows, id);
+    if (peer_can_send (listener)) {
+      send_text (listener, text);
+      told++;
+    }
+  }
+  STATS_LOCKED (server, server->stats.peer_left_sent += told);
+}
+
+static void
+on_directory_message (MeshTrackerDirectory * directory,
+    const MeshTrackerDirectoryMessage * message, gpointer data)
+{
+  MeshTrackerServer *server = data;
+  Peer *target;
+
+  if (server->stopping)
+    return;
+  if (message->type == MESH_TRACKER_DIRECTORY_PEER_LEFT) {
+    on_remote_left (server, message->swarm, message->from);
+    return;
+  }
+  target = local_member (server, message->swarm, message->to);
+  if (!target || g_str_equal (message->from, target->id))
+    return;
+  if (message->type == MESH_TRACKER_DIRECTORY_SIGNAL) {
+    g_autofree gchar *text = NULL;
+
+    if (strlen (message->data) > server->max_signal_size)
+      return;
+    text = mesh_tracker_encode_relayed_signal (message->from, message->data);
+    send_text (target, text);
+  } else {
+    g_autofree gchar *text = mesh_tracker_encode_peer_joined (message->from,
+        message->upload, tier_of (target, message->key) ==
+        MESH_LOCALITY_TIER_SITE);
+
+    send_text (target, text);
+    STATS_LOCKED (server, server->stats.peer_joined_sent++);
+  }
+  remote_tell (target, message->from);
+}
+
+/* A signal to a member nobody holds: its sender learns as it would have
+ * without Redis, only later. */
+static void
+on_directory_undelivered (MeshTrackerDirectory * directory,
+    const gchar * swarm, const gchar * from, const gchar * to, gpointer data)
+{
+  MeshTrackerServer *server = data;
+  Peer *sender = local_member (server, swarm, from);
+
+  if (sender && !server->stopping)
+    send_error (sender, MESH_TRACKER_ERROR_UNKNOWN_PEER,
+        "no such peer in this swarm", FALSE);
+}
+
+/* @msg: a signal for a member that is not ours; the directory relays it to
+ * the instance holding it. */
+static void
+send_remote_signal (Peer * peer, MeshTrackerMessage * msg,
+    const gchar * data_text)
+{
+  MeshTrackerServer *server = peer->server;
+  MeshTrackerDirectoryMessage message = {
+    MESH_TRACKER_DIRECTORY_SIGNAL, peer->swarm->id, msg->peer, peer->id,
+    data_text, FALSE, NULL
+  };
+
+  IN_ROOT (server, mesh_tracker_directory_send (server->directory, &message));
+  remote_tell (peer, msg->peer);
+  STATS_LOCKED (server, server->stats.signals++);
+}
+
+static void
+append_directory_metrics (GString * out, MeshTrackerServer * server)
+{
+  MeshTrackerDirectoryStats stats = { 0, };
+
+  if (!server->directory)
+    return;
+  mesh_tracker_directory_get_stats (server->directory, &stats);
+  mesh_tracker_append_metric (out, "mesh_tracker_directory_connected",
+      "gauge", "1 when the shared directory (Redis) is reachable.",
+      stats.connected);
+  mesh_tracker_append_metric (out, "mesh_tracker_directory_messages_in_total",
+      "counter", "Messages from other instances delivered here.",
+      stats.messages_in);
+  mesh_tracker_append_metric (out, "mesh_tracker_directory_messages_out_total",
+      "counter", "Messages sent to other instances.", stats.messages_out);
+  mesh_tracker_append_metric (out, "mesh_tracker_directory_dropped_total",
+      "counter", "Malformed records and messages from the directory dropped.",
+      stats.dropped);
+  mesh_tracker_append_metric (out, "mesh_tracker_directory_errors_total",
+      "counter", "Directory (Redis) errors: failed commands and connections.",
+      stats.errors);
+  mesh_tracker_append_metric (out,
+      "mesh_tracker_directory_reconnects_total", "counter",
+      "Directory (Redis) connections re-established.", stats.reconnects);
+  mesh_tracker_append_metric (out,
+      "mesh_tracker_directory_remote_listed_total", "counter",
+      "Members of other instances listed to peers here.", stats.remote_listed);
+}
+
 /* Takes @peer out of its swarm and tells those who knew about it. */
 static void
 peer_detach (Peer * peer)
@@ -1089,6 +1493,13 @@ peer_detach (Peer * peer)
   while (g_hash_table_iter_next (&iter, &key, NULL))
     g_hash_table_remove (((Peer *) key)->known_by, peer);
   g_hash_table_remove_all (peer->knows);
+
+  if (server->directory) {
+    /* the other instances tell those of theirs that know it */
+    IN_ROOT (server, mesh_tracker_directory_withdraw (server->directory,
+            swarm->id, peer->id));
+    remote_forget_all (swarm, peer);
+  }
 
   if (peer->grant)
     peer->grant->peers--;
@@ -1138,6 +1549,7 @@ peer_free (gpointer data)
   g_clear_object (&peer->inet);
   g_hash_table_unref (peer->knows);
   g_hash_table_unref (peer->known_by);
+  g_clear_pointer (&peer->remote_knows, g_hash_table_unref);
   g_hash_table_unref (peer->reporters);
   g_free (peer->id);
   g_free (peer);
@@ -1428,6 +1840,14 @@ handle_join (Peer * peer, MeshTrackerMessage * msg)
   mesh_tracker_log_event ("join", "swarm", swarm->id, "peer", peer->id,
       "addr", peer_address (peer), "upload", peer->upload ? "yes" : "no", NULL);
 
+  if (server->directory) {
+    /* listed for the other instances at once; the welcome waits for their
+     * members */
+    IN_ROOT (server, mesh_tracker_directory_publish (server->directory,
+            swarm->id, peer->id, peer->upload, peer_key (peer)));
+    list_remote (peer, TRUE);
+    return;
+  }
   /* notifications first: once the welcome is out, the counters include
    * everything this join cost */
   announce_join (peer);
@@ -1468,6 +1888,10 @@ handle_signal (Peer * peer, MeshTrackerMessage * msg)
     return;
   }
   target = g_hash_table_lookup (peer->swarm->by_id, msg->peer);
+  if (!target && server->directory && !g_str_equal (msg->peer, peer->id)) {
+    send_remote_signal (peer, msg, data_text);
+    return;
+  }
   if (!target || target == peer) {
     send_error (peer, MESH_TRACKER_ERROR_UNKNOWN_PEER,
         "no such peer in this swarm", FALSE);
@@ -1602,7 +2026,10 @@ handle_message (Peer * peer, MeshTrackerMessage * msg, gboolean decoded,
   } else if (msg->type == MESH_TRACKER_MESSAGE_QOS) {
     handle_qos (peer, msg);
   } else if (msg->type == MESH_TRACKER_MESSAGE_GET_PEERS) {
-    send_peers (peer);
+    if (peer->server->directory)
+      list_remote (peer, FALSE);
+    else
+      send_peers (peer);
   } else if (msg->type == MESH_TRACKER_MESSAGE_HEARTBEAT) {
     /* last_seen is all it is for */
   } else if (msg->type == MESH_TRACKER_MESSAGE_LEAVE) {
@@ -1676,6 +2103,7 @@ peer_new (MeshTrackerServer * server, GMainContext * shard,
   peer->reporters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       NULL);
   peer->last_seen = now;
+  peer->serial = ++server->next_serial;
   bucket_fill (&peer->messages, server->burst, now);
   bucket_fill (&peer->reports, server->max_reports, now);
 
@@ -2091,6 +2519,7 @@ render_metrics (MeshTrackerServer * server)
         "{reason=\"%s\"} %" G_GUINT64_FORMAT "\n", http_close_reason_names[i],
         http_closes[i]);
   append_attest_metrics (out, server);
+  append_directory_metrics (out, server);
   mesh_tracker_api_append_metrics (server->qos, out);
 
   return g_string_free (out, FALSE);
@@ -2260,6 +2689,23 @@ on_qos_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* On the server thread, its context the thread-default one: the directory
+ * runs there. */
+static void
+server_start_directory (MeshTrackerServer * server)
+{
+  g_autoptr (GError) error = NULL;
+
+  server->directory = mesh_tracker_redis_new (server->redis_url,
+      server->heartbeat, server->max_message_size, &error);
+  /* the URL was checked by mesh_tracker_server_start() */
+  g_return_if_fail (server->directory != NULL);
+  g_signal_connect (server->directory, "message",
+      G_CALLBACK (on_directory_message), server);
+  g_signal_connect (server->directory, "undelivered",
+      G_CALLBACK (on_directory_undelivered), server);
+}
+
 static gpointer
 server_thread (gpointer data)
 {
@@ -2288,6 +2734,8 @@ server_thread (gpointer data)
     server->wheel_source = g_timeout_source_new (WHEEL_TICK_US / 1000);
     g_source_set_callback (server->wheel_source, on_wheel_tick, server, NULL);
     g_source_attach (server->wheel_source, server->context);
+    if (server->redis_url)
+      server_start_directory (server);
     mesh_shard_loop_run (server->loop);
     g_source_destroy (server->wheel_source);
     g_clear_pointer (&server->wheel_source, g_source_unref);
@@ -2304,6 +2752,11 @@ server_thread (gpointer data)
    * once it has seen it */
   g_hash_table_foreach (server->connections, close_stream_now, NULL);
   while (server->loop && mesh_shard_loop_iterate_all (server->loop));
+  /* the leaves told (best effort), what waits for it answered: before the
+   * swarms and peers go */
+  if (server->directory)
+    g_signal_handlers_disconnect_by_data (server->directory, server);
+  g_clear_object (&server->directory);
   g_hash_table_remove_all (server->connections);
   g_hash_table_remove_all (server->swarms);
   g_hash_table_remove_all (server->pending);
@@ -2327,6 +2780,7 @@ server_free (MeshTrackerServer * server)
   g_clear_pointer (&server->attest, mesh_tracker_attest_free);
   g_clear_pointer (&server->qos, mesh_tracker_qos_free);
   g_free (server->admin_token);
+  g_free (server->redis_url);
   mesh_locality_table_unref (server->asn_table);
   mesh_locality_table_unref (server->region_table);
   g_mutex_clear (&server->networks_lock);
@@ -2405,6 +2859,7 @@ server_configure (MeshTrackerServer * server, const MeshTrackerConfig * config)
     server->token_secret = g_bytes_new (config->token_secret,
         OR_DEFAULT (config->token_secret_size, strlen (config->token_secret)));
   server->admin_token = g_strdup (config->admin_token);
+  server->redis_url = g_strdup (config->redis);
   {
     MeshTrackerQosConfig qos = {.interval = config->qos_interval };
 
@@ -2495,6 +2950,21 @@ mesh_tracker_server_load_networks (MeshTrackerServer * server,
   return TRUE;
 }
 
+/* Redis mode is built in, and @url is a Redis URL. */
+static gboolean
+redis_url_is_usable (const gchar * url, GError ** error)
+{
+  g_autofree gchar *host = NULL;
+  guint port, db;
+
+  if (!mesh_tracker_redis_is_supported ()) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        "Redis mode: this mesh-tracker was built without hiredis");
+    return FALSE;
+  }
+  return mesh_tracker_redis_parse_url (url, &host, &port, &db, error);
+}
+
 MeshTrackerServer *
 mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
 {
@@ -2516,6 +2986,9 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
         MESH_TRACKER_ADMIN_TOKEN_MIN, MESH_TRACKER_ADMIN_TOKEN_MAX);
     return NULL;
   }
+
+  if (config->redis && !redis_url_is_usable (config->redis, error))
+    return NULL;
 
   server = g_new0 (MeshTrackerServer, 1);
   server_configure (server, config);

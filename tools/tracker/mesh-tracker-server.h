@@ -111,6 +111,9 @@ typedef struct {
                                  * networks, 1 - 100; 0 = 20 */
   const gchar *asn_db;          /* prefix,asn,name[,region] CSV; NULL: none */
   const gchar *region_db;       /* prefix,region CSV; NULL: none */
+  /* Redis mode (docs/tracker.md "Redis mode"): "redis://HOST[:PORT][/DB]"
+   * shared with other instances; NULL: this instance alone */
+  const gchar *redis;
 } MeshTrackerConfig;
 
 /* Counters since the start, as /metrics reports them. */

@@ -76,6 +76,7 @@ typedef struct
   gint prefix_v6;
   gint cross_network_share;
   gchar *locality;
+  gchar *redis;
   /* not configuration keys */
   gchar *config_file;
   gboolean print_config;
@@ -191,6 +192,7 @@ take_locality (const Options * opts, MeshTrackerConfig * config)
       opts->cross_network_share;
   config->asn_db = opts->asn_db;
   config->region_db = opts->region_db;
+  config->redis = opts->redis;
   return TRUE;
 }
 
@@ -394,6 +396,10 @@ main (int argc, char **argv)
     {"region-db", 0, 0, G_OPTION_ARG_FILENAME, &opts.region_db,
         "Regions by IP prefix: CSV of prefix,region (wins over --asn-db's "
           "region)", "FILE"},
+    {"redis", 0, 0, G_OPTION_ARG_STRING, &opts.redis,
+          "Share swarms with the other instances using this Redis server "
+          "(docs/tracker.md \"Redis mode\"; default: none)",
+        "redis://HOST[:PORT][/DB]"},
     {"prefix-v4", 0, 0, G_OPTION_ARG_INT, &opts.prefix_v4,
         "Bits of the IPv4 prefix that makes one network (default 24)", "N"},
     {"prefix-v6", 0, 0, G_OPTION_ARG_INT, &opts.prefix_v6,
@@ -525,5 +531,6 @@ out:
   g_free (opts.asn_db);
   g_free (opts.region_db);
   g_free (opts.locality);
+  g_free (opts.redis);
   return ret;
 }

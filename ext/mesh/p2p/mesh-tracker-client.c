@@ -32,6 +32,11 @@
  * retrying cannot cure (a bad URL, a refused join or token) is reported at
  * once and stops the retries.
  *
+ * Several trackers: "url" may name several (separated by spaces or commas),
+ * instances sharing their swarms (docs/tracker.md "Redis mode"); each
+ * reconnect tries the next one, so a client whose instance died is back,
+ * and found again, after one reconnect delay.
+ *
  * QoS reports (send_qos): the owner gives its totals since its first
  * report; the client sends them rebased, so that the counters of a "qos"
  * message count from the join of the connection it goes on (the tracker
@@ -97,7 +102,9 @@ struct _MeshTrackerClient
 
   /* construct-only */
   SoupSession *session;
-  gchar *url;
+  gchar *url;                   /* as given: one URL or several */
+  gchar **urls;                 /* each of them, at least one ("") */
+  guint url_index;              /* the one in use */
   gchar *swarm_id;
   gchar *peer_id;
   gchar *token;
@@ -378,12 +385,38 @@ on_reconnect_timer (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+gchar **
+mesh_tracker_client_split_urls (const gchar * urls)
+{
+  g_auto (GStrv) parts = g_strsplit_set (urls ? urls : "", " ,\t", -1);
+  GPtrArray *kept = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; parts[i]; i++)
+    if (*parts[i])
+      g_ptr_array_add (kept, g_strdup (parts[i]));
+  if (kept->len == 0)
+    g_ptr_array_add (kept, g_strdup (""));
+  g_ptr_array_add (kept, NULL);
+  return (gchar **) g_ptr_array_free (kept, FALSE);
+}
+
+/* The tracker the client connects (or is connected) to. */
+static const gchar *
+current_url (MeshTrackerClient * client)
+{
+  return client->urls[client->url_index];
+}
+
 static void
 schedule_reconnect (MeshTrackerClient * client)
 {
   guint delay = jittered (client->backoff_ms);
 
-  GST_DEBUG_OBJECT (client, "reconnecting in %u ms", delay);
+  /* the next tracker, if there are several */
+  client->url_index = (client->url_index + 1) % g_strv_length (client->urls);
+  GST_DEBUG_OBJECT (client, "reconnecting to %s in %u ms",
+      current_url (client), delay);
   client->state = STATE_WAITING;
   client->backoff_ms = MIN (client->backoff_ms * 2,
       MAX (MAX_BACKOFF_MS, client->min_backoff_ms));
@@ -402,8 +435,8 @@ report_unusable (MeshTrackerClient * client, gint code, const GError * reason)
   switch (code) {
     case MESH_SIGNALLER_ERROR_UNREACHABLE:
       error = g_error_new (MESH_SIGNALLER_ERROR, code, "tracker %s "
-          "unreachable after %u attempts: %s", client->url, client->failures,
-          reason->message);
+          "unreachable after %u attempts: %s", client->url,
+          client->failures, reason->message);
       break;
     case MESH_SIGNALLER_ERROR_UNAUTHORIZED:
       error = g_error_new (MESH_SIGNALLER_ERROR, code, "tracker %s rejected "
@@ -430,7 +463,7 @@ connection_lost (MeshTrackerClient * client, GError * reason, gint give_up)
 {
   guint connection_id;
 
-  GST_INFO_OBJECT (client, "disconnected from %s: %s%s", client->url,
+  GST_INFO_OBJECT (client, "disconnected from %s: %s%s", current_url (client),
       reason->message, give_up == RETRY ? "" : " (not retrying)");
   /* a joined connection that drops is no failed attempt: the reconnects
    * after it may be */
@@ -764,10 +797,10 @@ handle_attested (MeshTrackerClient * client, MeshTrackerMessage * msg)
   if (msg->attest_error && g_str_equal (msg->attest_error,
           MESH_TRACKER_ATTEST_NOT_OFFERED))
     attest->error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-        "%s attests no digests", client->url);
+        "%s attests no digests", current_url (client));
   else if (msg->attest_error)
     attest->error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
-        "%s attests no digest: %s", client->url, msg->attest_error);
+        "%s attests no digest: %s", current_url (client), msg->attest_error);
   memcpy (attest->digest, msg->digest, sizeof (attest->digest));
   attest->size = msg->size;
   attest_complete (client, task);
@@ -978,7 +1011,7 @@ on_connected (GObject * source, GAsyncResult * result, gpointer data)
     return;
   }
 
-  GST_DEBUG_OBJECT (client, "connected to %s", client->url);
+  GST_DEBUG_OBJECT (client, "connected to %s", current_url (client));
   client->ws = ws;
   client->state = STATE_JOINING;
   bound_incoming_size (ws);
@@ -994,7 +1027,8 @@ on_connected (GObject * source, GAsyncResult * result, gpointer data)
 static SoupMessage *
 make_request (MeshTrackerClient * client, GError ** error)
 {
-  g_autoptr (GUri) uri = g_uri_parse (client->url, SOUP_HTTP_URI_FLAGS, error);
+  g_autoptr (GUri) uri = g_uri_parse (current_url (client),
+      SOUP_HTTP_URI_FLAGS, error);
   const gchar *scheme;
 
   if (!uri)
@@ -1003,7 +1037,7 @@ make_request (MeshTrackerClient * client, GError ** error)
   if ((g_ascii_strcasecmp (scheme, "ws") && g_ascii_strcasecmp (scheme,
               "wss")) || !g_uri_get_host (uri) || !*g_uri_get_host (uri)) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-        "'%s' is not a ws:// or wss:// URL", client->url);
+        "'%s' is not a ws:// or wss:// URL", current_url (client));
     return NULL;
   }
   return soup_message_new_from_uri (SOUP_METHOD_GET, uri);
@@ -1026,7 +1060,7 @@ begin_connect (MeshTrackerClient * client)
     return;
   }
 
-  GST_DEBUG_OBJECT (client, "connecting to %s", client->url);
+  GST_DEBUG_OBJECT (client, "connecting to %s", current_url (client));
   client->state = STATE_CONNECTING;
   client->connect_cancellable = g_cancellable_new ();
   attempt = g_new0 (ConnectAttempt, 1);
@@ -1385,6 +1419,7 @@ mesh_tracker_client_constructed (GObject * object)
     client->session = soup_session_new ();
   if (!client->url)
     client->url = g_strdup ("");
+  client->urls = mesh_tracker_client_split_urls (client->url);
   if (!client->swarm_id)
     client->swarm_id = g_strdup ("");
   if (!client->peer_id)
@@ -1408,6 +1443,7 @@ mesh_tracker_client_finalize (GObject * object)
   MeshTrackerClient *client = MESH_TRACKER_CLIENT (object);
 
   g_free (client->url);
+  g_strfreev (client->urls);
   g_free (client->swarm_id);
   g_free (client->peer_id);
   g_free (client->token);
@@ -1436,7 +1472,8 @@ mesh_tracker_client_class_init (MeshTrackerClientClass * klass)
       g_param_spec_object ("session", "Session", "The SoupSession to connect "
           "with", SOUP_TYPE_SESSION, flags));
   g_object_class_install_property (object_class, PROP_URL,
-      g_param_spec_string ("url", "URL", "ws:// or wss:// URL of the tracker",
+      g_param_spec_string ("url", "URL", "ws:// or wss:// URL of the tracker, "
+          "or several separated by spaces or commas (tried in turn)",
           NULL, flags));
   g_object_class_install_property (object_class, PROP_SWARM_ID,
       g_param_spec_string ("swarm-id", "Swarm ID", "The swarm to join",

@@ -47,6 +47,11 @@ G_DECLARE_FINAL_TYPE (MeshTrackerClient, mesh_tracker_client, MESH,
     const gchar * url, const gchar * swarm_id, const gchar * peer_id,
     const gchar * token, gboolean upload);
 
+/* The URLs of a "url" that names several trackers (separated by spaces,
+ * commas or tabs; empty ones skipped), in a NULL-terminated array that has
+ * at least one ("" when there were none). */
+gchar **mesh_tracker_client_split_urls (const gchar * urls);
+
 /* A client of the tracker at @url that joins nothing before
  * mesh_signaller_join(). */
      MeshTrackerClient *mesh_tracker_client_new_for_url (SoupSession * session,

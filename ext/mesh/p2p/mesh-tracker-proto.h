@@ -202,6 +202,12 @@ const gchar *mesh_tracker_error_code_name (MeshTrackerErrorCode code);
 /* The code named @name, or -1 for a code this version does not know. */
 gint mesh_tracker_error_code_from_name (const gchar * name);
 
+/* @size bytes of JSON, nested at most MESH_TRACKER_MAX_DEPTH deep, one
+ * object: its root node (transfer full), or NULL and @error. For what
+ * comes from outside (json-glib parses recursively). */
+JsonNode *mesh_tracker_parse_object (const gchar * text, gsize size,
+    GError ** error);
+
 gboolean mesh_tracker_is_valid_peer_id (const gchar * id);
 gboolean mesh_tracker_is_valid_swarm_id (const gchar * id);
 /* 1 to MESH_QOS_NETWORK_MAX characters of [A-Za-z0-9._:-] */

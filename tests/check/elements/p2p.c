@@ -11,6 +11,9 @@
  * used (nothing listening, a join refused for want of a token) is a WARNING
  * naming it, while playback goes on from the CDN. And every viewer sends
  * the tracker its qos reports (seen through a relay, mesh-tracker-tap.h).
+ * And, in Redis mode, viewers each on a tracker instance of their own meet
+ * through the shared Redis, and one instance stopping mid-stream stalls
+ * nobody: its viewer fails over to another instance.
  *
  * Threads: each viewer's streaming thread runs the probe, which writes the
  * viewer's record under `lock` and signals `cond`; the test thread waits on
@@ -19,6 +22,8 @@
 #include <gst/check/gstcheck.h>
 
 #include "../mesh-test-util.h"
+#include "../mesh-test-port.h"
+#include "../mesh-test-redis.h"
 #include "../p2p/mesh-hostile-peer.h"
 #include "../p2p/mesh-tracker-tap.h"
 #include "mesh-tracker-server.h"
@@ -44,6 +49,10 @@ typedef struct
 
 static MeshOriginServer *origin;
 static MeshTrackerServer *tracker;
+/* Redis mode: the instances sharing the swarms, and their Redis */
+#define N_INSTANCES 3
+static MeshTrackerServer *instances[N_INSTANCES];
+static GSubprocess *redis;
 
 static void
 p2p_setup (void)
@@ -155,7 +164,7 @@ viewer_start_with (const gchar * path, const gchar * first_property, ...)
   v->pipeline = gst_pipeline_new (NULL);
   v->src = gst_element_factory_make ("meshhlssrc", NULL);
   g_object_set (v->src, "location", url,
-      "tracker", mesh_tracker_server_get_url (tracker),
+      "tracker", tracker ? mesh_tracker_server_get_url (tracker) : NULL,
       "local-address", "127.0.0.1", "stats-interval", 0, NULL);
   va_start (args, first_property);
   if (first_property)
@@ -1049,6 +1058,131 @@ GST_START_TEST (test_viewers_send_qos_reports)
 
 GST_END_TEST;
 
+static void
+redis_p2p_setup (void)
+{
+  guint port = mesh_test_unused_port ();
+  g_autofree gchar *url = g_strdup_printf ("redis://127.0.0.1:%u", port);
+  guint i;
+
+  origin = mesh_test_origin_start ();
+  redis = mesh_test_redis_start (port);
+  for (i = 0; i < N_INSTANCES; i++) {
+    MeshTrackerConfig config = { 0, };
+    GError *error = NULL;
+
+    config.redis = url;
+    instances[i] = mesh_tracker_server_start (&config, &error);
+    fail_unless (instances[i] != NULL, "instance %u: %s", i,
+        error ? error->message : "");
+  }
+}
+
+static void
+redis_p2p_teardown (void)
+{
+  guint i;
+
+  for (i = 0; i < N_INSTANCES; i++)
+    g_clear_pointer (&instances[i], mesh_tracker_server_stop);
+  g_subprocess_send_signal (redis, SIGTERM);
+  g_subprocess_wait (redis, NULL, NULL);
+  g_clear_object (&redis);
+  mesh_origin_server_stop (origin);
+  origin = NULL;
+}
+
+/* A "tracker" naming every instance, @first's first: the viewer joins
+ * there, and fails over to the next ones. */
+static gchar *
+instance_urls (guint first)
+{
+  GString *urls = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < N_INSTANCES; i++)
+    g_string_append_printf (urls, "%s%s", i ? " " : "",
+        mesh_tracker_server_get_url (instances[(first + i) % N_INSTANCES]));
+  return g_string_free (urls, FALSE);
+}
+
+static guint
+instances_peers (void)
+{
+  guint i, peers = 0;
+
+  for (i = 0; i < N_INSTANCES; i++)
+    if (instances[i])
+      peers += mesh_tracker_server_get_peers (instances[i]);
+  return peers;
+}
+
+/* Viewers whose element counted bytes from peers, while playing. */
+static guint
+count_viewers_playing_peer_bytes (Viewer ** viewers)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < N_VIEWERS; i++) {
+    guint64 from_peers;
+
+    g_object_get (viewers[i]->src, "bytes-from-peers", &from_peers, NULL);
+    GST_INFO ("viewer %u: %" G_GUINT64_FORMAT " bytes from peers", i,
+        from_peers);
+    n += from_peers > 0;
+  }
+  return n;
+}
+
+/* Three live viewers, each alone on its instance: every peer byte a viewer
+ * gets comes from a member of another instance. Then the last viewer's
+ * instance stops mid-stream. */
+GST_START_TEST (test_live_viewers_on_three_instances)
+{
+  Viewer *viewers[N_VIEWERS];
+  guint i;
+
+  for (i = 0; i < N_VIEWERS; i++) {
+    g_autofree gchar *urls = instance_urls (i);
+
+    viewers[i] = viewer_start_with ("live/live/index.m3u8", "tracker", urls,
+        NULL);
+    viewer_wait_fragments (viewers[i], 1);
+  }
+  for (i = 0; i < N_VIEWERS; i++)
+    viewer_wait_fragments (viewers[i], 6);
+  for (i = 0; i < N_INSTANCES; i++)
+    fail_unless_equals_int (mesh_tracker_server_get_peers (instances[i]), 1);
+  /* so far every peer byte crossed instances */
+  fail_unless (count_viewers_playing_peer_bytes (viewers) >= 2,
+      "only %u viewers got bytes from peers of other instances",
+      count_viewers_playing_peer_bytes (viewers));
+
+  /* the last viewer's instance goes away; it carries on, joins the next
+   * instance and nobody stalls */
+  g_clear_pointer (&instances[N_INSTANCES - 1], mesh_tracker_server_stop);
+  for (i = 0; i < N_VIEWERS; i++)
+    viewer_wait_fragments (viewers[i], 10);
+  fail_unless_equals_int (instances_peers (), N_VIEWERS);
+  fail_unless_equals_int (mesh_tracker_server_get_peers (instances[0]), 2);
+
+  for (i = 0; i < N_VIEWERS; i++) {
+    fail_unless (viewers[i]->worst_lateness < STALL_NS, "viewer %u stalled "
+        "(a fragment %" GST_TIME_FORMAT " late)", i,
+        GST_TIME_ARGS (viewers[i]->worst_lateness));
+    viewer_stop (viewers[i]);
+  }
+  GST_INFO ("peer bytes: %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ", %"
+      G_GUINT64_FORMAT, viewers[0]->from_peers, viewers[1]->from_peers,
+      viewers[2]->from_peers);
+  for (i = 0; i < N_VIEWERS; i++) {
+    assert_live_output_is_cdn_content (viewers[i]);
+    viewer_free (viewers[i]);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 p2p_suite (void)
 {
@@ -1070,6 +1204,17 @@ p2p_suite (void)
   tcase_add_test (tc, test_two_cdns_one_swarm_master_playlist);
   tcase_add_test (tc, test_live_prefetch_asks_peers_early);
   tcase_add_test (tc, test_viewers_send_qos_reports);
+
+  tc = tcase_create ("redis");
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 120);
+  if (!mesh_test_have_redis ()) {
+    GST_WARNING ("no Redis mode in this build, or no redis-server: "
+        "skipping the Redis mode test");
+    return s;
+  }
+  tcase_add_checked_fixture (tc, redis_p2p_setup, redis_p2p_teardown);
+  tcase_add_test (tc, test_live_viewers_on_three_instances);
   return s;
 }
 
