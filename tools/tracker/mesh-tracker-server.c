@@ -803,14 +803,25 @@ peer_exit (Peer * peer)
   mesh_shard_loop_pop (peer->server->loop, peer->shard);
 }
 
+/* The hot path, where a message to a client of another shard would
+ * otherwise make that shard walk its sources: libsoup writes the frame at
+ * once to our stream, which takes it all, so the shard gets a new source
+ * only when the socket left some of it queued (our flush source) or the
+ * write failed (the close). */
 static void
 send_text (Peer * peer, const gchar * text)
 {
+  gboolean was_queued;
+
   if (!peer_can_send (peer))
     return;
+  was_queued = mesh_tracker_stream_get_queued (peer->stream) > 0;
   peer_enter (peer);
   soup_websocket_connection_send_text (peer->ws, text);
-  peer_exit (peer);
+  mesh_shard_loop_pop_quiet (peer->server->loop, peer->shard);
+  if ((!was_queued && mesh_tracker_stream_get_queued (peer->stream) > 0)
+      || !peer_can_send (peer))
+    mesh_shard_loop_wake (peer->server->loop, peer->shard);
 }
 
 static void
