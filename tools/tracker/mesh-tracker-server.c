@@ -226,7 +226,8 @@ struct _Peer
                                  * the same id, across a directory round
                                  * trip */
 
-  GHashTable *reporters;        /* ids of the members that reported it */
+  GHashTable *reporters;        /* ids of the members that reported it,
+                                 * NULL until one did (most never are) */
   Bucket reports;               /* the reports it may send */
 
   gint64 last_seen;             /* monotonic µs */
@@ -1561,7 +1562,7 @@ peer_free (gpointer data)
   g_hash_table_unref (peer->knows);
   g_hash_table_unref (peer->known_by);
   g_clear_pointer (&peer->remote_knows, g_hash_table_unref);
-  g_hash_table_unref (peer->reporters);
+  g_clear_pointer (&peer->reporters, g_hash_table_unref);
   g_free (peer->id);
   g_free (peer);
 }
@@ -1959,6 +1960,9 @@ handle_report (Peer * peer, MeshTrackerMessage * msg)
       peer->id, "addr", peer_address (peer), "target", target->id, "reason",
       msg->reason, NULL);
   STATS_LOCKED (server, server->stats.reports++);
+  if (!target->reporters)
+    target->reporters = g_hash_table_new_full (g_str_hash, g_str_equal,
+        g_free, NULL);
   g_hash_table_add (target->reporters, g_strdup (peer->id));
   if (g_hash_table_size (target->reporters) >= server->report_threshold)
     ban_peer (target);
@@ -2111,8 +2115,6 @@ peer_new (MeshTrackerServer * server, GMainContext * shard,
   peer->address = address;
   peer->knows = g_hash_table_new (g_direct_hash, g_direct_equal);
   peer->known_by = g_hash_table_new (g_direct_hash, g_direct_equal);
-  peer->reporters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      NULL);
   peer->last_seen = now;
   peer->serial = ++server->next_serial;
   bucket_fill (&peer->messages, server->burst, now);
