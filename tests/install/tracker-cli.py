@@ -21,11 +21,16 @@
 #   lines held meanwhile are all written, those past the queue's bound
 #   counted by a log-dropped line.
 #
+# - with few open files allowed, the tracker takes the hard limit and fits
+#   --max-connections to it (a client is a descriptor, a shard of 32 two
+#   more), saying so, rather than abort when a shard cannot be made.
+#
 #   tracker-cli.py PATH/TO/mesh-tracker
 import base64
 import json
 import os
 import re
+import resource
 import select
 import signal
 import socket
@@ -259,10 +264,32 @@ def test_stdout_not_read(pipes):
             proc.wait()
 
 
+def test_open_files_limit():
+    def few_files():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (300, 400))
+    proc = subprocess.Popen([TRACKER, '--config=', '--listen', '127.0.0.1:0',
+                             '--max-connections', '100000'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=few_files)
+    try:
+        read_line(proc, r'ws://127\.0\.0\.1:\d+/announce')
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=5)
+        # (400 - 256 reserved) * 32 / 34
+        check('max-connections 100000 is more than 400 open files allow: '
+              'using 135' in err.decode(),
+              'max-connections fitted to the hard open-files limit')
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 if __name__ == '__main__':
     TRACKER = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix='mesh-tracker-cli-') as tmp:
         test_every_option_is_a_key(tmp)
         test_sighup(tmp)
+    test_open_files_limit()
     check(test_stdout_not_read(2) == 0, 'two pipes\' worth: nothing dropped')
     check(test_stdout_not_read(12) > 0, 'twelve pipes\' worth: past the 1 MiB queue, dropped')

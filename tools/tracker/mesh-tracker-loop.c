@@ -258,12 +258,37 @@ shard_free (gpointer data)
   g_free (shard);
 }
 
+/* An epoll instance, when there is also a descriptor left for the
+ * wakeup of a new GMainContext: GLib aborts when it cannot make one. */
+static gint
+epoll_for_new_context (GError ** error)
+{
+  gint epfd = epoll_create1 (EPOLL_CLOEXEC);
+  gint probe = epfd >= 0 ? dup (epfd) : -1;
+  gint saved = errno;
+
+  if (probe >= 0) {
+    close (probe);
+    return epfd;
+  }
+  if (epfd >= 0)
+    close (epfd);
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+      "epoll: %s", g_strerror (saved));
+  return -1;
+}
+
 static Shard *
 shard_new (MeshShardLoop * loop, GMainContext * context, GError ** error)
 {
-  Shard *shard = g_new0 (Shard, 1);
   struct epoll_event ev = { 0, };
+  gint epfd = epoll_for_new_context (error);
+  Shard *shard;
 
+  if (epfd < 0)
+    return NULL;
+  shard = g_new0 (Shard, 1);
+  shard->epfd = epfd;
   shard->is_root = context != NULL;
   shard->context = context ? g_main_context_ref (context) :
       g_main_context_new ();
@@ -271,11 +296,9 @@ shard_new (MeshShardLoop * loop, GMainContext * context, GError ** error)
     g_main_context_acquire (shard->context);
   shard->registered = g_array_new (FALSE, FALSE, sizeof (Registration));
   shard->deadline = NO_DEADLINE;
-  shard->epfd = epoll_create1 (EPOLL_CLOEXEC);
   ev.events = EPOLLIN;
   ev.data.ptr = shard;
-  if (shard->epfd < 0 || epoll_ctl (loop->epfd, EPOLL_CTL_ADD, shard->epfd,
-          &ev) < 0) {
+  if (epoll_ctl (loop->epfd, EPOLL_CTL_ADD, shard->epfd, &ev) < 0) {
     gint saved = errno;
 
     g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),

@@ -68,6 +68,7 @@
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <string.h>
 
 #define ANNOUNCE_PATH "/announce"
@@ -97,6 +98,9 @@
 /* WebSocket clients a shard of the main loop takes: a message wakes and
  * walks its shard only (mesh-tracker-loop.h) */
 #define SHARD_SIZE 32
+/* descriptors kept for anything but clients and shards: the listener, the
+ * event log, Redis, attestation fetches, the libraries' own */
+#define RESERVED_DESCRIPTORS 256
 /* Redis mode: the members of other instances a peer is remembered to know
  * (was told about, or signalled with), so that their leave reaches it; past
  * this it learns of further leaves from its links. 128 ids of 64 bytes and
@@ -2881,6 +2885,30 @@ server_configure (MeshTrackerServer * server, const MeshTrackerConfig * config)
 }
 
 /* Parses the trusted proxies' addresses into @server. */
+/* Brings max-connections within what the descriptor limit allows: a
+ * client is a descriptor, and each shard of SHARD_SIZE takes two more (its
+ * context's wakeup and its epoll instance). Past the limit accepting
+ * fails, and GLib aborts when a new shard cannot get its wakeup. */
+static void
+fit_connections_to_descriptors (MeshTrackerServer * server)
+{
+  struct rlimit limit;
+  guint64 usable, fits;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return;
+  usable = limit.rlim_cur > RESERVED_DESCRIPTORS ?
+      limit.rlim_cur - RESERVED_DESCRIPTORS : 0;
+  fits = MAX (usable * SHARD_SIZE / (SHARD_SIZE + 2), 1);
+  if (server->max_connections <= fits)
+    return;
+  g_message ("max-connections %u is more than %" G_GUINT64_FORMAT
+      " open files allow: using %" G_GUINT64_FORMAT " (raise the limit: "
+      "LimitNOFILE= in the unit, ulimit -n)", server->max_connections,
+      (guint64) limit.rlim_cur, fits);
+  server->max_connections = (guint) fits;
+}
+
 static gboolean
 server_configure_proxies (MeshTrackerServer * server,
     const MeshTrackerConfig * config, GError ** error)
@@ -3005,6 +3033,7 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
 
   server = g_new0 (MeshTrackerServer, 1);
   server_configure (server, config);
+  fit_connections_to_descriptors (server);
   server->swarms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       swarm_free);
   server->connections = g_hash_table_new_full (g_direct_hash, g_direct_equal,

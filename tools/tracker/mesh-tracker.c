@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define DEFAULT_TTL 3600
 #define UNSET -1
@@ -251,12 +252,28 @@ on_reload (gpointer data)
   }
 }
 
+
+/* One open file a client: a server takes the hard limit (systemd's
+ * LimitNOFILE=, ulimit -Hn) rather than the soft one, 1024 on most
+ * systems; the server fits max-connections to what it gets. */
+static void
+raise_open_files_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit (RLIMIT_NOFILE, &limit);
+  }
+}
+
 static int
 serve (MeshTrackerConfig * config, const Options * opts)
 {
   g_autoptr (GError) error = NULL;
   Reload reload = { opts, NULL };
 
+  raise_open_files_limit ();
   reload.server = mesh_tracker_server_start (config, &error);
   if (!reload.server) {
     g_printerr ("mesh-tracker: %s\n", error->message);
