@@ -830,9 +830,13 @@ parse_handshake (Load * load, guint index, const guint8 * buf, gsize len)
     return 0;
   }
   if (len < 12 || memcmp (buf, "HTTP/1.1 101", 12) != 0) {
-    gchar status[8] = "http-";
+    /* "http-" and the status code, if it is three digits: it ends up in
+     * the JSON report */
+    gchar status[9] = "http-???";
 
-    memcpy (status + 5, len >= 12 ? (const gchar *) buf + 9 : "???", 3);
+    if (len >= 12 && g_ascii_isdigit (buf[9]) && g_ascii_isdigit (buf[10])
+        && g_ascii_isdigit (buf[11]))
+      memcpy (status + 5, buf + 9, 3);
     close_conn (load, index, status);
     return -1;
   }
