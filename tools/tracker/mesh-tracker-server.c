@@ -1005,21 +1005,6 @@ pick_members (Peer * peer, guint max)
   return pick_random_members (peer, max);
 }
 
-/* Whether @other is in @peer's own network, the "near" of the lists
- * (docs/protocol.md 1.5): the site tier, same hint or same address
- * prefix. The same ASN is not near: an ASN may be a whole national
- * operator, and a player gives its link slots to a near peer before a far
- * one (a far link may be dropped for it), which only a shared site
- * (LAN, NAT, campus) repays. Always FALSE with locality off. */
-static gboolean
-peer_is_near (Peer * peer, Peer * other)
-{
-  if (!peer->locality || !other->locality)
-    return FALSE;
-  return mesh_locality_tier (mesh_locality_entry_get_key (peer->locality),
-      mesh_locality_entry_get_key (other->locality)) == MESH_LOCALITY_TIER_SITE;
-}
-
 /* Remembers that @listener was told about @subject. */
 static void
 tell (Peer * listener, Peer * subject)
@@ -1028,83 +1013,8 @@ tell (Peer * listener, Peer * subject)
   g_hash_table_add (subject->known_by, listener);
 }
 
-/* The entries of a welcome or peers list of @peers for @receiver (the
- * ids are borrowed). */
-static MeshTrackerPeerEntry *
-peer_entries (Peer * receiver, GPtrArray * peers)
-{
-  MeshTrackerPeerEntry *entries = g_new0 (MeshTrackerPeerEntry,
-      MAX (peers->len, 1));
-  guint i;
-
-  for (i = 0; i < peers->len; i++) {
-    Peer *other = g_ptr_array_index (peers, i);
-
-    entries[i].peer = other->id;
-    entries[i].upload = other->upload;
-    entries[i].near = peer_is_near (receiver, other);
-  }
-  return entries;
-}
-
-static void
-tell_about_all (Peer * peer, GPtrArray * peers)
-{
-  guint i;
-
-  for (i = 0; i < peers->len; i++)
-    tell (peer, g_ptr_array_index (peers, i));
-}
-
-static void
-send_welcome (Peer * peer)
-{
-  MeshTrackerServer *server = peer->server;
-  g_autoptr (GPtrArray) peers = pick_members (peer, server->max_peers);
-  g_autofree MeshTrackerPeerEntry *entries = peer_entries (peer, peers);
-  g_autofree gchar *text = mesh_tracker_encode_welcome (peer->id,
-      peer->swarm->id, server->heartbeat, entries, peers->len);
-
-  send_text (peer, text);
-  tell_about_all (peer, peers);
-}
-
-static void
-send_peers (Peer * peer)
-{
-  g_autoptr (GPtrArray) peers = pick_members (peer, peer->server->max_peers);
-  g_autofree MeshTrackerPeerEntry *entries = peer_entries (peer, peers);
-  g_autofree gchar *text = mesh_tracker_encode_peers (entries, peers->len);
-
-  send_text (peer, text);
-  tell_about_all (peer, peers);
-}
-
-/* Tells a few random members, not the whole swarm: a join costs O(max-peers).
- * The others find the newcomer through "peers" or its signals. */
-static void
-announce_join (Peer * peer)
-{
-  MeshTrackerServer *server = peer->server;
-  g_autoptr (GPtrArray) members = pick_members (peer, server->max_peers);
-  guint i;
-
-  if (members->len == 0)
-    return;
-
-  for (i = 0; i < members->len; i++) {
-    Peer *member = g_ptr_array_index (members, i);
-    g_autofree gchar *text = mesh_tracker_encode_peer_joined (peer->id,
-        peer->upload, peer_is_near (member, peer));
-
-    send_text (member, text);
-    tell (member, peer);
-  }
-  STATS_LOCKED (server, server->stats.peer_joined_sent += members->len);
-}
-
 /* ------------------------------------------------------------------------ */
-/* Redis mode: members of other instances (server->directory)              */
+/* Lists: local members, and in Redis mode those of other instances       */
 
 /* Remembers that @listener was told about @remote_id, a member of another
  * instance, so that its leave reaches @listener (up to MAX_REMOTE_KNOWS). */
@@ -1178,6 +1088,12 @@ peer_key (Peer * peer)
   return peer->locality ? mesh_locality_entry_get_key (peer->locality) : NULL;
 }
 
+/* How near @key is to @asker. "near" in lists (docs/protocol.md 1.5) is
+ * the site tier, same hint or same address prefix. The same ASN is not
+ * near: an ASN may be a whole national operator, and a player gives its
+ * link slots to a near peer before a far one (a far link may be dropped
+ * for it), which only a shared site (LAN, NAT, campus) repays. Always
+ * the farthest tier with locality off. */
 static MeshLocalityTier
 tier_of (Peer * asker, const MeshLocalityKey * key)
 {
@@ -1186,10 +1102,11 @@ tier_of (Peer * asker, const MeshLocalityKey * key)
   return mesh_locality_tier (peer_key (asker), key);
 }
 
-/* Up to max-peers members for @asker, local (picked as without Redis) and
- * of other instances (@remote), nearest tiers first, random within a
- * tier. The cross-network places of the local pick are not kept apart:
- * they compete by tier with the remote members. */
+/* Up to max-peers members for @asker: the local pick (pick_members()),
+ * in its order, and with members of other instances (@remote, Redis
+ * mode) nearest tiers first, random within a tier. The cross-network
+ * places of the local pick are not kept apart then: they compete by tier
+ * with the remote members. */
 static GArray *
 pick_candidates (Peer * asker, GPtrArray * remote)
 {
@@ -1204,6 +1121,8 @@ pick_candidates (Peer * asker, GPtrArray * remote)
     c.tier = tier_of (asker, peer_key (c.local));
     g_array_append_val (candidates, c);
   }
+  if (!remote)
+    return candidates;
   for (i = 0; i < remote->len; i++) {
     Candidate c = { NULL, g_ptr_array_index (remote, i), 0, g_random_int () };
 
@@ -1225,9 +1144,10 @@ candidate_id (const Candidate * c)
   return c->local ? c->local->id : c->remote->peer;
 }
 
-/* A welcome (@welcome) or peers list of local and remote members. */
+/* A welcome (@welcome) or peers list, of local members and @remote ones
+ * (NULL: none). */
 static void
-send_list_with_remote (Peer * peer, GPtrArray * remote, gboolean welcome)
+send_list (Peer * peer, GPtrArray * remote, gboolean welcome)
 {
   MeshTrackerServer *server = peer->server;
   g_autoptr (GArray) candidates = pick_candidates (peer, remote);
@@ -1257,10 +1177,12 @@ send_list_with_remote (Peer * peer, GPtrArray * remote, gboolean welcome)
   }
 }
 
-/* announce_join() to local and remote members: the remote ones hear of it
- * through their instance, which remembers that they know @peer. */
+/* Tells a few members, not the whole swarm: a join costs O(max-peers).
+ * The others find the newcomer through "peers" or its signals. Members of
+ * other instances (@remote, NULL: none) hear of it through their
+ * instance, which remembers that they know @peer. */
 static void
-announce_join_with_remote (Peer * peer, GPtrArray * remote)
+announce_join (Peer * peer, GPtrArray * remote)
 {
   MeshTrackerServer *server = peer->server;
   g_autoptr (GArray) candidates = pick_candidates (peer, remote);
@@ -1311,8 +1233,8 @@ on_remote_listed (GPtrArray * remote, gpointer data)
   if (peer && peer->serial == wait->serial && !peer->closing
       && !server->stopping) {
     if (wait->join)
-      announce_join_with_remote (peer, remote);
-    send_list_with_remote (peer, remote, wait->join);
+      announce_join (peer, remote);
+    send_list (peer, remote, wait->join);
   }
   g_free (wait->swarm);
   g_free (wait->peer);
@@ -1866,8 +1788,8 @@ handle_join (Peer * peer, MeshTrackerMessage * msg)
   }
   /* notifications first: once the welcome is out, the counters include
    * everything this join cost */
-  announce_join (peer);
-  send_welcome (peer);
+  announce_join (peer, NULL);
+  send_list (peer, NULL, TRUE);
 }
 
 /* A join, decoded (@decoded) or not: a second join is refused before
@@ -2048,7 +1970,7 @@ handle_message (Peer * peer, MeshTrackerMessage * msg, gboolean decoded,
     if (peer->server->directory)
       list_remote (peer, FALSE);
     else
-      send_peers (peer);
+      send_list (peer, NULL, FALSE);
   } else if (msg->type == MESH_TRACKER_MESSAGE_HEARTBEAT) {
     /* last_seen is all it is for */
   } else if (msg->type == MESH_TRACKER_MESSAGE_LEAVE) {
