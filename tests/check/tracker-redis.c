@@ -111,6 +111,9 @@ start_tracker (void)
   config.host = "127.0.0.1";
   config.heartbeat = HEARTBEAT_S;
   config.redis = redis_url;
+  /* room for test_remote_knows_bound's 128 signals at once */
+  config.rate = 500;
+  config.burst = 500;
   tracker = mesh_tracker_server_start (&config, &error);
   fail_unless (tracker != NULL, "tracker: %s", error ? error->message : "");
   return tracker;
@@ -548,6 +551,53 @@ GST_START_TEST (test_instances_meet)
 
 GST_END_TEST;
 
+/* A peer remembers at most 128 members of other instances
+ * (MAX_REMOTE_KNOWS): a client signalling made-up ids fills its own share
+ * and no more, and the leave of a member it was told of past that no
+ * longer reaches it, while it reaches a peer below the bound. */
+GST_START_TEST (test_remote_knows_bound)
+{
+  g_autoptr (JsonNode) left = NULL;
+  Client *full, *fresh, *b;
+  guint i;
+
+  full = client_new (mesh_tracker_server_get_url (tracker_a));
+  json_node_unref (client_join (full, "peer-on-a-full"));
+  fresh = client_new (mesh_tracker_server_get_url (tracker_a));
+  json_node_unref (client_join (fresh, "peer-on-a-fresh"));
+  for (i = 0; i < 128; i++)
+    client_sendf (full, "{\"type\":\"signal\",\"to\":\"ghost-peer-%03u\","
+        "\"data\":{}}", i);
+  /* each went through Redis, and nobody held it */
+  for (i = 0; i < 128; i++)
+    json_node_unref (client_expect_skipping_joins (full, "error"));
+
+  b = client_new (mesh_tracker_server_get_url (tracker_b));
+  json_node_unref (client_join (b, "peer-on-b-001"));
+  json_node_unref (client_expect (full, "peer-joined"));
+  json_node_unref (client_expect (fresh, "peer-joined"));
+  client_sendf (b, "{\"type\":\"leave\"}");
+  left = client_expect (fresh, "peer-left");
+  fail_unless_equals_string (member_string (left, "peer"), "peer-on-b-001");
+
+  /* what A sent full before the answer to this came before it */
+  client_sendf (full, "{\"type\":\"get-peers\"}");
+  while (TRUE) {
+    g_autoptr (JsonNode) node = NULL;
+
+    MESH_TEST_ITERATE_UNTIL (context, !g_queue_is_empty (&full->pending),
+        WAIT_MS);
+    fail_if (g_queue_is_empty (&full->pending), "no \"peers\" arrived");
+    node = g_queue_pop_head (&full->pending);
+    fail_if (g_strcmp0 (member_string (node, "type"), "peer-left") == 0,
+        "a leave reached a peer past its bound of remote members");
+    if (g_strcmp0 (member_string (node, "type"), "peers") == 0)
+      break;
+  }
+}
+
+GST_END_TEST;
+
 /* Redis restarts empty: both instances reconnect, republish and
  * resubscribe, and their members meet again. */
 GST_START_TEST (test_redis_restart)
@@ -724,6 +774,7 @@ tracker_redis_suite (void)
   tcase_add_checked_fixture (tc, redis_setup, redis_teardown);
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_instances_meet);
+  tcase_add_test (tc, test_remote_knows_bound);
   tcase_add_test (tc, test_redis_restart);
   tcase_add_test (tc, test_redis_silent);
   tcase_add_test (tc, test_hostile_redis_data);
