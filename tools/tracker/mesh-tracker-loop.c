@@ -258,6 +258,13 @@ shard_free (gpointer data)
   g_free (shard);
 }
 
+static void
+set_epoll_error (GError ** error, gint errsv)
+{
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "epoll: %s",
+      g_strerror (errsv));
+}
+
 /* An epoll instance, when there is also a descriptor left for the
  * wakeup of a new GMainContext: GLib aborts when it cannot make one. */
 static gint
@@ -273,8 +280,7 @@ epoll_for_new_context (GError ** error)
   }
   if (epfd >= 0)
     close (epfd);
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-      "epoll: %s", g_strerror (saved));
+  set_epoll_error (error, saved);
   return -1;
 }
 
@@ -299,10 +305,7 @@ shard_new (MeshShardLoop * loop, GMainContext * context, GError ** error)
   ev.events = EPOLLIN;
   ev.data.ptr = shard;
   if (epoll_ctl (loop->epfd, EPOLL_CTL_ADD, shard->epfd, &ev) < 0) {
-    gint saved = errno;
-
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-        "epoll: %s", g_strerror (saved));
+    set_epoll_error (error, errno);
     shard_free (shard);
     return NULL;
   }
@@ -326,10 +329,7 @@ mesh_shard_loop_new (GMainContext * root, guint shard_size, GError ** error)
   loop->round = g_ptr_array_new ();
   loop->epfd = epoll_create1 (EPOLL_CLOEXEC);
   if (loop->epfd < 0) {
-    gint saved = errno;
-
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-        "epoll: %s", g_strerror (saved));
+    set_epoll_error (error, errno);
     mesh_shard_loop_free (loop);
     return NULL;
   }
