@@ -451,15 +451,26 @@ pair_start (Pair * pair)
   mesh_peer_connection_start (conn (&pair->b));
 }
 
+/* @server_log: what a server the pair goes through printed, to tell in a
+ * failure (or NULL). */
+static void
+pair_wait_ready_explained (Pair * pair, const GString * server_log)
+{
+  const gchar *heading = server_log ? "\nthe server printed:\n" : "";
+  const gchar *log = server_log ? server_log->str : "";
+
+  WAIT_FOR (pair->context, (pair->a.ready && pair->b.ready)
+      || pair->a.n_closed || pair->b.n_closed, 20000);
+  fail_unless (pair->a.ready, "A not ready: %s%s%s", pair->a.reason ?
+      pair->a.reason->message : "timeout", heading, log);
+  fail_unless (pair->b.ready, "B not ready: %s%s%s", pair->b.reason ?
+      pair->b.reason->message : "timeout", heading, log);
+}
+
 static void
 pair_wait_ready (Pair * pair)
 {
-  WAIT_FOR (pair->context, (pair->a.ready && pair->b.ready)
-      || pair->a.n_closed || pair->b.n_closed, 20000);
-  fail_unless (pair->a.ready, "A not ready: %s", pair->a.reason ?
-      pair->a.reason->message : "timeout");
-  fail_unless (pair->b.ready, "B not ready: %s", pair->b.reason ?
-      pair->b.reason->message : "timeout");
+  pair_wait_ready_explained (pair, NULL);
 }
 
 static guint
@@ -1539,10 +1550,14 @@ typedef struct
 {
   GSubprocess *proc;
   GDataInputStream *out;
-  gboolean ready;
+  GString *log;                 /* its last lines, for a failure message */
+  gboolean relays;              /* "Total General servers": relays up */
+  gboolean authenticates;       /* its user database open */
   gboolean eof;
   gchar *dir;
 } Turn;
+
+#define TURN_LOG_KEEP 4096
 
 static void
 on_turn_line (GObject * source, GAsyncResult * res, gpointer user_data)
@@ -1555,8 +1570,15 @@ on_turn_line (GObject * source, GAsyncResult * res, gpointer user_data)
     turn->eof = TRUE;
     return;
   }
+  /* the relays are up at the first line, the auth threads that answer an
+   * Allocate only once they opened the user database, a little later */
   if (strstr (line, "Total General servers"))
-    turn->ready = TRUE;
+    turn->relays = TRUE;
+  if (strstr (line, "DB connection success"))
+    turn->authenticates = TRUE;
+  g_string_append_printf (turn->log, "%s\n", line);
+  if (turn->log->len > TURN_LOG_KEEP)
+    g_string_erase (turn->log, 0, turn->log->len - TURN_LOG_KEEP);
   g_free (line);
   /* keep draining, or coturn blocks on a full pipe */
   g_data_input_stream_read_line_async (turn->out, G_PRIORITY_DEFAULT, NULL,
@@ -1605,12 +1627,14 @@ turn_start (Turn * turn, GMainContext * context, guint port)
       "--user=mesh:secret", "--realm=mesh.test", "--allow-loopback-peers",
       "--log-file=stdout", "--simple-log", pidfile, userdb, NULL);
   fail_unless (turn->proc != NULL, "turnserver: %s", err ? err->message : "");
+  turn->log = g_string_new (NULL);
   turn->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe
       (turn->proc));
   g_data_input_stream_read_line_async (turn->out, G_PRIORITY_DEFAULT, NULL,
       on_turn_line, turn);
-  WAIT_FOR (context, turn->ready || turn->eof, 10000);
-  fail_unless (turn->ready, "turnserver did not start");
+  WAIT_FOR (context, (turn->relays && turn->authenticates) || turn->eof, 10000);
+  fail_unless (turn->relays && turn->authenticates, "turnserver did not "
+      "start; it printed:\n%s", turn->log->str);
   g_free (path);
   g_free (listen);
   g_free (pidfile);
@@ -1628,6 +1652,7 @@ turn_stop (Turn * turn, GMainContext * context)
   fail_unless (g_subprocess_wait (turn->proc, NULL, NULL));
   g_object_unref (turn->out);
   g_object_unref (turn->proc);
+  g_string_free (turn->log, TRUE);
   file = g_build_filename (turn->dir, "turn.pid", NULL);
   g_unlink (file);
   g_free (file);
@@ -1665,7 +1690,7 @@ GST_START_TEST (test_turn_relay_only)
   pair = pair_new_full (&ca, &cb);
   pair->b.serve = TRUE;
   pair_start (pair);
-  pair_wait_ready (pair);
+  pair_wait_ready_explained (pair, turn.log);
   fail_unless (pair->a.relay_candidate_out);
   /* libnice would name the relayed candidate's base, a host address */
   fail_if (signalled (&pair->a, " raddr "), "related address signalled");
@@ -1688,7 +1713,7 @@ GST_START_TEST (test_turn_relay_only)
     pa.turn_server = url;
     pair = pair_new_connect (&pa, &pb);
     pair_start (pair);
-    pair_wait_ready (pair);
+    pair_wait_ready_explained (pair, turn.log);
     WAIT_FOR (pair->context, pair->a.gathering_done, 5000);
     fail_unless (pair->a.relay_candidate_out);
     fail_if (pair->b.relay_candidate_out);
@@ -1700,7 +1725,7 @@ GST_START_TEST (test_turn_relay_only)
     pb.turn_server = url;
     pair = pair_new_connect (&pa, &pb);
     pair_start (pair);
-    pair_wait_ready (pair);
+    pair_wait_ready_explained (pair, turn.log);
     WAIT_FOR (pair->context, pair->a.gathering_done
         && pair->b.gathering_done, 5000);
     fail_unless (pair->a.relay_candidate_out && pair->b.relay_candidate_out);
