@@ -45,6 +45,7 @@ typedef struct
   GstClockTime worst_lateness;  /* after the first two fragments */
   gboolean saw_peer;            /* a mesh-peer-connected message came */
   guint64 from_cdn, from_peers; /* read when stopped */
+  GstStructure *last_stats;     /* the last mesh-stats, if it posts them */
 } Viewer;
 
 static MeshOriginServer *origin;
@@ -119,7 +120,8 @@ record_buffer (GstPad * pad, GstPadProbeInfo * info, Viewer * v)
   return GST_PAD_PROBE_OK;
 }
 
-/* Sync handler: bus messages are popped (and dropped) by the waits. */
+/* Sync handler: bus messages are popped (and dropped) by the waits; the
+ * last mesh-stats is kept, to say in a failure what the viewer saw. */
 static GstBusSyncReply
 watch_peer_messages (GstBus * bus, GstMessage * msg, Viewer * v)
 {
@@ -127,6 +129,11 @@ watch_peer_messages (GstBus * bus, GstMessage * msg, Viewer * v)
     g_mutex_lock (&v->lock);
     v->saw_peer = TRUE;
     g_cond_broadcast (&v->cond);
+    g_mutex_unlock (&v->lock);
+  } else if (gst_message_has_name (msg, "mesh-stats")) {
+    g_mutex_lock (&v->lock);
+    gst_clear_structure (&v->last_stats);
+    v->last_stats = gst_structure_copy (gst_message_get_structure (msg));
     g_mutex_unlock (&v->lock);
   }
   return GST_BUS_PASS;
@@ -235,9 +242,31 @@ viewer_free (Viewer * v)
 {
   viewer_stop (v);
   g_ptr_array_unref (v->fragments);
+  gst_clear_structure (&v->last_stats);
   g_mutex_clear (&v->lock);
   g_cond_clear (&v->cond);
   g_free (v);
+}
+
+/* The fields of @v's last mesh-stats that say why it did not use a peer. */
+static gchar *
+viewer_describe_swarm_use (Viewer * v)
+{
+  guint peers = 0;
+  guint64 from_peers = 0, nobody = 0, no_time = 0, failed = 0;
+
+  g_mutex_lock (&v->lock);
+  if (v->last_stats)
+    gst_structure_get (v->last_stats, "peers", G_TYPE_UINT, &peers,
+        "segments-from-peers", G_TYPE_UINT64, &from_peers,
+        "cdn-nobody", G_TYPE_UINT64, &nobody,
+        "cdn-no-time", G_TYPE_UINT64, &no_time,
+        "cdn-peer-failed", G_TYPE_UINT64, &failed, NULL);
+  g_mutex_unlock (&v->lock);
+  return g_strdup_printf ("%u peers, %" G_GUINT64_FORMAT " segments from "
+      "peers; to the CDN: %" G_GUINT64_FORMAT " nobody had it, %"
+      G_GUINT64_FORMAT " no time, %" G_GUINT64_FORMAT " peer failed", peers,
+      from_peers, nobody, no_time, failed);
 }
 
 static gboolean
@@ -428,14 +457,18 @@ GST_START_TEST (test_hostile_viewer_cannot_corrupt)
       "hostile-swarm", modes[__i__]);
   for (i = 0; i < G_N_ELEMENTS (viewers); i++) {
     viewers[i] = viewer_start_with ("live/live/index.m3u8", "swarm-id",
-        "hostile-swarm", "tracker", mesh_tracker_server_get_url (strict), NULL);
+        "hostile-swarm", "tracker", mesh_tracker_server_get_url (strict),
+        "stats-interval", 1000, NULL);
     viewer_wait_fragments (viewers[i], 1);
   }
   for (i = 0; i < G_N_ELEMENTS (viewers); i++)
     viewer_wait_fragments (viewers[i], 8);
-  /* on a loaded machine the links to the forger can come up late: play on,
-   * a fragment at a time, until it was asked (up to 24 fragments) */
-  for (n = 9; modes[__i__] == MESH_HOSTILE_CORRUPT && n <= 24
+  /* the forger is asked only for a segment whose forged claim reached a
+   * viewer before that viewer chose where to get it, a race each segment;
+   * on a loaded machine it can be lost many times in a row (15 segments
+   * with the 2 cores three times oversubscribed here; over 24 once in CI):
+   * play on, a fragment at a time, until it was asked (up to 48) */
+  for (n = 9; modes[__i__] == MESH_HOSTILE_CORRUPT && n <= 48
       && mesh_hostile_peer_get_n_served (hostile) == 0; n++)
     viewer_wait_fragments (viewers[0], n);
   for (i = 0; i < G_N_ELEMENTS (viewers); i++) {
@@ -453,9 +486,14 @@ GST_START_TEST (test_hostile_viewer_cannot_corrupt)
   /* else this test proved nothing: the forger claims every segment first
    * and is asked; DATA without end is asked of it only when a viewer picks
    * it among the holders (timing), and cut off when it was */
-  if (modes[__i__] == MESH_HOSTILE_CORRUPT)
-    fail_unless (mesh_hostile_peer_get_n_served (hostile) > 0,
-        "nobody asked the hostile peer");
+  if (modes[__i__] == MESH_HOSTILE_CORRUPT
+      && mesh_hostile_peer_get_n_served (hostile) == 0) {
+    g_autofree gchar *v0 = viewer_describe_swarm_use (viewers[0]);
+    g_autofree gchar *v1 = viewer_describe_swarm_use (viewers[1]);
+
+    fail ("nobody asked the hostile peer (%u links to it; viewer 0: %s; "
+        "viewer 1: %s)", mesh_hostile_peer_get_n_links (hostile), v0, v1);
+  }
   if (modes[__i__] != MESH_HOSTILE_ENDLESS
       || mesh_hostile_peer_get_n_served (hostile) > 0)
     fail_unless (mesh_hostile_peer_get_n_cut_off (hostile) > 0);
