@@ -6,7 +6,8 @@
  * Unit tests for the tracker's sharded main loop (tools/tracker/mesh-
  * tracker-loop.h): descriptors in many shards each wake their own source,
  * timeouts in shards fire, a source added to a shard from another
- * shard's dispatch runs, the root is woken from another thread, and a
+ * shard's dispatch runs, a dispatch does not wake its own shard again,
+ * the root is woken from another thread, and a
  * descriptor number closed and reused inside one shard still delivers.
  * Everything but the waking thread runs on the test's thread, which owns
  * the loop.
@@ -277,6 +278,85 @@ wake_root (gpointer data)
   return NULL;
 }
 
+typedef struct
+{
+  MeshShardLoop *loop;
+  gint reader, writer;
+  guint n_written, n_read, n;
+} PingPong;
+
+static gboolean
+on_byte (gint fd, GIOCondition condition, gpointer data)
+{
+  PingPong *pp = data;
+  gchar byte;
+
+  fail_unless (read (fd, &byte, 1) == 1);
+  if (++pp->n_read == pp->n)
+    mesh_shard_loop_quit (pp->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* From the root, the next byte once the last one was read: from a timer,
+ * so that the shard has a round with nothing to do after each byte. */
+static gboolean
+write_next_byte (gpointer data)
+{
+  PingPong *pp = data;
+
+  if (pp->n_written == pp->n_read && pp->n_written < pp->n) {
+    fail_unless (write (pp->writer, "x", 1) == 1);
+    pp->n_written++;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* GLib signals a context's wakeup whenever it dispatches a source with a
+ * descriptor (it takes the descriptor out of the poll and back): a shard
+ * must not take that for work, or every message costs it a second
+ * iteration (a write, a wake, a check and a prepare for nothing). */
+GST_START_TEST (test_dispatch_does_not_wake_its_shard)
+{
+  GMainContext *root = g_main_context_new ();
+  MeshShardLoop *loop = loop_new (root);
+  PingPong pp = { loop, -1, -1, 0, 0, 200 };
+  GMainContext *shard;
+  GSource *source, *writer;
+  gint pair[2];
+  guint64 before;
+
+  fail_unless (socketpair (AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  pp.reader = pair[0];
+  pp.writer = pair[1];
+  shard = mesh_shard_loop_join (loop);
+  mesh_shard_loop_push (loop, shard);
+  source = g_unix_fd_source_new (pp.reader, G_IO_IN);
+  g_source_set_callback (source, G_SOURCE_FUNC (on_byte), &pp, NULL);
+  g_source_attach (source, shard);
+  mesh_shard_loop_pop (loop, shard);
+  writer = g_timeout_source_new (1);
+  g_source_set_callback (writer, write_next_byte, &pp, NULL);
+  g_source_attach (writer, root);
+
+  before = mesh_shard_loop_get_n_shard_iterations (loop);
+  run_with_limit (loop, root);
+  fail_unless_equals_int (pp.n_read, pp.n);
+  /* one per byte, and the first round of the run (every shard is due) */
+  fail_unless (mesh_shard_loop_get_n_shard_iterations (loop) - before <=
+      pp.n + 1, "%" G_GUINT64_FORMAT " iterations of the shard for %u "
+      "bytes", mesh_shard_loop_get_n_shard_iterations (loop) - before, pp.n);
+
+  g_source_destroy (writer);
+  g_source_unref (writer);
+  g_source_destroy (source);
+  g_source_unref (source);
+  close (pp.reader);
+  close (pp.writer);
+  loop_free (loop, root);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_root_woken_from_another_thread)
 {
   GMainContext *root = g_main_context_new ();
@@ -346,6 +426,7 @@ tracker_loop_suite (void)
   tcase_add_test (tc, test_many_shards_each_wakes_its_own);
   tcase_add_test (tc, test_timeouts_in_shards);
   tcase_add_test (tc, test_source_added_from_another_shard);
+  tcase_add_test (tc, test_dispatch_does_not_wake_its_shard);
   tcase_add_test (tc, test_root_woken_from_another_thread);
   tcase_add_test (tc, test_descriptor_reused_in_one_shard);
   return s;

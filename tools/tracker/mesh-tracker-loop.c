@@ -14,11 +14,14 @@
  * iterate()) with the poll replaced.
  *
  * A shard must be iterated again when sources were added to it from
- * outside its own dispatch: by another thread (GLib wakes it through its
- * wakeup descriptor, which is in the set), or by this thread while it
- * dispatched another shard, which is why the loop's users push a shard
- * with mesh_shard_loop_push() (the pop makes it due) or say so with
- * mesh_shard_loop_wake().
+ * outside its own dispatch, by this thread while it dispatched another
+ * shard: that is why the loop's users push a shard with
+ * mesh_shard_loop_push() (the pop makes it due) or say so with
+ * mesh_shard_loop_wake(). GLib's wakeup descriptor of a shard is not in
+ * its set: GLib signals it on every dispatch of a source with a
+ * descriptor (it takes the descriptor out of the poll and back), and a
+ * shard woken by that would be iterated twice for each message. Only the
+ * root, which other threads do add to, keeps its wakeup.
  *
  * Threads: all of it on the thread that made the loop (it acquires each
  * shard it makes), except mesh_shard_loop_quit().
@@ -51,6 +54,7 @@ typedef struct
 {
   GMainContext *context;
   gboolean is_root;
+  gint wakeup_fd;               /* GLib's, left out of epoll; -1: the root */
   gint epfd;
   guint members;
   gboolean has_room_queued;
@@ -77,6 +81,7 @@ struct _MeshShardLoop
   GQueue with_room;             /* Shard */
   GArray *wanted;               /* Registration, scratch */
   GPtrArray *round;             /* Shard, scratch */
+  guint64 n_shard_iterations;   /* of shards other than the root */
   gint quit;                    /* atomic */
 };
 
@@ -92,7 +97,8 @@ compare_registrations (gconstpointer a, gconstpointer b)
 }
 
 /* What the last query wants polled, one entry a descriptor (GLib may list
- * a descriptor twice, for reading and for writing), sorted. */
+ * a descriptor twice, for reading and for writing), sorted; but not a
+ * shard's wakeup (mesh_shard_loop_new() says why). */
 static void
 collect_wanted (Shard * shard, GArray * wanted)
 {
@@ -105,7 +111,7 @@ collect_wanted (Shard * shard, GArray * wanted)
       shard->fds[k].events & (G_IO_IN | G_IO_OUT | G_IO_PRI)
     };
 
-    if (r.fd >= 0)
+    if (r.fd >= 0 && r.fd != shard->wakeup_fd)
       g_array_append_val (wanted, r);
   }
   g_array_sort (wanted, compare_registrations);
@@ -227,8 +233,10 @@ shard_iterate (MeshShardLoop * loop, Shard * shard)
   gboolean ready;
 
   shard_collect_revents (shard);
-  if (!shard->is_root)
+  if (!shard->is_root) {
+    loop->n_shard_iterations++;
     g_main_context_push_thread_default (shard->context);
+  }
   ready = g_main_context_check (shard->context, shard->max_priority,
       shard->fds, shard->n_fds);
   if (ready)
@@ -284,6 +292,21 @@ epoll_for_new_context (GError ** error)
   return -1;
 }
 
+/* The descriptor GLib signals whenever @context's sources or their
+ * descriptors change (its wakeup): the only one a context without sources
+ * polls. */
+static gint
+context_wakeup_fd (GMainContext * context)
+{
+  GPollFD fd = { -1, };
+  gint max_priority, timeout;
+
+  g_main_context_prepare (context, &max_priority);
+  if (g_main_context_query (context, max_priority, &timeout, &fd, 1) != 1)
+    return -1;
+  return fd.fd;
+}
+
 static Shard *
 shard_new (MeshShardLoop * loop, GMainContext * context, GError ** error)
 {
@@ -298,8 +321,11 @@ shard_new (MeshShardLoop * loop, GMainContext * context, GError ** error)
   shard->is_root = context != NULL;
   shard->context = context ? g_main_context_ref (context) :
       g_main_context_new ();
-  if (!shard->is_root)
+  shard->wakeup_fd = -1;
+  if (!shard->is_root) {
     g_main_context_acquire (shard->context);
+    shard->wakeup_fd = context_wakeup_fd (shard->context);
+  }
   shard->registered = g_array_new (FALSE, FALSE, sizeof (Registration));
   shard->deadline = NO_DEADLINE;
   ev.events = EPOLLIN;
@@ -522,4 +548,10 @@ guint
 mesh_shard_loop_get_n_shards (MeshShardLoop * loop)
 {
   return loop->shards->len - 1;
+}
+
+guint64
+mesh_shard_loop_get_n_shard_iterations (MeshShardLoop * loop)
+{
+  return loop->n_shard_iterations;
 }

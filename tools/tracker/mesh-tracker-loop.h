@@ -33,7 +33,9 @@
  *
  * Threads: everything here runs on the thread that made the loop, which
  * owns (has acquired) every context; only mesh_shard_loop_quit() may be
- * called from another thread.
+ * called from another thread. Another thread may attach sources to the
+ * root, never to a shard: a shard does not listen to GLib's wakeup (see
+ * the .c), so such a source would wait for the shard's next iteration.
  */
 
 #pragma once
@@ -76,5 +78,8 @@ void mesh_shard_loop_quit (MeshShardLoop * loop);
 gboolean mesh_shard_loop_iterate_all (MeshShardLoop * loop);
 
 guint mesh_shard_loop_get_n_shards (MeshShardLoop * loop);
+/* Times a shard (not the root) was checked and prepared, dispatched or
+ * not: what the loop costs beyond the sources' own work. */
+guint64 mesh_shard_loop_get_n_shard_iterations (MeshShardLoop * loop);
 
 G_END_DECLS
