@@ -24,6 +24,9 @@
 # - with few open files allowed, the tracker takes the hard limit and fits
 #   --max-connections to it (a client is a descriptor, a shard of 32 two
 #   more), saying so, rather than abort when a shard cannot be made.
+# - with --reuse-port, a second instance listens on the port of the first,
+#   and both answer joins there; without it, the second fails to start,
+#   saying why.
 #
 #   tracker-cli.py PATH/TO/mesh-tracker
 import base64
@@ -285,11 +288,54 @@ def test_open_files_limit():
             proc.wait()
 
 
+def start_listening(*args):
+    proc = subprocess.Popen([TRACKER, '--config=', *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    port = int(re.search(r'ws://127\.0\.0\.1:(\d+)/announce',
+                         read_line(proc, r'/announce')).group(1))
+    return proc, port
+
+
+def stop(proc):
+    """SIGTERM; what it printed that read_line() did not take"""
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=5)
+    return b'\n'.join(unread.pop(proc.pid, [b''])) + out
+
+
+def test_reuse_port():
+    first, port = start_listening('--listen', '127.0.0.1:0', '--reuse-port')
+    procs = [first]
+    try:
+        refused = tracker('--config=', '--listen', f'127.0.0.1:{port}')
+        check(refused.returncode != 0 and 'in use' in refused.stderr,
+              'without --reuse-port a second instance on the port fails: '
+              + refused.stderr.strip()[-60:])
+        second, same = start_listening('--listen', f'127.0.0.1:{port}',
+                                       '--reuse-port')
+        procs.append(second)
+        check(same == port, '--reuse-port: a second instance on the port')
+        # the kernel picks the instance by the connection's addresses: 64
+        # joins from as many source ports reach both (2^-63 that they do not)
+        welcomed = sum(ws_join(port, f'reuse-peer-{i:02d}')['type'] == 'welcome'
+                       for i in range(64))
+        check(welcomed == 64, f'--reuse-port: {welcomed} of 64 joins welcomed')
+        joins = [stop(proc).count(b'event=join ') for proc in procs]
+        check(sum(joins) == 64 and min(joins) > 0,
+              f'--reuse-port: both instances took joins ({joins} of 64)')
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 if __name__ == '__main__':
     TRACKER = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix='mesh-tracker-cli-') as tmp:
         test_every_option_is_a_key(tmp)
         test_sighup(tmp)
     test_open_files_limit()
+    test_reuse_port()
     check(test_stdout_not_read(2) == 0, 'two pipes\' worth: nothing dropped')
     check(test_stdout_not_read(12) > 0, 'twelve pipes\' worth: past the 1 MiB queue, dropped')

@@ -67,8 +67,10 @@
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #define ANNOUNCE_PATH "/announce"
@@ -247,6 +249,7 @@ struct _MeshTrackerServer
   /* configuration, read-only once started */
   gchar *host;
   guint port;
+  gboolean reuse_port;
   guint max_peers;
   guint heartbeat;
   gint64 timeout_us;
@@ -2497,9 +2500,32 @@ handle_other (SoupServer * soup, SoupServerMessage * msg, const char *path,
 /* ------------------------------------------------------------------------ */
 /* Server thread and life cycle                                             */
 
-/* A socket bound to @address and listening, with our backlog. */
+/* g_socket_bind() with SO_REUSEPORT set: GLib's own clears it on stream
+ * sockets. */
+static gboolean
+bind_sharing_port (GSocket * socket, GSocketAddress * address, GError ** error)
+{
+  struct sockaddr_storage native;
+  gsize size = g_socket_address_get_native_size (address);
+  gint errsv;
+
+  if (!g_socket_set_option (socket, SOL_SOCKET, SO_REUSEADDR, TRUE, error)
+      || !g_socket_set_option (socket, SOL_SOCKET, SO_REUSEPORT, TRUE, error)
+      || !g_socket_address_to_native (address, &native, sizeof (native), error))
+    return FALSE;
+  if (bind (g_socket_get_fd (socket), (struct sockaddr *) &native, size) == 0)
+    return TRUE;
+  errsv = errno;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+      "Error binding to address: %s", g_strerror (errsv));
+  return FALSE;
+}
+
+/* A socket bound to @address and listening, with our backlog; with
+ * @reuse_port, other sockets that say so may bind the same address. */
 static GSocket *
-listening_socket (GSocketAddress * address, GError ** error)
+listening_socket (GSocketAddress * address, gboolean reuse_port,
+    GError ** error)
 {
   GSocketFamily family = g_socket_address_get_family (address);
   g_autoptr (GSocket) socket = g_socket_new (family, G_SOCKET_TYPE_STREAM,
@@ -2511,7 +2537,8 @@ listening_socket (GSocketAddress * address, GError ** error)
   if (family == G_SOCKET_FAMILY_IPV6)
     g_socket_set_option (socket, IPPROTO_IPV6, IPV6_V6ONLY, TRUE, NULL);
   g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-  if (!g_socket_bind (socket, address, TRUE, error)
+  if (!(reuse_port ? bind_sharing_port (socket, address, error) :
+          g_socket_bind (socket, address, TRUE, error))
       || !g_socket_listen (socket, error))
     return NULL;
   return g_steal_pointer (&socket);
@@ -2545,7 +2572,7 @@ server_listen (MeshTrackerServer * server, GError ** error)
       server->admin_token);
   g_signal_connect (server->soup, "request-started",
       G_CALLBACK (on_request_started), server);
-  socket = listening_socket (address, error);
+  socket = listening_socket (address, server->reuse_port, error);
   if (!socket || !soup_server_listen_socket (server->soup, socket, 0, error))
     return FALSE;
 
@@ -2750,6 +2777,7 @@ server_configure (MeshTrackerServer * server, const MeshTrackerConfig * config)
 {
   server->host = g_strdup (OR_DEFAULT (config->host, "127.0.0.1"));
   server->port = config->port;
+  server->reuse_port = config->reuse_port;
   server->max_peers = OR_DEFAULT (config->max_peers,
       MESH_TRACKER_DEFAULT_MAX_PEERS);
   server->heartbeat = OR_DEFAULT (config->heartbeat,

@@ -61,6 +61,8 @@ typedef struct _MeshTrackerServer MeshTrackerServer;
 typedef struct {
   const gchar *host;            /* address to bind, "127.0.0.1" when NULL */
   guint port;                   /* 0 = the OS picks */
+  gboolean reuse_port;          /* SO_REUSEPORT: other instances may listen
+                                 * on host:port too */
   guint max_peers;              /* peers in welcome/peers lists, and members
                                  * told of a join */
   guint heartbeat;              /* seconds; silence for 2.5 x this = gone */

@@ -78,6 +78,7 @@ typedef struct
   gint cross_network_share;
   gchar *locality;
   gchar *redis;
+  gboolean reuse_port;
   /* not configuration keys */
   gchar *config_file;
   gboolean print_config;
@@ -194,6 +195,7 @@ take_locality (const Options * opts, MeshTrackerConfig * config)
   config->asn_db = opts->asn_db;
   config->region_db = opts->region_db;
   config->redis = opts->redis;
+  config->reuse_port = opts->reuse_port;
   return TRUE;
 }
 
@@ -417,6 +419,10 @@ main (int argc, char **argv)
           "Share swarms with the other instances using this Redis server "
           "(docs/tracker.md \"Redis mode\"; default: none)",
         "redis://HOST[:PORT][/DB]"},
+    {"reuse-port", 0, 0, G_OPTION_ARG_NONE, &opts.reuse_port,
+        "Let other instances listen on the same address and port "
+          "(SO_REUSEPORT; the kernel spreads new connections over them, "
+          "which share swarms with --redis)", NULL},
     {"prefix-v4", 0, 0, G_OPTION_ARG_INT, &opts.prefix_v4,
         "Bits of the IPv4 prefix that makes one network (default 24)", "N"},
     {"prefix-v6", 0, 0, G_OPTION_ARG_INT, &opts.prefix_v6,
