@@ -385,15 +385,20 @@ def main():
         for key, value in out.items():
             print(f"{key:28} {value}")
     if args.check:
-        failures = check(out)
+        failures = check(out, args.churn)
         for failure in failures:
             print(f"FAIL: {failure}", file=sys.stderr)
         sys.exit(1 if failures else 0)
 
 
-def check(out):
-    """What the smoke test requires of a short, light run."""
+def check(out, churn):
+    """What the smoke test requires of a short, light run: without churn,
+    the signals reached their peers, wherever the tracker holds them, but
+    for a few sent as the run ended (at most 3 %)."""
     failures = []
+    if churn == 0 and out["signals_received"] < 0.97 * out["signals_sent"]:
+        failures.append(f"{out['signals_received']} of {out['signals_sent']} "
+                        "signals received")
     if out["joined_end"] != out["peers"]:
         failures.append(f"{out['joined_end']} of {out['peers']} joined")
     if out["join_ms_p99"] is None or out["signals_received"] == 0:

@@ -328,6 +328,7 @@ struct _MeshTrackerServer
   /* Redis mode: shares the swarms with other instances; server thread
    * only, NULL without --redis */
   gchar *redis_url;
+  MeshTrackerHub *hub;
   MeshTrackerDirectory *directory;
   guint64 next_serial;
 };
@@ -2662,8 +2663,10 @@ server_start_directory (MeshTrackerServer * server)
 {
   g_autoptr (GError) error = NULL;
 
-  server->directory = mesh_tracker_redis_new (server->redis_url,
-      server->heartbeat, server->max_message_size, &error);
+  server->directory = server->hub ?
+      mesh_tracker_hub_directory_new (server->hub) :
+      mesh_tracker_redis_new (server->redis_url, server->heartbeat,
+      server->max_message_size, &error);
   /* the URL was checked by mesh_tracker_server_start() */
   g_return_if_fail (server->directory != NULL);
   g_signal_connect (server->directory, "message",
@@ -2700,7 +2703,7 @@ server_thread (gpointer data)
     server->wheel_source = g_timeout_source_new (WHEEL_TICK_US / 1000);
     g_source_set_callback (server->wheel_source, on_wheel_tick, server, NULL);
     g_source_attach (server->wheel_source, server->context);
-    if (server->redis_url)
+    if (server->redis_url || server->hub)
       server_start_directory (server);
     mesh_shard_loop_run (server->loop);
     g_source_destroy (server->wheel_source);
@@ -2747,6 +2750,7 @@ server_free (MeshTrackerServer * server)
   g_clear_pointer (&server->qos, mesh_tracker_qos_free);
   g_free (server->admin_token);
   g_free (server->redis_url);
+  g_clear_pointer (&server->hub, mesh_tracker_hub_unref);
   mesh_locality_table_unref (server->asn_table);
   mesh_locality_table_unref (server->region_table);
   g_mutex_clear (&server->networks_lock);
@@ -2827,6 +2831,7 @@ server_configure (MeshTrackerServer * server, const MeshTrackerConfig * config)
         OR_DEFAULT (config->token_secret_size, strlen (config->token_secret)));
   server->admin_token = g_strdup (config->admin_token);
   server->redis_url = g_strdup (config->redis);
+  server->hub = config->hub ? mesh_tracker_hub_ref (config->hub) : NULL;
   {
     MeshTrackerQosConfig qos = {.interval = config->qos_interval };
 
@@ -2840,7 +2845,7 @@ server_configure (MeshTrackerServer * server, const MeshTrackerConfig * config)
  * context's wakeup and its epoll instance). Past the limit accepting
  * fails, and GLib aborts when a new shard cannot get its wakeup. */
 static void
-fit_connections_to_descriptors (MeshTrackerServer * server)
+fit_connections_to_descriptors (MeshTrackerServer * server, guint instances)
 {
   struct rlimit limit;
   guint64 usable, fits;
@@ -2848,13 +2853,14 @@ fit_connections_to_descriptors (MeshTrackerServer * server)
   if (getrlimit (RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
     return;
   usable = limit.rlim_cur > RESERVED_DESCRIPTORS ?
-      limit.rlim_cur - RESERVED_DESCRIPTORS : 0;
+      (limit.rlim_cur - RESERVED_DESCRIPTORS) / MAX (instances, 1) : 0;
   fits = MAX (usable * SHARD_SIZE / (SHARD_SIZE + 2), 1);
   if (server->max_connections <= fits)
     return;
-  g_message ("max-connections %u is more than %" G_GUINT64_FORMAT
+  g_message ("max-connections %u is more than %s%" G_GUINT64_FORMAT
       " open files allow: using %" G_GUINT64_FORMAT " (raise the limit: "
       "LimitNOFILE= in the unit, ulimit -n)", server->max_connections,
+      instances > 1 ? "an instance's share of " : "",
       (guint64) limit.rlim_cur, fits);
   server->max_connections = (guint) fits;
 }
@@ -2978,12 +2984,18 @@ mesh_tracker_server_start (const MeshTrackerConfig * config, GError ** error)
     return NULL;
   }
 
+  if (config->redis && config->hub) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "an instance shares its swarms through Redis or through the other "
+        "threads of its process, not both");
+    return NULL;
+  }
   if (config->redis && !redis_url_is_usable (config->redis, error))
     return NULL;
 
   server = g_new0 (MeshTrackerServer, 1);
   server_configure (server, config);
-  fit_connections_to_descriptors (server);
+  fit_connections_to_descriptors (server, config->instances);
   server->swarms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       swarm_free);
   server->connections = g_hash_table_new_full (g_direct_hash, g_direct_equal,

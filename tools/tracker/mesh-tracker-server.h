@@ -27,6 +27,7 @@
 
 /* the messages, MESH_TRACKER_PROTOCOL_VERSION and MESH_TRACKER_SUBPROTOCOL */
 #include "p2p/mesh-tracker-proto.h"
+#include "mesh-tracker-hub.h"
 
 G_BEGIN_DECLS
 
@@ -116,6 +117,12 @@ typedef struct {
   /* Redis mode (docs/tracker.md "Redis mode"): "redis://HOST[:PORT][/DB]"
    * shared with other instances; NULL: this instance alone */
   const gchar *redis;
+  /* Threads mode (docs/scaling.md "Several cores"): the hub this instance
+   * shares its swarms with, the other instances of the process (a ref is
+   * taken); NULL: none. Not with @redis. */
+  MeshTrackerHub *hub;
+  guint instances;              /* of this process, sharing its open-files
+                                 * limit evenly; 0 = 1 */
 } MeshTrackerConfig;
 
 /* Counters since the start, as /metrics reports them. */

@@ -79,6 +79,7 @@ typedef struct
   gchar *locality;
   gchar *redis;
   gboolean reuse_port;
+  gint threads;
   /* not configuration keys */
   gchar *config_file;
   gboolean print_config;
@@ -194,8 +195,25 @@ take_locality (const Options * opts, MeshTrackerConfig * config)
       opts->cross_network_share;
   config->asn_db = opts->asn_db;
   config->region_db = opts->region_db;
+  return TRUE;
+}
+
+#define MAX_THREADS 64
+
+/* How this instance shares its swarms: with others through Redis, or with
+ * the other threads of this process (the port too), or not at all. */
+static gboolean
+take_sharing (const Options * opts, MeshTrackerConfig * config)
+{
   config->redis = opts->redis;
   config->reuse_port = opts->reuse_port;
+  if (!in_range ("threads", opts->threads, 1, MAX_THREADS))
+    return FALSE;
+  if (opts->threads > 1 && opts->redis) {
+    g_printerr ("mesh-tracker: --threads and --redis do not go together: "
+        "run a process per core with --reuse-port instead\n");
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -222,7 +240,7 @@ print_token (const Options * opts, GBytes * secret)
 typedef struct
 {
   const Options *opts;
-  MeshTrackerServer *server;
+  GPtrArray *servers;           /* MeshTrackerServer, the instances */
 } Reload;
 
 /* SIGHUP: what can change without dropping a connection is read again. A
@@ -233,11 +251,13 @@ on_reload (gpointer data)
   Reload *reload = data;
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) secret = NULL;
+  gboolean loaded = TRUE;
+  guint i;
 
   if (reload->opts->token_secret_file) {
     secret = mesh_tracker_read_secret (reload->opts->token_secret_file, &error);
-    if (secret)
-      mesh_tracker_server_set_token_secret (reload->server,
+    for (i = 0; secret && i < reload->servers->len; i++)
+      mesh_tracker_server_set_token_secret (reload->servers->pdata[i],
           g_bytes_get_data (secret, NULL), g_bytes_get_size (secret));
     mesh_tracker_log_event ("reload", "what", "token-secret", "result",
         secret ? "ok" : "kept the previous one", "why",
@@ -245,9 +265,9 @@ on_reload (gpointer data)
   }
   g_clear_error (&error);
   if (reload->opts->asn_db || reload->opts->region_db) {
-    gboolean loaded = mesh_tracker_server_load_networks (reload->server,
-        reload->opts->asn_db, reload->opts->region_db, &error);
-
+    for (i = 0; loaded && i < reload->servers->len; i++)
+      loaded = mesh_tracker_server_load_networks (reload->servers->pdata[i],
+          reload->opts->asn_db, reload->opts->region_db, &error);
     mesh_tracker_log_event ("reload", "what", "networks", "result",
         loaded ? "ok" : "kept the previous ones", "why",
         error ? error->message : NULL, NULL);
@@ -269,22 +289,51 @@ raise_open_files_limit (void)
   }
 }
 
+/* @threads instances, the first on the configured port, the others on the
+ * same one (SO_REUSEPORT), sharing their swarms through a hub. */
+static gboolean
+start_instances (MeshTrackerConfig * config, guint threads,
+    GPtrArray * servers, GError ** error)
+{
+  g_autoptr (MeshTrackerHub) hub = threads > 1 ? mesh_tracker_hub_new () : NULL;
+  guint i;
+
+  config->hub = hub;
+  config->reuse_port |= threads > 1;
+  config->instances = threads;
+  /* the bound is the process's: each instance takes its share */
+  config->max_connections = MAX ((config->max_connections ?
+          config->max_connections : MESH_TRACKER_DEFAULT_MAX_CONNECTIONS) /
+      threads, 1);
+  for (i = 0; i < threads; i++) {
+    MeshTrackerServer *server = mesh_tracker_server_start (config, error);
+
+    if (!server)
+      return FALSE;
+    g_ptr_array_add (servers, server);
+    config->port = mesh_tracker_server_get_port (server);
+  }
+  return TRUE;
+}
+
 static int
 serve (MeshTrackerConfig * config, const Options * opts)
 {
   g_autoptr (GError) error = NULL;
-  Reload reload = { opts, NULL };
+  g_autoptr (GPtrArray) servers = g_ptr_array_new_with_free_func
+      ((GDestroyNotify) mesh_tracker_server_stop);
+  Reload reload = { opts, servers };
+  guint threads = opts->threads == UNSET ? 1 : opts->threads;
 
   raise_open_files_limit ();
-  reload.server = mesh_tracker_server_start (config, &error);
-  if (!reload.server) {
+  if (!start_instances (config, threads, servers, &error)) {
     g_printerr ("mesh-tracker: %s\n", error->message);
     return 1;
   }
 
   mesh_tool_serve_until_signal_full ("mesh-tracker",
-      mesh_tracker_server_get_url (reload.server), on_reload, &reload);
-  mesh_tracker_server_stop (reload.server);
+      mesh_tracker_server_get_url (servers->pdata[0]), on_reload, &reload);
+  g_ptr_array_set_size (servers, 0);
   /* the leaves of the shutdown; a stdout nobody reads does not hold the
    * exit for long */
   mesh_tracker_log_flush (LOG_FLUSH_TIMEOUT_MS);
@@ -325,7 +374,8 @@ main (int argc, char **argv)
     NULL, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
     UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET, UNSET,
     NULL, NULL, NULL, DEFAULT_TTL, NULL, UNSET, UNSET, UNSET, NULL,
-    NULL, NULL, UNSET, NULL, NULL, UNSET, UNSET, UNSET, NULL, NULL, FALSE
+    NULL, NULL, UNSET, NULL, NULL, UNSET, UNSET, UNSET, NULL, NULL, FALSE,
+    UNSET
   };
   GOptionEntry entries[] = {
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &opts.listen,
@@ -419,6 +469,9 @@ main (int argc, char **argv)
           "Share swarms with the other instances using this Redis server "
           "(docs/tracker.md \"Redis mode\"; default: none)",
         "redis://HOST[:PORT][/DB]"},
+    {"threads", 0, 0, G_OPTION_ARG_INT, &opts.threads,
+        "Instances in this process, a thread each, sharing the swarms and "
+          "the port (default 1; not with --redis: docs/scaling.md)", "N"},
     {"reuse-port", 0, 0, G_OPTION_ARG_NONE, &opts.reuse_port,
         "Let other instances listen on the same address and port "
           "(SO_REUSEPORT; the kernel spreads new connections over them, "
@@ -494,7 +547,8 @@ main (int argc, char **argv)
     ret = 2;
     goto out;
   }
-  if (!take_bounds (&opts, &config) || !take_locality (&opts, &config)) {
+  if (!take_bounds (&opts, &config) || !take_locality (&opts, &config)
+      || !take_sharing (&opts, &config)) {
     ret = 2;
     goto out;
   }
