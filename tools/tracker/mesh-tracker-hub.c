@@ -218,6 +218,9 @@ run_later (MeshTrackerHubDirectory * self, GSourceFunc func, gpointer data,
 {
   GSource *source = g_idle_source_new ();
 
+  /* an idle waits for the busy root to have nothing else: under a flash
+   * crowd, a welcome waiting for its list would wait behind every accept */
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_callback (source, func, data, notify);
   g_source_attach (source, self->context);
   g_source_unref (source);
