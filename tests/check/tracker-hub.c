@@ -9,7 +9,8 @@
  * a signal or peer-joined for a member of the other instance reaches that
  * instance, later, never within the call; one for nobody comes back as
  * undelivered; a leave reaches the other instance; an instance that goes
- * takes its members out of the lists.
+ * takes its members out of the lists, at once when disposed while a
+ * message for it is pending.
  *
  * Threads: each instance is a GMainContext of its own, on the test's
  * thread (made thread-default when its directory is made, as a server's
@@ -17,6 +18,7 @@
  */
 
 #include <gst/check/gstcheck.h>
+#include <string.h>
 
 #include "mesh-tracker-hub.h"
 
@@ -73,6 +75,7 @@ on_undelivered (MeshTrackerDirectory * directory, const gchar * swarm,
 static void
 instance_init (Instance * instance, MeshTrackerHub * hub)
 {
+  memset (instance, 0, sizeof (*instance));
   instance->context = g_main_context_new ();
   instance->messages = g_ptr_array_new_with_free_func ((GDestroyNotify)
       received_free);
@@ -322,6 +325,49 @@ GST_START_TEST (test_leaves_and_a_stopped_instance)
 
 GST_END_TEST;
 
+/* A stopping server disposes its directory while a message another
+ * instance handed it still holds it: it leaves the hub at once (its
+ * members unlisted, signals to them undelivered), and what was pending in
+ * its context goes with the context, and the directory with it. */
+GST_START_TEST (test_disposed_while_a_message_is_pending)
+{
+  g_autoptr (MeshTrackerHub) hub = mesh_tracker_hub_new ();
+  MeshTrackerDirectoryMessage signal = { MESH_TRACKER_DIRECTORY_SIGNAL, "s",
+    "peer-a-01", "peer-b-01", "{}", FALSE, NULL
+  };
+  g_autoptr (GPtrArray) after = NULL;
+  gpointer gone;
+  Instance a, b;
+
+  instance_init (&a, hub);
+  instance_init (&b, hub);
+  publish (&a, "s", "peer-a-01", NULL);
+  publish (&b, "s", "peer-b-01", NULL);
+  mesh_tracker_directory_send (b.directory, &signal);
+
+  g_object_run_dispose (G_OBJECT (a.directory));
+  after = list (&b, "s", 10);
+  fail_unless_equals_int (after->len, 0);
+  mesh_tracker_directory_send (b.directory, &signal);
+  while (g_main_context_iteration (b.context, FALSE));
+  fail_unless_equals_int (b.undelivered, 1);
+
+  /* the pending signal is never delivered: its context goes first, and
+   * takes the last reference of the directory with it */
+  g_signal_handlers_disconnect_by_data (a.directory, &a);
+  gone = a.directory;
+  g_object_add_weak_pointer (G_OBJECT (gone), &gone);
+  g_clear_object (&a.directory);
+  fail_unless (gone != NULL, "the pending signal held no reference");
+  g_main_context_unref (a.context);
+  fail_unless (gone == NULL, "the directory and its context hold each "
+      "other");
+  g_ptr_array_unref (a.messages);
+  instance_clear (&b);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_hub_suite (void)
 {
@@ -333,6 +379,7 @@ tracker_hub_suite (void)
   tcase_add_test (tc, test_large_swarm_random_and_distinct);
   tcase_add_test (tc, test_messages_reach_the_holder_later);
   tcase_add_test (tc, test_leaves_and_a_stopped_instance);
+  tcase_add_test (tc, test_disposed_while_a_message_is_pending);
   return s;
 }
 

@@ -4,8 +4,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * See mesh-tracker-hub.h. The hub's tables belong to whoever holds its
- * lock; a directory's fields to its server's thread, but for the hub's
- * list of directories, which is the hub's.
+ * lock; a directory's fields to its server's thread, but for its context,
+ * which the hub's lock guards too: a message for another instance is
+ * attached to that instance's context under the lock, so that it is
+ * either in the context before the instance leaves the hub (dispose), or
+ * never made.
  */
 
 #include "mesh-tracker-hub.h"
@@ -42,7 +45,8 @@ struct _MeshTrackerHubDirectory
   GObject parent;
 
   MeshTrackerHub *hub;
-  GMainContext *context;        /* its server's, where it calls back */
+  GMainContext *context;        /* its server's, where it calls back;
+                                 * NULL once disposed (the hub's lock) */
   MeshTrackerDirectoryStats stats;
 };
 
@@ -137,6 +141,7 @@ hub_pick_members (HubSwarm * swarm, MeshTrackerHubDirectory * self, guint max)
   GPtrArray *picked = g_ptr_array_new_with_free_func ((GDestroyNotify)
       mesh_tracker_remote_member_free);
   g_autoptr (GPtrArray) chosen = g_ptr_array_new ();
+  g_autoptr (GHashTable) once = g_hash_table_new (NULL, NULL);
   guint n = swarm ? swarm->members->len : 0, i, probes;
 
   if (n <= PROBES_PER_MEMBER * max) {
@@ -160,7 +165,7 @@ hub_pick_members (HubSwarm * swarm, MeshTrackerHubDirectory * self, guint max)
       Member *member = g_ptr_array_index (swarm->members,
           g_random_int_range (0, n));
 
-      if (member->owner != self && !g_ptr_array_find (chosen, member, NULL))
+      if (member->owner != self && g_hash_table_add (once, member))
         g_ptr_array_add (chosen, member);
     }
   }
@@ -211,12 +216,20 @@ deliver (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Runs @func (@data) later on @self's thread, then @notify (@data). */
+/* Runs @func (@data) later on @self's thread, then @notify (@data); only
+ * @notify once @self was disposed. For another instance's directory, with
+ * the hub's lock held. */
 static void
 run_later (MeshTrackerHubDirectory * self, GSourceFunc func, gpointer data,
     GDestroyNotify notify)
 {
-  GSource *source = g_idle_source_new ();
+  GSource *source;
+
+  if (!self->context) {
+    notify (data);
+    return;
+  }
+  source = g_idle_source_new ();
 
   /* an idle waits for the busy root to have nothing else: under a flash
    * crowd, a welcome waiting for its list would wait behind every accept */
@@ -226,14 +239,14 @@ run_later (MeshTrackerHubDirectory * self, GSourceFunc func, gpointer data,
   g_source_unref (source);
 }
 
-/* @to: a ref, which the handover takes. */
+/* The hub's lock held. */
 static void
 hand_over (MeshTrackerHubDirectory * to,
     const MeshTrackerDirectoryMessage * message)
 {
   Handover *h = g_new0 (Handover, 1);
 
-  h->to = to;
+  h->to = g_object_ref (to);
   h->type = message->type;
   h->swarm = g_strdup (message->swarm);
   h->peer_to = g_strdup (message->to);
@@ -277,23 +290,6 @@ hub_publish (MeshTrackerDirectory * directory, const gchar * swarm_id,
   g_mutex_unlock (&hub->lock);
 }
 
-/* Refs of the hub's directories but @self (the hub's lock held). */
-static GPtrArray *
-others_of (MeshTrackerHubDirectory * self)
-{
-  GPtrArray *others = g_ptr_array_new ();
-  guint i;
-
-  for (i = 0; i < self->hub->directories->len; i++) {
-    MeshTrackerHubDirectory *d = g_ptr_array_index (self->hub->directories,
-        i);
-
-    if (d != self)
-      g_ptr_array_add (others, g_object_ref (d));
-  }
-  return others;
-}
-
 static void
 hub_withdraw (MeshTrackerDirectory * directory, const gchar * swarm_id,
     const gchar * peer)
@@ -303,7 +299,6 @@ hub_withdraw (MeshTrackerDirectory * directory, const gchar * swarm_id,
   MeshTrackerDirectoryMessage left = { MESH_TRACKER_DIRECTORY_PEER_LEFT,
     swarm_id, NULL, peer, NULL, FALSE, NULL
   };
-  g_autoptr (GPtrArray) others = NULL;
   HubSwarm *swarm;
   Member *member;
   guint i;
@@ -311,19 +306,20 @@ hub_withdraw (MeshTrackerDirectory * directory, const gchar * swarm_id,
   g_mutex_lock (&hub->lock);
   swarm = g_hash_table_lookup (hub->swarms, swarm_id);
   member = swarm ? g_hash_table_lookup (swarm->by_peer, peer) : NULL;
-  if (!member || member->owner != self) {
-    g_mutex_unlock (&hub->lock);
-    return;
-  }
-  hub_remove_member (hub, swarm_id, swarm, member);
-  others = others_of (self);
-  g_mutex_unlock (&hub->lock);
+  if (member && member->owner == self) {
+    hub_remove_member (hub, swarm_id, swarm, member);
+    /* those that told their members of it forget it (the others ignore
+     * it) */
+    for (i = 0; i < hub->directories->len; i++) {
+      MeshTrackerHubDirectory *other = hub->directories->pdata[i];
 
-  /* those that told their members of it forget it (the others ignore it) */
-  for (i = 0; i < others->len; i++) {
-    hand_over (others->pdata[i], &left);
-    self->stats.messages_out++;
+      if (other != self) {
+        hand_over (other, &left);
+        self->stats.messages_out++;
+      }
+    }
   }
+  g_mutex_unlock (&hub->lock);
 }
 
 typedef struct
@@ -398,22 +394,22 @@ hub_send (MeshTrackerDirectory * directory,
 {
   MeshTrackerHubDirectory *self = MESH_TRACKER_HUB_DIRECTORY (directory);
   MeshTrackerHub *hub = self->hub;
-  MeshTrackerHubDirectory *owner = NULL;
   HubSwarm *swarm;
   Member *member;
+  gboolean handed = FALSE;
 
   g_mutex_lock (&hub->lock);
   swarm = g_hash_table_lookup (hub->swarms, message->swarm);
   member = swarm && message->to ?
       g_hash_table_lookup (swarm->by_peer, message->to) : NULL;
-  if (member && member->owner != self)
-    owner = g_object_ref (member->owner);
+  if (member && member->owner != self) {
+    hand_over (member->owner, message);
+    self->stats.messages_out++;
+    handed = TRUE;
+  }
   g_mutex_unlock (&hub->lock);
 
-  if (owner) {
-    hand_over (owner, message);
-    self->stats.messages_out++;
-  } else if (message->type == MESH_TRACKER_DIRECTORY_SIGNAL) {
+  if (!handed && message->type == MESH_TRACKER_DIRECTORY_SIGNAL) {
     Undelivered *u = g_new0 (Undelivered, 1);
 
     u->self = g_object_ref (self);
@@ -446,7 +442,8 @@ hub_directory_iface_init (MeshTrackerDirectoryInterface * iface)
 
 /* @self leaves the hub with the members it still held (its server is
  * stopping: their leaves were told, or will not be). From then on nobody
- * can find it to hand it something. */
+ * can find it to hand it something, and its own calls answer nothing
+ * (the server disposes it before it lets it go). */
 static void
 hub_forget (MeshTrackerHubDirectory * self)
 {
@@ -458,6 +455,9 @@ hub_forget (MeshTrackerHubDirectory * self)
 
   g_mutex_lock (&hub->lock);
   g_ptr_array_remove (hub->directories, self);
+  /* what was attached to it stays there, holding refs of @self, until
+   * its server drops the context: no cycle through this one */
+  g_clear_pointer (&self->context, g_main_context_unref);
   g_hash_table_iter_init (&iter, hub->swarms);
   while (g_hash_table_iter_next (&iter, &id, (gpointer *) & swarm)) {
     for (i = swarm->members->len; i-- > 0;) {
@@ -489,17 +489,9 @@ mesh_tracker_hub_directory_dispose (GObject * object)
 }
 
 static void
-mesh_tracker_hub_directory_finalize (GObject * object)
-{
-  g_main_context_unref (MESH_TRACKER_HUB_DIRECTORY (object)->context);
-  G_OBJECT_CLASS (mesh_tracker_hub_directory_parent_class)->finalize (object);
-}
-
-static void
 mesh_tracker_hub_directory_class_init (MeshTrackerHubDirectoryClass * klass)
 {
   G_OBJECT_CLASS (klass)->dispose = mesh_tracker_hub_directory_dispose;
-  G_OBJECT_CLASS (klass)->finalize = mesh_tracker_hub_directory_finalize;
 }
 
 static void

@@ -2723,8 +2723,12 @@ server_thread (gpointer data)
   while (server->loop && mesh_shard_loop_iterate_all (server->loop));
   /* the leaves told (best effort), what waits for it answered: before the
    * swarms and peers go */
-  if (server->directory)
+  if (server->directory) {
     g_signal_handlers_disconnect_by_data (server->directory, server);
+    /* it leaves what it shares now, even if a message handed to it by
+     * another instance still holds a reference */
+    g_object_run_dispose (G_OBJECT (server->directory));
+  }
   g_clear_object (&server->directory);
   g_hash_table_remove_all (server->connections);
   g_hash_table_remove_all (server->swarms);
