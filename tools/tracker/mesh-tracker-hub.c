@@ -60,15 +60,6 @@ G_DEFINE_TYPE_WITH_CODE (MeshTrackerHubDirectory, mesh_tracker_hub_directory,
 /* Members and swarms (the hub's lock held)                                 */
 
 static void
-key_copy (MeshLocalityKey * to, const MeshLocalityKey * from)
-{
-  to->prefix = g_strdup (from->prefix);
-  to->asn = from->asn;
-  to->region = g_strdup (from->region);
-  to->hint = g_strdup (from->hint);
-}
-
-static void
 member_free (Member * member)
 {
   mesh_locality_key_clear (&member->key);
@@ -128,7 +119,7 @@ remote_member_new (const Member * member)
 
   remote->peer = g_strdup (member->peer);
   remote->upload = member->upload;
-  key_copy (&remote->key, &member->key);
+  mesh_locality_key_copy (&remote->key, &member->key);
   return remote;
 }
 
@@ -255,7 +246,7 @@ hand_over (MeshTrackerHubDirectory * to,
   h->upload = message->upload;
   h->has_key = message->key != NULL;
   if (message->key)
-    key_copy (&h->key, message->key);
+    mesh_locality_key_copy (&h->key, message->key);
   run_later (to, deliver, h, (GDestroyNotify) handover_free);
 }
 
@@ -286,7 +277,7 @@ hub_publish (MeshTrackerDirectory * directory, const gchar * swarm_id,
   member->upload = upload;
   member->has_key = key != NULL;
   if (key)
-    key_copy (&member->key, key);
+    mesh_locality_key_copy (&member->key, key);
   g_mutex_unlock (&hub->lock);
 }
 

@@ -649,6 +649,15 @@ mesh_locality_key_clear (MeshLocalityKey * key)
   key->asn = 0;
 }
 
+void
+mesh_locality_key_copy (MeshLocalityKey * to, const MeshLocalityKey * from)
+{
+  to->prefix = g_strdup (from->prefix);
+  to->asn = from->asn;
+  to->region = g_strdup (from->region);
+  to->hint = g_strdup (from->hint);
+}
+
 static gboolean
 same_string (const gchar * a, const gchar * b)
 {
@@ -812,10 +821,7 @@ mesh_locality_index_add (MeshLocalityIndex * index, gpointer member,
   guint kind;
 
   entry->member = member;
-  entry->key.prefix = g_strdup (key->prefix);
-  entry->key.asn = key->asn;
-  entry->key.region = g_strdup (key->region);
-  entry->key.hint = g_strdup (key->hint);
+  mesh_locality_key_copy (&entry->key, key);
   slot_add (index->all, entry, &entry->all_slot);
   for (kind = 0; kind < N_BUCKETS; kind++) {
     g_autofree gchar *name = bucket_name (key, kind);

@@ -97,6 +97,9 @@ void mesh_locality_key_init (MeshLocalityKey * key, GInetAddress * address,
     const gchar * hint, guint prefix_v4, guint prefix_v6,
     MeshLocalityTable * asn_table, MeshLocalityTable * region_table);
 void mesh_locality_key_clear (MeshLocalityKey * key);
+/* Fills @to (empty or cleared) with copies of @from's fields. */
+void mesh_locality_key_copy (MeshLocalityKey * to,
+    const MeshLocalityKey * from);
 
 typedef struct _MeshLocalityIndex MeshLocalityIndex;
 typedef struct _MeshLocalityEntry MeshLocalityEntry;
