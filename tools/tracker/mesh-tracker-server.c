@@ -108,6 +108,10 @@
  * this it learns of further leaves from its links. 128 ids of 64 bytes and
  * their table slots: some 16 KiB a peer at worst. */
 #define MAX_REMOTE_KNOWS 128
+/* Messages held for a peer whose welcome waits for the directory's list;
+ * past these the rest are dropped (a peer-joined it will find again, or a
+ * signal its sender retries). */
+#define MAX_BEFORE_WELCOME 32
 /* Runs the statement with the root the thread-default context, and has the loop
  * look at the root again: what Redis mode's directory starts (commands to
  * write, timers) lives there, whatever shard's client asked. */
@@ -231,6 +235,10 @@ struct _Peer
   guint64 serial;               /* tells a connection from a later one with
                                  * the same id, across a directory round
                                  * trip */
+  /* Redis or threads mode: what others sent it between its join and its
+   * welcome, which waits for the directory's list: the welcome answers the
+   * join and goes first. NULL: not waiting. */
+  GPtrArray *before_welcome;
 
   GHashTable *reporters;        /* ids of the members that reported it,
                                  * NULL until one did (most never are) */
@@ -818,7 +826,7 @@ peer_exit (Peer * peer)
  * only when the socket left some of it queued (our flush source) or the
  * write failed (the close). */
 static void
-send_text (Peer * peer, const gchar * text)
+write_text (Peer * peer, const gchar * text)
 {
   gboolean was_queued;
 
@@ -831,6 +839,29 @@ send_text (Peer * peer, const gchar * text)
   if ((!was_queued && mesh_tracker_stream_get_queued (peer->stream) > 0)
       || !peer_can_send (peer))
     mesh_shard_loop_wake (peer->server->loop, peer->shard);
+}
+
+/* What the server says to @peer: held back while its welcome waits. */
+static void
+send_text (Peer * peer, const gchar * text)
+{
+  if (!peer->before_welcome) {
+    write_text (peer, text);
+    return;
+  }
+  if (peer->before_welcome->len < MAX_BEFORE_WELCOME)
+    g_ptr_array_add (peer->before_welcome, g_strdup (text));
+}
+
+/* The welcome went out: what was held for @peer (@held, NULL: nothing)
+ * follows it. */
+static void
+write_held (Peer * peer, GPtrArray * held)
+{
+  guint i;
+
+  for (i = 0; held && i < held->len; i++)
+    write_text (peer, held->pdata[i]);
 }
 
 static void
@@ -848,7 +879,8 @@ send_error (Peer * peer, MeshTrackerErrorCode code, const gchar * message,
         server->stats.errors++;
         server->errors_by_code[code]++;
       });
-  send_text (peer, text);
+  /* an error answers what the peer just sent: not held for a welcome */
+  write_text (peer, text);
 }
 
 /* Sends the error, then closes with 1008 and the code as the reason: a client
@@ -1236,9 +1268,13 @@ on_remote_listed (GPtrArray * remote, gpointer data)
 
   if (peer && peer->serial == wait->serial && !peer->closing
       && !server->stopping) {
+    g_autoptr (GPtrArray) held = wait->join ?
+        g_steal_pointer (&peer->before_welcome) : NULL;
+
     if (wait->join)
       announce_join (peer, remote);
     send_list (peer, remote, wait->join);
+    write_held (peer, held);
   }
   g_free (wait->swarm);
   g_free (wait->peer);
@@ -1475,6 +1511,7 @@ peer_free (gpointer data)
   Peer *peer = data;
 
   g_warn_if_fail (peer->swarm == NULL);
+  g_clear_pointer (&peer->before_welcome, g_ptr_array_unref);
   if (peer->server->attest)
     mesh_tracker_attest_forget (peer->server->attest, peer);
   g_signal_handlers_disconnect_by_data (peer->ws, peer);
@@ -1787,6 +1824,7 @@ handle_join (Peer * peer, MeshTrackerMessage * msg)
      * members */
     IN_ROOT (server, mesh_tracker_directory_publish (server->directory,
             swarm->id, peer->id, peer->upload, peer_key (peer)));
+    peer->before_welcome = g_ptr_array_new_with_free_func (g_free);
     list_remote (peer, TRUE);
     return;
   }
