@@ -737,8 +737,11 @@ on_text (Load * load, guint index, const gchar * text, gsize len)
     wt_on_text (load, index, text, len);
     return;
   }
-  /* peer-joined and peer-left only count: no need to parse them */
+  /* peer-joined and peer-left only count: no need to parse them; but the
+   * welcome answers the join, and nothing may come before it */
   if (len > 14 && memcmp (text, "{\"type\":\"peer-", 14) == 0) {
+    if (load->conns[index].state == CONN_JOINING)
+      count_error (load, "before-welcome");
     load->peer_notices++;
     return;
   }
@@ -753,6 +756,8 @@ on_text (Load * load, guint index, const gchar * text, gsize len)
       on_welcome (load, index, &msg);
       break;
     case MESH_TRACKER_MESSAGE_SIGNAL:
+      if (load->conns[index].state == CONN_JOINING)
+        count_error (load, "before-welcome");
       on_signal (load, index, &msg);
       break;
     case MESH_TRACKER_MESSAGE_ERROR:
