@@ -10,7 +10,7 @@
  * instance, later, never within the call; one for nobody comes back as
  * undelivered; a leave reaches the other instance; an instance that goes
  * takes its members out of the lists, at once when disposed while a
- * message for it is pending.
+ * message for it is pending; what waits for an instance is bounded.
  *
  * Threads: each instance is a GMainContext of its own, on the test's
  * thread (made thread-default when its directory is made, as a server's
@@ -368,6 +368,41 @@ GST_START_TEST (test_disposed_while_a_message_is_pending)
 
 GST_END_TEST;
 
+/* An instance that does not take what is handed to it (a stalled thread)
+ * holds at most MESH_TRACKER_HUB_MAX_PENDING; more are dropped and
+ * counted as errors of the sender. */
+GST_START_TEST (test_pending_hand_overs_bounded)
+{
+  g_autoptr (MeshTrackerHub) hub = mesh_tracker_hub_new ();
+  MeshTrackerDirectoryMessage signal = { MESH_TRACKER_DIRECTORY_SIGNAL, "s",
+    "peer-a-01", "peer-b-01", "{}", FALSE, NULL
+  };
+  MeshTrackerDirectoryStats stats;
+  Instance a, b;
+  guint i;
+
+  instance_init (&a, hub);
+  instance_init (&b, hub);
+  publish (&a, "s", "peer-a-01", NULL);
+  for (i = 0; i < MESH_TRACKER_HUB_MAX_PENDING + 10; i++)
+    mesh_tracker_directory_send (b.directory, &signal);
+  mesh_tracker_directory_get_stats (b.directory, &stats);
+  fail_unless_equals_uint64 (stats.messages_out, MESH_TRACKER_HUB_MAX_PENDING);
+  fail_unless_equals_uint64 (stats.errors, 10);
+
+  while (g_main_context_iteration (a.context, FALSE));
+  fail_unless_equals_int (a.messages->len, MESH_TRACKER_HUB_MAX_PENDING);
+  /* taken, there is room again */
+  mesh_tracker_directory_send (b.directory, &signal);
+  while (g_main_context_iteration (a.context, FALSE));
+  fail_unless_equals_int (a.messages->len, MESH_TRACKER_HUB_MAX_PENDING + 1);
+
+  instance_clear (&a);
+  instance_clear (&b);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_hub_suite (void)
 {
@@ -380,6 +415,7 @@ tracker_hub_suite (void)
   tcase_add_test (tc, test_messages_reach_the_holder_later);
   tcase_add_test (tc, test_leaves_and_a_stopped_instance);
   tcase_add_test (tc, test_disposed_while_a_message_is_pending);
+  tcase_add_test (tc, test_pending_hand_overs_bounded);
   return s;
 }
 

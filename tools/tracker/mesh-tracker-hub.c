@@ -47,6 +47,8 @@ struct _MeshTrackerHubDirectory
   MeshTrackerHub *hub;
   GMainContext *context;        /* its server's, where it calls back;
                                  * NULL once disposed (the hub's lock) */
+  gint pending;                 /* hand-overs attached and not yet freed;
+                                 * atomic */
   MeshTrackerDirectoryStats stats;
 };
 
@@ -184,6 +186,7 @@ typedef struct
 static void
 handover_free (Handover * h)
 {
+  g_atomic_int_add (&h->to->pending, -1);
   g_object_unref (h->to);
   g_free (h->swarm);
   g_free (h->peer_to);
@@ -230,13 +233,18 @@ run_later (MeshTrackerHubDirectory * self, GSourceFunc func, gpointer data,
   g_source_unref (source);
 }
 
-/* The hub's lock held. */
-static void
+/* The hub's lock held. FALSE: @to has MESH_TRACKER_HUB_MAX_PENDING
+ * waiting already, @message is dropped. */
+static gboolean
 hand_over (MeshTrackerHubDirectory * to,
     const MeshTrackerDirectoryMessage * message)
 {
-  Handover *h = g_new0 (Handover, 1);
+  Handover *h;
 
+  if (g_atomic_int_get (&to->pending) >= MESH_TRACKER_HUB_MAX_PENDING)
+    return FALSE;
+  g_atomic_int_inc (&to->pending);
+  h = g_new0 (Handover, 1);
   h->to = g_object_ref (to);
   h->type = message->type;
   h->swarm = g_strdup (message->swarm);
@@ -248,6 +256,18 @@ hand_over (MeshTrackerHubDirectory * to,
   if (message->key)
     mesh_locality_key_copy (&h->key, message->key);
   run_later (to, deliver, h, (GDestroyNotify) handover_free);
+  return TRUE;
+}
+
+/* Hands @message to @to, counted in @from's stats (the hub's lock held). */
+static void
+hand_over_from (MeshTrackerHubDirectory * from, MeshTrackerHubDirectory * to,
+    const MeshTrackerDirectoryMessage * message)
+{
+  if (hand_over (to, message))
+    from->stats.messages_out++;
+  else
+    from->stats.errors++;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -304,10 +324,8 @@ hub_withdraw (MeshTrackerDirectory * directory, const gchar * swarm_id,
     for (i = 0; i < hub->directories->len; i++) {
       MeshTrackerHubDirectory *other = hub->directories->pdata[i];
 
-      if (other != self) {
-        hand_over (other, &left);
-        self->stats.messages_out++;
-      }
+      if (other != self)
+        hand_over_from (self, other, &left);
     }
   }
   g_mutex_unlock (&hub->lock);
@@ -394,8 +412,7 @@ hub_send (MeshTrackerDirectory * directory,
   member = swarm && message->to ?
       g_hash_table_lookup (swarm->by_peer, message->to) : NULL;
   if (member && member->owner != self) {
-    hand_over (member->owner, message);
-    self->stats.messages_out++;
+    hand_over_from (self, member->owner, message);
     handed = TRUE;
   }
   g_mutex_unlock (&hub->lock);

@@ -27,6 +27,11 @@ G_BEGIN_DECLS
 
 typedef struct _MeshTrackerHub MeshTrackerHub;
 
+/* Messages handed to one instance and not yet taken by its thread: past
+ * these, more are dropped and counted as errors of their sender (an
+ * instance that stalls must not make the others grow without end). */
+#define MESH_TRACKER_HUB_MAX_PENDING 100000
+
 MeshTrackerHub *mesh_tracker_hub_new (void);
 MeshTrackerHub *mesh_tracker_hub_ref (MeshTrackerHub * hub);
 void mesh_tracker_hub_unref (MeshTrackerHub * hub);
