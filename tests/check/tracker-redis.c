@@ -764,6 +764,52 @@ GST_START_TEST (test_redis_silent)
 
 GST_END_TEST;
 
+/* While a newcomer's welcome waits for Redis (stopped here: for the whole
+ * list timeout), a member of its instance signals it 40 times: the welcome
+ * comes first, then the first MESH_TRACKER_MAX_BEFORE_WELCOME signals in
+ * order; the others were dropped, so a signal sent after the welcome is
+ * the next message. */
+GST_START_TEST (test_held_before_welcome)
+{
+  const gchar *http_b = mesh_tracker_server_get_http_url (tracker_b);
+  g_autoptr (JsonNode) welcome_x = NULL, welcome_y = NULL, after = NULL;
+  Client *x, *y;
+  gdouble joins;
+  guint i;
+
+  x = client_new (mesh_tracker_server_get_url (tracker_b));
+  welcome_x = client_join (x, "peer-on-b-010");
+  joins = read_metric (http_b, "mesh_tracker_joins_total");
+
+  g_subprocess_send_signal (redis, SIGSTOP);
+  y = client_new (mesh_tracker_server_get_url (tracker_b));
+  client_sendf (y, "{\"type\":\"join\",\"version\":1,\"swarm\":\"" SWARM
+      "\",\"peer\":\"peer-on-b-011\",\"caps\":{\"upload\":true}}");
+  /* in the swarm, its welcome waiting for Redis */
+  wait_metric_at_least (http_b, "mesh_tracker_joins_total", joins + 1);
+  for (i = 0; i < 40; i++)
+    client_sendf (x, "{\"type\":\"signal\",\"to\":\"peer-on-b-011\","
+        "\"data\":{\"n\":%u}}", i);
+
+  welcome_y = client_expect (y, "welcome");
+  for (i = 0; i < MESH_TRACKER_MAX_BEFORE_WELCOME; i++) {
+    g_autoptr (JsonNode) held = client_expect (y, "signal");
+    JsonObject *data = json_object_get_object_member (json_node_get_object
+        (held), "data");
+
+    fail_unless_equals_int (json_object_get_int_member (data, "n"), i);
+  }
+  client_sendf (x, "{\"type\":\"signal\",\"to\":\"peer-on-b-011\","
+      "\"data\":{\"n\":1000}}");
+  after = client_expect (y, "signal");
+  fail_unless_equals_int (json_object_get_int_member
+      (json_object_get_object_member (json_node_get_object (after), "data"),
+          "n"), 1000);
+  g_subprocess_send_signal (redis, SIGCONT);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_redis_suite (void)
 {
@@ -777,6 +823,7 @@ tracker_redis_suite (void)
   tcase_add_test (tc, test_remote_knows_bound);
   tcase_add_test (tc, test_redis_restart);
   tcase_add_test (tc, test_redis_silent);
+  tcase_add_test (tc, test_held_before_welcome);
   tcase_add_test (tc, test_hostile_redis_data);
   return s;
 }

@@ -108,10 +108,6 @@
  * this it learns of further leaves from its links. 128 ids of 64 bytes and
  * their table slots: some 16 KiB a peer at worst. */
 #define MAX_REMOTE_KNOWS 128
-/* Messages held for a peer whose welcome waits for the directory's list;
- * past these the rest are dropped (a peer-joined it will find again, or a
- * signal its sender retries). */
-#define MAX_BEFORE_WELCOME 32
 /* Runs the statement with the root the thread-default context, and has the loop
  * look at the root again: what Redis mode's directory starts (commands to
  * write, timers) lives there, whatever shard's client asked. */
@@ -237,7 +233,8 @@ struct _Peer
                                  * trip */
   /* Redis or threads mode: what others sent it between its join and its
    * welcome, which waits for the directory's list: the welcome answers the
-   * join and goes first. NULL: not waiting. */
+   * join and goes first (at most MESH_TRACKER_MAX_BEFORE_WELCOME). NULL:
+   * not waiting. */
   GPtrArray *before_welcome;
 
   GHashTable *reporters;        /* ids of the members that reported it,
@@ -849,7 +846,7 @@ send_text (Peer * peer, const gchar * text)
     write_text (peer, text);
     return;
   }
-  if (peer->before_welcome->len < MAX_BEFORE_WELCOME)
+  if (peer->before_welcome->len < MESH_TRACKER_MAX_BEFORE_WELCOME)
     g_ptr_array_add (peer->before_welcome, g_strdup (text));
 }
 

@@ -54,6 +54,10 @@ G_BEGIN_DECLS
 #define MESH_TRACKER_DEFAULT_BAN_TIME (24 * 3600)
 /* For the per-address and per-token bounds: no bound at all. */
 #define MESH_TRACKER_UNLIMITED G_MAXUINT
+/* Redis or threads mode: messages held for a newcomer while its welcome
+ * waits for the other instances' members; past these the rest are dropped
+ * (a peer-joined it will find again, a signal its sender retries). */
+#define MESH_TRACKER_MAX_BEFORE_WELCOME 32
 /* Token secrets read from files are at least this long. */
 #define MESH_TRACKER_MIN_SECRET_SIZE 32
 
