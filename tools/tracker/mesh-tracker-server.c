@@ -54,7 +54,7 @@
 #define G_LOG_DOMAIN "mesh-tracker"
 
 #include "mesh-tracker-server.h"
-#include "mesh-tracker-stream.h"
+#include "mesh-tracker-conn.h"
 #include "mesh-tracker-log.h"
 #include "mesh-tracker-attest.h"
 #include "mesh-tracker-qos.h"
@@ -68,6 +68,7 @@
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -209,10 +210,8 @@ struct _Swarm
 struct _Peer
 {
   MeshTrackerServer *server;
-  SoupWebsocketConnection *ws;
-  MeshTrackerStream *stream;    /* what ws runs on */
-  GMainContext *shard;          /* where ws and stream have their sources */
-  GSocket *socket;              /* under stream, to end a close */
+  MeshTrackerConn *conn;
+  GMainContext *shard;          /* where conn has its source */
   Address *address;
   gchar *id;                    /* NULL until joined */
   Swarm *swarm;                 /* NULL until joined and after leaving */
@@ -799,29 +798,13 @@ on_sweep (gpointer data)
 static gboolean
 peer_can_send (Peer * peer)
 {
-  return !peer->closing && soup_websocket_connection_get_state (peer->ws) ==
-      SOUP_WEBSOCKET_STATE_OPEN;
+  return !peer->closing && mesh_tracker_conn_is_open (peer->conn);
 }
 
-/* Whatever libsoup starts for @peer (a source waiting to write, the
- * close timer) must start in its shard. */
-static void
-peer_enter (Peer * peer)
-{
-  mesh_shard_loop_push (peer->server->loop, peer->shard);
-}
-
-static void
-peer_exit (Peer * peer)
-{
-  mesh_shard_loop_pop (peer->server->loop, peer->shard);
-}
-
-/* The hot path, where a message to a client of another shard would
- * otherwise make that shard walk its sources: libsoup writes the frame at
- * once to our stream, which takes it all, so the shard gets a new source
- * only when the socket left some of it queued (our flush source) or the
- * write failed (the close). */
+/* The hot path: the frame is written at once, from whichever shard is
+ * dispatching, and @peer's shard needs to look at its source again only
+ * when the socket left some of it queued (the source then waits to
+ * write). */
 static void
 write_text (Peer * peer, const gchar * text)
 {
@@ -829,12 +812,9 @@ write_text (Peer * peer, const gchar * text)
 
   if (!peer_can_send (peer))
     return;
-  was_queued = mesh_tracker_stream_get_queued (peer->stream) > 0;
-  peer_enter (peer);
-  soup_websocket_connection_send_text (peer->ws, text);
-  mesh_shard_loop_pop_quiet (peer->server->loop, peer->shard);
-  if ((!was_queued && mesh_tracker_stream_get_queued (peer->stream) > 0)
-      || !peer_can_send (peer))
+  was_queued = mesh_tracker_conn_get_queued (peer->conn) > 0;
+  mesh_tracker_conn_send_text (peer->conn, text, strlen (text));
+  if (!was_queued && mesh_tracker_conn_get_queued (peer->conn) > 0)
     mesh_shard_loop_wake (peer->server->loop, peer->shard);
 }
 
@@ -1511,10 +1491,7 @@ peer_free (gpointer data)
   g_clear_pointer (&peer->before_welcome, g_ptr_array_unref);
   if (peer->server->attest)
     mesh_tracker_attest_forget (peer->server->attest, peer);
-  g_signal_handlers_disconnect_by_data (peer->ws, peer);
-  g_object_unref (peer->ws);
-  g_object_unref (peer->stream);
-  g_clear_object (&peer->socket);
+  mesh_tracker_conn_free (peer->conn);
   mesh_shard_loop_leave (peer->server->loop, peer->shard);
   mesh_wheel_cancel (peer->server->wheel, &peer->deadline);
   if (peer->reap_source) {
@@ -1555,12 +1532,7 @@ peer_close (Peer * peer, DisconnectReason reason, gushort code,
         server->disconnects_by_reason[reason]++;
       }
   );
-  if (soup_websocket_connection_get_state (peer->ws) ==
-      SOUP_WEBSOCKET_STATE_OPEN) {
-    peer_enter (peer);
-    soup_websocket_connection_close (peer->ws, code, why);
-    peer_exit (peer);
-  }
+  mesh_tracker_conn_close (peer->conn, code, why);
 }
 
 static void
@@ -1570,15 +1542,15 @@ maybe_finish_shutdown (MeshTrackerServer * server)
     mesh_shard_loop_quit (server->loop);
 }
 
-/* Why libsoup closed a connection we had not closed: one of the stream's
- * bounds, or the client. */
+/* Why a connection we had not closed ended: one of its bounds, or the
+ * client. */
 static DisconnectReason
 closed_reason (Peer * peer)
 {
-  switch (mesh_tracker_stream_get_fault (peer->stream)) {
-    case MESH_TRACKER_STREAM_TOO_SLOW:
+  switch (mesh_tracker_conn_get_fault (peer->conn)) {
+    case MESH_TRACKER_CONN_TOO_SLOW:
       return DISCONNECT_TOO_SLOW;
-    case MESH_TRACKER_STREAM_FLOODING:
+    case MESH_TRACKER_CONN_FLOODING:
       return DISCONNECT_FLOODING;
     default:
       return DISCONNECT_CLOSED;
@@ -1598,14 +1570,32 @@ peer_reap (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A client over a bound is worth a line in the log; one that closed, or
+ * that does not speak WebSocket, is not. */
 static void
-on_closed (SoupWebsocketConnection * ws, gpointer data)
+log_closed (Peer * peer, MeshTrackerConnFault fault)
+{
+  const gchar *id = peer->id ? peer->id : "(not joined)";
+
+  if (fault == MESH_TRACKER_CONN_TOO_SLOW
+      || fault == MESH_TRACKER_CONN_FLOODING)
+    g_message ("peer %s from %s: %s, disconnected", id,
+        peer->address ? peer->address->key : "?",
+        mesh_tracker_conn_fault_describe (fault));
+  else
+    g_debug ("peer %s: connection closed (code %u, %s)", id,
+        mesh_tracker_conn_get_close_code (peer->conn),
+        mesh_tracker_conn_fault_describe (fault));
+}
+
+/* May come from any shard (a write that failed), or from inside the
+ * peer's own dispatch: the peer is reaped from the root, later. */
+static void
+on_closed (MeshTrackerConn * conn, gpointer data)
 {
   Peer *peer = data;
 
-  g_debug ("peer %s: connection closed (code %u)",
-      peer->id ? peer->id : "(not joined)",
-      soup_websocket_connection_get_close_code (ws));
+  log_closed (peer, mesh_tracker_conn_get_fault (conn));
   if (peer->reap_source)
     return;
   peer->reap_source = g_idle_source_new ();
@@ -1615,31 +1605,12 @@ on_closed (SoupWebsocketConnection * ws, gpointer data)
   mesh_shard_loop_wake (peer->server->loop, peer->server->context);
 }
 
-/* A client over a bound of its stream is logged here; libsoup closes it. */
-static void
-on_error (SoupWebsocketConnection * ws, GError * error, gpointer data)
-{
-  Peer *peer = data;
-
-  if (mesh_tracker_stream_get_fault (peer->stream) != MESH_TRACKER_STREAM_OK)
-    g_message ("peer %s from %s: %s, disconnecting",
-        peer->id ? peer->id : "(not joined)", peer->address ?
-        peer->address->key : "?", error->message);
-  else
-    g_debug ("peer %s: %s", peer->id ? peer->id : "(not joined)",
-        error->message);
-}
-
-/* A client that did not answer our close frame in CLOSE_GRACE_US: the
- * socket's reading side is shut, libsoup reads its end and closes. (Left to
- * itself, libsoup waits 5 s, closes, and never frees the timer it waited
- * with: some 110 bytes per client that ignores a close, libsoup 3.2 to
- * 3.6 at least.) */
+/* A client that did not answer our close frame in CLOSE_GRACE_US is let
+ * go. */
 static void
 peer_end_close (Peer * peer)
 {
-  if (peer->socket)
-    g_socket_shutdown (peer->socket, TRUE, FALSE, NULL);
+  mesh_tracker_conn_end (peer->conn);
 }
 
 /* The deadline is re-armed lazily: a message only updates last_seen, and
@@ -2022,19 +1993,16 @@ handle_message (Peer * peer, MeshTrackerMessage * msg, gboolean decoded,
 }
 
 static void
-on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
-    gpointer data)
+on_message (MeshTrackerConn * conn, gboolean is_text, const gchar * text,
+    gsize size, gpointer data)
 {
   Peer *peer = data;
   MeshTrackerServer *server = peer->server;
-  gsize size;
-  const gchar *text = g_bytes_get_data (bytes, &size);
   g_autoptr (GError) error = NULL;
   MeshTrackerMessage msg;
   gboolean decoded;
   gint64 now = g_get_monotonic_time ();
 
-  mesh_tracker_stream_note_message (peer->stream);
   if (peer->closing)
     return;
 
@@ -2052,7 +2020,7 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
     fail_peer (peer, MESH_TRACKER_ERROR_MESSAGE_TOO_LARGE, why);
     return;
   }
-  if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+  if (!is_text) {
     bad_message (peer, "binary frames are not part of the protocol");
     return;
   }
@@ -2065,18 +2033,23 @@ on_message (SoupWebsocketConnection * ws, gint type, GBytes * bytes,
 
 /* Takes @address (a connection of it is counted already). */
 static Peer *
-peer_new (MeshTrackerServer * server, GMainContext * shard,
-    SoupWebsocketConnection * ws, MeshTrackerStream * stream,
-    GSocket * socket, Address * address)
+peer_new (MeshTrackerServer * server, gint fd, Address * address)
 {
+  static const MeshTrackerConnCallbacks callbacks = {
+    .message = on_message,
+    .closed = on_closed,
+  };
   Peer *peer = g_new0 (Peer, 1);
   gint64 now = g_get_monotonic_time ();
+  /* room above the limit, so that a slightly larger message gets our
+   * "message-too-large" rather than a bare close 1009 */
+  gsize max_message = MAX ((gsize) server->max_message_size * 2, 4096);
 
   peer->server = server;
-  peer->shard = shard;
-  peer->ws = ws;
-  peer->stream = stream;
-  peer->socket = socket ? g_object_ref (socket) : NULL;
+  peer->shard = mesh_shard_loop_join (server->loop);
+  peer->conn = mesh_tracker_conn_new (fd, peer->shard, server->max_backlog,
+      max_message, max_message + UNFRAMED_SLACK, &callbacks, peer);
+  mesh_shard_loop_wake (server->loop, peer->shard);
   peer->address = address;
   peer->knows = g_hash_table_new (g_direct_hash, g_direct_equal);
   peer->known_by = g_hash_table_new (g_direct_hash, g_direct_equal);
@@ -2084,14 +2057,6 @@ peer_new (MeshTrackerServer * server, GMainContext * shard,
   peer->serial = ++server->next_serial;
   bucket_fill (&peer->messages, server->burst, now);
   bucket_fill (&peer->reports, server->max_reports, now);
-
-  /* room above the limit, so that a slightly larger message gets our
-   * "message-too-large" rather than libsoup's bare close 1009 */
-  soup_websocket_connection_set_max_incoming_payload_size (ws,
-      MAX ((guint64) server->max_message_size * 2, 4096));
-  g_signal_connect (ws, "message", G_CALLBACK (on_message), peer);
-  g_signal_connect (ws, "closed", G_CALLBACK (on_closed), peer);
-  g_signal_connect (ws, "error", G_CALLBACK (on_error), peer);
 
   mesh_wheel_schedule (server->wheel, &peer->deadline,
       now + server->timeout_us);
@@ -2306,43 +2271,50 @@ proxied_address (MeshTrackerServer * server, SoupServerMessage * msg)
   return address;
 }
 
-/* The 101 went out: the connection is a WebSocket, on our stream. */
+/* The descriptor of the connection libsoup hands over, ours alone: libsoup
+ * and GIO let go of theirs (the stream is closed). -1 if there is none. */
+static gint
+take_descriptor (GSocket * socket, GIOStream * base)
+{
+  gint fd = socket ? fcntl (g_socket_get_fd (socket), F_DUPFD_CLOEXEC, 0) : -1;
+
+  if (fd < 0)
+    g_warning ("cannot take over a WebSocket's descriptor: %s",
+        socket ? g_strerror (errno) : "no socket");
+  g_io_stream_close (base, NULL, NULL);
+  return fd;
+}
+
+/* The 101 went out: the connection is a WebSocket, on its own descriptor
+ * from now on. */
 static void
 on_upgraded (SoupServerMessage * msg, gpointer data)
 {
   MeshTrackerServer *server = data;
   GSocket *socket = soup_server_message_get_socket (msg);
-  SoupMessageHeaders *response = soup_server_message_get_response_headers (msg);
   g_autoptr (GIOStream) base = NULL;
-  MeshTrackerStream *stream;
-  SoupWebsocketConnection *ws;
-  GMainContext *shard;
+  g_autoptr (GInetAddress) inet = NULL;
   Address *address;
   gboolean proxied;
   Peer *peer;
+  gint fd;
 
   proxied = pending_take (server, socket, &address) && !address;
   if (proxied)
     address = proxied_address (server, msg);
+  if (proxied)
+    inet = forwarded_address (msg);
+  else if (socket)
+    inet = socket_peer_address (socket);
 
   base = soup_server_message_steal_connection (msg);
-  /* from here on the connection's sources are in its shard */
-  shard = mesh_shard_loop_join (server->loop);
-  mesh_shard_loop_push (server->loop, shard);
-  stream = mesh_tracker_stream_new (base, server->max_backlog,
-      (gsize) server->max_message_size * 2 + UNFRAMED_SLACK);
-  ws = soup_websocket_connection_new (G_IO_STREAM (stream),
-      soup_server_message_get_uri (msg), SOUP_WEBSOCKET_CONNECTION_SERVER,
-      soup_message_headers_get_one (soup_server_message_get_request_headers
-          (msg), "Origin"), soup_message_headers_get_one (response,
-          "Sec-WebSocket-Protocol"), NULL);
-  mesh_shard_loop_pop (server->loop, shard);
-
-  peer = peer_new (server, shard, ws, stream, socket, address);
-  if (proxied)
-    peer->inet = forwarded_address (msg);
-  else if (socket)
-    peer->inet = socket_peer_address (socket);
+  fd = take_descriptor (socket, base);
+  if (fd < 0) {
+    address_release (server, address);
+    return;
+  }
+  peer = peer_new (server, fd, address);
+  peer->inet = g_steal_pointer (&inet);
   g_hash_table_add (server->connections, peer);
   stats_update_sizes (server);
   if (server->stopping)
@@ -2673,13 +2645,11 @@ begin_shutdown (gpointer data)
 }
 
 static void
-close_stream_now (gpointer key, gpointer value, gpointer data)
+end_connection_now (gpointer key, gpointer value, gpointer data)
 {
   Peer *peer = key;
 
-  peer_enter (peer);
-  mesh_tracker_stream_close_now (peer->stream);
-  peer_exit (peer);
+  mesh_tracker_conn_end (peer->conn);
 }
 
 static gboolean
@@ -2752,9 +2722,8 @@ server_thread (gpointer data)
   if (server->attest)
     mesh_tracker_attest_shutdown (server->attest);
   /* the peers that did not close in time (all are out of their swarms):
-   * what waits for their queues to drain is over, and libsoup lets them go
-   * once it has seen it */
-  g_hash_table_foreach (server->connections, close_stream_now, NULL);
+   * what waits for their queues to drain is over */
+  g_hash_table_foreach (server->connections, end_connection_now, NULL);
   while (server->loop && mesh_shard_loop_iterate_all (server->loop));
   /* the leaves told (best effort), what waits for it answered: before the
    * swarms and peers go */
