@@ -1505,6 +1505,159 @@ GST_START_TEST (test_close_not_answered)
 
 GST_END_TEST;
 
+/* One frame from the tracker (unmasked, RFC 6455 5.2): its payload, and
+ * its first byte (FIN and opcode) in @head. */
+static GBytes *
+raw_read_frame (GSocketConnection * conn, guint8 * head)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  g_autoptr (GError) error = NULL;
+  guint8 header[10];
+  guint64 length;
+  gsize extended = 0, got, i;
+  guint8 *payload;
+
+  fail_unless (g_input_stream_read_all (in, header, 2, &got, NULL, &error)
+      && got == 2, "frame header: %s", error ? error->message : "closed");
+  fail_if (header[1] & 0x80, "a server's frame is not masked");
+  length = header[1] & 0x7f;
+  if (length >= 126)
+    extended = length == 126 ? 2 : 8;
+  fail_unless (g_input_stream_read_all (in, header + 2, extended, &got, NULL,
+          NULL) && got == extended);
+  for (i = 0, length = extended ? 0 : length; i < extended; i++)
+    length = length << 8 | header[2 + i];
+  fail_unless (length < 1024 * 1024);
+  payload = g_malloc (length + 1);
+  fail_unless (g_input_stream_read_all (in, payload, length, &got, NULL, NULL)
+      && got == length);
+  payload[length] = 0;
+  *head = header[0];
+  /* a NUL after the payload, not part of it: text reads as a string */
+  return g_bytes_new_with_free_func (payload, length, g_free, payload);
+}
+
+/* The next frame is a close with @code; then the tracker closes. */
+static void
+raw_expect_close (GSocketConnection * conn, gushort code)
+{
+  g_autoptr (GBytes) payload = NULL;
+  const guint8 *data;
+  gsize size;
+  guint8 head;
+
+  payload = raw_read_frame (conn, &head);
+  fail_unless_equals_int (head, 0x88);
+  data = g_bytes_get_data (payload, &size);
+  fail_unless (size >= 2);
+  fail_unless_equals_int (data[0] << 8 | data[1], code);
+  fail_unless (raw_wait_closed (conn));
+}
+
+/* A client that has done its handshake and nothing else. */
+static GSocketConnection *
+raw_client_new (void)
+{
+  GSocketConnection *conn = raw_connect ();
+  g_autofree gchar *response = raw_handshake (conn, "");
+
+  fail_unless (g_str_has_prefix (response, "HTTP/1.1 101"), "%s", response);
+  return conn;
+}
+
+static void
+raw_write_bytes (GSocketConnection * conn, GBytes * bytes)
+{
+  raw_write (conn, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+/* The tracker's own WebSocket (mesh-tracker-conn.c): pings answered, a
+ * message in fragments with a control frame between, the close handshake,
+ * and a close with the RFC's code for each kind of broken frame. */
+GST_START_TEST (test_websocket_frames)
+{
+  static const gchar join[] = "{\"type\":\"join\",\"version\":1,"
+      "\"swarm\":\"s\",\"peer\":\"peer-frames\"}";
+  static const guint8 unmasked[] = { 0x81, 0x02, '{', '}' };
+  static const guint8 rsv_bit[] = { 0xC1, 0x80, 0, 0, 0, 0 };
+  static const guint8 opcode_3[] = { 0x83, 0x80, 0, 0, 0, 0 };
+  static const guint8 long_ping[] = { 0x89, 0xFE, 0, 200, 0, 0, 0, 0 };
+  static const guint8 bad_utf8[] = { 0xC3, 0x28 };
+  const guint8 *bad_frames[] = { unmasked, rsv_bit, opcode_3, long_ping };
+  const gsize bad_sizes[] = { sizeof (unmasked), sizeof (rsv_bit),
+    sizeof (opcode_3), sizeof (long_ping)
+  };
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GBytes) payload = NULL;
+  g_autoptr (GBytes) frame = NULL;
+  g_autoptr (JsonNode) welcome = NULL;
+  guint8 head;
+  guint i;
+
+  start_default_tracker ();
+  conn = raw_client_new ();
+
+  frame = raw_frame (9, FALSE, "p1", 2);
+  raw_write_bytes (conn, frame);
+  payload = raw_read_frame (conn, &head);
+  fail_unless_equals_int (head, 0x8A);
+  fail_unless (g_bytes_get_size (payload) == 2
+      && memcmp (g_bytes_get_data (payload, NULL), "p1", 2) == 0);
+
+  /* the join in three fragments, a ping between the first two */
+  g_clear_pointer (&frame, g_bytes_unref);
+  frame = raw_frame (1, TRUE, join, 10);
+  raw_write_bytes (conn, frame);
+  g_clear_pointer (&frame, g_bytes_unref);
+  frame = raw_frame (9, FALSE, "", 0);
+  raw_write_bytes (conn, frame);
+  g_clear_pointer (&frame, g_bytes_unref);
+  frame = raw_frame (0, TRUE, join + 10, 20);
+  raw_write_bytes (conn, frame);
+  g_clear_pointer (&frame, g_bytes_unref);
+  frame = raw_frame (0, FALSE, join + 30, strlen (join) - 30);
+  raw_write_bytes (conn, frame);
+  g_clear_pointer (&payload, g_bytes_unref);
+  payload = raw_read_frame (conn, &head);
+  fail_unless_equals_int (head, 0x8A);
+  g_clear_pointer (&payload, g_bytes_unref);
+  payload = raw_read_frame (conn, &head);
+  fail_unless_equals_int (head, 0x81);
+  welcome = json_from_string (g_bytes_get_data (payload, NULL), NULL);
+  fail_unless_equals_string (member_string (welcome, "type"), "welcome");
+  fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 1);
+
+  /* the client closes: the tracker answers with the same code, and goes */
+  g_clear_pointer (&frame, g_bytes_unref);
+  frame = raw_frame (8, FALSE, "\x0f\xa0" "bye", 5);
+  raw_write_bytes (conn, frame);
+  raw_expect_close (conn, 4000);
+  g_clear_object (&conn);
+
+  for (i = 0; i < G_N_ELEMENTS (bad_frames); i++) {
+    conn = raw_client_new ();
+    raw_write (conn, bad_frames[i], bad_sizes[i]);
+    raw_expect_close (conn, 1002);
+    g_clear_object (&conn);
+  }
+  /* a new message before the last one ended */
+  conn = raw_client_new ();
+  g_clear_pointer (&frame, g_bytes_unref);
+  frame = raw_frame (1, TRUE, "{", 1);
+  raw_write_bytes (conn, frame);
+  raw_write_bytes (conn, frame);
+  raw_expect_close (conn, 1002);
+  g_clear_object (&conn);
+
+  conn = raw_client_new ();
+  g_clear_pointer (&frame, g_bytes_unref);
+  frame = raw_frame (1, FALSE, bad_utf8, sizeof (bad_utf8));
+  raw_write_bytes (conn, frame);
+  raw_expect_close (conn, 1007);
+}
+
+GST_END_TEST;
+
 /* permessage-deflate would cost some 100 KiB per connection: not offered. */
 GST_START_TEST (test_no_compression)
 {
@@ -3276,6 +3429,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_unfinished_message);
   tcase_add_test (tc, test_close_not_answered);
   tcase_add_test (tc, test_no_compression);
+  tcase_add_test (tc, test_websocket_frames);
   tcase_add_test (tc, test_small_flood);
   tcase_add_test (tc, test_start_errors);
 

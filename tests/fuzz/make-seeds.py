@@ -241,6 +241,35 @@ WIRE = {
     "error.bin": bytes([3]) + frame(10, struct.pack(">H", 5) + string("too many peers")),
 }
 
+# ---------------------------------------------------------------------------
+# WebSocket connection: bounds, piece size, then a client's masked frames
+# (RFC 6455 section 5)
+
+
+def ws_frame(opcode, payload, fin=True, mask=b"\x01\x02\x03\x04"):
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if len(payload) < 126:
+        head += bytes([0x80 | len(payload)])
+    elif len(payload) < 65536:
+        head += bytes([0x80 | 126]) + struct.pack(">H", len(payload))
+    else:
+        head += bytes([0x80 | 127]) + struct.pack(">Q", len(payload))
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + mask + masked
+
+
+WS_CONN = {
+    "text.bin": bytes([0x3F, 255]) + ws_frame(1, b'{"type":"heartbeat"}'),
+    "pieces.bin": bytes([0x10, 2]) + ws_frame(1, b"hello") + ws_frame(9, b"ping")
+    + ws_frame(1, b"x" * 200),
+    "fragments.bin": bytes([0x20, 7]) + ws_frame(1, b"frag", fin=False)
+    + ws_frame(9, b"") + ws_frame(0, b"ment", fin=False) + ws_frame(0, b"ed"),
+    "close.bin": bytes([0x08, 255]) + ws_frame(1, b"!bye")
+    + ws_frame(8, struct.pack(">H", 1000) + b"ok"),
+    "binary.bin": bytes([0x04, 3]) + ws_frame(2, bytes(range(40)))
+    + ws_frame(10, b"pong") + ws_frame(8, b""),
+}
+
 
 def write(target, name, data):
     directory = os.path.join(HERE, "corpus", target)
@@ -264,6 +293,8 @@ def main():
         write("tracker", "to-client-%d.json" % i, b"\1" + text.encode())
     for name, data in WIRE.items():
         write("wire", name, data)
+    for name, data in WS_CONN.items():
+        write("ws-conn", name, data)
     return 0
 
 

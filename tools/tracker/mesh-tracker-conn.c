@@ -382,7 +382,8 @@ read_socket (MeshTrackerConn * conn)
   gssize got;
   gsize size, done;
 
-  memcpy (data, conn->partial, conn->partial_size);
+  if (conn->partial)
+    memcpy (data, conn->partial, conn->partial_size);
   got = recv (conn->fd, data + conn->partial_size, READ_SIZE, MSG_DONTWAIT);
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
     return;
