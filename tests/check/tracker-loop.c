@@ -8,7 +8,8 @@
  * timeouts in shards fire, a source added to a shard from another
  * shard's dispatch runs, a dispatch does not wake its own shard again,
  * the root is woken from another thread, and a
- * descriptor number closed and reused inside one shard still delivers.
+ * descriptor number closed and reused inside one shard still delivers
+ * (after a leave, or after a close said with mesh_shard_loop_forget()).
  * Everything but the waking thread runs on the test's thread, which owns
  * the loop.
  */
@@ -416,6 +417,46 @@ GST_START_TEST (test_descriptor_reused_in_one_shard)
 
 GST_END_TEST;
 
+/* A member's descriptor is closed (and said so) while it is still a
+ * member, and a new member of the same shard gets the same number before
+ * the shard looked again: a join alone does not make the shard register
+ * anew, the close does. */
+GST_START_TEST (test_descriptor_closed_then_reused)
+{
+  GMainContext *root = g_main_context_new ();
+  MeshShardLoop *loop = loop_new (root);
+  Counter counter = { loop, 1, 0 };
+  Reader first = { &counter, -1, 'a' }, second = { &counter, -1, 'b' };
+  GMainContext *shard, *again;
+  gint pair[2], reused[2];
+
+  fail_unless (socketpair (AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  first.fd = pair[0];
+  shard = watch_in_shard (loop, &first);
+  while (mesh_shard_loop_iterate_all (loop));
+
+  g_main_context_push_thread_default (shard);
+  g_source_destroy (g_main_context_find_source_by_user_data (shard, &first));
+  g_main_context_pop_thread_default (shard);
+  close (pair[0]);
+  close (pair[1]);
+  mesh_shard_loop_forget (loop, shard);
+
+  fail_unless (socketpair (AF_UNIX, SOCK_STREAM, 0, reused) == 0);
+  fail_unless_equals_int (reused[0], pair[0]);
+  second.fd = reused[0];
+  again = watch_in_shard (loop, &second);
+  fail_unless (again == shard);
+  fail_unless (write (reused[1], "b", 1) == 1);
+  run_with_limit (loop, root);
+  fail_unless_equals_int (counter.seen, 1);
+  close (reused[0]);
+  close (reused[1]);
+  loop_free (loop, root);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_loop_suite (void)
 {
@@ -429,6 +470,7 @@ tracker_loop_suite (void)
   tcase_add_test (tc, test_dispatch_does_not_wake_its_shard);
   tcase_add_test (tc, test_root_woken_from_another_thread);
   tcase_add_test (tc, test_descriptor_reused_in_one_shard);
+  tcase_add_test (tc, test_descriptor_closed_then_reused);
   return s;
 }
 

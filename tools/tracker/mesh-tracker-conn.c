@@ -443,6 +443,10 @@ mesh_tracker_conn_new (gint fd, GMainContext * context, gsize max_queued,
       sizeof (MeshTrackerConn));
 
   g_source_set_static_name (&conn->source, "mesh-tracker-conn");
+  /* GLib takes a source that may not recurse out of the poll for its
+   * dispatch and puts it back after, and each time wakes the context (an
+   * eventfd write, two a message); nothing here runs a loop inside it */
+  g_source_set_can_recurse (&conn->source, TRUE);
   conn->fd = fd;
   conn->tag = g_source_add_unix_fd (&conn->source, fd, G_IO_IN);
   conn->max_queued = max_queued;

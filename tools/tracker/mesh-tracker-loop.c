@@ -58,7 +58,7 @@ typedef struct
   gint epfd;
   guint members;
   gboolean has_room_queued;
-  gboolean register_all;        /* a join or leave since the last sync */
+  gboolean register_all;        /* a close or leave since the last sync */
   /* the last query */
   GPollFD *fds;
   gint n_fds;
@@ -144,7 +144,7 @@ epoll_set (gint epfd, const Registration * r, gboolean known)
 }
 
 /* Brings the shard's epoll instance to what the last query wants: by
- * difference with what it registered, or in full after a join or leave
+ * difference with what it registered, or in full after a close or leave
  * (and always for the root). */
 static void
 shard_sync (Shard * shard, GArray * wanted)
@@ -400,12 +400,21 @@ mesh_shard_loop_join (MeshShardLoop * loop)
     }
   }
   shard->members++;
-  shard->register_all = TRUE;
   if (shard->has_room_queued && shard->members >= loop->shard_size) {
     g_queue_remove (&loop->with_room, shard);
     shard->has_room_queued = FALSE;
   }
   return shard->context;
+}
+
+void
+mesh_shard_loop_forget (MeshShardLoop * loop, GMainContext * context)
+{
+  Shard *shard = g_hash_table_lookup (loop->by_context, context);
+
+  g_return_if_fail (shard != NULL);
+
+  shard->register_all = TRUE;
 }
 
 void

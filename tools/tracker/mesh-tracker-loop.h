@@ -24,10 +24,12 @@
  * Each shard registers its descriptors in an epoll instance of its own
  * (a descriptor may be in two contexts for a while, as when a connection
  * moves from the root to a shard), and the loop's epoll watches those
- * instances. The set is kept by difference after each iteration; a join
- * or a leave makes the next one re-register everything, which is how a
- * descriptor number closed and reused behind the shard's back is caught
- * (every new connection enters a shard by a join). The root, where
+ * instances. The set is kept by difference after each iteration; a close
+ * (mesh_shard_loop_forget()) or a leave makes the next one re-register
+ * everything, which is how a descriptor number closed and reused for a
+ * new member before the shard looked again is caught: the kernel forgot
+ * the old registration with the close, and the difference sees nothing
+ * new. Whoever closes a member's descriptor says so. The root, where
  * connections are accepted and closed without telling anyone, is always
  * re-registered in full.
  *
@@ -54,6 +56,9 @@ void mesh_shard_loop_free (MeshShardLoop * loop);
 /* A shard with room for one more member, counted from now on: create the
  * member's sources with it pushed as the thread-default context. */
 GMainContext *mesh_shard_loop_join (MeshShardLoop * loop);
+/* A descriptor of @shard was closed (its number may come back for a new
+ * member before the shard looks again). */
+void mesh_shard_loop_forget (MeshShardLoop * loop, GMainContext * shard);
 /* The member of @shard is gone (its sources may linger a little). */
 void mesh_shard_loop_leave (MeshShardLoop * loop, GMainContext * shard);
 

@@ -1596,6 +1596,7 @@ on_closed (MeshTrackerConn * conn, gpointer data)
   Peer *peer = data;
 
   log_closed (peer, mesh_tracker_conn_get_fault (conn));
+  mesh_shard_loop_forget (peer->server->loop, peer->shard);
   if (peer->reap_source)
     return;
   peer->reap_source = g_idle_source_new ();
