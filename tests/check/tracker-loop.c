@@ -9,7 +9,9 @@
  * shard's dispatch runs, a dispatch does not wake its own shard again,
  * the root is woken from another thread, and a
  * descriptor number closed and reused inside one shard still delivers
- * (after a leave, or after a close said with mesh_shard_loop_forget()).
+ * (after a leave, or after a close said with mesh_shard_loop_forget()),
+ * and a descriptor taken from the root under a new number wakes only its
+ * shard.
  * Everything but the waking thread runs on the test's thread, which owns
  * the loop.
  */
@@ -457,6 +459,101 @@ GST_START_TEST (test_descriptor_closed_then_reused)
 
 GST_END_TEST;
 
+typedef struct
+{
+  MeshShardLoop *loop;
+  gint writer;
+  guint n;
+  GMutex lock;
+  GCond read_one;
+  guint n_read;                 /* under lock */
+} Relay;
+
+static gboolean
+on_relayed_byte (gint fd, GIOCondition condition, gpointer data)
+{
+  Relay *relay = data;
+  gchar byte;
+
+  fail_unless (read (fd, &byte, 1) == 1);
+  g_mutex_lock (&relay->lock);
+  if (++relay->n_read == relay->n)
+    mesh_shard_loop_quit (relay->loop);
+  g_cond_signal (&relay->read_one);
+  g_mutex_unlock (&relay->lock);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Another thread writes the bytes, each once the last was read: the loop
+ * has nothing else to wake it. */
+static gpointer
+relay_write_bytes (gpointer data)
+{
+  Relay *relay = data;
+  guint i;
+
+  for (i = 0; i < relay->n; i++) {
+    fail_unless (write (relay->writer, "x", 1) == 1);
+    g_mutex_lock (&relay->lock);
+    while (relay->n_read <= i)
+      g_cond_wait (&relay->read_one, &relay->lock);
+    g_mutex_unlock (&relay->lock);
+  }
+  return NULL;
+}
+
+/* The server takes over a connection that the root polled (libsoup's)
+ * under a new number (dup()) and closes the old one: the kernel keeps the
+ * root's registration for as long as the socket lives, so unless it is
+ * unregistered, every byte the member reads wakes the root too. */
+GST_START_TEST (test_descriptor_taken_from_root)
+{
+  GMainContext *root = g_main_context_new ();
+  MeshShardLoop *loop = loop_new (root);
+  Relay relay = { loop, -1, 50, };
+  GSource *polled, *source;
+  GMainContext *shard;
+  GThread *writer;
+  gint pair[2], taken;
+  guint64 before;
+
+  fail_unless (socketpair (AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  relay.writer = pair[1];
+  polled = g_unix_fd_source_new (pair[0], G_IO_IN);
+  g_source_attach (polled, root);
+  while (mesh_shard_loop_iterate_all (loop));
+
+  taken = dup (pair[0]);
+  g_source_destroy (polled);
+  g_source_unref (polled);
+  mesh_shard_loop_unregister (loop, root, pair[0]);
+  close (pair[0]);
+  shard = mesh_shard_loop_join (loop);
+  source = g_unix_fd_source_new (taken, G_IO_IN);
+  g_source_set_callback (source, G_SOURCE_FUNC (on_relayed_byte), &relay, NULL);
+  g_source_attach (source, shard);
+  mesh_shard_loop_wake (loop, shard);
+  while (mesh_shard_loop_iterate_all (loop));
+
+  before = mesh_shard_loop_get_n_root_iterations (loop);
+  writer = g_thread_new ("writer", relay_write_bytes, &relay);
+  run_with_limit (loop, root);
+  g_thread_join (writer);
+  fail_unless_equals_int (relay.n_read, relay.n);
+  /* the run's first round, where every context is due */
+  fail_unless (mesh_shard_loop_get_n_root_iterations (loop) - before <= 2,
+      "%" G_GUINT64_FORMAT " iterations of the root for %u bytes to a "
+      "member", mesh_shard_loop_get_n_root_iterations (loop) - before, relay.n);
+
+  g_source_destroy (source);
+  g_source_unref (source);
+  close (taken);
+  close (pair[1]);
+  loop_free (loop, root);
+}
+
+GST_END_TEST;
+
 static Suite *
 tracker_loop_suite (void)
 {
@@ -471,6 +568,7 @@ tracker_loop_suite (void)
   tcase_add_test (tc, test_root_woken_from_another_thread);
   tcase_add_test (tc, test_descriptor_reused_in_one_shard);
   tcase_add_test (tc, test_descriptor_closed_then_reused);
+  tcase_add_test (tc, test_descriptor_taken_from_root);
   return s;
 }
 

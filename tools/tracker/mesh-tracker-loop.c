@@ -82,6 +82,7 @@ struct _MeshShardLoop
   GArray *wanted;               /* Registration, scratch */
   GPtrArray *round;             /* Shard, scratch */
   guint64 n_shard_iterations;   /* of shards other than the root */
+  guint64 n_root_iterations;
   gint quit;                    /* atomic */
 };
 
@@ -233,7 +234,9 @@ shard_iterate (MeshShardLoop * loop, Shard * shard)
   gboolean ready;
 
   shard_collect_revents (shard);
-  if (!shard->is_root) {
+  if (shard->is_root)
+    loop->n_root_iterations++;
+  else {
     loop->n_shard_iterations++;
     g_main_context_push_thread_default (shard->context);
   }
@@ -418,6 +421,24 @@ mesh_shard_loop_forget (MeshShardLoop * loop, GMainContext * context)
 }
 
 void
+mesh_shard_loop_unregister (MeshShardLoop * loop, GMainContext * context,
+    gint fd)
+{
+  Shard *shard = g_hash_table_lookup (loop->by_context, context);
+  guint i;
+
+  g_return_if_fail (shard != NULL);
+
+  epoll_ctl (shard->epfd, EPOLL_CTL_DEL, fd, NULL);
+  for (i = 0; i < shard->registered->len; i++) {
+    if (g_array_index (shard->registered, Registration, i).fd == fd) {
+      g_array_remove_index (shard->registered, i);
+      break;
+    }
+  }
+}
+
+void
 mesh_shard_loop_leave (MeshShardLoop * loop, GMainContext * context)
 {
   Shard *shard = g_hash_table_lookup (loop->by_context, context);
@@ -557,6 +578,12 @@ guint
 mesh_shard_loop_get_n_shards (MeshShardLoop * loop)
 {
   return loop->shards->len - 1;
+}
+
+guint64
+mesh_shard_loop_get_n_root_iterations (MeshShardLoop * loop)
+{
+  return loop->n_root_iterations;
 }
 
 guint64

@@ -59,6 +59,12 @@ GMainContext *mesh_shard_loop_join (MeshShardLoop * loop);
 /* A descriptor of @shard was closed (its number may come back for a new
  * member before the shard looks again). */
 void mesh_shard_loop_forget (MeshShardLoop * loop, GMainContext * shard);
+/* Takes @fd out of @context's epoll instance now, while it is open. For a
+ * descriptor whose socket lives on under another number (dup()): the
+ * kernel drops a registration only when the socket's last descriptor
+ * closes, so the old number would go on waking @context. */
+void mesh_shard_loop_unregister (MeshShardLoop * loop, GMainContext * context,
+    gint fd);
 /* The member of @shard is gone (its sources may linger a little). */
 void mesh_shard_loop_leave (MeshShardLoop * loop, GMainContext * shard);
 
@@ -86,5 +92,7 @@ guint mesh_shard_loop_get_n_shards (MeshShardLoop * loop);
 /* Times a shard (not the root) was checked and prepared, dispatched or
  * not: what the loop costs beyond the sources' own work. */
 guint64 mesh_shard_loop_get_n_shard_iterations (MeshShardLoop * loop);
+/* Iterations of the root (for tests). */
+guint64 mesh_shard_loop_get_n_root_iterations (MeshShardLoop * loop);
 
 G_END_DECLS

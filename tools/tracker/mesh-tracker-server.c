@@ -2273,15 +2273,19 @@ proxied_address (MeshTrackerServer * server, SoupServerMessage * msg)
 }
 
 /* The descriptor of the connection libsoup hands over, ours alone: libsoup
- * and GIO let go of theirs (the stream is closed). -1 if there is none. */
+ * and GIO let go of theirs (the stream is closed), and the root's epoll of
+ * it, which would otherwise outlive it. -1 if there is none. */
 static gint
-take_descriptor (GSocket * socket, GIOStream * base)
+take_descriptor (MeshTrackerServer * server, GSocket * socket, GIOStream * base)
 {
   gint fd = socket ? fcntl (g_socket_get_fd (socket), F_DUPFD_CLOEXEC, 0) : -1;
 
   if (fd < 0)
     g_warning ("cannot take over a WebSocket's descriptor: %s",
         socket ? g_strerror (errno) : "no socket");
+  if (socket)
+    mesh_shard_loop_unregister (server->loop, server->context,
+        g_socket_get_fd (socket));
   g_io_stream_close (base, NULL, NULL);
   return fd;
 }
@@ -2309,7 +2313,7 @@ on_upgraded (SoupServerMessage * msg, gpointer data)
     inet = socket_peer_address (socket);
 
   base = soup_server_message_steal_connection (msg);
-  fd = take_descriptor (socket, base);
+  fd = take_descriptor (server, socket, base);
   if (fd < 0) {
     address_release (server, address);
     return;
