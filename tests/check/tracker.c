@@ -1537,6 +1537,18 @@ raw_read_frame (GSocketConnection * conn, guint8 * head)
   return g_bytes_new_with_free_func (payload, length, g_free, payload);
 }
 
+/* The next frame, a text message, as JSON. */
+static JsonNode *
+raw_read_text (GSocketConnection * conn)
+{
+  g_autoptr (GBytes) payload = NULL;
+  guint8 head;
+
+  payload = raw_read_frame (conn, &head);
+  fail_unless_equals_int (head, 0x81);
+  return json_from_string (g_bytes_get_data (payload, NULL), NULL);
+}
+
 /* The next frame is a close with @code; then the tracker closes. */
 static void
 raw_expect_close (GSocketConnection * conn, gushort code)
@@ -1627,6 +1639,17 @@ GST_START_TEST (test_websocket_frames)
   fail_unless_equals_string (member_string (welcome, "type"), "welcome");
   fail_unless_equals_int (mesh_tracker_server_get_peers (tracker), 1);
 
+  /* U+0000 is UTF-8 (not JSON, though): a bad message, not a bad frame */
+  g_clear_pointer (&frame, g_bytes_unref);
+  frame = raw_frame (1, FALSE, "{}\0", 3);
+  raw_write_bytes (conn, frame);
+  g_clear_pointer (&payload, g_bytes_unref);
+  payload = raw_read_frame (conn, &head);
+  fail_unless_equals_int (head, 0x81);
+  g_clear_pointer (&welcome, json_node_unref);
+  welcome = json_from_string (g_bytes_get_data (payload, NULL), NULL);
+  fail_unless_equals_string (member_string (welcome, "code"), "bad-message");
+
   /* the client closes: the tracker answers with the same code, and goes */
   g_clear_pointer (&frame, g_bytes_unref);
   frame = raw_frame (8, FALSE, "\x0f\xa0" "bye", 5);
@@ -1654,6 +1677,51 @@ GST_START_TEST (test_websocket_frames)
   frame = raw_frame (1, FALSE, bad_utf8, sizeof (bad_utf8));
   raw_write_bytes (conn, frame);
   raw_expect_close (conn, 1007);
+  g_clear_object (&conn);
+
+  /* a close's reason is UTF-8 too */
+  conn = raw_client_new ();
+  g_clear_pointer (&frame, g_bytes_unref);
+  frame = raw_frame (8, FALSE, "\x03\xe8" "\xc3\x28", 4);
+  raw_write_bytes (conn, frame);
+  raw_expect_close (conn, 1007);
+}
+
+GST_END_TEST;
+
+/* The bound on bytes without a complete message counts from the end of
+ * the last one: a burst of small messages that comes in one read, larger
+ * than the bound, is no flood. */
+GST_START_TEST (test_burst_of_messages)
+{
+  MeshTrackerConfig config = { 0, };
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GBytes) heartbeat = client_frame ("{\"type\":\"heartbeat\"}");
+  g_autoptr (JsonNode) answer = NULL;
+  GByteArray *burst = g_byte_array_new ();
+  guint i;
+
+  config.max_message_size = 1024;
+  config.rate = 1000000;
+  config.burst = 1000000;
+  start_tracker (&config);
+  conn = raw_client_new ();
+  raw_send (conn, "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
+      "\"peer\":\"peer-burst1\"}");
+  answer = raw_read_text (conn);
+  fail_unless_equals_string (member_string (answer, "type"), "welcome");
+
+  /* 26 KiB of heartbeats, over the 8 KiB bound (2 x 4 KiB + 4 KiB) */
+  for (i = 0; i < 1000; i++)
+    g_byte_array_append (burst, g_bytes_get_data (heartbeat, NULL),
+        g_bytes_get_size (heartbeat));
+  raw_write (conn, burst->data, burst->len);
+  g_byte_array_unref (burst);
+  raw_send (conn, "{\"type\":\"get-peers\"}");
+  g_clear_pointer (&answer, json_node_unref);
+  answer = raw_read_text (conn);
+  fail_unless_equals_string (member_string (answer, "type"), "peers");
+  fail_unless_equals_int (tracker_stats ().disconnects, 0);
 }
 
 GST_END_TEST;
@@ -3430,6 +3498,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_close_not_answered);
   tcase_add_test (tc, test_no_compression);
   tcase_add_test (tc, test_websocket_frames);
+  tcase_add_test (tc, test_burst_of_messages);
   tcase_add_test (tc, test_small_flood);
   tcase_add_test (tc, test_start_errors);
 

@@ -21,6 +21,8 @@
 
 /* what one read asks of the socket, at least */
 #define READ_SIZE (64 * 1024)
+/* read_frames() found no complete message */
+#define NO_MESSAGE G_MAXSIZE
 
 typedef enum
 {
@@ -48,9 +50,11 @@ struct _MeshTrackerConn
   /* incoming: NULL and 0 unless a frame or a message is half there */
   guint8 *partial;              /* the start of a frame not all read */
   gsize partial_size;
+  gsize partial_capacity;
   GByteArray *fragments;        /* a message's payload so far */
   gboolean fragments_text;
   gsize unframed;               /* read since the last complete message */
+  gboolean delivered;           /* a message, in the frame just read */
 
   /* outgoing: NULL unless the socket left some */
   GByteArray *queue;
@@ -92,7 +96,7 @@ conn_release (MeshTrackerConn * conn)
     conn->fd = -1;
   }
   g_clear_pointer (&conn->partial, g_free);
-  conn->partial_size = 0;
+  conn->partial_size = conn->partial_capacity = 0;
   g_clear_pointer (&conn->fragments, g_byte_array_unref);
   g_clear_pointer (&conn->queue, g_byte_array_unref);
   conn->queue_head = 0;
@@ -252,14 +256,35 @@ protocol_error (MeshTrackerConn * conn, guint code)
     end_once_written (conn);
 }
 
+/* RFC 6455 text is UTF-8, where U+0000 is a character like any other
+ * (g_utf8_validate_len() refuses it; no longer sequence holds a 0 byte). */
+static gboolean
+utf8_is_valid (const guint8 * data, gsize size)
+{
+  const guint8 *end;
+
+  if (size == 0)
+    return TRUE;                /* data may be NULL */
+  end = data + size;
+  while (data < end) {
+    const guint8 *nul = memchr (data, 0, end - data);
+    gsize piece = (nul ? nul : end) - data;
+
+    if (!g_utf8_validate_len ((const gchar *) data, piece, NULL))
+      return FALSE;
+    data += piece + (nul ? 1 : 0);
+  }
+  return TRUE;
+}
+
 static void
 deliver (MeshTrackerConn * conn, gboolean text, const guint8 * data, gsize size)
 {
-  if (text && !g_utf8_validate_len ((const gchar *) data, size, NULL)) {
+  if (text && !utf8_is_valid (data, size)) {
     protocol_error (conn, MESH_TRACKER_CLOSE_BAD_DATA);
     return;
   }
-  conn->unframed = 0;
+  conn->delivered = TRUE;
   if (conn->state == STATE_OPEN)
     conn->callbacks->message (conn, text, (const gchar *) data, size,
         conn->user_data);
@@ -274,6 +299,10 @@ on_close_frame (MeshTrackerConn * conn, const guint8 * payload, gsize size)
   if (size == 1 || (size >= 2 && !mesh_tracker_frame_close_code_is_valid
           (code))) {
     protocol_error (conn, MESH_TRACKER_CLOSE_PROTOCOL_ERROR);
+    return;
+  }
+  if (size > 2 && !utf8_is_valid (payload + 2, size - 2)) {
+    protocol_error (conn, MESH_TRACKER_CLOSE_BAD_DATA);
     return;
   }
   conn->close_code = code;
@@ -344,12 +373,15 @@ on_frame (MeshTrackerConn * conn, const MeshTrackerFrameHeader * header,
 }
 
 /* Handles the complete frames of @data; returns how many bytes they took
- * (the rest is the start of a frame). */
+ * (the rest is the start of a frame), and in @after_message where the
+ * last frame that completed a message ended (NO_MESSAGE: none did). */
 static gsize
-read_frames (MeshTrackerConn * conn, guint8 * data, gsize size)
+read_frames (MeshTrackerConn * conn, guint8 * data, gsize size,
+    gsize * after_message)
 {
   gsize done = 0;
 
+  *after_message = NO_MESSAGE;
   while (conn->state != STATE_CLOSED && !conn->end_when_written) {
     MeshTrackerFrameHeader header;
     MeshTrackerFrameResult result;
@@ -369,42 +401,120 @@ read_frames (MeshTrackerConn * conn, guint8 * data, gsize size)
     payload = data + done + header.header_length;
     mesh_tracker_frame_unmask (payload, header.payload_length, header.mask, 0);
     done += header.header_length + header.payload_length;
+    conn->delivered = FALSE;
     on_frame (conn, &header, payload);
+    if (conn->delivered)
+      *after_message = done;
   }
   return done;
 }
 
-/* One read: what was left of a frame, then what the socket has. */
+/* FALSE when there is nothing to read now, or the connection ended. */
+static gboolean
+received (MeshTrackerConn * conn, gssize got)
+{
+  if (got > 0)
+    return TRUE;
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return FALSE;
+  conn_end (conn);
+  return FALSE;
+}
+
+/* Counts what came since the end of the last complete message (@size
+ * bytes held, of which @got new, the last message ending at
+ * @after_message); past the bound the client only sends what makes no
+ * message (pings, a message that never ends), and is cut off. */
 static void
-read_socket (MeshTrackerConn * conn)
+count_unframed (MeshTrackerConn * conn, gsize got, gsize size,
+    gsize after_message)
+{
+  if (conn->state == STATE_CLOSED)
+    return;
+  if (after_message != NO_MESSAGE)
+    conn->unframed = size - after_message;
+  else
+    conn->unframed += got;
+  if (conn->unframed > conn->max_unframed)
+    conn_fail (conn, MESH_TRACKER_CONN_FLOODING);
+}
+
+/* The length of the frame begun in conn->partial; 0 while its header is
+ * not all there. */
+static gsize
+partial_frame_length (MeshTrackerConn * conn)
+{
+  MeshTrackerFrameHeader header;
+
+  if (mesh_tracker_frame_parse_header (conn->partial, conn->partial_size,
+          conn->max_message, &header) != MESH_TRACKER_FRAME_OK)
+    return 0;
+  return header.header_length + header.payload_length;
+}
+
+/* The rest of a frame whose header is here, read into its own buffer,
+ * sized once: a frame that comes a byte at a time costs no more copying
+ * than one that comes whole. */
+static void
+read_rest_of_frame (MeshTrackerConn * conn, gsize length)
+{
+  gsize after_message = NO_MESSAGE;
+  guint8 *frame;
+  gssize got;
+
+  if (conn->partial_capacity < length) {
+    conn->partial = g_realloc (conn->partial, length);
+    conn->partial_capacity = length;
+  }
+  got = recv (conn->fd, conn->partial + conn->partial_size,
+      length - conn->partial_size, MSG_DONTWAIT);
+  if (!received (conn, got))
+    return;
+  conn->partial_size += got;
+  if (conn->partial_size == length) {
+    /* the connection may end while the frame is handled */
+    frame = g_steal_pointer (&conn->partial);
+    conn->partial_size = conn->partial_capacity = 0;
+    read_frames (conn, frame, length, &after_message);
+    g_free (frame);
+  }
+  count_unframed (conn, got, length, after_message);
+}
+
+/* What was left of a frame's header, if any, then what the socket has, in
+ * the thread's buffer; what is left of a frame is kept. */
+static void
+read_into_scratch (MeshTrackerConn * conn)
 {
   guint8 *data = scratch_get (conn->partial_size + READ_SIZE);
+  gsize size, done, after_message;
   gssize got;
-  gsize size, done;
 
   if (conn->partial)
     memcpy (data, conn->partial, conn->partial_size);
   got = recv (conn->fd, data + conn->partial_size, READ_SIZE, MSG_DONTWAIT);
-  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+  if (!received (conn, got))
     return;
-  if (got <= 0) {
-    conn_end (conn);
-    return;
-  }
-  conn->unframed += got;
-  if (conn->unframed > conn->max_unframed) {
-    conn_fail (conn, MESH_TRACKER_CONN_FLOODING);
-    return;
-  }
-
   size = conn->partial_size + got;
   g_clear_pointer (&conn->partial, g_free);
-  conn->partial_size = 0;
-  done = read_frames (conn, data, size);
+  conn->partial_size = conn->partial_capacity = 0;
+  done = read_frames (conn, data, size, &after_message);
+  count_unframed (conn, got, size, after_message);
   if (conn->state != STATE_CLOSED && !conn->end_when_written && done < size) {
     conn->partial = g_memdup2 (data + done, size - done);
-    conn->partial_size = size - done;
+    conn->partial_size = conn->partial_capacity = size - done;
   }
+}
+
+static void
+read_socket (MeshTrackerConn * conn)
+{
+  gsize length = conn->partial ? partial_frame_length (conn) : 0;
+
+  if (length > 0)
+    read_rest_of_frame (conn, length);
+  else
+    read_into_scratch (conn);
 }
 
 static gboolean

@@ -806,6 +806,13 @@ peer_can_send (Peer * peer)
  * when the socket left some of it queued (the source then waits to
  * write). */
 static void
+wake_if_queued (Peer * peer, gboolean was_queued)
+{
+  if (!was_queued && mesh_tracker_conn_get_queued (peer->conn) > 0)
+    mesh_shard_loop_wake (peer->server->loop, peer->shard);
+}
+
+static void
 write_text (Peer * peer, const gchar * text)
 {
   gboolean was_queued;
@@ -814,8 +821,7 @@ write_text (Peer * peer, const gchar * text)
     return;
   was_queued = mesh_tracker_conn_get_queued (peer->conn) > 0;
   mesh_tracker_conn_send_text (peer->conn, text, strlen (text));
-  if (!was_queued && mesh_tracker_conn_get_queued (peer->conn) > 0)
-    mesh_shard_loop_wake (peer->server->loop, peer->shard);
+  wake_if_queued (peer, was_queued);
 }
 
 /* What the server says to @peer: held back while its welcome waits. */
@@ -1515,6 +1521,7 @@ peer_close (Peer * peer, DisconnectReason reason, gushort code,
     const gchar * why)
 {
   MeshTrackerServer *server = peer->server;
+  gboolean was_queued;
 
   if (peer->closing)
     return;
@@ -1532,7 +1539,9 @@ peer_close (Peer * peer, DisconnectReason reason, gushort code,
         server->disconnects_by_reason[reason]++;
       }
   );
+  was_queued = mesh_tracker_conn_get_queued (peer->conn) > 0;
   mesh_tracker_conn_close (peer->conn, code, why);
+  wake_if_queued (peer, was_queued);
 }
 
 static void
