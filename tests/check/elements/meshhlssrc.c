@@ -580,26 +580,11 @@ check_players_show (const gchar * name, const gchar * first_cue)
   g_autofree gchar *url = mesh_test_origin_url (scratch_origin, name);
   g_autofree gchar *mesh_uri = g_strconcat ("meshhls+", url, NULL);
   g_autofree gchar *reference = NULL;
-  GstCheckLogFilter *filter;
   guint n;
 
-  /* Now and then (one suite run in four to eight) playbin3 warns "Got data
-   * flow before stream-start event" (or "before segment event") on a
-   * subtitle branch. A debug log of a failing run shows the buffer coming
-   * from decodebin3's own identity element, which it puts on an elementary
-   * input (our text pad) in place of a parsebin, into its multiqueue, just
-   * after linking them while the identity was still flushing
-   * (decodebin3-parse.c, 1.22: "Re-use existing input streams" FIXME);
-   * our pad's stream-start is pushed first and stays stored (checked). A
-   * race inside decodebin3, tolerated here, in these two subtitle tests
-   * only; the cues must still show. */
-  filter = gst_check_add_log_filter ("GStreamer", G_LOG_LEVEL_WARNING,
-      g_regex_new ("Got data flow before (stream-start|segment) event", 0, 0,
-          NULL), NULL, NULL, NULL);
   reference = mesh_test_play_first_cue ("playbin3", url, &n, 60);
   fail_unless_equals_string (reference, first_cue);
   mesh_test_check_players_show (mesh_uri, first_cue, 8, 60);
-  gst_check_remove_log_filter (filter);
 }
 
 GST_START_TEST (test_subtitles_default)
