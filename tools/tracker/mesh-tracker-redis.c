@@ -1064,6 +1064,9 @@ list_answer (ListRequest * request, GPtrArray * members)
   if (request->answered)
     return;
   request->answered = TRUE;
+  /* not left to fire: a crowd's lists would keep hundreds of timers in
+   * the root, which GLib walks on each of its iterations */
+  g_source_destroy (request->timeout);
   g_hash_table_remove (request->self->lists, request);
   request->self->stats.remote_listed += members->len;
   request->func (members, request->user_data);
