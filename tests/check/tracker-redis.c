@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "mesh-tracker-server.h"
+#include "mesh-tracker-redis.h"
 #include "mesh-test-port.h"
 #include "mesh-test-redis.h"
 #include "mesh-test-wait.h"
@@ -764,6 +765,39 @@ GST_START_TEST (test_redis_silent)
 
 GST_END_TEST;
 
+static void
+count_lists (GPtrArray * members, gpointer data)
+{
+  guint *answers = data;
+
+  fail_unless_equals_int (members->len, 0);
+  (*answers)++;
+}
+
+/* A list asked before the directory could reach Redis, still waiting when
+ * the directory goes: answered once, empty, and nothing of it touched
+ * after it is freed (ASan's build tells). */
+GST_START_TEST (test_list_pending_at_dispose)
+{
+  g_autofree gchar *url = g_strdup_printf ("redis://127.0.0.1:%u",
+      mesh_test_unused_port ());
+  g_autoptr (GError) error = NULL;
+  MeshTrackerDirectory *directory;
+  guint answers = 0;
+
+  directory = mesh_tracker_redis_new (url, 15, 65536, &error);
+  fail_unless (directory != NULL, "%s", error ? error->message : "");
+  mesh_tracker_directory_list (directory, "s", 10, count_lists, &answers);
+  fail_unless_equals_int (answers, 0);
+  g_object_run_dispose (G_OBJECT (directory));
+  fail_unless_equals_int (answers, 1);
+  g_object_unref (directory);
+  while (g_main_context_iteration (context, FALSE));
+  fail_unless_equals_int (answers, 1);
+}
+
+GST_END_TEST;
+
 /* While a newcomer's welcome waits for Redis (stopped here: for the whole
  * list timeout), a member of its instance signals it 40 times: the welcome
  * comes first, then the first MESH_TRACKER_MAX_BEFORE_WELCOME signals in
@@ -825,6 +859,7 @@ tracker_redis_suite (void)
   tcase_add_test (tc, test_redis_silent);
   tcase_add_test (tc, test_held_before_welcome);
   tcase_add_test (tc, test_hostile_redis_data);
+  tcase_add_test (tc, test_list_pending_at_dispose);
   return s;
 }
 

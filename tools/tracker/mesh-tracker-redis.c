@@ -1064,12 +1064,13 @@ list_answer (ListRequest * request, GPtrArray * members)
   if (request->answered)
     return;
   request->answered = TRUE;
-  /* not left to fire: a crowd's lists would keep hundreds of timers in
-   * the root, which GLib walks on each of its iterations */
-  g_source_destroy (request->timeout);
   g_hash_table_remove (request->self->lists, request);
   request->self->stats.remote_listed += members->len;
   request->func (members, request->user_data);
+  /* not left to fire: a crowd's lists would keep hundreds of timers in
+   * the root, which GLib walks on each of its iterations. Last: the timer
+   * holds a reference, which may be the last one. */
+  g_source_destroy (request->timeout);
 }
 
 /* The records of a ZRANDMEMBER .. WITHSCORES reply (member, score, ...)
@@ -1276,8 +1277,8 @@ answer_all_lists (MeshTrackerRedis * self)
   while (g_hash_table_size (self->lists) > 0) {
     g_hash_table_iter_init (&iter, self->lists);
     g_hash_table_iter_next (&iter, &request, NULL);
+    /* which takes its timer away, and may free it */
     list_answer (request, members);
-    g_source_destroy (((ListRequest *) request)->timeout);
   }
 }
 
