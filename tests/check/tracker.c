@@ -1143,12 +1143,19 @@ raw_frame (guint8 opcode, gboolean more, const void *payload, gsize size)
   if (size < 126) {
     header[1] = 0x80 | size;
     g_byte_array_append (frame, header, 2);
-  } else {
-    g_assert (size < 65536);
+  } else if (size < 65536) {
     header[1] = 0x80 | 126;
     header[2] = size >> 8;
     header[3] = size & 0xff;
     g_byte_array_append (frame, header, 4);
+  } else {
+    guint8 length[8] = { 0, 0, 0, 0, size >> 24, size >> 16, size >> 8,
+      size
+    };
+
+    header[1] = 0x80 | 127;
+    g_byte_array_append (frame, header, 2);
+    g_byte_array_append (frame, length, 8);
   }
   g_byte_array_append (frame, mask, 4);
   for (i = 0; i < size; i++) {
@@ -1685,6 +1692,41 @@ GST_START_TEST (test_websocket_frames)
   frame = raw_frame (8, FALSE, "\x03\xe8" "\xc3\x28", 4);
   raw_write_bytes (conn, frame);
   raw_expect_close (conn, 1007);
+}
+
+GST_END_TEST;
+
+/* A frame larger than a read (64 KiB), under the bound on frames (twice
+ * the message size), that comes in pieces is put together: here 100 KB,
+ * over the 64 KiB message size, so the answer is the tracker's
+ * message-too-large, not a close for the frame. */
+GST_START_TEST (test_large_frame_in_pieces)
+{
+  g_autofree gchar *pad = g_strnfill (100000, 'p');
+  g_autofree gchar *text = g_strdup_printf ("{\"type\":\"heartbeat\","
+      "\"pad\":\"%s\"}", pad);
+  g_autoptr (GSocketConnection) conn = NULL;
+  g_autoptr (GBytes) frame = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+  const guint8 *data;
+  gsize size, done;
+
+  start_default_tracker ();
+  conn = raw_client_new ();
+  raw_send (conn, "{\"type\":\"join\",\"version\":1,\"swarm\":\"s\","
+      "\"peer\":\"peer-large1\"}");
+  answer = raw_read_text (conn);
+  fail_unless_equals_string (member_string (answer, "type"), "welcome");
+
+  frame = raw_frame (1, FALSE, text, strlen (text));
+  data = g_bytes_get_data (frame, &size);
+  for (done = 0; done < size; done += 997)
+    raw_write (conn, data + done, MIN (997, size - done));
+  g_clear_pointer (&answer, json_node_unref);
+  answer = raw_read_text (conn);
+  fail_unless_equals_string (member_string (answer, "type"), "error");
+  fail_unless_equals_string (member_string (answer, "code"),
+      "message-too-large");
 }
 
 GST_END_TEST;
@@ -3499,6 +3541,7 @@ tracker_suite (void)
   tcase_add_test (tc, test_no_compression);
   tcase_add_test (tc, test_websocket_frames);
   tcase_add_test (tc, test_burst_of_messages);
+  tcase_add_test (tc, test_large_frame_in_pieces);
   tcase_add_test (tc, test_small_flood);
   tcase_add_test (tc, test_start_errors);
 

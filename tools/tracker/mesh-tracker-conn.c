@@ -452,9 +452,11 @@ partial_frame_length (MeshTrackerConn * conn)
   return header.header_length + header.payload_length;
 }
 
-/* The rest of a frame whose header is here, read into its own buffer,
- * sized once: a frame that comes a byte at a time costs no more copying
- * than one that comes whole. */
+/* The rest of a frame whose header is here, read into its own buffer: a
+ * frame that comes a byte at a time costs no more copying than one that
+ * comes whole. The buffer grows by READ_SIZE at most, so that what a
+ * client makes the tracker hold follows what it sent, not what its header
+ * announced. */
 static void
 read_rest_of_frame (MeshTrackerConn * conn, gsize length)
 {
@@ -462,12 +464,12 @@ read_rest_of_frame (MeshTrackerConn * conn, gsize length)
   guint8 *frame;
   gssize got;
 
-  if (conn->partial_capacity < length) {
-    conn->partial = g_realloc (conn->partial, length);
-    conn->partial_capacity = length;
+  if (conn->partial_capacity == conn->partial_size) {
+    conn->partial_capacity = MIN (length, conn->partial_size + READ_SIZE);
+    conn->partial = g_realloc (conn->partial, conn->partial_capacity);
   }
   got = recv (conn->fd, conn->partial + conn->partial_size,
-      length - conn->partial_size, MSG_DONTWAIT);
+      conn->partial_capacity - conn->partial_size, MSG_DONTWAIT);
   if (!received (conn, got))
     return;
   conn->partial_size += got;
