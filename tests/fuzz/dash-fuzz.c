@@ -37,6 +37,7 @@
 
 #include "dash/mesh-dash-mpd.h"
 #include "dash/mesh-dash-segments.h"
+#include "mesh-fuzz.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
@@ -50,18 +51,6 @@ int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
 
 static MeshIsobmffIndex *fixed_index;
 
-/* A critical or warning is a bug (a critical from an encoder: it refused
- * members we decoded): abort, which libFuzzer catches and saves the input
- * for (g_log_set_always_fatal traps, which it does not). */
-static void
-log_handler (const gchar * domain, GLogLevelFlags level, const gchar * message,
-    gpointer user_data)
-{
-  g_log_default_handler (domain, level, message, user_data);
-  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
-    abort ();
-}
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
@@ -71,20 +60,13 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   };
 
   gst_init (NULL, NULL);
-  g_log_set_default_handler (log_handler, NULL);
+  g_log_set_default_handler (mesh_fuzz_log_handler, NULL);
   fixed_index = g_new0 (MeshIsobmffIndex, 1);
   fixed_index->timescale = 90000;
   fixed_index->subsegments = g_array_new (FALSE, FALSE,
       sizeof (MeshIsobmffSubsegment));
   g_array_append_vals (fixed_index->subsegments, subs, 3);
   return 0;
-}
-
-static void
-check (gboolean ok)
-{
-  if (!ok)
-    abort ();
 }
 
 static GArray *

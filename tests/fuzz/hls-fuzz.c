@@ -26,35 +26,17 @@
 #include <string.h>
 
 #include "hls/mesh-hls-playlist.h"
+#include "mesh-fuzz.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
-
-/* A critical or warning is a bug (a critical from an encoder: it refused
- * members we decoded): abort, which libFuzzer catches and saves the input
- * for (g_log_set_always_fatal traps, which it does not). */
-static void
-log_handler (const gchar * domain, GLogLevelFlags level, const gchar * message,
-    gpointer user_data)
-{
-  g_log_default_handler (domain, level, message, user_data);
-  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
-    abort ();
-}
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
   gst_init (NULL, NULL);
-  g_log_set_default_handler (log_handler, NULL);
+  g_log_set_default_handler (mesh_fuzz_log_handler, NULL);
   return 0;
-}
-
-static void
-check (gboolean ok)
-{
-  if (!ok)
-    abort ();
 }
 
 static gboolean

@@ -35,31 +35,16 @@
 #include <sys/socket.h>
 
 #include "mesh-tracker-conn.h"
+#include "mesh-fuzz.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
 
-static void
-log_handler (const gchar * domain, GLogLevelFlags level, const gchar * message,
-    gpointer user_data)
-{
-  g_log_default_handler (domain, level, message, user_data);
-  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
-    abort ();
-}
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  g_log_set_default_handler (log_handler, NULL);
+  g_log_set_default_handler (mesh_fuzz_log_handler, NULL);
   return 0;
-}
-
-static void
-check (gboolean ok)
-{
-  if (!ok)
-    abort ();
 }
 
 typedef struct

@@ -102,14 +102,21 @@ conn_release (MeshTrackerConn * conn)
   conn->queue_head = 0;
 }
 
+/* Closed for good: the socket, what was held, and the source. */
+static void
+conn_shut (MeshTrackerConn * conn)
+{
+  conn->state = STATE_CLOSED;
+  conn_release (conn);
+  g_source_destroy (&conn->source);
+}
+
 static void
 conn_end (MeshTrackerConn * conn)
 {
   if (conn->state == STATE_CLOSED)
     return;
-  conn->state = STATE_CLOSED;
-  conn_release (conn);
-  g_source_destroy (&conn->source);
+  conn_shut (conn);
   conn->callbacks->closed (conn, conn->user_data);
 }
 
@@ -399,7 +406,7 @@ read_frames (MeshTrackerConn * conn, guint8 * data, gsize size,
     if (size - done < header.header_length + header.payload_length)
       break;
     payload = data + done + header.header_length;
-    mesh_tracker_frame_unmask (payload, header.payload_length, header.mask, 0);
+    mesh_tracker_frame_unmask (payload, header.payload_length, header.mask);
     done += header.header_length + header.payload_length;
     conn->delivered = FALSE;
     on_frame (conn, &header, payload);
@@ -573,9 +580,7 @@ mesh_tracker_conn_new (gint fd, GMainContext * context, gsize max_queued,
 void
 mesh_tracker_conn_free (MeshTrackerConn * conn)
 {
-  conn->state = STATE_CLOSED;
-  conn_release (conn);
-  g_source_destroy (&conn->source);
+  conn_shut (conn);
   g_source_unref (&conn->source);
 }
 

@@ -83,13 +83,12 @@ mesh_tracker_frame_parse_header (const guint8 * data, gsize size,
 }
 
 void
-mesh_tracker_frame_unmask (guint8 * payload, gsize size, const guint8 mask[4],
-    guint64 offset)
+mesh_tracker_frame_unmask (guint8 * payload, gsize size, const guint8 mask[4])
 {
   gsize i;
 
   for (i = 0; i < size; i++)
-    payload[i] ^= mask[(offset + i) & 3];
+    payload[i] ^= mask[i & 3];
 }
 
 gsize

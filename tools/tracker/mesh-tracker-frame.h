@@ -67,10 +67,9 @@ typedef enum
 MeshTrackerFrameResult mesh_tracker_frame_parse_header (const guint8 * data,
     gsize size, guint64 max_payload, MeshTrackerFrameHeader * header);
 
-/* Unmasks @size bytes of payload in place; @offset is where they start in
- * the frame's payload. */
+/* Unmasks a whole payload of @size bytes in place. */
 void mesh_tracker_frame_unmask (guint8 * payload, gsize size,
-    const guint8 mask[4], guint64 offset);
+    const guint8 mask[4]);
 
 /* Writes the header of a final, unmasked frame (a server's) to @out;
  * returns its length. */

@@ -469,12 +469,6 @@ mesh_shard_loop_wake (MeshShardLoop * loop, GMainContext * context)
 }
 
 void
-mesh_shard_loop_pop_quiet (MeshShardLoop * loop, GMainContext * context)
-{
-  g_main_context_pop_thread_default (context);
-}
-
-void
 mesh_shard_loop_pop (MeshShardLoop * loop, GMainContext * context)
 {
   g_main_context_pop_thread_default (context);

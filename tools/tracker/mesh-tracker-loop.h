@@ -73,9 +73,6 @@ void mesh_shard_loop_leave (MeshShardLoop * loop, GMainContext * shard);
  * makes sure the shard sees them. */
 void mesh_shard_loop_push (MeshShardLoop * loop, GMainContext * context);
 void mesh_shard_loop_pop (MeshShardLoop * loop, GMainContext * context);
-/* A pop that does not make the shard look at its sources again, for a
- * caller that knows it attached none (or says so with a wake). */
-void mesh_shard_loop_pop_quiet (MeshShardLoop * loop, GMainContext * context);
 /* Says that sources were attached to @context (the root or a shard) from
  * this thread outside its dispatch, without a push. */
 void mesh_shard_loop_wake (MeshShardLoop * loop, GMainContext * context);

@@ -33,16 +33,18 @@
  * ("request-started"), where it is counted against --max-connections and
  * its address's --max-connections-per-ip (refused at once past them), and
  * given --header-timeout seconds to become a WebSocket (a Pending). The
- * upgrade (handle_announce(), on_upgraded()) wraps the socket in a
- * MeshTrackerStream, which bounds what is queued for the client and what it
- * sends without completing a message, and makes a Peer of it, owned by
+ * upgrade (handle_announce(), on_upgraded()) takes the descriptor from
+ * libsoup into a MeshTrackerConn (mesh-tracker-conn.h: our WebSocket, which
+ * bounds what is queued for the client and what it sends without
+ * completing a message) and makes a Peer of it, owned by
  * server->connections. Closing it ourselves (leave, fatal error, timeout,
  * shutdown) goes through peer_close(), which takes the peer out of its
- * swarm at once and starts the WebSocket close handshake. libsoup's
- * "closed" signal (which may fire in the middle of a send to that peer)
- * only schedules peer_reap() on an idle source, so a Peer never disappears
- * under a function that is busy with it; a client over a bound of its
- * stream is closed by libsoup, which then says "closed" too.
+ * swarm at once and starts the WebSocket close handshake. The
+ * connection's "closed" callback (which may come in the middle of a send
+ * to that peer, from any shard) only schedules peer_reap() on an idle
+ * source, so a Peer never disappears under a function that is busy with
+ * it; a client over a bound is closed by its connection, which then says
+ * "closed" too.
  *
  * Addresses and tokens: an Address (per client IP, an IPv6 one by its /64)
  * counts its connections and holds the bucket of its joins; a Grant (per
@@ -84,15 +86,14 @@
 /* peer ids refused at once, at most (the oldest ban goes first) */
 #define MAX_BANS 100000
 /* what a client may send, beyond one message of twice the size limit (the
- * most libsoup takes in one frame), without completing a message: frame
- * headers and a few pings */
+ * most a connection takes in one message), without completing a message:
+ * frame headers and a few pings */
 #define UNFRAMED_SLACK 4096
 /* connections the kernel holds for us to accept (GLib's default is 10: a
  * crowd reconnecting at once would see its SYNs dropped, and retry after
  * 1, 3, 7 s...); the kernel caps it at net.core.somaxconn */
 #define LISTEN_BACKLOG 4096
-/* how long a client has to answer our close frame; libsoup would wait 5 s
- * and then leak its timer (see on_peer_deadline()) */
+/* how long a client has to answer our close frame (see on_peer_deadline()) */
 #define CLOSE_GRACE_US (3 * G_USEC_PER_SEC)
 /* the resolution of the connections' deadlines, and the wheel's horizon
  * (deadlines further out, such as a long --timeout, wait for their lap) */
