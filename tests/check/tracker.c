@@ -495,6 +495,12 @@ nothing_pending (const MeshTrackerStats * stats)
 }
 
 static gboolean
+no_connection (const MeshTrackerStats * stats)
+{
+  return stats->connections == 0;
+}
+
+static gboolean
 one_pending (const MeshTrackerStats * stats)
 {
   return stats->pending == 1;
@@ -1602,6 +1608,12 @@ GST_START_TEST (test_websocket_frames)
   static const guint8 opcode_3[] = { 0x83, 0x80, 0, 0, 0, 0 };
   static const guint8 long_ping[] = { 0x89, 0xFE, 0, 200, 0, 0, 0, 0 };
   static const guint8 bad_utf8[] = { 0xC3, 0x28 };
+  /* text, 64-bit length 200,000, mask */
+  static const guint8 over_bound[] = { 0x81, 0xFF, 0, 0, 0, 0, 0, 0x03, 0x0D,
+    0x40, 1, 2, 3, 4
+  };
+  g_autofree gchar *metrics = NULL;
+  guint status;
   const guint8 *bad_frames[] = { unmasked, rsv_bit, opcode_3, long_ping };
   const gsize bad_sizes[] = { sizeof (unmasked), sizeof (rsv_bit),
     sizeof (opcode_3), sizeof (long_ping)
@@ -1692,6 +1704,18 @@ GST_START_TEST (test_websocket_frames)
   frame = raw_frame (8, FALSE, "\x03\xe8" "\xc3\x28", 4);
   raw_write_bytes (conn, frame);
   raw_expect_close (conn, 1007);
+  g_clear_object (&conn);
+
+  /* a frame announced over the bound on one (twice the 64 KiB message
+   * size) is refused from its header: nothing of it is held */
+  conn = raw_client_new ();
+  raw_write (conn, over_bound, sizeof (over_bound));
+  raw_expect_close (conn, 1009);
+  /* counted once the tracker has let it go */
+  fail_unless (stats_reach (no_connection, WAIT_MS));
+  metrics = http_get ("/metrics", &status);
+  expect_metric (metrics,
+      "mesh_tracker_disconnects_total{reason=\"flooding\"} 1");
 }
 
 GST_END_TEST;
